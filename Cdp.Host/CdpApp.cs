@@ -1,0 +1,73 @@
+using Cdp.Modules.Activation;
+using Cdp.Modules.Collection;
+using Cdp.Modules.Governance;
+using Cdp.Modules.Identity;
+using Cdp.Modules.Profiles;
+using Cdp.Modules.Scheduling;
+using Cdp.Modules.Segments;
+using Cdp.Modules.Shared;
+using Cdp.Modules.Shared.Modules;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+
+namespace Cdp.Host;
+
+/// <summary>Wires the modules into one web host. Used by Program, the tests and the benchmark.</summary>
+public static class CdpApp
+{
+    /// <summary>Kestrel's cap for any request body; /v1 enforces Segment's own limits below it.</summary>
+    public const long MaxRequestBodyBytes = 2 * 1024 * 1024;
+
+    public static IReadOnlyList<ICdpModule> Modules { get; } =
+    [
+        new GovernanceModule(),
+        new CollectionModule(),
+        new IdentityModule(),
+        new ProfilesModule(),
+        new SegmentsModule(),
+        new ActivationModule(),
+        new SchedulingModule(),
+    ];
+
+    public static WebApplicationBuilder CreateBuilder(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        Configure(builder.Services, builder.Configuration, builder);
+        return builder;
+    }
+
+    public static void Configure(IServiceCollection services, IConfiguration configuration, WebApplicationBuilder? builder = null)
+    {
+        builder?.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+            k.AddServerHeader = false;
+        });
+        services.AddRequestDecompression();
+        services.AddProblemDetails();
+        services.AddOpenApi();
+        services.AddHealthChecks();
+        services.AddCdpShared(configuration);
+        foreach (var module in Modules) module.AddServices(services, configuration);
+    }
+
+    /// <summary>Runs every ValidateOnStart check now; throws OptionsValidationException naming each bad setting.</summary>
+    public static void ValidateSettings(IServiceProvider services) =>
+        services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
+
+    public static WebApplication Build(WebApplicationBuilder builder)
+    {
+        var app = builder.Build();
+        app.UseRequestDecompression();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapOpenApi("/openapi/{documentName}.json");
+        foreach (var module in Modules) module.MapEndpoints(app);
+        return app;
+    }
+}

@@ -1,0 +1,35 @@
+using Cdp.Modules.Collection.DeadLetters;
+using Cdp.Modules.Collection.EventLog;
+using Cdp.Modules.Collection.Ingest;
+using Cdp.Modules.Shared.Configuration;
+using Cdp.Modules.Shared.Http;
+using Cdp.Modules.Shared.Modules;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Cdp.Modules.Collection;
+
+/// <summary>The Segment-compatible Tracking API, validation, dead letters and the durable event log.</summary>
+public sealed class CollectionModule : ICdpModule
+{
+    public string Name => "Collection";
+
+    public void AddServices(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedSettings<SourcesOptions, SourcesOptionsValidator>(configuration, SourcesOptions.Section);
+        services.AddValidatedSettings<CollectionOptions, CollectionOptionsValidator>(configuration, CollectionOptions.Section);
+        services.AddSingleton<TrackingEventValidator>();
+        services.AddSingleton<EventNormaliser>();
+        services.AddModuleServices(typeof(CollectionModule));
+        services.AddHealthChecks().AddCheck<EventLogHealthCheck>("event-log", tags: ["ready"]);
+    }
+
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+        TrackingEndpoints.Map(endpoints);
+        var admin = endpoints.MapGroup("/api/collection").WithTags("Collection").RequireReader();
+        DeadLetterEndpoints.Map(admin);
+    }
+}

@@ -1,0 +1,67 @@
+using FluentValidation;
+
+namespace Cdp.Modules.Collection;
+
+/// <summary>appsettings section <c>Cdp:Sources</c>: one entry per sending system.</summary>
+internal sealed class SourcesOptions() : Dictionary<string, SourceOptions>(StringComparer.Ordinal)
+{
+    public const string Section = "Cdp:Sources";
+}
+
+internal sealed class SourcesOptionsValidator : AbstractValidator<SourcesOptions>
+{
+    public SourcesOptionsValidator()
+    {
+        RuleForEach(o => o).ChildRules(s =>
+        {
+            s.RuleFor(e => e.Value.WriteKey).NotEmpty().MinimumLength(8)
+                .OverridePropertyName("WriteKey").WithMessage("must be at least 8 characters");
+        }).OverridePropertyName("");
+        RuleFor(o => o).Must(o => o.Values.Select(v => v.WriteKey).Distinct(StringComparer.Ordinal).Count() == o.Count)
+            .OverridePropertyName("").WithMessage("two sources have the same WriteKey");
+    }
+}
+
+internal sealed class SourceOptions
+{
+    /// <summary>The Segment write key SDKs send (HTTP Basic user name, or "writeKey" in the body).</summary>
+    public string WriteKey { get; set; } = "";
+
+    /// <summary>Reject invalid events with 400 instead of keeping them as dead letters.</summary>
+    public bool Strict { get; set; }
+}
+
+/// <summary>appsettings section <c>Cdp:Collection</c>.</summary>
+internal sealed class CollectionOptions
+{
+    public const string Section = "Cdp:Collection";
+
+    /// <summary>A messageId seen from the same source within this window is acknowledged but stored once.</summary>
+    public TimeSpan DedupWindow { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Events waiting for the group commit; beyond it requests get 429 with Retry-After.</summary>
+    public int QueueCapacity { get; set; } = 100_000;
+
+    /// <summary>Most events written in one LiteDB transaction by the group commit.</summary>
+    public int MaxEventsPerCommit { get; set; } = 20_000;
+}
+
+internal sealed class CollectionOptionsValidator : AbstractValidator<CollectionOptions>
+{
+    public CollectionOptionsValidator()
+    {
+        RuleFor(o => o.DedupWindow).InclusiveBetween(TimeSpan.Zero, TimeSpan.FromDays(30));
+        RuleFor(o => o.QueueCapacity).InclusiveBetween(Limits.MaxEventsPerBatch, 10_000_000);
+        RuleFor(o => o.MaxEventsPerCommit).InclusiveBetween(1, 1_000_000);
+    }
+}
+
+/// <summary>Limits of the Segment Tracking API, with Segment's values.</summary>
+internal static class Limits
+{
+    public const int MaxEventBytes = 32 * 1024;
+    public const int MaxBatchBytes = 500 * 1024;
+    public const int MaxEventsPerBatch = 2_500;
+    public const int MaxMessageIdLength = 100;
+    public const int MaxPropertiesOrTraits = 300;
+}

@@ -1,0 +1,41 @@
+using Cdp.Modules.Collection.EventLog;
+using Cdp.Modules.Shared.Storage;
+using LiteDB;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace Cdp.Modules.Collection.DeadLetters;
+
+internal sealed record DeadLetterError(string Field, string Message);
+
+internal sealed record DeadLetter(long Id, string Source, DateTime ReceivedAt, int Index, IReadOnlyList<DeadLetterError> Errors, string Raw);
+
+internal sealed record DeadLetterPage(IReadOnlyList<DeadLetter> Items, long? NextBefore);
+
+/// <summary>GET /api/collection/dead-letters: events that failed validation, newest first, with their reasons.</summary>
+internal static class DeadLetterEndpoints
+{
+    public const int MaxPageSize = 500;
+
+    public static void Map(IEndpointRouteBuilder group)
+    {
+        group.MapGet("/dead-letters", Results<Ok<DeadLetterPage>, ValidationProblem> (CdpDatabase db, long? before, int? limit) =>
+        {
+            var take = limit ?? 100;
+            if (take is < 1 or > MaxPageSize)
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"must be between 1 and {MaxPageSize}"] });
+            var col = db.Collection(EventLogSchema.DeadLetters);
+            var query = col.Query();
+            if (before is { } b) query = query.Where(Query.LT("_id", b));
+            var items = query.OrderByDescending("_id").Limit(take).ToList().Select(d => new DeadLetter(
+                d["_id"].AsInt64,
+                d["src"].AsString,
+                d["at"].AsDateTime.ToUniversalTime(),
+                d["index"].AsInt32,
+                d["errors"].AsArray.Select(e => new DeadLetterError(e["field"].AsString, e["message"].AsString)).ToList(),
+                d["raw"].AsString)).ToList();
+            return TypedResults.Ok(new DeadLetterPage(items, items.Count == take ? items[^1].Id : null));
+        }).WithName("ListDeadLetters").WithSummary("Events that failed validation, newest first, with their reasons");
+    }
+}

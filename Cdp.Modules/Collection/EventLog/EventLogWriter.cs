@@ -1,0 +1,218 @@
+using System.Threading.Channels;
+using Cdp.Modules.Collection.Ingest;
+using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
+using LiteDB;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Cdp.Modules.Collection.EventLog;
+
+internal enum SubmitOutcome { Committed, QueueFull }
+
+/// <summary>
+/// The single writer of the event log. Requests queue their events; one dedicated thread drains the queue
+/// and commits everything waiting in ONE LiteDB transaction (group commit), then completes the requests.
+/// A request is acknowledged only after its events are committed. The queue is bounded in events: past
+/// the bound, <see cref="SubmitAsync"/> answers QueueFull at once (the API turns it into 429), never a drop.
+/// </summary>
+[Service]
+internal sealed class EventLogWriter : IHostedService, IDisposable
+{
+    private readonly CdpDatabase _db;
+    private readonly LogHead _head;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<EventLogWriter> _log;
+    private readonly CollectionOptions _options;
+    private readonly Channel<IngestWork> _queue = Channel.CreateUnbounded<IngestWork>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly DedupIndex _dedup;
+    private Thread? _thread;
+    private long _pendingEvents;
+    private long _nextSequence = 1;
+
+    public EventLogWriter(CdpDatabase db, LogHead head, TimeProvider clock, IOptions<CollectionOptions> options, ILogger<EventLogWriter> log)
+    {
+        _db = db;
+        _head = head;
+        _clock = clock;
+        _log = log;
+        _options = options.Value;
+        _dedup = new DedupIndex(_options.DedupWindow);
+    }
+
+    public bool Running => _thread is { IsAlive: true };
+
+    public long PendingEvents => Interlocked.Read(ref _pendingEvents);
+
+    /// <summary>Counts since start, for /metrics.</summary>
+    public long CommittedEvents, DuplicateEvents, DeadLetteredEvents, CommitFailures;
+
+    public Task<SubmitOutcome> SubmitAsync(IReadOnlyList<AcceptedEvent> events, IReadOnlyList<RejectedEvent> rejected)
+    {
+        var n = events.Count + rejected.Count;
+        if (n == 0) return Task.FromResult(SubmitOutcome.Committed);
+        if (Interlocked.Add(ref _pendingEvents, n) > _options.QueueCapacity && n < _options.QueueCapacity)
+        {
+            Interlocked.Add(ref _pendingEvents, -n);
+            return Task.FromResult(SubmitOutcome.QueueFull);
+        }
+        var work = new IngestWork(events, rejected);
+        if (!_queue.Writer.TryWrite(work))
+        {
+            Interlocked.Add(ref _pendingEvents, -n);
+            throw new InvalidOperationException("the event log is shutting down");
+        }
+        return work.Done.Task;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        Recover();
+        _thread = new Thread(Run) { IsBackground = true, Name = "cdp-event-log-writer" };
+        _thread.Start();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        _thread?.Join(TimeSpan.FromSeconds(30)); // drains what was queued: those requests are still waiting for their ack
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Finds the next sequence and reloads the dedup window from the tail of the log.</summary>
+    private void Recover()
+    {
+        var col = _db.Collection(EventLogSchema.Collection);
+        var now = _clock.GetUtcNow().UtcDateTime;
+        var cutoff = now - _options.DedupWindow;
+        var tail = new List<BsonDocument>();
+        var first = true;
+        foreach (var chunk in col.Find(Query.All("_id", Query.Descending)))
+        {
+            if (first)
+            {
+                _nextSequence = chunk["_id"].AsInt64 + chunk[EventLogSchema.Events].AsArray.Count;
+                first = false;
+            }
+            if (chunk[EventLogSchema.At].AsDateTime.ToUniversalTime() < cutoff) break;
+            tail.Add(chunk);
+        }
+        for (var i = tail.Count - 1; i >= 0; i--)
+        {
+            var at = tail[i][EventLogSchema.At].AsDateTime.ToUniversalTime();
+            foreach (var e in tail[i][EventLogSchema.Events].AsArray)
+                _dedup.Add(e[EventLogSchema.Source].AsString, e[EventLogSchema.MessageId].AsString, at);
+        }
+        _head.Publish(_nextSequence - 1);
+        _log.LogInformation("Event log at sequence {Last}; {Count} messageIds in the dedup window", _nextSequence - 1, _dedup.Count);
+    }
+
+    private void Run()
+    {
+        var reader = _queue.Reader;
+        var batch = new List<IngestWork>();
+        while (true)
+        {
+            if (!reader.TryRead(out var first))
+            {
+                if (!reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()) return; // completed and drained
+                continue;
+            }
+            batch.Add(first);
+            var n = first.Count;
+            while (n < _options.MaxEventsPerCommit && reader.TryRead(out var more))
+            {
+                batch.Add(more);
+                n += more.Count;
+            }
+            Commit(batch, n);
+            batch.Clear();
+        }
+    }
+
+    private void Commit(List<IngestWork> batch, int count)
+    {
+        var now = _clock.GetUtcNow().UtcDateTime;
+        _dedup.Expire(now);
+        var fresh = new List<(string Source, string MessageId)>();
+        var inThisCommit = new HashSet<(string, string)>();
+        var chunks = new List<BsonDocument>();
+        var deadLetters = new List<BsonDocument>();
+        BsonArray? current = null;
+        var seq = _nextSequence;
+        long duplicates = 0;
+        foreach (var work in batch)
+        {
+            foreach (var e in work.Events)
+            {
+                var key = (e.Source, e.MessageId);
+                if (_dedup.Contains(e.Source, e.MessageId) || !inThisCommit.Add(key)) { duplicates++; continue; }
+                if (current is null || current.Count == EventLogSchema.MaxEventsPerChunk)
+                {
+                    current = new BsonArray();
+                    chunks.Add(new BsonDocument { ["_id"] = seq, [EventLogSchema.At] = now, [EventLogSchema.Events] = current });
+                }
+                current.Add(new BsonDocument
+                {
+                    [EventLogSchema.Source] = e.Source,
+                    [EventLogSchema.MessageId] = e.MessageId,
+                    [EventLogSchema.Json] = e.Json,
+                });
+                fresh.Add(key);
+                seq++;
+            }
+            foreach (var r in work.Rejected) deadLetters.Add(DeadLetterDocument(r, now));
+        }
+
+        try
+        {
+            _db.InTransaction(db =>
+            {
+                if (chunks.Count > 0) db.GetCollection(EventLogSchema.Collection).Insert(chunks);
+                if (deadLetters.Count > 0) db.GetCollection(EventLogSchema.DeadLetters, BsonAutoId.Int64).Insert(deadLetters);
+            });
+        }
+        catch (Exception ex)
+        {
+            Interlocked.Increment(ref CommitFailures);
+            _log.LogError(ex, "Event log commit of {Count} events failed; the requests get 503 and the senders retry", count);
+            foreach (var work in batch) work.Done.TrySetException(ex);
+            Interlocked.Add(ref _pendingEvents, -count);
+            return;
+        }
+
+        _nextSequence = seq;
+        foreach (var (source, messageId) in fresh) _dedup.Add(source, messageId, now);
+        Interlocked.Add(ref CommittedEvents, fresh.Count);
+        Interlocked.Add(ref DuplicateEvents, duplicates);
+        Interlocked.Add(ref DeadLetteredEvents, deadLetters.Count);
+        if (fresh.Count > 0) _head.Publish(seq - 1);
+        Interlocked.Add(ref _pendingEvents, -count);
+        foreach (var work in batch) work.Done.TrySetResult(SubmitOutcome.Committed);
+    }
+
+    private static BsonDocument DeadLetterDocument(RejectedEvent r, DateTime at)
+    {
+        var errors = new BsonArray(r.Errors.Select(e => new BsonDocument { ["field"] = e.Field, ["message"] = e.Message }));
+        return new BsonDocument
+        {
+            ["src"] = r.Source,
+            ["at"] = at,
+            ["index"] = r.Index,
+            ["errors"] = errors,
+            ["raw"] = r.Raw,
+        };
+    }
+
+    public void Dispose() => _queue.Writer.TryComplete();
+
+    private sealed class IngestWork(IReadOnlyList<AcceptedEvent> events, IReadOnlyList<RejectedEvent> rejected)
+    {
+        public IReadOnlyList<AcceptedEvent> Events { get; } = events;
+        public IReadOnlyList<RejectedEvent> Rejected { get; } = rejected;
+        public int Count => Events.Count + Rejected.Count;
+        public TaskCompletionSource<SubmitOutcome> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

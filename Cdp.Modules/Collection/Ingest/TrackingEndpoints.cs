@@ -1,0 +1,210 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Cdp.Modules.Collection.EventLog;
+using Cdp.Modules.Shared.Modules;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Cdp.Modules.Collection.Ingest;
+
+/// <summary>
+/// The Segment Tracking API: POST /v1/{identify,track,page,screen,group,alias,batch,import}.
+/// Answers 200 {"success":true} only after the request's events are committed to the event log.
+/// </summary>
+[Service]
+internal sealed class TrackingEndpoints(
+    SourceRegistry sources, EventNormaliser normaliser, EventLogWriter writer, TimeProvider clock, ILogger<TrackingEndpoints> log)
+{
+    private static readonly byte[] Success = "{\"success\":true}"u8.ToArray();
+    private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64 };
+    private static readonly string[] SingleTypes = ["identify", "track", "page", "screen", "group", "alias"];
+
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/v1").WithTags("Tracking API");
+        foreach (var type in SingleTypes)
+        {
+            group.MapPost("/" + type, (HttpContext ctx) => ctx.RequestServices.GetRequiredService<TrackingEndpoints>().HandleAsync(ctx, type))
+                .WithSummary($"Segment {type} call");
+        }
+        foreach (var path in new[] { "/batch", "/import" })
+        {
+            group.MapPost(path, (HttpContext ctx) => ctx.RequestServices.GetRequiredService<TrackingEndpoints>().HandleAsync(ctx, null))
+                .WithSummary("Segment batch: up to 2,500 calls, 500 KB");
+        }
+    }
+
+    public async Task HandleAsync(HttpContext ctx, string? routeType)
+    {
+        var receivedAt = clock.GetUtcNow();
+        var isBatch = routeType is null;
+        var authHeader = ctx.Request.Headers.Authorization.ToString();
+        Source? source = null;
+        if (authHeader.Length > 0)
+        {
+            source = sources.ByWriteKey(SourceRegistry.WriteKeyFromBasicAuth(authHeader));
+            if (source is null) { await Problem(ctx, 401, "Unknown write key", "the write key in the Authorization header is not configured under Cdp:Sources"); return; }
+        }
+
+        var limit = isBatch ? Limits.MaxBatchBytes : Limits.MaxEventBytes;
+        var limitText = isBatch ? "500 KB per batch request" : "32 KB per event";
+        if (ctx.Request.ContentLength > limit) { await Problem(ctx, 413, "Payload too large", $"the request body is {ctx.Request.ContentLength} bytes; the limit is {limitText}"); return; }
+
+        var (buffer, length) = await ReadBodyAsync(ctx.Request, limit);
+        try
+        {
+            if (length > limit) { await Problem(ctx, 413, "Payload too large", $"the request body exceeds the limit of {limitText}"); return; }
+            JsonDocument doc;
+            try
+            {
+                doc = JsonDocument.Parse(buffer.AsMemory(0, length), ParseOptions);
+            }
+            catch (JsonException ex)
+            {
+                await Problem(ctx, 400, "Malformed JSON", $"the body is not valid JSON at line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1}: {FirstSentence(ex.Message)}");
+                return;
+            }
+            using (doc)
+            {
+                var root = doc.RootElement;
+                if (root.ValueKind != JsonValueKind.Object) { await Problem(ctx, 400, "Invalid payload", "the body must be a JSON object"); return; }
+                if (source is null)
+                {
+                    var key = root.TryGetProperty("writeKey", out var wk) && wk.ValueKind == JsonValueKind.String ? wk.GetString() : null;
+                    source = sources.ByWriteKey(key);
+                    if (source is null)
+                    {
+                        ctx.Response.Headers.WWWAuthenticate = "Basic realm=\"cdp\"";
+                        await Problem(ctx, 401, key is null ? "Missing write key" : "Unknown write key",
+                            "send the source's write key as the HTTP Basic user name (empty password) or as \"writeKey\" in the body");
+                        return;
+                    }
+                }
+                var strict = source.Strict || ctx.Request.Headers["X-Strict-Mode"] == "1";
+                await IngestAsync(ctx, root, routeType, source, strict, receivedAt);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task IngestAsync(HttpContext ctx, JsonElement root, string? routeType, Source source, bool strict, DateTimeOffset receivedAt)
+    {
+        BatchEnvelope envelope = default;
+        var items = new List<JsonElement>(1);
+        if (routeType is null)
+        {
+            if (!root.TryGetProperty("batch", out var batch) || batch.ValueKind != JsonValueKind.Array)
+            { await Problem(ctx, 400, "Invalid payload", "a batch request needs a \"batch\" array of calls"); return; }
+            var count = batch.GetArrayLength();
+            if (count > Limits.MaxEventsPerBatch)
+            { await Problem(ctx, 400, "Too many events", $"the batch holds {count} events; the limit is {Limits.MaxEventsPerBatch:N0} events per batch"); return; }
+            envelope = new BatchEnvelope(
+                root.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? c : null,
+                root.TryGetProperty("integrations", out var i) && i.ValueKind == JsonValueKind.Object ? i : null,
+                root.TryGetProperty("sentAt", out var s) && s.ValueKind == JsonValueKind.String && s.TryGetDateTimeOffset(out var sentAt) ? sentAt : null);
+            foreach (var item in batch.EnumerateArray()) items.Add(item);
+        }
+        else
+        {
+            items.Add(root);
+        }
+
+        var accepted = new List<AcceptedEvent>(items.Count);
+        List<RejectedEvent>? rejected = null;
+        List<EventError>? allErrors = null;
+        for (var index = 0; index < items.Count; index++)
+        {
+            var item = items[index];
+            IReadOnlyList<EventError> errors;
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                errors = [new EventError(index, "batch", "each call in a batch must be a JSON object")];
+            }
+            else if (normaliser.TryNormalise(item, index, routeType, envelope, receivedAt, source.Name, out var ok, out errors))
+            {
+                accepted.Add(ok!);
+                continue;
+            }
+            (allErrors ??= []).AddRange(errors);
+            (rejected ??= []).Add(new RejectedEvent(source.Name, index, errors, item.GetRawText()));
+        }
+
+        if (strict && allErrors is not null)
+        {
+            await Results.Problem(
+                title: "Invalid events",
+                detail: $"{rejected!.Count} of {items.Count} events failed validation; nothing was stored (strict mode)",
+                statusCode: 400,
+                extensions: new Dictionary<string, object?> { ["errors"] = allErrors.Select(e => new { index = e.Index, field = e.Field, message = e.Message }) })
+                .ExecuteAsync(ctx);
+            return;
+        }
+
+        SubmitOutcome outcome;
+        try
+        {
+            outcome = await writer.SubmitAsync(accepted, (IReadOnlyList<RejectedEvent>?)rejected ?? []);
+        }
+        catch (Exception ex)
+        {
+            log.LogWarning(ex, "Events from {Source} were not stored", source.Name);
+            ctx.Response.Headers.RetryAfter = "1";
+            await Problem(ctx, 503, "Not stored", "the event log could not commit this request; nothing was stored, retry it");
+            return;
+        }
+        if (outcome == SubmitOutcome.QueueFull)
+        {
+            ctx.Response.Headers.RetryAfter = "1";
+            await Problem(ctx, 429, "Too many requests", "the ingest queue is full; nothing was stored, retry after the Retry-After delay");
+            return;
+        }
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/json";
+        ctx.Response.ContentLength = Success.Length;
+        await ctx.Response.Body.WriteAsync(Success);
+    }
+
+    /// <summary>Reads at most limit + 1 bytes into a pooled buffer (the caller returns it).</summary>
+    private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpRequest request, int limit)
+    {
+        var size = request.ContentLength is { } cl && cl <= limit ? (int)cl + 1 : 16 * 1024;
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        var length = 0;
+        while (true)
+        {
+            if (length == buffer.Length)
+            {
+                if (length > limit) break;
+                var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
+                buffer.AsSpan(0, length).CopyTo(bigger);
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = bigger;
+            }
+            var read = await request.Body.ReadAsync(buffer.AsMemory(length, Math.Min(buffer.Length, limit + 1) - length));
+            if (read == 0) break;
+            length += read;
+            if (length > limit) break;
+        }
+        return (buffer, length);
+    }
+
+    private static string FirstSentence(string message)
+    {
+        foreach (var marker in new[] { " LineNumber:", " Path:" })
+        {
+            var i = message.IndexOf(marker, StringComparison.Ordinal);
+            if (i > 0) message = message[..i];
+        }
+        return message.TrimEnd();
+    }
+
+    private static Task Problem(HttpContext ctx, int status, string title, string detail) =>
+        Results.Problem(title: title, detail: detail, statusCode: status).ExecuteAsync(ctx);
+}

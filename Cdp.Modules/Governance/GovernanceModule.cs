@@ -1,0 +1,31 @@
+using Cdp.Modules.Governance.Access;
+using Cdp.Modules.Shared.Configuration;
+using Cdp.Modules.Shared.Http;
+using Cdp.Modules.Shared.Modules;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Cdp.Modules.Governance;
+
+/// <summary>Admin auth (API keys with roles); later: privacy, consent, audit.</summary>
+public sealed class GovernanceModule : ICdpModule
+{
+    public string Name => "Governance";
+
+    public void AddServices(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedSettings<AdminOptions, AdminOptionsValidator>(configuration, AdminOptions.Section);
+        services.AddAuthentication(AdminAccess.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AdminAccess.Scheme, _ => { });
+        services.AddAuthorizationBuilder()
+            .AddPolicy(AdminAccess.AdminPolicy, p => p.RequireAuthenticatedUser().RequireRole(nameof(AdminRole.Admin)))
+            .AddPolicy(AdminAccess.ReadPolicy, p => p.RequireAuthenticatedUser().RequireRole(nameof(AdminRole.Admin), nameof(AdminRole.Analyst)));
+        services.AddModuleServices(typeof(GovernanceModule));
+    }
+
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+    }
+}

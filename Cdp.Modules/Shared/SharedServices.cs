@@ -1,0 +1,19 @@
+using Cdp.Modules.Shared.Configuration;
+using Cdp.Modules.Shared.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Cdp.Modules.Shared;
+
+public static class SharedServices
+{
+    /// <summary>The LiteDB handle and the clock, used by every module.</summary>
+    public static IServiceCollection AddCdpShared(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedSettings<StorageOptions, StorageOptionsValidator>(configuration, StorageOptions.Section);
+        services.AddSingleton<CdpDatabase>();
+        services.TryAddSingleton(TimeProvider.System);
+        return services;
+    }
+}

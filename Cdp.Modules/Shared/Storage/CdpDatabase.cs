@@ -1,0 +1,92 @@
+using System.Runtime.InteropServices;
+using LiteDB;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Cdp.Modules.Shared.Storage;
+
+/// <summary>
+/// The one LiteDB handle of the process (Connection=direct, opened once).
+/// LiteDB binds transactions to the calling thread: never await between BeginTrans and Commit,
+/// and materialise query results before awaiting.
+/// </summary>
+public sealed partial class CdpDatabase : IDisposable
+{
+    private readonly ILogger<CdpDatabase> _log;
+    private readonly bool _durable;
+    private readonly string _logFilePath;
+    private SafeHandle? _logFileHandle;
+
+    public CdpDatabase(IOptions<StorageOptions> options, ILogger<CdpDatabase> log)
+    {
+        _log = log;
+        var o = options.Value;
+        FilePath = System.IO.Path.GetFullPath(o.Path);
+        var dir = System.IO.Path.GetDirectoryName(FilePath);
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        _durable = o.DurableCommits;
+        _logFilePath = System.IO.Path.Combine(dir ?? ".",
+            System.IO.Path.GetFileNameWithoutExtension(FilePath) + "-log" + System.IO.Path.GetExtension(FilePath));
+
+        // A private mapper: BsonMapper.Global has a first-use race under concurrency.
+        Mapper = new BsonMapper();
+        Database = new LiteDatabase(new ConnectionString { Filename = FilePath, Connection = ConnectionType.Direct }, Mapper);
+        Database.CheckpointSize = o.CheckpointPages;
+        _log.LogInformation("LiteDB opened at {Path} (durable commits: {Durable})", FilePath, _durable);
+    }
+
+    public string FilePath { get; }
+
+    public LiteDatabase Database { get; }
+
+    public BsonMapper Mapper { get; }
+
+    public ILiteCollection<BsonDocument> Collection(string name) => Database.GetCollection(name, BsonAutoId.Int64);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in one LiteDB transaction on the calling thread and commits it,
+    /// then, when durable commits are on, fsyncs the log file before returning.
+    /// </summary>
+    public T InTransaction<T>(Func<LiteDatabase, T> work)
+    {
+        if (!Database.BeginTrans()) throw new InvalidOperationException("A LiteDB transaction is already open on this thread.");
+        T result;
+        try
+        {
+            result = work(Database);
+            Database.Commit();
+        }
+        catch
+        {
+            Database.Rollback();
+            throw;
+        }
+        FlushLogIfDurable();
+        return result;
+    }
+
+    public void InTransaction(Action<LiteDatabase> work) => InTransaction(db => { work(db); return 0; });
+
+    /// <summary>fsync of LiteDB's -log.db: LiteDB writes it with write(2) but never fsyncs it (LiteDB issue #2818).</summary>
+    public void FlushLogIfDurable()
+    {
+        if (!_durable) return;
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // see README: durable commits need a POSIX fsync
+        if (_logFileHandle is null)
+        {
+            if (!File.Exists(_logFilePath)) return;
+            _logFileHandle = File.OpenHandle(_logFilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        if (Fsync((int)_logFileHandle.DangerousGetHandle()) != 0)
+            throw new IOException($"fsync of {_logFilePath} failed with errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    public void Dispose()
+    {
+        _logFileHandle?.Dispose();
+        Database.Dispose();
+    }
+}

@@ -1,0 +1,78 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Cdp.Tests.Support;
+
+/// <summary>
+/// The real Cdp host (all modules, real Kestrel on a loopback port, a real LiteDB file in a temp folder),
+/// started in-process. Extra settings override appsettings.json, e.g. ["Cdp:Sources:crm:Strict"] = "true".
+/// </summary>
+public sealed class CdpHost : WebApplicationFactory<Program>
+{
+    public const string WriteKey = "test-write-key-web";
+    public const string StrictWriteKey = "test-write-key-strict";
+    public const string AdminKey = "test-admin-key-0123456789";
+    public const string AnalystKey = "test-analyst-key-0123456789";
+
+    private readonly TempFolder _folder;
+    private readonly bool _ownsFolder;
+    private readonly Dictionary<string, string?> _settings;
+
+    public CdpHost(IDictionary<string, string?>? settings = null, TempFolder? folder = null)
+    {
+        _ownsFolder = folder is null;
+        _folder = folder ?? new TempFolder();
+        _settings = new Dictionary<string, string?>
+        {
+            ["Urls"] = "http://127.0.0.1:0",
+            ["Logging:Console:FormatterName"] = "simple",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Cdp:Storage:Path"] = _folder.File("cdp.db"),
+            ["Cdp:Sources:website"] = null,
+            ["Cdp:Sources:web:WriteKey"] = WriteKey,
+            ["Cdp:Sources:crm:WriteKey"] = StrictWriteKey,
+            ["Cdp:Sources:crm:Strict"] = "true",
+            ["Cdp:Admin:ApiKeys:dev-admin"] = null,
+            ["Cdp:Admin:ApiKeys:ops:Key"] = AdminKey,
+            ["Cdp:Admin:ApiKeys:ops:Role"] = "Admin",
+            ["Cdp:Admin:ApiKeys:reader:Key"] = AnalystKey,
+            ["Cdp:Admin:ApiKeys:reader:Role"] = "Analyst",
+        };
+        if (settings is not null) foreach (var (k, v) in settings) _settings[k] = v;
+        UseKestrel(0);
+    }
+
+    public string DataFolder => _folder.Path;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (k, v) in _settings) builder.UseSetting(k, v);
+        builder.UseEnvironment("Testing");
+    }
+
+    public T Service<T>() where T : notnull => Services.GetRequiredService<T>();
+
+    /// <summary>A client for the Tracking API, authenticated with the web source's write key.</summary>
+    public HttpClient TrackingClient(string writeKey = WriteKey)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(writeKey + ":")));
+        return client;
+    }
+
+    public HttpClient AdminClient(string key = AdminKey)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && _ownsFolder) _folder.Dispose();
+    }
+}
