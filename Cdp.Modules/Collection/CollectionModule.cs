@@ -31,5 +31,6 @@ public sealed class CollectionModule : ICdpModule
         TrackingEndpoints.Map(endpoints);
         var admin = endpoints.MapGroup("/api/collection").WithTags("Collection").RequireReader();
         DeadLetterEndpoints.Map(admin);
+        EventLogEndpoints.Map(admin);
     }
 }

@@ -28,12 +28,12 @@ internal sealed class TrackingEndpoints(
         var group = endpoints.MapGroup("/v1").WithTags("Tracking API");
         foreach (var type in SingleTypes)
         {
-            group.MapPost("/" + type, (HttpContext ctx) => ctx.RequestServices.GetRequiredService<TrackingEndpoints>().HandleAsync(ctx, type))
+            group.MapPost("/" + type, (HttpContext ctx, TrackingEndpoints api) => api.HandleAsync(ctx, type))
                 .WithSummary($"Segment {type} call");
         }
         foreach (var path in new[] { "/batch", "/import" })
         {
-            group.MapPost(path, (HttpContext ctx) => ctx.RequestServices.GetRequiredService<TrackingEndpoints>().HandleAsync(ctx, null))
+            group.MapPost(path, (HttpContext ctx, TrackingEndpoints api) => api.HandleAsync(ctx, null))
                 .WithSummary("Segment batch: up to 2,500 calls, 500 KB");
         }
     }
