@@ -14,9 +14,9 @@ switch (verb)
         try
         {
             app = CdpApp.Build(CdpApp.CreateBuilder(rest));
+            CdpApp.ValidateSettings(app.Services); // before anything opens a file
             if (verb == "check-config")
             {
-                CdpApp.ValidateSettings(app.Services);
                 Console.WriteLine("appsettings are valid");
                 return 0;
             }

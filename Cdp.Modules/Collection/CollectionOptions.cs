@@ -8,20 +8,6 @@ internal sealed class SourcesOptions() : Dictionary<string, SourceOptions>(Strin
     public const string Section = "Cdp:Sources";
 }
 
-internal sealed class SourcesOptionsValidator : AbstractValidator<SourcesOptions>
-{
-    public SourcesOptionsValidator()
-    {
-        RuleForEach(o => o).ChildRules(s =>
-        {
-            s.RuleFor(e => e.Value.WriteKey).NotEmpty().MinimumLength(8)
-                .OverridePropertyName("WriteKey").WithMessage("must be at least 8 characters");
-        }).OverridePropertyName("");
-        RuleFor(o => o).Must(o => o.Values.Select(v => v.WriteKey).Distinct(StringComparer.Ordinal).Count() == o.Count)
-            .OverridePropertyName("").WithMessage("two sources have the same WriteKey");
-    }
-}
-
 internal sealed class SourceOptions
 {
     /// <summary>The Segment write key SDKs send (HTTP Basic user name, or "writeKey" in the body).</summary>
@@ -29,6 +15,25 @@ internal sealed class SourceOptions
 
     /// <summary>Reject invalid events with 400 instead of keeping them as dead letters.</summary>
     public bool Strict { get; set; }
+}
+
+internal sealed class SourcesOptionsValidator : AbstractValidator<SourcesOptions>
+{
+    public const int MinimumWriteKeyLength = 8;
+
+    public SourcesOptionsValidator()
+    {
+        RuleFor(o => o).Custom((sources, ctx) =>
+        {
+            foreach (var (name, source) in sources)
+            {
+                if (string.IsNullOrWhiteSpace(source.WriteKey) || source.WriteKey.Length < MinimumWriteKeyLength)
+                    ctx.AddFailure($"{name}:WriteKey", $"must be at least {MinimumWriteKeyLength} characters (the key SDKs send)");
+            }
+            foreach (var dup in sources.GroupBy(s => s.Value.WriteKey, StringComparer.Ordinal).Where(g => g.Count() > 1))
+                ctx.AddFailure($"{dup.Last().Key}:WriteKey", $"the same WriteKey is used by {string.Join(" and ", dup.Select(d => d.Key))}");
+        });
+    }
 }
 
 /// <summary>appsettings section <c>Cdp:Collection</c>.</summary>

@@ -58,6 +58,26 @@ public sealed class CdpProcess : IDisposable
         return process;
     }
 
+    /// <summary>Runs Cdp.Host with <paramref name="args"/> (a verb and/or settings) and waits for it to exit.</summary>
+    public static async Task<(int ExitCode, string Output)> RunToExitAsync(string workingFolder, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingFolder,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Cdp.Host.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
     public HttpClient TrackingClient(string writeKey = CdpHost.WriteKey)
     {
         var client = new HttpClient { BaseAddress = BaseAddress };

@@ -31,13 +31,15 @@ internal sealed class AdminOptionsValidator : AbstractValidator<AdminOptions>
 
     public AdminOptionsValidator()
     {
-        RuleForEach(o => o.ApiKeys).ChildRules(k =>
+        RuleFor(o => o.ApiKeys).Custom((keys, ctx) =>
         {
-            k.RuleFor(e => e.Value.Key).NotEmpty().MinimumLength(MinimumKeyLength)
-                .OverridePropertyName("Key")
-                .WithMessage($"must be at least {MinimumKeyLength} characters of random text");
-        }).OverridePropertyName("ApiKeys");
-        RuleFor(o => o.ApiKeys).Must(keys => keys.Values.Select(v => v.Key).Distinct(StringComparer.Ordinal).Count() == keys.Count)
-            .WithMessage("two API keys have the same Key value");
+            foreach (var (name, key) in keys)
+            {
+                if (string.IsNullOrWhiteSpace(key.Key) || key.Key.Length < MinimumKeyLength)
+                    ctx.AddFailure($"ApiKeys:{name}:Key", $"must be at least {MinimumKeyLength} characters of random text");
+            }
+            foreach (var dup in keys.GroupBy(k => k.Value.Key, StringComparer.Ordinal).Where(g => g.Count() > 1))
+                ctx.AddFailure($"ApiKeys:{dup.Last().Key}:Key", $"the same Key is used by {string.Join(" and ", dup.Select(d => d.Key))}");
+        });
     }
 }

@@ -1,0 +1,156 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Cdp.Modules.Collection.Contracts;
+using Cdp.Modules.Shared.Storage;
+using Cdp.Tests.Support;
+using Microsoft.Extensions.Options;
+using static Cdp.Tests.Collection.TrackingApiTests;
+
+namespace Cdp.Tests.Collection;
+
+public sealed class EventLogDurabilityTests
+{
+    [Fact]
+    public async Task Deduplication_holds_across_a_restart()
+    {
+        using var folder = new TempFolder();
+        const string body = """{"userId":"u1","event":"A","messageId":"restart-1"}""";
+        using (var host = new CdpHost(folder: folder))
+            (await host.TrackingClient().PostAsync("/v1/track", Json(body))).StatusCode.Should().Be(HttpStatusCode.OK);
+        using (var host = new CdpHost(folder: folder))
+        {
+            (await host.TrackingClient().PostAsync("/v1/track", Json(body))).StatusCode.Should().Be(HttpStatusCode.OK);
+            (await host.TrackingClient().PostAsync("/v1/track", Json("""{"userId":"u1","event":"B"}"""))).StatusCode.Should().Be(HttpStatusCode.OK);
+            var events = host.Service<IEventLog>().ReadAfter(0, 100);
+            events.Select(e => e.Sequence).Should().Equal(1, 2);
+            events[0].MessageId.Should().Be("restart-1");
+        }
+    }
+
+    [Fact]
+    public async Task A_message_id_older_than_the_dedup_window_is_stored_again()
+    {
+        using var folder = new TempFolder();
+        var settings = new Dictionary<string, string?> { ["Cdp:Collection:DedupWindow"] = "00:00:00" };
+        using var host = new CdpHost(settings, folder);
+        const string body = """{"userId":"u1","event":"A","messageId":"window-1"}""";
+        await host.TrackingClient().PostAsync("/v1/track", Json(body));
+        await host.TrackingClient().PostAsync("/v1/track", Json(body));
+        host.Service<IEventLog>().ReadAfter(0, 100).Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task A_full_ingest_queue_answers_429_with_retry_after_and_loses_nothing_it_acknowledged()
+    {
+        var settings = new Dictionary<string, string?> { ["Cdp:Collection:QueueCapacity"] = "2500" };
+        using var host = new CdpHost(settings);
+        var client = host.TrackingClient();
+        var batch = "{\"batch\":[" + string.Join(",", Enumerable.Range(0, 1000).Select(i => $$"""{"type":"track","userId":"u","event":"E"}""")) + "]}";
+
+        // Stall the log writer: hold LiteDB's write lock on the event log from this thread.
+        var db = host.Service<CdpDatabase>();
+        var stalled = new ManualResetEventSlim();
+        var release = new ManualResetEventSlim();
+        var holder = new Thread(() =>
+        {
+            db.Database.BeginTrans();
+            db.Collection("event_log").Insert(new LiteDB.BsonDocument { ["_id"] = long.MaxValue, ["at"] = DateTime.UtcNow, ["ev"] = new LiteDB.BsonArray() });
+            stalled.Set();
+            release.Wait();
+            db.Database.Rollback();
+        });
+        holder.Start();
+        stalled.Wait();
+
+        var first = Enumerable.Range(0, 3).Select(_ => client.PostAsync("/v1/batch", Json(batch))).ToList();
+        await Task.Delay(300);
+        var rejected = await client.PostAsync("/v1/batch", Json(batch));
+        rejected.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
+        rejected.Headers.RetryAfter.Should().NotBeNull();
+        (await rejected.Content.ReadAsStringAsync()).Should().Contain("queue is full");
+
+        release.Set();
+        holder.Join();
+        var statuses = (await Task.WhenAll(first)).Select(r => r.StatusCode).ToList();
+        var accepted = statuses.Count(s => s == HttpStatusCode.OK);
+        statuses.Should().OnlyContain(s => s == HttpStatusCode.OK || s == HttpStatusCode.TooManyRequests);
+        accepted.Should().BeGreaterThanOrEqualTo(2);
+        host.Service<IEventLog>().ReadAfter(0, 10_000).Should().HaveCount(accepted * 1000);
+    }
+
+    [Theory]
+    [InlineData("Cdp:Sources:web:WriteKey", "", "Cdp:Sources:web:WriteKey")]
+    [InlineData("Cdp:Collection:QueueCapacity", "10", "Cdp:Collection:QueueCapacity")]
+    [InlineData("Cdp:Admin:ApiKeys:ops:Key", "short", "Cdp:Admin:ApiKeys:ops:Key")]
+    [InlineData("Cdp:Storage:Path", "", "Cdp:Storage:Path")]
+    public async Task The_host_refuses_to_start_with_invalid_settings_naming_the_setting(string key, string value, string named)
+    {
+        using var folder = new TempFolder();
+        var app = Cdp.Host.CdpApp.Build(Cdp.Host.CdpApp.CreateBuilder([
+            $"--Cdp:Storage:Path={folder.File("cdp.db")}", "--Cdp:Admin:ApiKeys:ops:Key=" + CdpHost.AdminKey, $"--{key}={value}"]));
+        await using (app)
+        {
+            var validate = () => Cdp.Host.CdpApp.ValidateSettings(app.Services);
+            validate.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain(named);
+        }
+    }
+
+    [Fact]
+    public async Task The_executable_exits_with_code_2_and_prints_the_bad_setting()
+    {
+        using var folder = new TempFolder();
+        var (exitCode, output) = await CdpProcess.RunToExitAsync(folder.Path, "--Cdp:Sources:web:WriteKey=");
+        exitCode.Should().Be(2);
+        output.Should().Contain("invalid settings").And.Contain("Cdp:Sources:web:WriteKey");
+    }
+
+    [Fact]
+    public async Task Acknowledged_events_survive_sigkill_right_after_the_ack_exactly_once()
+    {
+        using var folder = new TempFolder();
+        var acknowledged = new List<string>();
+        using (var cdp = await CdpProcess.StartAsync(folder.Path))
+        {
+            var client = cdp.TrackingClient();
+            var sends = Enumerable.Range(0, 400).Select(async i =>
+            {
+                var id = $"kill-{i}";
+                var body = i % 4 == 0
+                    ? "{\"batch\":[" + string.Join(",", Enumerable.Range(0, 5).Select(k => $$"""{"type":"track","userId":"u{{i}}","event":"E","messageId":"{{id}}-{{k}}"}""")) + "]}"
+                    : $$"""{"userId":"u{{i}}","event":"E","messageId":"{{id}}"}""";
+                var response = await client.PostAsync(i % 4 == 0 ? "/v1/batch" : "/v1/track", Json(body));
+                if (response.StatusCode != HttpStatusCode.OK) return;
+                lock (acknowledged)
+                {
+                    if (i % 4 == 0) acknowledged.AddRange(Enumerable.Range(0, 5).Select(k => $"{id}-{k}"));
+                    else acknowledged.Add(id);
+                }
+            }).ToList();
+            // kill as soon as the first 300 requests are acknowledged, while others are in flight
+            while (true)
+            {
+                lock (acknowledged) if (acknowledged.Count >= 300) break;
+                await Task.Delay(1);
+            }
+            cdp.Kill();
+            await Task.WhenAll(sends.Select(t => t.ContinueWith(_ => { })));
+        }
+
+        using (var cdp = await CdpProcess.StartAsync(folder.Path))
+        {
+            var stored = new List<string>();
+            long after = 0;
+            while (true)
+            {
+                var page = await cdp.AdminClient().GetFromJsonAsync<JsonElement>($"/api/collection/events?after={after}&limit=1000");
+                var items = page.GetProperty("items").EnumerateArray().ToList();
+                stored.AddRange(items.Select(e => e.GetProperty("messageId").GetString()!));
+                if (items.Count < 1000) break;
+                after = items[^1].GetProperty("sequence").GetInt64();
+            }
+            stored.Should().OnlyHaveUniqueItems();
+            stored.Should().Contain(acknowledged);
+        }
+    }
+}
