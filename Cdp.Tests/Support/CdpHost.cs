@@ -47,6 +47,16 @@ public sealed class CdpHost : WebApplicationFactory<Program>
 
     public string DataFolder => _folder.Path;
 
+    /// <summary>The loopback address Kestrel listens on, e.g. http://127.0.0.1:41234/.</summary>
+    public string ServerAddress
+    {
+        get
+        {
+            using var client = CreateClient();
+            return client.BaseAddress!.ToString();
+        }
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
