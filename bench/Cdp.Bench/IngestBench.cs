@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Cdp.Host;
+using LiteDB;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Cdp.Bench;
+
+/// <summary>
+/// Ingest: /v1/track single events (durable ack) against a bare Kestrel endpoint that only parses the JSON,
+/// and /v1/batch 500-event batches against raw LiteDB append, all in the same run.
+/// </summary>
+internal sealed class IngestBench : IBenchScenario
+{
+    private const string WriteKey = "bench-write-key";
+    private const int Concurrency = 64;
+
+    public string Name => "ingest";
+
+    public async Task<IReadOnlyList<BenchFigure>> RunAsync(BenchContext context)
+    {
+        var figures = new List<BenchFigure>();
+        var duration = context.Duration(10);
+
+        // ceiling 1: bare Kestrel + JSON parse
+        LoadGenerator.Result ceiling;
+        await using (var bare = await StartBareKestrelAsync())
+            ceiling = await LoadGenerator.RunAsync(Address(bare), "/v1/track", null, Concurrency, duration, TrackBody);
+
+        LoadGenerator.Result single, durable, batch;
+        await using (var cdp = await StartCdpAsync(Path.Combine(context.WorkFolder, "a"), durable: false))
+        {
+            single = await LoadGenerator.RunAsync(Address(cdp), "/v1/track", WriteKey, Concurrency, duration, TrackBody);
+            batch = await LoadGenerator.RunAsync(Address(cdp), "/v1/batch", WriteKey, 8, duration, BatchBody);
+        }
+        await using (var cdp = await StartCdpAsync(Path.Combine(context.WorkFolder, "b"), durable: true))
+            durable = await LoadGenerator.RunAsync(Address(cdp), "/v1/track", WriteKey, Concurrency, duration, TrackBody);
+
+        var rawAppend = RawLiteDbAppend(Path.Combine(context.WorkFolder, "raw.db"), context.Quick ? 100_000 : 400_000);
+
+        figures.Add(new BenchFigure("bare Kestrel JSON parse (ceiling)", ceiling.RequestsPerSecond, "req/s"));
+        figures.Add(new BenchFigure("/v1/track single events, ack after commit", single.RequestsPerSecond, "events/s",
+            Target: 20_000, CeilingName: "bare Kestrel", Ceiling: ceiling.RequestsPerSecond, RatioTarget: 0.35));
+        figures.Add(new BenchFigure("/v1/track latency p50", single.P50Ms, "ms", LowerIsBetter: true));
+        figures.Add(new BenchFigure("/v1/track latency p99", single.P99Ms, "ms", LowerIsBetter: true));
+        figures.Add(new BenchFigure("/v1/track with DurableCommits (fsync)", durable.RequestsPerSecond, "events/s",
+            CeilingName: "non-durable", Ceiling: single.RequestsPerSecond));
+        figures.Add(new BenchFigure("/v1/track durable latency p99", durable.P99Ms, "ms", LowerIsBetter: true));
+        figures.Add(new BenchFigure("/v1/batch 500-event batches", batch.RequestsPerSecond * 500, "events/s",
+            Target: 100_000, CeilingName: "raw LiteDB append (1 doc/event)", Ceiling: rawAppend));
+        figures.Add(new BenchFigure("/v1/batch latency p99", batch.P99Ms, "ms", LowerIsBetter: true));
+        var failures = single.Failures + batch.Failures + durable.Failures;
+        figures.Add(new BenchFigure("non-200 answers during the runs", failures, "requests", Target: 0, LowerIsBetter: true));
+        return figures;
+    }
+
+    private static readonly byte[] TrackTemplate = Encoding.UTF8.GetBytes(
+        """{"userId":"user-{n}","anonymousId":"2f0c8c52-8f3e-4c8e-9d35-{n}","event":"Page Viewed","properties":{"path":"/dermatology/acne","title":"Acne treatment","referrer":"https://www.google.com/","url":"https://clinic.example/dermatology/acne"},"context":{"library":{"name":"analytics.js","version":"5.2.0"},"ip":"203.0.113.7","locale":"en-GB","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15","page":{"path":"/dermatology/acne"}},"messageId":"bench-{n}","timestamp":"2026-11-28T10:00:00.000Z","sentAt":"2026-11-28T10:00:00.100Z"}""");
+
+    private static byte[] TrackBody(long n) => Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(TrackTemplate).Replace("{n}", n.ToString()));
+
+    private static byte[] BatchBody(long n)
+    {
+        var sb = new StringBuilder("{\"batch\":[");
+        var item = "{\"type\":\"track\"," + Encoding.UTF8.GetString(TrackTemplate)[1..];
+        for (var i = 0; i < 500; i++)
+        {
+            if (i > 0) sb.Append(',');
+            sb.Append(item.Replace("{n}", $"{n}-{i}"));
+        }
+        return Encoding.UTF8.GetBytes(sb.Append("]}").ToString());
+    }
+
+    /// <summary>Raw LiteDB append: one document per event, 500 per transaction, no secondary index.</summary>
+    private static double RawLiteDbAppend(string path, int count)
+    {
+        using var db = new LiteDatabase(new ConnectionString { Filename = path, Connection = ConnectionType.Direct });
+        var col = db.GetCollection("raw", BsonAutoId.Int64);
+        var json = TrackBody(1);
+        var sw = Stopwatch.StartNew();
+        for (var done = 0; done < count; done += 500)
+        {
+            db.BeginTrans();
+            col.Insert(Enumerable.Range(done, 500).Select(i => new BsonDocument { ["_id"] = (long)i + 1, ["s"] = "web", ["m"] = "bench-" + i, ["j"] = json }));
+            db.Commit();
+        }
+        return count / sw.Elapsed.TotalSeconds;
+    }
+
+    private static Uri Address(WebApplication app) =>
+        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    private static async Task<WebApplication> StartBareKestrelAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder(["--urls", "http://127.0.0.1:0"]);
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var success = "{\"success\":true}"u8.ToArray();
+        app.MapPost("/v1/track", async ctx =>
+        {
+            using var ms = new MemoryStream();
+            await ctx.Request.Body.CopyToAsync(ms);
+            using var doc = JsonDocument.Parse(ms.GetBuffer().AsMemory(0, (int)ms.Length));
+            ctx.Response.ContentType = "application/json";
+            await ctx.Response.Body.WriteAsync(success);
+        });
+        await app.StartAsync();
+        return app;
+    }
+
+    private static async Task<WebApplication> StartCdpAsync(string folder, bool durable)
+    {
+        Directory.CreateDirectory(folder);
+        var builder = CdpApp.CreateBuilder([
+            "--urls=http://127.0.0.1:0",
+            "--Logging:LogLevel:Default=Warning",
+            $"--Cdp:Storage:Path={Path.Combine(folder, "cdp.db")}",
+            $"--Cdp:Storage:DurableCommits={durable}",
+            $"--Cdp:Sources:bench:WriteKey={WriteKey}",
+            "--Cdp:Collection:QueueCapacity=1000000",
+        ]);
+        builder.Logging.ClearProviders();
+        var app = CdpApp.Build(builder);
+        await app.StartAsync();
+        return app;
+    }
+}

@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Cdp.Bench;
+
+/// <summary>Closed-loop HTTP load: N workers each send a request, wait for the answer, send the next.</summary>
+internal static class LoadGenerator
+{
+    public sealed record Result(long Requests, long Failures, double Seconds, double P50Ms, double P99Ms)
+    {
+        public double RequestsPerSecond => Requests / Seconds;
+    }
+
+    public static async Task<Result> RunAsync(
+        Uri baseAddress, string path, string? basicUser, int concurrency, TimeSpan duration, Func<long, byte[]> body)
+    {
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
+        using var client = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        if (basicUser is not null)
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(basicUser + ":")));
+
+        // warm-up: connections, JIT, LiteDB pages
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(i => Send(client, path, body(-1 - i))));
+
+        long counter = 0, failures = 0;
+        var latencies = new List<double>[concurrency];
+        var stopAt = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var started = Stopwatch.GetTimestamp();
+        var workers = Enumerable.Range(0, concurrency).Select(w => Task.Run(async () =>
+        {
+            var mine = latencies[w] = new List<double>(100_000);
+            while (Stopwatch.GetTimestamp() < stopAt)
+            {
+                var n = Interlocked.Increment(ref counter);
+                var t0 = Stopwatch.GetTimestamp();
+                var ok = await Send(client, path, body(n));
+                mine.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                if (!ok) Interlocked.Increment(ref failures);
+            }
+        })).ToList();
+        await Task.WhenAll(workers);
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var all = latencies.SelectMany(l => l).Order().ToArray();
+        return new Result(all.Length - failures, failures, seconds, Percentile(all, 0.50), Percentile(all, 0.99));
+    }
+
+    private static async Task<bool> Send(HttpClient client, string path, byte[] body)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await client.PostAsync(path, content);
+        await response.Content.CopyToAsync(Stream.Null);
+        return response.StatusCode == HttpStatusCode.OK;
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+}
