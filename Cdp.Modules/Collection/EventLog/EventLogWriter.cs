@@ -46,7 +46,10 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
     public long PendingEvents => Interlocked.Read(ref _pendingEvents);
 
     /// <summary>Counts since start, for /metrics.</summary>
-    public long CommittedEvents, DuplicateEvents, DeadLetteredEvents, CommitFailures;
+    public long CommittedEvents, DuplicateEvents, DeadLetteredEvents, CommitFailures, Commits;
+
+    /// <summary>Total time spent inside LiteDB transactions (insert + commit), in Stopwatch ticks.</summary>
+    public long CommitTicks;
 
     public Task<SubmitOutcome> SubmitAsync(IReadOnlyList<AcceptedEvent> events, IReadOnlyList<RejectedEvent> rejected)
     {
@@ -166,6 +169,7 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
             foreach (var r in work.Rejected) deadLetters.Add(DeadLetterDocument(r, now));
         }
 
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             _db.InTransaction(db =>
@@ -183,6 +187,8 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
             return;
         }
 
+        Interlocked.Add(ref CommitTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+        Interlocked.Increment(ref Commits);
         _nextSequence = seq;
         foreach (var (source, messageId) in fresh) _dedup.Add(source, messageId, now);
         Interlocked.Add(ref CommittedEvents, fresh.Count);

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Cdp.Modules.Collection;
+using Cdp.Modules.Collection.EventLog;
+using Cdp.Modules.Collection.Ingest;
+using Cdp.Modules.Shared.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Cdp.Bench;
+
+/// <summary>
+/// The ingest path without HTTP: normalise + validate one event (CPU per event), and the group-committing log
+/// writer fed by many concurrent single-event submitters (what the HTTP figures are made of).
+/// </summary>
+internal sealed class LogWriterBench : IBenchScenario
+{
+    public string Name => "logwriter";
+
+    public async Task<IReadOnlyList<BenchFigure>> RunAsync(BenchContext context)
+    {
+        var figures = new List<BenchFigure>();
+        var json = Encoding.UTF8.GetBytes("""{"userId":"user-1","anonymousId":"2f0c8c52-8f3e-4c8e-9d35-1","event":"Page Viewed","properties":{"path":"/dermatology/acne","title":"Acne treatment","referrer":"https://www.google.com/","url":"https://clinic.example/dermatology/acne"},"context":{"library":{"name":"analytics.js","version":"5.2.0"},"ip":"203.0.113.7","locale":"en-GB","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15","page":{"path":"/dermatology/acne"}},"messageId":"bench-1","timestamp":"2026-11-28T10:00:00.000Z","sentAt":"2026-11-28T10:00:00.100Z"}""");
+        var normaliser = new EventNormaliser(new TrackingEventValidator());
+        var n = context.Quick ? 50_000 : 300_000;
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < n; i++)
+        {
+            using var doc = JsonDocument.Parse(json);
+            normaliser.TryNormalise(doc.RootElement, 0, "track", default, DateTimeOffset.UtcNow, "web", out _, out _);
+        }
+        var normalisePerSec = n / sw.Elapsed.TotalSeconds;
+        sw.Restart();
+        for (var i = 0; i < n; i++)
+        {
+            using var doc = JsonDocument.Parse(json);
+        }
+        var parsePerSec = n / sw.Elapsed.TotalSeconds;
+        var validator = new TrackingEventValidator();
+        var te = new TrackingEvent { Type = "track", UserId = "u", Event = "E", MessageId = "m" };
+        sw.Restart();
+        for (var i = 0; i < n; i++) validator.Validate(te);
+        figures.Add(new BenchFigure("FluentValidation of one event", n / sw.Elapsed.TotalSeconds, "events/s"));
+        figures.Add(new BenchFigure("parse + normalise + validate, 1 thread", normalisePerSec, "events/s", CeilingName: "parse only", Ceiling: parsePerSec));
+
+        var db = new CdpDatabase(Options.Create(new StorageOptions { Path = Path.Combine(context.WorkFolder, "w.db") }), NullLogger<CdpDatabase>.Instance);
+        var writer = new EventLogWriter(db, new LogHead(), TimeProvider.System, Options.Create(new CollectionOptions { QueueCapacity = 1_000_000 }), NullLogger<EventLogWriter>.Instance);
+        await writer.StartAsync(default);
+        var accepted = new AcceptedEvent("web", "x", json);
+        foreach (var concurrency in new[] { 64, 256 })
+        {
+            long count = 0;
+            var commits0 = writer.Commits; var ticks0 = writer.CommitTicks;
+            var stopAt = Stopwatch.GetTimestamp() + (long)(context.Duration(5).TotalSeconds * Stopwatch.Frequency);
+            sw.Restart();
+            await Task.WhenAll(Enumerable.Range(0, concurrency).Select(w => Task.Run(async () =>
+            {
+                while (Stopwatch.GetTimestamp() < stopAt)
+                {
+                    var k = Interlocked.Increment(ref count);
+                    await writer.SubmitAsync([accepted with { MessageId = $"m{concurrency}-{k}" }], []);
+                }
+            })));
+            figures.Add(new BenchFigure($"log writer, {concurrency} concurrent 1-event submits", count / sw.Elapsed.TotalSeconds, "events/s"));
+            var commits = writer.Commits - commits0;
+            figures.Add(new BenchFigure($"  events per group commit", (double)count / commits, "events"));
+            figures.Add(new BenchFigure($"  time in LiteDB per commit", (writer.CommitTicks - ticks0) * 1000.0 / Stopwatch.Frequency / commits, "ms"));
+            figures.Add(new BenchFigure($"  share of wall time in LiteDB", (writer.CommitTicks - ticks0) * 1.0 / Stopwatch.Frequency / sw.Elapsed.TotalSeconds, ""));
+        }
+        await writer.StopAsync(default);
+        db.Dispose();
+        return figures;
+    }
+}
