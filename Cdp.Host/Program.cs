@@ -1,19 +1,20 @@
 using Cdp.Host;
+using Cdp.Host.Cli;
+using Cdp.Modules.Collection.Contracts;
 using Microsoft.Extensions.Options;
 
-// cdp [run] [--urls http://host:port] [--Cdp:Storage:Path=...]   starts the server (the default verb)
-// cdp check-config                                              validates appsettings and exits (0 = valid)
+// Cdp.Host [verb] [options] [--Cdp:Section:Key=value ...]   (see README.md, "Command line")
 var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "run";
-var rest = verb == "run" && args.Length > 0 && args[0] == "run" ? args[1..] : args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
+var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 
-switch (verb)
+try
 {
-    case "run":
-    case "check-config":
-        WebApplication app;
-        try
+    switch (verb)
+    {
+        case "run":
+        case "check-config":
         {
-            app = CdpApp.Build(CdpApp.CreateBuilder(rest));
+            var app = CdpApp.Build(CdpApp.CreateBuilder(rest));
             CdpApp.ValidateSettings(app.Services); // before anything opens a file
             if (verb == "check-config")
             {
@@ -23,15 +24,23 @@ switch (verb)
             await app.RunAsync();
             return 0;
         }
-        catch (OptionsValidationException ex)
-        {
-            Console.Error.WriteLine("Cdp cannot start: invalid settings in appsettings.json (or its environment overrides):");
-            foreach (var failure in ex.Failures) Console.Error.WriteLine("  - " + failure);
-            return 2;
-        }
-    default:
-        Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config. See README.md.");
-        return 1;
+        case "import":
+            return await ImportVerb.RunAsync(rest);
+        default:
+            Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, import. See README.md.");
+            return 1;
+    }
+}
+catch (OptionsValidationException ex)
+{
+    Console.Error.WriteLine("Cdp cannot start: invalid settings in appsettings.json (or its environment overrides):");
+    foreach (var failure in ex.Failures) Console.Error.WriteLine("  - " + failure);
+    return 2;
+}
+catch (Exception ex) when (ex is ArgumentException or CsvImportRejectedException)
+{
+    Console.Error.WriteLine($"{verb}: {ex.Message}");
+    return 1;
 }
 
 public partial class Program;

@@ -1,5 +1,6 @@
 using Cdp.Modules.Collection.DeadLetters;
 using Cdp.Modules.Collection.EventLog;
+using Cdp.Modules.Collection.Import;
 using Cdp.Modules.Collection.Ingest;
 using Cdp.Modules.Shared.Configuration;
 using Cdp.Modules.Shared.Http;
@@ -32,5 +33,6 @@ public sealed class CollectionModule : ICdpModule
         var admin = endpoints.MapGroup("/api/collection").WithTags("Collection").RequireReader();
         DeadLetterEndpoints.Map(admin);
         EventLogEndpoints.Map(admin);
+        ImportEndpoints.Map(admin);
     }
 }

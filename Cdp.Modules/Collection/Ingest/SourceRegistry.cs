@@ -13,6 +13,13 @@ internal sealed class SourceRegistry(IOptions<SourcesOptions> options)
     private readonly Dictionary<string, Source> _byKey = options.Value.ToDictionary(
         kv => kv.Value.WriteKey, kv => new Source(kv.Key, kv.Value.Strict), StringComparer.Ordinal);
 
+    private readonly Dictionary<string, Source> _byName = options.Value.ToDictionary(
+        kv => kv.Key, kv => new Source(kv.Key, kv.Value.Strict), StringComparer.Ordinal);
+
+    public Source? ByName(string? name) => name is not null && _byName.TryGetValue(name, out var s) ? s : null;
+
+    public IEnumerable<string> Names => _byName.Keys;
+
     public Source? ByWriteKey(string? writeKey) =>
         writeKey is not null && _byKey.TryGetValue(writeKey, out var s) ? s : null;
 

@@ -1,0 +1,88 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Cdp.Modules.Collection.Contracts;
+using Spectre.Console;
+
+namespace Cdp.Host.Cli;
+
+/// <summary>
+/// cdp import &lt;file.csv&gt; --source &lt;name&gt; --map field=Column,... [--event &lt;name&gt;] [--delimiter ;]
+///            [--server http://host:5080 --key &lt;admin key&gt;]
+/// Without --server the file is imported into the database directly (the server must not be running on it).
+/// </summary>
+internal static class ImportVerb
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var cli = new CliArgs(args, "source", "map", "event", "delimiter", "server", "key");
+        if (cli.Positional.Count != 1) throw new ArgumentException("usage: import <file.csv> --source <name> --map field=Column,... [--event <name>]");
+        var path = cli.Positional[0];
+        if (!File.Exists(path)) throw new ArgumentException($"no such file: {path}");
+        var delimiter = cli["delimiter"] is { } d ? (d == "\\t" ? '\t' : d.Length == 1 ? d[0] : throw new ArgumentException("--delimiter must be one character")) : ',';
+        var request = new CsvImportRequest(cli.Required("source"), [cli.Required("map")], cli["event"], Path.GetFileName(path), delimiter);
+
+        CsvImportReport report;
+        if (cli["server"] is { } server)
+            report = await UploadAsync(path, request, server, cli.Required("key"));
+        else
+            report = await ImportLocallyAsync(path, request, cli.Settings.ToArray());
+        Print(report);
+        return report.Failed > 0 ? 3 : 0;
+    }
+
+    private static async Task<CsvImportReport> ImportLocallyAsync(string path, CsvImportRequest request, string[] settings)
+    {
+        var builder = CdpApp.CreateBuilder([.. settings, "--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"]);
+        var app = CdpApp.Build(builder);
+        await using (app)
+        {
+            CdpApp.ValidateSettings(app.Services);
+            await app.StartAsync();
+            var import = app.Services.GetRequiredService<ICsvImport>();
+            await using var file = File.OpenRead(path);
+            CsvImportReport? report = null;
+            await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .StartAsync(async ctx =>
+                {
+                    var task = ctx.AddTask($"importing {Path.GetFileName(path)}", maxValue: Math.Max(1, file.Length));
+                    var progress = new Progress<CsvImportProgress>(p =>
+                    {
+                        task.Value = file.Position;
+                        task.Description = $"{p.RowsRead:N0} rows, {p.Imported:N0} imported, {p.Failed:N0} failed";
+                    });
+                    report = await import.ImportAsync(file, request, progress, CancellationToken.None);
+                    task.Value = task.MaxValue;
+                });
+            await app.StopAsync();
+            return report!;
+        }
+    }
+
+    private static async Task<CsvImportReport> UploadAsync(string path, CsvImportRequest request, string server, string key)
+    {
+        using var client = new HttpClient { BaseAddress = new Uri(server), Timeout = TimeSpan.FromHours(2) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        await using var file = File.OpenRead(path);
+        using var content = new StreamContent(file);
+        content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        var query = $"/api/collection/imports?source={Uri.EscapeDataString(request.Source)}&map={Uri.EscapeDataString(string.Join(",", request.Map))}" +
+                    $"&fileName={Uri.EscapeDataString(request.FileName ?? "")}&delimiter={Uri.EscapeDataString(request.Delimiter.ToString())}" +
+                    (request.Event is { } e ? $"&event={Uri.EscapeDataString(e)}" : "");
+        AnsiConsole.MarkupLine($"uploading [bold]{Markup.Escape(path)}[/] to {Markup.Escape(server)}...");
+        using var response = await client.PostAsync(query, content);
+        if (!response.IsSuccessStatusCode)
+            throw new CsvImportRejectedException($"the server answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        return (await response.Content.ReadFromJsonAsync<CsvImportReport>())!;
+    }
+
+    private static void Print(CsvImportReport report)
+    {
+        AnsiConsole.MarkupLine($"[bold]{report.RowsRead:N0}[/] rows read, [green]{report.Imported:N0}[/] imported, " +
+                               $"{report.AlreadyImported:N0} already imported, [red]{report.Failed:N0}[/] failed, in {report.Duration.TotalSeconds:N1} s");
+        if (report.Errors.Count == 0) return;
+        var table = new Table().AddColumns("row", "column", "reason");
+        foreach (var e in report.Errors.Take(50)) table.AddRow(e.Row.ToString(), Markup.Escape(e.Column), Markup.Escape(e.Reason));
+        AnsiConsole.Write(table);
+        if (report.Errors.Count > 50) AnsiConsole.MarkupLine($"... and {report.Errors.Count - 50:N0} more errors (the report keeps the first {CsvImportReport.MaxReportedErrors:N0})");
+    }
+}
