@@ -29,6 +29,17 @@ public sealed class EventLogDurabilityTests
     }
 
     [Fact]
+    public async Task With_durable_commits_events_are_fsynced_and_acknowledged()
+    {
+        using var host = new CdpHost(new Dictionary<string, string?> { ["Cdp:Storage:DurableCommits"] = "true" });
+        for (var i = 0; i < 3; i++)
+            (await host.TrackingClient().PostAsync("/v1/track", Json($$"""{"userId":"u{{i}}","event":"A"}"""))).StatusCode.Should().Be(HttpStatusCode.OK);
+        host.Service<IEventLog>().ReadAfter(0, 10).Should().HaveCount(3);
+        File.Exists(Path.Combine(host.DataFolder, "cdp-log.db")).Should().BeTrue("LiteDB's log file is the one fsynced");
+        if (OperatingSystem.IsLinux()) host.Service<CdpDatabase>().DurableFlushes.Should().BeGreaterThanOrEqualTo(2);
+    }
+
+    [Fact]
     public async Task A_message_id_older_than_the_dedup_window_is_stored_again()
     {
         using var folder = new TempFolder();

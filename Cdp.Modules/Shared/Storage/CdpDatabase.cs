@@ -37,6 +37,11 @@ public sealed partial class CdpDatabase : IDisposable
 
     public string FilePath { get; }
 
+    /// <summary>fsyncs of the log file done for durable commits since start.</summary>
+    public long DurableFlushes => Interlocked.Read(ref _durableFlushes);
+
+    private long _durableFlushes;
+
     public LiteDatabase Database { get; }
 
     public BsonMapper Mapper { get; }
@@ -79,6 +84,7 @@ public sealed partial class CdpDatabase : IDisposable
         }
         if (Fsync((int)_logFileHandle.DangerousGetHandle()) != 0)
             throw new IOException($"fsync of {_logFilePath} failed with errno {Marshal.GetLastPInvokeError()}");
+        Interlocked.Increment(ref _durableFlushes);
     }
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
