@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Text;
+using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Unicode;
 using Cdp.Modules.Collection.EventLog;
 using Cdp.Modules.Shared.Modules;
 using Microsoft.AspNetCore.Builder;
@@ -20,7 +22,8 @@ internal sealed class TrackingEndpoints(
     SourceRegistry sources, EventNormaliser normaliser, EventLogWriter writer, TimeProvider clock, ILogger<TrackingEndpoints> log)
 {
     private static readonly byte[] Success = "{\"success\":true}"u8.ToArray();
-    private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64 };
+    // duplicate keys are refused: downstream readers would disagree on which value counts
+    private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
     private static readonly string[] SingleTypes = ["identify", "track", "page", "screen", "group", "alias"];
 
     public static void Map(IEndpointRouteBuilder endpoints)
@@ -58,6 +61,11 @@ internal sealed class TrackingEndpoints(
         try
         {
             if (length > limit) { await Problem(ctx, 413, "Payload too large", $"the request body exceeds the limit of {limitText}"); return; }
+            if (!Utf8.IsValid(buffer.AsSpan(0, length)))
+            {
+                await Problem(ctx, 400, "Malformed JSON", $"the body is not valid UTF-8 (first bad byte at offset {FirstInvalidUtf8(buffer.AsSpan(0, length))})");
+                return;
+            }
             JsonDocument doc;
             try
             {
@@ -68,25 +76,41 @@ internal sealed class TrackingEndpoints(
                 await Problem(ctx, 400, "Malformed JSON", $"the body is not valid JSON at line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1}: {FirstSentence(ex.Message)}");
                 return;
             }
+            catch (InvalidOperationException ex) // .NET 10's duplicate-key check throws this for a lone surrogate escape in a name
+            {
+                await Problem(ctx, 400, "Malformed JSON", "the body holds a property name that is not valid Unicode: " + ex.Message);
+                return;
+            }
+            Prepared prepared;
             using (doc)
             {
-                var root = doc.RootElement;
-                if (root.ValueKind != JsonValueKind.Object) { await Problem(ctx, 400, "Invalid payload", "the body must be a JSON object"); return; }
-                if (source is null)
+                try
                 {
-                    var key = root.TryGetProperty("writeKey", out var wk) && wk.ValueKind == JsonValueKind.String ? wk.GetString() : null;
-                    source = sources.ByWriteKey(key);
+                    var root = doc.RootElement;
+                    if (root.ValueKind != JsonValueKind.Object) { await Problem(ctx, 400, "Invalid payload", "the body must be a JSON object"); return; }
                     if (source is null)
                     {
-                        ctx.Response.Headers.WWWAuthenticate = "Basic realm=\"cdp\"";
-                        await Problem(ctx, 401, key is null ? "Missing write key" : "Unknown write key",
-                            "send the source's write key as the HTTP Basic user name (empty password) or as \"writeKey\" in the body");
-                        return;
+                        var key = root.TryGetProperty("writeKey", out var wk) && wk.ValueKind == JsonValueKind.String ? wk.GetString() : null;
+                        source = sources.ByWriteKey(key);
+                        if (source is null)
+                        {
+                            ctx.Response.Headers.WWWAuthenticate = "Basic realm=\"cdp\"";
+                            await Problem(ctx, 401, key is null ? "Missing write key" : "Unknown write key",
+                                "send the source's write key as the HTTP Basic user name (empty password) or as \"writeKey\" in the body");
+                            return;
+                        }
                     }
+                    prepared = Prepare(root, routeType, source, receivedAt);
                 }
-                var strict = source.Strict || ctx.Request.Headers["X-Strict-Mode"] == "1";
-                await IngestAsync(ctx, root, routeType, source, strict, receivedAt);
+                catch (InvalidOperationException ex) // a string escape that is not valid Unicode, e.g. a lone "\ud800" in a name
+                {
+                    await Problem(ctx, 400, "Malformed JSON", "the body holds a string that is not valid Unicode: " + ex.Message);
+                    return;
+                }
             }
+            if (prepared.Problem is { } problem) { await problem.ExecuteAsync(ctx); return; }
+            var strict = source.Strict || ctx.Request.Headers["X-Strict-Mode"] == "1";
+            await SubmitAsync(ctx, prepared, source, strict);
         }
         finally
         {
@@ -94,17 +118,18 @@ internal sealed class TrackingEndpoints(
         }
     }
 
-    private async Task IngestAsync(HttpContext ctx, JsonElement root, string? routeType, Source source, bool strict, DateTimeOffset receivedAt)
+    /// <summary>Validates and normalises every call of the request (no I/O; the JsonDocument must stay alive).</summary>
+    private Prepared Prepare(JsonElement root, string? routeType, Source source, DateTimeOffset receivedAt)
     {
         BatchEnvelope envelope = default;
         var items = new List<JsonElement>(1);
         if (routeType is null)
         {
             if (!root.TryGetProperty("batch", out var batch) || batch.ValueKind != JsonValueKind.Array)
-            { await Problem(ctx, 400, "Invalid payload", "a batch request needs a \"batch\" array of calls"); return; }
+                return new Prepared(ProblemResult(400, "Invalid payload", "a batch request needs a \"batch\" array of calls"));
             var count = batch.GetArrayLength();
             if (count > Limits.MaxEventsPerBatch)
-            { await Problem(ctx, 400, "Too many events", $"the batch holds {count} events; the limit is {Limits.MaxEventsPerBatch:N0} events per batch"); return; }
+                return new Prepared(ProblemResult(400, "Too many events", $"the batch holds {count} events; the limit is {Limits.MaxEventsPerBatch:N0} events per batch"));
             envelope = new BatchEnvelope(
                 root.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? c : null,
                 root.TryGetProperty("integrations", out var i) && i.ValueKind == JsonValueKind.Object ? i : null,
@@ -127,20 +152,38 @@ internal sealed class TrackingEndpoints(
             {
                 errors = [new EventError(index, "batch", "each call in a batch must be a JSON object")];
             }
-            else if (normaliser.TryNormalise(item, index, routeType, envelope, receivedAt, source.Name, out var ok, out errors))
+            else
             {
-                accepted.Add(ok!);
-                continue;
+                try
+                {
+                    if (normaliser.TryNormalise(item, index, routeType, envelope, receivedAt, source.Name, out var ok, out errors))
+                    {
+                        accepted.Add(ok!);
+                        continue;
+                    }
+                }
+                catch (InvalidOperationException ex) // a string escape that is not valid Unicode, e.g. a lone "\ud800"
+                {
+                    errors = [new EventError(index, "event", "the event holds a string that is not valid Unicode: " + ex.Message)];
+                }
             }
             (allErrors ??= []).AddRange(errors);
-            (rejected ??= []).Add(new RejectedEvent(source.Name, index, errors, item.GetRawText()));
+            (rejected ??= []).Add(new RejectedEvent(source.Name, index, errors, Encoding.UTF8.GetString(JsonMarshal.GetRawUtf8Value(item))));
         }
 
+        return new Prepared(null, items.Count, accepted, rejected, allErrors);
+    }
+
+    private sealed record Prepared(IResult? Problem, int Count = 0, List<AcceptedEvent>? Accepted = null, List<RejectedEvent>? Rejected = null, List<EventError>? Errors = null);
+
+    private async Task SubmitAsync(HttpContext ctx, Prepared prepared, Source source, bool strict)
+    {
+        var (accepted, rejected, allErrors) = (prepared.Accepted!, prepared.Rejected, prepared.Errors);
         if (strict && allErrors is not null)
         {
             await Results.Problem(
                 title: "Invalid events",
-                detail: $"{rejected!.Count} of {items.Count} events failed validation; nothing was stored (strict mode)",
+                detail: $"{rejected!.Count} of {prepared.Count} events failed validation; nothing was stored (strict mode)",
                 statusCode: 400,
                 extensions: new Dictionary<string, object?> { ["errors"] = allErrors.Select(e => new { index = e.Index, field = e.Field, message = e.Message }) })
                 .ExecuteAsync(ctx);
@@ -195,6 +238,18 @@ internal sealed class TrackingEndpoints(
         return (buffer, length);
     }
 
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        var offset = 0;
+        while (offset < bytes.Length)
+        {
+            var status = System.Text.Rune.DecodeFromUtf8(bytes[offset..], out _, out var consumed);
+            if (status != System.Buffers.OperationStatus.Done) return offset;
+            offset += consumed;
+        }
+        return offset;
+    }
+
     private static string FirstSentence(string message)
     {
         foreach (var marker in new[] { " LineNumber:", " Path:" })
@@ -205,6 +260,9 @@ internal sealed class TrackingEndpoints(
         return message.TrimEnd();
     }
 
+    private static IResult ProblemResult(int status, string title, string detail) =>
+        Results.Problem(title: title, detail: detail, statusCode: status);
+
     private static Task Problem(HttpContext ctx, int status, string title, string detail) =>
-        Results.Problem(title: title, detail: detail, statusCode: status).ExecuteAsync(ctx);
+        ProblemResult(status, title, detail).ExecuteAsync(ctx);
 }
