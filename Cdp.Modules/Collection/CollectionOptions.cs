@@ -15,6 +15,9 @@ internal sealed class SourceOptions
 
     /// <summary>Reject invalid events with 400 instead of keeping them as dead letters.</summary>
     public bool Strict { get; set; }
+
+    /// <summary>Requests per second this write key may send (a token bucket with a burst of twice that); 0 = no limit.</summary>
+    public int MaxRequestsPerSecond { get; set; }
 }
 
 internal sealed class SourcesOptionsValidator : AbstractValidator<SourcesOptions>
@@ -29,6 +32,8 @@ internal sealed class SourcesOptionsValidator : AbstractValidator<SourcesOptions
             {
                 if (string.IsNullOrWhiteSpace(source.WriteKey) || source.WriteKey.Length < MinimumWriteKeyLength)
                     ctx.AddFailure($"{name}:WriteKey", $"must be at least {MinimumWriteKeyLength} characters (the key SDKs send)");
+                if (source.MaxRequestsPerSecond < 0)
+                    ctx.AddFailure($"{name}:MaxRequestsPerSecond", "must be 0 (no limit) or a positive number of requests per second");
             }
             foreach (var dup in sources.GroupBy(s => s.Value.WriteKey, StringComparer.Ordinal).Where(g => g.Count() > 1))
                 ctx.AddFailure($"{dup.Last().Key}:WriteKey", $"the same WriteKey is used by {string.Join(" and ", dup.Select(d => d.Key))}");

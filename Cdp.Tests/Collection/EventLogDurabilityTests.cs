@@ -165,3 +165,28 @@ public sealed class EventLogDurabilityTests
         }
     }
 }
+
+public sealed class RateLimitTests
+{
+    [Fact]
+    public async Task A_write_key_over_its_request_rate_gets_429_with_retry_after_and_nothing_is_stored_for_those()
+    {
+        using var host = new CdpHost(new Dictionary<string, string?> { ["Cdp:Sources:web:MaxRequestsPerSecond"] = "2" });
+        var client = host.TrackingClient();
+        var statuses = new List<System.Net.HttpStatusCode>();
+        for (var i = 0; i < 10; i++)
+        {
+            var response = await client.PostAsync("/v1/track", TrackingApiTests.Json($$"""{"userId":"u{{i}}","event":"A"}"""));
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == System.Net.HttpStatusCode.TooManyRequests) response.Headers.RetryAfter.Should().NotBeNull();
+        }
+        statuses.Should().Contain(System.Net.HttpStatusCode.TooManyRequests);
+        var ok = statuses.Count(s => s == System.Net.HttpStatusCode.OK);
+        ok.Should().BeInRange(4, 7, "a burst of 4, plus up to 2 per second while the loop runs");
+        host.Service<Cdp.Modules.Collection.Contracts.IEventLog>().ReadAfter(0, 100).Should().HaveCount(ok);
+
+        // another source is not limited by this one
+        var other = host.TrackingClient(CdpHost.StrictWriteKey);
+        (await other.PostAsync("/v1/track", TrackingApiTests.Json("""{"userId":"x","event":"A"}"""))).StatusCode.Should().Be(System.Net.HttpStatusCode.OK);
+    }
+}

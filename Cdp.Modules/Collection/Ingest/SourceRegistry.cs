@@ -1,20 +1,34 @@
 using System.Text;
+using System.Threading.RateLimiting;
 using Cdp.Modules.Shared.Modules;
 using Microsoft.Extensions.Options;
 
 namespace Cdp.Modules.Collection.Ingest;
 
-internal sealed record Source(string Name, bool Strict);
+/// <summary>A configured sender. <see cref="RateLimit"/> is null when the source has no request limit.</summary>
+internal sealed record Source(string Name, bool Strict, RateLimiter? RateLimit = null);
 
 /// <summary>Write key to source, from <c>Cdp:Sources</c>.</summary>
 [Service]
-internal sealed class SourceRegistry(IOptions<SourcesOptions> options)
+internal sealed class SourceRegistry
 {
-    private readonly Dictionary<string, Source> _byKey = options.Value.ToDictionary(
-        kv => kv.Value.WriteKey, kv => new Source(kv.Key, kv.Value.Strict), StringComparer.Ordinal);
+    private readonly Dictionary<string, Source> _byName;
+    private readonly Dictionary<string, Source> _byKey;
 
-    private readonly Dictionary<string, Source> _byName = options.Value.ToDictionary(
-        kv => kv.Key, kv => new Source(kv.Key, kv.Value.Strict), StringComparer.Ordinal);
+    public SourceRegistry(IOptions<SourcesOptions> options)
+    {
+        _byName = options.Value.ToDictionary(kv => kv.Key, kv => new Source(kv.Key, kv.Value.Strict, Limiter(kv.Value.MaxRequestsPerSecond)), StringComparer.Ordinal);
+        _byKey = options.Value.ToDictionary(kv => kv.Value.WriteKey, kv => _byName[kv.Key], StringComparer.Ordinal);
+    }
+
+    private static TokenBucketRateLimiter? Limiter(int perSecond) => perSecond <= 0 ? null : new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+    {
+        TokenLimit = perSecond * 2,
+        TokensPerPeriod = perSecond,
+        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+        QueueLimit = 0,
+        AutoReplenishment = true,
+    });
 
     public Source? ByName(string? name) => name is not null && _byName.TryGetValue(name, out var s) ? s : null;
 

@@ -109,6 +109,16 @@ internal sealed class TrackingEndpoints(
                 }
             }
             if (prepared.Problem is { } problem) { await problem.ExecuteAsync(ctx); return; }
+            if (source.RateLimit is { } limiter)
+            {
+                using var lease = limiter.AttemptAcquire();
+                if (!lease.IsAcquired)
+                {
+                    ctx.Response.Headers.RetryAfter = "1";
+                    await Problem(ctx, 429, "Too many requests", $"source '{source.Name}' is limited to its MaxRequestsPerSecond; nothing was stored, retry after the Retry-After delay");
+                    return;
+                }
+            }
             var strict = source.Strict || ctx.Request.Headers["X-Strict-Mode"] == "1";
             await SubmitAsync(ctx, prepared, source, strict);
         }
