@@ -18,6 +18,8 @@ internal sealed class JobServer(
     ILogger<JobServer> log) : IHostedService
 {
     private BackgroundJobServer? _server;
+    private readonly object _stopGate = new();
+    private Task? _stopping;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -33,19 +35,25 @@ internal sealed class JobServer(
         return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_server is null) return;
-        _server.SendStop();
+        // The host may stop twice (application stop, then dispose): both wait for the one shutdown, so the
+        // storage is never disposed under a server that is still removing itself.
+        lock (_stopGate) return _stopping ??= Stop(cancellationToken);
+    }
+
+    private async Task Stop(CancellationToken cancellationToken)
+    {
+        if (_server is not { } server) return;
+        server.SendStop();
         try
         {
-            await _server.WaitForShutdownAsync(cancellationToken);
+            await server.WaitForShutdownAsync(cancellationToken);
         }
         catch (OperationCanceledException)
         {
-            // The host's own stop timeout won: running jobs are left fetched and run again after restart.
+            // The host's own stop timeout won: running jobs stay fetched and run again after restart.
         }
-        _server.Dispose();
-        _server = null;
+        server.Dispose();
     }
 }

@@ -1,5 +1,4 @@
 using Cdp.Modules.Scheduling.Contracts;
-using Cdp.Modules.Shared.Configuration;
 using Cdp.Modules.Shared.Modules;
 using Hangfire;
 using Hangfire.Common;
@@ -36,7 +35,7 @@ internal sealed class RecurringJobCatalog(
         {
             var at = $"{SchedulingOptions.Section}:RecurringJobs:{id}";
             if (!_kinds.ContainsKey(settings.Kind))
-                throw new InvalidSettingsException($"{at}:Kind: unknown job kind '{settings.Kind}'. Known kinds: {string.Join(", ", _kinds.Keys.Order())}");
+                throw Invalid($"{at}:Kind: unknown job kind '{settings.Kind}'. Known kinds: {string.Join(", ", _kinds.Keys.Order())}");
             var job = new Job(typeof(RecurringJobRunner), typeof(RecurringJobRunner).GetMethod(nameof(RecurringJobRunner.RunAsync))!,
                 [settings.Kind, id, null, CancellationToken.None], settings.Queue);
             try
@@ -46,7 +45,7 @@ internal sealed class RecurringJobCatalog(
             }
             catch (ArgumentException ex)
             {
-                throw new InvalidSettingsException($"{at}:Cron: '{settings.Cron}' is not a valid cron expression ({ex.Message})");
+                throw Invalid($"{at}:Cron: '{settings.Cron}' is not a valid cron expression ({ex.Message.Split('\n')[0].Trim()})");
             }
         }
 
@@ -64,6 +63,10 @@ internal sealed class RecurringJobCatalog(
         using var connection = machinery.Storage.GetConnection();
         return connection.GetRecurringJobs();
     }
+
+    /// <summary>The host prints these as bad settings and exits with code 2, like every other settings failure.</summary>
+    private static OptionsValidationException Invalid(string failure) =>
+        new(SchedulingOptions.Section, typeof(SchedulingOptions), [failure]);
 
     private static Dictionary<string, IRecurringJobKind> Index(IEnumerable<IRecurringJobKind> kinds)
     {
