@@ -29,12 +29,16 @@ public sealed class JobsBench : IBenchScenario
         var refEnqueue = Enqueue(reference, jobs);
         var liteEnqueue = Enqueue(lite, jobs);
         var refEndToEnd = await EndToEnd(reference, jobs);
+        var commitsBefore = lite.Gate.Commits;
+        var writesBefore = lite.Gate.Writes;
         var liteEndToEnd = await EndToEnd(lite, jobs);
+        var writesPerCommit = (double)(lite.Gate.Writes - writesBefore) / Math.Max(1, lite.Gate.Commits - commitsBefore);
 
         return
         [
             new BenchFigure("jobs enqueued/s (LiteDB storage)", liteEnqueue, "jobs/s", CeilingName: "Hangfire.InMemory", Ceiling: refEnqueue),
             new BenchFigure("jobs enqueued+executed/s (LiteDB storage)", liteEndToEnd, "jobs/s", CeilingName: "Hangfire.InMemory", Ceiling: refEndToEnd),
+            new BenchFigure("storage writes per LiteDB commit (group commit)", writesPerCommit, "writes"),
         ];
     }
 

@@ -26,6 +26,14 @@ internal sealed class WriteGate : IDisposable
         _writer.Start();
     }
 
+    /// <summary>LiteDB commits made, and writes they carried (writes / commits is the group-commit factor).</summary>
+    public long Commits => Interlocked.Read(ref _commits);
+
+    public long Writes => Interlocked.Read(ref _writes);
+
+    private long _commits;
+    private long _writes;
+
     public T Write<T>(Func<LiteDatabase, T> work)
     {
         var write = new PendingWrite<T>(work);
@@ -112,6 +120,8 @@ internal sealed class WriteGate : IDisposable
         try
         {
             _db.Commit();
+            Interlocked.Increment(ref _commits);
+            Interlocked.Add(ref _writes, batch.Count);
             return -1;
         }
         catch (Exception ex)
