@@ -25,7 +25,7 @@ internal static class IdentityEndpoints
     private static object Json(MergeRecordView m) => new
     {
         id = m.Id, winner = ProfileIds.Format(m.Winner), loser = ProfileIds.Format(m.Loser), rule = m.Rule,
-        joiningIdentifier = m.JoiningIdentifier, sequence = m.Sequence, source = m.Source, messageId = m.MessageId, at = m.At,
+        joiningIdentifier = m.JoiningIdentifier, matchedIdentifier = m.MatchedIdentifier, sequence = m.Sequence, source = m.Source, messageId = m.MessageId, at = m.At,
     };
 
     private static async Task<IResult> Unmerge(string mergeId, IProfileProcessor processor, CancellationToken ct)
@@ -36,7 +36,7 @@ internal static class IdentityEndpoints
 
     private static IResult Why([FromQuery] string? a, [FromQuery] string? b, IIdentityDirectory d)
     {
-        long? Ref(string? r) => r is null ? null : ProfileIds.TryParse(r, out var no) ? no : r.Contains(':') ? d.FindProfile(r) : null;
+        long? Ref(string? r) => r is null ? null : ProfileIds.TryParse(r, out var no) ? no : r.Contains(':') ? d.FirstProfile(r) : null;
         if (a is null || b is null)
             return Results.Problem(detail: "give both a and b: profile ids (p_123) or identifiers (email:jane@example.com)", statusCode: 400, title: "invalid a");
         var pa = Ref(a);

@@ -6,6 +6,9 @@ public interface IIdentityDirectory
     /// <summary>The live profile owning "type:value" (value raw; it is normalised first), or null.</summary>
     long? FindProfile(string typeAndValue);
 
+    /// <summary>The profile "type:value" first landed on (it may have been merged since), or null.</summary>
+    long? FirstProfile(string typeAndValue);
+
     /// <summary>The live profile a (possibly merged-away) profile number now belongs to, or null when it never existed.</summary>
     long? LiveProfile(long profile);
 
@@ -25,6 +28,6 @@ public sealed record ProfileIdentity(long Profile, IReadOnlyList<IdentifierView>
 
 public sealed record IdentifierView(string Type, string Value, DateTime FirstSeen, DateTime LastSeen, bool Quarantined);
 
-public sealed record MergeRecordView(string Id, long Winner, long Loser, string Rule, string JoiningIdentifier, long Sequence, string Source, string MessageId, DateTime At, bool Undone);
+public sealed record MergeRecordView(string Id, long Winner, long Loser, string Rule, string JoiningIdentifier, string MatchedIdentifier, long Sequence, string Source, string MessageId, DateTime At, bool Undone);
 
 public sealed record QuarantineEntry(string Id, string Kind, string Subject, long Profile, string Reason, long Sequence, DateTime At);

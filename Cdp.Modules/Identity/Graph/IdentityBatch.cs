@@ -139,24 +139,28 @@ internal sealed class IdentityBatch : IIdentityBatch
             var merges = new List<ProfileMerge>();
             if (active.Count > 1)
             {
+                // the event bridges the winner (through one identifier) and each loser (through another):
+                // both identifiers count the profiles they joined, for the blob guard
+                var winnerSide = Array.IndexOf(owners, target, 0, ids.Count);
                 var joins = new List<(long Loser, int Index)>();
                 var quarantined = false;
                 for (var a = 1; a < active.Count && !quarantined; a++)
                 {
                     var index = Array.IndexOf(owners, active[a], 0, ids.Count);
-                    var key = Key(ids[index].Key, active[a]);
-                    if (key.Joins + 2 > _o.MaxProfilesPerIdentifier)
+                    foreach (var side in new[] { winnerSide, index })
                     {
-                        QuarantineKey(ids[index], hashes[index], active[a], logged, at,
+                        if (Key(ids[side].Key, owners[side]).Joins + joins.Count + 2 <= _o.MaxProfilesPerIdentifier) continue;
+                        QuarantineKey(ids[side], hashes[side], owners[side], logged, at,
                             $"would join more than {_o.MaxProfilesPerIdentifier} profiles (MaxProfilesPerIdentifier)");
                         quarantined = true;
+                        break;
                     }
                     joins.Add((active[a], index));
                 }
                 if (quarantined) continue;
                 foreach (var (loser, index) in joins)
                 {
-                    var record = Merge(target, loser, ids[index], logged, at, merges.Count);
+                    var record = Merge(target, loser, ids[winnerSide], ids[index], logged, at, merges.Count);
                     merges.Add(new ProfileMerge(record.Id, target, loser));
                 }
                 for (var i = 0; i < ids.Count; i++) if (owners[i] != 0 && active.Contains(owners[i])) owners[i] = target;
@@ -253,7 +257,7 @@ internal sealed class IdentityBatch : IIdentityBatch
         }
     }
 
-    private MergeRecord Merge(long winner, long loser, EventIdentifier joining, LoggedEvent e, DateTime at, int index)
+    private MergeRecord Merge(long winner, long loser, EventIdentifier matched, EventIdentifier joining, LoggedEvent e, DateTime at, int index)
     {
         var w = Node(winner);
         var l = Node(loser);
@@ -262,8 +266,8 @@ internal sealed class IdentityBatch : IIdentityBatch
             w.Ids.Add(id);
             _map[IdentitySchema.Hash(id.Key)] = IdentitySchema.Pack(winner, IdentitySchema.Day(id.Last));
         }
-        var record = new MergeRecord($"m{e.Sequence}-{index}", winner, loser, "deterministic:" + joining.Type.Name, joining.Key,
-            e.Sequence, e.Source, e.MessageId, at);
+        var record = new MergeRecord($"m{e.Sequence}-{index}", winner, loser, $"deterministic:{matched.Type.Name}+{joining.Type.Name}",
+            joining.Key, matched.Key, e.Sequence, e.Source, e.MessageId, at);
         w.Absorbed.Add(loser);
         w.Absorbed.AddRange(l.Absorbed);
         w.MergeIds.AddRange(l.MergeIds);
@@ -276,9 +280,10 @@ internal sealed class IdentityBatch : IIdentityBatch
         l.Merges = 0;
         _dirtyNodes.Add(winner);
         _dirtyNodes.Add(loser);
-        var key = Key(joining.Key, loser);
-        key.Joins++;
+        Key(joining.Key, loser).Joins++;
+        Key(matched.Key, winner).Joins++;
         _dirtyKeys.Add(joining.Key);
+        _dirtyKeys.Add(matched.Key);
         _merges.Add(record);
         return record;
     }

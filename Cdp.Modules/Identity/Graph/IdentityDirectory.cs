@@ -12,12 +12,13 @@ internal sealed class IdentityDirectory(CdpDatabase db, IdentityGraph graph) : I
     /// <summary>Bounds the walk along "into" links; a chain is at most as long as the merges of one profile.</summary>
     private const int MaxChain = 1_000_000;
 
-    public long? FindProfile(string typeAndValue)
+    public long? FindProfile(string typeAndValue) => FirstProfile(typeAndValue) is { } first ? LiveProfile(first) : null;
+
+    public long? FirstProfile(string typeAndValue)
     {
         var id = graph.Catalogue.Parse(typeAndValue);
         if (id is null) return null;
-        var key = db.Collection(IdentitySchema.Keys).FindById(id.Value.Key);
-        return key is null ? null : LiveProfile(key["p"].AsInt64);
+        return db.Collection(IdentitySchema.Keys).FindById(id.Value.Key)?["p"].AsInt64;
     }
 
     public long? LiveProfile(long profile)
@@ -60,7 +61,7 @@ internal sealed class IdentityDirectory(CdpDatabase db, IdentityGraph graph) : I
         var d = db.Collection(IdentitySchema.Merges).FindById(mergeId);
         if (d is null) return null;
         var m = MergeRecord.FromBson(d);
-        return new MergeRecordView(m.Id, m.Winner, m.Loser, m.Rule, m.JoiningIdentifier, m.Sequence, m.Source, m.MessageId, m.At, false);
+        return new MergeRecordView(m.Id, m.Winner, m.Loser, m.Rule, m.JoiningIdentifier, m.MatchedIdentifier, m.Sequence, m.Source, m.MessageId, m.At, false);
     }
 
     public IReadOnlyList<MergeRecordView>? Explain(long a, long b)

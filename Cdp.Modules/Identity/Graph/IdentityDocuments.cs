@@ -104,16 +104,21 @@ internal sealed class KeyRecord(string key, long profile)
         new(d["_id"].AsString, d["p"].AsInt64) { Joins = d.TryGetValue("j", out var j) ? j.AsInt32 : 0 };
 }
 
-internal sealed record MergeRecord(string Id, long Winner, long Loser, string Rule, string JoiningIdentifier, long Sequence, string Source, string MessageId, DateTime At)
+/// <summary>
+/// One merge: the event <see cref="Sequence"/> carried <see cref="MatchedIdentifier"/> (owned by the winner) and
+/// <see cref="JoiningIdentifier"/> (owned by the loser), so the loser was folded into the winner.
+/// </summary>
+internal sealed record MergeRecord(string Id, long Winner, long Loser, string Rule, string JoiningIdentifier, string MatchedIdentifier,
+    long Sequence, string Source, string MessageId, DateTime At)
 {
     public BsonDocument ToBson() => new()
     {
-        ["_id"] = Id, ["w"] = Winner, ["l"] = Loser, ["rule"] = Rule, ["key"] = JoiningIdentifier,
+        ["_id"] = Id, ["w"] = Winner, ["l"] = Loser, ["rule"] = Rule, ["key"] = JoiningIdentifier, ["via"] = MatchedIdentifier,
         ["seq"] = Sequence, ["src"] = Source, ["msg"] = MessageId, ["at"] = At,
     };
 
     public static MergeRecord FromBson(BsonDocument d) => new(d["_id"].AsString, d["w"].AsInt64, d["l"].AsInt64, d["rule"].AsString,
-        d["key"].AsString, d["seq"].AsInt64, d["src"].AsString, d["msg"].AsString, d["at"].AsDateTime.ToUniversalTime());
+        d["key"].AsString, d["via"].AsString, d["seq"].AsInt64, d["src"].AsString, d["msg"].AsString, d["at"].AsDateTime.ToUniversalTime());
 }
 
 internal sealed record QuarantineRecord(string Id, string Kind, string Subject, long Profile, string Reason, long Sequence, DateTime At)

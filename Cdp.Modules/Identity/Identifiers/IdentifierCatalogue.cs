@@ -40,7 +40,7 @@ internal sealed class IdentifierCatalogue
         @"^[0\-\s]+$",                                             // 0, 000000, the zero GUID
         @"^(null|nil|none|undefined|nan|unknown|anonymous|anon|guest|n/?a|test|user|-+)$",
         @"^(test|example|foo|none|null|noreply|no-reply|donotreply|do-not-reply|anonymous|unknown)@",
-        @"@(test|example)\.(com|org|net)$",
+        @"@(test\.(com|org|net)|mailinator\.com|localhost|invalid)$", // example.com is left alone: documentation and tests use it
         @"^\+?1?(1234567890|0123456789|5555555555)$",              // keyboard-run phone placeholders
         @"^\+?(\d)\1{6,}$",                                        // 1111111, +9999999999
     ];

@@ -128,7 +128,7 @@ internal static class ProfileEndpoints
     internal static object MergeJson(MergeRecordView m) => new
     {
         id = m.Id, winner = ProfileIds.Format(m.Winner), loser = ProfileIds.Format(m.Loser), rule = m.Rule,
-        joiningIdentifier = m.JoiningIdentifier, sequence = m.Sequence, source = m.Source, messageId = m.MessageId, at = m.At,
+        joiningIdentifier = m.JoiningIdentifier, matchedIdentifier = m.MatchedIdentifier, sequence = m.Sequence, source = m.Source, messageId = m.MessageId, at = m.At,
     };
 
     private static IResult Timeline(string reference, IIdentityDirectory directory, ProfileReader reader, CdpDatabase db, IEventLog log,
