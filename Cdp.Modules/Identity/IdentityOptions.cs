@@ -70,7 +70,7 @@ internal sealed class IdentityOptionsValidator : AbstractValidator<IdentityOptio
         RuleFor(o => o.MaxProfilesPerIdentifier).InclusiveBetween(2, 1_000_000);
         RuleFor(o => o.MaxIdentifiersPerProfile).InclusiveBetween(2, 1_000_000);
         RuleFor(o => o.MaxMergesPerProfile).InclusiveBetween(1, 1_000_000);
-        RuleForEach(o => o.BlockedValues).Must(BeARegex).WithMessage("is not a valid regular expression");
+        RuleForEach(o => o.BlockedValues).Must(BeARegex).WithMessage("is not a valid regular expression (.NET, non-backtracking: no backreferences or lookarounds)");
         RuleForEach(o => o.Types).ChildRules(t =>
         {
             t.RuleFor(e => e.Key).Matches("^[a-z][a-z0-9_]{0,39}$").OverridePropertyName("name")
@@ -78,7 +78,7 @@ internal sealed class IdentityOptionsValidator : AbstractValidator<IdentityOptio
             t.RuleFor(e => e.Value.Priority).InclusiveBetween(1, 1000).OverridePropertyName("Priority");
             t.RuleFor(e => e.Value.Limit).InclusiveBetween(0, 100_000).OverridePropertyName("Limit");
             t.RuleForEach(e => e.Value.BlockedValues).Must(BeARegex).OverridePropertyName("BlockedValues")
-                .WithMessage("is not a valid regular expression");
+                .WithMessage("is not a valid regular expression (.NET, non-backtracking: no backreferences or lookarounds)");
             t.RuleFor(e => e.Value).Must((e, v) => IdentifierCatalogue.BuiltInTypes.Contains(e.Key)
                     || (v.Traits?.Count ?? 0) + (v.ExternalIdTypes?.Count ?? 0) > 0)
                 .OverridePropertyName("Traits").WithMessage("a custom identifier type needs Traits or ExternalIdTypes to read its values from");
@@ -88,7 +88,7 @@ internal sealed class IdentityOptionsValidator : AbstractValidator<IdentityOptio
     private static bool BeARegex(string? pattern)
     {
         if (string.IsNullOrEmpty(pattern)) return false;
-        try { _ = new Regex(pattern); return true; }
+        try { _ = IdentifierCatalogue.Compile(pattern); return true; }
         catch (ArgumentException) { return false; }
     }
 }

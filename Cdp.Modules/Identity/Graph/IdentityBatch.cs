@@ -13,7 +13,8 @@ namespace Cdp.Modules.Identity.Graph;
 ///   none of its identifiers is known: create a profile (number = the event's sequence);
 ///   one profile matches: attach (new identifiers join it);
 ///   several match: merge them into the oldest;
-///   unless a type's limit would be exceeded: then the weakest identifier of the event is dropped and matching retried.
+///   unless a type's limit would be exceeded: then the weakest identifier of the event that matched a profile is dropped
+///   and matching retried (so two profiles with different user_ids never merge when user_id's limit is 1).
 /// Blob guard: a merge through an identifier that already joined MaxProfilesPerIdentifier profiles quarantines that
 /// identifier instead; a profile past MaxIdentifiersPerProfile / MaxMergesPerProfile is quarantined. Quarantined
 /// identifiers and profiles take events but never merge.
@@ -129,8 +130,11 @@ internal sealed class IdentityBatch : IIdentityBatch
             for (var i = 0; i < ids.Count; i++) if (owners[i] == 0) newCount++;
             if ((newCount > 0 || active.Count > 1) && ExceedsLimits(active, ids, owners, at))
             {
-                ids.RemoveAt(ids.Count - 1); // the weakest identifier of the event
-                hashes.RemoveAt(hashes.Count - 1);
+                // drop the weakest identifier that links the event to an existing profile (dropping a new one cannot help)
+                var weakest = ids.Count - 1;
+                while (owners[weakest] == 0) weakest--;
+                ids.RemoveAt(weakest);
+                hashes.RemoveAt(weakest);
                 continue;
             }
 
