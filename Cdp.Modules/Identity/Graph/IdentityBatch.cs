@@ -34,6 +34,8 @@ internal sealed class IdentityBatch : IIdentityBatch
     private readonly HashSet<UInt128> _unmapped = new();
     private readonly HashSet<UInt128> _quarantinedKeys = new();
     private readonly HashSet<UInt128> _releasedKeys = new();
+    private readonly HashSet<long> _quarantinedProfiles = new();
+    private readonly HashSet<long> _releasedProfiles = new();
     private readonly Dictionary<long, IdentityNode> _nodes = new();
     private readonly HashSet<long> _dirtyNodes = new();
     private readonly HashSet<long> _deletedNodes = new();
@@ -58,6 +60,7 @@ internal sealed class IdentityBatch : IIdentityBatch
         {
             _deletedNodes.Add(profile);
             _deletedQuarantine.Add("profile:" + profile);
+            _releasedProfiles.Add(profile);
         }
         foreach (var id in dissolve.Ids)
         {
@@ -103,7 +106,7 @@ internal sealed class IdentityBatch : IIdentityBatch
                 var packed = Owner(hashes[i]);
                 owners[i] = packed == 0 ? 0 : IdentitySchema.ProfileOf(packed);
                 if (owners[i] == 0) continue;
-                if (IsQuarantined(hashes[i]) || Node(owners[i]).Quarantine is not null)
+                if (IsQuarantined(hashes[i]) || IsQuarantined(owners[i]))
                 {
                     if (blockedOwner == 0) blockedOwner = owners[i];
                 }
@@ -189,10 +192,13 @@ internal sealed class IdentityBatch : IIdentityBatch
     private bool IsQuarantined(UInt128 h) =>
         _quarantinedKeys.Contains(h) || (_g.QuarantinedKeys.Contains(h) && !_releasedKeys.Contains(h));
 
+    private bool IsQuarantined(long profile) =>
+        _quarantinedProfiles.Contains(profile) || (_g.QuarantinedProfiles.Contains(profile) && !_releasedProfiles.Contains(profile));
+
     private IdentityNode Node(long profile)
     {
         if (_nodes.TryGetValue(profile, out var n)) return n;
-        n = (_replay ? null : _g.LoadNode(profile)) ?? throw new InvalidOperationException($"identity node {profile} is missing");
+        n = (_replay ? null : _g.TakeCached(profile) ?? _g.LoadNode(profile)) ?? throw new InvalidOperationException($"identity node {profile} is missing");
         _nodes[profile] = n;
         return n;
     }
@@ -308,6 +314,7 @@ internal sealed class IdentityBatch : IIdentityBatch
         else if (node.Merges > _o.MaxMergesPerProfile) reason = $"more than {_o.MaxMergesPerProfile} merges (MaxMergesPerProfile)";
         if (reason is null) return;
         node.Quarantine = reason;
+        _quarantinedProfiles.Add(node.Profile);
         _dirtyNodes.Add(node.Profile);
         var q = new QuarantineRecord("profile:" + node.Profile, "profile", "p_" + node.Profile, node.Profile, reason, e.Sequence, at);
         _quarantine[q.Id] = q;
@@ -349,8 +356,11 @@ internal sealed class IdentityBatch : IIdentityBatch
         foreach (var (h, v) in _map) _g.Map[h] = v;
         foreach (var h in _releasedKeys) _g.QuarantinedKeys.Remove(h);
         foreach (var h in _quarantinedKeys) _g.QuarantinedKeys.Add(h);
+        foreach (var p in _releasedProfiles) _g.QuarantinedProfiles.Remove(p);
+        foreach (var p in _quarantinedProfiles) _g.QuarantinedProfiles.Add(p);
         if (_directive is not null) _g.AddDirective(_directive);
         foreach (var p in _dirtyNodes) _nodes[p].IsNew = false;
+        if (!_replay) foreach (var n in _nodes.Values) _g.PutCached(n);
         foreach (var k in _dirtyKeys) _keys[k].IsNew = false;
         if (_g.IsMemory)
             _g.KeepInMemory(_dirtyNodes.Select(p => _nodes[p]), _deletedNodes.Where(p => !_dirtyNodes.Contains(p)),

@@ -22,7 +22,13 @@ internal sealed class IdentityGraph : IIdentityResolver
 
     internal readonly Dictionary<UInt128, ulong> Map = new();
     internal readonly HashSet<UInt128> QuarantinedKeys = new();
+    internal readonly HashSet<long> QuarantinedProfiles = new(); // so that resolving an event needs no node read
     internal readonly Dictionary<long, List<long>> Directives = new();
+
+    /// <summary>Committed nodes kept deserialised (a batch takes them out and puts them back after its commit); ~300 B each.</summary>
+    private const int NodeCacheCapacity = 100_000;
+
+    private readonly Dictionary<long, IdentityNode> _nodeCache = new();
 
     // memory mode only: the committed documents
     private readonly Dictionary<long, IdentityNode> _memNodes = new();
@@ -54,8 +60,10 @@ internal sealed class IdentityGraph : IIdentityResolver
 
     public void Load()
     {
+        _nodeCache.Clear();
         Map.Clear();
         QuarantinedKeys.Clear();
+        QuarantinedProfiles.Clear();
         Directives.Clear();
         if (_db is null) return;
         var nodes = 0;
@@ -69,6 +77,8 @@ internal sealed class IdentityGraph : IIdentityResolver
         }
         foreach (var q in _db.Collection(IdentitySchema.Quarantine).Find(Query.EQ("kind", "identifier")))
             QuarantinedKeys.Add(IdentitySchema.Hash(q["subject"].AsString));
+        foreach (var q in _db.Collection(IdentitySchema.Quarantine).Find(Query.EQ("kind", "profile")))
+            QuarantinedProfiles.Add(q["p"].AsInt64);
         foreach (var u in _db.Collection(IdentitySchema.Unmerges).FindAll()) AddDirective(UnmergeDirective.FromBson(u));
         _log?.LogInformation("Identity graph loaded: {Profiles} profiles, {Identifiers} identifiers, {Quarantined} quarantined identifiers, {Unmerges} unmerges",
             nodes, Map.Count, QuarantinedKeys.Count, Directives.Count);
@@ -86,6 +96,7 @@ internal sealed class IdentityGraph : IIdentityResolver
     {
         var record = LoadMerge(mergeId);
         if (record is null) return null;
+        _nodeCache.Clear();
         var root = record.Winner;
         for (var guard = 0; guard < 1_000_000; guard++)
         {
@@ -102,11 +113,23 @@ internal sealed class IdentityGraph : IIdentityResolver
 
     public void Reset(LiteDatabase db)
     {
+        _nodeCache.Clear();
         foreach (var c in new[] { IdentitySchema.Nodes, IdentitySchema.Keys, IdentitySchema.Merges, IdentitySchema.Quarantine })
             db.GetCollection(c).DeleteAll();
         _memNodes.Clear();
         _memKeys.Clear();
         _memMerges.Clear();
+        QuarantinedProfiles.Clear();
+    }
+
+    internal IdentityNode? TakeCached(long profile) => _nodeCache.Remove(profile, out var n) ? n : null;
+
+    internal void PutCached(IdentityNode node)
+    {
+        if (_db is null || node.Into != 0) return;
+        if (_nodeCache.Count >= NodeCacheCapacity)
+            foreach (var k in _nodeCache.Keys.Take(NodeCacheCapacity / 10).ToList()) _nodeCache.Remove(k);
+        _nodeCache[node.Profile] = node;
     }
 
     internal IdentityNode? LoadNode(long profile)

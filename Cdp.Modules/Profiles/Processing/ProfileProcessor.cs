@@ -41,6 +41,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private readonly ConcurrentQueue<Action> _commands = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Freshness _freshness = new();
+    private readonly ProfileCache _cache = new();
     private readonly List<(long Sequence, TaskCompletionSource Done)> _waiters = [];
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _thread;
@@ -155,18 +156,22 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 
     private void ProcessBatch(IReadOnlyList<LoggedEvent> events)
     {
+        var sw = Stopwatch.StartNew();
         var identity = _identity.BeginBatch();
-        var work = new ProfileWork(_db.Database, _options, _computed);
+        var work = new ProfileWork(_db.Database, _options, _computed, _cache);
         long unattributed = 0;
         foreach (var e in events)
         {
             if (!Resolve(identity, work, e)) unattributed++;
         }
+        Timings.Resolve += sw.Elapsed.TotalMilliseconds; sw.Restart();
         var last = events[^1].Sequence;
         _db.InTransaction(db =>
         {
             identity.Write(db);
+            Timings.IdWrite += sw.Elapsed.TotalMilliseconds; sw.Restart();
             work.Write(db);
+            Timings.ProfileWrite += sw.Elapsed.TotalMilliseconds; sw.Restart();
             if (_participants.Count > 0)
             {
                 var batch = new ProfileBatch(ProfileBatchKind.Events, events[0].Sequence, last, work.Changes());
@@ -174,7 +179,9 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             }
             db.GetCollection(ProfileSchema.State).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = last });
         });
+        Timings.Commit += sw.Elapsed.TotalMilliseconds; sw.Restart();
         identity.Committed();
+        work.Committed();
         var now = _clock.GetUtcNow().UtcDateTime;
         foreach (var e in events) _freshness.Add((now - e.ReceivedAt).TotalMilliseconds);
         Interlocked.Add(ref _processed, events.Count);
@@ -186,15 +193,19 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private static bool Resolve(IIdentityBatch identity, ProfileWork work, LoggedEvent e)
     {
         JsonDocument doc;
+        var sw = Stopwatch.StartNew();
         try { doc = JsonDocument.Parse(e.Json); }
         catch (JsonException) { return false; } // the log only holds validated JSON; kept for safety
         using (doc)
         {
             var payload = doc.RootElement;
+            Timings.Parse += sw.Elapsed.TotalMilliseconds; sw.Restart();
             var resolved = identity.Resolve(e, payload);
+            Timings.IdResolve += sw.Elapsed.TotalMilliseconds; sw.Restart();
             foreach (var m in resolved.Merges) work.Merge(m.Winner, m.Loser);
             if (resolved.Profile == 0) return false;
             work.Apply(resolved.Profile, resolved.Created, e, payload);
+            Timings.Apply += sw.Elapsed.TotalMilliseconds; sw.Restart();
             return true;
         }
     }
@@ -204,7 +215,8 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         var plan = _identity.BeginUnmerge(mergeId, _clock.GetUtcNow().UtcDateTime);
         if (plan is null) return null;
         var sequences = ProfileTimeline.All(_db.Database, plan.RootProfile);
-        var work = new ProfileWork(_db.Database, _options, _computed, plan.DissolvedProfiles);
+        _cache.Clear();
+        var work = new ProfileWork(_db.Database, _options, _computed, null, plan.DissolvedProfiles);
         var replayed = 0;
         foreach (var e in ReadEvents(sequences))
         {
@@ -257,6 +269,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             db.GetCollection(ProfileSchema.State).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = 0L });
         });
         _identity.Load();
+        _cache.Clear();
         Interlocked.Exchange(ref _checkpoint, 0);
         _logger.LogWarning("Reprocess: identity graph and profiles cleared; rebuilding from the event log ({Head} events)", _log.LastSequence);
     }
@@ -281,6 +294,8 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         _rateClock.Restart();
         if (seconds > 0) Volatile.Write(ref _rate, events / seconds);
     }
+
+    internal static class Timings { public static double Resolve, IdWrite, ProfileWrite, Commit, Parse, IdResolve, Apply; public static long NodeLoads, ProfileLoads; }
 
     /// <summary>Received -> committed to the profile, over the last 10,000 events (a ring).</summary>
     private sealed class Freshness

@@ -25,9 +25,12 @@ internal sealed class ProfileWork
     private readonly HashSet<long> _created = new();
     private readonly Dictionary<string, (BsonDocument Traits, BsonDocument Times)> _accounts = new(StringComparer.Ordinal);
 
-    public ProfileWork(LiteDatabase db, ProfilesOptions options, ComputedTraits computed, IReadOnlyList<long>? dissolve = null)
+    private readonly ProfileCache? _cache;
+
+    public ProfileWork(LiteDatabase db, ProfilesOptions options, ComputedTraits computed, ProfileCache? cache, IReadOnlyList<long>? dissolve = null)
     {
         _db = db;
+        _cache = cache;
         _options = options;
         _computed = computed;
         if (dissolve is null) return;
@@ -115,12 +118,13 @@ internal sealed class ProfileWork
             p = new ProfileState(profile) { IsNew = !_deleted.Contains(profile) };
             _created.Add(profile);
         }
-        else
+        else if (_cache?.Take(profile) is not { } cached)
         {
             var d = _db.GetCollection(ProfileSchema.Profiles).FindById(profile) ?? throw new InvalidOperationException($"profile {profile} is missing");
             p = ProfileState.FromBson(d);
             if (p.Into != 0) throw new InvalidOperationException($"profile {profile} was merged into {p.Into}");
         }
+        else p = cached;
         _profiles[profile] = p;
         return p;
     }
@@ -216,6 +220,18 @@ internal sealed class ProfileWork
         }
         var accounts = db.GetCollection(ProfileSchema.Accounts);
         foreach (var (id, a) in _accounts) accounts.Upsert(new BsonDocument { ["_id"] = id, ["tr"] = a.Traits, ["tt"] = a.Times });
+    }
+
+    /// <summary>After the commit: the written profiles become the cache's (taken ones stay out on failure, so the cache never holds uncommitted state).</summary>
+    public void Committed()
+    {
+        if (_cache is null) return;
+        foreach (var id in _dirty)
+        {
+            var p = _profiles[id];
+            p.IsNew = false;
+            if (p.Into == 0) _cache.Put(p);
+        }
     }
 
     /// <summary>What changed, for the batch participants.</summary>
