@@ -96,7 +96,7 @@ public sealed class RebuildPropertyTests
         }, iter: 12, threads: 1);
     }
 
-    [Fact(Skip = "unmerge replays only the dissolved profile's own events; events elsewhere that were refused because of it are re-evaluated by a reprocess only (known gap)")]
+    [Fact]
     public async Task Rebuilding_after_unmerges_gives_the_incremental_state()
     {
         using var host = new CdpHost(Settings());

@@ -19,12 +19,13 @@ public interface IIdentityResolver
     IIdentityBatch BeginBatch();
 
     /// <summary>
-    /// Undo the merge record <paramref name="mergeId"/>: returns a batch in which the live profile holding it is
-    /// dissolved (its identifiers released) and that must be fed that profile's events again, in sequence order.
-    /// Null when there is no such merge record. The unmerge directive is stored by the batch's Write and is kept
-    /// by a reprocess.
+    /// Undo the merge record <paramref name="mergeId"/>. The live profile holding it is dissolved together with every
+    /// profile that shares an event with it (its events, and the events that carried its identifiers but were refused),
+    /// transitively, so that replaying <see cref="UnmergeBatch.Events"/> through <see cref="UnmergeBatch.Batch"/> gives
+    /// what a full reprocess would. <paramref name="timelineOf"/> gives a live profile's event sequences.
+    /// Null when there is no such merge record. The unmerge decision is stored by the batch's Write; a reprocess keeps it.
     /// </summary>
-    UnmergeBatch? BeginUnmerge(string mergeId, DateTime at);
+    UnmergeBatch? BeginUnmerge(string mergeId, DateTime at, Func<long, IReadOnlyList<long>> timelineOf);
 
     /// <summary>Deletes the identity graph (not the unmerge directives), inside the caller's transaction, before a reprocess.</summary>
     void Reset(LiteDatabase db);
@@ -40,8 +41,12 @@ public interface IIdentityBatch
     void Committed();
 }
 
-/// <summary>The live profile dissolved by an unmerge, and the profile numbers whose documents it replaced.</summary>
-public sealed record UnmergeBatch(IIdentityBatch Batch, long RootProfile, IReadOnlyList<long> DissolvedProfiles);
+/// <summary>
+/// An unmerge: <see cref="RootProfile"/> holds the merge; <see cref="LiveProfiles"/> are the live profiles dissolved with it,
+/// <see cref="DissolvedProfiles"/> every profile number whose documents the replay replaces, <see cref="Events"/> the events to replay, in order.
+/// </summary>
+public sealed record UnmergeBatch(IIdentityBatch Batch, long RootProfile, IReadOnlyList<long> LiveProfiles, IReadOnlyList<long> DissolvedProfiles,
+    IReadOnlyList<LoggedEvent> Events);
 
 /// <summary>Which profile an event belongs to (0: it carries no usable identifier) and the merges it caused, in order.</summary>
 public sealed record EventIdentity(long Profile, bool Created, IReadOnlyList<ProfileMerge> Merges)

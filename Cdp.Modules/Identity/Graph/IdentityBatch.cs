@@ -2,6 +2,7 @@ using System.Text.Json;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Identity.Identifiers;
+using Cdp.Modules.Shared.Storage;
 using LiteDB;
 
 namespace Cdp.Modules.Identity.Graph;
@@ -48,7 +49,7 @@ internal sealed class IdentityBatch : IIdentityBatch
     private readonly Dictionary<string, QuarantineRecord> _quarantine = new(StringComparer.Ordinal);
     private readonly HashSet<string> _deletedQuarantine = new(StringComparer.Ordinal);
 
-    public IdentityBatch(IdentityGraph graph, IdentityNode? dissolve, UnmergeDirective? directive)
+    public IdentityBatch(IdentityGraph graph, IReadOnlyList<IdentityNode>? dissolve, UnmergeDirective? directive)
     {
         _g = graph;
         _catalogue = graph.Catalogue;
@@ -56,22 +57,25 @@ internal sealed class IdentityBatch : IIdentityBatch
         _directive = directive;
         if (dissolve is null) return;
         _replay = true;
-        foreach (var profile in dissolve.Absorbed.Append(dissolve.Profile))
+        foreach (var root in dissolve)
         {
-            _deletedNodes.Add(profile);
-            _deletedQuarantine.Add("profile:" + profile);
-            _releasedProfiles.Add(profile);
+            foreach (var profile in root.Absorbed.Append(root.Profile))
+            {
+                _deletedNodes.Add(profile);
+                _deletedQuarantine.Add("profile:" + profile);
+                _releasedProfiles.Add(profile);
+            }
+            foreach (var id in root.Ids)
+            {
+                var h = IdentitySchema.Hash(id.Key);
+                _unmapped.Add(h);
+                _releasedKeys.Add(h);
+                _deletedKeys.Add(id.Key);
+                _dissolvedKeys.Add(id.Key);
+                _deletedQuarantine.Add("key:" + id.Key);
+            }
+            foreach (var m in root.MergeIds) _deletedMerges.Add(m);
         }
-        foreach (var id in dissolve.Ids)
-        {
-            var h = IdentitySchema.Hash(id.Key);
-            _unmapped.Add(h);
-            _releasedKeys.Add(h);
-            _deletedKeys.Add(id.Key);
-            _dissolvedKeys.Add(id.Key);
-            _deletedQuarantine.Add("key:" + id.Key);
-        }
-        foreach (var m in dissolve.MergeIds) _deletedMerges.Add(m);
     }
 
     public int MergeCount => _merges.Count;
@@ -82,7 +86,25 @@ internal sealed class IdentityBatch : IIdentityBatch
         if (ids.Count == 0) return EventIdentity.Unattributed;
         var hashes = new List<UInt128>(ids.Count);
         foreach (var id in ids) hashes.Add(IdentitySchema.Hash(id.Key));
+        var carried = hashes.ToArray();
+        var result = Resolve(logged, ids, hashes);
+        // every profile whose identifier the event carried, but that did not get the event, remembers it
+        foreach (var h in carried)
+        {
+            var packed = Owner(h);
+            if (packed is 0 or Foreign) continue;
+            var owner = IdentitySchema.ProfileOf(packed);
+            if (owner == result.Profile) continue;
+            var node = Node(owner);
+            if (node.Touches.Count > 0 && node.Touches[^1] == logged.Sequence) continue;
+            node.Touches.Add(logged.Sequence);
+            _dirtyNodes.Add(owner);
+        }
+        return result;
+    }
 
+    private EventIdentity Resolve(LoggedEvent logged, List<EventIdentifier> ids, List<UInt128> hashes)
+    {
         var losers = _g.Directives.GetValueOrDefault(logged.Sequence);
         for (var i = ids.Count - 1; i >= 0; i--)
         {
@@ -282,6 +304,8 @@ internal sealed class IdentityBatch : IIdentityBatch
         w.Absorbed.AddRange(l.Absorbed);
         w.MergeIds.AddRange(l.MergeIds);
         w.MergeIds.Add(record.Id);
+        w.Touches = Varint.MergeSorted(w.Touches, l.Touches);
+        l.Touches = [];
         w.Merges += l.Merges + 1;
         l.Into = winner;
         l.Ids = [];

@@ -1,5 +1,6 @@
 using System.IO.Hashing;
 using System.Text;
+using Cdp.Modules.Shared.Storage;
 using LiteDB;
 
 namespace Cdp.Modules.Identity.Graph;
@@ -54,6 +55,12 @@ internal sealed class IdentityNode(long profile)
     public int Merges { get; set; }
     public string? Quarantine { get; set; }
     public List<long> Absorbed { get; set; } = [];
+
+    /// <summary>
+    /// Events that carried one of this profile's identifiers but went elsewhere (a limit refusal, quarantine, an
+    /// unmerge): an unmerge must replay them too, so that what they were refused may be re-evaluated. Ascending.
+    /// </summary>
+    public List<long> Touches { get; set; } = [];
     public List<string> MergeIds { get; set; } = [];
     public bool IsNew { get; set; }
 
@@ -67,6 +74,7 @@ internal sealed class IdentityNode(long profile)
         if (Merges > 0) d["m"] = Merges;
         if (Quarantine is not null) d["q"] = Quarantine;
         if (Absorbed.Count > 0) d["ab"] = new BsonArray(Absorbed.Select(a => new BsonValue(a)));
+        if (Touches.Count > 0) d["tch"] = Varint.Encode(Touches);
         if (MergeIds.Count > 0) d["mr"] = new BsonArray(MergeIds.Select(a => new BsonValue(a)));
         return d;
     }
@@ -80,6 +88,7 @@ internal sealed class IdentityNode(long profile)
         n.Merges = d.TryGetValue("m", out var m) ? m.AsInt32 : 0;
         n.Quarantine = d.TryGetValue("q", out var q) ? q.AsString : null;
         if (d.TryGetValue("ab", out var ab)) n.Absorbed = ab.AsArray.Select(x => x.AsInt64).ToList();
+        if (d.TryGetValue("tch", out var t)) n.Touches = Varint.Decode(t.AsBinary);
         if (d.TryGetValue("mr", out var mr)) n.MergeIds = mr.AsArray.Select(x => x.AsString).ToList();
         return n;
     }

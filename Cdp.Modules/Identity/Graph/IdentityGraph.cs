@@ -1,3 +1,5 @@
+using System.Text.Json;
+using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Identity.Identifiers;
 using Cdp.Modules.Shared.Modules;
@@ -18,6 +20,7 @@ namespace Cdp.Modules.Identity.Graph;
 internal sealed class IdentityGraph : IIdentityResolver
 {
     private readonly CdpDatabase? _db;
+    private readonly IEventLog? _eventLog;
     private readonly ILogger? _log;
 
     internal readonly Dictionary<UInt128, ulong> Map = new();
@@ -35,9 +38,10 @@ internal sealed class IdentityGraph : IIdentityResolver
     private readonly Dictionary<string, KeyRecord> _memKeys = new(StringComparer.Ordinal);
     private readonly Dictionary<string, MergeRecord> _memMerges = new(StringComparer.Ordinal);
 
-    public IdentityGraph(CdpDatabase db, IOptions<IdentityOptions> options, ILogger<IdentityGraph> log)
+    public IdentityGraph(CdpDatabase db, IEventLog eventLog, IOptions<IdentityOptions> options, ILogger<IdentityGraph> log)
     {
         _db = db;
+        _eventLog = eventLog;
         _log = log;
         Catalogue = new IdentifierCatalogue(options.Value);
     }
@@ -92,10 +96,10 @@ internal sealed class IdentityGraph : IIdentityResolver
 
     public IIdentityBatch BeginBatch() => new IdentityBatch(this, null, null);
 
-    public UnmergeBatch? BeginUnmerge(string mergeId, DateTime at)
+    public UnmergeBatch? BeginUnmerge(string mergeId, DateTime at, Func<long, IReadOnlyList<long>> timelineOf)
     {
         var record = LoadMerge(mergeId);
-        if (record is null) return null;
+        if (record is null || _eventLog is null) return null;
         _nodeCache.Clear();
         var root = record.Winner;
         for (var guard = 0; guard < 1_000_000; guard++)
@@ -104,11 +108,50 @@ internal sealed class IdentityGraph : IIdentityResolver
             if (n.Into == 0) break;
             root = n.Into;
         }
-        var rootNode = LoadNode(root)!;
-        var dissolved = new List<long> { root };
-        dissolved.AddRange(rootNode.Absorbed);
-        var batch = new IdentityBatch(this, rootNode, new UnmergeDirective(record.Id, record.Sequence, record.Loser, at));
-        return new UnmergeBatch(batch, root, dissolved);
+
+        // the closure: profiles that share an event (attributed or refused) with a profile already in it
+        var live = new List<IdentityNode>();
+        var inClosure = new HashSet<long> { root };
+        var queue = new Queue<long>([root]);
+        var events = new SortedDictionary<long, LoggedEvent>();
+        while (queue.Count > 0)
+        {
+            var node = LoadNode(queue.Dequeue())!;
+            live.Add(node);
+            var fresh = timelineOf(node.Profile).Concat(node.Touches).Where(s => !events.ContainsKey(s)).Distinct().Order().ToList();
+            foreach (var e in ReadEvents(_eventLog, fresh))
+            {
+                events[e.Sequence] = e;
+                using var doc = JsonDocument.Parse(e.Json);
+                foreach (var id in Catalogue.Extract(doc.RootElement, key => Map.ContainsKey(IdentitySchema.Hash(key))))
+                {
+                    if (!Map.TryGetValue(IdentitySchema.Hash(id.Key), out var packed)) continue;
+                    var owner = IdentitySchema.ProfileOf(packed);
+                    if (inClosure.Add(owner)) queue.Enqueue(owner);
+                }
+            }
+        }
+        var dissolved = live.SelectMany(n => n.Absorbed.Append(n.Profile)).Distinct().ToList();
+        var batch = new IdentityBatch(this, live, new UnmergeDirective(record.Id, record.Sequence, record.Loser, at));
+        return new UnmergeBatch(batch, root, live.Select(n => n.Profile).ToList(), dissolved, events.Values.ToList());
+    }
+
+    /// <summary>Replay reads: events with the given ascending sequences, in runs so that neighbours cost one read.</summary>
+    private const int ReplayReadSpan = 512;
+
+    private static IEnumerable<LoggedEvent> ReadEvents(IEventLog log, List<long> sequences)
+    {
+        var i = 0;
+        while (i < sequences.Count)
+        {
+            var first = sequences[i];
+            var span = 1;
+            while (i + span < sequences.Count && sequences[i + span] - first < ReplayReadSpan) span++;
+            var wanted = new HashSet<long>(sequences.Skip(i).Take(span));
+            foreach (var e in log.ReadAfter(first - 1, (int)(sequences[i + span - 1] - first + 1)))
+                if (wanted.Contains(e.Sequence)) yield return e;
+            i += span;
+        }
     }
 
     public void Reset(LiteDatabase db)

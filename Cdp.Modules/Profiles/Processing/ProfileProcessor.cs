@@ -27,9 +27,6 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 {
     private const string CheckpointId = "checkpoint";
 
-    /// <summary>Events per read when replaying a dissolved profile's events for an unmerge.</summary>
-    private const int ReplayReadSize = 512;
-
     private readonly CdpDatabase _db;
     private readonly IEventLog _log;
     private readonly IIdentityResolver _identity;
@@ -212,17 +209,11 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 
     private UnmergeResult? Unmerge(string mergeId)
     {
-        var plan = _identity.BeginUnmerge(mergeId, _clock.GetUtcNow().UtcDateTime);
-        if (plan is null) return null;
-        var sequences = ProfileTimeline.All(_db.Database, plan.RootProfile);
         _cache.Clear();
+        var plan = _identity.BeginUnmerge(mergeId, _clock.GetUtcNow().UtcDateTime, p => ProfileTimeline.All(_db.Database, p));
+        if (plan is null) return null;
         var work = new ProfileWork(_db.Database, _options, _computed, null, plan.DissolvedProfiles);
-        var replayed = 0;
-        foreach (var e in ReadEvents(sequences))
-        {
-            Resolve(plan.Batch, work, e);
-            replayed++;
-        }
+        foreach (var e in plan.Events) Resolve(plan.Batch, work, e);
         List<ProfileChange> changes = [];
         _db.InTransaction(db =>
         {
@@ -231,32 +222,15 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             changes = work.Changes();
             if (_participants.Count > 0)
             {
-                var batch = new ProfileBatch(ProfileBatchKind.Unmerge, sequences.Count > 0 ? sequences[0] : 0, _checkpoint, changes);
+                var batch = new ProfileBatch(ProfileBatchKind.Unmerge, plan.Events.Count > 0 ? plan.Events[0].Sequence : 0, _checkpoint, changes);
                 foreach (var p in _participants) p.OnBatch(batch, db);
             }
         });
         plan.Batch.Committed();
-        _logger.LogWarning("Unmerged {MergeId}: profile {Root} recomputed from {Events} events into {Profiles}", mergeId, plan.RootProfile, replayed,
-            string.Join(", ", changes.Where(c => c.Kind is ProfileChangeKind.Created or ProfileChangeKind.Updated).Select(c => c.ProfileId)));
-        return new UnmergeResult(mergeId, ProfileIds.Format(plan.RootProfile),
-            changes.Where(c => c.Kind is ProfileChangeKind.Created or ProfileChangeKind.Updated).Select(c => c.ProfileId).Order(StringComparer.Ordinal).ToList(),
-            replayed);
-    }
-
-    /// <summary>The events with the given (ascending) sequences, read in runs so that neighbours cost one read.</summary>
-    private IEnumerable<LoggedEvent> ReadEvents(List<long> sequences)
-    {
-        var i = 0;
-        while (i < sequences.Count)
-        {
-            var first = sequences[i];
-            var span = 1;
-            while (i + span < sequences.Count && sequences[i + span] - first < ReplayReadSize) span++;
-            var read = _log.ReadAfter(first - 1, (int)(sequences[i + span - 1] - first + 1));
-            var wanted = new HashSet<long>(sequences.Skip(i).Take(span));
-            foreach (var e in read) if (wanted.Contains(e.Sequence)) yield return e;
-            i += span;
-        }
+        var profiles = changes.Where(c => c.Kind is ProfileChangeKind.Created or ProfileChangeKind.Updated).Select(c => c.ProfileId).Order(StringComparer.Ordinal).ToList();
+        _logger.LogWarning("Unmerged {MergeId}: {Live} live profile(s) around {Root} recomputed from {Events} events into {Profiles}",
+            mergeId, plan.LiveProfiles.Count, plan.RootProfile, plan.Events.Count, string.Join(", ", profiles));
+        return new UnmergeResult(mergeId, ProfileIds.Format(plan.RootProfile), profiles, plan.Events.Count);
     }
 
     private void Reset()

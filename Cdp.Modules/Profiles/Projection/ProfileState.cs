@@ -1,3 +1,4 @@
+using Cdp.Modules.Shared.Storage;
 using LiteDB;
 
 namespace Cdp.Modules.Profiles.Projection;
@@ -76,41 +77,5 @@ internal sealed class ProfileState(long profile)
         p.Recent = Varint.Decode(d["tl"].AsBinary);
         p.Chunks = d.TryGetValue("tlc", out var c) ? c.AsInt32 : 0;
         return p;
-    }
-}
-
-/// <summary>Ascending sequences as LEB128 varints of their deltas: ~2-3 bytes per event instead of 9.</summary>
-internal static class Varint
-{
-    public static byte[] Encode(IReadOnlyList<long> ascending)
-    {
-        var buffer = new byte[ascending.Count * 10];
-        var n = 0;
-        long previous = 0;
-        foreach (var s in ascending)
-        {
-            var v = (ulong)(s - previous);
-            previous = s;
-            while (v >= 0x80) { buffer[n++] = (byte)(v | 0x80); v >>= 7; }
-            buffer[n++] = (byte)v;
-        }
-        return buffer[..n];
-    }
-
-    public static List<long> Decode(byte[] bytes)
-    {
-        var result = new List<long>(bytes.Length);
-        long previous = 0;
-        var i = 0;
-        while (i < bytes.Length)
-        {
-            ulong v = 0;
-            var shift = 0;
-            byte b;
-            do { b = bytes[i++]; v |= (ulong)(b & 0x7F) << shift; shift += 7; } while ((b & 0x80) != 0);
-            previous += (long)v;
-            result.Add(previous);
-        }
-        return result;
     }
 }

@@ -1,3 +1,4 @@
+using Cdp.Modules.Shared.Storage;
 using LiteDB;
 
 namespace Cdp.Modules.Profiles.Projection;
