@@ -22,7 +22,7 @@ public sealed class CrashRecoveryTests
     {
         using var folder = new TempFolder();
         var dbPath = folder.File("cdp.db");
-        var events = RebuildPropertyTests.Event.Array[12_000].Generate(new PCG(42, 7), null, out _);
+        var events = RebuildPropertyTests.Event.Array[8_000].Generate(new PCG(42, 7), null, out _);
 
         long acked = 0;
         long killedAtCheckpoint, killedAtHead;
@@ -44,7 +44,7 @@ public sealed class CrashRecoveryTests
             do
             {
                 status = await admin.GetFromJsonAsync<JsonElement>("/api/profiles/processor");
-            } while (status.GetProperty("checkpoint").GetInt64() < 2_000 && !sending.IsCompleted);
+            } while (status.GetProperty("checkpoint").GetInt64() < 1_000 && !sending.IsCompleted);
             first.Kill(entireProcessTree: true); // SIGKILL
             await first.WaitForExitAsync();
             killedAtCheckpoint = status.GetProperty("checkpoint").GetInt64();
@@ -68,11 +68,53 @@ public sealed class CrashRecoveryTests
         }
         var afterCrash = Snapshot(dbPath);
 
-        using (var reprocess = Start(dbPath, null, "reprocess"))
-        {
-            (await reprocess.WaitForExitAsync(TimeSpan.FromSeconds(90))).Should().Be(0);
-        }
+        (await Verb(dbPath, "reprocess")).Should().Be(0);
         Snapshot(dbPath).Should().Be(afterCrash);
+    }
+
+    [Fact]
+    public async Task The_unmerge_and_dry_run_verbs_work_on_the_data_file()
+    {
+        using var folder = new TempFolder();
+        var dbPath = folder.File("cdp.db");
+        var port = FreePort();
+        using (var server = Start(dbPath, port))
+        {
+            var (tracking, admin) = await Clients(port);
+            var events = RebuildPropertyTests.Event.Array[600].Generate(new PCG(5, 3), null, out _);
+            var r = await tracking.PostAsync("/v1/batch", new StringContent("{\"batch\":[" + string.Join(",", events) + "]}", Encoding.UTF8, "application/json"));
+            r.EnsureSuccessStatusCode();
+            JsonElement status;
+            do
+            {
+                await Task.Delay(50);
+                status = await admin.GetFromJsonAsync<JsonElement>("/api/profiles/processor");
+            } while (status.GetProperty("checkpoint").GetInt64() < status.GetProperty("logHead").GetInt64());
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+        string mergeId;
+        using (var db = new LiteDatabase(new ConnectionString { Filename = dbPath, Connection = ConnectionType.Direct }))
+            mergeId = db.GetCollection("identity_merges").FindAll().First()["_id"].AsString;
+
+        (await Verb(dbPath, "unmerge", mergeId)).Should().Be(0);
+        var afterUnmerge = Snapshot(dbPath);
+        afterUnmerge.Should().NotContain($"{mergeId},", "the undone merge record is gone");
+        (await Verb(dbPath, "unmerge", "m0-0")).Should().Be(3, "an unknown merge id is an error");
+
+        var proposal = folder.File("proposed.json");
+        await File.WriteAllTextAsync(proposal, """{"Cdp":{"Identity":{"Types":{"user_id":{"Priority":1,"Limit":3},"anonymous_id":{"Priority":5}}}}}""");
+        (await Verb(dbPath, "identity", "dry-run", proposal)).Should().Be(0);
+        Snapshot(dbPath).Should().Be(afterUnmerge, "a dry run changes nothing");
+
+        (await Verb(dbPath, "reprocess")).Should().Be(0);
+        Snapshot(dbPath).Should().Be(afterUnmerge, "a reprocess keeps the unmerge decision and gives the same state");
+    }
+
+    private static async Task<int> Verb(string dbPath, params string[] verb)
+    {
+        using var p = Start(dbPath, null, verb);
+        return await p.WaitForExitAsync(TimeSpan.FromSeconds(90));
     }
 
     private static string Snapshot(string dbPath)
@@ -96,11 +138,11 @@ public sealed class CrashRecoveryTests
         return local;
     }
 
-    private static Process Start(string dbPath, int? port, string? verb = null)
+    private static Process Start(string dbPath, int? port, params string[] verb)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(HostDll());
-        if (verb is not null) psi.ArgumentList.Add(verb);
+        foreach (var v in verb) psi.ArgumentList.Add(v);
         if (port is not null) { psi.ArgumentList.Add("--urls"); psi.ArgumentList.Add($"http://127.0.0.1:{port}"); }
         foreach (var a in new[]
         {

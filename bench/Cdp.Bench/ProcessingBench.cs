@@ -76,12 +76,11 @@ public sealed class ProcessingBench : IBenchScenario
             run.Stop();
             var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
             var rate = events / run.Elapsed.TotalSeconds;
-            Console.WriteLine($"   timings ms: resolve+apply {Cdp.Modules.Profiles.Processing.ProfileProcessor.Timings.Resolve:N0}, identity writes {Cdp.Modules.Profiles.Processing.ProfileProcessor.Timings.IdWrite:N0}, profile writes {Cdp.Modules.Profiles.Processing.ProfileProcessor.Timings.ProfileWrite:N0}, commit {Cdp.Modules.Profiles.Processing.ProfileProcessor.Timings.Commit:N0}; parse {Cdp.Modules.Profiles.Processing.ProfileProcessor.Timings.Parse:N0} resolve {Cdp.Modules.Profiles.Processing.ProfileProcessor.Timings.IdResolve:N0} apply {Cdp.Modules.Profiles.Processing.ProfileProcessor.Timings.Apply:N0}");
             Console.WriteLine($"   processed {events:N0} events in {run.Elapsed.TotalSeconds:N1} s ({cpu / run.Elapsed.TotalSeconds:N2} cores busy)");
 
             // freshness at a steady load below the throughput: 10k events/s in 100-event commits for a while
             var steadyRate = Math.Min(10_000, rate / 2);
-            var steady = context.Duration(20);
+            var steady = TimeSpan.FromSeconds(context.Quick ? 12 : 30); // longer than the 10 s freshness window
             var clock = Stopwatch.StartNew();
             long sent = 0;
             while (clock.Elapsed < steady)

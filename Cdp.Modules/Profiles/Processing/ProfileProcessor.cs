@@ -153,7 +153,6 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 
     private void ProcessBatch(IReadOnlyList<LoggedEvent> events)
     {
-        var sw = Stopwatch.StartNew();
         var identity = _identity.BeginBatch();
         var work = new ProfileWork(_db.Database, _options, _computed, _cache);
         long unattributed = 0;
@@ -161,14 +160,11 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         {
             if (!Resolve(identity, work, e)) unattributed++;
         }
-        Timings.Resolve += sw.Elapsed.TotalMilliseconds; sw.Restart();
         var last = events[^1].Sequence;
         _db.InTransaction(db =>
         {
             identity.Write(db);
-            Timings.IdWrite += sw.Elapsed.TotalMilliseconds; sw.Restart();
             work.Write(db);
-            Timings.ProfileWrite += sw.Elapsed.TotalMilliseconds; sw.Restart();
             if (_participants.Count > 0)
             {
                 var batch = new ProfileBatch(ProfileBatchKind.Events, events[0].Sequence, last, work.Changes());
@@ -176,7 +172,6 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             }
             db.GetCollection(ProfileSchema.State).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = last });
         });
-        Timings.Commit += sw.Elapsed.TotalMilliseconds; sw.Restart();
         identity.Committed();
         work.Committed();
         var now = _clock.GetUtcNow().UtcDateTime;
@@ -190,19 +185,15 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private static bool Resolve(IIdentityBatch identity, ProfileWork work, LoggedEvent e)
     {
         JsonDocument doc;
-        var sw = Stopwatch.StartNew();
         try { doc = JsonDocument.Parse(e.Json); }
         catch (JsonException) { return false; } // the log only holds validated JSON; kept for safety
         using (doc)
         {
             var payload = doc.RootElement;
-            Timings.Parse += sw.Elapsed.TotalMilliseconds; sw.Restart();
             var resolved = identity.Resolve(e, payload);
-            Timings.IdResolve += sw.Elapsed.TotalMilliseconds; sw.Restart();
             foreach (var m in resolved.Merges) work.Merge(m.Winner, m.Loser);
             if (resolved.Profile == 0) return false;
             work.Apply(resolved.Profile, resolved.Created, e, payload);
-            Timings.Apply += sw.Elapsed.TotalMilliseconds; sw.Restart();
             return true;
         }
     }
@@ -269,21 +260,20 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         if (seconds > 0) Volatile.Write(ref _rate, events / seconds);
     }
 
-    internal static class Timings { public static double Resolve, IdWrite, ProfileWrite, Commit, Parse, IdResolve, Apply; public static long NodeLoads, ProfileLoads; }
-
-    /// <summary>Received -> committed to the profile, over the last 10,000 events (a ring).</summary>
+    /// <summary>Received (log commit = ack) -> committed to the profile, for the events committed in the last 10 seconds.</summary>
     private sealed class Freshness
     {
-        private readonly double[] _ring = new double[10_000];
-        private int _count, _next;
+        private static readonly TimeSpan Window = TimeSpan.FromSeconds(10);
+        private const int MaxSamples = 200_000;
+        private readonly Queue<(long At, double Ms)> _samples = new();
 
         public void Add(double ms)
         {
-            lock (_ring)
+            var now = Stopwatch.GetTimestamp();
+            lock (_samples)
             {
-                _ring[_next] = ms;
-                _next = (_next + 1) % _ring.Length;
-                _count = Math.Min(_count + 1, _ring.Length);
+                _samples.Enqueue((now, ms));
+                while (_samples.Count > MaxSamples || (_samples.TryPeek(out var head) && Stopwatch.GetElapsedTime(head.At, now) > Window)) _samples.Dequeue();
             }
         }
 
@@ -292,7 +282,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             get
             {
                 double[] copy;
-                lock (_ring) copy = _ring[.._count];
+                lock (_samples) copy = _samples.Select(s => s.Ms).ToArray();
                 if (copy.Length == 0) return 0;
                 Array.Sort(copy);
                 return copy[(int)Math.Min(copy.Length - 1, Math.Ceiling(copy.Length * 0.95) - 1)];
