@@ -210,7 +210,7 @@ internal static class ProfileEndpoints
     {
         var d = db.Collection(ProfileSchema.Accounts).FindById(groupId);
         if (d is null) return TypedResults.NotFound();
-        var members = db.Collection(ProfileSchema.Profiles).Query().Where(BsonExpression.Create("@0 IN $.g[*]", new BsonValue(groupId)))
+        var members = db.Collection(ProfileSchema.Profiles).Query().Where(BsonExpression.Create("$.g[*] ANY = @0", new BsonValue(groupId)))
             .Select(BsonExpression.Create("$._id")).Limit(MaxPage).ToList().Select(m => ProfileIds.Format(m["_id"].AsInt64)).ToList();
         return TypedResults.Ok(new JsonObject
         {
