@@ -4,6 +4,7 @@ using Cdp.Modules.Collection.Contracts;
 using Microsoft.Extensions.Options;
 
 // Cdp.Host [verb] [options] [--Cdp:Section:Key=value ...]   (see README.md, "Command line")
+// Verbs other than run open the data file themselves: stop the server first (LiteDB opens the file exclusively).
 var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "run";
 var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 
@@ -26,8 +27,14 @@ try
         }
         case "import":
             return await ImportVerb.RunAsync(rest);
+        case "reprocess":
+            return await ReprocessVerb.RunAsync(rest);
+        case "unmerge":
+            return await UnmergeVerb.RunAsync(rest);
+        case "identity":
+            return await IdentityDryRunVerb.RunAsync(rest);
         default:
-            Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, import. See README.md.");
+            Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, import, reprocess, unmerge, identity dry-run. See README.md.");
             return 1;
     }
 }

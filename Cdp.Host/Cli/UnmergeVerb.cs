@@ -1,0 +1,28 @@
+using Cdp.Modules.Profiles.Contracts;
+
+namespace Cdp.Host.Cli;
+
+/// <summary><c>cdp unmerge &lt;mergeId&gt;</c>: undoes a merge record and recomputes the affected profiles from the log.</summary>
+internal static class UnmergeVerb
+{
+    public static Task<int> RunAsync(string[] args)
+    {
+        var (mergeId, rest) = CliHost.TakePositional(args);
+        if (mergeId is null)
+        {
+            Console.Error.WriteLine("usage: cdp unmerge <mergeId>   (merge ids are listed by GET /api/profiles/{id}/merges)");
+            return Task.FromResult(1);
+        }
+        return CliHost.RunAsync(rest, withProcessor: true, async services =>
+        {
+            var result = await services.GetRequiredService<IProfileProcessor>().UnmergeAsync(mergeId, CancellationToken.None);
+            if (result is null)
+            {
+                Console.Error.WriteLine($"no merge record '{mergeId}'");
+                return 3;
+            }
+            Console.WriteLine($"unmerged {result.MergeId}: {result.DissolvedProfile} recomputed from {result.EventsReplayed} events into {string.Join(", ", result.Profiles)}");
+            return 0;
+        });
+    }
+}
