@@ -1,8 +1,10 @@
 using Cdp.Host;
+using Cdp.Modules.Identity.Contracts;
 using Microsoft.Extensions.Options;
 
 // cdp [run] [--urls http://host:port] [--Cdp:Storage:Path=...]   starts the server (the default verb)
 // cdp check-config                                              validates appsettings and exits (0 = valid)
+// cdp match evaluate <csv> --id <col> --truth <col> [...]          probabilistic matching against ground truth
 var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "run";
 var rest = verb == "run" && args.Length > 0 && args[0] == "run" ? args[1..] : args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 
@@ -29,8 +31,10 @@ switch (verb)
             foreach (var failure in ex.Failures) Console.Error.WriteLine("  - " + failure);
             return 2;
         }
+    case "match" when rest.Length > 0 && rest[0] == "evaluate":
+        return MatchEvaluationCommand.Run(rest[1..], Console.Out);
     default:
-        Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config. See README.md.");
+        Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, match evaluate. See README.md.");
         return 1;
 }
 

@@ -1,0 +1,104 @@
+namespace Cdp.Modules.Identity.Matching;
+
+/// <summary>
+/// Compares two encoded records: each comparison yields the first of its levels that holds, and the levels are
+/// packed 4 bits per comparison into a ulong (the pair's comparison vector, "gamma"). Exact is an integer test on
+/// interned ids; string similarities run only when a level needs them, at most once per comparison.
+/// </summary>
+internal sealed class PairComparer
+{
+    public const int BitsPerLevel = 4;
+    public const ulong LevelMask = 0xF;
+
+    private readonly int[] _values;
+    private readonly int _stride;
+    private readonly ComparisonLevel[][] _levels;
+    private readonly ValueTable[] _tables;
+    private readonly int[] _maxDistance;
+    private readonly double[] _minJaroWinkler;
+
+    public PairComparer(EncodedRecords records)
+    {
+        Records = records;
+        _values = records.Values;
+        _stride = records.Plan.SlotCount;
+        _tables = records.Tables;
+        _levels = [.. records.Plan.Comparisons.Select(c => c.Levels)];
+        _maxDistance = [.. _levels.Select(l => l.Where(x => x.Kind == LevelKind.DamerauLevenshtein).Select(x => x.MaxDistance).DefaultIfEmpty(0).Max())];
+        _minJaroWinkler = [.. _levels.Select(l => l.Where(x => x.Kind == LevelKind.JaroWinkler).Select(x => x.Threshold).DefaultIfEmpty(1).Min())];
+    }
+
+    public EncodedRecords Records { get; }
+
+    public int ComparisonCount => _levels.Length;
+
+    public static int LevelOf(ulong pattern, int comparison) => (int)((pattern >> (comparison * BitsPerLevel)) & LevelMask);
+
+    public ulong Compare(int a, int b)
+    {
+        var baseA = a * _stride;
+        var baseB = b * _stride;
+        ulong pattern = 0;
+        for (var c = 0; c < _levels.Length; c++)
+            pattern |= (ulong)Level(c, baseA, baseB) << (c * BitsPerLevel);
+        return pattern;
+    }
+
+    private int Level(int c, int baseA, int baseB)
+    {
+        var va = _values[baseA + c];
+        var vb = _values[baseB + c];
+        if (va < 0 || vb < 0) return 0;
+        var levels = _levels[c];
+        var jaroWinkler = double.NaN;
+        var distance = -1;
+        for (var l = 1; l < levels.Length; l++)
+        {
+            ref readonly var level = ref levels[l];
+            switch (level.Kind)
+            {
+                case LevelKind.Exact:
+                    if (va == vb) return l;
+                    break;
+                case LevelKind.JaroWinkler:
+                    if (va == vb) return l;
+                    if (double.IsNaN(jaroWinkler))
+                    {
+                        var table = _tables[c];
+                        // Cheap length bound first: most dissimilar pairs never reach the string loop.
+                        jaroWinkler = StringSimilarity.JaroWinklerUpperBound(table.Length(va), table.Length(vb)) < _minJaroWinkler[c]
+                            ? 0
+                            : StringSimilarity.JaroWinkler(table.Span(va), table.Span(vb));
+                    }
+                    if (jaroWinkler >= level.Threshold) return l;
+                    break;
+                case LevelKind.DamerauLevenshtein:
+                    if (va == vb) return l;
+                    if (distance < 0)
+                    {
+                        var table = _tables[c];
+                        distance = StringSimilarity.OptimalStringAlignment(table.Span(va), table.Span(vb), _maxDistance[c]);
+                    }
+                    if (distance <= level.MaxDistance) return l;
+                    break;
+                case LevelKind.DateTolerance:
+                    {
+                        var table = _tables[c];
+                        if (DateValue.WithinTolerance(table.DateCodes[va], table.DayNumbers[va], table.DateCodes[vb], table.DayNumbers[vb], level.Days, level.DayMonthSwap))
+                            return l;
+                        break;
+                    }
+                case LevelKind.Swapped:
+                    {
+                        var wa = _values[baseA + level.WithSlot];
+                        var wb = _values[baseB + level.WithSlot];
+                        if (wa >= 0 && wb >= 0 && va == wb && vb == wa && va != vb) return l;
+                        break;
+                    }
+                case LevelKind.Else:
+                    return l;
+            }
+        }
+        return levels.Length - 1;
+    }
+}

@@ -1,0 +1,298 @@
+namespace Cdp.Modules.Identity.Matching;
+
+/// <summary>One expectation-maximisation run: the pairs it saw, the comparisons it left out, what it found.</summary>
+internal sealed record TrainingSession(
+    string Name,
+    long Pairs,
+    int Iterations,
+    bool Converged,
+    double Lambda,
+    bool[] Ignored,
+    double[][] M,
+    double[] Support);
+
+/// <summary>
+/// Fellegi-Sunter parameters: u from random record pairs, m and the prior by expectation-maximisation on the
+/// blocked pairs (u held fixed), as Splink does.
+/// </summary>
+internal static class ParameterEstimation
+{
+    /// <summary>A training session on fewer blocked pairs than this says too little to be averaged in.</summary>
+    private const int MinSessionPairs = 20;
+
+    /// <summary>No m probability goes below this: one unseen level must not veto a pair outright (log2 1e-6 = -20).</summary>
+    private const double MinM = 1e-6;
+
+    /// <summary>Parallel sampling chunks; each has its own seeded generator so the result does not depend on scheduling.</summary>
+    private const int SampleChunks = 64;
+
+    /// <summary>
+    /// u[c][level] = P(level | not a match), counted on random comparable pairs (or on all of them when there are
+    /// fewer than <paramref name="samplePairs"/>), with one pseudo-count per level so no u is zero. Level 0 (Null) is 1.
+    /// </summary>
+    public static double[][] EstimateU(PairComparer comparer, LinkType linkType, int samplePairs, int seed)
+    {
+        var records = comparer.Records;
+        var n = records.Count;
+        var comparisons = comparer.ComparisonCount;
+        var counts = new long[comparisons * MatchingLimits.MaxLevels];
+        var comparable = Blocking.ComparablePairs(n, records.Sources, linkType);
+        var sync = new object();
+
+        if (comparable <= samplePairs)
+        {
+            Parallel.For(0, n, () => new long[counts.Length], (a, _, local) =>
+            {
+                for (var b = a + 1; b < n; b++)
+                {
+                    if (linkType == LinkType.Link && records.Sources[a] == records.Sources[b]) continue;
+                    Count(comparer.Compare(a, b), local, comparisons);
+                }
+                return local;
+            }, local => Merge(local));
+        }
+        else
+        {
+            var bySource = linkType == LinkType.Link ? records.Sources.Select((s, i) => (s, i)).GroupBy(x => x.s).Select(g => g.Select(x => x.i).ToArray()).ToArray() : null;
+            Parallel.For(0, SampleChunks, chunk =>
+            {
+                var random = new Random(seed + chunk);
+                var local = new long[counts.Length];
+                var pairs = samplePairs / SampleChunks + (chunk < samplePairs % SampleChunks ? 1 : 0);
+                for (var i = 0; i < pairs; i++)
+                {
+                    int a, b;
+                    if (bySource is null)
+                    {
+                        a = random.Next(n);
+                        b = random.Next(n - 1);
+                        if (b >= a) b++;
+                    }
+                    else
+                    {
+                        // Two different sources, each weighted by its size, then a record of each.
+                        do
+                        {
+                            a = random.Next(n);
+                            b = random.Next(n);
+                        }
+                        while (records.Sources[a] == records.Sources[b]);
+                    }
+                    Count(comparer.Compare(a, b), local, comparisons);
+                }
+                Merge(local);
+            });
+        }
+
+        var levels = records.Plan.Comparisons.Select(c => c.Levels.Length).ToArray();
+        var u = new double[comparisons][];
+        for (var c = 0; c < comparisons; c++)
+        {
+            u[c] = new double[levels[c]];
+            u[c][0] = 1;
+            long present = 0;
+            for (var l = 1; l < levels[c]; l++) present += counts[c * MatchingLimits.MaxLevels + l];
+            for (var l = 1; l < levels[c]; l++)
+                u[c][l] = (counts[c * MatchingLimits.MaxLevels + l] + 1.0) / (present + levels[c] - 1.0);
+        }
+        return u;
+
+        void Merge(long[] local)
+        {
+            lock (sync)
+                for (var i = 0; i < counts.Length; i++) counts[i] += local[i];
+        }
+    }
+
+    private static void Count(ulong pattern, long[] counts, int comparisons)
+    {
+        for (var c = 0; c < comparisons; c++)
+            counts[c * MatchingLimits.MaxLevels + PairComparer.LevelOf(pattern, c)]++;
+    }
+
+    /// <summary>
+    /// m and the prior. One EM session per blocking rule on the pairs that share that rule's keys, leaving out the
+    /// comparisons that read a key field (blocking made them agree, so they cannot be learnt there); each m is the
+    /// average over the sessions that learnt it, weighted by its expected matched pairs. The prior is then the
+    /// expected matches among the candidates (EM on the prior alone) over all comparable pairs.
+    /// </summary>
+    public static MatchModel Train(ComparisonPlan plan, CandidatePairs candidates, ulong[] patterns, double[][] u)
+    {
+        var training = plan.Options.Training;
+        var comparisons = plan.Comparisons.Length;
+        var levels = plan.Comparisons.Select(c => c.Levels.Length).ToArray();
+        var start = InitialM(levels);
+        var sessions = new List<TrainingSession>();
+
+        var perRule = new Dictionary<ulong, long>[plan.BlockingRules.Length];
+        for (var r = 0; r < perRule.Length; r++) perRule[r] = [];
+        var union = new Dictionary<ulong, long>();
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var pattern = patterns[i];
+            union[pattern] = union.GetValueOrDefault(pattern) + 1;
+            for (var r = 0; r < perRule.Length; r++)
+                if (candidates.SharesKey(r, candidates.Left[i], candidates.Right[i]))
+                    perRule[r][pattern] = perRule[r].GetValueOrDefault(pattern) + 1;
+        }
+
+        for (var r = 0; r < perRule.Length; r++)
+        {
+            var pairs = perRule[r].Values.Sum();
+            if (pairs < MinSessionPairs) continue;
+            var rule = plan.BlockingRules[r];
+            var ignored = plan.Comparisons.Select(c => rule.Keys.Any(k => c.Reads(k.Field))).ToArray();
+            if (ignored.All(x => x)) continue;
+            sessions.Add(ExpectationMaximisation(rule.Name, perRule[r], levels, u, ignored, start, InitialLambda, training.MaxIterations, training.Tolerance, fixM: false));
+        }
+
+        var m = Combine(sessions, levels, out var learnt);
+        if (learnt.Any(x => !x) && union.Count > 0)
+        {
+            var all = ExpectationMaximisation("all candidates", union, levels, u, new bool[comparisons], m, InitialLambda, training.MaxIterations, training.Tolerance, fixM: false);
+            sessions.Add(all);
+            for (var c = 0; c < comparisons; c++)
+                if (!learnt[c] && all.Support[c] > 0) m[c] = all.M[c];
+        }
+        for (var c = 0; c < comparisons; c++) m[c] = Floor(m[c]);
+
+        double lambda;
+        if (candidates.Count > 0)
+        {
+            var prior = ExpectationMaximisation("prior", union, levels, u, new bool[comparisons], m, InitialLambda, training.MaxIterations, training.Tolerance, fixM: true);
+            sessions.Add(prior);
+            lambda = prior.Lambda * candidates.Count / Math.Max(1, candidates.ComparablePairs);
+        }
+        else
+        {
+            lambda = 1.0 / Math.Max(2, candidates.ComparablePairs);
+        }
+        lambda = Math.Clamp(lambda, 1e-12, 0.5);
+        return new MatchModel(plan, lambda, m, u, sessions);
+    }
+
+    /// <summary>Candidate sets are match-rich; EM with fixed u is insensitive to this start.</summary>
+    private const double InitialLambda = 0.2;
+
+    /// <summary>Most similar level most likely among matches: m halves with each level down, Else lowest.</summary>
+    private static double[][] InitialM(int[] levels) => [.. levels.Select(count =>
+    {
+        var m = new double[count];
+        for (var l = 1; l < count; l++) m[l] = Math.Pow(0.25, l - 1);
+        var sum = m.Sum();
+        for (var l = 1; l < count; l++) m[l] /= sum;
+        return m;
+    })];
+
+    private static double[][] Combine(List<TrainingSession> sessions, int[] levels, out bool[] learnt)
+    {
+        var start = InitialM(levels);
+        learnt = new bool[levels.Length];
+        var m = new double[levels.Length][];
+        for (var c = 0; c < levels.Length; c++)
+        {
+            var sum = new double[levels[c]];
+            double support = 0;
+            foreach (var s in sessions.Where(s => !s.Ignored[c] && s.Support[c] > 0))
+            {
+                for (var l = 1; l < levels[c]; l++) sum[l] += s.M[c][l] * s.Support[c];
+                support += s.Support[c];
+            }
+            learnt[c] = support > 0;
+            m[c] = learnt[c] ? [.. sum.Select(x => x / support)] : start[c];
+        }
+        return m;
+    }
+
+    private static double[] Floor(double[] m)
+    {
+        var floored = m.Select((x, l) => l == 0 ? 0 : Math.Max(x, MinM)).ToArray();
+        var sum = floored.Sum();
+        return [.. floored.Select(x => x / sum)];
+    }
+
+    /// <summary>
+    /// EM over distinct comparison vectors with their counts. u is fixed; <paramref name="ignored"/> comparisons
+    /// (and Null levels) contribute to neither side. With <paramref name="fixM"/> only the prior is estimated.
+    /// </summary>
+    public static TrainingSession ExpectationMaximisation(
+        string name,
+        IReadOnlyDictionary<ulong, long> patterns,
+        int[] levels,
+        double[][] u,
+        bool[] ignored,
+        double[][] mStart,
+        double lambdaStart,
+        int maxIterations,
+        double tolerance,
+        bool fixM)
+    {
+        var comparisons = levels.Length;
+        var vectors = patterns.Keys.ToArray();
+        var counts = vectors.Select(p => (double)patterns[p]).ToArray();
+        var total = counts.Sum();
+        var pattern = new byte[vectors.Length * comparisons];
+        var logU = new double[vectors.Length];
+        for (var p = 0; p < vectors.Length; p++)
+        {
+            for (var c = 0; c < comparisons; c++)
+            {
+                var l = PairComparer.LevelOf(vectors[p], c);
+                pattern[p * comparisons + c] = (byte)l;
+                if (l > 0 && !ignored[c]) logU[p] += Math.Log(u[c][l]);
+            }
+        }
+
+        var m = mStart.Select(x => (double[])x.Clone()).ToArray();
+        var lambda = lambdaStart;
+        var support = new double[comparisons];
+        var iterations = 0;
+        var converged = false;
+        var logM = new double[comparisons][];
+        var numerator = levels.Select(l => new double[l]).ToArray();
+        while (iterations < maxIterations && !converged)
+        {
+            iterations++;
+            for (var c = 0; c < comparisons; c++)
+            {
+                logM[c] = [.. m[c].Select(x => Math.Log(Math.Max(x, 1e-300)))];
+                Array.Clear(numerator[c]);
+            }
+            double matched = 0;
+            var logLambda = Math.Log(lambda);
+            var logNotLambda = Math.Log(1 - lambda);
+            for (var p = 0; p < vectors.Length; p++)
+            {
+                var lm = logLambda;
+                for (var c = 0; c < comparisons; c++)
+                {
+                    var l = pattern[p * comparisons + c];
+                    if (l > 0 && !ignored[c]) lm += logM[c][l];
+                }
+                var weight = counts[p] / (1 + Math.Exp(logNotLambda + logU[p] - lm));
+                matched += weight;
+                for (var c = 0; c < comparisons; c++) numerator[c][pattern[p * comparisons + c]] += weight;
+            }
+
+            var change = 0.0;
+            var newLambda = Math.Clamp(matched / total, 1e-9, 1 - 1e-9);
+            change = Math.Max(change, Math.Abs(newLambda - lambda));
+            lambda = newLambda;
+            for (var c = 0; c < comparisons; c++)
+            {
+                double present = 0;
+                for (var l = 1; l < levels[c]; l++) present += numerator[c][l];
+                support[c] = ignored[c] ? 0 : present;
+                if (fixM || ignored[c] || present <= 0) continue;
+                for (var l = 1; l < levels[c]; l++)
+                {
+                    var next = numerator[c][l] / present;
+                    change = Math.Max(change, Math.Abs(next - m[c][l]));
+                    m[c][l] = next;
+                }
+            }
+            converged = change < tolerance;
+        }
+        return new TrainingSession(name, (long)total, iterations, converged, lambda, ignored, m, support);
+    }
+}
