@@ -14,7 +14,11 @@ internal enum LevelKind
     DamerauLevenshtein,
     DateTolerance,
 
-    /// <summary>This field equals the other record's <c>With</c> field and vice versa (first name / surname swapped).</summary>
+    /// <summary>
+    /// Names typed in each other's fields: this field equals the other record's <c>With</c> field and vice versa,
+    /// one of the two crossed comparisons being allowed to be missing (first name empty on one side). With a
+    /// Threshold, "equals" is a Jaro-Winkler similarity at or above it.
+    /// </summary>
     Swapped,
     Else,
 }
@@ -157,7 +161,9 @@ internal sealed class ComparisonPlan
             level.Days is > 0 ? FormattableString.Invariant($"within {level.Days} days") : null,
             level.DayMonthSwap ? "day/month swapped" : null,
         }.Where(s => s is not null)),
-        LevelKind.Swapped => $"Swapped with {level.With}",
+        LevelKind.Swapped => level.Threshold is > 0
+            ? FormattableString.Invariant($"Swapped with {level.With} (JaroWinkler>={level.Threshold})")
+            : $"Swapped with {level.With}",
         _ => kind.ToString(),
     };
 }

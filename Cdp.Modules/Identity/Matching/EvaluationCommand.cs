@@ -14,14 +14,15 @@ namespace Cdp.Modules.Identity.Matching;
 internal static class EvaluationCommand
 {
     public const string Usage =
-        "usage: cdp match evaluate <csv> --id <column> (--truth <column> | --truth-from-rec-id | --truth-pattern <regex>) [--settings <json file>] [--verbose] [--explain <n>]\n" +
+        "usage: cdp match evaluate <csv> --id <column> (--truth <column> | --truth-from-rec-id | --truth-pattern <regex>) [--settings <json file>] [--verbose] [--explain <n>] [--errors <n>]\n" +
         "  --truth <column>       records with the same value in this column are the same person\n" +
         "  --truth-from-rec-id    FEBRL ids: rec-N-org and rec-N-dup-k with the same N are the same person\n" +
         "  --truth-pattern <re>   the truth is the first capture group of <re> applied to --truth (or else --id) column\n" +
         "  --settings <file>      JSON with the Cdp:Identity:Matching section (or that section's content at the root);\n" +
         "                         default: the Cdp:Identity:Matching section of appsettings.json beside the executable\n" +
         "  --verbose              also print the trained m, u and weights per comparison level\n" +
-        "  --explain <n>          also print the n lowest-scoring pairs routed to Review or AutoMerge, with their breakdown";
+        "  --explain <n>          also print the n lowest-scoring pairs routed to Review or AutoMerge, with their breakdown\n" +
+        "  --errors <n>           also print up to n wrongly merged and n missed candidate pairs (at AutoMerge), with their breakdown";
 
     /// <summary>FEBRL record ids: rec-123-org, rec-123-dup-0.</summary>
     private const string RecIdPattern = @"^rec-(\d+)-";
@@ -74,20 +75,39 @@ internal static class EvaluationCommand
         report.Print(output, Path.GetFileName(parsed.Csv));
         if (parsed.Verbose) output.Write(run.Model.Describe());
         if (parsed.Explain > 0) PrintExplanations(run, data.Truth, parsed.Explain, output);
+        if (parsed.Errors > 0) PrintErrors(run, data.Truth, parsed.Errors, output);
         return 0;
     }
 
     private static void PrintExplanations(MatchRun run, int[] truth, int count, TextWriter output)
     {
-        var pairs = Enumerable.Range(0, run.Pairs.Count).OrderBy(i => run.Pairs.Weight[i]).Take(count);
-        foreach (var i in pairs)
-        {
-            var result = run.Explain(run.Pairs.Left[i], run.Pairs.Right[i], run.Pairs.Pattern[i]);
-            var same = truth[run.Pairs.Left[i]] == truth[run.Pairs.Right[i]] ? "true match" : "NOT a match";
-            output.WriteLine(FormattableString.Invariant($"{result.LeftId} ~ {result.RightId}: {result.Route}, p={result.Probability:F4}, weight {result.Weight:F2} (prior {result.PriorWeight:F2}), {same}"));
-            foreach (var c in result.Comparisons)
-                output.WriteLine(FormattableString.Invariant($"    {c.Comparison,-16} {c.Level,-34} {c.Weight,7:F2}  '{c.LeftValue}' / '{c.RightValue}'"));
-        }
+        output.WriteLine($"lowest-scoring {count} pairs at or above Review:");
+        foreach (var i in Enumerable.Range(0, run.Pairs.Count).OrderBy(i => run.Pairs.Weight[i]).Take(count))
+            PrintPair(run, truth, run.Pairs.Left[i], run.Pairs.Right[i], run.Pairs.Pattern[i], output);
+    }
+
+    private static void PrintErrors(MatchRun run, int[] truth, int count, TextWriter output)
+    {
+        var candidates = run.Candidates;
+        var scored = Enumerable.Range(0, candidates.Count)
+            .Select(i => (i, Weight: run.Scorer.Weight(run.CandidatePatterns[i], candidates.Left[i], candidates.Right[i]),
+                Same: truth[candidates.Left[i]] == truth[candidates.Right[i]]))
+            .ToList();
+        var wrong = scored.Where(x => !x.Same && x.Weight >= run.Plan.AutoMergeWeight).OrderByDescending(x => x.Weight).ToList();
+        var missed = scored.Where(x => x.Same && x.Weight < run.Plan.AutoMergeWeight).OrderBy(x => x.Weight).ToList();
+        output.WriteLine($"wrongly merged candidate pairs: {wrong.Count:N0} (showing {Math.Min(count, wrong.Count)})");
+        foreach (var x in wrong.Take(count)) PrintPair(run, truth, candidates.Left[x.i], candidates.Right[x.i], run.CandidatePatterns[x.i], output);
+        output.WriteLine($"true candidate pairs below AutoMerge: {missed.Count:N0} (showing {Math.Min(count, missed.Count)})");
+        foreach (var x in missed.Take(count)) PrintPair(run, truth, candidates.Left[x.i], candidates.Right[x.i], run.CandidatePatterns[x.i], output);
+    }
+
+    private static void PrintPair(MatchRun run, int[] truth, int left, int right, ulong pattern, TextWriter output)
+    {
+        var result = run.Explain(left, right, pattern);
+        var same = truth[left] == truth[right] ? "true match" : "NOT a match";
+        output.WriteLine(FormattableString.Invariant($"{result.LeftId} ~ {result.RightId}: {result.Route}, p={result.Probability:F4}, weight {result.Weight:F2} (prior {result.PriorWeight:F2}), {same}"));
+        foreach (var c in result.Comparisons)
+            output.WriteLine(FormattableString.Invariant($"    {c.Comparison,-16} {c.Level,-34} {c.Weight,7:F2}  '{c.LeftValue}' / '{c.RightValue}'"));
     }
 
     /// <summary>Binds and validates; the error names each bad key (as the host's start-up check does).</summary>
@@ -129,7 +149,7 @@ internal static class EvaluationCommand
         string.Join('\n', result.Errors.Select(e =>
             $"  - {prefix}{e.PropertyName.Replace('.', ':').Replace("[", ":").Replace("]", "")}: {e.ErrorMessage}"));
 
-    private sealed record Arguments(string Csv, string Id, string? Truth, Regex? TruthPattern, string? Settings, bool Verbose, int Explain)
+    private sealed record Arguments(string Csv, string Id, string? Truth, Regex? TruthPattern, string? Settings, bool Verbose, int Explain, int Errors)
     {
         public static Arguments? Parse(string[] args, out string error)
         {
@@ -137,6 +157,7 @@ internal static class EvaluationCommand
             string? csv = null, id = null, truth = null, pattern = null, settings = null;
             var verbose = false;
             var explain = 0;
+            var errors = 0;
             for (var i = 0; i < args.Length; i++)
             {
                 var arg = args[i];
@@ -153,6 +174,13 @@ internal static class EvaluationCommand
                         if (!int.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out explain))
                         {
                             error = "--explain needs a number";
+                            return null;
+                        }
+                        break;
+                    case "--errors":
+                        if (!int.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out errors))
+                        {
+                            error = "--errors needs a number";
                             return null;
                         }
                         break;
@@ -183,7 +211,7 @@ internal static class EvaluationCommand
                     return null;
                 }
             }
-            return new Arguments(csv!, id!, truth, regex, settings, verbose, explain);
+            return new Arguments(csv!, id!, truth, regex, settings, verbose, explain, errors);
         }
     }
 }
@@ -249,8 +277,13 @@ internal sealed record EvaluationReport(
     PairCounts ClusteredAutoMerge,
     PairCounts PairwiseReview,
     PairCounts ClusteredReview,
-    MatchRun Run)
+    MatchRun Run,
+    int[] Truth,
+    LinkType LinkType)
 {
+    /// <summary>Only pairs kept by the run (at or above Review) can be swept: higher thresholds are shown.</summary>
+    private double[] SweepProbabilities => [.. new[] { 0.5, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999 }.Where(p => p >= Run.Plan.Options.Thresholds.Review)];
+
     public static EvaluationReport Of(MatchRun run, int[] truth, LinkType linkType)
     {
         var sources = run.Records.Sources;
@@ -263,7 +296,9 @@ internal sealed record EvaluationReport(
             LinkageEvaluation.Clustered(run.Clusters, truth, sources, linkType),
             LinkageEvaluation.Pairwise(run.Pairs, plan.ReviewWeight, truth, sources, linkType),
             LinkageEvaluation.Clustered(run.ClustersAt(plan.ReviewWeight), truth, sources, linkType),
-            run);
+            run,
+            truth,
+            linkType);
     }
 
     public void Print(TextWriter output, string name)
@@ -279,6 +314,9 @@ internal sealed record EvaluationReport(
         Row($"AutoMerge p>={plan.Options.Thresholds.AutoMerge} clustered", ClusteredAutoMerge);
         Row($"Review p>={plan.Options.Thresholds.Review} pairwise", PairwiseReview);
         Row($"Review p>={plan.Options.Thresholds.Review} clustered", ClusteredReview);
+        output.WriteLine("clustered F1 by threshold (to choose thresholds on labelled data):");
+        var sweep = SweepProbabilities.Select(p => (p, LinkageEvaluation.Clustered(Run.ClustersAt(MatchProbability.ToWeight(p)), Truth, Run.Records.Sources, LinkType)));
+        output.WriteLine("  " + string.Join("  ", sweep.Select(x => FormattableString.Invariant($"p>={x.p}: {x.Item2.F1:F4}"))));
         var autoMerge = PairwiseAutoMerge.Predicted;
         output.WriteLine(FormattableString.Invariant($"routed: AutoMerge {autoMerge:N0} pairs, Review {PairwiseReview.Predicted - autoMerge:N0} pairs, None {Candidates.Count - PairwiseReview.Predicted:N0} pairs"));
         var t = Run.Timings;

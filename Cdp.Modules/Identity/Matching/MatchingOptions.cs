@@ -47,7 +47,7 @@ internal sealed class ComparisonLevelOptions
     /// <summary>Null, Exact, JaroWinkler, DamerauLevenshtein, DateTolerance, Swapped or Else.</summary>
     public string Kind { get; set; } = "";
 
-    /// <summary>JaroWinkler: the similarity at or above which the level holds (0..1].</summary>
+    /// <summary>JaroWinkler: the similarity at or above which the level holds (0.5..1]; Swapped: optional, the same for both crossed pairs.</summary>
     public double? Threshold { get; set; }
 
     /// <summary>DamerauLevenshtein (optimal string alignment): the distance at or below which the level holds.</summary>
@@ -59,7 +59,7 @@ internal sealed class ComparisonLevelOptions
     /// <summary>DateTolerance: also holds when day and month are swapped (same year).</summary>
     public bool DayMonthSwap { get; set; }
 
-    /// <summary>Swapped: holds when this field equals the other record's <c>With</c> field and vice versa.</summary>
+    /// <summary>Swapped: holds when this field equals the other record's <c>With</c> field and vice versa (one side may be missing).</summary>
     public string? With { get; set; }
 }
 
@@ -170,7 +170,11 @@ internal sealed class MatchingOptionsValidator : AbstractValidator<MatchingOptio
                         .OverridePropertyName("Days").WithMessage("a DateTolerance level needs Days > 0 or DayMonthSwap: true");
                 });
                 level.When(l => IsKind(l, LevelKind.Swapped), () =>
-                    level.RuleFor(l => l.With).NotEmpty().WithMessage("a Swapped level names the other field in With"));
+                {
+                    level.RuleFor(l => l.With).NotEmpty().WithMessage("a Swapped level names the other field in With");
+                    level.RuleFor(l => l.Threshold).InclusiveBetween(0.5, 1.0).When(l => l.Threshold is not null)
+                        .WithMessage("a Swapped level's optional Threshold is a Jaro-Winkler similarity between 0.5 and 1");
+                });
             });
         }
     }

@@ -90,9 +90,14 @@ internal sealed class PairComparer
                     }
                 case LevelKind.Swapped:
                     {
+                        // Cross 1: this record's field against the other's With field; cross 2 the reverse.
+                        // Holds when one cross agrees and the other agrees too or cannot be compared (missing).
+                        if (va == vb) break;
                         var wa = _values[baseA + level.WithSlot];
                         var wb = _values[baseB + level.WithSlot];
-                        if (wa >= 0 && wb >= 0 && va == wb && vb == wa && va != vb) return l;
+                        var cross1 = wb < 0 ? Cross.Missing : Agrees(c, va, wb, level.Threshold);
+                        var cross2 = wa < 0 ? Cross.Missing : Agrees(c, vb, wa, level.Threshold);
+                        if (cross1 != Cross.Disagrees && cross2 != Cross.Disagrees && (cross1 == Cross.Agrees || cross2 == Cross.Agrees)) return l;
                         break;
                     }
                 case LevelKind.Else:
@@ -100,5 +105,20 @@ internal sealed class PairComparer
             }
         }
         return levels.Length - 1;
+    }
+
+    private enum Cross
+    {
+        Agrees,
+        Disagrees,
+        Missing,
+    }
+
+    private Cross Agrees(int c, int x, int y, double threshold)
+    {
+        if (x == y) return Cross.Agrees;
+        if (threshold <= 0) return Cross.Disagrees;
+        var table = _tables[c];
+        return StringSimilarity.JaroWinkler(table.Span(x), table.Span(y)) >= threshold ? Cross.Agrees : Cross.Disagrees;
     }
 }

@@ -15,6 +15,9 @@ internal sealed record TrainingSession(
 /// Fellegi-Sunter parameters: u from random record pairs, m and the prior by expectation-maximisation on the
 /// blocked pairs (u held fixed), as Splink does.
 /// </summary>
+/// <summary>Level frequencies among random comparable pairs ([comparison][level], level 0 unused) and the pairs counted per comparison.</summary>
+internal sealed record RandomPairLevels(double[][] Frequencies, long[] Sampled);
+
 internal static class ParameterEstimation
 {
     /// <summary>A training session on fewer blocked pairs than this says too little to be averaged in.</summary>
@@ -27,10 +30,10 @@ internal static class ParameterEstimation
     private const int SampleChunks = 64;
 
     /// <summary>
-    /// u[c][level] = P(level | not a match), counted on random comparable pairs (or on all of them when there are
-    /// fewer than <paramref name="samplePairs"/>), with one pseudo-count per level so no u is zero. Level 0 (Null) is 1.
+    /// The level frequencies among random comparable pairs (or all of them when there are fewer than
+    /// <paramref name="samplePairs"/>), with one pseudo-count per level so none is zero: the first estimate of u.
     /// </summary>
-    public static double[][] EstimateU(PairComparer comparer, LinkType linkType, int samplePairs, int seed)
+    public static RandomPairLevels EstimateU(PairComparer comparer, LinkType linkType, int samplePairs, int seed)
     {
         var records = comparer.Records;
         var n = records.Count;
@@ -86,16 +89,16 @@ internal static class ParameterEstimation
 
         var levels = records.Plan.Comparisons.Select(c => c.Levels.Length).ToArray();
         var u = new double[comparisons][];
+        var sampled = new long[comparisons];
         for (var c = 0; c < comparisons; c++)
         {
             u[c] = new double[levels[c]];
             u[c][0] = 1;
-            long present = 0;
-            for (var l = 1; l < levels[c]; l++) present += counts[c * MatchingLimits.MaxLevels + l];
+            for (var l = 1; l < levels[c]; l++) sampled[c] += counts[c * MatchingLimits.MaxLevels + l];
             for (var l = 1; l < levels[c]; l++)
-                u[c][l] = (counts[c * MatchingLimits.MaxLevels + l] + 1.0) / (present + levels[c] - 1.0);
+                u[c][l] = (counts[c * MatchingLimits.MaxLevels + l] + 1.0) / (sampled[c] + levels[c] - 1.0);
         }
-        return u;
+        return new RandomPairLevels(u, sampled);
 
         void Merge(long[] local)
         {
@@ -111,12 +114,42 @@ internal static class ParameterEstimation
     }
 
     /// <summary>
-    /// m and the prior. One EM session per blocking rule on the pairs that share that rule's keys, leaving out the
+    /// m, u and the prior. Random pairs include a few matches (lambda of them), which inflates u exactly where it
+    /// matters, on the agreement levels of identifying fields; so after a first fit u is corrected,
+    /// u = (p - lambda m) / (1 - lambda) with p the random-pair frequency, and m and the prior are fitted again.
+    /// </summary>
+    public static MatchModel Train(ComparisonPlan plan, CandidatePairs candidates, ulong[] patterns, RandomPairLevels random)
+    {
+        var model = TrainWithU(plan, candidates, patterns, random.Frequencies);
+        for (var round = 0; round < UCorrectionRounds; round++)
+        {
+            var u = random.Frequencies.Select((p, c) => CorrectU(p, model.M[c], model.Lambda, random.Sampled[c])).ToArray();
+            model = TrainWithU(plan, candidates, patterns, u);
+        }
+        return model;
+    }
+
+    /// <summary>Each round is a refit on the distinct comparison vectors (milliseconds).</summary>
+    private const int UCorrectionRounds = 2;
+
+    private static double[] CorrectU(double[] frequency, double[] m, double lambda, long sampled)
+    {
+        var floor = 1.0 / (sampled + frequency.Length);
+        var u = new double[frequency.Length];
+        u[0] = 1;
+        double sum = 0;
+        for (var l = 1; l < u.Length; l++) sum += u[l] = Math.Max((frequency[l] - lambda * m[l]) / (1 - lambda), floor);
+        for (var l = 1; l < u.Length; l++) u[l] /= sum;
+        return u;
+    }
+
+    /// <summary>
+    /// m and the prior for a given u. One EM session per blocking rule on the pairs that share that rule's keys, leaving out the
     /// comparisons that read a key field (blocking made them agree, so they cannot be learnt there); each m is the
     /// average over the sessions that learnt it, weighted by its expected matched pairs. The prior is then the
     /// expected matches among the candidates (EM on the prior alone) over all comparable pairs.
     /// </summary>
-    public static MatchModel Train(ComparisonPlan plan, CandidatePairs candidates, ulong[] patterns, double[][] u)
+    private static MatchModel TrainWithU(ComparisonPlan plan, CandidatePairs candidates, ulong[] patterns, double[][] u)
     {
         var training = plan.Options.Training;
         var comparisons = plan.Comparisons.Length;
