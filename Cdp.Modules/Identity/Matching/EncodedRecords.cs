@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Cdp.Modules.Identity.Matching;
 
 /// <summary>A record to match: its id, its raw fields, and (when linking two sets) the set it comes from.</summary>
@@ -64,6 +66,22 @@ internal sealed class ValueTable
 
     public int Length(int id) => _length[id];
 
+    /// <summary>
+    /// How many characters two values have in common, counted as a bag (order ignored) over 32 buckets: an upper
+    /// bound of Jaro's matching characters and, through the bag distance, a lower bound of the edit distance.
+    /// Two vector instructions instead of a string comparison.
+    /// </summary>
+    public int CommonCharacters(int a, int b)
+    {
+        if (_length[a] > MaxSignatureLength || _length[b] > MaxSignatureLength) return Math.Min(_length[a], _length[b]);
+        return Vector256.Sum(Vector256.Min(_signatures[a], _signatures[b]));
+    }
+
+    /// <summary>Byte counts sum without overflow only below 256 characters; longer values skip the bound.</summary>
+    private const int MaxSignatureLength = 255;
+
+    private Vector256<byte>[] _signatures = [];
+
     /// <summary>Lays the values out for the comparators; call once all records are interned.</summary>
     public void Freeze()
     {
@@ -79,6 +97,15 @@ internal sealed class ValueTable
             at += _values[i].Length;
         }
         Occurrences = [.. _counts];
+        _signatures = new Vector256<byte>[_values.Count];
+        Span<byte> counts = stackalloc byte[32];
+        for (var i = 0; i < _values.Count; i++)
+        {
+            counts.Clear();
+            // Buckets merge characters (c & 31); merging only loosens the bounds, never breaks them.
+            foreach (var c in _values[i]) counts[c & 31] = (byte)Math.Min(counts[c & 31] + 1, 255);
+            _signatures[i] = Vector256.Create<byte>(counts);
+        }
         if (!Dates) return;
         DateCodes = new int[_values.Count];
         DayNumbers = new int[_values.Count];

@@ -64,11 +64,8 @@ internal sealed class PairComparer
                     if (va == vb) return l;
                     if (double.IsNaN(jaroWinkler))
                     {
-                        var table = _tables[c];
-                        // Cheap length bound first: most dissimilar pairs never reach the string loop.
-                        jaroWinkler = StringSimilarity.JaroWinklerUpperBound(table.Length(va), table.Length(vb)) < _minJaroWinkler[c]
-                            ? 0
-                            : StringSimilarity.JaroWinkler(table.Span(va), table.Span(vb));
+                        // A cheap bound first: most dissimilar pairs never reach the string loop.
+                        jaroWinkler = JaroWinklerBound(c, va, vb) < _minJaroWinkler[c] ? 0 : JaroWinkler(c, va, vb);
                     }
                     if (jaroWinkler >= level.Threshold) return l;
                     break;
@@ -77,7 +74,11 @@ internal sealed class PairComparer
                     if (distance < 0)
                     {
                         var table = _tables[c];
-                        distance = StringSimilarity.OptimalStringAlignment(table.Span(va), table.Span(vb), _maxDistance[c]);
+                        // Bag distance (characters not in common) is a lower bound of the edit distance.
+                        var common = table.CommonCharacters(va, vb);
+                        distance = Math.Max(table.Length(va), table.Length(vb)) - common > _maxDistance[c]
+                            ? _maxDistance[c] + 1
+                            : StringSimilarity.OptimalStringAlignment(table.Span(va), table.Span(vb), _maxDistance[c]);
                     }
                     if (distance <= level.MaxDistance) return l;
                     break;
@@ -117,8 +118,27 @@ internal sealed class PairComparer
     private Cross Agrees(int c, int x, int y, double threshold)
     {
         if (x == y) return Cross.Agrees;
-        if (threshold <= 0) return Cross.Disagrees;
+        if (threshold <= 0 || JaroWinklerBound(c, x, y) < threshold) return Cross.Disagrees;
+        return JaroWinkler(c, x, y) >= threshold ? Cross.Agrees : Cross.Disagrees;
+    }
+
+    private double JaroWinkler(int c, int x, int y)
+    {
         var table = _tables[c];
-        return StringSimilarity.JaroWinkler(table.Span(x), table.Span(y)) >= threshold ? Cross.Agrees : Cross.Disagrees;
+        return StringSimilarity.JaroWinkler(table.Span(x), table.Span(y));
+    }
+
+    /// <summary>
+    /// An upper bound of Jaro-Winkler: Jaro with every common character (as a bag) matched and no transposition,
+    /// plus the Winkler bonus for the actual common prefix.
+    /// </summary>
+    private double JaroWinklerBound(int c, int x, int y)
+    {
+        var table = _tables[c];
+        var common = table.CommonCharacters(x, y);
+        if (common == 0) return 0;
+        var a = table.Span(x);
+        var b = table.Span(y);
+        return StringSimilarity.JaroWinklerUpperBound(a.Length, b.Length, common, a.CommonPrefixLength(b));
     }
 }

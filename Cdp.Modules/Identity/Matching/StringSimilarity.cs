@@ -32,15 +32,18 @@ internal static class StringSimilarity
     }
 
     /// <summary>
-    /// An upper bound of Jaro-Winkler from the lengths alone (every character of the shorter string matching,
-    /// no transpositions, full prefix bonus): lets a caller skip the comparison when the bound is below its threshold.
+    /// An upper bound of Jaro-Winkler for two strings of the given lengths having at most <paramref name="common"/>
+    /// matching characters and <paramref name="prefix"/> leading characters in common: Jaro with no transposition,
+    /// then the prefix bonus (Jaro-Winkler grows with Jaro, so the bound holds). Lets a caller skip the comparison
+    /// when the bound is below its threshold.
     /// </summary>
-    public static double JaroWinklerUpperBound(int lengthA, int lengthB)
+    public static double JaroWinklerUpperBound(int lengthA, int lengthB, int common, int prefix)
     {
         if (lengthA == 0 || lengthB == 0) return lengthA == lengthB ? 1 : 0;
-        var (s, l) = lengthA <= lengthB ? (lengthA, lengthB) : (lengthB, lengthA);
-        var jaro = (1.0 + (double)s / l + 1.0) / 3.0;
-        return jaro <= BoostThreshold ? jaro : jaro + Math.Min(MaxPrefix, s) * PrefixScale * (1 - jaro);
+        common = Math.Min(common, Math.Min(lengthA, lengthB));
+        if (common == 0) return 0;
+        var jaro = ((double)common / lengthA + (double)common / lengthB + 1.0) / 3.0;
+        return jaro <= BoostThreshold ? jaro : jaro + Math.Min(MaxPrefix, prefix) * PrefixScale * (1 - jaro);
     }
 
     /// <summary>Jaro similarity in [0, 1].</summary>
