@@ -33,6 +33,9 @@ public sealed class MatchingBench : IBenchScenario
         var (left, right, truth) = SyntheticLinkage.Make(dataset2, seed: 7);
         var linkRecords = left.Concat(right).ToList();
         var linkTime = EndToEnd(febrl, linkRecords, LinkType.Link, out var linkRun);
+        var t = linkRun.Timings;
+        Console.WriteLine(FormattableString.Invariant(
+            $"   5k x 5k stages (ms): encode {t.Encode.TotalMilliseconds:F0}, blocking {t.Blocking.TotalMilliseconds:F0} ({linkRun.Candidates.Count:N0} pairs), compare {t.Compare.TotalMilliseconds:F0}, u sampling {t.U.TotalMilliseconds:F0}, EM {t.Em.TotalMilliseconds:F0}, scoring {t.Scoring.TotalMilliseconds:F0}, clustering {t.Clustering.TotalMilliseconds:F0}"));
         EndToEnd(ExactOnly(febrl), linkRecords, LinkType.Link, out _); // warm-up of the reference path
         var exactTime = EndToEnd(ExactOnly(febrl), linkRecords, LinkType.Link, out _);
         figures.Add(new BenchFigure("5k x 5k linkage end to end", linkTime, "s", Target: 3, LowerIsBetter: true,

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Text;
 
 namespace Cdp.Modules.Identity.Matching;
 
@@ -46,7 +47,7 @@ internal static class StringSimilarity
         return jaro <= BoostThreshold ? jaro : jaro + Math.Min(MaxPrefix, prefix) * PrefixScale * (1 - jaro);
     }
 
-    /// <summary>Jaro similarity in [0, 1].</summary>
+    /// <summary>Jaro similarity in [0, 1]; transpositions are half the out-of-order matches rounded down (as jellyfish and RapidFuzz).</summary>
     public static double Jaro(ReadOnlySpan<char> a, ReadOnlySpan<char> b)
     {
         if (a.Length == 0 || b.Length == 0) return a.Length == b.Length ? 1 : 0;
@@ -62,7 +63,36 @@ internal static class StringSimilarity
         return b.Length <= 64 ? JaroShort(a, b, window) : JaroLong(a, b, window);
     }
 
+    /// <summary>
+    /// Both strings at most 64 characters: the candidates for a[i] are one AND of bit masks (positions of that
+    /// character in b, inside the window, not yet matched); the lowest bit is the first candidate, as in the
+    /// textbook loop.
+    /// </summary>
     private static double JaroShort(ReadOnlySpan<char> a, ReadOnlySpan<char> b, int window)
+    {
+        if (!Ascii.IsValid(b)) return JaroShortAnyCharacters(a, b, window);
+        var positions = PositionMasks();
+        for (var j = 0; j < b.Length; j++) positions[b[j]] |= 1UL << j;
+        ulong matchedA = 0, matchedB = 0;
+        var matches = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            var c = a[i];
+            if (c >= AsciiLimit) continue;
+            var lo = Math.Max(0, i - window);
+            var hi = Math.Min(b.Length, i + window + 1);
+            var candidates = positions[c] & ~matchedB & LowBits(hi) & ~LowBits(lo);
+            if (candidates == 0) continue;
+            matchedB |= candidates & (~candidates + 1);
+            matchedA |= 1UL << i;
+            matches++;
+        }
+        for (var j = 0; j < b.Length; j++) positions[b[j]] = 0;
+        if (matches == 0) return 0;
+        return Score(matches, Transpositions(a, b, matchedA, matchedB), a.Length, b.Length);
+    }
+
+    private static double JaroShortAnyCharacters(ReadOnlySpan<char> a, ReadOnlySpan<char> b, int window)
     {
         ulong matchedA = 0, matchedB = 0;
         var matches = 0;
@@ -81,20 +111,35 @@ internal static class StringSimilarity
             }
         }
         if (matches == 0) return 0;
-        // Transpositions: walk the matched characters of both strings in order.
-        var transposed = 0;
-        var restB = matchedB;
-        var restA = matchedA;
-        while (restA != 0)
-        {
-            var i = BitOperations.TrailingZeroCount(restA);
-            var j = BitOperations.TrailingZeroCount(restB);
-            if (a[i] != b[j]) transposed++;
-            restA &= restA - 1;
-            restB &= restB - 1;
-        }
-        return Score(matches, transposed / 2, a.Length, b.Length);
+        return Score(matches, Transpositions(a, b, matchedA, matchedB), a.Length, b.Length);
     }
+
+    /// <summary>Half the matched characters that are not in the same order in both strings.</summary>
+    private static int Transpositions(ReadOnlySpan<char> a, ReadOnlySpan<char> b, ulong matchedA, ulong matchedB)
+    {
+        var transposed = 0;
+        while (matchedA != 0)
+        {
+            var i = BitOperations.TrailingZeroCount(matchedA);
+            var j = BitOperations.TrailingZeroCount(matchedB);
+            if (a[i] != b[j]) transposed++;
+            matchedA &= matchedA - 1;
+            matchedB &= matchedB - 1;
+        }
+        return transposed / 2;
+    }
+
+    /// <summary>The lowest <paramref name="count"/> bits set (count 0..64).</summary>
+    private static ulong LowBits(int count) => count >= 64 ? ulong.MaxValue : (1UL << count) - 1;
+
+    /// <summary>Characters below this have a slot in the per-thread position-mask table.</summary>
+    private const int AsciiLimit = 128;
+
+    [ThreadStatic]
+    private static ulong[]? t_positions;
+
+    /// <summary>A per-thread table of 128 position masks, all zero between uses (each user clears what it set).</summary>
+    private static ulong[] PositionMasks() => t_positions ??= new ulong[AsciiLimit];
 
     private static double JaroLong(ReadOnlySpan<char> a, ReadOnlySpan<char> b, int window)
     {
@@ -156,6 +201,51 @@ internal static class StringSimilarity
         while (suffix < a.Length && suffix < b.Length && a[^(suffix + 1)] == b[^(suffix + 1)]) suffix++;
         a = a[..^suffix];
         b = b[..^suffix];
+        if (a.Length > b.Length)
+        {
+            var t = a;
+            a = b;
+            b = t;
+        }
+        if (b.Length - a.Length > max) return max + 1;
+        if (a.Length == 0) return Math.Min(b.Length, max + 1);
+        if (a.Length <= 64 && Ascii.IsValid(a)) return Math.Min(OsaBitParallel(a, b), max + 1);
+        return OsaDynamicProgramming(a, b, max);
+    }
+
+    /// <summary>
+    /// Hyyrö's bit-vector algorithm for the optimal string alignment distance (2003, as in RapidFuzz): one column
+    /// of the distance matrix per character of b, held as bit vectors of the (at most 64) characters of a.
+    /// </summary>
+    private static int OsaBitParallel(ReadOnlySpan<char> a, ReadOnlySpan<char> b)
+    {
+        var positions = PositionMasks();
+        for (var i = 0; i < a.Length; i++) positions[a[i]] |= 1UL << i;
+        ulong vp = ulong.MaxValue, vn = 0, d0 = 0, previous = 0;
+        var distance = a.Length;
+        var last = 1UL << (a.Length - 1);
+        foreach (var c in b)
+        {
+            var pm = c < AsciiLimit ? positions[c] : 0;
+            var transposition = ((~d0 & pm) << 1) & previous;
+            d0 = (((pm & vp) + vp) ^ vp) | pm | vn | transposition;
+            var hp = vn | ~(d0 | vp);
+            var hn = d0 & vp;
+            if ((hp & last) != 0) distance++;
+            else if ((hn & last) != 0) distance--;
+            hp = (hp << 1) | 1;
+            hn <<= 1;
+            vp = hn | ~(d0 | hp);
+            vn = hp & d0;
+            previous = pm;
+        }
+        for (var i = 0; i < a.Length; i++) positions[a[i]] = 0;
+        return distance;
+    }
+
+    /// <summary>The textbook three-row dynamic programme, stopping once a whole row exceeds <paramref name="max"/>.</summary>
+    internal static int OsaDynamicProgramming(ReadOnlySpan<char> a, ReadOnlySpan<char> b, int max)
+    {
         if (a.Length > b.Length)
         {
             var t = a;
