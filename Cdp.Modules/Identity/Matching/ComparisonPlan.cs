@@ -109,6 +109,10 @@ internal sealed class ComparisonPlan
 
     public double ReviewWeight { get; }
 
+    /// <summary>AutoMerge at or above the AutoMerge threshold, Review at or above the Review threshold, else None.</summary>
+    public MatchRoute Route(double weight) =>
+        weight >= AutoMergeWeight ? MatchRoute.AutoMerge : weight >= ReviewWeight ? MatchRoute.Review : MatchRoute.None;
+
     /// <summary>The normalisation of a field: that of the first comparison on it, else Text.</summary>
     public FieldKind KindOf(string field) =>
         Comparisons.FirstOrDefault(c => c.Field == field)?.Kind ?? FieldKind.Text;

@@ -71,8 +71,7 @@ internal sealed class MatchRun
 
     public ComparisonPlan Plan => Model.Plan;
 
-    public MatchRoute Route(double weight) =>
-        weight >= Plan.AutoMergeWeight ? MatchRoute.AutoMerge : weight >= Plan.ReviewWeight ? MatchRoute.Review : MatchRoute.None;
+    public MatchRoute Route(double weight) => Plan.Route(weight);
 
     /// <summary>The kept pairs routed at least to <paramref name="atLeast"/>, each with its breakdown.</summary>
     public IEnumerable<MatchPairResult> Results(MatchRoute atLeast = MatchRoute.Review)

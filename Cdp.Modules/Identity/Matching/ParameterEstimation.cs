@@ -160,23 +160,27 @@ internal static class ParameterEstimation
         var perRule = new Dictionary<ulong, long>[plan.BlockingRules.Length];
         for (var r = 0; r < perRule.Length; r++) perRule[r] = [];
         var union = new Dictionary<ulong, long>();
+        var foundBy = new Dictionary<ulong, long>[plan.BlockingRules.Length];
+        for (var r = 0; r < foundBy.Length; r++) foundBy[r] = [];
         for (var i = 0; i < candidates.Count; i++)
         {
             var pattern = patterns[i];
             union[pattern] = union.GetValueOrDefault(pattern) + 1;
+            var first = foundBy[candidates.Rule[i]];
+            first[pattern] = first.GetValueOrDefault(pattern) + 1;
             for (var r = 0; r < perRule.Length; r++)
                 if (candidates.SharesKey(r, candidates.Left[i], candidates.Right[i]))
                     perRule[r][pattern] = perRule[r].GetValueOrDefault(pattern) + 1;
         }
 
+        var ignoredBy = plan.BlockingRules.Select(rule => plan.Comparisons.Select(c => rule.Keys.Any(k => c.Reads(k.Field))).ToArray()).ToArray();
+        var trained = new bool[perRule.Length];
         for (var r = 0; r < perRule.Length; r++)
         {
             var pairs = perRule[r].Values.Sum();
-            if (pairs < MinSessionPairs) continue;
-            var rule = plan.BlockingRules[r];
-            var ignored = plan.Comparisons.Select(c => rule.Keys.Any(k => c.Reads(k.Field))).ToArray();
-            if (ignored.All(x => x)) continue;
-            sessions.Add(ExpectationMaximisation(rule.Name, perRule[r], levels, u, ignored, start, InitialLambda, training.MaxIterations, training.Tolerance, fixM: false));
+            if (pairs < MinSessionPairs || ignoredBy[r].All(x => x)) continue;
+            sessions.Add(ExpectationMaximisation(plan.BlockingRules[r].Name, perRule[r], levels, u, ignoredBy[r], start, InitialLambda, training.MaxIterations, training.Tolerance, fixM: false));
+            trained[r] = true;
         }
 
         var m = Combine(sessions, levels, out var learnt);
@@ -189,19 +193,61 @@ internal static class ParameterEstimation
         }
         for (var c = 0; c < comparisons; c++) m[c] = Floor(m[c]);
 
-        double lambda;
-        if (candidates.Count > 0)
-        {
-            var prior = ExpectationMaximisation("prior", union, levels, u, new bool[comparisons], m, InitialLambda, training.MaxIterations, training.Tolerance, fixM: true);
-            sessions.Add(prior);
-            lambda = prior.Lambda * candidates.Count / Math.Max(1, candidates.ComparablePairs);
-        }
-        else
-        {
-            lambda = 1.0 / Math.Max(2, candidates.ComparablePairs);
-        }
-        lambda = Math.Clamp(lambda, 1e-12, 0.5);
+        var lambda = Prior(plan, candidates, foundBy, perRule, union, trained, ignoredBy, levels, m, u, sessions);
         return new MatchModel(plan, lambda, m, u, sessions);
+    }
+
+    /// <summary>
+    /// The prior: expected matches among the candidates over all comparable pairs. A candidate's chance of being a
+    /// match is judged as in the session of the rule that found it: that rule's share of matches (EM on the prior
+    /// alone, m fixed) and only the comparisons the rule did not block on, since blocking made the others agree
+    /// whatever the truth. (Judging every comparison would count each agreement forced by blocking as evidence.)
+    /// </summary>
+    private static double Prior(ComparisonPlan plan, CandidatePairs candidates, Dictionary<ulong, long>[] foundBy,
+        Dictionary<ulong, long>[] perRule, Dictionary<ulong, long> union, bool[] trained, bool[][] ignoredBy,
+        int[] levels, double[][] m, double[][] u, List<TrainingSession> sessions)
+    {
+        if (candidates.Count == 0) return Math.Clamp(1.0 / Math.Max(2, candidates.ComparablePairs), 1e-12, 0.5);
+        var training = plan.Options.Training;
+        var comparisons = levels.Length;
+        double? unionLambda = null;
+        double expected = 0;
+        for (var r = 0; r < foundBy.Length; r++)
+        {
+            if (foundBy[r].Count == 0) continue;
+            double lambda;
+            bool[] ignored;
+            if (trained[r])
+            {
+                var session = ExpectationMaximisation($"prior within {plan.BlockingRules[r].Name}", perRule[r], levels, u, ignoredBy[r], m, InitialLambda, training.MaxIterations, training.Tolerance, fixM: true);
+                sessions.Add(session);
+                (lambda, ignored) = (session.Lambda, ignoredBy[r]);
+            }
+            else
+            {
+                if (unionLambda is null)
+                {
+                    var session = ExpectationMaximisation("prior within all candidates", union, levels, u, new bool[comparisons], m, InitialLambda, training.MaxIterations, training.Tolerance, fixM: true);
+                    sessions.Add(session);
+                    unionLambda = session.Lambda;
+                }
+                (lambda, ignored) = (unionLambda.Value, new bool[comparisons]);
+            }
+            foreach (var (pattern, count) in foundBy[r])
+                expected += count * MatchPosterior(pattern, lambda, ignored, m, u);
+        }
+        return Math.Clamp(expected / Math.Max(1, candidates.ComparablePairs), 1e-12, 0.5);
+    }
+
+    private static double MatchPosterior(ulong pattern, double lambda, bool[] ignored, double[][] m, double[][] u)
+    {
+        var logOdds = Math.Log(lambda / (1 - lambda));
+        for (var c = 0; c < ignored.Length; c++)
+        {
+            var l = PairComparer.LevelOf(pattern, c);
+            if (l > 0 && !ignored[c]) logOdds += Math.Log(m[c][l] / u[c][l]);
+        }
+        return 1 / (1 + Math.Exp(-logOdds));
     }
 
     /// <summary>Candidate sets are match-rich; EM with fixed u is insensitive to this start.</summary>
