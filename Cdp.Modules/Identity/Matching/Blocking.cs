@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Cdp.Modules.Identity.Matching;
 
 /// <summary>How many pairs a blocking rule found, and how many of them no earlier rule had found.</summary>
@@ -39,6 +41,7 @@ internal sealed class CandidatePairs
 /// </summary>
 internal static class Blocking
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static CandidatePairs FindCandidates(EncodedRecords records, LinkType linkType)
     {
         var plan = records.Plan;
@@ -122,6 +125,7 @@ internal static class Blocking
     }
 
     /// <summary>Interns each record's key tuple under a rule; -1 when any key field is missing (no pair on this rule).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int[] KeysOf(EncodedRecords records, CompiledBlockingRule rule)
     {
         var n = records.Count;
@@ -150,6 +154,7 @@ internal static class Blocking
         return combined ?? new int[n];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int[] Intern(string?[] column, int prefix)
     {
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -184,26 +189,35 @@ internal static class Blocking
         return (offsets, members);
     }
 
+    /// <summary>Pairs a rule's keys would produce, from per-key counts (per key and source when linking).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static long CountPairs(int[] keys, int[] sources, LinkType linkType)
     {
+        var keyCount = keys.Length == 0 ? 0 : keys.Max() + 1;
         if (linkType == LinkType.Dedupe)
         {
-            var sizes = new Dictionary<int, long>();
+            var sizes = new long[keyCount];
             foreach (var k in keys)
-                if (k >= 0) sizes[k] = sizes.GetValueOrDefault(k) + 1;
-            return sizes.Values.Sum(s => s * (s - 1) / 2);
+                if (k >= 0) sizes[k]++;
+            return sizes.Sum(n => n * (n - 1) / 2);
         }
-        var perKey = new Dictionary<int, Dictionary<int, long>>();
+        var sourceIndex = sources.Distinct().Select((s, i) => (s, i)).ToDictionary(x => x.s, x => x.i);
+        var sourceCount = sourceIndex.Count;
+        var perSource = new long[keyCount * sourceCount];
+        var total = new long[keyCount];
         for (var r = 0; r < keys.Length; r++)
         {
             if (keys[r] < 0) continue;
-            if (!perKey.TryGetValue(keys[r], out var bySource)) perKey[keys[r]] = bySource = [];
-            bySource[sources[r]] = bySource.GetValueOrDefault(sources[r]) + 1;
+            perSource[keys[r] * sourceCount + sourceIndex[sources[r]]]++;
+            total[keys[r]]++;
         }
-        return perKey.Values.Sum(bySource =>
+        long pairs = 0;
+        for (var k = 0; k < keyCount; k++)
         {
-            var total = bySource.Values.Sum();
-            return (total * total - bySource.Values.Sum(s => s * s)) / 2;
-        });
+            long same = 0;
+            for (var s = 0; s < sourceCount; s++) same += perSource[k * sourceCount + s] * perSource[k * sourceCount + s];
+            pairs += (total[k] * total[k] - same) / 2;
+        }
+        return pairs;
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Cdp.Modules.Identity.Matching;
@@ -159,6 +160,7 @@ internal sealed class EncodedRecords
         return _columns[(field, kind)];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static EncodedRecords Encode(ComparisonPlan plan, IReadOnlyList<MatchRecord> records)
     {
         var columns = new Dictionary<(string, FieldKind), string?[]>();

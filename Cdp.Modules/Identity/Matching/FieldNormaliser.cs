@@ -1,4 +1,4 @@
-using System.Text;
+using System.Buffers;
 
 namespace Cdp.Modules.Identity.Matching;
 
@@ -34,44 +34,42 @@ internal static class FieldNormaliser
     {
         if (string.IsNullOrWhiteSpace(raw)) return null;
         var value = raw.AsSpan().Trim();
-        var text = kind switch
+        if (kind == FieldKind.Date) return DateValue.Normalise(value);
+        char[]? rented = null;
+        var buffer = value.Length <= StackLimit ? stackalloc char[value.Length] : (rented = ArrayPool<char>.Shared.Rent(value.Length));
+        try
         {
-            FieldKind.Text => CollapseWhitespace(value),
-            FieldKind.Name => Keep(value, char.IsLetter),
-            FieldKind.Code => Keep(value, char.IsLetterOrDigit),
-            FieldKind.Digits => Keep(value, char.IsAsciiDigit),
-            FieldKind.Email => value.ToString().ToLowerInvariant(),
-            FieldKind.Date => DateValue.Normalise(value),
-            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
-        };
-        return string.IsNullOrEmpty(text) ? null : text;
-    }
-
-    private static string Keep(ReadOnlySpan<char> value, Func<char, bool> keep)
-    {
-        var sb = new StringBuilder(value.Length);
-        foreach (var c in value)
-            if (keep(c)) sb.Append(char.ToLowerInvariant(c));
-        return sb.ToString();
-    }
-
-    private static string CollapseWhitespace(ReadOnlySpan<char> value)
-    {
-        var sb = new StringBuilder(value.Length);
-        var space = false;
-        foreach (var c in value)
-        {
-            if (char.IsWhiteSpace(c))
+            var length = 0;
+            var space = false;
+            foreach (var c in value)
             {
-                space = true;
-                continue;
+                var keep = kind switch
+                {
+                    FieldKind.Name => char.IsLetter(c),
+                    FieldKind.Code => char.IsLetterOrDigit(c),
+                    FieldKind.Digits => char.IsAsciiDigit(c),
+                    FieldKind.Text => !char.IsWhiteSpace(c),
+                    _ => true, // Email: trimmed and lower-cased only
+                };
+                if (!keep)
+                {
+                    space = kind == FieldKind.Text;
+                    continue;
+                }
+                if (space && length > 0) buffer[length++] = ' '; // Text: inner whitespace collapsed to one space
+                space = false;
+                buffer[length++] = char.ToLowerInvariant(c);
             }
-            if (space && sb.Length > 0) sb.Append(' ');
-            space = false;
-            sb.Append(char.ToLowerInvariant(c));
+            return length == 0 ? null : new string(buffer[..length]);
         }
-        return sb.ToString();
+        finally
+        {
+            if (rented is not null) ArrayPool<char>.Shared.Return(rented);
+        }
     }
+
+    /// <summary>Longer raw values use a pooled buffer.</summary>
+    private const int StackLimit = 256;
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Cdp.Modules.Identity.Matching;
@@ -102,6 +103,7 @@ internal sealed class PairScorer
         return adjustments;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double Weight(ulong pattern, int a, int b)
     {
         var weight = _prior;

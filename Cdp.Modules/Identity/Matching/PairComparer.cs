@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Cdp.Modules.Identity.Matching;
 
 /// <summary>
@@ -34,6 +36,7 @@ internal sealed class PairComparer
 
     public static int LevelOf(ulong pattern, int comparison) => (int)((pattern >> (comparison * BitsPerLevel)) & LevelMask);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ulong Compare(int a, int b)
     {
         var baseA = a * _stride;
@@ -44,6 +47,7 @@ internal sealed class PairComparer
         return pattern;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int Level(int c, int baseA, int baseB)
     {
         var va = _values[baseA + c];

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Cdp.Modules.Identity.Matching;
 
 /// <summary>One expectation-maximisation run: the pairs it saw, the comparisons it left out, what it found.</summary>
@@ -176,12 +178,15 @@ internal static class ParameterEstimation
         var ignoredBy = plan.BlockingRules.Select(rule => plan.Comparisons.Select(c => rule.Keys.Any(k => c.Reads(k.Field))).ToArray()).ToArray();
         var trained = new bool[perRule.Length];
         for (var r = 0; r < perRule.Length; r++)
+            trained[r] = perRule[r].Values.Sum() >= MinSessionPairs && !ignoredBy[r].All(x => x);
+        // Sessions are independent: one per core, kept in rule order.
+        var ruleSessions = new TrainingSession?[perRule.Length];
+        Parallel.For(0, perRule.Length, r =>
         {
-            var pairs = perRule[r].Values.Sum();
-            if (pairs < MinSessionPairs || ignoredBy[r].All(x => x)) continue;
-            sessions.Add(ExpectationMaximisation(plan.BlockingRules[r].Name, perRule[r], levels, u, ignoredBy[r], start, InitialLambda, training.MaxIterations, training.Tolerance, fixM: false));
-            trained[r] = true;
-        }
+            if (trained[r])
+                ruleSessions[r] = ExpectationMaximisation(plan.BlockingRules[r].Name, perRule[r], levels, u, ignoredBy[r], start, InitialLambda, training.MaxIterations, training.Tolerance, fixM: false);
+        });
+        sessions.AddRange(ruleSessions.OfType<TrainingSession>());
 
         var m = Combine(sessions, levels, out var learnt);
         if (learnt.Any(x => !x) && union.Count > 0)
@@ -212,14 +217,19 @@ internal static class ParameterEstimation
         var comparisons = levels.Length;
         double? unionLambda = null;
         double expected = 0;
+        var priorSessions = new TrainingSession?[foundBy.Length];
+        Parallel.For(0, foundBy.Length, r =>
+        {
+            if (trained[r] && foundBy[r].Count > 0)
+                priorSessions[r] = ExpectationMaximisation($"prior within {plan.BlockingRules[r].Name}", perRule[r], levels, u, ignoredBy[r], m, InitialLambda, training.MaxIterations, training.Tolerance, fixM: true);
+        });
         for (var r = 0; r < foundBy.Length; r++)
         {
             if (foundBy[r].Count == 0) continue;
             double lambda;
             bool[] ignored;
-            if (trained[r])
+            if (priorSessions[r] is { } session)
             {
-                var session = ExpectationMaximisation($"prior within {plan.BlockingRules[r].Name}", perRule[r], levels, u, ignoredBy[r], m, InitialLambda, training.MaxIterations, training.Tolerance, fixM: true);
                 sessions.Add(session);
                 (lambda, ignored) = (session.Lambda, ignoredBy[r]);
             }
@@ -227,9 +237,9 @@ internal static class ParameterEstimation
             {
                 if (unionLambda is null)
                 {
-                    var session = ExpectationMaximisation("prior within all candidates", union, levels, u, new bool[comparisons], m, InitialLambda, training.MaxIterations, training.Tolerance, fixM: true);
-                    sessions.Add(session);
-                    unionLambda = session.Lambda;
+                    var all = ExpectationMaximisation("prior within all candidates", union, levels, u, new bool[comparisons], m, InitialLambda, training.MaxIterations, training.Tolerance, fixM: true);
+                    sessions.Add(all);
+                    unionLambda = all.Lambda;
                 }
                 (lambda, ignored) = (unionLambda.Value, new bool[comparisons]);
             }
@@ -294,6 +304,7 @@ internal static class ParameterEstimation
     /// EM over distinct comparison vectors with their counts. u is fixed; <paramref name="ignored"/> comparisons
     /// (and Null levels) contribute to neither side. With <paramref name="fixM"/> only the prior is estimated.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static TrainingSession ExpectationMaximisation(
         string name,
         IReadOnlyDictionary<ulong, long> patterns,

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Cdp.Modules.Identity.Matching;
@@ -48,6 +49,7 @@ internal static class StringSimilarity
     }
 
     /// <summary>Jaro similarity in [0, 1]; transpositions are half the out-of-order matches rounded down (as jellyfish and RapidFuzz).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Jaro(ReadOnlySpan<char> a, ReadOnlySpan<char> b)
     {
         if (a.Length == 0 || b.Length == 0) return a.Length == b.Length ? 1 : 0;
@@ -68,6 +70,7 @@ internal static class StringSimilarity
     /// character in b, inside the window, not yet matched); the lowest bit is the first candidate, as in the
     /// textbook loop.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double JaroShort(ReadOnlySpan<char> a, ReadOnlySpan<char> b, int window)
     {
         if (!Ascii.IsValid(b)) return JaroShortAnyCharacters(a, b, window);
@@ -191,6 +194,7 @@ internal static class StringSimilarity
     /// Damerau-Levenshtein gives 2). Returns <paramref name="max"/> + 1 as soon as the distance must exceed
     /// <paramref name="max"/>, so a thresholded level costs little on dissimilar strings.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int OptimalStringAlignment(ReadOnlySpan<char> a, ReadOnlySpan<char> b, int max = int.MaxValue - 1)
     {
         // Common prefix and suffix never change the distance.
@@ -217,6 +221,7 @@ internal static class StringSimilarity
     /// Hyyrö's bit-vector algorithm for the optimal string alignment distance (2003, as in RapidFuzz): one column
     /// of the distance matrix per character of b, held as bit vectors of the (at most 64) characters of a.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int OsaBitParallel(ReadOnlySpan<char> a, ReadOnlySpan<char> b)
     {
         var positions = PositionMasks();
