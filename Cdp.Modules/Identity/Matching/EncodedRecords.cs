@@ -161,6 +161,16 @@ internal sealed class EncodedRecords
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>The same records in another order (record i of the result is record order[i]), sharing the value tables.</summary>
+    public EncodedRecords Reordered(int[] order)
+    {
+        var stride = Plan.SlotCount;
+        var values = new int[Values.Length];
+        for (var i = 0; i < order.Length; i++)
+            Array.Copy(Values, order[i] * stride, values, i * stride, stride);
+        return new EncodedRecords(Plan, [.. order.Select(i => Ids[i])], [.. order.Select(i => Sources[i])], values, Tables, _columns);
+    }
+
     public static EncodedRecords Encode(ComparisonPlan plan, IReadOnlyList<MatchRecord> records)
     {
         var columns = new Dictionary<(string, FieldKind), string?[]>();

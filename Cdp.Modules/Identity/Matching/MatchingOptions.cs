@@ -85,8 +85,11 @@ internal sealed class MatchThresholdOptions
 
 internal sealed class MatchTrainingOptions
 {
-    /// <summary>Random record pairs sampled to estimate u (all pairs are used when there are fewer).</summary>
-    public int USamplePairs { get; set; } = 1_000_000;
+    /// <summary>
+    /// Random record pairs sampled to estimate u (all pairs are used when there are fewer). Clustered F1 on the
+    /// shipped FEBRL and fake_1000 sets is the same from 200,000 to 1,000,000; the sampling is most of a run's time.
+    /// </summary>
+    public int USamplePairs { get; set; } = 300_000;
 
     /// <summary>Most expectation-maximisation iterations per training session.</summary>
     public int MaxIterations { get; set; } = 100;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 
 namespace Cdp.Modules.Identity.Matching;
@@ -28,7 +29,7 @@ internal static class ParameterEstimation
     /// <summary>No m probability goes below this: one unseen level must not veto a pair outright (log2 1e-6 = -20).</summary>
     private const double MinM = 1e-6;
 
-    /// <summary>Parallel sampling chunks; each has its own seeded generator so the result does not depend on scheduling.</summary>
+    /// <summary>Parallel work items of the sampling (counts are summed, so the result does not depend on scheduling).</summary>
     private const int SampleChunks = 64;
 
     /// <summary>
@@ -58,35 +59,27 @@ internal static class ParameterEstimation
         }
         else
         {
-            var bySource = linkType == LinkType.Link ? records.Sources.Select((s, i) => (s, i)).GroupBy(x => x.s).Select(g => g.Select(x => x.i).ToArray()).ToArray() : null;
-            Parallel.For(0, SampleChunks, chunk =>
+            // Records in a random order, copied so, and each compared with the next few in that order: every pair
+            // is a uniformly random pair, and both records stream through the cache instead of being fetched at random.
+            var order = Enumerable.Range(0, n).ToArray();
+            new Random(seed).Shuffle(order);
+            var shuffled = new PairComparer(records.Reordered(order));
+            var sources = shuffled.Records.Sources;
+            var crossShare = (double)comparable / ((long)n * (n - 1) / 2);
+            var window = (int)Math.Min((n - 1) / 2, Math.Ceiling(samplePairs / (n * crossShare)));
+            Parallel.ForEach(Partitioner.Create(0, n, Math.Max(64, n / SampleChunks)), () => new long[counts.Length], (range, _, local) =>
             {
-                var random = new Random(seed + chunk);
-                var local = new long[counts.Length];
-                var pairs = samplePairs / SampleChunks + (chunk < samplePairs % SampleChunks ? 1 : 0);
-                for (var i = 0; i < pairs; i++)
+                for (var a = range.Item1; a < range.Item2; a++)
                 {
-                    int a, b;
-                    if (bySource is null)
+                    for (var d = 1; d <= window; d++)
                     {
-                        a = random.Next(n);
-                        b = random.Next(n - 1);
-                        if (b >= a) b++;
+                        var b = a + d < n ? a + d : a + d - n;
+                        if (linkType == LinkType.Link && sources[a] == sources[b]) continue;
+                        Count(shuffled.Compare(a, b), local, comparisons);
                     }
-                    else
-                    {
-                        // Two different sources, each weighted by its size, then a record of each.
-                        do
-                        {
-                            a = random.Next(n);
-                            b = random.Next(n);
-                        }
-                        while (records.Sources[a] == records.Sources[b]);
-                    }
-                    Count(comparer.Compare(a, b), local, comparisons);
                 }
-                Merge(local);
-            });
+                return local;
+            }, local => Merge(local));
         }
 
         var levels = records.Plan.Comparisons.Select(c => c.Levels.Length).ToArray();
