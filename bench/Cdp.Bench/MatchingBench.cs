@@ -35,7 +35,7 @@ public sealed class MatchingBench : IBenchScenario
         var linkTime = EndToEnd(febrl, linkRecords, LinkType.Link, out var linkRun);
         var t = linkRun.Timings;
         Console.WriteLine(FormattableString.Invariant(
-            $"   5k x 5k stages (ms): encode {t.Encode.TotalMilliseconds:F0}, blocking {t.Blocking.TotalMilliseconds:F0} ({linkRun.Candidates.Count:N0} pairs), compare {t.Compare.TotalMilliseconds:F0}, u sampling {t.U.TotalMilliseconds:F0}, EM {t.Em.TotalMilliseconds:F0}, scoring {t.Scoring.TotalMilliseconds:F0}, clustering {t.Clustering.TotalMilliseconds:F0}"));
+            $"   5k x 5k stages (ms): encode {t.Encode.TotalMilliseconds:F0}, blocking {t.Blocking.TotalMilliseconds:F0} ({linkRun.Candidates.Count:N0} pairs), compare {t.Compare.TotalMilliseconds:F0}, u sampling {t.U.TotalMilliseconds:F0}, EM {t.Em.TotalMilliseconds:F0} ({linkRun.Model.Sessions.Count} sessions, {linkRun.Model.Sessions.Sum(x => x.Iterations)} iterations, {linkRun.CandidatePatterns.Distinct().Count():N0} distinct comparison vectors), scoring {t.Scoring.TotalMilliseconds:F0}, clustering {t.Clustering.TotalMilliseconds:F0}"));
         EndToEnd(ExactOnly(febrl), linkRecords, LinkType.Link, out _); // warm-up of the reference path
         var exactTime = EndToEnd(ExactOnly(febrl), linkRecords, LinkType.Link, out _);
         figures.Add(new BenchFigure("5k x 5k linkage end to end", linkTime, "s", Target: 3, LowerIsBetter: true,

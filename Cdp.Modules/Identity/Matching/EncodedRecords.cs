@@ -84,6 +84,7 @@ internal sealed class ValueTable
     private Vector256<byte>[] _signatures = [];
 
     /// <summary>Lays the values out for the comparators; call once all records are interned.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Freeze()
     {
         _chars = new char[_values.Sum(v => v.Length)];
@@ -174,6 +175,7 @@ internal sealed class EncodedRecords
     public static EncodedRecords Encode(ComparisonPlan plan, IReadOnlyList<MatchRecord> records)
     {
         var columns = new Dictionary<(string, FieldKind), string?[]>();
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         string?[] ColumnOf(string field, FieldKind kind)
         {
             if (columns.TryGetValue((field, kind), out var column)) return column;
@@ -196,6 +198,7 @@ internal sealed class EncodedRecords
                 Fill(ColumnOf(level.With!, comparison.Kind), level.WithSlot, counted: false);
             table.Freeze();
 
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void Fill(string?[] column, int slot, bool counted)
             {
                 for (var r = 0; r < column.Length; r++)

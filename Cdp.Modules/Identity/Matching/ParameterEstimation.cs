@@ -21,6 +21,31 @@ internal sealed record TrainingSession(
 /// <summary>Level frequencies among random comparable pairs ([comparison][level], level 0 unused) and the pairs counted per comparison.</summary>
 internal sealed record RandomPairLevels(double[][] Frequencies, long[] Sampled);
 
+/// <summary>Distinct comparison vectors of the candidates with their counts: per rule (pairs sharing its keys), all, and by the rule that found them.</summary>
+internal sealed record VectorCounts(Dictionary<ulong, long>[] PerRule, Dictionary<ulong, long> Union, Dictionary<ulong, long>[] FoundBy)
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static VectorCounts Of(ComparisonPlan plan, CandidatePairs candidates, ulong[] patterns)
+    {
+        var rules = plan.BlockingRules.Length;
+        var perRule = Enumerable.Range(0, rules).Select(_ => new Dictionary<ulong, long>()).ToArray();
+        var foundBy = Enumerable.Range(0, rules).Select(_ => new Dictionary<ulong, long>()).ToArray();
+        var union = new Dictionary<ulong, long>();
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var pattern = patterns[i];
+            Add(union, pattern);
+            Add(foundBy[candidates.Rule[i]], pattern);
+            for (var r = 0; r < rules; r++)
+                if (candidates.SharesKey(r, candidates.Left[i], candidates.Right[i])) Add(perRule[r], pattern);
+        }
+        return new VectorCounts(perRule, union, foundBy);
+
+        static void Add(Dictionary<ulong, long> counts, ulong pattern) =>
+            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts, pattern, out _)++;
+    }
+}
+
 internal static class ParameterEstimation
 {
     /// <summary>A training session on fewer blocked pairs than this says too little to be averaged in.</summary>
@@ -115,11 +140,13 @@ internal static class ParameterEstimation
     /// </summary>
     public static MatchModel Train(ComparisonPlan plan, CandidatePairs candidates, ulong[] patterns, RandomPairLevels random)
     {
-        var model = TrainWithU(plan, candidates, patterns, random.Frequencies);
+        var levels = plan.Comparisons.Select(c => c.Levels.Length).ToArray();
+        var vectors = VectorCounts.Of(plan, candidates, patterns);
+        var model = TrainWithU(plan, candidates, vectors, random.Frequencies, InitialM(levels));
         for (var round = 0; round < UCorrectionRounds; round++)
         {
             var u = random.Frequencies.Select((p, c) => CorrectU(p, model.M[c], model.Lambda, random.Sampled[c])).ToArray();
-            model = TrainWithU(plan, candidates, patterns, u);
+            model = TrainWithU(plan, candidates, vectors, u, model.M); // warm start: u moved a little, m will too
         }
         return model;
     }
@@ -144,29 +171,13 @@ internal static class ParameterEstimation
     /// average over the sessions that learnt it, weighted by its expected matched pairs. The prior is then the
     /// expected matches among the candidates (EM on the prior alone) over all comparable pairs.
     /// </summary>
-    private static MatchModel TrainWithU(ComparisonPlan plan, CandidatePairs candidates, ulong[] patterns, double[][] u)
+    private static MatchModel TrainWithU(ComparisonPlan plan, CandidatePairs candidates, VectorCounts vectors, double[][] u, double[][] start)
     {
         var training = plan.Options.Training;
         var comparisons = plan.Comparisons.Length;
         var levels = plan.Comparisons.Select(c => c.Levels.Length).ToArray();
-        var start = InitialM(levels);
         var sessions = new List<TrainingSession>();
-
-        var perRule = new Dictionary<ulong, long>[plan.BlockingRules.Length];
-        for (var r = 0; r < perRule.Length; r++) perRule[r] = [];
-        var union = new Dictionary<ulong, long>();
-        var foundBy = new Dictionary<ulong, long>[plan.BlockingRules.Length];
-        for (var r = 0; r < foundBy.Length; r++) foundBy[r] = [];
-        for (var i = 0; i < candidates.Count; i++)
-        {
-            var pattern = patterns[i];
-            union[pattern] = union.GetValueOrDefault(pattern) + 1;
-            var first = foundBy[candidates.Rule[i]];
-            first[pattern] = first.GetValueOrDefault(pattern) + 1;
-            for (var r = 0; r < perRule.Length; r++)
-                if (candidates.SharesKey(r, candidates.Left[i], candidates.Right[i]))
-                    perRule[r][pattern] = perRule[r].GetValueOrDefault(pattern) + 1;
-        }
+        var (perRule, union, foundBy) = (vectors.PerRule, vectors.Union, vectors.FoundBy);
 
         var ignoredBy = plan.BlockingRules.Select(rule => plan.Comparisons.Select(c => rule.Keys.Any(k => c.Reads(k.Field))).ToArray()).ToArray();
         var trained = new bool[perRule.Length];
