@@ -1,6 +1,7 @@
 using Cdp.Host;
 using Cdp.Host.Cli;
 using Cdp.Modules.Collection.Contracts;
+using Cdp.Modules.Identity.Contracts;
 using Microsoft.Extensions.Options;
 
 // Cdp.Host [verb] [options] [--Cdp:Section:Key=value ...]   (see README.md, "Command line")
@@ -33,8 +34,10 @@ try
             return await UnmergeVerb.RunAsync(rest);
         case "identity":
             return await IdentityDryRunVerb.RunAsync(rest);
+        case "match" when rest.Length > 0 && rest[0] == "evaluate":
+            return MatchEvaluationCommand.Run(rest[1..], Console.Out);
         default:
-            Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, import, reprocess, unmerge, identity dry-run. See README.md.");
+            Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, import, reprocess, unmerge, identity dry-run, match evaluate. See README.md.");
             return 1;
     }
 }

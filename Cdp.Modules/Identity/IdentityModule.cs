@@ -17,6 +17,7 @@ public sealed class IdentityModule : ICdpModule
     {
         services.AddValidatedSettings<IdentityOptions, IdentityOptionsValidator>(configuration, IdentityOptions.Section);
         services.AddModuleServices(typeof(IdentityModule));
+        Matching.MatchingRegistration.Add(services, configuration);
     }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)

@@ -48,10 +48,13 @@ return 0;
 static void Print(BenchFigure f)
 {
     var verdict = f.MeetsTarget switch { true => "ok ", false => "MISS", null => "    " };
-    var target = f.Target is { } t ? $" (target {(f.LowerIsBetter ? "<=" : ">=")} {t:N0})" : "";
-    var ratio = f.Ratio is { } r ? $" | {f.CeilingName} {f.Ceiling:N0} {f.Unit} -> ratio {r:0.00}{(f.RatioTarget is { } rt ? $" (target {(f.LowerIsBetter ? "<=" : ">=")} {rt:0.00})" : "")}" : "";
-    Console.WriteLine($" {verdict} {f.Name,-44} {f.Value,14:N1} {f.Unit}{target}{ratio}");
+    var target = f.Target is { } t ? $" (target {(f.LowerIsBetter ? "<=" : ">=")} {Number(t)})" : "";
+    var ratio = f.Ratio is { } r ? $" | {f.CeilingName} {Number(f.Ceiling!.Value)} {f.Unit} -> ratio {r:0.00}{(f.RatioTarget is { } rt ? $" (target {(f.LowerIsBetter ? "<=" : ">=")} {rt:0.00})" : "")}" : "";
+    Console.WriteLine($" {verdict} {f.Name,-44} {Number(f.Value),14} {f.Unit}{target}{ratio}");
 }
+
+// Small figures (seconds, F1) need decimals; large ones (events/s) do not.
+static string Number(double value) => Math.Abs(value) < 10 ? value.ToString("N4") : Math.Abs(value) < 1000 ? value.ToString("N1") : value.ToString("N0");
 
 string? ArgValue(string name)
 {
