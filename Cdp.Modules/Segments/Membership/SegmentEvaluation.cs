@@ -145,30 +145,29 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
             SweepResult result;
             try
             {
-                result = Run("build", s => targets.Contains(s.No), backfill, "segment defined or changed", "built");
+                // marked built in the transaction of the last page, under the lock: no profile falls between build and real time
+                result = Run("build", s => targets.Contains(s.No), backfill, "segment defined or changed", "built", d =>
+                {
+                    var current = _catalogue.EnsureLoaded(d);
+                    var defs = d.GetCollection(SegmentSchema.Definitions);
+                    foreach (var (no, updated) in versions)
+                    {
+                        // a definition edited during the build stays unbuilt: the next build takes it
+                        if (!current.ByNo.TryGetValue(no, out var s) || s.UpdatedAt != updated) continue;
+                        var doc = defs.FindById(s.Key);
+                        doc["built"] = true;
+                        defs.Update(doc);
+                    }
+                    var counters = new BsonDocument { ["_id"] = SegmentSchema.CountersId };
+                    foreach (var c in current.Counters) counters[c.Id] = Math.Max(c.RetentionDays, kept.TryGetValue(c.Id, out var r) ? r.AsInt32 : 0);
+                    d.GetCollection(SegmentSchema.State).Upsert(counters);
+                    _catalogue.Reload(d);
+                });
             }
             finally
             {
                 foreach (var no in targets) _catalogue.BuildProgress.TryRemove(no, out _);
             }
-            _db.InTransaction(d =>
-            {
-                SegmentSchema.Lock(d, _clock.GetUtcNow().UtcDateTime);
-                var current = _catalogue.EnsureLoaded(d);
-                var defs = d.GetCollection(SegmentSchema.Definitions);
-                foreach (var (no, updated) in versions)
-                {
-                    // a definition edited during the build stays unbuilt: the next build takes it
-                    if (!current.ByNo.TryGetValue(no, out var s) || s.UpdatedAt != updated) continue;
-                    var doc = defs.FindById(s.Key);
-                    doc["built"] = true;
-                    defs.Update(doc);
-                }
-                var counters = new BsonDocument { ["_id"] = SegmentSchema.CountersId };
-                foreach (var c in current.Counters) counters[c.Id] = Math.Max(c.RetentionDays, kept.TryGetValue(c.Id, out var r) ? r.AsInt32 : 0);
-                d.GetCollection(SegmentSchema.State).Upsert(counters);
-                _catalogue.Reload(d);
-            });
             _logger.LogInformation("Segments built ({Segments}): {Profiles} profiles, {Changes} changes in {Seconds:0.0} s",
                 string.Join(", ", targets.Select(n => set.ByNo[n].Key)), result.Profiles, result.Changes, result.Seconds);
             return result;
@@ -179,7 +178,8 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
         }
     }
 
-    private SweepResult Run(string kind, Func<CompiledSegment, bool> targets, HashSet<string> backfill, string cause, string field)
+    private SweepResult Run(string kind, Func<CompiledSegment, bool> targets, HashSet<string> backfill, string cause, string field,
+        Action<LiteDatabase>? complete = null)
     {
         var started = Stopwatch.StartNew();
         var at = _clock.GetUtcNow().UtcDateTime;
@@ -190,13 +190,15 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
         {
             var count = _db.InTransaction(d =>
             {
+                SegmentSchema.Lock(d, _clock.GetUtcNow().UtcDateTime); // before any read, the definitions included
                 var set = _catalogue.EnsureLoaded(d);
-                var write = new MembershipWrite(d, set, _clock.GetUtcNow().UtcDateTime); // takes the lock before any read
+                var write = new MembershipWrite(d, set, _clock.GetUtcNow().UtcDateTime);
                 segments = set.Ordered.Count(targets);
                 var page = _profiles.ListAfter(after, PageSize);
                 if (page.Count == 0)
                 {
                     write.Finish(field);
+                    complete?.Invoke(d);
                     return 0;
                 }
                 var numbers = page.Select(p => ProfileIds.TryParse(p.Id, out var n) ? n : 0).ToList();
@@ -214,6 +216,7 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
                     if (_catalogue.BuildProgress.ContainsKey(no)) _catalogue.BuildProgress[no] = after;
                 changes += write.Changes;
                 write.Finish(field);
+                if (page.Count < PageSize) complete?.Invoke(d);
                 return page.Count;
             });
             profiles += count;

@@ -15,9 +15,11 @@ internal sealed class SegmentParticipant(SegmentCatalogue catalogue, IProfileRea
 {
     public void OnBatch(ProfileBatch batch, LiteDatabase db)
     {
+        var now = clock.GetUtcNow().UtcDateTime;
+        SegmentSchema.Lock(db, now); // before reading the definitions: a build marks segments built under this lock
         var set = catalogue.EnsureLoaded(db);
         if (set.Ordered.Count == 0) return;
-        var write = new MembershipWrite(db, set, clock.GetUtcNow().UtcDateTime);
+        var write = new MembershipWrite(db, set, now);
         var absorbed = new Dictionary<long, List<ProfileSegmentState>>();
         foreach (var change in batch.Changes)
         {
