@@ -94,7 +94,7 @@ internal sealed class SegmentCatalogue(CdpDatabase db, IOptions<SegmentSettings>
     {
         var state = d.GetCollection(SegmentSchema.State);
         var doc = state.FindById("numbers") ?? new BsonDocument { ["_id"] = "numbers", ["next"] = 1 };
-        var next = Math.Max(doc["next"].AsInt32, (d.GetCollection(SegmentSchema.Definitions).Max("no") is { IsNumber: true } max ? max.AsInt32 : 0) + 1);
+        var next = Math.Max(doc["next"].AsInt32, d.GetCollection(SegmentSchema.Definitions).FindAll().Select(x => x["no"].AsInt32).DefaultIfEmpty(0).Max() + 1);
         doc["next"] = next + 1;
         state.Upsert(doc);
         return next;

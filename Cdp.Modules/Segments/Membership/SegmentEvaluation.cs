@@ -66,12 +66,16 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_disposed) return;
         _stop.Cancel();
         if (_loop is not null) await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    private bool _disposed;
+
     public void Dispose()
     {
+        _disposed = true;
         _stop.Dispose();
         _one.Dispose();
         _signal.Dispose();
