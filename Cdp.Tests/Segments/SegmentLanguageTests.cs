@@ -192,6 +192,22 @@ public sealed class SegmentLanguageTests
             f.PropertyName == "derm.Where" && f.ErrorMessage == "line 1, column 34: expected a whole number after 'at least', found 'two'");
     }
 
+    [Theory]
+    [InlineData("performed page where properties.path startsWith \"/dermatology\" at least 2 times within 30d\n  and not performed \"Appointment Booked\" within 30d")]
+    [InlineData("traits.address.city = \"Leeds\" or traits.email endsWith \"@leeds.example\"")]
+    [InlineData("traits.signup before \"2026-01-01\" and not traits.churned = true  # a comment")]
+    [InlineData("performed \"Order Completed\" where properties.total >= 100 and properties.currency = \"GBP\" exactly 1 time within 60d")]
+    [InlineData("performed \"Order Completed\" between 2 and 5 times between 30 and 90 days ago")]
+    [InlineData("performed any between 30 and 60 days ago and not performed any within 30d")]
+    [InlineData("computed.orders_30d >= 3 or computed.lifetime_revenue > 500")]
+    [InlineData("in segment \"dermatology-no-booking\" and traits.email matches \"@example\\.com$\"")]
+    [InlineData("performed screen \"Checkout\" where (context.app.version startsWith \"2.\" or properties.beta = true) within 7d")]
+    public void The_documented_examples_parse(string where)
+    {
+        var act = () => SegmentParser.Parse(where);
+        act.Should().NotThrow();
+    }
+
     private static bool Evaluate(string where, string traits) => ConditionEvaluator.Evaluate(SegmentParser.Parse(where), Input(traits, new()));
 
     private static EvaluationInput Input(string traits, Dictionary<string, EventCounter> counters, DateTime? now = null) => new()
