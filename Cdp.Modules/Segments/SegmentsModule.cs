@@ -1,19 +1,30 @@
+using Cdp.Modules.Segments.Api;
+using Cdp.Modules.Segments.Definitions;
+using Cdp.Modules.Shared.Configuration;
+using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Cdp.Modules.Segments;
 
-/// <summary>Not built yet: see the open issues. Registered so the module map is complete from the start.</summary>
+/// <summary>Segments: the condition language, real-time membership, sweeps, history, preview and explanations.</summary>
 public sealed class SegmentsModule : ICdpModule
 {
     public string Name => "Segments";
 
-    public void AddServices(IServiceCollection services, IConfiguration configuration) =>
+    public void AddServices(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedSettings<SegmentSettings, SegmentSettingsValidator>(configuration, SegmentSettings.Section);
+        services.AddValidatedSettings<SegmentEvaluationOptions, SegmentEvaluationOptionsValidator>(configuration, SegmentEvaluationOptions.Section);
         services.AddModuleServices(typeof(SegmentsModule));
+    }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
+        var group = endpoints.MapGroup("/api/segments").WithTags("Segments").RequireReader();
+        SegmentEndpoints.Map(group);
     }
 }

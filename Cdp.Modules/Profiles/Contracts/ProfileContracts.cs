@@ -29,13 +29,26 @@ public sealed record ProfileChange(string ProfileId, ProfileChangeKind Kind, IRe
 
 public enum ProfileChangeKind { Created, Updated, MergedAway, Removed }
 
-public sealed record ProfileEvent(long Sequence, string Type, string? Name, DateTime Timestamp, string Source);
+/// <summary>
+/// One event of a profile. <paramref name="Payload"/> is the normalised Segment payload (UTF-8 JSON, the log's bytes,
+/// not copied) so a participant can read properties without a second log read; empty when not available.
+/// </summary>
+public sealed record ProfileEvent(long Sequence, string Type, string? Name, DateTime Timestamp, string Source, ReadOnlyMemory<byte> Payload = default);
 
 /// <summary>Reads profiles (committed state; on the processor thread inside a batch also the batch's own writes).</summary>
 public interface IProfileReader
 {
     /// <summary>A live profile by id ("p_123"); null when unknown or merged away.</summary>
     ProfileView? Get(string profileId);
+
+    /// <summary>
+    /// Up to <paramref name="max"/> live profiles with a number greater than <paramref name="afterProfile"/>, ascending by
+    /// number (a full scan in pages, e.g. for a segment sweep). Materialised: no cursor stays open.
+    /// </summary>
+    IReadOnlyList<ProfileView> ListAfter(long afterProfile, int max);
+
+    /// <summary>Every event of a live profile, ascending by sequence, with payloads (timeline + event log); empty when unknown.</summary>
+    IReadOnlyList<ProfileEvent> Events(string profileId);
 }
 
 public sealed record ProfileView(

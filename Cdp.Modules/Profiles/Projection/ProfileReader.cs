@@ -1,19 +1,66 @@
+using System.Text.Json;
+using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Profiles.Api;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
+using LiteDB;
 
 namespace Cdp.Modules.Profiles.Projection;
 
 [Service]
-internal sealed class ProfileReader(CdpDatabase db, ComputedTraits computed, TimeProvider clock) : IProfileReader
+internal sealed class ProfileReader(CdpDatabase db, ComputedTraits computed, TimeProvider clock, IEventLog log) : IProfileReader
 {
+    /// <summary>Events per log read when collecting a profile's events: neighbours in the log cost one read.</summary>
+    private const int LogReadSpan = 512;
+
     public ProfileView? Get(string profileId)
     {
         if (!ProfileIds.TryParse(profileId, out var no)) return null;
         var state = Load(no);
         return state is null ? null : View(state);
     }
+
+    public IReadOnlyList<ProfileView> ListAfter(long afterProfile, int max)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
+        var docs = db.Collection(ProfileSchema.Profiles).Find(Query.GT("_id", afterProfile), limit: int.MaxValue)
+            .Where(d => !d.ContainsKey("into")).Take(max).ToList();
+        return docs.Select(d => View(ProfileState.FromBson(d))).ToList();
+    }
+
+    public IReadOnlyList<ProfileEvent> Events(string profileId)
+    {
+        if (!ProfileIds.TryParse(profileId, out var no)) return [];
+        var sequences = ProfileTimeline.All(db.Database, no);
+        var result = new List<ProfileEvent>(sequences.Count);
+        var i = 0;
+        while (i < sequences.Count)
+        {
+            var first = sequences[i];
+            var span = 1;
+            while (i + span < sequences.Count && sequences[i + span] - first < LogReadSpan) span++;
+            var wanted = new HashSet<long>(sequences.Skip(i).Take(span));
+            foreach (var e in log.ReadAfter(first - 1, (int)(sequences[i + span - 1] - first + 1)))
+                if (wanted.Contains(e.Sequence)) result.Add(ToProfileEvent(e));
+            i += span;
+        }
+        return result;
+    }
+
+    /// <summary>Type, name and timestamp as the processor derives them (ProfileWork.Apply).</summary>
+    private static ProfileEvent ToProfileEvent(LoggedEvent e)
+    {
+        using var doc = JsonDocument.Parse(e.Json);
+        var payload = doc.RootElement;
+        var type = Str(payload, "type") ?? "track";
+        var name = type switch { "track" => Str(payload, "event"), "page" or "screen" => Str(payload, "name"), _ => null };
+        var timestamp = payload.TryGetProperty("timestamp", out var ts) && ts.TryGetDateTime(out var t) ? t.ToUniversalTime() : e.ReceivedAt;
+        return new ProfileEvent(e.Sequence, type, name, timestamp, e.Source, e.Json);
+    }
+
+    private static string? Str(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     public ProfileState? Load(long profile)
     {

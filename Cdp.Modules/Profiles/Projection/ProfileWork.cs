@@ -74,7 +74,7 @@ internal sealed class ProfileWork
         }
 
         AppendTimeline(p, e.Sequence);
-        (_events.TryGetValue(profile, out var list) ? list : _events[profile] = []).Add(new ProfileEvent(e.Sequence, type, name, timestamp, e.Source));
+        (_events.TryGetValue(profile, out var list) ? list : _events[profile] = []).Add(new ProfileEvent(e.Sequence, type, name, timestamp, e.Source, e.Json));
         _dirty.Add(profile);
     }
 

@@ -1,0 +1,85 @@
+using Cdp.Modules.Segments.Language;
+using FluentValidation;
+using FluentValidation.Results;
+
+namespace Cdp.Modules.Segments.Definitions;
+
+/// <summary>appsettings section <c>Cdp:Segments</c>: segment key -> definition (read-only over the API).</summary>
+internal sealed class SegmentSettings : Dictionary<string, SegmentSetting>
+{
+    public const string Section = "Cdp:Segments";
+
+    public SegmentSettings() : base(StringComparer.OrdinalIgnoreCase)
+    {
+    }
+}
+
+internal sealed class SegmentSetting
+{
+    public string? Name { get; set; }
+
+    public string? Description { get; set; }
+
+    /// <summary>The condition, in the segment language (docs/segments.md).</summary>
+    public string? Where { get; set; }
+}
+
+/// <summary>
+/// Every config segment must parse, name only config segments it depends on, and form no cycle; the message names the
+/// key: "Cdp:Segments:derm:Where: line 1, column 34: expected ...".
+/// </summary>
+internal sealed class SegmentSettingsValidator : AbstractValidator<SegmentSettings>
+{
+    public SegmentSettingsValidator()
+    {
+        RuleFor(s => s).Custom((settings, context) =>
+        {
+            var parsed = new Dictionary<string, Condition>(StringComparer.OrdinalIgnoreCase);
+            foreach (var (key, setting) in settings)
+            {
+                if (SegmentRules.KeyProblem(key) is { } keyProblem)
+                {
+                    context.AddFailure(new ValidationFailure(key, keyProblem));
+                    continue;
+                }
+                if (setting.Name is { Length: > SegmentRules.MaxNameLength })
+                    context.AddFailure(new ValidationFailure($"{key}.Name", $"at most {SegmentRules.MaxNameLength} characters"));
+                if (string.IsNullOrWhiteSpace(setting.Where))
+                {
+                    context.AddFailure(new ValidationFailure($"{key}.Where", "is required: the segment's condition, e.g. traits.plan = \"gold\""));
+                    continue;
+                }
+                try { parsed[key] = SegmentParser.Parse(setting.Where); }
+                catch (SegmentSyntaxException ex) { context.AddFailure(new ValidationFailure($"{key}.Where", ex.Message)); }
+            }
+            foreach (var (key, condition) in parsed)
+            {
+                if (SegmentRules.ReferenceProblem(key, condition, k => parsed.TryGetValue(k, out var c) ? c : null) is { } problem)
+                    context.AddFailure(new ValidationFailure($"{key}.Where", problem));
+            }
+        });
+    }
+}
+
+/// <summary>appsettings section <c>Cdp:SegmentEvaluation</c>.</summary>
+internal sealed class SegmentEvaluationOptions
+{
+    public const string Section = "Cdp:SegmentEvaluation";
+
+    /// <summary>
+    /// Run the time-window sweep in-process once per UTC day, shortly after midnight (and at start-up when the last
+    /// sweep is from an earlier day). Turn off when the scheduler's recurring "segment-sweep" job runs it.
+    /// </summary>
+    public bool DailySweep { get; set; } = true;
+
+    /// <summary>Members returned by a preview as a sample.</summary>
+    public int PreviewSampleSize { get; set; } = 20;
+}
+
+internal sealed class SegmentEvaluationOptionsValidator : AbstractValidator<SegmentEvaluationOptions>
+{
+    public SegmentEvaluationOptionsValidator()
+    {
+        RuleFor(o => o.PreviewSampleSize).InclusiveBetween(0, 1000);
+    }
+}

@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Segments.Definitions;
+using Cdp.Modules.Segments.Evaluation;
+using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
+using LiteDB;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Cdp.Modules.Segments.Membership;
+
+/// <summary>What one full evaluation (sweep or build) did.</summary>
+internal sealed record SweepResult(string Kind, DateTime At, long Profiles, int Segments, int Changes, double Seconds);
+
+/// <summary>
+/// Full evaluations, one at a time: the sweep (time passing: windows that expire, relative dates, windowed computed
+/// traits) re-evaluates every built segment for every profile; a build evaluates new or changed segments (and their
+/// dependents) for every profile, first recounting from the profiles' events any counter that was not kept before.
+/// Each page of profiles is one transaction under the segment lock, so it interleaves safely with the processor.
+/// Runs in-process daily after midnight UTC when <c>Cdp:SegmentEvaluation:DailySweep</c> is on; the scheduler's
+/// recurring job kind "segment-sweep" should call <see cref="Sweep"/> instead.
+/// </summary>
+[Service]
+internal sealed class SegmentEvaluation : IHostedService, IDisposable
+{
+    /// <summary>Profiles per transaction: big enough to amortise the commit, small enough not to stall the processor.</summary>
+    public const int PageSize = 2000;
+
+    private readonly CdpDatabase _db;
+    private readonly SegmentCatalogue _catalogue;
+    private readonly IProfileReader _profiles;
+    private readonly TimeProvider _clock;
+    private readonly SegmentEvaluationOptions _options;
+    private readonly ILogger<SegmentEvaluation> _logger;
+    private readonly SemaphoreSlim _one = new(1, 1);
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _loop;
+
+    public SegmentEvaluation(CdpDatabase db, SegmentCatalogue catalogue, IProfileReader profiles, TimeProvider clock,
+        IOptions<SegmentEvaluationOptions> options, ILogger<SegmentEvaluation> logger)
+    {
+        _db = db;
+        _catalogue = catalogue;
+        _profiles = profiles;
+        _clock = clock;
+        _options = options.Value;
+        _logger = logger;
+        _catalogue.BuildNeeded += () => _signal.Release();
+    }
+
+    public string? LastError { get; private set; }
+
+    public SweepResult? LastSweep { get; private set; }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var history = _db.Collection(SegmentSchema.History);
+        history.EnsureIndex("s");
+        history.EnsureIndex("p");
+        _loop = Task.Run(LoopAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_disposed) return;
+        _stop.Cancel();
+        if (_loop is not null) await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private bool _disposed;
+
+    public void Dispose()
+    {
+        _disposed = true;
+        _stop.Dispose();
+        _one.Dispose();
+        _signal.Dispose();
+    }
+
+    private async Task LoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                BuildPending();
+                if (_options.DailySweep && SweepDue()) Sweep();
+                LastError = null;
+            }
+            catch (Exception ex) when (!_stop.IsCancellationRequested)
+            {
+                LastError = ex.Message;
+                _logger.LogError(ex, "Segment evaluation failed; retrying in a minute");
+            }
+            try { await _signal.WaitAsync(TimeSpan.FromMinutes(1), _stop.Token).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    /// <summary>True when the last sweep was on an earlier UTC day than today (windows moved since).</summary>
+    public bool SweepDue()
+    {
+        var last = LastSweepAt();
+        return last is null || Days.Of(last.Value) < Days.Of(_clock.GetUtcNow().UtcDateTime);
+    }
+
+    public DateTime? LastSweepAt()
+    {
+        var live = _db.Collection(SegmentSchema.State).FindById(SegmentSchema.LiveId);
+        return live is not null && live.TryGetValue("sweep", out var s) ? s.AsDateTime.ToUniversalTime() : null;
+    }
+
+    /// <summary>Re-evaluates every built segment for every profile now (the time-window sweep).</summary>
+    public SweepResult Sweep()
+    {
+        _one.Wait();
+        try
+        {
+            var result = Run("sweep", s => s.Built, [], "time passed (sweep)", "sweep");
+            LastSweep = result;
+            _logger.LogInformation("Segment sweep: {Profiles} profiles x {Segments} segments, {Changes} changes in {Seconds:0.0} s",
+                result.Profiles, result.Segments, result.Changes, result.Seconds);
+            return result;
+        }
+        finally
+        {
+            _one.Release();
+        }
+    }
+
+    /// <summary>Builds the segments not built yet (new or changed definitions); null when there is nothing to build.</summary>
+    public SweepResult? BuildPending()
+    {
+        _one.Wait();
+        try
+        {
+            var set = _catalogue.Current;
+            var pending = set.Ordered.Where(s => !s.Built).Select(s => s.No).ToList();
+            if (pending.Count == 0) return null;
+            var targets = set.WithDependents(pending);
+            var kept = _db.Collection(SegmentSchema.State).FindById(SegmentSchema.CountersId) ?? new BsonDocument();
+            var backfill = set.Counters.Where(c => !kept.TryGetValue(c.Id, out var r) || r.AsInt32 < c.RetentionDays).Select(c => c.Id).ToHashSet();
+            var versions = set.Ordered.Where(s => targets.Contains(s.No)).ToDictionary(s => s.No, s => s.UpdatedAt);
+            foreach (var no in targets) _catalogue.BuildProgress[no] = 0;
+            SweepResult result;
+            try
+            {
+                // marked built in the transaction of the last page, under the lock: no profile falls between build and real time
+                result = Run("build", s => targets.Contains(s.No), backfill, "segment defined or changed", "built", d =>
+                {
+                    var current = _catalogue.EnsureLoaded(d);
+                    var defs = d.GetCollection(SegmentSchema.Definitions);
+                    foreach (var (no, updated) in versions)
+                    {
+                        // a definition edited during the build stays unbuilt: the next build takes it
+                        if (!current.ByNo.TryGetValue(no, out var s) || s.UpdatedAt != updated) continue;
+                        var doc = defs.FindById(s.Key);
+                        doc["built"] = true;
+                        defs.Update(doc);
+                    }
+                    var counters = new BsonDocument { ["_id"] = SegmentSchema.CountersId };
+                    foreach (var c in current.Counters) counters[c.Id] = Math.Max(c.RetentionDays, kept.TryGetValue(c.Id, out var r) ? r.AsInt32 : 0);
+                    d.GetCollection(SegmentSchema.State).Upsert(counters);
+                    _catalogue.Reload(d);
+                });
+            }
+            finally
+            {
+                foreach (var no in targets) _catalogue.BuildProgress.TryRemove(no, out _);
+            }
+            _logger.LogInformation("Segments built ({Segments}): {Profiles} profiles, {Changes} changes in {Seconds:0.0} s",
+                string.Join(", ", targets.Select(n => set.ByNo[n].Key)), result.Profiles, result.Changes, result.Seconds);
+            return result;
+        }
+        finally
+        {
+            _one.Release();
+        }
+    }
+
+    private SweepResult Run(string kind, Func<CompiledSegment, bool> targets, HashSet<string> backfill, string cause, string field,
+        Action<LiteDatabase>? complete = null)
+    {
+        var started = Stopwatch.StartNew();
+        var at = _clock.GetUtcNow().UtcDateTime;
+        long after = 0, profiles = 0;
+        var changes = 0;
+        var segments = 0;
+        while (!_stop.IsCancellationRequested)
+        {
+            var count = _db.InTransaction(d =>
+            {
+                SegmentSchema.Lock(d, _clock.GetUtcNow().UtcDateTime); // before any read, the definitions included
+                var set = _catalogue.EnsureLoaded(d);
+                var write = new MembershipWrite(d, set, _clock.GetUtcNow().UtcDateTime);
+                segments = set.Ordered.Count(targets);
+                var page = _profiles.ListAfter(after, PageSize);
+                if (page.Count == 0)
+                {
+                    write.Finish(field);
+                    complete?.Invoke(d);
+                    return 0;
+                }
+                var numbers = page.Select(p => ProfileIds.TryParse(p.Id, out var n) ? n : 0).ToList();
+                var states = write.LoadRange(numbers[0], numbers[^1]);
+                var backfillSpecs = set.Counters.Where(c => backfill.Contains(c.Id)).ToList();
+                for (var i = 0; i < page.Count; i++)
+                {
+                    var state = states.TryGetValue(numbers[i], out var s) ? s : new ProfileSegmentState(numbers[i]);
+                    if (backfillSpecs.Count > 0) Recount(write, state, page[i].Id, backfillSpecs);
+                    write.Evaluate(state, page[i], targets, cause);
+                    write.Save(state);
+                }
+                after = numbers[^1];
+                foreach (var no in set.Ordered.Where(targets).Select(s => s.No))
+                    if (_catalogue.BuildProgress.ContainsKey(no)) _catalogue.BuildProgress[no] = after;
+                changes += write.Changes;
+                write.Finish(field);
+                if (page.Count < PageSize) complete?.Invoke(d);
+                return page.Count;
+            });
+            profiles += count;
+            if (count < PageSize) break;
+        }
+        return new SweepResult(kind, at, profiles, segments, changes, started.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Counters that were not kept (or not long enough), counted again from all of the profile's events.</summary>
+    private void Recount(MembershipWrite write, ProfileSegmentState state, string profileId, IReadOnlyList<CounterSpec> specs)
+    {
+        foreach (var c in specs) state.Counters.Remove(c.Id);
+        state.Dirty = true;
+        write.Count(state, _profiles.Events(profileId), specs);
+    }
+}

@@ -1,0 +1,73 @@
+using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Segments.Definitions;
+using Cdp.Modules.Shared.Modules;
+using LiteDB;
+
+namespace Cdp.Modules.Segments.Membership;
+
+/// <summary>
+/// Real-time membership: called by the profile processor inside each batch's transaction. Per changed profile it adds
+/// the batch's events to the day counters the segments use (no timeline scan), folds merged-away profiles' counters
+/// into the survivor, recounts from scratch on an unmerge, re-evaluates the segments and records entries and exits.
+/// </summary>
+[Service]
+internal sealed class SegmentParticipant(SegmentCatalogue catalogue, IProfileReader profiles, TimeProvider clock) : IProfileBatchParticipant
+{
+    public void OnBatch(ProfileBatch batch, LiteDatabase db)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        SegmentSchema.Lock(db, now); // before reading the definitions: a build marks segments built under this lock
+        var set = catalogue.EnsureLoaded(db);
+        if (set.Ordered.Count == 0) return;
+        var write = new MembershipWrite(db, set, now);
+        var absorbed = new Dictionary<long, List<ProfileSegmentState>>();
+        foreach (var change in batch.Changes)
+        {
+            if (change.Kind is not (ProfileChangeKind.MergedAway or ProfileChangeKind.Removed) || !ProfileIds.TryParse(change.ProfileId, out var no)) continue;
+            var state = write.Load(no);
+            if (change.Kind == ProfileChangeKind.MergedAway && batch.Kind == ProfileBatchKind.Events && ProfileIds.TryParse(change.MergedInto, out var into))
+                (absorbed.TryGetValue(into, out var list) ? list : absorbed[into] = []).Add(state);
+            write.ExitAll(state, change.Kind == ProfileChangeKind.MergedAway ? $"merged into {change.MergedInto}" : "removed by an unmerge");
+            write.Delete(no);
+        }
+        foreach (var change in batch.Changes)
+        {
+            if (change.Kind is not (ProfileChangeKind.Created or ProfileChangeKind.Updated) || !ProfileIds.TryParse(change.ProfileId, out var no)) continue;
+            var state = write.Load(no);
+            string cause;
+            if (batch.Kind == ProfileBatchKind.Unmerge)
+            {
+                state.Counters.Clear(); // the change carries all the profile's events: recount
+                state.Dirty = true;
+                cause = "unmerge (recomputed from its events)";
+            }
+            else if (absorbed.TryGetValue(no, out var losers))
+            {
+                foreach (var loser in losers)
+                foreach (var (id, counter) in loser.Counters)
+                    state.Counter(id).AddAll(counter);
+                state.Dirty = true;
+                cause = "merge of " + string.Join(", ", losers.Select(l => ProfileIds.Format(l.Profile)));
+            }
+            else cause = change.Events.Count > 0 ? Describe(change.Events[^1]) : "profile change";
+            write.Count(state, change.Events);
+            var view = set.ReadsProfile ? profiles.Get(change.ProfileId) : null;
+            write.Evaluate(state, view, s => s.Built || (catalogue.BuildProgress.TryGetValue(s.No, out var upTo) && no <= upTo), cause);
+            write.Save(state);
+        }
+        write.Finish("at");
+    }
+
+    public void OnReset(LiteDatabase db)
+    {
+        var set = catalogue.EnsureLoaded(db);
+        SegmentSchema.Lock(db, clock.GetUtcNow().UtcDateTime);
+        db.GetCollection(SegmentSchema.Profiles).DeleteAll();
+        db.GetCollection(SegmentSchema.History).DeleteAll();
+        db.GetCollection(SegmentSchema.State).Delete(SegmentSchema.LiveId);
+        foreach (var s in set.Ordered) db.GetCollection(SegmentSchema.Members(s.No)).DeleteAll();
+    }
+
+    private static string Describe(ProfileEvent e) =>
+        $"event {e.Sequence} ({e.Type}{(e.Name is null ? "" : " \"" + e.Name + "\"")})";
+}
