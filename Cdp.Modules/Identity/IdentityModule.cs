@@ -1,3 +1,6 @@
+using Cdp.Modules.Identity.Api;
+using Cdp.Modules.Shared.Configuration;
+using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
@@ -5,15 +8,20 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Cdp.Modules.Identity;
 
-/// <summary>Not built yet: see the open issues. Registered so the module map is complete from the start.</summary>
+/// <summary>Identifier normalisation, the deterministic identity graph, merge records, unmerge and rule dry runs.</summary>
 public sealed class IdentityModule : ICdpModule
 {
     public string Name => "Identity";
 
-    public void AddServices(IServiceCollection services, IConfiguration configuration) =>
+    public void AddServices(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedSettings<IdentityOptions, IdentityOptionsValidator>(configuration, IdentityOptions.Section);
         services.AddModuleServices(typeof(IdentityModule));
+    }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
+        var group = endpoints.MapGroup("/api/identity").WithTags("Identity").RequireReader();
+        IdentityEndpoints.Map(group);
     }
 }

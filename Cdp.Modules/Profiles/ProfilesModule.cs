@@ -1,19 +1,30 @@
+using Cdp.Modules.Profiles.Api;
+using Cdp.Modules.Profiles.Projection;
+using Cdp.Modules.Shared.Configuration;
+using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Cdp.Modules.Profiles;
 
-/// <summary>Not built yet: see the open issues. Registered so the module map is complete from the start.</summary>
+/// <summary>The profile projection (traits, computed traits, timeline), its processor and the Profile API.</summary>
 public sealed class ProfilesModule : ICdpModule
 {
     public string Name => "Profiles";
 
-    public void AddServices(IServiceCollection services, IConfiguration configuration) =>
+    public void AddServices(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedSettings<ProfilesOptions, ProfilesOptionsValidator>(configuration, ProfilesOptions.Section);
+        services.AddSingleton(sp => new ComputedTraits(sp.GetRequiredService<IOptions<ProfilesOptions>>().Value));
         services.AddModuleServices(typeof(ProfilesModule));
+    }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
+        var group = endpoints.MapGroup("/api/profiles").WithTags("Profiles").RequireReader();
+        ProfileEndpoints.Map(group);
     }
 }

@@ -1,0 +1,50 @@
+using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Shared.Http;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Cdp.Modules.Identity.Api;
+
+/// <summary>/api/identity: merge records, "why are A and B one person?", unmerge, the blob-guard quarantine list.</summary>
+internal static class IdentityEndpoints
+{
+    public static void Map(RouteGroupBuilder group)
+    {
+        group.MapGet("/merges/{mergeId}", (string mergeId, IIdentityDirectory d) =>
+            d.Merge(mergeId) is { } m ? Results.Ok(Json(m)) : Results.NotFound());
+        group.MapPost("/merges/{mergeId}/unmerge", Unmerge).RequireAdmin();
+        group.MapGet("/why", Why);
+        group.MapGet("/quarantine", ([FromQuery] int? skip, [FromQuery] int? take, IIdentityDirectory d) =>
+        {
+            if (skip is < 0 || take is < 1 or > 1000)
+                return Results.Problem(detail: "skip must be >= 0 and take between 1 and 1000", statusCode: 400, title: "invalid paging");
+            return Results.Ok(new { entries = d.Quarantine(skip ?? 0, take ?? 100) });
+        });
+    }
+
+    private static object Json(MergeRecordView m) => new
+    {
+        id = m.Id, winner = ProfileIds.Format(m.Winner), loser = ProfileIds.Format(m.Loser), rule = m.Rule,
+        joiningIdentifier = m.JoiningIdentifier, matchedIdentifier = m.MatchedIdentifier, sequence = m.Sequence, source = m.Source, messageId = m.MessageId, at = m.At,
+    };
+
+    private static async Task<IResult> Unmerge(string mergeId, IProfileProcessor processor, CancellationToken ct)
+    {
+        var result = await processor.UnmergeAsync(mergeId, ct);
+        return result is null ? Results.NotFound() : Results.Ok(result);
+    }
+
+    private static IResult Why([FromQuery] string? a, [FromQuery] string? b, IIdentityDirectory d)
+    {
+        long? Ref(string? r) => r is null ? null : ProfileIds.TryParse(r, out var no) ? no : r.Contains(':') ? d.FirstProfile(r) : null;
+        if (a is null || b is null)
+            return Results.Problem(detail: "give both a and b: profile ids (p_123) or identifiers (email:jane@example.com)", statusCode: 400, title: "invalid a");
+        var pa = Ref(a);
+        var pb = Ref(b);
+        if (pa is null || pb is null) return Results.NotFound();
+        var path = d.Explain(pa.Value, pb.Value);
+        if (path is null)
+            return Results.Ok(new { samePerson = false, a, b, path = Array.Empty<object>() });
+        return Results.Ok(new { samePerson = true, a, b, path = path.Select(Json) });
+    }
+}

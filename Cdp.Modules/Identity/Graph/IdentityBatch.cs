@@ -1,0 +1,359 @@
+using System.Text.Json;
+using Cdp.Modules.Collection.Contracts;
+using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Identity.Identifiers;
+using LiteDB;
+
+namespace Cdp.Modules.Identity.Graph;
+
+/// <summary>
+/// Resolves a batch of events against the graph, staging every change; nothing is visible to the graph until
+/// <see cref="Committed"/>, so a failed transaction leaves the graph as it was.
+/// Rules, per event (identifiers strongest first):
+///   none of its identifiers is known: create a profile (number = the event's sequence);
+///   one profile matches: attach (new identifiers join it);
+///   several match: merge them into the oldest;
+///   unless a type's limit would be exceeded: then the weakest identifier of the event that matched a profile is dropped
+///   and matching retried (so two profiles with different user_ids never merge when user_id's limit is 1).
+/// Blob guard: a merge through an identifier that already joined MaxProfilesPerIdentifier profiles quarantines that
+/// identifier instead; a profile past MaxIdentifiersPerProfile / MaxMergesPerProfile is quarantined. Quarantined
+/// identifiers and profiles take events but never merge.
+/// In unmerge mode the batch replays one dissolved profile's events: identifiers owned by other profiles count as taken.
+/// </summary>
+internal sealed class IdentityBatch : IIdentityBatch
+{
+    private const ulong Foreign = ulong.MaxValue;
+
+    private readonly IdentityGraph _g;
+    private readonly IdentityOptions _o;
+    private readonly IdentifierCatalogue _catalogue;
+    private readonly bool _replay;
+    private readonly UnmergeDirective? _directive;
+
+    private readonly Dictionary<UInt128, ulong> _map = new();
+    private readonly HashSet<UInt128> _unmapped = new();
+    private readonly HashSet<UInt128> _quarantinedKeys = new();
+    private readonly HashSet<UInt128> _releasedKeys = new();
+    private readonly Dictionary<long, IdentityNode> _nodes = new();
+    private readonly HashSet<long> _dirtyNodes = new();
+    private readonly HashSet<long> _deletedNodes = new();
+    private readonly Dictionary<string, KeyRecord> _keys = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _dirtyKeys = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _deletedKeys = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _dissolvedKeys = new(StringComparer.Ordinal);
+    private readonly List<MergeRecord> _merges = [];
+    private readonly HashSet<string> _deletedMerges = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, QuarantineRecord> _quarantine = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _deletedQuarantine = new(StringComparer.Ordinal);
+
+    public IdentityBatch(IdentityGraph graph, IdentityNode? dissolve, UnmergeDirective? directive)
+    {
+        _g = graph;
+        _catalogue = graph.Catalogue;
+        _o = _catalogue.Options;
+        _directive = directive;
+        if (dissolve is null) return;
+        _replay = true;
+        foreach (var profile in dissolve.Absorbed.Append(dissolve.Profile))
+        {
+            _deletedNodes.Add(profile);
+            _deletedQuarantine.Add("profile:" + profile);
+        }
+        foreach (var id in dissolve.Ids)
+        {
+            var h = IdentitySchema.Hash(id.Key);
+            _unmapped.Add(h);
+            _releasedKeys.Add(h);
+            _deletedKeys.Add(id.Key);
+            _dissolvedKeys.Add(id.Key);
+            _deletedQuarantine.Add("key:" + id.Key);
+        }
+        foreach (var m in dissolve.MergeIds) _deletedMerges.Add(m);
+    }
+
+    public int MergeCount => _merges.Count;
+
+    public EventIdentity Resolve(LoggedEvent logged, JsonElement payload)
+    {
+        var ids = _catalogue.Extract(payload, key => Owner(IdentitySchema.Hash(key)) is not (0 or Foreign));
+        if (ids.Count == 0) return EventIdentity.Unattributed;
+        var hashes = new List<UInt128>(ids.Count);
+        foreach (var id in ids) hashes.Add(IdentitySchema.Hash(id.Key));
+
+        var losers = _g.Directives.GetValueOrDefault(logged.Sequence);
+        for (var i = ids.Count - 1; i >= 0; i--)
+        {
+            var owner = Owner(hashes[i]);
+            var undone = owner is not (0 or Foreign) && (losers?.Contains(IdentitySchema.ProfileOf(owner)) == true
+                || (_directive is { } d && d.Sequence == logged.Sequence && d.Loser == IdentitySchema.ProfileOf(owner)));
+            if (owner == Foreign || undone) { ids.RemoveAt(i); hashes.RemoveAt(i); }
+        }
+
+        var at = logged.ReceivedAt;
+        var day = IdentitySchema.Day(at);
+        var owners = new long[ids.Count];
+        var active = new List<long>(2);
+        while (true)
+        {
+            if (ids.Count == 0) return EventIdentity.Unattributed;
+            active.Clear();
+            long blockedOwner = 0;
+            for (var i = 0; i < ids.Count; i++)
+            {
+                var packed = Owner(hashes[i]);
+                owners[i] = packed == 0 ? 0 : IdentitySchema.ProfileOf(packed);
+                if (owners[i] == 0) continue;
+                if (IsQuarantined(hashes[i]) || Node(owners[i]).Quarantine is not null)
+                {
+                    if (blockedOwner == 0) blockedOwner = owners[i];
+                }
+                else if (!active.Contains(owners[i])) active.Add(owners[i]);
+            }
+
+            if (active.Count == 0)
+            {
+                if (blockedOwner != 0)
+                {
+                    Touch(Node(blockedOwner), ids, hashes, owners, at, day);
+                    return new EventIdentity(blockedOwner, false, []);
+                }
+                var created = new IdentityNode(logged.Sequence) { IsNew = true };
+                _nodes[created.Profile] = created;
+                _deletedNodes.Remove(created.Profile);
+                _dirtyNodes.Add(created.Profile);
+                for (var i = 0; i < ids.Count; i++) AddIdentifier(created, ids[i], hashes[i], at, day);
+                GuardProfile(created, logged, at);
+                return new EventIdentity(created.Profile, true, []);
+            }
+
+            var newCount = 0;
+            for (var i = 0; i < ids.Count; i++) if (owners[i] == 0) newCount++;
+            if ((newCount > 0 || active.Count > 1) && ExceedsLimits(active, ids, owners, at))
+            {
+                // drop the weakest identifier that links the event to an existing profile (dropping a new one cannot help)
+                var weakest = ids.Count - 1;
+                while (owners[weakest] == 0) weakest--;
+                ids.RemoveAt(weakest);
+                hashes.RemoveAt(weakest);
+                continue;
+            }
+
+            active.Sort();
+            var target = active[0];
+            var merges = new List<ProfileMerge>();
+            if (active.Count > 1)
+            {
+                // the event bridges the winner (through one identifier) and each loser (through another):
+                // both identifiers count the profiles they joined, for the blob guard
+                var winnerSide = Array.IndexOf(owners, target, 0, ids.Count);
+                var joins = new List<(long Loser, int Index)>();
+                var quarantined = false;
+                for (var a = 1; a < active.Count && !quarantined; a++)
+                {
+                    var index = Array.IndexOf(owners, active[a], 0, ids.Count);
+                    foreach (var side in new[] { winnerSide, index })
+                    {
+                        if (Key(ids[side].Key, owners[side]).Joins + joins.Count + 2 <= _o.MaxProfilesPerIdentifier) continue;
+                        QuarantineKey(ids[side], hashes[side], owners[side], logged, at,
+                            $"would join more than {_o.MaxProfilesPerIdentifier} profiles (MaxProfilesPerIdentifier)");
+                        quarantined = true;
+                        break;
+                    }
+                    joins.Add((active[a], index));
+                }
+                if (quarantined) continue;
+                foreach (var (loser, index) in joins)
+                {
+                    var record = Merge(target, loser, ids[winnerSide], ids[index], logged, at, merges.Count);
+                    merges.Add(new ProfileMerge(record.Id, target, loser));
+                }
+                for (var i = 0; i < ids.Count; i++) if (owners[i] != 0 && active.Contains(owners[i])) owners[i] = target;
+            }
+
+            var node = Node(target);
+            for (var i = 0; i < ids.Count; i++) if (owners[i] == 0) AddIdentifier(node, ids[i], hashes[i], at, day);
+            Touch(node, ids, hashes, owners, at, day);
+            GuardProfile(node, logged, at);
+            return new EventIdentity(target, false, merges);
+        }
+    }
+
+    private ulong Owner(UInt128 h)
+    {
+        if (_map.TryGetValue(h, out var v)) return v;
+        if (_unmapped.Contains(h)) return 0;
+        if (!_g.Map.TryGetValue(h, out v)) return 0;
+        return _replay ? Foreign : v; // unmerge replay: every identifier outside the dissolved profile belongs to someone else
+    }
+
+    private bool IsQuarantined(UInt128 h) =>
+        _quarantinedKeys.Contains(h) || (_g.QuarantinedKeys.Contains(h) && !_releasedKeys.Contains(h));
+
+    private IdentityNode Node(long profile)
+    {
+        if (_nodes.TryGetValue(profile, out var n)) return n;
+        n = (_replay ? null : _g.LoadNode(profile)) ?? throw new InvalidOperationException($"identity node {profile} is missing");
+        _nodes[profile] = n;
+        return n;
+    }
+
+    private KeyRecord Key(string key, long profile)
+    {
+        if (_keys.TryGetValue(key, out var k)) return k;
+        k = (_replay ? null : _g.LoadKey(key)) ?? new KeyRecord(key, profile) { IsNew = !_replay };
+        _keys[key] = k;
+        return k;
+    }
+
+    private bool ExceedsLimits(List<long> active, List<EventIdentifier> ids, long[] owners, DateTime at)
+    {
+        foreach (var type in _catalogue.Types)
+        {
+            if (type.Limit <= 0) continue;
+            var cutoff = type.WindowLength is { } w ? at - w : DateTime.MinValue;
+            var prefix = type.Name + ":";
+            int total = 0, largest = 0;
+            foreach (var p in active)
+            {
+                var c = 0;
+                foreach (var i in Node(p).Ids)
+                    if (i.Last >= cutoff && i.Key.StartsWith(prefix, StringComparison.Ordinal)) c++;
+                total += c;
+                largest = Math.Max(largest, c);
+            }
+            for (var i = 0; i < ids.Count; i++) if (owners[i] == 0 && ReferenceEquals(ids[i].Type, type)) total++;
+            if (total > type.Limit && total > largest) return true;
+        }
+        return false;
+    }
+
+    private void AddIdentifier(IdentityNode node, EventIdentifier id, UInt128 h, DateTime at, int day)
+    {
+        var key = id.Key;
+        node.Ids.Add(new NodeIdentifier(key, at, at));
+        _dirtyNodes.Add(node.Profile);
+        _map[h] = IdentitySchema.Pack(node.Profile, day);
+        _unmapped.Remove(h);
+        var k = _replay || !_keys.ContainsKey(key) ? new KeyRecord(key, node.Profile) { IsNew = !_replay && !_dissolvedKeys.Contains(key) } : _keys[key];
+        k.Profile = node.Profile;
+        _keys[key] = k;
+        _dirtyKeys.Add(key);
+        _deletedKeys.Remove(key);
+    }
+
+    /// <summary>Moves an identifier's last-seen day forward (limits count identifiers seen within their window).</summary>
+    private void Touch(IdentityNode node, List<EventIdentifier> ids, List<UInt128> hashes, long[] owners, DateTime at, int day)
+    {
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (owners[i] == 0) continue;
+            var packed = Owner(hashes[i]);
+            if (IdentitySchema.ProfileOf(packed) != node.Profile || IdentitySchema.DayOf(packed) >= day) continue;
+            var key = ids[i].Key;
+            foreach (var n in node.Ids)
+            {
+                if (n.Key != key) continue;
+                if (n.Last < at) n.Last = at;
+                break;
+            }
+            _map[hashes[i]] = IdentitySchema.Pack(node.Profile, day);
+            _dirtyNodes.Add(node.Profile);
+        }
+    }
+
+    private MergeRecord Merge(long winner, long loser, EventIdentifier matched, EventIdentifier joining, LoggedEvent e, DateTime at, int index)
+    {
+        var w = Node(winner);
+        var l = Node(loser);
+        foreach (var id in l.Ids)
+        {
+            w.Ids.Add(id);
+            _map[IdentitySchema.Hash(id.Key)] = IdentitySchema.Pack(winner, IdentitySchema.Day(id.Last));
+        }
+        var record = new MergeRecord($"m{e.Sequence}-{index}", winner, loser, $"deterministic:{matched.Type.Name}+{joining.Type.Name}",
+            joining.Key, matched.Key, e.Sequence, e.Source, e.MessageId, at);
+        w.Absorbed.Add(loser);
+        w.Absorbed.AddRange(l.Absorbed);
+        w.MergeIds.AddRange(l.MergeIds);
+        w.MergeIds.Add(record.Id);
+        w.Merges += l.Merges + 1;
+        l.Into = winner;
+        l.Ids = [];
+        l.Absorbed = [];
+        l.MergeIds = [];
+        l.Merges = 0;
+        _dirtyNodes.Add(winner);
+        _dirtyNodes.Add(loser);
+        Key(joining.Key, loser).Joins++;
+        Key(matched.Key, winner).Joins++;
+        _dirtyKeys.Add(joining.Key);
+        _dirtyKeys.Add(matched.Key);
+        _merges.Add(record);
+        return record;
+    }
+
+    private void QuarantineKey(EventIdentifier id, UInt128 h, long owner, LoggedEvent e, DateTime at, string reason)
+    {
+        _quarantinedKeys.Add(h);
+        var q = new QuarantineRecord("key:" + id.Key, "identifier", id.Key, owner, reason, e.Sequence, at);
+        _quarantine[q.Id] = q;
+        _deletedQuarantine.Remove(q.Id);
+    }
+
+    private void GuardProfile(IdentityNode node, LoggedEvent e, DateTime at)
+    {
+        if (node.Quarantine is not null) return;
+        string? reason = null;
+        if (node.Ids.Count > _o.MaxIdentifiersPerProfile) reason = $"more than {_o.MaxIdentifiersPerProfile} identifiers (MaxIdentifiersPerProfile)";
+        else if (node.Merges > _o.MaxMergesPerProfile) reason = $"more than {_o.MaxMergesPerProfile} merges (MaxMergesPerProfile)";
+        if (reason is null) return;
+        node.Quarantine = reason;
+        _dirtyNodes.Add(node.Profile);
+        var q = new QuarantineRecord("profile:" + node.Profile, "profile", "p_" + node.Profile, node.Profile, reason, e.Sequence, at);
+        _quarantine[q.Id] = q;
+        _deletedQuarantine.Remove(q.Id);
+    }
+
+    public void Write(LiteDatabase db)
+    {
+        if (_g.IsMemory) return;
+        var nodes = db.GetCollection(IdentitySchema.Nodes);
+        foreach (var p in _deletedNodes) if (!_dirtyNodes.Contains(p)) nodes.Delete(p);
+        foreach (var p in _dirtyNodes)
+        {
+            var n = _nodes[p];
+            if (_replay) nodes.Upsert(n.ToBson());
+            else if (n.IsNew) nodes.Insert(n.ToBson());
+            else nodes.Update(n.ToBson());
+        }
+        var keys = db.GetCollection(IdentitySchema.Keys);
+        foreach (var k in _deletedKeys) keys.Delete(k);
+        foreach (var k in _dirtyKeys)
+        {
+            var r = _keys[k];
+            if (r.IsNew) keys.Insert(r.ToBson());
+            else keys.Upsert(r.ToBson());
+        }
+        var merges = db.GetCollection(IdentitySchema.Merges);
+        foreach (var m in _deletedMerges) merges.Delete(m);
+        foreach (var m in _merges) merges.Upsert(m.ToBson());
+        var quarantine = db.GetCollection(IdentitySchema.Quarantine);
+        foreach (var q in _deletedQuarantine) quarantine.Delete(q);
+        foreach (var q in _quarantine.Values) quarantine.Upsert(q.ToBson());
+        if (_directive is not null) db.GetCollection(IdentitySchema.Unmerges).Upsert(_directive.ToBson());
+    }
+
+    public void Committed()
+    {
+        foreach (var h in _unmapped) _g.Map.Remove(h);
+        foreach (var (h, v) in _map) _g.Map[h] = v;
+        foreach (var h in _releasedKeys) _g.QuarantinedKeys.Remove(h);
+        foreach (var h in _quarantinedKeys) _g.QuarantinedKeys.Add(h);
+        if (_directive is not null) _g.AddDirective(_directive);
+        foreach (var p in _dirtyNodes) _nodes[p].IsNew = false;
+        foreach (var k in _dirtyKeys) _keys[k].IsNew = false;
+        if (_g.IsMemory)
+            _g.KeepInMemory(_dirtyNodes.Select(p => _nodes[p]), _deletedNodes.Where(p => !_dirtyNodes.Contains(p)),
+                _dirtyKeys.Select(k => _keys[k]), _deletedKeys, _merges, _deletedMerges);
+    }
+}

@@ -1,0 +1,103 @@
+using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
+using LiteDB;
+
+namespace Cdp.Modules.Identity.Graph;
+
+/// <summary>Reads the committed identity graph from the database; safe on any thread.</summary>
+[Service]
+internal sealed class IdentityDirectory(CdpDatabase db, IdentityGraph graph) : IIdentityDirectory
+{
+    /// <summary>Bounds the walk along "into" links; a chain is at most as long as the merges of one profile.</summary>
+    private const int MaxChain = 1_000_000;
+
+    public long? FindProfile(string typeAndValue) => FirstProfile(typeAndValue) is { } first ? LiveProfile(first) : null;
+
+    public long? FirstProfile(string typeAndValue)
+    {
+        var id = graph.Catalogue.Parse(typeAndValue);
+        if (id is null) return null;
+        return db.Collection(IdentitySchema.Keys).FindById(id.Value.Key)?["p"].AsInt64;
+    }
+
+    public long? LiveProfile(long profile)
+    {
+        var nodes = db.Collection(IdentitySchema.Nodes);
+        for (var i = 0; i < MaxChain; i++)
+        {
+            var d = nodes.FindById(profile);
+            if (d is null) return null;
+            if (!d.TryGetValue("into", out var into)) return profile;
+            profile = into.AsInt64;
+        }
+        return null;
+    }
+
+    public ProfileIdentity? Get(long profile)
+    {
+        var d = db.Collection(IdentitySchema.Nodes).FindById(profile);
+        if (d is null || d.ContainsKey("into")) return null;
+        var n = IdentityNode.FromBson(d);
+        var quarantine = db.Collection(IdentitySchema.Quarantine);
+        var ids = n.Ids.Select(i =>
+        {
+            var type = IdentitySchema.TypeOf(i.Key);
+            return new IdentifierView(type, i.Key[(type.Length + 1)..], i.First, i.Last, quarantine.FindById("key:" + i.Key) is not null);
+        }).ToList();
+        return new ProfileIdentity(profile, ids, n.Merges, n.Quarantine, n.Absorbed);
+    }
+
+    public IReadOnlyList<MergeRecordView> MergeHistory(long profile)
+    {
+        var d = db.Collection(IdentitySchema.Nodes).FindById(profile);
+        if (d is null || d.ContainsKey("into")) return [];
+        var n = IdentityNode.FromBson(d);
+        return n.MergeIds.Select(Merge).OfType<MergeRecordView>().OrderBy(m => m.Sequence).ThenBy(m => m.Id, StringComparer.Ordinal).ToList();
+    }
+
+    public MergeRecordView? Merge(string mergeId)
+    {
+        var d = db.Collection(IdentitySchema.Merges).FindById(mergeId);
+        if (d is null) return null;
+        var m = MergeRecord.FromBson(d);
+        return new MergeRecordView(m.Id, m.Winner, m.Loser, m.Rule, m.JoiningIdentifier, m.MatchedIdentifier, m.Sequence, m.Source, m.MessageId, m.At, false);
+    }
+
+    public IReadOnlyList<MergeRecordView>? Explain(long a, long b)
+    {
+        var rootA = LiveProfile(a);
+        if (rootA is null || rootA != LiveProfile(b)) return null;
+        if (a == b) return [];
+        // merge records are the edges of a tree over the profile numbers of one live profile: walk it breadth first
+        var edges = MergeHistory(rootA.Value);
+        var adjacent = new Dictionary<long, List<MergeRecordView>>();
+        foreach (var m in edges)
+        {
+            (adjacent.TryGetValue(m.Winner, out var wl) ? wl : adjacent[m.Winner] = []).Add(m);
+            (adjacent.TryGetValue(m.Loser, out var ll) ? ll : adjacent[m.Loser] = []).Add(m);
+        }
+        var via = new Dictionary<long, MergeRecordView?> { [a] = null };
+        var queue = new Queue<long>([a]);
+        while (queue.Count > 0)
+        {
+            var p = queue.Dequeue();
+            if (p == b) break;
+            foreach (var m in adjacent.GetValueOrDefault(p) ?? [])
+            {
+                var next = m.Winner == p ? m.Loser : m.Winner;
+                if (via.TryAdd(next, m)) queue.Enqueue(next);
+            }
+        }
+        if (!via.ContainsKey(b)) return null;
+        var path = new List<MergeRecordView>();
+        for (var p = b; via[p] is { } m; p = m.Winner == p ? m.Loser : m.Winner) path.Add(m);
+        path.Reverse();
+        return path;
+    }
+
+    public IReadOnlyList<QuarantineEntry> Quarantine(int skip, int take) =>
+        db.Collection(IdentitySchema.Quarantine).Query().OrderBy("$.seq").Skip(skip).Limit(take).ToList()
+            .Select(QuarantineRecord.FromBson)
+            .Select(q => new QuarantineEntry(q.Id, q.Kind, q.Subject, q.Profile, q.Reason, q.Sequence, q.At)).ToList();
+}

@@ -1,0 +1,142 @@
+using System.IO.Hashing;
+using System.Text;
+using LiteDB;
+
+namespace Cdp.Modules.Identity.Graph;
+
+/// <summary>How the identity graph sits in LiteDB. Keys are "type:value"; profiles are numbers (the creating event's sequence).</summary>
+internal static class IdentitySchema
+{
+    public const string Nodes = "identity_nodes";       // one per profile ever created; merged-away ones keep only "into"
+    public const string Keys = "identity_keys";         // identifier -> the profile it first landed on (follow "into"), merge count through it
+    public const string Merges = "identity_merges";     // merge records
+    public const string Quarantine = "identity_quarantine";
+    public const string Unmerges = "identity_unmerges"; // admin decisions: inputs like the log, kept by a reprocess
+
+    /// <summary>Day granularity of an identifier's last-seen time: limits have windows of a week or more.</summary>
+    public static int Day(DateTime at) => (int)((at.Ticks - Epoch.Ticks) / TimeSpan.TicksPerDay);
+
+    private static readonly DateTime Epoch = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    /// <summary>128-bit hash of a key: the in-memory map stores this instead of the string (a collision is ~1e-26 likely at 10M keys).</summary>
+    public static UInt128 Hash(string key)
+    {
+        Span<byte> buffer = stackalloc byte[512];
+        var n = Encoding.UTF8.GetByteCount(key);
+        var bytes = n <= buffer.Length ? buffer[..n] : new byte[n];
+        Encoding.UTF8.GetBytes(key, bytes);
+        return XxHash128.HashToUInt128(bytes);
+    }
+
+    /// <summary>Map value: profile number (43 bits) and the identifier's last-seen day (20 bits).</summary>
+    public static ulong Pack(long profile, int day) => ((ulong)profile << 20) | (uint)Math.Clamp(day, 0, (1 << 20) - 1);
+
+    public static long ProfileOf(ulong packed) => (long)(packed >> 20);
+
+    public static int DayOf(ulong packed) => (int)(packed & ((1 << 20) - 1));
+
+    public static string TypeOf(string key) => key[..key.IndexOf(':')];
+}
+
+internal sealed class NodeIdentifier(string key, DateTime first, DateTime last)
+{
+    public string Key { get; } = key;
+    public DateTime First { get; set; } = first;
+    public DateTime Last { get; set; } = last;
+}
+
+/// <summary>The identity side of one profile: its identifiers and how it came to be.</summary>
+internal sealed class IdentityNode(long profile)
+{
+    public long Profile { get; } = profile;
+    public long Into { get; set; }
+    public List<NodeIdentifier> Ids { get; set; } = [];
+    public int Merges { get; set; }
+    public string? Quarantine { get; set; }
+    public List<long> Absorbed { get; set; } = [];
+    public List<string> MergeIds { get; set; } = [];
+    public bool IsNew { get; set; }
+
+    public BsonDocument ToBson()
+    {
+        var d = new BsonDocument { ["_id"] = Profile };
+        if (Into != 0) { d["into"] = Into; return d; }
+        var ids = new BsonArray();
+        foreach (var i in Ids) ids.Add(new BsonDocument { ["k"] = i.Key, ["f"] = i.First, ["l"] = i.Last });
+        d["ids"] = ids;
+        if (Merges > 0) d["m"] = Merges;
+        if (Quarantine is not null) d["q"] = Quarantine;
+        if (Absorbed.Count > 0) d["ab"] = new BsonArray(Absorbed.Select(a => new BsonValue(a)));
+        if (MergeIds.Count > 0) d["mr"] = new BsonArray(MergeIds.Select(a => new BsonValue(a)));
+        return d;
+    }
+
+    public static IdentityNode FromBson(BsonDocument d)
+    {
+        var n = new IdentityNode(d["_id"].AsInt64);
+        if (d.TryGetValue("into", out var into)) { n.Into = into.AsInt64; return n; }
+        foreach (var i in d["ids"].AsArray)
+            n.Ids.Add(new NodeIdentifier(i["k"].AsString, i["f"].AsDateTime.ToUniversalTime(), i["l"].AsDateTime.ToUniversalTime()));
+        n.Merges = d.TryGetValue("m", out var m) ? m.AsInt32 : 0;
+        n.Quarantine = d.TryGetValue("q", out var q) ? q.AsString : null;
+        if (d.TryGetValue("ab", out var ab)) n.Absorbed = ab.AsArray.Select(x => x.AsInt64).ToList();
+        if (d.TryGetValue("mr", out var mr)) n.MergeIds = mr.AsArray.Select(x => x.AsString).ToList();
+        return n;
+    }
+}
+
+/// <summary>An identifier's own record: the profile it first landed on and how many merges went through it.</summary>
+internal sealed class KeyRecord(string key, long profile)
+{
+    public string Key { get; } = key;
+    public long Profile { get; set; } = profile;
+    public int Joins { get; set; }
+    public bool IsNew { get; set; }
+
+    public BsonDocument ToBson()
+    {
+        var d = new BsonDocument { ["_id"] = Key, ["p"] = Profile };
+        if (Joins > 0) d["j"] = Joins;
+        return d;
+    }
+
+    public static KeyRecord FromBson(BsonDocument d) =>
+        new(d["_id"].AsString, d["p"].AsInt64) { Joins = d.TryGetValue("j", out var j) ? j.AsInt32 : 0 };
+}
+
+/// <summary>
+/// One merge: the event <see cref="Sequence"/> carried <see cref="MatchedIdentifier"/> (owned by the winner) and
+/// <see cref="JoiningIdentifier"/> (owned by the loser), so the loser was folded into the winner.
+/// </summary>
+internal sealed record MergeRecord(string Id, long Winner, long Loser, string Rule, string JoiningIdentifier, string MatchedIdentifier,
+    long Sequence, string Source, string MessageId, DateTime At)
+{
+    public BsonDocument ToBson() => new()
+    {
+        ["_id"] = Id, ["w"] = Winner, ["l"] = Loser, ["rule"] = Rule, ["key"] = JoiningIdentifier, ["via"] = MatchedIdentifier,
+        ["seq"] = Sequence, ["src"] = Source, ["msg"] = MessageId, ["at"] = At,
+    };
+
+    public static MergeRecord FromBson(BsonDocument d) => new(d["_id"].AsString, d["w"].AsInt64, d["l"].AsInt64, d["rule"].AsString,
+        d["key"].AsString, d["via"].AsString, d["seq"].AsInt64, d["src"].AsString, d["msg"].AsString, d["at"].AsDateTime.ToUniversalTime());
+}
+
+internal sealed record QuarantineRecord(string Id, string Kind, string Subject, long Profile, string Reason, long Sequence, DateTime At)
+{
+    public BsonDocument ToBson() => new()
+    {
+        ["_id"] = Id, ["kind"] = Kind, ["subject"] = Subject, ["p"] = Profile, ["reason"] = Reason, ["seq"] = Sequence, ["at"] = At,
+    };
+
+    public static QuarantineRecord FromBson(BsonDocument d) => new(d["_id"].AsString, d["kind"].AsString, d["subject"].AsString,
+        d["p"].AsInt64, d["reason"].AsString, d["seq"].AsInt64, d["at"].AsDateTime.ToUniversalTime());
+}
+
+/// <summary>An admin's unmerge: at event <see cref="Sequence"/>, identifiers owned by profile <see cref="Loser"/> do not join.</summary>
+internal sealed record UnmergeDirective(string MergeId, long Sequence, long Loser, DateTime At)
+{
+    public BsonDocument ToBson() => new() { ["_id"] = MergeId, ["seq"] = Sequence, ["l"] = Loser, ["at"] = At };
+
+    public static UnmergeDirective FromBson(BsonDocument d) =>
+        new(d["_id"].AsString, d["seq"].AsInt64, d["l"].AsInt64, d["at"].AsDateTime.ToUniversalTime());
+}

@@ -1,0 +1,80 @@
+using System.Text.Json;
+using LiteDB;
+
+namespace Cdp.Modules.Profiles.Contracts;
+
+/// <summary>
+/// A module that keeps its own projection in step with the profiles (segment membership, for example).
+/// The processor calls every registered participant once per batch, on its own thread, INSIDE the batch's
+/// LiteDB transaction, after the profile writes and before the checkpoint: whatever the participant writes
+/// with <paramref name="db"/> commits (or rolls back) together with the profiles and the checkpoint, so a crash
+/// never leaves it a batch ahead or behind. Rules: no await, no other thread, no long work (the batch holds the
+/// write lock); throw to fail the batch (it is retried). Reads through <see cref="IProfileReader"/> see the batch's writes.
+/// </summary>
+public interface IProfileBatchParticipant
+{
+    void OnBatch(ProfileBatch batch, LiteDatabase db);
+
+    /// <summary>A reprocess is starting: drop the derived state (same transaction as the profiles' reset).</summary>
+    void OnReset(LiteDatabase db);
+}
+
+/// <summary>What one committed batch changed. <see cref="LastSequence"/> is the checkpoint it commits.</summary>
+public sealed record ProfileBatch(ProfileBatchKind Kind, long FirstSequence, long LastSequence, IReadOnlyList<ProfileChange> Changes);
+
+public enum ProfileBatchKind { Events, Unmerge }
+
+/// <summary>One profile touched by a batch, with the events it received (for an unmerge: all its events, recomputed).</summary>
+public sealed record ProfileChange(string ProfileId, ProfileChangeKind Kind, IReadOnlyList<ProfileEvent> Events, string? MergedInto);
+
+public enum ProfileChangeKind { Created, Updated, MergedAway, Removed }
+
+public sealed record ProfileEvent(long Sequence, string Type, string? Name, DateTime Timestamp, string Source);
+
+/// <summary>Reads profiles (committed state; on the processor thread inside a batch also the batch's own writes).</summary>
+public interface IProfileReader
+{
+    /// <summary>A live profile by id ("p_123"); null when unknown or merged away.</summary>
+    ProfileView? Get(string profileId);
+}
+
+public sealed record ProfileView(
+    string Id, JsonElement Traits, JsonElement ComputedTraits, DateTime FirstSeen, DateTime LastSeen, long EventCount,
+    IReadOnlyDictionary<string, long> EventTypeCounts, IReadOnlyDictionary<string, long> TrackEventCounts,
+    IReadOnlyDictionary<string, SourcePresence> Sources, IReadOnlyList<string> Groups);
+
+public sealed record SourcePresence(DateTime FirstSeen, DateTime LastSeen, long Events);
+
+/// <summary>The background processor: log -> identity -> profiles (-> participants), one batch per transaction.</summary>
+public interface IProfileProcessor
+{
+    ProcessorStatus Status { get; }
+
+    /// <summary>Completes when every event up to <paramref name="sequence"/> is processed.</summary>
+    Task WaitForCheckpointAsync(long sequence, CancellationToken cancellationToken);
+
+    /// <summary>Undoes a merge record; null when it does not exist.</summary>
+    Task<UnmergeResult?> UnmergeAsync(string mergeId, CancellationToken cancellationToken);
+
+    /// <summary>Clears identity graph and profiles (not the log, not unmerge decisions); completes once the reset is committed. Processing then restarts at sequence 1.</summary>
+    Task ReprocessAsync(CancellationToken cancellationToken);
+}
+
+public sealed record ProcessorStatus(
+    bool Running, long Checkpoint, long LogHead, long ProcessedSinceStart, long UnattributedSinceStart,
+    double EventsPerSecond, double FreshnessP95Milliseconds, string? LastError);
+
+public sealed record UnmergeResult(string MergeId, string DissolvedProfile, IReadOnlyList<string> Profiles, int EventsReplayed);
+
+public static class ProfileIds
+{
+    public static string Format(long profile) => "p_" + profile.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public static bool TryParse(string? id, out long profile)
+    {
+        profile = 0;
+        return id is not null && id.StartsWith("p_", StringComparison.Ordinal)
+            && long.TryParse(id.AsSpan(2), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out profile)
+            && profile > 0;
+    }
+}

@@ -1,0 +1,313 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using Cdp.Modules.Collection.Contracts;
+using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Profiles.Projection;
+using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
+using LiteDB;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Cdp.Modules.Profiles.Processing;
+
+/// <summary>
+/// The one processing loop: reads the event log after its checkpoint in batches, resolves identities, updates
+/// profiles, lets the batch participants (segments...) add their writes, and commits all of it together with the
+/// new checkpoint in ONE LiteDB transaction on its dedicated thread (nothing awaits inside it).
+/// Invariant: a batch replayed after a crash changes nothing twice, because its effects and the checkpoint that
+/// skips it commit together; the in-memory identity map is published only after the commit.
+/// Admin commands (unmerge, reprocess) run on the same thread between batches.
+/// </summary>
+[Service]
+internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDisposable
+{
+    private const string CheckpointId = "checkpoint";
+
+    /// <summary>Events per read when replaying a dissolved profile's events for an unmerge.</summary>
+    private const int ReplayReadSize = 512;
+
+    private readonly CdpDatabase _db;
+    private readonly IEventLog _log;
+    private readonly IIdentityResolver _identity;
+    private readonly IReadOnlyList<IProfileBatchParticipant> _participants;
+    private readonly ProfilesOptions _options;
+    private readonly ComputedTraits _computed;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<ProfileProcessor> _logger;
+    private readonly ConcurrentQueue<Action> _commands = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Freshness _freshness = new();
+    private readonly List<(long Sequence, TaskCompletionSource Done)> _waiters = [];
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Thread? _thread;
+    private long _checkpoint;
+    private long _processed, _unattributed;
+    private string? _lastError;
+    private readonly Stopwatch _rateClock = Stopwatch.StartNew();
+    private double _rate;
+
+    public ProfileProcessor(CdpDatabase db, IEventLog log, IIdentityResolver identity, IEnumerable<IProfileBatchParticipant> participants,
+        IOptions<ProfilesOptions> options, ComputedTraits computed, TimeProvider clock, ILogger<ProfileProcessor> logger)
+    {
+        _db = db;
+        _log = log;
+        _identity = identity;
+        _participants = participants.ToList();
+        _options = options.Value;
+        _computed = computed;
+        _clock = clock;
+        _logger = logger;
+    }
+
+    public ProcessorStatus Status => new(_thread is { IsAlive: true }, Interlocked.Read(ref _checkpoint), _log.LastSequence,
+        Interlocked.Read(ref _processed), Interlocked.Read(ref _unattributed), Volatile.Read(ref _rate), _freshness.P95Milliseconds, _lastError);
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _thread = new Thread(Run) { IsBackground = true, Name = "cdp-profile-processor" };
+        _thread.Start();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stop.Cancel();
+        Wake();
+        _thread?.Join(TimeSpan.FromSeconds(30));
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _stop.Dispose();
+
+    public Task WaitForCheckpointAsync(long sequence, CancellationToken cancellationToken)
+    {
+        lock (_waiters)
+        {
+            if (Interlocked.Read(ref _checkpoint) >= sequence) return Task.CompletedTask;
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((sequence, done));
+            return done.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    public Task<UnmergeResult?> UnmergeAsync(string mergeId, CancellationToken cancellationToken) =>
+        Post(() => Unmerge(mergeId), cancellationToken);
+
+    public Task ReprocessAsync(CancellationToken cancellationToken) => Post(() => { Reset(); return true; }, cancellationToken);
+
+    private Task<T> Post<T>(Func<T> command, CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _commands.Enqueue(() =>
+        {
+            try { done.TrySetResult(command()); }
+            catch (Exception ex) { done.TrySetException(ex); }
+        });
+        Wake();
+        return done.Task.WaitAsync(cancellationToken);
+    }
+
+    private void Wake() => Interlocked.Exchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    private void Run()
+    {
+        try
+        {
+            _identity.Load();
+            Publish(_db.Collection(ProfileSchema.State).FindById(CheckpointId)?["seq"].AsInt64 ?? 0);
+            _logger.LogInformation("Profile processor starting after sequence {Checkpoint}", _checkpoint);
+        }
+        catch (Exception ex)
+        {
+            _lastError = ex.Message;
+            _logger.LogCritical(ex, "Profile processor could not load its state");
+            return;
+        }
+        while (!_stop.IsCancellationRequested)
+        {
+            var wake = Volatile.Read(ref _wake);
+            try
+            {
+                while (_commands.TryDequeue(out var command)) command();
+                var events = _log.ReadAfter(_checkpoint, _options.BatchSize);
+                if (events.Count == 0)
+                {
+                    if (_commands.IsEmpty)
+                        Task.WhenAny(_log.WaitForEventsAfterAsync(_checkpoint, _stop.Token), wake.Task).GetAwaiter().GetResult();
+                    continue;
+                }
+                ProcessBatch(events);
+                _lastError = null;
+            }
+            catch (Exception ex) when (!_stop.IsCancellationRequested)
+            {
+                // nothing of the failed batch was published: the identity map and the checkpoint are as before it
+                _lastError = ex.Message;
+                _logger.LogError(ex, "Profile processing failed after sequence {Checkpoint}; retrying in 1 s", _checkpoint);
+                _stop.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
+            }
+        }
+    }
+
+    private void ProcessBatch(IReadOnlyList<LoggedEvent> events)
+    {
+        var identity = _identity.BeginBatch();
+        var work = new ProfileWork(_db.Database, _options, _computed);
+        long unattributed = 0;
+        foreach (var e in events)
+        {
+            if (!Resolve(identity, work, e)) unattributed++;
+        }
+        var last = events[^1].Sequence;
+        _db.InTransaction(db =>
+        {
+            identity.Write(db);
+            work.Write(db);
+            if (_participants.Count > 0)
+            {
+                var batch = new ProfileBatch(ProfileBatchKind.Events, events[0].Sequence, last, work.Changes());
+                foreach (var p in _participants) p.OnBatch(batch, db);
+            }
+            db.GetCollection(ProfileSchema.State).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = last });
+        });
+        identity.Committed();
+        var now = _clock.GetUtcNow().UtcDateTime;
+        foreach (var e in events) _freshness.Add((now - e.ReceivedAt).TotalMilliseconds);
+        Interlocked.Add(ref _processed, events.Count);
+        Interlocked.Add(ref _unattributed, unattributed);
+        UpdateRate(events.Count);
+        Publish(last);
+    }
+
+    private static bool Resolve(IIdentityBatch identity, ProfileWork work, LoggedEvent e)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(e.Json); }
+        catch (JsonException) { return false; } // the log only holds validated JSON; kept for safety
+        using (doc)
+        {
+            var payload = doc.RootElement;
+            var resolved = identity.Resolve(e, payload);
+            foreach (var m in resolved.Merges) work.Merge(m.Winner, m.Loser);
+            if (resolved.Profile == 0) return false;
+            work.Apply(resolved.Profile, resolved.Created, e, payload);
+            return true;
+        }
+    }
+
+    private UnmergeResult? Unmerge(string mergeId)
+    {
+        var plan = _identity.BeginUnmerge(mergeId, _clock.GetUtcNow().UtcDateTime);
+        if (plan is null) return null;
+        var sequences = ProfileTimeline.All(_db.Database, plan.RootProfile);
+        var work = new ProfileWork(_db.Database, _options, _computed, plan.DissolvedProfiles);
+        var replayed = 0;
+        foreach (var e in ReadEvents(sequences))
+        {
+            Resolve(plan.Batch, work, e);
+            replayed++;
+        }
+        List<ProfileChange> changes = [];
+        _db.InTransaction(db =>
+        {
+            plan.Batch.Write(db);
+            work.Write(db);
+            changes = work.Changes();
+            if (_participants.Count > 0)
+            {
+                var batch = new ProfileBatch(ProfileBatchKind.Unmerge, sequences.Count > 0 ? sequences[0] : 0, _checkpoint, changes);
+                foreach (var p in _participants) p.OnBatch(batch, db);
+            }
+        });
+        plan.Batch.Committed();
+        _logger.LogWarning("Unmerged {MergeId}: profile {Root} recomputed from {Events} events into {Profiles}", mergeId, plan.RootProfile, replayed,
+            string.Join(", ", changes.Where(c => c.Kind is ProfileChangeKind.Created or ProfileChangeKind.Updated).Select(c => c.ProfileId)));
+        return new UnmergeResult(mergeId, ProfileIds.Format(plan.RootProfile),
+            changes.Where(c => c.Kind is ProfileChangeKind.Created or ProfileChangeKind.Updated).Select(c => c.ProfileId).Order(StringComparer.Ordinal).ToList(),
+            replayed);
+    }
+
+    /// <summary>The events with the given (ascending) sequences, read in runs so that neighbours cost one read.</summary>
+    private IEnumerable<LoggedEvent> ReadEvents(List<long> sequences)
+    {
+        var i = 0;
+        while (i < sequences.Count)
+        {
+            var first = sequences[i];
+            var span = 1;
+            while (i + span < sequences.Count && sequences[i + span] - first < ReplayReadSize) span++;
+            var read = _log.ReadAfter(first - 1, (int)(sequences[i + span - 1] - first + 1));
+            var wanted = new HashSet<long>(sequences.Skip(i).Take(span));
+            foreach (var e in read) if (wanted.Contains(e.Sequence)) yield return e;
+            i += span;
+        }
+    }
+
+    private void Reset()
+    {
+        _db.InTransaction(db =>
+        {
+            _identity.Reset(db);
+            foreach (var c in new[] { ProfileSchema.Profiles, ProfileSchema.Timeline, ProfileSchema.Accounts }) db.GetCollection(c).DeleteAll();
+            foreach (var p in _participants) p.OnReset(db);
+            db.GetCollection(ProfileSchema.State).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = 0L });
+        });
+        _identity.Load();
+        Interlocked.Exchange(ref _checkpoint, 0);
+        _logger.LogWarning("Reprocess: identity graph and profiles cleared; rebuilding from the event log ({Head} events)", _log.LastSequence);
+    }
+
+    private void Publish(long checkpoint)
+    {
+        Interlocked.Exchange(ref _checkpoint, checkpoint);
+        lock (_waiters)
+        {
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Sequence > checkpoint) continue;
+                _waiters[i].Done.TrySetResult();
+                _waiters.RemoveAt(i);
+            }
+        }
+    }
+
+    private void UpdateRate(int events)
+    {
+        var seconds = _rateClock.Elapsed.TotalSeconds;
+        _rateClock.Restart();
+        if (seconds > 0) Volatile.Write(ref _rate, events / seconds);
+    }
+
+    /// <summary>Received -> committed to the profile, over the last 10,000 events (a ring).</summary>
+    private sealed class Freshness
+    {
+        private readonly double[] _ring = new double[10_000];
+        private int _count, _next;
+
+        public void Add(double ms)
+        {
+            lock (_ring)
+            {
+                _ring[_next] = ms;
+                _next = (_next + 1) % _ring.Length;
+                _count = Math.Min(_count + 1, _ring.Length);
+            }
+        }
+
+        public double P95Milliseconds
+        {
+            get
+            {
+                double[] copy;
+                lock (_ring) copy = _ring[.._count];
+                if (copy.Length == 0) return 0;
+                Array.Sort(copy);
+                return copy[(int)Math.Min(copy.Length - 1, Math.Ceiling(copy.Length * 0.95) - 1)];
+            }
+        }
+    }
+}

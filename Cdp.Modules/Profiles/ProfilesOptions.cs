@@ -1,0 +1,64 @@
+using FluentValidation;
+
+namespace Cdp.Modules.Profiles;
+
+/// <summary>appsettings section <c>Cdp:Profiles</c>.</summary>
+internal sealed class ProfilesOptions
+{
+    public const string Section = "Cdp:Profiles";
+
+    /// <summary>Most events the processor reads and commits in one transaction.</summary>
+    public int BatchSize { get; set; } = 5000;
+
+    /// <summary>Distinct track event names counted per profile; further names count under "(other)".</summary>
+    public int MaxEventNames { get; set; } = 200;
+
+    /// <summary>Traits computed from events, by trait name.</summary>
+    public Dictionary<string, ComputedTraitOptions> ComputedTraits { get; set; } = new(StringComparer.Ordinal);
+}
+
+internal enum ComputedKind { Count, Sum, Min, Max, Avg, First, Last, Unique }
+
+internal sealed class ComputedTraitOptions
+{
+    public ComputedKind Kind { get; set; } = ComputedKind.Count;
+
+    /// <summary>Event type the trait reads: track (default), page, screen, identify, group, or "*" for all.</summary>
+    public string Type { get; set; } = "track";
+
+    /// <summary>Track event name (or page/screen name); empty = every event of <see cref="Type"/>.</summary>
+    public string? Event { get; set; }
+
+    /// <summary>Property path (dots for nested, e.g. "product.price"); required for every kind but Count.</summary>
+    public string? Property { get; set; }
+
+    /// <summary>Property filters: only events whose property equals the value count (e.g. "currency": "EUR").</summary>
+    public Dictionary<string, string>? Where { get; set; }
+
+    /// <summary>Count/Sum/Min/Max/Avg over the events of the last N days only (by event timestamp; day buckets). Empty = all time.</summary>
+    public TimeSpan? Window { get; set; }
+
+    /// <summary>Unique: most values kept (the first ones seen).</summary>
+    public int MaxValues { get; set; } = 100;
+}
+
+internal sealed class ProfilesOptionsValidator : AbstractValidator<ProfilesOptions>
+{
+    public ProfilesOptionsValidator()
+    {
+        RuleFor(o => o.BatchSize).InclusiveBetween(1, 100_000);
+        RuleFor(o => o.MaxEventNames).InclusiveBetween(1, 100_000);
+        RuleForEach(o => o.ComputedTraits).ChildRules(t =>
+        {
+            t.RuleFor(e => e.Value.Property).NotEmpty().When(e => e.Value.Kind != ComputedKind.Count)
+                .OverridePropertyName("Property").WithMessage("is required for every kind but Count");
+            t.RuleFor(e => e.Value.Window).Must(w => w is null || (w.Value >= TimeSpan.FromDays(1) && w.Value <= TimeSpan.FromDays(3660)))
+                .OverridePropertyName("Window").WithMessage("must be between 1 day and 10 years (whole days), e.g. 30.00:00:00");
+            t.RuleFor(e => e.Value.Window).Must(w => w is null).When(e => e.Value.Kind is ComputedKind.First or ComputedKind.Last or ComputedKind.Unique)
+                .OverridePropertyName("Window").WithMessage("only Count, Sum, Min, Max and Avg have a window");
+            t.RuleFor(e => e.Value.MaxValues).InclusiveBetween(1, 10_000).OverridePropertyName("MaxValues");
+            t.RuleFor(e => e.Value.Type).Must(v => v is "*" or "track" or "page" or "screen" or "identify" or "group" or "alias")
+                .OverridePropertyName("Type").WithMessage("must be track, page, screen, identify, group, alias or *");
+        }).OverridePropertyName("ComputedTraits");
+    }
+}

@@ -1,0 +1,116 @@
+using LiteDB;
+
+namespace Cdp.Modules.Profiles.Projection;
+
+/// <summary>How profiles sit in LiteDB.</summary>
+internal static class ProfileSchema
+{
+    public const string Profiles = "profiles";           // _id = profile number; merged-away profiles keep only "into"
+    public const string Timeline = "profile_timeline";   // spilled timeline chunks, _id = profile number << 16 | chunk
+    public const string Accounts = "profile_accounts";   // group (account) profiles, _id = groupId
+    public const string State = "processor_state";       // _id "checkpoint": { seq }
+
+    /// <summary>Sequences kept inline in the profile document before a chunk is spilled; ~3 bytes each (varint deltas).</summary>
+    public const int TimelineChunk = 256;
+
+    /// <summary>Chunk numbers per profile (16 bits of the chunk _id): 65,535 chunks x 256 = 16.7M events per profile.</summary>
+    public const int MaxChunks = 0xFFFF;
+
+    public const string OtherEvents = "(other)";
+
+    public static long ChunkId(long profile, int chunk) => (profile << 16) | (uint)chunk;
+}
+
+/// <summary>One person's profile, as the processor works on it. Traits and computed-trait state stay BSON.</summary>
+internal sealed class ProfileState(long profile)
+{
+    public long Profile { get; } = profile;
+    public long Into { get; set; }
+    public DateTime First { get; set; } = DateTime.MaxValue;
+    public DateTime Last { get; set; } = DateTime.MinValue;
+    public long Events { get; set; }
+    public BsonDocument Sources { get; set; } = new();     // name -> { f, l, n }
+    public BsonDocument TypeCounts { get; set; } = new();  // track/page/... -> n
+    public BsonDocument EventCounts { get; set; } = new(); // track event name -> n
+    public BsonDocument Traits { get; set; } = new();
+    public BsonDocument TraitTimes { get; set; } = new();  // same shape as Traits, leaves are timestamp ticks
+    public BsonDocument Computed { get; set; } = new();    // trait name -> state
+    public List<string> Groups { get; set; } = [];
+    public List<long> Recent { get; set; } = [];            // newest timeline part, ascending
+    public int Chunks { get; set; }
+    public bool IsNew { get; set; }
+
+    public BsonDocument ToBson()
+    {
+        var d = new BsonDocument { ["_id"] = Profile };
+        if (Into != 0) { d["into"] = Into; return d; }
+        d["f"] = First;
+        d["l"] = Last;
+        d["n"] = Events;
+        d["src"] = Sources;
+        d["tc"] = TypeCounts;
+        d["ec"] = EventCounts;
+        d["tr"] = Traits;
+        d["tt"] = TraitTimes;
+        if (Computed.Count > 0) d["ct"] = Computed;
+        if (Groups.Count > 0) d["g"] = new BsonArray(Groups.Select(g => new BsonValue(g)));
+        d["tl"] = Varint.Encode(Recent);
+        if (Chunks > 0) d["tlc"] = Chunks;
+        return d;
+    }
+
+    public static ProfileState FromBson(BsonDocument d)
+    {
+        var p = new ProfileState(d["_id"].AsInt64);
+        if (d.TryGetValue("into", out var into)) { p.Into = into.AsInt64; return p; }
+        p.First = d["f"].AsDateTime.ToUniversalTime();
+        p.Last = d["l"].AsDateTime.ToUniversalTime();
+        p.Events = d["n"].AsInt64;
+        p.Sources = d["src"].AsDocument;
+        p.TypeCounts = d["tc"].AsDocument;
+        p.EventCounts = d["ec"].AsDocument;
+        p.Traits = d["tr"].AsDocument;
+        p.TraitTimes = d["tt"].AsDocument;
+        if (d.TryGetValue("ct", out var ct)) p.Computed = ct.AsDocument;
+        if (d.TryGetValue("g", out var g)) p.Groups = g.AsArray.Select(x => x.AsString).ToList();
+        p.Recent = Varint.Decode(d["tl"].AsBinary);
+        p.Chunks = d.TryGetValue("tlc", out var c) ? c.AsInt32 : 0;
+        return p;
+    }
+}
+
+/// <summary>Ascending sequences as LEB128 varints of their deltas: ~2-3 bytes per event instead of 9.</summary>
+internal static class Varint
+{
+    public static byte[] Encode(IReadOnlyList<long> ascending)
+    {
+        var buffer = new byte[ascending.Count * 10];
+        var n = 0;
+        long previous = 0;
+        foreach (var s in ascending)
+        {
+            var v = (ulong)(s - previous);
+            previous = s;
+            while (v >= 0x80) { buffer[n++] = (byte)(v | 0x80); v >>= 7; }
+            buffer[n++] = (byte)v;
+        }
+        return buffer[..n];
+    }
+
+    public static List<long> Decode(byte[] bytes)
+    {
+        var result = new List<long>(bytes.Length);
+        long previous = 0;
+        var i = 0;
+        while (i < bytes.Length)
+        {
+            ulong v = 0;
+            var shift = 0;
+            byte b;
+            do { b = bytes[i++]; v |= (ulong)(b & 0x7F) << shift; shift += 7; } while ((b & 0x80) != 0);
+            previous += (long)v;
+            result.Add(previous);
+        }
+        return result;
+    }
+}

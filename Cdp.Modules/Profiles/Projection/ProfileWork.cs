@@ -1,0 +1,245 @@
+using System.Text.Json;
+using Cdp.Modules.Collection.Contracts;
+using Cdp.Modules.Profiles.Contracts;
+using LiteDB;
+
+namespace Cdp.Modules.Profiles.Projection;
+
+/// <summary>
+/// The profiles one batch touches, held in memory while its events are applied in sequence order; each changed
+/// profile is written once, at the end, inside the batch's transaction. In unmerge mode the dissolved profiles are
+/// deleted and rebuilt from scratch from their events.
+/// </summary>
+internal sealed class ProfileWork
+{
+    private readonly LiteDatabase _db;
+    private readonly ProfilesOptions _options;
+    private readonly ComputedTraits _computed;
+    private readonly bool _rebuild;
+    private readonly Dictionary<long, ProfileState> _profiles = new();
+    private readonly HashSet<long> _dirty = new();
+    private readonly HashSet<long> _deleted = new();
+    private readonly Dictionary<long, byte[]?> _chunks = new(); // chunk id -> bytes, null = delete
+    private readonly Dictionary<long, List<ProfileEvent>> _events = new();
+    private readonly Dictionary<long, long> _mergedInto = new();
+    private readonly HashSet<long> _created = new();
+    private readonly Dictionary<string, (BsonDocument Traits, BsonDocument Times)> _accounts = new(StringComparer.Ordinal);
+
+    public ProfileWork(LiteDatabase db, ProfilesOptions options, ComputedTraits computed, IReadOnlyList<long>? dissolve = null)
+    {
+        _db = db;
+        _options = options;
+        _computed = computed;
+        if (dissolve is null) return;
+        _rebuild = true;
+        foreach (var p in dissolve) _deleted.Add(p);
+    }
+
+    public int Changed => _dirty.Count;
+
+    public void Apply(long profile, bool created, LoggedEvent e, JsonElement payload)
+    {
+        var p = Get(profile, created);
+        var type = Str(payload, "type") ?? "track";
+        var name = type switch { "track" => Str(payload, "event"), "page" or "screen" => Str(payload, "name"), _ => null };
+        var timestamp = payload.TryGetProperty("timestamp", out var ts) && ts.TryGetDateTime(out var t) ? t.ToUniversalTime() : e.ReceivedAt;
+        var ticks = timestamp.Ticks;
+
+        if (timestamp < p.First) p.First = timestamp;
+        if (timestamp > p.Last) p.Last = timestamp;
+        p.Events++;
+        Increment(p.TypeCounts, type, 1);
+        if (type == "track" && name is not null)
+            Increment(p.EventCounts, p.EventCounts.ContainsKey(name) || p.EventCounts.Count < _options.MaxEventNames ? name : ProfileSchema.OtherEvents, 1);
+        Presence(p.Sources, e.Source, timestamp, timestamp, 1);
+
+        if (payload.TryGetProperty("context", out var ctx) && ctx.ValueKind == JsonValueKind.Object
+            && ctx.TryGetProperty("traits", out var ct) && ct.ValueKind == JsonValueKind.Object)
+            TraitSet.Apply(p.Traits, p.TraitTimes, ct, ticks);
+        if (type == "identify" && payload.TryGetProperty("traits", out var traits) && traits.ValueKind == JsonValueKind.Object)
+            TraitSet.Apply(p.Traits, p.TraitTimes, traits, ticks);
+        if (type == "group" && Str(payload, "groupId") is { } groupId)
+        {
+            if (!p.Groups.Contains(groupId)) p.Groups.Add(groupId);
+            if (payload.TryGetProperty("traits", out var gt) && gt.ValueKind == JsonValueKind.Object) ApplyAccount(groupId, gt, ticks);
+        }
+        if (_computed.Any)
+        {
+            var properties = payload.TryGetProperty(type is "identify" or "group" ? "traits" : "properties", out var props) ? props : default;
+            _computed.Apply(p.Computed, type, name, properties, timestamp);
+        }
+
+        AppendTimeline(p, e.Sequence);
+        (_events.TryGetValue(profile, out var list) ? list : _events[profile] = []).Add(new ProfileEvent(e.Sequence, type, name, timestamp, e.Source));
+        _dirty.Add(profile);
+    }
+
+    /// <summary>Folds the loser into the winner: counters add up, traits by timestamp, timelines interleave.</summary>
+    public void Merge(long winner, long loser)
+    {
+        var w = Get(winner, false);
+        var l = Get(loser, false);
+        if (l.First < w.First) w.First = l.First;
+        if (l.Last > w.Last) w.Last = l.Last;
+        w.Events += l.Events;
+        foreach (var (k, v) in l.TypeCounts) Increment(w.TypeCounts, k, v.AsInt64);
+        foreach (var (k, v) in l.EventCounts)
+            Increment(w.EventCounts, w.EventCounts.ContainsKey(k) || w.EventCounts.Count < _options.MaxEventNames ? k : ProfileSchema.OtherEvents, v.AsInt64);
+        foreach (var (k, v) in l.Sources)
+            Presence(w.Sources, k, v["f"].AsDateTime.ToUniversalTime(), v["l"].AsDateTime.ToUniversalTime(), v["n"].AsInt64);
+        TraitSet.Merge(w.Traits, w.TraitTimes, l.Traits, l.TraitTimes);
+        _computed.Merge(w.Computed, l.Computed);
+        foreach (var g in l.Groups) if (!w.Groups.Contains(g)) w.Groups.Add(g);
+
+        var all = MergeSorted(AllSequences(w), AllSequences(l));
+        DeleteChunks(w);
+        DeleteChunks(l);
+        w.Recent = [];
+        foreach (var s in all) AppendTimeline(w, s);
+
+        if (_events.Remove(loser, out var moved))
+            (_events.TryGetValue(winner, out var list) ? list : _events[winner] = []).AddRange(moved);
+        var tombstone = new ProfileState(loser) { Into = winner, IsNew = l.IsNew };
+        _profiles[loser] = tombstone;
+        _mergedInto[loser] = winner;
+        _dirty.Add(winner);
+        _dirty.Add(loser);
+    }
+
+    private ProfileState Get(long profile, bool created)
+    {
+        if (_profiles.TryGetValue(profile, out var p)) return p;
+        if (created || _rebuild)
+        {
+            if (!created) throw new InvalidOperationException($"profile {profile} is not part of the unmerge replay");
+            p = new ProfileState(profile) { IsNew = !_deleted.Contains(profile) };
+            _created.Add(profile);
+        }
+        else
+        {
+            var d = _db.GetCollection(ProfileSchema.Profiles).FindById(profile) ?? throw new InvalidOperationException($"profile {profile} is missing");
+            p = ProfileState.FromBson(d);
+            if (p.Into != 0) throw new InvalidOperationException($"profile {profile} was merged into {p.Into}");
+        }
+        _profiles[profile] = p;
+        return p;
+    }
+
+    private void AppendTimeline(ProfileState p, long sequence)
+    {
+        p.Recent.Add(sequence);
+        if (p.Recent.Count < ProfileSchema.TimelineChunk || p.Chunks >= ProfileSchema.MaxChunks) return;
+        _chunks[ProfileSchema.ChunkId(p.Profile, p.Chunks)] = Varint.Encode(p.Recent);
+        p.Chunks++;
+        p.Recent = [];
+    }
+
+    private List<long> AllSequences(ProfileState p)
+    {
+        var all = new List<long>((int)Math.Min(p.Events, 1_000_000));
+        var timeline = _db.GetCollection(ProfileSchema.Timeline);
+        for (var c = 0; c < p.Chunks; c++)
+        {
+            var id = ProfileSchema.ChunkId(p.Profile, c);
+            var bytes = _chunks.TryGetValue(id, out var staged) ? staged : timeline.FindById(id)?["s"].AsBinary;
+            if (bytes is not null) all.AddRange(Varint.Decode(bytes));
+        }
+        all.AddRange(p.Recent);
+        return all;
+    }
+
+    private void DeleteChunks(ProfileState p)
+    {
+        for (var c = 0; c < p.Chunks; c++) _chunks[ProfileSchema.ChunkId(p.Profile, c)] = null;
+        p.Chunks = 0;
+    }
+
+    private static List<long> MergeSorted(List<long> a, List<long> b)
+    {
+        var r = new List<long>(a.Count + b.Count);
+        int i = 0, j = 0;
+        while (i < a.Count || j < b.Count)
+            r.Add(j >= b.Count || (i < a.Count && a[i] <= b[j]) ? a[i++] : b[j++]);
+        return r;
+    }
+
+    private void ApplyAccount(string groupId, JsonElement traits, long ticks)
+    {
+        if (!_accounts.TryGetValue(groupId, out var account))
+        {
+            var d = _db.GetCollection(ProfileSchema.Accounts).FindById(groupId);
+            account = d is null ? (new BsonDocument(), new BsonDocument()) : (d["tr"].AsDocument, d["tt"].AsDocument);
+            _accounts[groupId] = account;
+        }
+        TraitSet.Apply(account.Traits, account.Times, traits, ticks);
+    }
+
+    private static void Increment(BsonDocument counts, string key, long by) =>
+        counts[key] = (counts.TryGetValue(key, out var v) ? v.AsInt64 : 0) + by;
+
+    private static void Presence(BsonDocument sources, string source, DateTime first, DateTime last, long events)
+    {
+        if (sources.TryGetValue(source, out var v))
+        {
+            var s = v.AsDocument;
+            if (first < s["f"].AsDateTime.ToUniversalTime()) s["f"] = first;
+            if (last > s["l"].AsDateTime.ToUniversalTime()) s["l"] = last;
+            s["n"] = s["n"].AsInt64 + events;
+        }
+        else sources[source] = new BsonDocument { ["f"] = first, ["l"] = last, ["n"] = events };
+    }
+
+    private static string? Str(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    /// <summary>Inside the batch transaction.</summary>
+    public void Write(LiteDatabase db)
+    {
+        var profiles = db.GetCollection(ProfileSchema.Profiles);
+        var timeline = db.GetCollection(ProfileSchema.Timeline);
+        foreach (var p in _deleted)
+        {
+            if (!_dirty.Contains(p)) profiles.Delete(p);
+            timeline.DeleteMany(Query.Between("_id", ProfileSchema.ChunkId(p, 0), ProfileSchema.ChunkId(p, ProfileSchema.MaxChunks)));
+        }
+        foreach (var (id, bytes) in _chunks)
+        {
+            if (bytes is null) timeline.Delete(id);
+            else timeline.Upsert(new BsonDocument { ["_id"] = id, ["s"] = bytes });
+        }
+        foreach (var id in _dirty)
+        {
+            var p = _profiles[id];
+            if (_rebuild) profiles.Upsert(p.ToBson());
+            else if (p.IsNew) profiles.Insert(p.ToBson());
+            else profiles.Update(p.ToBson());
+        }
+        var accounts = db.GetCollection(ProfileSchema.Accounts);
+        foreach (var (id, a) in _accounts) accounts.Upsert(new BsonDocument { ["_id"] = id, ["tr"] = a.Traits, ["tt"] = a.Times });
+    }
+
+    /// <summary>What changed, for the batch participants.</summary>
+    public List<ProfileChange> Changes()
+    {
+        var changes = new List<ProfileChange>(_dirty.Count + _deleted.Count);
+        foreach (var id in _dirty)
+        {
+            if (_mergedInto.TryGetValue(id, out var into))
+            {
+                changes.Add(new ProfileChange(ProfileIds.Format(id), ProfileChangeKind.MergedAway, [], ProfileIds.Format(FinalOf(into))));
+                continue;
+            }
+            var kind = _created.Contains(id) ? ProfileChangeKind.Created : ProfileChangeKind.Updated;
+            changes.Add(new ProfileChange(ProfileIds.Format(id), kind, _events.GetValueOrDefault(id) ?? [], null));
+        }
+        foreach (var id in _deleted)
+            if (!_dirty.Contains(id)) changes.Add(new ProfileChange(ProfileIds.Format(id), ProfileChangeKind.Removed, [], null));
+        return changes;
+    }
+
+    private long FinalOf(long profile)
+    {
+        while (_mergedInto.TryGetValue(profile, out var next)) profile = next;
+        return profile;
+    }
+}
