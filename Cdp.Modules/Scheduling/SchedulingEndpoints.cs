@@ -1,0 +1,39 @@
+using Cdp.Modules.Scheduling.Contracts;
+using Cdp.Modules.Scheduling.Hosting;
+using Cdp.Modules.Shared.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Cdp.Modules.Scheduling;
+
+/// <summary>/api/scheduling: the recurring jobs as configured and scheduled, and "run now".</summary>
+internal static class SchedulingEndpoints
+{
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/scheduling").WithTags("Scheduling");
+
+        group.MapGet("/recurring", (RecurringJobCatalog catalog) => TypedResults.Ok(catalog.List().Select(r => new RecurringJobView(
+            r.Id,
+            catalog.Settings(r.Id)?.Kind,
+            r.Cron,
+            r.TimeZoneId,
+            r.Queue,
+            r.NextExecution,
+            r.LastExecution,
+            r.LastJobId,
+            r.LastJobState,
+            r.Error)).ToList())).RequireReader();
+
+        group.MapPost("/recurring/{id}/trigger", Results<Accepted<TriggeredRun>, NotFound<ProblemDetails>> (string id, IBackgroundJobs jobs) =>
+            jobs.TriggerRecurring(id) is { } jobId
+                ? TypedResults.Accepted($"/jobs/jobs/details/{jobId}", new TriggeredRun(id, jobId))
+                : TypedResults.NotFound(new ProblemDetails { Title = "Not Found", Status = 404, Detail = $"no recurring job '{id}' (Cdp:Scheduling:RecurringJobs)" }))
+            .RequireAdmin();
+    }
+
+    internal sealed record RecurringJobView(string Id, string? Kind, string? Cron, string? TimeZone, string? Queue,
+        DateTime? NextExecution, DateTime? LastExecution, string? LastJobId, string? LastJobState, string? Error);
+
+    internal sealed record TriggeredRun(string RecurringJobId, string JobId);
+}
