@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Cdp.Tests.Support;
@@ -21,8 +22,12 @@ public sealed class CdpHost : WebApplicationFactory<Program>
     private readonly bool _ownsFolder;
     private readonly Dictionary<string, string?> _settings;
 
-    public CdpHost(IDictionary<string, string?>? settings = null, TempFolder? folder = null)
+    private readonly Action<IServiceCollection>? _services;
+
+    /// <param name="services">Test registrations added after the host's own (e.g. a test ISegmentMembership).</param>
+    public CdpHost(IDictionary<string, string?>? settings = null, TempFolder? folder = null, Action<IServiceCollection>? services = null)
     {
+        _services = services;
         _ownsFolder = folder is null;
         _folder = folder ?? new TempFolder();
         _settings = new Dictionary<string, string?>
@@ -61,6 +66,7 @@ public sealed class CdpHost : WebApplicationFactory<Program>
     {
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
         builder.UseEnvironment("Testing");
+        if (_services is not null) builder.ConfigureTestServices(_services);
     }
 
     public T Service<T>() where T : notnull => Services.GetRequiredService<T>();

@@ -21,12 +21,11 @@ namespace Cdp.Modules.Activation.Engine;
 [Service]
 internal sealed class SyncEngine(
     IOptions<ActivationOptions> options,
-    ISegmentMembership segments,
+    IServiceProvider services,
     IProfileReader profiles,
     MemberState state,
     RunHistory history,
     DestinationSessions sessions,
-    IRecurringJobSchedule schedule,
     Redactor redactor,
     IEnumerable<IBatchCommitHook> hooks,
     TimeProvider clock,
@@ -46,6 +45,10 @@ internal sealed class SyncEngine(
 
     private ActivationOptions Settings => options.Value;
 
+    /// <summary>Resolved when a run needs it, so the host starts (and reports) even before a Segments implementation is registered.</summary>
+    private ISegmentMembership Segments => services.GetService<ISegmentMembership>()
+        ?? throw new InvalidOperationException("no segment membership is available (the Segments module registers ISegmentMembership)");
+
     public IReadOnlyList<SyncSummary> List() => Settings.Syncs.Keys.Order(StringComparer.Ordinal).Select(n => Find(n)!).ToList();
 
     public SyncSummary? Find(string sync)
@@ -53,7 +56,8 @@ internal sealed class SyncEngine(
         if (!Settings.Syncs.TryGetValue(sync, out var s)) return null;
         var d = Settings.Destinations.GetValueOrDefault(s.Destination);
         var last = history.Latest(sync, 1).FirstOrDefault();
-        var next = s.Enabled ? schedule.Find(SyncCatalog.JobId(sync))?.NextExecution : null;
+        // Resolved here, not injected: Scheduling's catalog needs the job kinds, and SyncJobKind needs this engine.
+        var next = s.Enabled ? services.GetService<IRecurringJobSchedule>()?.Find(SyncCatalog.JobId(sync))?.NextExecution : null;
         var (members, rejected) = state.Count(sync);
         return new SyncSummary(sync, s.Segment, s.Destination, d?.Type?.ToString() ?? "?", s.Mode.ToString(), s.Enabled, s.Enabled ? s.Cron : null,
             s.TimeZone, next, last?.StartedAt, last?.Status, last?.Id, members, rejected);
@@ -96,7 +100,7 @@ internal sealed class SyncEngine(
         try
         {
             var target = new SyncTarget(name, s, s.Destination, d, runId);
-            if (!segments.Exists(s.Segment))
+            if (!Segments.Exists(s.Segment))
             {
                 stopped = $"segment '{s.Segment}' does not exist ({SyncSettings.Section}:{name}:Segment): nothing was sent";
             }
@@ -178,7 +182,7 @@ internal sealed class SyncEngine(
         var stateOnly = new List<MemberCommit>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var keys = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var profileId in segments.Members(s.Segment))
+        foreach (var profileId in Segments.Members(s.Segment))
         {
             run.Members++;
             var view = profiles.Get(profileId);
