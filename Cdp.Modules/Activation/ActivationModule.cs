@@ -1,3 +1,6 @@
+using Cdp.Modules.Activation.Api;
+using Cdp.Modules.Activation.Configuration;
+using Cdp.Modules.Shared.Configuration;
 using Cdp.Modules.Shared.Modules;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
@@ -5,15 +8,19 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Cdp.Modules.Activation;
 
-/// <summary>Not built yet: see the open issues. Registered so the module map is complete from the start.</summary>
+/// <summary>
+/// Destinations (Cdp:Destinations: Mailchimp, Brevo, SendGrid, webhook, CSV/SFTP) and syncs (Cdp:Syncs): a recurring job per
+/// sync, the sync engine with member state, dry runs and run history, and the admin API under /api/activation.
+/// </summary>
 public sealed class ActivationModule : ICdpModule
 {
     public string Name => "Activation";
 
-    public void AddServices(IServiceCollection services, IConfiguration configuration) =>
-        services.AddModuleServices(typeof(ActivationModule));
-
-    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    public void AddServices(IServiceCollection services, IConfiguration configuration)
     {
+        services.AddValidatedSettings<ActivationOptions, ActivationOptionsValidator>(configuration, ActivationOptions.Section);
+        services.AddModuleServices(typeof(ActivationModule));
     }
+
+    public void MapEndpoints(IEndpointRouteBuilder endpoints) => ActivationEndpoints.Map(endpoints);
 }

@@ -56,7 +56,7 @@ public sealed class RecurringJobsTests
         typeof(RecurringJobSettings).GetProperty(field)!.SetValue(settings.RecurringJobs[id], value);
         var options = Options.Create(settings);
         var scopes = new ServiceCollection().BuildServiceProvider().GetRequiredService<IServiceScopeFactory>();
-        var catalog = new RecurringJobCatalog(new JobMachinery(scope.Storage, scopes, options), [new NamedKind("litedb-checkpoint")],
+        var catalog = new RecurringJobCatalog(new JobMachinery(scope.Storage, scopes, options), [new NamedKind("litedb-checkpoint")], [],
             options, NullLogger<RecurringJobCatalog>.Instance);
 
         // Program prints OptionsValidationException failures and exits with code 2 (SchedulingProcessTests runs the real thing).

@@ -17,23 +17,53 @@ namespace Cdp.Modules.Scheduling.Hosting;
 internal sealed class RecurringJobCatalog(
     JobMachinery machinery,
     IEnumerable<IRecurringJobKind> kinds,
+    IEnumerable<IRecurringJobSource> sources,
     IOptions<SchedulingOptions> options,
-    ILogger<RecurringJobCatalog> log)
+    ILogger<RecurringJobCatalog> log) : IRecurringJobSchedule
 {
     private readonly Dictionary<string, IRecurringJobKind> _kinds = Index(kinds);
+    private Dictionary<string, (RecurringJobSettings Settings, string At)>? _all;
 
     public IRecurringJobKind? Kind(string name) => _kinds.GetValueOrDefault(name);
 
     public IReadOnlyCollection<string> KindNames => _kinds.Keys;
 
-    public RecurringJobSettings? Settings(string recurringJobId) => options.Value.RecurringJobs.GetValueOrDefault(recurringJobId);
+    public RecurringJobSettings? Settings(string recurringJobId) => All().GetValueOrDefault(recurringJobId).Settings;
+
+    /// <summary>appsettings' recurring jobs and those the modules contribute (IRecurringJobSource), by id, with the key each came from.</summary>
+    private Dictionary<string, (RecurringJobSettings Settings, string At)> All()
+    {
+        if (_all is not null) return _all;
+        var all = options.Value.RecurringJobs.ToDictionary(p => p.Key, p => (p.Value, $"{SchedulingOptions.Section}:RecurringJobs:{p.Key}"), StringComparer.Ordinal);
+        foreach (var definition in sources.SelectMany(s => s.RecurringJobs()))
+        {
+            if (all.TryGetValue(definition.Id, out var clash))
+                throw Invalid($"{definition.SettingsKey}: its recurring job id '{definition.Id}' is also used by {clash.Item2}");
+            if (!TimeZoneInfo.TryFindSystemTimeZoneById(definition.TimeZone, out _))
+                throw Invalid($"{definition.SettingsKey}:TimeZone: '{definition.TimeZone}' is not a known time zone id (e.g. \"UTC\" or \"Europe/Paris\")");
+            all[definition.Id] = (new RecurringJobSettings
+            {
+                Kind = definition.Kind,
+                Cron = definition.Cron,
+                TimeZone = definition.TimeZone,
+                Queue = definition.Queue,
+                Arguments = new Dictionary<string, string>(definition.Arguments, StringComparer.Ordinal),
+            }, definition.SettingsKey);
+        }
+        return _all = all;
+    }
+
+    public RecurringJobStatus? Find(string recurringJobId)
+    {
+        var dto = List().FirstOrDefault(r => r.Id == recurringJobId);
+        return dto is null ? null : new RecurringJobStatus(dto.Id, dto.Cron, dto.TimeZoneId, dto.NextExecution, dto.LastExecution, dto.LastJobId, dto.LastJobState, dto.Error);
+    }
 
     public void Reconcile()
     {
-        var configured = options.Value.RecurringJobs;
-        foreach (var (id, settings) in configured)
+        var configured = All();
+        foreach (var (id, (settings, at)) in configured)
         {
-            var at = $"{SchedulingOptions.Section}:RecurringJobs:{id}";
             if (!_kinds.ContainsKey(settings.Kind))
                 throw Invalid($"{at}:Kind: unknown job kind '{settings.Kind}'. Known kinds: {string.Join(", ", _kinds.Keys.Order())}");
             var job = new Job(typeof(RecurringJobRunner), typeof(RecurringJobRunner).GetMethod(nameof(RecurringJobRunner.RunAsync))!,

@@ -2,13 +2,12 @@ using Cdp.Modules.Scheduling.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Hangfire;
 using Hangfire.Server;
-using Microsoft.Extensions.Options;
 
 namespace Cdp.Modules.Scheduling.Hosting;
 
 /// <summary>What Hangfire calls for each run of a recurring job: finds the kind by name and runs it.</summary>
 [Service(ServiceLifetime.Scoped)]
-internal sealed class RecurringJobRunner(IEnumerable<IRecurringJobKind> kinds, IOptionsSnapshot<SchedulingOptions> options)
+internal sealed class RecurringJobRunner(IEnumerable<IRecurringJobKind> kinds, RecurringJobCatalog catalog)
 {
     /// <summary>A failed run is retried a few times, then left Failed on the dashboard; the next occurrence runs anyway.</summary>
     public const int RetryAttempts = 3;
@@ -18,7 +17,7 @@ internal sealed class RecurringJobRunner(IEnumerable<IRecurringJobKind> kinds, I
     {
         var runner = kinds.FirstOrDefault(k => k.Name == kind)
             ?? throw new InvalidOperationException($"No recurring job kind named '{kind}' is registered (recurring job '{recurringJobId}').");
-        var arguments = options.Value.RecurringJobs.GetValueOrDefault(recurringJobId)?.Arguments
+        var arguments = catalog.Settings(recurringJobId)?.Arguments
             ?? new Dictionary<string, string>(StringComparer.Ordinal);
         return runner.RunAsync(new RecurringJobRun(recurringJobId, context?.BackgroundJob.Id ?? "", arguments), cancellationToken);
     }

@@ -1,0 +1,51 @@
+using Cdp.Modules.Activation.Configuration;
+using Cdp.Modules.Activation.Engine;
+using Cdp.Modules.Shared.Modules;
+using Microsoft.Extensions.Logging;
+
+namespace Cdp.Modules.Activation.Destinations;
+
+/// <summary>Opens a destination session by type; batch sizes and dry-run previews without any I/O.</summary>
+[Service]
+internal sealed class DestinationSessions(DestinationHttp http, MemberState state, ILoggerFactory logs, TimeProvider clock)
+{
+    /// <summary>Vendor limits: Mailchimp 500 members per batch call; Brevo removes 150 per call; SendGrid 30,000 contacts (6 MB) per PUT.</summary>
+    public const int MailchimpMax = 500, BrevoImportDefault = 1000, BrevoRemoveMax = 150, SendGridMax = 30_000, SendGridSearchMax = 100, WebhookDefault = 100, CsvRows = 5000;
+
+    public IDestinationSession Open(SyncTarget target) => target.Destination.Type switch
+    {
+        DestinationType.Mailchimp => new MailchimpSession(target, http.Client(target.DestinationName), state),
+        DestinationType.Brevo => new BrevoSession(target, http.Client(target.DestinationName)),
+        DestinationType.SendGrid => new SendGridSession(target, http.Client(target.DestinationName)),
+        DestinationType.Webhook => new WebhookSession(target, http.Client(target.DestinationName), clock),
+        DestinationType.CsvFile => new CsvFileSession(target, clock, logs.CreateLogger<CsvFileSession>()),
+        _ => throw new InvalidOperationException($"destination type {target.Destination.Type} is not supported"),
+    };
+
+    public static bool WantsEveryMember(DestinationSettings d) => d.Type == DestinationType.CsvFile && d.Output == CsvOutput.Snapshot;
+
+    public static int UpsertBatchSize(DestinationSettings d) => d.Type switch
+    {
+        DestinationType.Mailchimp => d.BatchSize > 0 ? d.BatchSize : MailchimpMax,
+        DestinationType.Brevo => d.BatchSize > 0 ? d.BatchSize : BrevoImportDefault,
+        DestinationType.SendGrid => d.BatchSize > 0 ? d.BatchSize : SendGridMax,
+        DestinationType.Webhook => d.BatchSize > 0 ? d.BatchSize : WebhookDefault,
+        _ => CsvRows,
+    };
+
+    public static int RemoveBatchSize(DestinationSettings d) => d.Type switch
+    {
+        DestinationType.Brevo => Math.Min(BrevoRemoveMax, UpsertBatchSize(d)),
+        DestinationType.SendGrid => SendGridSearchMax,
+        _ => UpsertBatchSize(d),
+    };
+
+    public static string Preview(SyncTarget target, IReadOnlyList<OutgoingMember> upserts) => target.Destination.Type switch
+    {
+        DestinationType.Mailchimp => MailchimpSession.UpsertBody(target, upserts),
+        DestinationType.Brevo => BrevoSession.ImportBody(target, upserts),
+        DestinationType.SendGrid => SendGridSession.UpsertBody(target, upserts),
+        DestinationType.Webhook => WebhookSession.Body(target, "members.upserted", upserts),
+        _ => CsvFileSession.Preview(target, upserts),
+    };
+}

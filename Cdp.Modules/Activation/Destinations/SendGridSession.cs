@@ -1,0 +1,162 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Cdp.Modules.Activation.Configuration;
+using Cdp.Modules.Activation.Engine;
+
+namespace Cdp.Modules.Activation.Destinations;
+
+/// <summary>
+/// SendGrid Marketing Contacts (Bearer auth). Upserts: PUT /v3/marketing/contacts with list_ids (at most 30,000 contacts and 6 MB per
+/// call), then the returned job_id is polled (GET /v3/marketing/contacts/imports/{id}) until completed. A 400 naming rows
+/// (contacts[i].field) rejects those rows and sends the rest again. Removals: ids looked up by email
+/// (POST /v3/marketing/contacts/search/emails), then DELETE /v3/marketing/lists/{id}/contacts?contact_ids=...
+/// </summary>
+internal sealed partial class SendGridSession(SyncTarget target, HttpClient client) : IDestinationSession
+{
+    private const string Vendor = "SendGrid";
+
+    /// <summary>SendGrid's request body limit for PUT /v3/marketing/contacts.</summary>
+    public const int MaxBodyBytes = 6 * 1024 * 1024;
+
+    /// <summary>Reserved contact fields go at the top level; every other mapped field goes to custom_fields.</summary>
+    private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal)
+    {
+        "first_name", "last_name", "address_line_1", "address_line_2", "alternate_emails", "city", "country", "postal_code",
+        "state_province_region", "phone_number", "whatsapp", "line", "facebook", "unique_name",
+    };
+
+    private readonly DestinationSettings _d = target.Destination;
+    private readonly string _root = target.Destination.BaseUrl.Length > 0 ? target.Destination.BaseUrl.TrimEnd('/') : "https://api.sendgrid.com";
+
+    public int UpsertBatchSize => DestinationSessions.UpsertBatchSize(_d);
+
+    public int RemoveBatchSize => DestinationSessions.RemoveBatchSize(_d);
+
+    public bool AcknowledgesAtCompletion => false;
+
+    public bool WantsEveryMember => false;
+
+    public Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public static string UpsertBody(SyncTarget target, IReadOnlyList<OutgoingMember> members) => JsonBodies.Write(w =>
+    {
+        w.WriteStartObject();
+        JsonBodies.Strings(w, "list_ids", [target.Destination.ListId]);
+        w.WriteStartArray("contacts");
+        foreach (var m in members)
+        {
+            w.WriteStartObject();
+            w.WriteString("email", m.Key);
+            foreach (var (field, value) in m.Fields)
+            {
+                if (!Reserved.Contains(field) || value.ValueKind is JsonValueKind.Null) continue;
+                w.WritePropertyName(field);
+                value.WriteTo(w);
+            }
+            if (m.Fields.Any(f => !Reserved.Contains(f.Key))) JsonBodies.Fields(w, "custom_fields", m, f => !Reserved.Contains(f));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    });
+
+    public async Task<IReadOnlyDictionary<string, string>> UpsertAsync(IReadOnlyList<OutgoingMember> members, CancellationToken cancellationToken)
+    {
+        var refused = new Dictionary<string, string>(StringComparer.Ordinal);
+        await UpsertPartAsync(members, refused, resent: false, cancellationToken);
+        return refused;
+    }
+
+    private async Task UpsertPartAsync(IReadOnlyList<OutgoingMember> members, Dictionary<string, string> refused, bool resent, CancellationToken cancellationToken)
+    {
+        if (members.Count == 0) return;
+        var body = UpsertBody(target, members);
+        if (Encoding.UTF8.GetByteCount(body) > MaxBodyBytes && members.Count > 1)
+        {
+            var half = members.Count / 2;
+            await UpsertPartAsync(members.Take(half).ToList(), refused, resent, cancellationToken);
+            await UpsertPartAsync(members.Skip(half).ToList(), refused, resent, cancellationToken);
+            return;
+        }
+        string job;
+        try
+        {
+            var answer = await JsonBodies.ReadAsync(await SendAsync(HttpMethod.Put, "/v3/marketing/contacts", body, cancellationToken), cancellationToken);
+            job = JsonBodies.String(answer, "job_id") ?? throw new DestinationUnavailableException($"{Vendor} accepted the contacts but returned no job_id");
+        }
+        catch (BatchRefusedException ex)
+        {
+            // 400 {"errors":[{"field":"contacts[3].email","message":"..."}]}: reject the rows named, send the others again (once).
+            var rows = RowErrors().Matches(ex.Message).Select(m => (Index: int.Parse(m.Groups[1].Value), Field: m.Groups[2].Value)).Where(r => r.Index < members.Count).ToList();
+            if (rows.Count == 0 || resent)
+            {
+                foreach (var m in members) refused[m.Key] = ex.Message;
+                return;
+            }
+            var bad = rows.Select(r => r.Index).ToHashSet();
+            foreach (var r in rows) refused[members[r.Index].Key] = $"{Vendor} refused {r.Field}";
+            await UpsertPartAsync(members.Where((_, i) => !bad.Contains(i)).ToList(), refused, resent: true, cancellationToken);
+            return;
+        }
+        var deadline = DateTime.UtcNow + _d.PollTimeout;
+        while (true)
+        {
+            var status = await JsonBodies.ReadAsync(await SendAsync(HttpMethod.Get, $"/v3/marketing/contacts/imports/{job}", null, cancellationToken), cancellationToken);
+            switch (JsonBodies.String(status, "status"))
+            {
+                case "completed":
+                    return;
+                case "failed" or "errored":
+                    foreach (var m in members) refused[m.Key] = $"{Vendor} import job {job} {JsonBodies.String(status, "status")}";
+                    return;
+            }
+            if (DateTime.UtcNow > deadline) throw new DestinationUnavailableException($"{Vendor} import job {job} still pending after {_d.PollTimeout}");
+            await Task.Delay(_d.PollInterval, cancellationToken);
+        }
+    }
+
+    public async Task<IReadOnlyDictionary<string, string>> RemoveAsync(IReadOnlyList<OutgoingMember> members, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var body = JsonBodies.Write(w => { w.WriteStartObject(); JsonBodies.Strings(w, "emails", members.Select(m => m.Key)); w.WriteEndObject(); });
+            var ids = new List<string>();
+            try
+            {
+                var found = await JsonBodies.ReadAsync(await SendAsync(HttpMethod.Post, "/v3/marketing/contacts/search/emails", body, cancellationToken), cancellationToken);
+                if (found.ValueKind == JsonValueKind.Object && found.TryGetProperty("result", out var result) && result.ValueKind == JsonValueKind.Object)
+                    foreach (var r in result.EnumerateObject())
+                        if (r.Value.TryGetProperty("contact", out var contact) && JsonBodies.String(contact, "id") is { } id) ids.Add(id);
+            }
+            catch (BatchRefusedException ex) when (ex.Message.Contains(" 404 ", StringComparison.Ordinal))
+            {
+                return Refusals.None; // none of them is a contact any more: nothing to take out of the list
+            }
+            if (ids.Count == 0) return Refusals.None;
+            (await SendAsync(HttpMethod.Delete, $"/v3/marketing/lists/{Uri.EscapeDataString(_d.ListId)}/contacts?contact_ids={string.Join(",", ids.Select(Uri.EscapeDataString))}", null, cancellationToken)).Dispose();
+            return Refusals.None;
+        }
+        catch (BatchRefusedException ex)
+        {
+            return Refusals.All(members, ex.Message);
+        }
+    }
+
+    [GeneratedRegex("contacts\\[(\\d+)\\]\\.?([A-Za-z0-9_.]*)")]
+    private static partial Regex RowErrors();
+
+    private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? json, CancellationToken cancellationToken) =>
+        DestinationHttp.SendAsync(client, Vendor, () =>
+        {
+            var request = new HttpRequestMessage(method, _root + path);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _d.ApiKey);
+            if (json is not null) request.Content = JsonBodies.Content(json);
+            return request;
+        }, cancellationToken);
+
+    public Task CompleteAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

@@ -1,0 +1,102 @@
+using System.IO.Hashing;
+using System.Text;
+using System.Text.Json;
+using Cdp.Modules.Activation.Configuration;
+using Cdp.Modules.Profiles.Contracts;
+
+namespace Cdp.Modules.Activation.Engine;
+
+/// <summary>A contact as a destination gets it: the identifier and the mapped fields (destination field -> value).</summary>
+internal sealed record OutgoingMember(string ProfileId, string Key, IReadOnlyList<KeyValuePair<string, JsonElement>> Fields, long Hash)
+{
+    public static OutgoingMember Removal(string profileId, string key) => new(profileId, key, [], 0);
+
+    /// <summary>A field as text (CSV, samples): strings as they are, numbers and booleans as JSON writes them, null as null.</summary>
+    public static string? Text(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => value.GetString(),
+        JsonValueKind.Null or JsonValueKind.Undefined => null,
+        _ => value.GetRawText(),
+    };
+}
+
+internal enum Eligibility { Eligible, NoConsent, NoIdentifier }
+
+/// <summary>
+/// Turns a profile into what a sync sends. Consent: until Governance keeps consent, it is read from the profile's traits
+/// (Cdp:Syncs:&lt;name&gt;:ConsentTrait must be true-ish, SuppressedTrait must not be).
+/// </summary>
+internal sealed class MemberProjection(SyncSettings sync)
+{
+    private static readonly JsonElement Null = JsonDocument.Parse("null").RootElement.Clone();
+
+    private readonly (string Field, bool Computed, string[] Path)[] _mappings = sync.FieldMappings
+        .OrderBy(m => m.Key, StringComparer.Ordinal)
+        .Select(m =>
+        {
+            var dot = m.Value.IndexOf('.');
+            return (m.Key, m.Value[..dot] == "computed", m.Value[(dot + 1)..].Split('.'));
+        }).ToArray();
+
+    public Eligibility Check(ProfileView profile, out string key)
+    {
+        key = "";
+        if (sync.RequireConsent && (!IsTrue(Find(profile.Traits, [sync.ConsentTrait])) || IsTrue(Find(profile.Traits, [sync.SuppressedTrait]))))
+            return Eligibility.NoConsent;
+        var id = Find(profile.Traits, sync.Identifier.Split('.'));
+        var text = id is { ValueKind: JsonValueKind.String } ? id.Value.GetString()!.Trim()
+            : id is { ValueKind: JsonValueKind.Number } ? id.Value.GetRawText() : "";
+        if (text.Length == 0) return Eligibility.NoIdentifier;
+        if (sync.Identifier == "email")
+        {
+            if (!text.Contains('@')) return Eligibility.NoIdentifier;
+            text = text.ToLowerInvariant(); // vendors key contacts by the lowercased address
+        }
+        key = text;
+        return Eligibility.Eligible;
+    }
+
+    public OutgoingMember Project(ProfileView profile, string key)
+    {
+        var fields = new KeyValuePair<string, JsonElement>[_mappings.Length];
+        for (var i = 0; i < _mappings.Length; i++)
+        {
+            var (field, computed, path) = _mappings[i];
+            fields[i] = new(field, Find(computed ? profile.ComputedTraits : profile.Traits, path) ?? Null);
+        }
+        return new OutgoingMember(profile.Id, key, fields, Hash(key, fields));
+    }
+
+    /// <summary>Changes when the identifier or any mapped value changes: the sync then sends an update.</summary>
+    public static long Hash(string key, IReadOnlyList<KeyValuePair<string, JsonElement>> fields)
+    {
+        var hash = new XxHash64();
+        hash.Append(Encoding.UTF8.GetBytes(key));
+        foreach (var (name, value) in fields)
+        {
+            hash.Append([0]);
+            hash.Append(Encoding.UTF8.GetBytes(name));
+            hash.Append([1]);
+            hash.Append(Encoding.UTF8.GetBytes(value.ValueKind == JsonValueKind.Undefined ? "null" : value.GetRawText()));
+        }
+        return unchecked((long)hash.GetCurrentHashAsUInt64());
+    }
+
+    private static JsonElement? Find(JsonElement root, string[] path)
+    {
+        var e = root;
+        foreach (var p in path)
+        {
+            if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(p, out e)) return null;
+        }
+        return e.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined ? null : e;
+    }
+
+    private static bool IsTrue(JsonElement? value) => value switch
+    {
+        { ValueKind: JsonValueKind.True } => true,
+        { ValueKind: JsonValueKind.Number } v => v.TryGetDouble(out var d) && d != 0,
+        { ValueKind: JsonValueKind.String } v => v.GetString()!.Trim().ToLowerInvariant() is "true" or "yes" or "y" or "1" or "granted" or "opted_in" or "opt-in" or "subscribed",
+        _ => false,
+    };
+}

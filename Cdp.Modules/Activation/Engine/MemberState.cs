@@ -1,0 +1,93 @@
+using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
+using LiteDB;
+
+namespace Cdp.Modules.Activation.Engine;
+
+/// <summary>What the destination has of one profile, as far as the sync knows (its checkpoint).</summary>
+/// <param name="Key">The identifier sent (email...).</param>
+/// <param name="Hash">Hash of the identifier and the mapped fields last acknowledged (or attempted, when rejected).</param>
+/// <param name="AtDestination">The destination acknowledged this member at least once (so a removal must be sent).</param>
+/// <param name="Rejected">The last attempt was refused: retried next run.</param>
+internal sealed record MemberRecord(string Key, long Hash, bool AtDestination, bool Rejected, string? Reason);
+
+/// <summary>A state change of one batch, written only after the destination acknowledged the batch.</summary>
+internal sealed record MemberCommit(string ProfileId, MemberRecord? Record);
+
+/// <summary>
+/// Per-sync member state in LiteDB (collection activation_members, _id "&lt;sync&gt;|&lt;profile&gt;"), plus small per-sync values
+/// a destination keeps (e.g. the Mailchimp static segment id) in activation_syncs.
+/// </summary>
+[Service]
+internal sealed class MemberState(CdpDatabase db)
+{
+    private const string Members = "activation_members";
+    private const string Syncs = "activation_syncs";
+
+    private static string Id(string sync, string profileId) => sync + "|" + profileId;
+
+    public Dictionary<string, MemberRecord> Load(string sync)
+    {
+        var prefix = sync + "|";
+        var result = new Dictionary<string, MemberRecord>(StringComparer.Ordinal);
+        foreach (var d in db.Collection(Members).Find(Query.StartsWith("_id", prefix)))
+        {
+            var id = d["_id"].AsString;
+            if (!id.StartsWith(prefix, StringComparison.Ordinal)) continue; // the index compares case-insensitively
+            result[id[prefix.Length..]] = new MemberRecord(d["k"].AsString, d["h"].AsInt64, d["v"].AsBoolean, d["r"].AsBoolean, d["e"].IsNull ? null : d["e"].AsString);
+        }
+        return result;
+    }
+
+    public (long Members, long Rejected) Count(string sync)
+    {
+        long members = 0, rejected = 0;
+        var prefix = sync + "|";
+        foreach (var d in db.Collection(Members).Query().Where(Query.StartsWith("_id", prefix)).Select((BsonExpression)"{_id, v, r}").ToEnumerable())
+        {
+            if (!d["_id"].AsString.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            if (d["r"].AsBoolean) rejected++;
+            else if (d["v"].AsBoolean) members++;
+        }
+        return (members, rejected);
+    }
+
+    /// <summary>One transaction per acknowledged batch: the batch is in the destination and in the checkpoint, or (after a crash) resent.</summary>
+    public void Commit(string sync, IReadOnlyCollection<MemberCommit> commits)
+    {
+        if (commits.Count == 0) return;
+        db.InTransaction(d =>
+        {
+            var col = d.GetCollection(Members, BsonAutoId.Int64);
+            foreach (var c in commits)
+            {
+                var id = Id(sync, c.ProfileId);
+                if (c.Record is null)
+                {
+                    col.Delete(id);
+                    continue;
+                }
+                col.Upsert(new BsonDocument
+                {
+                    ["_id"] = id,
+                    ["k"] = c.Record.Key,
+                    ["h"] = c.Record.Hash,
+                    ["v"] = c.Record.AtDestination,
+                    ["r"] = c.Record.Rejected,
+                    ["e"] = c.Record.Reason is null ? BsonValue.Null : new BsonValue(c.Record.Reason),
+                });
+            }
+        });
+    }
+
+    public string? Remote(string sync, string name) =>
+        db.Collection(Syncs).FindById(sync)?[name] is { IsString: true } v ? v.AsString : null;
+
+    public void SetRemote(string sync, string name, string value) => db.InTransaction(d =>
+    {
+        var col = d.GetCollection(Syncs, BsonAutoId.Int64);
+        var doc = col.FindById(sync) ?? new BsonDocument { ["_id"] = sync };
+        doc[name] = value;
+        col.Upsert(doc);
+    });
+}

@@ -1,0 +1,86 @@
+using Cdp.Modules.Activation.Contracts;
+using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
+using LiteDB;
+
+namespace Cdp.Modules.Activation.Engine;
+
+/// <summary>Run history in LiteDB (activation_runs): one document per run, written when it starts and when it ends.</summary>
+[Service]
+internal sealed class RunHistory
+{
+    private const string Runs = "activation_runs";
+
+    /// <summary>Runs kept per sync: the oldest beyond this are deleted when a run ends.</summary>
+    public const int KeptPerSync = 200;
+
+    private readonly CdpDatabase _db;
+
+    public RunHistory(CdpDatabase db)
+    {
+        _db = db;
+        db.Collection(Runs).EnsureIndex("sync", "$.sync");
+    }
+
+    public long Start(string sync, string trigger, bool full, DateTime at) => _db.InTransaction(d =>
+        d.GetCollection(Runs, BsonAutoId.Int64).Insert(new BsonDocument
+        {
+            ["sync"] = sync, ["trigger"] = trigger, ["status"] = SyncRunStatus.Running, ["full"] = full, ["started"] = at,
+        }).AsInt64);
+
+    public void Finish(SyncRunReport report) => _db.InTransaction(d =>
+    {
+        var col = d.GetCollection(Runs, BsonAutoId.Int64);
+        col.Upsert(ToBson(report));
+        var old = col.Query().Where("sync = @0", report.Sync).OrderByDescending("_id").Select((BsonExpression)"{_id}").Offset(KeptPerSync).ToList();
+        foreach (var o in old) col.Delete(o["_id"]);
+    });
+
+    public SyncRunReport? Get(long id) => _db.Collection(Runs).FindById(id) is { } d ? FromBson(d) : null;
+
+    public IReadOnlyList<SyncRunReport> Latest(string sync, int limit) =>
+        _db.Collection(Runs).Query().Where("sync = @0", sync).OrderByDescending("_id").Limit(limit).ToList().Select(FromBson).ToList();
+
+    private static BsonDocument ToBson(SyncRunReport r)
+    {
+        var c = r.Counts;
+        return new BsonDocument
+        {
+            ["_id"] = r.Id, ["sync"] = r.Sync, ["trigger"] = r.Trigger, ["status"] = r.Status, ["full"] = r.Full,
+            ["started"] = r.StartedAt, ["finished"] = r.FinishedAt.HasValue ? r.FinishedAt.Value : BsonValue.Null, ["seconds"] = r.DurationSeconds,
+            ["counts"] = new BsonDocument
+            {
+                ["members"] = c.Members, ["eligible"] = c.Eligible, ["added"] = c.Added, ["updated"] = c.Updated, ["removed"] = c.Removed,
+                ["retried"] = c.Retried, ["unchanged"] = c.Unchanged, ["rejected"] = c.Rejected, ["noConsent"] = c.SkippedNoConsent,
+                ["noIdentifier"] = c.SkippedNoIdentifier, ["duplicate"] = c.SkippedDuplicateIdentifier, ["batches"] = c.Batches,
+            },
+            ["stopped"] = r.StoppedBecause is null ? BsonValue.Null : new BsonValue(r.StoppedBecause),
+            ["errors"] = new BsonArray(r.Errors.Select(e => new BsonValue(e))),
+            ["samples"] = new BsonArray(r.Samples.Select(s => (BsonValue)new BsonDocument
+            {
+                ["action"] = s.Action, ["profile"] = s.ProfileId, ["key"] = s.Identifier,
+                ["fields"] = new BsonDocument(s.Fields.ToDictionary(f => f.Key, f => f.Value is null ? BsonValue.Null : new BsonValue(f.Value))),
+            })),
+            ["payload"] = r.FirstPayload is null ? BsonValue.Null : new BsonValue(r.FirstPayload),
+        };
+    }
+
+    private static SyncRunReport FromBson(BsonDocument d)
+    {
+        var c = d["counts"].IsDocument ? d["counts"].AsDocument : new BsonDocument();
+        long N(string k) => c[k].IsNumber ? c[k].AsInt64 : 0;
+        return new SyncRunReport(
+            d["_id"].AsInt64, d["sync"].AsString, d["trigger"].AsString, d["status"].AsString, d["full"].AsBoolean,
+            d["started"].AsDateTime.ToUniversalTime(), d["finished"].IsDateTime ? d["finished"].AsDateTime.ToUniversalTime() : null,
+            d["seconds"].IsNumber ? d["seconds"].AsDouble : 0,
+            new SyncCounts(N("members"), N("eligible"), N("added"), N("updated"), N("removed"), N("retried"), N("unchanged"), N("rejected"),
+                N("noConsent"), N("noIdentifier"), N("duplicate"), N("batches")),
+            d["stopped"].IsString ? d["stopped"].AsString : null,
+            d["errors"].IsArray ? d["errors"].AsArray.Select(e => e.AsString).ToList() : [],
+            d["samples"].IsArray
+                ? d["samples"].AsArray.Select(s => new SyncSampleRow(s["action"].AsString, s["profile"].AsString, s["key"].AsString,
+                    s["fields"].AsDocument.ToDictionary(f => f.Key, f => f.Value.IsNull ? null : f.Value.AsString))).ToList()
+                : [],
+            d["payload"].IsString ? d["payload"].AsString : null);
+    }
+}

@@ -1,0 +1,167 @@
+using System.Security.Cryptography;
+using System.Text;
+using Cdp.Modules.Activation.Contracts;
+
+namespace Cdp.Tests.Activation;
+
+/// <summary>A webhook receiver that verifies Standard Webhooks signatures with its own code (not the product's).</summary>
+public sealed class WebhookReceiver(string secret) : VendorFake
+{
+    public List<FakeRequest> Accepted { get; } = [];
+
+    public List<FakeRequest> Refused { get; } = [];
+
+    /// <summary>Sleeps this long on the next request (then answers normally), to make the sender time out.</summary>
+    public TimeSpan StallNext { get; set; }
+
+    /// <summary>Standard Webhooks: base64 HMAC-SHA256 over "{id}.{timestamp}.{body}" with the key after "whsec_"; header "v1,&lt;sig&gt;" (space-separated list).</summary>
+    public static bool Verify(string secret, string id, string timestamp, string body, string signatureHeader)
+    {
+        var key = Convert.FromBase64String(secret.Substring("whsec_".Length));
+        using var hmac = new HMACSHA256(key);
+        var expected = Convert.ToBase64String(hmac.ComputeHash(Encoding.UTF8.GetBytes(id + "." + timestamp + "." + body)));
+        foreach (var part in signatureHeader.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var comma = part.IndexOf(',');
+            if (comma < 0 || part[..comma] != "v1") continue;
+            if (CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(part[(comma + 1)..]), Encoding.ASCII.GetBytes(expected))) return true;
+        }
+        return false;
+    }
+
+    protected override FakeResponse Handle(FakeRequest r)
+    {
+        if (StallNext > TimeSpan.Zero)
+        {
+            var stall = StallNext;
+            StallNext = TimeSpan.Zero;
+            Thread.Sleep(stall);
+        }
+        var ok = r.Header("webhook-id") is { } id && r.Header("webhook-timestamp") is { } ts && r.Header("webhook-signature") is { } sig
+                 && Math.Abs(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - long.Parse(ts)) < 300 && Verify(secret, id, ts, r.Body, sig);
+        if (!ok)
+        {
+            Refused.Add(r);
+            return FakeResponse.Json(400, new { error = "bad signature" });
+        }
+        Accepted.Add(r);
+        return new FakeResponse(204);
+    }
+}
+
+public sealed class WebhookSyncTests : IDisposable
+{
+    private static readonly string Secret = "whsec_" + Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)(i * 7)).ToArray());
+
+    private readonly WebhookReceiver _receiver = new(Secret);
+    private ActivationHarness? _harness;
+
+    private ActivationHarness Start(Dictionary<string, string?>? extra = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Cdp:Destinations:hook:Type"] = "Webhook",
+            ["Cdp:Destinations:hook:BaseUrl"] = _receiver.Url + "/cdp/members",
+            ["Cdp:Destinations:hook:Secret"] = Secret,
+            ["Cdp:Destinations:hook:BatchSize"] = "3",
+            ["Cdp:Destinations:hook:RetryBaseDelay"] = "00:00:00.010",
+            ["Cdp:Destinations:hook:Timeout"] = "00:00:00.500",
+            ["Cdp:Syncs:crm-push:Segment"] = "vip",
+            ["Cdp:Syncs:crm-push:Destination"] = "hook",
+            ["Cdp:Syncs:crm-push:Cron"] = "*/30 * * * *",
+            ["Cdp:Syncs:crm-push:FieldMappings:firstName"] = "traits.first_name",
+        };
+        foreach (var (k, v) in extra ?? []) settings[k] = v;
+        return _harness = new ActivationHarness(settings);
+    }
+
+    public void Dispose()
+    {
+        _harness?.Dispose();
+        _receiver.Dispose();
+    }
+
+    [Fact]
+    public async Task Batches_are_signed_in_the_Standard_Webhooks_format_and_a_tampered_body_fails_verification()
+    {
+        var h = Start();
+        var ids = await h.SeedAsync(ActivationHarness.People(7));
+        h.Segments.Set("vip", ids);
+
+        var run = await h.RunAsync("crm-push");
+
+        run.Status.Should().Be(SyncRunStatus.Succeeded, string.Join("; ", run.Errors));
+        _receiver.Refused.Should().BeEmpty();
+        _receiver.Accepted.Should().HaveCount(3, "7 members in batches of 3");
+        var first = _receiver.Accepted[0];
+        first.Header("webhook-id").Should().StartWith("msg_");
+        first.Header("webhook-signature").Should().StartWith("v1,");
+        first.Json!["type"]!.GetValue<string>().Should().Be("members.upserted");
+        first.Json!["members"]![0]!["fields"]!["firstName"]!.GetValue<string>().Should().StartWith("First");
+        _receiver.Accepted.SelectMany(r => r.Json!["members"]!.AsArray()).Select(m => m!["identifier"]!.GetValue<string>())
+            .Should().BeEquivalentTo(Enumerable.Range(1, 7).Select(i => $"person{i}@example.com"));
+
+        var tampered = first.Body.Replace("person", "intruder");
+        WebhookReceiver.Verify(Secret, first.Header("webhook-id")!, first.Header("webhook-timestamp")!, first.Body, first.Header("webhook-signature")!).Should().BeTrue();
+        WebhookReceiver.Verify(Secret, first.Header("webhook-id")!, first.Header("webhook-timestamp")!, tampered, first.Header("webhook-signature")!).Should().BeFalse();
+        var otherSecret = "whsec_" + Convert.ToBase64String(new byte[32]);
+        WebhookReceiver.Verify(otherSecret, first.Header("webhook-id")!, first.Header("webhook-timestamp")!, first.Body, first.Header("webhook-signature")!).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task A_5xx_and_a_timeout_are_retried_with_the_same_webhook_id()
+    {
+        var h = Start(new() { ["Cdp:Destinations:hook:BatchSize"] = "10" });
+        var ids = await h.SeedAsync(ActivationHarness.People(2));
+        h.Segments.Set("vip", ids);
+        _receiver.Fail(_ => true, FakeResponse.Json(503, new { error = "down" }));
+        _receiver.StallNext = TimeSpan.FromSeconds(2); // the second attempt times out (Timeout 0.5 s); the third one lands
+
+        var run = await h.RunAsync("crm-push");
+
+        run.Status.Should().Be(SyncRunStatus.Succeeded, string.Join("; ", run.Errors));
+        _receiver.Requests.Should().HaveCount(3);
+        _receiver.Requests.Select(r => r.Header("webhook-id")).Distinct().Should().ContainSingle("webhook-id is stable across retries");
+        _receiver.Accepted.Should().HaveCount(1);
+    }
+
+    [Fact]
+    public async Task A_4xx_is_permanent_the_batch_is_rejected_and_not_retried_and_leavers_get_a_removed_batch()
+    {
+        var h = Start();
+        var ids = await h.SeedAsync(ActivationHarness.People(5));
+        h.Segments.Set("vip", ids);
+        _receiver.Fail(_ => true, FakeResponse.Json(422, new { error = "unprocessable" }));
+
+        var run = await h.RunAsync("crm-push");
+
+        run.Status.Should().Be(SyncRunStatus.Partial);
+        run.Counts.Rejected.Should().Be(3);
+        run.Counts.Added.Should().Be(2);
+        _receiver.Requests.Should().HaveCount(2, "the 422 is not retried; the next batch goes on");
+
+        h.Segments.Set("vip", ids.Skip(1));
+        var next = await h.RunAsync("crm-push");
+        next.Counts.Retried.Should().Be(2, "person1 left (never acknowledged, so no removal is sent), the other two rejected rows are retried");
+        next.Counts.Removed.Should().Be(0);
+        h.Segments.Set("vip", ids.Skip(2));
+        var leave = await h.RunAsync("crm-push");
+        leave.Counts.Removed.Should().Be(1);
+        _receiver.Accepted.Last().Json!["type"]!.GetValue<string>().Should().Be("members.removed");
+    }
+
+    [Fact]
+    public async Task A_second_run_asked_for_while_one_is_going_is_refused()
+    {
+        var h = Start(new() { ["Cdp:Destinations:hook:BatchSize"] = "10" });
+        var ids = await h.SeedAsync(ActivationHarness.People(2));
+        h.Segments.Set("vip", ids);
+        _receiver.StallNext = TimeSpan.FromMilliseconds(400);
+
+        var running = h.RunAsync("crm-push"); // takes the sync's gate before its first await
+        var overlapping = () => h.RunAsync("crm-push");
+
+        await overlapping.Should().ThrowAsync<SyncBusyException>();
+        (await running).Status.Should().Be(SyncRunStatus.Succeeded);
+    }
+}
