@@ -212,13 +212,17 @@ internal sealed class ProfileWork
             if (bytes is null) timeline.Delete(id);
             else timeline.Upsert(new BsonDocument { ["_id"] = id, ["s"] = bytes });
         }
+        // one call per kind of write: LiteDB's per-call overhead is paid once per batch, not once per profile
+        var inserts = new List<BsonDocument>();
+        var updates = new List<BsonDocument>();
         foreach (var id in _dirty)
         {
             var p = _profiles[id];
-            if (_rebuild) profiles.Upsert(p.ToBson());
-            else if (p.IsNew) profiles.Insert(p.ToBson());
-            else profiles.Update(p.ToBson());
+            (p.IsNew && !_rebuild ? inserts : updates).Add(p.ToBson());
         }
+        if (inserts.Count > 0) profiles.Insert(inserts);
+        if (_rebuild) profiles.Upsert(updates);
+        else if (updates.Count > 0) profiles.Update(updates);
         var accounts = db.GetCollection(ProfileSchema.Accounts);
         foreach (var (id, a) in _accounts) accounts.Upsert(new BsonDocument { ["_id"] = id, ["tr"] = a.Traits, ["tt"] = a.Times });
     }
