@@ -82,7 +82,8 @@ internal sealed class IdentityBatch : IIdentityBatch
 
     public EventIdentity Resolve(LoggedEvent logged, JsonElement payload)
     {
-        var ids = _catalogue.Extract(payload, key => Owner(IdentitySchema.Hash(key)) is not (0 or Foreign));
+        // alias previousId: a user id when one is known as such (also when owned outside an unmerge replay, as in a full replay)
+        var ids = _catalogue.Extract(payload, key => Owner(IdentitySchema.Hash(key)) != 0);
         if (ids.Count == 0) return EventIdentity.Unattributed;
         var hashes = new List<UInt128>(ids.Count);
         foreach (var id in ids) hashes.Add(IdentitySchema.Hash(id.Key));

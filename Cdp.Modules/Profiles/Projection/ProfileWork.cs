@@ -62,11 +62,7 @@ internal sealed class ProfileWork
             TraitSet.Apply(p.Traits, p.TraitTimes, ct, ticks);
         if (type == "identify" && payload.TryGetProperty("traits", out var traits) && traits.ValueKind == JsonValueKind.Object)
             TraitSet.Apply(p.Traits, p.TraitTimes, traits, ticks);
-        if (type == "group" && Str(payload, "groupId") is { } groupId)
-        {
-            if (!p.Groups.Contains(groupId)) p.Groups.Add(groupId);
-            if (payload.TryGetProperty("traits", out var gt) && gt.ValueKind == JsonValueKind.Object) ApplyAccount(groupId, gt, ticks);
-        }
+        if (type == "group" && Str(payload, "groupId") is { } groupId && !p.Groups.Contains(groupId)) p.Groups.Add(groupId);
         if (_computed.Any)
         {
             var properties = payload.TryGetProperty(type is "identify" or "group" ? "traits" : "properties", out var props) ? props : default;
@@ -166,6 +162,18 @@ internal sealed class ProfileWork
         while (i < a.Count || j < b.Count)
             r.Add(j >= b.Count || (i < a.Count && a[i] <= b[j]) ? a[i++] : b[j++]);
         return r;
+    }
+
+    /// <summary>
+    /// A group call's traits go to the account whoever the caller turns out to be (even unattributed), so accounts do
+    /// not depend on identity resolution and an unmerge replay leaves them alone.
+    /// </summary>
+    public void ApplyAccount(LoggedEvent e, JsonElement payload)
+    {
+        if (_rebuild || Str(payload, "type") != "group" || Str(payload, "groupId") is not { } groupId) return;
+        if (!payload.TryGetProperty("traits", out var traits) || traits.ValueKind != JsonValueKind.Object) return;
+        var timestamp = payload.TryGetProperty("timestamp", out var ts) && ts.TryGetDateTime(out var t) ? t.ToUniversalTime() : e.ReceivedAt;
+        ApplyAccount(groupId, traits, timestamp.Ticks);
     }
 
     private void ApplyAccount(string groupId, JsonElement traits, long ticks)
