@@ -82,7 +82,8 @@ internal sealed class IdentityBatch : IIdentityBatch
 
     public EventIdentity Resolve(LoggedEvent logged, JsonElement payload)
     {
-        var ids = _catalogue.Extract(payload, key => Owner(IdentitySchema.Hash(key)) is not (0 or Foreign));
+        // alias previousId: a user id when one is known as such (also when owned outside an unmerge replay, as in a full replay)
+        var ids = _catalogue.Extract(payload, key => Owner(IdentitySchema.Hash(key)) != 0);
         if (ids.Count == 0) return EventIdentity.Unattributed;
         var hashes = new List<UInt128>(ids.Count);
         foreach (var id in ids) hashes.Add(IdentitySchema.Hash(id.Key));
@@ -350,21 +351,28 @@ internal sealed class IdentityBatch : IIdentityBatch
         if (_g.IsMemory) return;
         var nodes = db.GetCollection(IdentitySchema.Nodes);
         foreach (var p in _deletedNodes) if (!_dirtyNodes.Contains(p)) nodes.Delete(p);
+        // one call per kind of write: LiteDB's per-call overhead is paid once per batch
+        var inserts = new List<BsonDocument>();
+        var updates = new List<BsonDocument>();
         foreach (var p in _dirtyNodes)
         {
             var n = _nodes[p];
-            if (_replay) nodes.Upsert(n.ToBson());
-            else if (n.IsNew) nodes.Insert(n.ToBson());
-            else nodes.Update(n.ToBson());
+            (n.IsNew && !_replay ? inserts : updates).Add(n.ToBson());
         }
+        if (inserts.Count > 0) nodes.Insert(inserts);
+        if (_replay) nodes.Upsert(updates);
+        else if (updates.Count > 0) nodes.Update(updates);
         var keys = db.GetCollection(IdentitySchema.Keys);
         foreach (var k in _deletedKeys) keys.Delete(k);
+        inserts = [];
+        updates = [];
         foreach (var k in _dirtyKeys)
         {
             var r = _keys[k];
-            if (r.IsNew) keys.Insert(r.ToBson());
-            else keys.Upsert(r.ToBson());
+            (r.IsNew ? inserts : updates).Add(r.ToBson());
         }
+        if (inserts.Count > 0) keys.Insert(inserts);
+        if (updates.Count > 0) keys.Upsert(updates);
         var merges = db.GetCollection(IdentitySchema.Merges);
         foreach (var m in _deletedMerges) merges.Delete(m);
         foreach (var m in _merges) merges.Upsert(m.ToBson());

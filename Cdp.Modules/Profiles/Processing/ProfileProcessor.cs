@@ -190,6 +190,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         using (doc)
         {
             var payload = doc.RootElement;
+            work.ApplyAccount(e, payload);
             var resolved = identity.Resolve(e, payload);
             foreach (var m in resolved.Merges) work.Merge(m.Winner, m.Loser);
             if (resolved.Profile == 0) return false;

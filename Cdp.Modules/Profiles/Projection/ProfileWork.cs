@@ -62,11 +62,7 @@ internal sealed class ProfileWork
             TraitSet.Apply(p.Traits, p.TraitTimes, ct, ticks);
         if (type == "identify" && payload.TryGetProperty("traits", out var traits) && traits.ValueKind == JsonValueKind.Object)
             TraitSet.Apply(p.Traits, p.TraitTimes, traits, ticks);
-        if (type == "group" && Str(payload, "groupId") is { } groupId)
-        {
-            if (!p.Groups.Contains(groupId)) p.Groups.Add(groupId);
-            if (payload.TryGetProperty("traits", out var gt) && gt.ValueKind == JsonValueKind.Object) ApplyAccount(groupId, gt, ticks);
-        }
+        if (type == "group" && Str(payload, "groupId") is { } groupId && !p.Groups.Contains(groupId)) p.Groups.Add(groupId);
         if (_computed.Any)
         {
             var properties = payload.TryGetProperty(type is "identify" or "group" ? "traits" : "properties", out var props) ? props : default;
@@ -168,6 +164,18 @@ internal sealed class ProfileWork
         return r;
     }
 
+    /// <summary>
+    /// A group call's traits go to the account whoever the caller turns out to be (even unattributed), so accounts do
+    /// not depend on identity resolution and an unmerge replay leaves them alone.
+    /// </summary>
+    public void ApplyAccount(LoggedEvent e, JsonElement payload)
+    {
+        if (_rebuild || Str(payload, "type") != "group" || Str(payload, "groupId") is not { } groupId) return;
+        if (!payload.TryGetProperty("traits", out var traits) || traits.ValueKind != JsonValueKind.Object) return;
+        var timestamp = payload.TryGetProperty("timestamp", out var ts) && ts.TryGetDateTime(out var t) ? t.ToUniversalTime() : e.ReceivedAt;
+        ApplyAccount(groupId, traits, timestamp.Ticks);
+    }
+
     private void ApplyAccount(string groupId, JsonElement traits, long ticks)
     {
         if (!_accounts.TryGetValue(groupId, out var account))
@@ -212,13 +220,17 @@ internal sealed class ProfileWork
             if (bytes is null) timeline.Delete(id);
             else timeline.Upsert(new BsonDocument { ["_id"] = id, ["s"] = bytes });
         }
+        // one call per kind of write: LiteDB's per-call overhead is paid once per batch, not once per profile
+        var inserts = new List<BsonDocument>();
+        var updates = new List<BsonDocument>();
         foreach (var id in _dirty)
         {
             var p = _profiles[id];
-            if (_rebuild) profiles.Upsert(p.ToBson());
-            else if (p.IsNew) profiles.Insert(p.ToBson());
-            else profiles.Update(p.ToBson());
+            (p.IsNew && !_rebuild ? inserts : updates).Add(p.ToBson());
         }
+        if (inserts.Count > 0) profiles.Insert(inserts);
+        if (_rebuild) profiles.Upsert(updates);
+        else if (updates.Count > 0) profiles.Update(updates);
         var accounts = db.GetCollection(ProfileSchema.Accounts);
         foreach (var (id, a) in _accounts) accounts.Upsert(new BsonDocument { ["_id"] = id, ["tr"] = a.Traits, ["tt"] = a.Times });
     }
