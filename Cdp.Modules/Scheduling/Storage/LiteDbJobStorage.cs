@@ -132,7 +132,10 @@ internal sealed class LiteDbJobStorage : JobStorage, IDisposable
     }
 }
 
-/// <summary>Wakes workers waiting for a job as soon as one is enqueued or requeued in this process.</summary>
+/// <summary>
+/// Wakes a worker waiting for a job as soon as one is enqueued or requeued in this process: one worker per job,
+/// not all of them (waking every idle worker for one job made them race for it, each with a write of its own).
+/// </summary>
 internal sealed class QueueSignal
 {
     private readonly object _gate = new();
@@ -146,7 +149,7 @@ internal sealed class QueueSignal
         lock (_gate)
         {
             _version++;
-            Monitor.PulseAll(_gate);
+            Monitor.Pulse(_gate);
         }
     }
 
