@@ -35,17 +35,18 @@ internal sealed class JobServer(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_server is null) return;
-        _server.SendStop();
+        // Taken once: the test host can call StopAsync twice, overlapping (a second caller must not dispose a null server).
+        var server = Interlocked.Exchange(ref _server, null);
+        if (server is null) return;
+        server.SendStop();
         try
         {
-            await _server.WaitForShutdownAsync(cancellationToken);
+            await server.WaitForShutdownAsync(cancellationToken);
         }
         catch (OperationCanceledException)
         {
             // The host's own stop timeout won: running jobs are left fetched and run again after restart.
         }
-        _server.Dispose();
-        _server = null;
+        server.Dispose();
     }
 }
