@@ -31,8 +31,10 @@ switch (verb)
             foreach (var failure in ex.Failures) Console.Error.WriteLine("  - " + failure);
             return 2;
         }
-    case "match" when rest.Length > 0 && rest[0] == "evaluate":
-        return MatchEvaluationCommand.Run(rest[1..], Console.Out);
+    case "match":
+        if (rest.Length > 0 && rest[0] == "evaluate") return MatchEvaluationCommand.Run(rest[1..], Console.Out);
+        Console.Error.WriteLine("usage: cdp match evaluate <csv> --id <column> --truth <column> [--settings <json file>] (cdp match evaluate --help)");
+        return 1;
     default:
         Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, match evaluate. See README.md.");
         return 1;
