@@ -29,6 +29,11 @@ internal static class EvaluationCommand
 
     public static int Run(string[] args, TextWriter output)
     {
+        if (args.Any(a => a is "--help" or "-h"))
+        {
+            output.WriteLine(Usage);
+            return 0;
+        }
         var parsed = Arguments.Parse(args, out var error);
         if (parsed is null)
         {

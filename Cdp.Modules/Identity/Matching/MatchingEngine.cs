@@ -15,9 +15,16 @@ internal sealed class MatchingEngine(MatchingOptions options)
 
     public ComparisonPlan Plan { get; } = ComparisonPlan.Compile(options);
 
-    public MatchRun Run(IReadOnlyList<MatchRecord> records, LinkType linkType = LinkType.Dedupe)
+    /// <summary>
+    /// Matches <paramref name="records"/>. With <paramref name="trained"/> (the model of an earlier run with the same
+    /// settings) u sampling and EM are skipped and that model scores the pairs: the incremental case, where changed
+    /// records are linked against the others without learning again.
+    /// </summary>
+    public MatchRun Run(IReadOnlyList<MatchRecord> records, LinkType linkType = LinkType.Dedupe, MatchModel? trained = null)
     {
         ArgumentNullException.ThrowIfNull(records);
+        if (trained is not null && trained.Plan != Plan)
+            throw new ArgumentException("the trained model comes from other matching settings", nameof(trained));
         var clock = Stopwatch.StartNew();
         var encoded = EncodedRecords.Encode(Plan, records);
         var encode = Lap(clock);
@@ -30,10 +37,10 @@ internal sealed class MatchingEngine(MatchingOptions options)
         var compare = Lap(clock);
 
         var training = Plan.Options.Training;
-        var u = ParameterEstimation.EstimateU(comparer, linkType, training.USamplePairs, training.Seed);
+        var u = trained is null ? ParameterEstimation.EstimateU(comparer, linkType, training.USamplePairs, training.Seed) : null;
         var sampling = Lap(clock);
 
-        var model = ParameterEstimation.Train(Plan, candidates, patterns, u);
+        var model = trained ?? ParameterEstimation.Train(Plan, candidates, patterns, u!);
         var em = Lap(clock);
 
         var scorer = new PairScorer(model, encoded);
@@ -60,6 +67,7 @@ internal sealed class MatchingEngine(MatchingOptions options)
     public static ulong[] CompareCandidates(PairComparer comparer, CandidatePairs candidates)
     {
         var patterns = new ulong[candidates.Count];
+        if (candidates.Count == 0) return patterns;
         Parallel.ForEach(Partitioner.Create(0, candidates.Count, PairsPerChunk), range =>
         {
             for (var i = range.Item1; i < range.Item2; i++)
@@ -72,11 +80,14 @@ internal sealed class MatchingEngine(MatchingOptions options)
     public static ScoredPairs Score(PairScorer scorer, CandidatePairs candidates, ulong[] patterns, double minWeight)
     {
         var weights = new double[candidates.Count];
-        Parallel.ForEach(Partitioner.Create(0, candidates.Count, PairsPerChunk), range =>
+        if (candidates.Count > 0)
         {
-            for (var i = range.Item1; i < range.Item2; i++)
-                weights[i] = scorer.Weight(patterns[i], candidates.Left[i], candidates.Right[i]);
-        });
+            Parallel.ForEach(Partitioner.Create(0, candidates.Count, PairsPerChunk), range =>
+            {
+                for (var i = range.Item1; i < range.Item2; i++)
+                    weights[i] = scorer.Weight(patterns[i], candidates.Left[i], candidates.Right[i]);
+            });
+        }
         var kept = 0;
         foreach (var w in weights)
             if (w >= minWeight) kept++;

@@ -14,10 +14,6 @@ internal sealed record TrainingSession(
     double[][] M,
     double[] Support);
 
-/// <summary>
-/// Fellegi-Sunter parameters: u from random record pairs, m and the prior by expectation-maximisation on the
-/// blocked pairs (u held fixed), as Splink does.
-/// </summary>
 /// <summary>Level frequencies among random comparable pairs ([comparison][level], level 0 unused) and the pairs counted per comparison.</summary>
 internal sealed record RandomPairLevels(double[][] Frequencies, long[] Sampled);
 
@@ -46,6 +42,10 @@ internal sealed record VectorCounts(Dictionary<ulong, long>[] PerRule, Dictionar
     }
 }
 
+/// <summary>
+/// Fellegi-Sunter parameters: u from random record pairs, m and the prior by expectation-maximisation on the
+/// blocked pairs (u held fixed), as Splink does.
+/// </summary>
 internal static class ParameterEstimation
 {
     /// <summary>A training session on fewer blocked pairs than this says too little to be averaged in.</summary>
@@ -166,10 +166,10 @@ internal static class ParameterEstimation
     }
 
     /// <summary>
-    /// m and the prior for a given u. One EM session per blocking rule on the pairs that share that rule's keys, leaving out the
-    /// comparisons that read a key field (blocking made them agree, so they cannot be learnt there); each m is the
-    /// average over the sessions that learnt it, weighted by its expected matched pairs. The prior is then the
-    /// expected matches among the candidates (EM on the prior alone) over all comparable pairs.
+    /// m and the prior for a given u. One EM session per blocking rule on the pairs that share that rule's keys,
+    /// leaving out the comparisons that read a key field (blocking made them agree, so they cannot be learnt there);
+    /// each m is the average over the sessions that learnt it, weighted by the expected matched pairs in which the
+    /// comparison had values. A comparison no session could learn is learnt on all candidates. Prior: see <see cref="Prior"/>.
     /// </summary>
     private static MatchModel TrainWithU(ComparisonPlan plan, CandidatePairs candidates, VectorCounts vectors, double[][] u, double[][] start)
     {

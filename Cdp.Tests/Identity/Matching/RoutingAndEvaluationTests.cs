@@ -108,3 +108,41 @@ public sealed class RoutingAndEvaluationTests
         sets.Find(2).Should().NotBe(sets.Find(0));
     }
 }
+
+public sealed class MatchingEngineTests
+{
+    [Fact]
+    public void A_trained_model_scores_new_records_without_learning_again()
+    {
+        var data = EvaluationData.Read(TestData("linkage", "febrl_dataset1.csv"), "rec_id", null, new(@"^rec-(\d+)-"));
+        var (options, _) = EvaluationCommand.LoadSettings(TestData("matching", "febrl.json"));
+        var engine = new MatchingEngine(options!);
+        var first = engine.Run(data.Records);
+
+        var again = engine.Run(data.Records.Take(200).ToList(), LinkType.Dedupe, first.Model);
+
+        again.Model.Should().BeSameAs(first.Model);
+        again.Timings.U.Should().BeLessThan(TimeSpan.FromMilliseconds(50));
+        again.Results(MatchRoute.AutoMerge).Select(r => (r.LeftId, r.RightId)).Should().BeSubsetOf(
+            first.Results(MatchRoute.AutoMerge).SelectMany(r => new[] { (r.LeftId, r.RightId), (r.RightId, r.LeftId) }));
+        var otherSettings = new MatchingEngine(EvaluationCommand.LoadSettings(TestData("matching", "febrl.json")).Options!);
+        var act = () => otherSettings.Run(data.Records, LinkType.Dedupe, first.Model);
+        act.Should().Throw<ArgumentException>();
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Matching_a_handful_of_records_works(int count)
+    {
+        var records = Enumerable.Range(0, count).Select(i => Record($"r{i}", ("surname", "smith"), ("dob", "1980-01-01"))).ToList();
+        var options = Options([Comparison("surname", "Name", Level("Exact")), Comparison("dob", "Date", Level("Exact"))], Rule("surname"));
+
+        var run = new MatchingEngine(options).Run(records);
+
+        run.Clusters.Should().HaveCount(count);
+        run.Candidates.Count.Should().Be(count * (count - 1) / 2);
+        double.IsFinite(run.Model.PriorWeight).Should().BeTrue();
+    }
+}
