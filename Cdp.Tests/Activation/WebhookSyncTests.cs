@@ -65,7 +65,7 @@ public sealed class WebhookSyncTests : IDisposable
             ["Cdp:Destinations:hook:Secret"] = Secret,
             ["Cdp:Destinations:hook:BatchSize"] = "3",
             ["Cdp:Destinations:hook:RetryBaseDelay"] = "00:00:00.010",
-            ["Cdp:Destinations:hook:Timeout"] = "00:00:00.500",
+            ["Cdp:Destinations:hook:Timeout"] = "00:00:01.500",
             ["Cdp:Syncs:crm-push:Segment"] = "vip",
             ["Cdp:Syncs:crm-push:Destination"] = "hook",
             ["Cdp:Syncs:crm-push:Cron"] = "*/30 * * * *",
@@ -115,7 +115,7 @@ public sealed class WebhookSyncTests : IDisposable
         var ids = await h.SeedAsync(ActivationHarness.People(2));
         h.Segments.Set("vip", ids);
         _receiver.Fail(_ => true, FakeResponse.Json(503, new { error = "down" }));
-        _receiver.StallNext = TimeSpan.FromSeconds(2); // the second attempt times out (Timeout 0.5 s); the third one lands
+        _receiver.StallNext = TimeSpan.FromSeconds(4); // the second attempt times out (Timeout 1.5 s); the third one lands
 
         var run = await h.RunAsync("crm-push");
 

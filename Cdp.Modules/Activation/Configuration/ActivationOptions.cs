@@ -3,7 +3,7 @@ using FluentValidation;
 
 namespace Cdp.Modules.Activation.Configuration;
 
-public enum DestinationType { Mailchimp, Brevo, SendGrid, Webhook, CsvFile }
+internal enum DestinationType { Mailchimp, Brevo, SendGrid, Webhook, CsvFile }
 
 /// <summary>What happens in Mailchimp to a contact that leaves the segment.</summary>
 public enum ExitPolicy { Untag, Archive, Unsubscribe, None }

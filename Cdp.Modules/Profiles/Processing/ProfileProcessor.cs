@@ -79,7 +79,9 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         return Task.CompletedTask;
     }
 
-    public void Dispose() => _stop.Dispose();
+    // The CancellationTokenSource is not disposed: the host may call StopAsync after the container disposed this
+    // (a failed start, a test host stopped twice), and a source without timers holds nothing to release.
+    public void Dispose() => _stop.Cancel();
 
     public Task WaitForCheckpointAsync(long sequence, CancellationToken cancellationToken)
     {
