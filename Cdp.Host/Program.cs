@@ -26,8 +26,10 @@ try
         }
         case "import":
             return await ImportVerb.RunAsync(rest);
+        case "syncs":
+            return await SyncsVerb.RunAsync(rest);
         default:
-            Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, import. See README.md.");
+            Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, import, syncs. See README.md.");
             return 1;
     }
 }

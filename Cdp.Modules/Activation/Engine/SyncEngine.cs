@@ -153,7 +153,7 @@ internal sealed class SyncEngine(
             }
         }
 
-        var status = request.DryRun ? SyncRunStatus.DryRun
+        var status = request.DryRun && !aborted ? SyncRunStatus.DryRun
             : stopped is not null ? SyncRunStatus.Failed
             : aborted ? (run.Acknowledged > 0 ? SyncRunStatus.Partial : SyncRunStatus.Failed)
             : run.Rejected > 0 ? SyncRunStatus.Partial
