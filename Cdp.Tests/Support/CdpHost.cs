@@ -85,8 +85,12 @@ public sealed class CdpHost : WebApplicationFactory<Program>
         return client;
     }
 
+    private int _disposed;
+
     protected override void Dispose(bool disposing)
     {
+        // WebApplicationFactory's DisposeAsync calls Dispose(true) again when it ends: stop and delete only once.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         base.Dispose(disposing);
         if (disposing && _ownsFolder) _folder.Dispose();
     }

@@ -42,7 +42,7 @@ internal static class ActivationEndpoints
 
         group.MapGet("/destinations", (IOptions<ActivationOptions> options) => TypedResults.Ok(options.Value.Destinations
             .OrderBy(d => d.Key, StringComparer.Ordinal)
-            .Select(d => new DestinationView(d.Key, d.Value.Type?.ToString() ?? "?", d.Value.Type == DestinationType.CsvFile ? null : d.Value.BaseUrl,
+            .Select(d => new DestinationView(d.Key, d.Value.Kind?.ToString() ?? "?", d.Value.Kind == DestinationType.CsvFile ? null : d.Value.BaseUrl,
                 d.Value.ListId.Length > 0 ? d.Value.ListId : null, d.Value.MaxConcurrency,
                 options.Value.Syncs.Where(s => s.Value.Destination == d.Key).Select(s => s.Key).Order(StringComparer.Ordinal).ToList()))
             .ToList())).RequireReader();

@@ -6,12 +6,12 @@ namespace Cdp.Modules.Activation.Configuration;
 internal enum DestinationType { Mailchimp, Brevo, SendGrid, Webhook, CsvFile }
 
 /// <summary>What happens in Mailchimp to a contact that leaves the segment.</summary>
-public enum ExitPolicy { Untag, Archive, Unsubscribe, None }
+internal enum ExitPolicy { Untag, Archive, Unsubscribe, None }
 
-public enum SyncMode { Delta, Full }
+internal enum SyncMode { Delta, Full }
 
 /// <summary>CSV output: one file with every current member, or one file of added/updated rows and one of removed rows.</summary>
-public enum CsvOutput { Snapshot, Changes }
+internal enum CsvOutput { Snapshot, Changes }
 
 /// <summary>
 /// appsettings section <c>Cdp:Destinations</c>: destinations by name. Secrets can come from environment variables,
@@ -21,7 +21,11 @@ internal sealed class DestinationSettings
 {
     public const string Section = "Cdp:Destinations";
 
-    public DestinationType? Type { get; set; }
+    /// <summary>Mailchimp, Brevo, SendGrid, Webhook or CsvFile (read as text so that a wrong value is reported with its key).</summary>
+    public string Type { get; set; } = "";
+
+    /// <summary>The parsed <see cref="Type"/>; null when it names no known type.</summary>
+    public DestinationType? Kind => Enum.TryParse<DestinationType>(Type, ignoreCase: true, out var t) && Enum.IsDefined(t) && !char.IsDigit(Type.FirstOrDefault()) ? t : null;
 
     /// <summary>HTTP destinations: the API root. Empty: the vendor's own (Mailchimp: https://&lt;dc&gt;.api.mailchimp.com from the key).
     /// Webhook: the URL batches are POSTed to (required).</summary>
@@ -181,7 +185,7 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
                 else if (s.Enabled && s.Cron.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length is not (5 or 6)) Fail("Cron", $"'{s.Cron}' is not a cron expression of 5 (or 6) fields");
                 if (!TimeZoneInfo.TryFindSystemTimeZoneById(s.TimeZone ?? "", out _)) Fail("TimeZone", "must be a known time zone id, e.g. \"UTC\" or \"Europe/Paris\"");
                 if (string.IsNullOrWhiteSpace(s.Identifier)) Fail("Identifier", "must name the trait sent as identifier, e.g. email");
-                else if (d is not null && SettingNames.NeedsEmail(d.Type) && s.Identifier != "email") Fail("Identifier", $"{d.Type} contacts are keyed by email: Identifier must be \"email\"");
+                else if (d is not null && SettingNames.NeedsEmail(d.Kind) && s.Identifier != "email") Fail("Identifier", $"{d.Kind} contacts are keyed by email: Identifier must be \"email\"");
                 foreach (var (field, source) in s.FieldMappings)
                 {
                     if (string.IsNullOrWhiteSpace(field)) Fail("FieldMappings", "a destination field name is empty");
@@ -197,10 +201,10 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
             {
                 void Fail(string key, string message) => context.AddFailure($"Destinations:{name}:{key}", message);
                 if (!SettingNames.Name().IsMatch(name)) context.AddFailure("Destinations:" + name, "destination names use lowercase letters, digits, '_' and '-' (at most 64)");
-                if (d.Type is null) { Fail("Type", "must be one of Mailchimp, Brevo, SendGrid, Webhook, CsvFile"); continue; }
+                if (d.Kind is null) { Fail("Type", $"'{d.Type}' is not a destination type: use Mailchimp, Brevo, SendGrid, Webhook or CsvFile"); continue; }
                 if (d.BaseUrl.Length > 0 && !(Uri.TryCreate(d.BaseUrl, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
                     Fail("BaseUrl", "must be an absolute http(s) URL");
-                switch (d.Type)
+                switch (d.Kind)
                 {
                     case DestinationType.Mailchimp:
                         if (string.IsNullOrWhiteSpace(d.ApiKey)) Fail("ApiKey", "is required (set it with the environment variable Cdp__Destinations__" + name + "__ApiKey)");
@@ -240,7 +244,7 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
                         }
                         break;
                 }
-                if (SettingNames.IsHttp(d.Type))
+                if (SettingNames.IsHttp(d.Kind))
                 {
                     if (d.MaxConcurrency is < 1 or > 64) Fail("MaxConcurrency", "must be 1 to 64");
                     if (d.MaxAttempts is < 1 or > 20) Fail("MaxAttempts", "must be 1 to 20");

@@ -12,7 +12,7 @@ internal sealed class DestinationSessions(DestinationHttp http, MemberState stat
     /// <summary>Vendor limits: Mailchimp 500 members per batch call; Brevo removes 150 per call; SendGrid 30,000 contacts (6 MB) per PUT.</summary>
     public const int MailchimpMax = 500, BrevoImportDefault = 1000, BrevoRemoveMax = 150, SendGridMax = 30_000, SendGridSearchMax = 100, WebhookDefault = 100, CsvRows = 5000;
 
-    public IDestinationSession Open(SyncTarget target) => target.Destination.Type switch
+    public IDestinationSession Open(SyncTarget target) => target.Destination.Kind switch
     {
         DestinationType.Mailchimp => new MailchimpSession(target, http.Client(target.DestinationName), state),
         DestinationType.Brevo => new BrevoSession(target, http.Client(target.DestinationName)),
@@ -22,9 +22,9 @@ internal sealed class DestinationSessions(DestinationHttp http, MemberState stat
         _ => throw new InvalidOperationException($"destination type {target.Destination.Type} is not supported"),
     };
 
-    public static bool WantsEveryMember(DestinationSettings d) => d.Type == DestinationType.CsvFile && d.Output == CsvOutput.Snapshot;
+    public static bool WantsEveryMember(DestinationSettings d) => d.Kind == DestinationType.CsvFile && d.Output == CsvOutput.Snapshot;
 
-    public static int UpsertBatchSize(DestinationSettings d) => d.Type switch
+    public static int UpsertBatchSize(DestinationSettings d) => d.Kind switch
     {
         DestinationType.Mailchimp => d.BatchSize > 0 ? d.BatchSize : MailchimpMax,
         DestinationType.Brevo => d.BatchSize > 0 ? d.BatchSize : BrevoImportDefault,
@@ -33,14 +33,14 @@ internal sealed class DestinationSessions(DestinationHttp http, MemberState stat
         _ => CsvRows,
     };
 
-    public static int RemoveBatchSize(DestinationSettings d) => d.Type switch
+    public static int RemoveBatchSize(DestinationSettings d) => d.Kind switch
     {
         DestinationType.Brevo => Math.Min(BrevoRemoveMax, UpsertBatchSize(d)),
         DestinationType.SendGrid => SendGridSearchMax,
         _ => UpsertBatchSize(d),
     };
 
-    public static string Preview(SyncTarget target, IReadOnlyList<OutgoingMember> upserts) => target.Destination.Type switch
+    public static string Preview(SyncTarget target, IReadOnlyList<OutgoingMember> upserts) => target.Destination.Kind switch
     {
         DestinationType.Mailchimp => MailchimpSession.UpsertBody(target, upserts),
         DestinationType.Brevo => BrevoSession.ImportBody(target, upserts),

@@ -96,7 +96,7 @@ internal sealed partial class SendGridSession(SyncTarget target, HttpClient clie
                 return;
             }
             var bad = rows.Select(r => r.Index).ToHashSet();
-            foreach (var r in rows) refused[members[r.Index].Key] = $"{Vendor} refused {r.Field}";
+            foreach (var r in rows) refused[members[r.Index].Key] = $"{Vendor} refused contacts[{r.Index}].{r.Field} (400)";
             await UpsertPartAsync(members.Where((_, i) => !bad.Contains(i)).ToList(), refused, resent: true, cancellationToken);
             return;
         }

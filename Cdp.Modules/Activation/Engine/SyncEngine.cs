@@ -59,7 +59,7 @@ internal sealed class SyncEngine(
         // Resolved here, not injected: Scheduling's catalog needs the job kinds, and SyncJobKind needs this engine.
         var next = s.Enabled ? services.GetService<IRecurringJobSchedule>()?.Find(SyncCatalog.JobId(sync))?.NextExecution : null;
         var (members, rejected) = state.Count(sync);
-        return new SyncSummary(sync, s.Segment, s.Destination, d?.Type?.ToString() ?? "?", s.Mode.ToString(), s.Enabled, s.Enabled ? s.Cron : null,
+        return new SyncSummary(sync, s.Segment, s.Destination, d?.Kind?.ToString() ?? "?", s.Mode.ToString(), s.Enabled, s.Enabled ? s.Cron : null,
             s.TimeZone, next, last?.StartedAt, last?.Status, last?.Id, members, rejected);
     }
 
@@ -153,7 +153,7 @@ internal sealed class SyncEngine(
             }
         }
 
-        var status = request.DryRun ? SyncRunStatus.DryRun
+        var status = request.DryRun && !aborted ? SyncRunStatus.DryRun
             : stopped is not null ? SyncRunStatus.Failed
             : aborted ? (run.Acknowledged > 0 ? SyncRunStatus.Partial : SyncRunStatus.Failed)
             : run.Rejected > 0 ? SyncRunStatus.Partial
