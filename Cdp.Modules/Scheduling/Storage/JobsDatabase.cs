@@ -25,20 +25,33 @@ internal sealed class JobsDatabase : IDisposable
     private long _lastQueueEntryId;
     private long _lastListEntryId;
 
+    /// <summary>How long a new owner waits for the previous one (a host stopping in this process) to let go of the file.</summary>
+    private static readonly TimeSpan OwnershipWait = TimeSpan.FromSeconds(5);
+
     public JobsDatabase(string path, int checkpointPages = 1000)
     {
         FilePath = System.IO.Path.GetFullPath(path);
         var dir = System.IO.Path.GetDirectoryName(FilePath);
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        try
+        // FileShare.None is an exclusive flock on Unix: a second process (or a second storage on the same
+        // file in this process) fails here instead of corrupting the file through LiteDB's direct mode.
+        // A host restarting in the same process may still be releasing it: wait a moment before refusing.
+        var deadline = DateTime.UtcNow + OwnershipWait;
+        while (true)
         {
-            // FileShare.None is an exclusive flock on Unix: a second process (or a second storage on the same
-            // file in this process) fails here instead of corrupting the file through LiteDB's direct mode.
-            _ownership = new FileStream(FilePath + ".owner", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException ex)
-        {
-            throw new IOException($"The jobs file {FilePath} is in use by another Cdp process (Cdp:Scheduling:JobsPath).", ex);
+            try
+            {
+                _ownership = new FileStream(FilePath + ".owner", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                break;
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(50);
+            }
+            catch (IOException ex)
+            {
+                throw new IOException($"The jobs file {FilePath} is in use by another Cdp process (Cdp:Scheduling:JobsPath).", ex);
+            }
         }
 
         try
