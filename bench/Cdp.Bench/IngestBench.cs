@@ -15,7 +15,7 @@ namespace Cdp.Bench;
 internal sealed class IngestBench : IBenchScenario
 {
     private const string WriteKey = "bench-write-key";
-    private const int Concurrency = 64;
+    private const int Concurrency = 256;
 
     public string Name => "ingest";
 
@@ -34,9 +34,13 @@ internal sealed class IngestBench : IBenchScenario
         {
             single = await LoadGenerator.RunAsync(Address(cdp), "/v1/track", WriteKey, Concurrency, duration, TrackBody);
             batch = await LoadGenerator.RunAsync(Address(cdp), "/v1/batch", WriteKey, 8, duration, BatchBody);
+            await cdp.StopAsync();
         }
         await using (var cdp = await StartCdpAsync(Path.Combine(context.WorkFolder, "b"), durable: true))
+        {
             durable = await LoadGenerator.RunAsync(Address(cdp), "/v1/track", WriteKey, Concurrency, duration, TrackBody);
+            await cdp.StopAsync();
+        }
 
         var rawAppend = RawLiteDbAppend(Path.Combine(context.WorkFolder, "raw.db"), context.Quick ? 100_000 : 400_000);
 

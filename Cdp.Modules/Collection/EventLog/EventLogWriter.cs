@@ -212,7 +212,11 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
         };
     }
 
-    public void Dispose() => _queue.Writer.TryComplete();
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        _thread?.Join(TimeSpan.FromSeconds(30)); // drain before the container disposes the database
+    }
 
     private sealed class IngestWork(IReadOnlyList<AcceptedEvent> events, IReadOnlyList<RejectedEvent> rejected)
     {

@@ -81,7 +81,12 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 
     // The CancellationTokenSource is not disposed: the host may call StopAsync after the container disposed this
     // (a failed start, a test host stopped twice), and a source without timers holds nothing to release.
-    public void Dispose() => _stop.Cancel();
+    public void Dispose()
+    {
+        _stop.Cancel();
+        Wake();
+        _thread?.Join(TimeSpan.FromSeconds(30)); // the database is disposed after this: the thread must be gone
+    }
 
     public Task WaitForCheckpointAsync(long sequence, CancellationToken cancellationToken)
     {
