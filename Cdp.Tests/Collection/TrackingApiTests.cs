@@ -291,6 +291,22 @@ public sealed class TrackingApiTests : IDisposable
     }
 
     [Fact]
+    public async Task Group_commits_of_large_events_are_split_into_chunks_below_the_document_limit()
+    {
+        var blob = new string('x', 30_000);
+        var item = "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"Big\",\"properties\":{\"blob\":\"" + blob + "\"}}";
+        var body = "{\"batch\":[" + string.Join(",", Enumerable.Repeat(item, 16)) + "]}"; // ~480 KB per request
+        var client = _host.TrackingClient();
+        var responses = await Task.WhenAll(Enumerable.Range(0, 24).Select(_ => client.PostAsync("/v1/batch", Json(body))));
+        responses.Should().OnlyContain(r => r.StatusCode == HttpStatusCode.OK);
+        var events = _host.Service<IEventLog>().ReadAfter(0, 1_000);
+        events.Select(e => e.Sequence).Should().Equal(Enumerable.Range(1, 24 * 16).Select(i => (long)i));
+        events.Should().OnlyContain(e => e.Json.Length > 30_000);
+        var chunks = _host.Service<Cdp.Modules.Shared.Storage.CdpDatabase>().Collection("event_log").FindAll().ToList();
+        chunks.Should().OnlyContain(c => c["ev"].AsArray.Sum(e => e["j"].AsBinary.Length) <= Cdp.Modules.Collection.EventLog.EventLogSchema.MaxChunkBytes);
+    }
+
+    [Fact]
     public async Task Admin_endpoints_refuse_requests_without_an_admin_key()
     {
         (await _host.CreateClient().GetAsync("/api/collection/dead-letters")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);

@@ -59,7 +59,7 @@ internal sealed class LogWriterBench : IBenchScenario
                 while (Stopwatch.GetTimestamp() < stopAt)
                 {
                     var k = Interlocked.Increment(ref count);
-                    await writer.SubmitAsync([accepted with { MessageId = $"m{concurrency}-{k}" }], []);
+                    await writer.SubmitAsync([new AcceptedEvent("web", $"m{concurrency}-{k}", json)], []);
                 }
             })));
             figures.Add(new BenchFigure($"log writer, {concurrency} concurrent 1-event submits", count / sw.Elapsed.TotalSeconds, "events/s"));

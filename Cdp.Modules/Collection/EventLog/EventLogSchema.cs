@@ -3,7 +3,7 @@ namespace Cdp.Modules.Collection.EventLog;
 /// <summary>
 /// How the log sits in LiteDB. The log collection holds no secondary index: one index costs ~4x on the
 /// append path (measured: ~77k docs/s without, ~20k with). Events are stored in chunks, one document per
-/// group commit (split at <see cref="MaxEventsPerChunk"/>), whose _id is the sequence of the chunk's first
+/// group commit (split at <see cref="MaxEventsPerChunk"/> events or <see cref="MaxChunkBytes"/>), whose _id is the sequence of the chunk's first
 /// event, so a 500-event batch costs one document insert instead of 500.
 /// </summary>
 internal static class EventLogSchema
@@ -11,8 +11,11 @@ internal static class EventLogSchema
     public const string Collection = "event_log";
     public const string DeadLetters = "dead_letters";
 
-    /// <summary>Keeps a chunk document far below LiteDB's 16 MB limit (events are at most 32 KB each).</summary>
-    public const int MaxEventsPerChunk = 256;
+    /// <summary>Events per chunk: a 500-event batch is one document.</summary>
+    public const int MaxEventsPerChunk = 1024;
+
+    /// <summary>JSON bytes per chunk: keeps a chunk far below LiteDB's 16 MB document limit (events are up to 32 KB).</summary>
+    public const int MaxChunkBytes = 4 * 1024 * 1024;
 
     // chunk fields
     public const string At = "at";       // commit time (UTC), for the dedup window
@@ -20,4 +23,11 @@ internal static class EventLogSchema
     public const string Source = "s";
     public const string MessageId = "m";
     public const string Json = "j";
+
+    public static LiteDB.BsonDocument EventDocument(string source, string messageId, byte[] json) => new()
+    {
+        [Source] = source,
+        [MessageId] = messageId,
+        [Json] = json,
+    };
 }

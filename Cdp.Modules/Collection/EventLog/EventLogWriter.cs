@@ -144,6 +144,7 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
         var chunks = new List<BsonDocument>();
         var deadLetters = new List<BsonDocument>();
         BsonArray? current = null;
+        var chunkBytes = 0;
         var seq = _nextSequence;
         long duplicates = 0;
         foreach (var work in batch)
@@ -152,17 +153,14 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
             {
                 var key = (e.Source, e.MessageId);
                 if (_dedup.Contains(e.Source, e.MessageId) || !inThisCommit.Add(key)) { duplicates++; continue; }
-                if (current is null || current.Count == EventLogSchema.MaxEventsPerChunk)
+                if (current is null || current.Count == EventLogSchema.MaxEventsPerChunk || chunkBytes + e.Json.Length > EventLogSchema.MaxChunkBytes)
                 {
                     current = new BsonArray();
+                    chunkBytes = 0;
                     chunks.Add(new BsonDocument { ["_id"] = seq, [EventLogSchema.At] = now, [EventLogSchema.Events] = current });
                 }
-                current.Add(new BsonDocument
-                {
-                    [EventLogSchema.Source] = e.Source,
-                    [EventLogSchema.MessageId] = e.MessageId,
-                    [EventLogSchema.Json] = e.Json,
-                });
+                current.Add(e.Document);
+                chunkBytes += e.Json.Length;
                 fresh.Add(key);
                 seq++;
             }

@@ -5,7 +5,11 @@ using System.Text.Json;
 namespace Cdp.Modules.Collection.Ingest;
 
 /// <summary>An event ready for the log: its source, messageId and normalised JSON.</summary>
-internal sealed record AcceptedEvent(string Source, string MessageId, byte[] Json);
+internal sealed record AcceptedEvent(string Source, string MessageId, byte[] Json)
+{
+    /// <summary>The log's document for this event, built on the request's thread so the single writer only links it into a chunk.</summary>
+    public LiteDB.BsonDocument Document { get; } = EventLog.EventLogSchema.EventDocument(Source, MessageId, Json);
+}
 
 /// <summary>An event that failed validation, kept with its reasons (lenient mode) so nothing is silently dropped.</summary>
 internal sealed record RejectedEvent(string Source, int Index, IReadOnlyList<EventError> Errors, string Raw);
