@@ -25,7 +25,5 @@ public sealed class GovernanceModule : ICdpModule
         services.AddModuleServices(typeof(GovernanceModule));
     }
 
-    public void MapEndpoints(IEndpointRouteBuilder endpoints)
-    {
-    }
+    public void MapEndpoints(IEndpointRouteBuilder endpoints) => MetricsEndpoint.Map(endpoints);
 }

@@ -19,7 +19,8 @@ namespace Cdp.Modules.Collection.Ingest;
 /// </summary>
 [Service]
 internal sealed class TrackingEndpoints(
-    SourceRegistry sources, EventNormaliser normaliser, EventLogWriter writer, TimeProvider clock, ILogger<TrackingEndpoints> log)
+    SourceRegistry sources, EventNormaliser normaliser, EventLogWriter writer, RejectedRequests rejectedRequests, TimeProvider clock,
+    ILogger<TrackingEndpoints> log)
 {
     private static readonly byte[] Success = "{\"success\":true}"u8.ToArray();
     // duplicate keys are refused: downstream readers would disagree on which value counts
@@ -42,6 +43,18 @@ internal sealed class TrackingEndpoints(
     }
 
     public async Task HandleAsync(HttpContext ctx, string? routeType)
+    {
+        try
+        {
+            await HandleRequestAsync(ctx, routeType);
+        }
+        finally
+        {
+            if (ctx.Response.StatusCode >= 400) rejectedRequests.Add();
+        }
+    }
+
+    private async Task HandleRequestAsync(HttpContext ctx, string? routeType)
     {
         var receivedAt = clock.GetUtcNow();
         var isBatch = routeType is null;

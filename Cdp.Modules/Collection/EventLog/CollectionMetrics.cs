@@ -1,0 +1,32 @@
+using Cdp.Modules.Shared.Http;
+using Cdp.Modules.Shared.Modules;
+
+namespace Cdp.Modules.Collection.EventLog;
+
+/// <summary>Ingest counters since start, and the log's state.</summary>
+[Service]
+internal sealed class CollectionMetrics(EventLogWriter writer, LogHead head, RejectedRequests rejected) : IMetricsSource
+{
+    public void Collect(MetricsWriter m)
+    {
+        m.Counter("cdp_events_accepted_total", "Events committed to the event log since start.", Interlocked.Read(ref writer.CommittedEvents));
+        m.Counter("cdp_events_duplicate_total", "Events acknowledged but not stored again (same messageId within the dedup window).", Interlocked.Read(ref writer.DuplicateEvents));
+        m.Counter("cdp_events_dead_lettered_total", "Events that failed validation, kept as dead letters.", Interlocked.Read(ref writer.DeadLetteredEvents));
+        m.Counter("cdp_requests_rejected_total", "Tracking API requests refused (400, 401, 413, 429, 503); nothing of them was stored.", rejected.Total);
+        m.Counter("cdp_event_log_commits_total", "Group commits of the event log.", Interlocked.Read(ref writer.Commits));
+        m.Counter("cdp_event_log_commit_failures_total", "Group commits that failed (their requests got 503).", Interlocked.Read(ref writer.CommitFailures));
+        m.Gauge("cdp_ingest_queue_events", "Events waiting for the group commit.", writer.PendingEvents);
+        m.Gauge("cdp_event_log_last_sequence", "Sequence of the newest committed event.", head.Last);
+    }
+}
+
+/// <summary>Counts Tracking API requests answered with an error status.</summary>
+[Service]
+internal sealed class RejectedRequests
+{
+    private long _total;
+
+    public long Total => Interlocked.Read(ref _total);
+
+    public void Add() => Interlocked.Increment(ref _total);
+}
