@@ -26,7 +26,7 @@ public sealed class CrashRecoveryTests
 
         long acked = 0;
         long killedAtCheckpoint, killedAtHead;
-        var port = FreePort();
+        var port = CdpProcess.FreePort();
         using (var first = Start(dbPath, port))
         {
             var (tracking, admin) = await Clients(port);
@@ -78,7 +78,7 @@ public sealed class CrashRecoveryTests
     {
         using var folder = new TempFolder();
         var dbPath = folder.File("cdp.db");
-        var port = FreePort();
+        var port = CdpProcess.FreePort();
         using (var server = Start(dbPath, port))
         {
             var (tracking, admin) = await Clients(port);
@@ -124,17 +124,11 @@ public sealed class CrashRecoveryTests
         return ProjectionSnapshot.Take(db);
     }
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 
     private static string HostDll()
     {
         // the test output holds Cdp.Host.dll beside its runtimeconfig (the Exe project is referenced)
-        var local = Path.Combine(AppContext.BaseDirectory, "Cdp.Host.dll");
+        var local = CdpProcess.HostDll;
         File.Exists(Path.ChangeExtension(local, ".runtimeconfig.json")).Should().BeTrue("Cdp.Host.runtimeconfig.json must sit beside Cdp.Host.dll");
         return local;
     }

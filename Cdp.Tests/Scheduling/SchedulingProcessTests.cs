@@ -29,10 +29,10 @@ public sealed class SchedulingProcessTests : IDisposable
 
     private (Process Process, Uri Url) StartCdp(double jobSeconds, params string[] extra)
     {
-        var port = FreePort();
+        var port = CdpProcess.FreePort();
         var args = new List<string>
         {
-            Path.Combine(AppContext.BaseDirectory, "Cdp.Host.dll"),
+            CdpProcess.HostDll,
             "--urls", $"http://127.0.0.1:{port}",
             $"--Cdp:Storage:Path={_folder.File("cdp.db")}",
             $"--Cdp:Admin:ApiKeys:ops:Key={AdminKey}",
@@ -61,12 +61,6 @@ public sealed class SchedulingProcessTests : IDisposable
         return (process, new Uri($"http://127.0.0.1:{port}"));
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static async Task<HttpClient> Ready(Uri url, Process process)
     {

@@ -27,6 +27,9 @@ public sealed class CdpProcess : IDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>Cdp.Host.dll in the test output (the Exe project is referenced, so its runtimeconfig sits beside it).</summary>
+    public static string HostDll => Path.Combine(AppContext.BaseDirectory, "Cdp.Host.dll");
+
     public string Output { get { lock (_output) return _output.ToString(); } }
 
     public bool HasExited => _process.HasExited;
@@ -34,7 +37,7 @@ public sealed class CdpProcess : IDisposable
     public static async Task<CdpProcess> StartAsync(string dataFolder, IDictionary<string, string>? settings = null)
     {
         var port = FreePort();
-        var dll = Path.Combine(AppContext.BaseDirectory, "Cdp.Host.dll");
+        var dll = HostDll;
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -68,7 +71,7 @@ public sealed class CdpProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = workingFolder,
         };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Cdp.Host.dll"));
+        info.ArgumentList.Add(HostDll);
         foreach (var a in args) info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -118,7 +121,8 @@ public sealed class CdpProcess : IDisposable
         throw new TimeoutException($"Cdp.Host was not ready within {timeout}:\n{Output}");
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port nobody listens on right now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
