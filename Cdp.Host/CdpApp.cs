@@ -7,6 +7,7 @@ using Cdp.Modules.Scheduling;
 using Cdp.Modules.Segments;
 using Cdp.Modules.Shared;
 using Cdp.Modules.Shared.Modules;
+using Cdp.Host.Admin;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
 namespace Cdp.Host;
@@ -68,6 +69,7 @@ public static class CdpApp
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapOpenApi("/openapi/{documentName}.json");
         foreach (var module in Modules) module.MapEndpoints(app);
+        app.MapAdminUi();
         return app;
     }
 }

@@ -25,5 +25,9 @@ public sealed class GovernanceModule : ICdpModule
         services.AddModuleServices(typeof(GovernanceModule));
     }
 
-    public void MapEndpoints(IEndpointRouteBuilder endpoints) => MetricsEndpoint.Map(endpoints);
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+        MetricsEndpoint.Map(endpoints);
+        MeEndpoint.Map(endpoints);
+    }
 }
