@@ -1,0 +1,125 @@
+import { api } from '../api.js';
+import { h, fmt, into, section, pageHeader, table, when, statusBadge, errorBox } from '../dom.js';
+import { barChart } from '../chart.js';
+
+/** How many of the newest events and dead letters the chart reads (the API pages cap at 1000 and 500). */
+const RECENT_EVENTS = 1000;
+const RECENT_DEAD = 500;
+
+const RANGES = {
+  '1h': { label: 'last hour', ms: 3600e3, bucket: 5 * 60e3 },
+  '24h': { label: 'last 24 hours', ms: 24 * 3600e3, bucket: 3600e3 },
+  '7d': { label: 'last 7 days', ms: 7 * 24 * 3600e3, bucket: 6 * 3600e3 },
+};
+
+export function parseMetrics(text) {
+  const values = {};
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const [name, v] = line.split(/\s+/);
+    values[name] = Number(v);
+  }
+  return values;
+}
+
+export async function overviewPage(view, { query }) {
+  const range = RANGES[query.get('range')] ? query.get('range') : '24h';
+  const cards = h('div', { class: 'cards' });
+  const chartBox = h('div');
+  const segBox = h('div');
+  const syncBox = h('div');
+  view.append(
+    pageHeader('Overview'),
+    h('div', { class: 'cards-wrap', 'aria-label': 'Key figures' }, cards),
+    section('Events over time',
+      h('div', { class: 'segmented', role: 'group', 'aria-label': 'Time range' },
+        Object.entries(RANGES).map(([k, r]) => h('a', { href: `#/overview?range=${k}`, 'aria-current': k === range ? 'true' : null, class: 'chip' }, r.label))),
+      chartBox),
+    section('Segment freshness', segBox),
+    section('Syncs', syncBox));
+
+  into(cards, figures);
+  into(chartBox, () => eventsChart(RANGES[range]));
+  into(segBox, segments);
+  into(syncBox, syncs);
+}
+
+function card(label, value, detail, kind = '') {
+  return h('div', { class: `figure ${kind}` }, h('span', { class: 'label' }, label), h('strong', null, value), detail ? h('small', null, detail) : null);
+}
+
+async function figures() {
+  const [metricsText, processor, dead] = await Promise.all([
+    api('/metrics'), api('/api/profiles/processor'), api(`/api/collection/dead-letters?limit=${RECENT_DEAD}`),
+  ]);
+  const m = parseMetrics(metricsText);
+  const lag = Math.max(0, (processor.logHead ?? 0) - (processor.checkpoint ?? 0));
+  const deadCount = dead.items.length;
+  return [
+    card('Events accepted', fmt.num(m.cdp_events_accepted_total), 'since Cdp started'),
+    card('Requests rejected', fmt.num(m.cdp_requests_rejected_total), 'refused with 4xx/5xx since start', m.cdp_requests_rejected_total > 0 ? 'warn' : ''),
+    card('Processing lag', `${fmt.num(lag)} events`,
+      processor.running ? `p95 freshness ${fmt.seconds((processor.freshnessP95Milliseconds ?? 0) / 1000)} · ${fmt.num(Math.round(processor.eventsPerSecond ?? 0))}/s` : 'processor is not running',
+      !processor.running || processor.lastError ? 'bad' : lag > 10000 ? 'warn' : 'good'),
+    card('Dead letters', deadCount >= RECENT_DEAD ? `${fmt.num(RECENT_DEAD)}+` : fmt.num(deadCount),
+      h('a', { href: '#/dead-letters' }, 'see rejected events'), deadCount ? 'warn' : 'good'),
+  ];
+}
+
+async function eventsChart(range) {
+  const head = await api('/api/collection/events?limit=1');
+  const after = Math.max(0, (head.lastSequence ?? 0) - RECENT_EVENTS);
+  const [events, dead] = await Promise.all([
+    api(`/api/collection/events?after=${after}&limit=${RECENT_EVENTS}`),
+    api(`/api/collection/dead-letters?limit=${RECENT_DEAD}`),
+  ]);
+  const now = Date.now();
+  const start = Math.floor((now - range.ms) / range.bucket) * range.bucket + range.bucket;
+  const n = Math.round(range.ms / range.bucket);
+  const buckets = Array.from({ length: n }, (_, i) => ({ start: new Date(start + i * range.bucket), values: { accepted: 0, rejected: 0 } }));
+  const put = (iso, key) => {
+    const i = Math.floor((new Date(iso).getTime() - start) / range.bucket);
+    if (i >= 0 && i < n) buckets[i].values[key]++;
+  };
+  for (const e of events.items) put(e.receivedAt, 'accepted');
+  for (const d of dead.items) put(d.receivedAt, 'rejected');
+  const total = buckets.reduce((a, b) => a + b.values.accepted + b.values.rejected, 0);
+  const xFormat = range.ms > 24 * 3600e3
+    ? d => d.toLocaleDateString(undefined, { weekday: 'short', hour: '2-digit' })
+    : d => d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  const truncated = events.items.length >= RECENT_EVENTS || dead.items.length >= RECENT_DEAD;
+  return [
+    barChart({
+      label: `Events accepted and rejected per ${range.bucket >= 3600e3 ? range.bucket / 3600e3 + ' h' : range.bucket / 60e3 + ' min'}, ${range.label}`,
+      buckets, xFormat,
+      series: [{ key: 'accepted', name: 'accepted', cls: 'fill-a' }, { key: 'rejected', name: 'rejected (dead letters)', cls: 'fill-b' }],
+    }),
+    h('p', { class: 'muted small' },
+      total === 0 ? `No events in the ${range.label}.` : `${fmt.num(total)} events in the ${range.label}.`,
+      truncated ? ` Counted from the newest ${fmt.num(RECENT_EVENTS)} events and ${fmt.num(RECENT_DEAD)} dead letters; older ones are not shown.` : ''),
+  ];
+}
+
+async function segments() {
+  const { segments: list } = await api('/api/segments');
+  return table([
+    { label: 'Segment', cell: s => h('a', { href: '#/segments/' + encodeURIComponent(s.key) }, s.name || s.key) },
+    { label: 'Members', cell: s => fmt.num(s.members), class: 'num' },
+    { label: 'Last evaluated', cell: s => when(s.lastEvaluated, true) },
+    { label: 'Health', cell: s => statusBadge(s.health) },
+  ], list, { empty: 'No segments yet. Define one under Segments.' });
+}
+
+async function syncs() {
+  try {
+    const list = await api('/api/activation/syncs');
+    return table([
+      { label: 'Sync', cell: s => h('a', { href: '#/syncs/' + encodeURIComponent(s.name) }, s.name) },
+      { label: 'Destination', cell: s => `${s.destination} (${s.destinationType})` },
+      { label: 'Last run', cell: s => (s.lastRunAt ? [statusBadge(s.lastRunStatus), ' ', when(s.lastRunAt, true)] : h('span', { class: 'muted' }, 'never')) },
+      { label: 'Next run', cell: s => (s.enabled ? when(s.nextRun, true) : h('span', { class: 'muted' }, 'disabled')) },
+    ], list, { empty: 'No syncs configured (Cdp:Syncs in appsettings.json).' });
+  } catch (err) {
+    return errorBox(err);
+  }
+}
