@@ -29,13 +29,14 @@ internal static class AdminUi
 
     public static void MapAdminUi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet(BasePath, (HttpContext context) => Results.Redirect(BasePath + "/" + context.Request.QueryString, permanent: false))
-            .ExcludeFromDescription();
         endpoints.MapGet(BasePath + "/{**path}", Serve).ExcludeFromDescription();
     }
 
     private static IResult Serve(string? path, HttpContext context)
     {
+        // relative links in index.html need the trailing slash: /admin -> /admin/
+        if (string.Equals(context.Request.Path.Value, BasePath, StringComparison.OrdinalIgnoreCase))
+            return Results.Redirect(BasePath + "/" + context.Request.QueryString);
         var relative = string.IsNullOrEmpty(path) ? "index.html" : path;
         var file = relative.Contains("..", StringComparison.Ordinal) ? null : Files.Value.GetFileInfo(relative);
         if (file is null || !file.Exists || file.IsDirectory)

@@ -108,7 +108,7 @@ export function table(columns, rows, { empty: emptyText = 'Nothing here yet.', c
     h('table', null,
       caption ? h('caption', null, caption) : null,
       h('thead', null, h('tr', null, columns.map(c => h('th', { scope: 'col', class: c.class }, c.label)))),
-      h('tbody', null, rows.map(r => h('tr', { class: rowClass?.(r) }, columns.map(c => h('td', { class: c.class, 'data-label': c.label }, c.cell(r))))))));
+      h('tbody', null, rows.map(r => h('tr', { class: rowClass?.(r) }, columns.map(c => h('td', { class: c.class, 'data-label': c.label }, h('div', { class: 'cell' }, c.cell(r)))))))));
 }
 
 /** Definition list from [label, value] pairs. */
