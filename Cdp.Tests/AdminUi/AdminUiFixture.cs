@@ -164,5 +164,14 @@ public sealed class AdminTab : IAsyncDisposable
         await Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(AdminUiFixture.ScreenshotFolder, $"{name}-{Width}.png"), FullPage = true });
     }
 
-    public async ValueTask DisposeAsync() => await _context.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        if (Problems.Count > 0)
+        {
+            // a failing test leaves what the page said and looked like
+            Console.Error.WriteLine($"browser problems ({Page.Url}):\n  " + string.Join("\n  ", Problems));
+            await ScreenshotAsync("problem-" + DateTime.UtcNow.ToString("HHmmssfff", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        await _context.DisposeAsync();
+    }
 }

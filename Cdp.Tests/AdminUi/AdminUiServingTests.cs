@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Reflection;
 using System.Text.Json;
-using Cdp.Host.Admin;
+using AdminUiFiles = Cdp.Host.Admin.AdminUi;
 using Cdp.Tests.Support;
 using Microsoft.Extensions.FileProviders;
 
@@ -18,7 +18,7 @@ public sealed class AdminUiServingTests : IDisposable
     [Fact]
     public async Task The_admin_pages_come_from_the_executable_with_a_content_security_policy_that_allows_no_inline_script()
     {
-        var client = _host.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(_host.ServerAddress) };
         var redirect = await client.GetAsync("/admin");
         redirect.StatusCode.Should().Be(HttpStatusCode.Redirect);
         redirect.Headers.Location!.ToString().Should().Be("/admin/");
@@ -44,8 +44,8 @@ public sealed class AdminUiServingTests : IDisposable
     [Fact]
     public void The_embedded_files_load_nothing_from_outside_Cdp_and_have_no_inline_script_or_style()
     {
-        var files = new ManifestEmbeddedFileProvider(typeof(AdminUi).Assembly, "Admin/wwwroot");
-        var all = Walk(files, "").ToList();
+        var files = new ManifestEmbeddedFileProvider(typeof(AdminUiFiles).Assembly, "Admin/wwwroot");
+        var all = Walk(files, "/").ToList();
         all.Select(f => f.Path).Should().Contain(["index.html", "app.css", "js/app.js", "js/pages/segments.js"]);
         foreach (var (path, text) in all)
         {
@@ -63,7 +63,7 @@ public sealed class AdminUiServingTests : IDisposable
     {
         foreach (var f in files.GetDirectoryContents(folder))
         {
-            var path = folder.Length == 0 ? f.Name : folder + "/" + f.Name;
+            var path = folder == "/" ? f.Name : folder + "/" + f.Name;
             if (f.IsDirectory)
             {
                 foreach (var inner in Walk(files, path)) yield return inner;

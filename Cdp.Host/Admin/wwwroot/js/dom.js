@@ -18,7 +18,7 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
-export function append(el, children) {
+export function append(el, ...children) {
   for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
@@ -57,7 +57,7 @@ export function badge(text, kind = '') {
 /** Badge for a status word: ok / succeeded green, partial / stale / building amber, failed / error red. */
 export function statusBadge(status) {
   const s = String(status || 'unknown');
-  const kind = /^(ok|succeeded|accepted|entered|granted)/i.test(s) ? 'good'
+  const kind = /^(ok|succeeded|accepted|entered|granted|in)$|^(ok|succeeded)/i.test(s) ? 'good'
     : /^(failed|error|rejected|exited|denied)/i.test(s) ? 'bad'
       : /^(partial|stale|building|running|pending|dry run)/i.test(s) ? 'warn' : '';
   return badge(s, kind);
@@ -86,12 +86,18 @@ export function notAvailable(what) {
     h('p', null, 'The server has no such endpoint yet. Upgrade Cdp to use this page.'));
 }
 
+/** Replaces box's children with nodes (arrays flattened; null, undefined and false left out). */
+export function fill(box, ...nodes) {
+  box.replaceChildren(...nodes.flat(Infinity).filter(n => n !== null && n !== undefined && n !== false));
+  return box;
+}
+
 /** Runs an async renderer into box: a loading line first, then its result, or an error with "Try again". */
 export async function into(box, render) {
   box.replaceChildren(loading());
   try {
     const node = await render();
-    box.replaceChildren(...[].concat(node ?? []));
+    fill(box, node);
   } catch (err) {
     if (err?.name === 'AbortError') return;
     box.replaceChildren(errorBox(err, () => into(box, render)));

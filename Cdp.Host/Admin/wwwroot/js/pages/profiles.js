@@ -1,7 +1,7 @@
 import { api, enc, session } from '../api.js';
 import {
   h, fmt, into, section, pageHeader, table, when, statusBadge, facts, pager, empty, errorBox, confirmDialog, toast,
-  profileLink, displayName, value, json, actionButton, badge,
+  profileLink, displayName, value, json, actionButton, badge, append,
 } from '../dom.js';
 
 const PAGE = 25;
@@ -129,7 +129,7 @@ export async function profilePage(view, { args }) {
   const timelineBox = h('div', { id: 'timeline' });
   const segBox = h('div', { id: 'profile-segments' });
   const mergeBox = h('div', { id: 'profile-merges' });
-  view.append(h('div', { class: 'grid-2' },
+  append(view, h('div', { class: 'grid-2' },
     section('Summary', facts([
       ['Profile id', h('code', null, id)],
       ['First seen', when(profile.firstSeen)],

@@ -1,7 +1,7 @@
 import { api, enc, session } from '../api.js';
 import {
   h, fmt, into, section, pageHeader, table, when, statusBadge, facts, pager, empty, errorBox, confirmDialog, toast,
-  profileLink, debounce, actionButton, field,
+  profileLink, debounce, actionButton, field, fill,
 } from '../dom.js';
 import { stepChart } from '../chart.js';
 
@@ -148,7 +148,7 @@ export async function segmentPage(view, { args }) {
       if (controller.signal.aborted) return;
       clearError();
       status.replaceChildren(h('p', { class: 'where-ok' }, '✓ Valid condition'));
-      preview.replaceChildren(previewResult(r));
+      fill(preview, previewResult(r));
     } catch (err) {
       if (err.name === 'AbortError' || controller.signal.aborted) return;
       if (err.status === 400) {
