@@ -1,7 +1,10 @@
 // Hand-written SVG charts: a stacked bar chart (events per time bucket) and a step line (segment size over time).
 // The SVG scales to its container (viewBox); colours come from CSS classes (no inline styles).
 const NS = 'http://www.w3.org/2000/svg';
-const W = 640, H = 220, PAD = { l: 48, r: 12, t: 12, b: 28 };
+const H = 220, PAD = { l: 48, r: 12, t: 12, b: 28 };
+/** The drawing is as wide as the window allows (text stays ~11px on a phone and on a laptop). */
+let W = 640;
+function measure() { W = Math.round(Math.max(300, Math.min(1100, window.innerWidth - 72))); }
 
 function s(tag, attrs = {}, ...children) {
   const el = document.createElementNS(NS, tag);
@@ -11,9 +14,9 @@ function s(tag, attrs = {}, ...children) {
 }
 
 /** Round maximum and tick values for an axis from 0 to max. */
-function ticks(max) {
+function ticks(max, whole = true) {
   if (max <= 0) return { top: 1, values: [0, 1] };
-  const raw = max / 4;
+  const raw = whole ? Math.max(1, max / 4) : max / 4;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map(m => m * mag).find(v => v >= raw) || raw;
   const top = Math.ceil(max / step) * step;
@@ -23,6 +26,7 @@ function ticks(max) {
 }
 
 function frame(label, yMax, xLabels) {
+  measure();
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': label, preserveAspectRatio: 'xMidYMid meet' });
   svg.append(s('title', {}, label));
   const { top, values } = ticks(yMax);
@@ -39,10 +43,11 @@ function frame(label, yMax, xLabels) {
  * Stacked bars. buckets: [{ label, start: Date, values: { accepted: 3, rejected: 1 } }]; series: [{ key, name, cls }].
  */
 export function barChart({ label, buckets, series, xFormat }) {
+  measure();
   const totals = buckets.map(b => series.reduce((a, sr) => a + (b.values[sr.key] || 0), 0));
   const innerW = W - PAD.l - PAD.r;
   const bw = innerW / Math.max(1, buckets.length);
-  const every = Math.ceil(buckets.length / 6);
+  const every = Math.ceil(buckets.length / Math.max(2, Math.floor(W / 110)));
   const xLabels = buckets.map((b, i) => (i % every === 0 ? { x: PAD.l + bw * i + bw / 2, text: xFormat(b.start) } : null)).filter(Boolean);
   const { svg, y } = frame(label, Math.max(...totals, 0), xLabels);
   buckets.forEach((b, i) => {
@@ -63,6 +68,7 @@ export function barChart({ label, buckets, series, xFormat }) {
 /** A step line. points: [{ at: Date, value }] ascending. */
 export function stepChart({ label, points, name, cls = 'line-a', xFormat }) {
   if (!points.length) return null;
+  measure();
   const t0 = points[0].at.getTime();
   const t1 = Math.max(points[points.length - 1].at.getTime(), t0 + 1);
   const innerW = W - PAD.l - PAD.r;

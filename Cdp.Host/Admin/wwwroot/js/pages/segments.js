@@ -256,7 +256,7 @@ function members(box, key) {
   async function load(cursor) {
     const page = await api(`/api/segments/${enc(key)}/members?limit=${HISTORY_PAGE}${cursor ? '&cursor=' + enc(cursor) : ''}`);
     return [
-      h('p', { class: 'muted' }, `${fmt.num(page.total)} members.`),
+      h('p', { class: 'muted' }, `${fmt.num(page.total)} member${page.total === 1 ? '' : 's'}.`),
       page.members.length ? h('ul', { class: 'chips' }, page.members.map(id => h('li', null, profileLink(id)))) : empty('No members.'),
       pager({
         label: 'Member pages',

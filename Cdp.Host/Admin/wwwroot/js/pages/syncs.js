@@ -112,7 +112,7 @@ function counts(c) {
 
 function runReport(r, what, allowMassRemoval) {
   const fields = [...new Set((r.samples || []).flatMap(s => Object.keys(s.fields || {})))];
-  return section(`${what}: ${r.status}`,
+  return section(what === 'Dry run' || what === 'Full dry run' ? `${what}: nothing was sent` : `${what}: ${r.status}`,
     h('p', null, statusBadge(r.status), ` Run #${r.id}, ${fmt.seconds(r.durationSeconds)}`, r.full ? ', full' : ''),
     r.stoppedBecause ? h('div', { class: 'notice' }, h('p', null, r.stoppedBecause),
       allowMassRemoval && /remov/i.test(r.stoppedBecause) && session.isAdmin ? actionButton('Run again allowing the removal…', allowMassRemoval, { class: 'danger' }) : null) : null,
