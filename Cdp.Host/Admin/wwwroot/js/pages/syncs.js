@@ -14,7 +14,8 @@ function schedule(s) {
 export async function syncsPage(view) {
   const box = h('div');
   const destBox = h('div');
-  view.append(pageHeader('Syncs'), h('section', { class: 'card', 'aria-label': 'Syncs' }, box), section('Destinations', destBox));
+  const jobsBox = h('div');
+  view.append(pageHeader('Syncs'), h('section', { class: 'card', 'aria-label': 'Syncs' }, box), section('Destinations', destBox), section('Scheduled jobs', jobsBox));
   into(box, async () => table([
     { label: 'Sync', cell: s => h('a', { href: '#/syncs/' + enc(s.name) }, s.name) },
     { label: 'Segment', cell: s => h('a', { href: '#/segments/' + enc(s.segment) }, s.segment) },
@@ -31,6 +32,14 @@ export async function syncsPage(view) {
     { label: 'List', cell: d => d.listId ?? '—' },
     { label: 'Syncs', cell: d => d.syncs.join(', ') || '—' },
   ], await api('/api/activation/destinations'), { empty: 'No destinations configured (Cdp:Destinations).' }));
+  into(jobsBox, async () => table([
+    { label: 'Job', cell: j => j.id },
+    { label: 'Kind', cell: j => j.kind ?? '—' },
+    { label: 'Schedule', cell: j => (j.cron ? [h('code', null, j.cron), ' ', h('span', { class: 'muted' }, j.timeZone ?? '')] : '—') },
+    { label: 'Next', cell: j => when(j.nextExecution, true) },
+    { label: 'Last', cell: j => (j.lastExecution ? [statusBadge(j.lastJobState || 'unknown'), ' ', when(j.lastExecution, true)] : h('span', { class: 'muted' }, 'never')) },
+    { label: 'Error', cell: j => j.error ?? '—' },
+  ], await api('/api/scheduling/recurring'), { empty: 'No recurring jobs (Cdp:Scheduling:RecurringJobs).' }));
 }
 
 export async function syncPage(view, { args }) {
