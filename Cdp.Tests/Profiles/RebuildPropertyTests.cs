@@ -96,7 +96,7 @@ public sealed class RebuildPropertyTests
         }, iter: 12, threads: 1);
     }
 
-    [Fact(Skip = "known gap, rare (about 1 run in 10): after some sequences of unmerges a non-windowed Sum computed trait ends up double-counted in the incremental state (e.g. seed 1PXAXCAVUwV6 in a cumulative run); set CDP_UNMERGE_ITER to hunt it")]
+    [Fact(Skip = "known gap, about 1 run in 3 with CDP_UNMERGE_ITER=80: after an unmerge, one event can end up attributed to a different profile than a full reprocess gives (the identity graph itself matches; the profiles' counters, computed traits and timelines differ by that event). The replay treats identifiers outside the dissolved profiles as foreign, where a full replay applies the limit rules to them. Set CDP_UNMERGE_ITER and CDP_DEBUG_DIR to hunt it")]
     public async Task Rebuilding_after_unmerges_gives_the_incremental_state()
     {
         using var host = new CdpHost(Settings());
