@@ -82,6 +82,8 @@ public sealed class AdminUiBrowserTests(AdminUiFixture fx) : IClassFixture<Admin
             (await segments.Locator(".explanation").First.TextContentAsync()).Should().Contain("Order Completed");
             await page.Locator("#profile-merges").GetByText("Joined by rule").WaitForAsync();
             await page.GetByRole(AriaRole.Button, new() { Name = "Unmerge…" }).WaitForAsync();
+            await page.GetByRole(AriaRole.Button, new() { Name = "Why are they one person?" }).ClickAsync();
+            await page.Locator("#profile-merges .why li", new() { HasText = "anonymous_id:jane-laptop" }).WaitForAsync();
 
             await page.GetByLabel("Show").SelectOptionAsync("Newsletter Opened");
             await timeline.GetByText("Order Completed").WaitForAsync(new() { State = WaitForSelectorState.Detached });

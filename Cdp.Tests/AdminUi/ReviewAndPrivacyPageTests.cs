@@ -171,7 +171,7 @@ public sealed class ReviewAndPrivacyPageTests
         tab.Problems.Should().BeEmpty();
     }
 
-    private static async Task<BrowserLease> Browser()
+    internal static async Task<BrowserLease> Browser()
     {
         var playwright = await Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -181,7 +181,7 @@ public sealed class ReviewAndPrivacyPageTests
         return new BrowserLease(playwright, browser);
     }
 
-    private sealed class BrowserLease(IPlaywright playwright, IBrowser browser) : IAsyncDisposable
+    internal sealed class BrowserLease(IPlaywright playwright, IBrowser browser) : IAsyncDisposable
     {
         public IBrowser Value => browser;
 
