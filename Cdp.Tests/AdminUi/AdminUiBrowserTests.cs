@@ -67,6 +67,11 @@ public sealed class AdminUiBrowserTests(AdminUiFixture fx) : IClassFixture<Admin
             await page.Locator("#profile-results table").WaitForAsync();
             await tab.ScreenshotAsync("profiles");
 
+            await page.GetByLabel("Find a person").FillAsync("Jane Doe");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+            await page.Locator("#profile-results").GetByRole(AriaRole.Link, new() { Name = "Jane Doe" }).WaitForAsync();
+            (await page.Locator("#profile-results tbody tr").CountAsync()).Should().Be(1, "only Jane is called Jane or Doe");
+
             await page.GetByLabel("Find a person").FillAsync("JANE.DOE@example.com");
             await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
             await Heading(page, "Jane Doe").WaitForAsync();

@@ -53,7 +53,7 @@ function pair(item) {
     table([
       { label: 'Comparison', cell: c => c.name },
       { label: 'Level', cell: c => c.level },
-      { label: 'Weight', cell: c => h('span', { class: c.weight >= 0 ? 'pos' : 'neg' }, (c.weight >= 0 ? '+' : '') + Number(c.weight).toFixed(2)), class: 'num' },
+      { label: 'Weight', cell: c => h('span', { class: c.weight > 0 ? 'pos' : c.weight < 0 ? 'neg' : 'muted' }, (c.weight >= 0 ? '+' : '') + Number(c.weight).toFixed(2)), class: 'num' },
       { label: 'Left', cell: c => value(c.left) },
       { label: 'Right', cell: c => value(c.right) },
     ], item.comparisons || [], { empty: 'No comparisons recorded.' }),
