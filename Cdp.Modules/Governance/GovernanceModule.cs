@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Cdp.Modules.Governance;
 
-/// <summary>Admin auth (API keys with roles); later: privacy, consent, audit.</summary>
+/// <summary>Admin auth (API keys with roles); privacy (deletion with receipts, suppression, subject access export); later: audit.</summary>
 public sealed class GovernanceModule : ICdpModule
 {
     public string Name => "Governance";
@@ -25,5 +25,9 @@ public sealed class GovernanceModule : ICdpModule
         services.AddModuleServices(typeof(GovernanceModule));
     }
 
-    public void MapEndpoints(IEndpointRouteBuilder endpoints) => MetricsEndpoint.Map(endpoints);
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+        MetricsEndpoint.Map(endpoints);
+        Privacy.PrivacyEndpoints.Map(endpoints);
+    }
 }
