@@ -33,6 +33,8 @@ public sealed class PrivacyTests
             $$"""{"type":"track","userId":"u-jane","anonymousId":"anon-jane","event":"Order Completed","properties":{"total":12.5,"note":"ring me on {{Phone}}"},"timestamp":"{{Now(-8)}}"}""",
             $$$"""{"type":"track","userId":"u-jane","event":"Order Completed","properties":{"total":30},"context":{"traits":{"email":"{{{Email}}}"}},"timestamp":"{{{Now(-7)}}}"}""",
             $$"""{"type":"track","userId":"u-bob","event":"Order Completed","properties":{"total":5},"timestamp":"{{Now(-6)}}"}""",
+            $$"""{"type":"track","userId":"u-jane","properties":{"total":1},"timestamp":"{{Now(-5)}}"}""", // no event name: a dead letter
+            $$"""{"type":"track","userId":"u-bob","timestamp":"{{Now(-5)}}"}""", // no event name: a dead letter
         ]);
         await host.Processed();
     }
@@ -80,6 +82,8 @@ public sealed class PrivacyTests
         erased.GetProperty("events").GetInt64().Should().Be(4);
         erased.GetProperty("memberships").GetInt64().Should().Be(1);
         erased.GetProperty("membershipHistory").GetInt64().Should().Be(1);
+        erased.GetProperty("mergeRecords").GetInt64().Should().Be(1, "the visitor profile was merged into the known one");
+        erased.GetProperty("deadLetters").GetInt64().Should().Be(1, "bob's dead letter stays");
         receipt.GetProperty("suppressedIdentifiers").GetInt32().Should().Be(4);
         var receiptText = receipt.GetRawText();
         receiptText.Should().NotContainAny("jane", "u-jane", "anon-jane", "6502530000", "example.com");
@@ -99,6 +103,8 @@ public sealed class PrivacyTests
         string.Concat(log.Values).Should().NotContainAny("u-jane", "anon-jane", "jane.doe", "Jane", "6502530000", "(650) 253-0000", "ring me");
         erasedEvents.Should().OnlyContain(j => j.Contains("\"timestamp\"") && j.Contains("\"messageId\"") && j.Contains("\"type\""));
         log.Values.Should().Contain(j => j.Contains("u-bob"));
+        var deadLetters = host.Service<CdpDatabase>().Collection("dead_letters").FindAll().Select(d => d["raw"].AsString).ToList();
+        deadLetters.Should().ContainSingle().Which.Should().Contain("u-bob");
 
         var again = await Json(await admin.GetAsync($"/api/privacy/deletions/{receipt.GetProperty("receiptId").GetString()}"));
         again.GetProperty("erased").GetRawText().Should().Be(erased.GetRawText());
