@@ -48,7 +48,7 @@ internal sealed class PersonErasure(
         var subject = subjects.Build(profile);
         if (subject is null) return null;
         var receiptId = DeletionReceipts.NewId();
-        IReadOnlyList<string> added = [];
+        IReadOnlyList<(string Hash, string Type)> added = [];
         DeletionReceipt receipt;
         try
         {

@@ -29,13 +29,19 @@ internal sealed class SuppressionList : ISuppressionList
     private readonly CdpDatabase _db;
     private readonly IIdentifierReader _identifiers;
     private readonly byte[] _salt;
-    private readonly ConcurrentDictionary<string, byte> _hashes = new(StringComparer.Ordinal);
+    /// <summary>The first 128 bits of each hash: no string per lookup on the hot path (a false match is ~1e-34 likely).</summary>
+    private readonly ConcurrentDictionary<UInt128, byte> _hashes = new();
     private volatile bool _empty;
+
+    /// <summary>Suppressed identifiers per type: the ingest check extracts only types that have any (a phone costs ~10 µs to normalise).</summary>
+    private readonly ConcurrentDictionary<string, int> _types = new(StringComparer.Ordinal);
+    private readonly Func<string, bool> _hasType;
 
     public SuppressionList(CdpDatabase db, IIdentifierReader identifiers)
     {
         _db = db;
         _identifiers = identifiers;
+        _hasType = type => _types.TryGetValue(type, out var n) && n > 0;
         _salt = db.InTransaction(d =>
         {
             var state = d.GetCollection(StateCollection);
@@ -44,7 +50,11 @@ internal sealed class SuppressionList : ISuppressionList
             state.Insert(new BsonDocument { ["_id"] = "salt", ["v"] = salt });
             return salt;
         });
-        foreach (var d in db.Collection(Collection).Query().Select((BsonExpression)"{_id}").ToList()) _hashes.TryAdd(d["_id"].AsString, 0);
+        foreach (var d in db.Collection(Collection).Query().Select((BsonExpression)"{_id, type}").ToList())
+        {
+            _hashes.TryAdd(Short(d["_id"].AsString), 0);
+            CountType(d["type"].AsString, +1);
+        }
         _empty = _hashes.IsEmpty;
     }
 
@@ -52,15 +62,34 @@ internal sealed class SuppressionList : ISuppressionList
 
     public long Count => _hashes.Count;
 
+    /// <summary>The stored form: lower-case hex of SHA-256(salt || UTF-8 "type:value").</summary>
     public string Hash(string identifierKey)
     {
-        var bytes = new byte[_salt.Length + Encoding.UTF8.GetByteCount(identifierKey)];
-        _salt.CopyTo(bytes, 0);
-        Encoding.UTF8.GetBytes(identifierKey, bytes.AsSpan(_salt.Length));
-        return Convert.ToHexStringLower(SHA256.HashData(bytes));
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        Digest(identifierKey, digest);
+        return Convert.ToHexStringLower(digest);
     }
 
-    public bool Contains(string identifierKey) => !_empty && _hashes.ContainsKey(Hash(identifierKey));
+    private void Digest(string identifierKey, Span<byte> digest)
+    {
+        var n = _salt.Length + Encoding.UTF8.GetByteCount(identifierKey);
+        Span<byte> bytes = n <= 1024 ? stackalloc byte[n] : new byte[n];
+        _salt.CopyTo(bytes);
+        Encoding.UTF8.GetBytes(identifierKey, bytes[_salt.Length..]);
+        SHA256.HashData(bytes, digest);
+    }
+
+    private UInt128 ShortHash(string identifierKey)
+    {
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        Digest(identifierKey, digest);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(digest);
+    }
+
+    private static UInt128 Short(string hex) =>
+        System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(Convert.FromHexString(hex.AsSpan(0, 32)));
+
+    public bool Contains(string identifierKey) => !_empty && _hashes.ContainsKey(ShortHash(identifierKey));
 
     public bool Refuses(ReadOnlySpan<byte> eventJson)
     {
@@ -70,8 +99,8 @@ internal sealed class SuppressionList : ISuppressionList
             var reader = new Utf8JsonReader(eventJson);
             using var doc = JsonDocument.ParseValue(ref reader);
             if (doc.RootElement.ValueKind != JsonValueKind.Object) return false;
-            foreach (var key in _identifiers.Identifiers(doc.RootElement))
-                if (_hashes.ContainsKey(Hash(key))) return true;
+            foreach (var key in _identifiers.Identifiers(doc.RootElement, _hasType))
+                if (_hashes.ContainsKey(ShortHash(key))) return true;
             return false;
         }
         catch (JsonException)
@@ -84,38 +113,51 @@ internal sealed class SuppressionList : ISuppressionList
     /// Suppresses in memory at once (ingest refuses from now on) and stages the documents in <paramref name="d"/>, the caller's
     /// transaction. Returns the hashes that were new.
     /// </summary>
-    public IReadOnlyList<string> Add(LiteDatabase d, IEnumerable<string> identifierKeys, string? receiptId, DateTime at)
+    public IReadOnlyList<(string Hash, string Type)> Add(LiteDatabase d, IEnumerable<string> identifierKeys, string? receiptId, DateTime at)
     {
         var col = d.GetCollection(Collection);
-        var added = new List<string>();
+        var added = new List<(string Hash, string Type)>();
         foreach (var key in identifierKeys)
         {
             var hash = Hash(key);
-            _hashes.TryAdd(hash, 0);
+            if (_hashes.TryAdd(Short(hash), 0)) CountType(TypeOf(key), +1);
             if (col.FindById(hash) is not null) continue;
             col.Insert(new BsonDocument
             {
-                ["_id"] = hash, ["type"] = key[..key.IndexOf(':')], ["at"] = at, ["receipt"] = receiptId is null ? BsonValue.Null : new BsonValue(receiptId),
+                ["_id"] = hash, ["type"] = TypeOf(key), ["at"] = at, ["receipt"] = receiptId is null ? BsonValue.Null : new BsonValue(receiptId),
             });
-            added.Add(hash);
+            added.Add((hash, TypeOf(key)));
         }
         _empty = _hashes.IsEmpty;
         return added;
     }
 
-    /// <summary>After a failed transaction: the in-memory hashes of <paramref name="hashes"/> go again.</summary>
-    public void Forget(IEnumerable<string> hashes)
+    /// <summary>After a failed transaction: the in-memory hashes of <paramref name="suppressions"/> (hash, type) go again.</summary>
+    public void Forget(IEnumerable<(string Hash, string Type)> suppressions)
     {
-        foreach (var h in hashes) _hashes.TryRemove(h, out _);
+        foreach (var (h, type) in suppressions)
+            if (_hashes.TryRemove(Short(h), out _)) CountType(type, -1);
         _empty = _hashes.IsEmpty;
     }
 
     public bool Remove(string hash)
     {
-        var removed = _db.InTransaction(d => d.GetCollection(Collection).Delete(hash));
-        if (removed) Forget([hash]);
-        return removed;
+        var type = _db.InTransaction(d =>
+        {
+            var col = d.GetCollection(Collection);
+            var doc = col.FindById(hash);
+            if (doc is null) return null;
+            col.Delete(hash);
+            return doc["type"].AsString;
+        });
+        if (type is null) return false;
+        Forget([(hash, type)]);
+        return true;
     }
+
+    private static string TypeOf(string key) => key[..key.IndexOf(':')];
+
+    private void CountType(string type, int by) => _types.AddOrUpdate(type, Math.Max(0, by), (_, n) => Math.Max(0, n + by));
 
     public Suppression? Get(string hash) => _db.Collection(Collection).FindById(hash) is { } d ? FromBson(d) : null;
 
