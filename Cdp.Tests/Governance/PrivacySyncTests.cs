@@ -54,6 +54,8 @@ public sealed class PrivacySyncTests : IDisposable
             Buyer("u-bob", "bob@example.com", -10), Order("u-bob", -9),
         ]);
         await host.Processed();
+        var dry = await host.Service<ISyncOperations>().RunAsync("newsletter", new SyncRunRequest("test", DryRun: true), CancellationToken.None);
+        dry.Samples.Should().Contain(r => r.Identifier == "jane@example.com");
         var first = await Run(host);
         first.Counts.Added.Should().Be(2, string.Join("; ", first.Errors));
         _fake.Tagged("newsletter").Should().BeEquivalentTo("jane@example.com", "bob@example.com");
@@ -62,6 +64,11 @@ public sealed class PrivacySyncTests : IDisposable
 
         var receipt = JsonDocument.Parse(await (await admin.DeleteAsync($"/api/privacy/profiles/{jane}")).Content.ReadAsStringAsync()).RootElement;
         receipt.GetProperty("erased").GetProperty("syncMembers").GetInt64().Should().Be(1);
+        receipt.GetProperty("erased").GetProperty("syncRunEntries").GetInt64().Should().Be(1, "the dry run's sample row of jane");
+        JsonSerializer.Serialize(host.Service<ISyncOperations>().Runs("newsletter", 10)).Should().NotContain("jane@example.com");
+        var dryAfter = await host.Service<ISyncOperations>().RunAsync("newsletter", new SyncRunRequest("test", DryRun: true), CancellationToken.None);
+        dryAfter.Counts.Removed.Should().Be(1);
+        dryAfter.Samples.Should().ContainSingle(r => r.Action == "remove").Which.Identifier.Should().Be("(erased person)");
         var run = await Run(host);
 
         run.Status.Should().Be(SyncRunStatus.Succeeded, run.StoppedBecause + string.Join("; ", run.Errors));

@@ -83,6 +83,7 @@ public sealed class PrivacyTests
         erased.GetProperty("memberships").GetInt64().Should().Be(1);
         erased.GetProperty("membershipHistory").GetInt64().Should().Be(1);
         erased.GetProperty("mergeRecords").GetInt64().Should().Be(1, "the visitor profile was merged into the known one");
+        erased.GetProperty("mergedAwayProfiles").GetInt64().Should().Be(1);
         erased.GetProperty("deadLetters").GetInt64().Should().Be(1, "bob's dead letter stays");
         receipt.GetProperty("suppressedIdentifiers").GetInt32().Should().Be(4);
         var receiptText = receipt.GetRawText();
@@ -109,6 +110,35 @@ public sealed class PrivacyTests
         var again = await Json(await admin.GetAsync($"/api/privacy/deletions/{receipt.GetProperty("receiptId").GetString()}"));
         again.GetProperty("erased").GetRawText().Should().Be(erased.GetRawText());
         again.GetProperty("requestedBy").GetString().Should().Be("ops");
+    }
+
+    [Fact]
+    public async Task Events_still_waiting_for_the_processor_at_deletion_are_erased_too_and_never_attributed()
+    {
+        using var host = new CdpHost(Settings);
+        await SeedAsync(host);
+        var admin = host.AdminClient();
+        var jane = await admin.ProfileId("user_id:u-jane");
+        var processor = host.Service<Cdp.Modules.Profiles.Contracts.IProfileProcessor>();
+        using var gate = new ManualResetEventSlim();
+        var paused = processor.RunExclusiveAsync(() => gate.Wait(TimeSpan.FromSeconds(60)), CancellationToken.None); // holds the processor
+        await host.TrackingClient().SendBatch([
+            $$"""{"type":"track","userId":"u-jane","event":"Late Order","properties":{"secret":"late-jane-data"},"timestamp":"{{Now()}}"}""",
+            """{"type":"track","anonymousId":"other-device","event":"Late Order","context":{"traits":{"email":"EMAIL"}},"timestamp":"TS"}""".Replace("EMAIL", Email).Replace("TS", Now()),
+        ]);
+        processor.Status.Checkpoint.Should().BeLessThan(host.Service<IEventLog>().LastSequence, "the two events wait for the processor");
+
+        var deletion = admin.DeleteAsync($"/api/privacy/profiles/{jane}");
+        await Task.Delay(200); // the deletion queues behind the paused command
+        gate.Set();
+        await paused;
+        var receipt = await Json(await deletion);
+        await host.Processed();
+
+        receipt.GetProperty("erased").GetProperty("events").GetInt64().Should().Be(4 + 2);
+        string.Concat(RawLog(host).Values).Should().NotContainAny("late-jane-data", "jane.doe", "u-jane", "other-device");
+        (await admin.Profile("anonymous_id:other-device")).Should().BeNull("its only event was erased before the processor saw it");
+        (await admin.Profile("email:" + Email)).Should().BeNull();
     }
 
     [Fact]
