@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Cdp.Modules.Governance;
 
-/// <summary>Admin auth (API keys with roles); later: privacy, consent, audit.</summary>
+/// <summary>Admin auth (API keys with roles); privacy (deletion with receipts, suppression, subject access export); later: audit.</summary>
 public sealed class GovernanceModule : ICdpModule
 {
     public string Name => "Governance";
@@ -29,5 +29,6 @@ public sealed class GovernanceModule : ICdpModule
     {
         MetricsEndpoint.Map(endpoints);
         MeEndpoint.Map(endpoints);
+        Privacy.PrivacyEndpoints.Map(endpoints);
     }
 }

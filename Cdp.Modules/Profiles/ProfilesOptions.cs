@@ -13,6 +13,12 @@ internal sealed class ProfilesOptions
     /// <summary>Distinct track event names counted per profile; further names count under "(other)".</summary>
     public int MaxEventNames { get; set; } = 200;
 
+    /// <summary>
+    /// Consent from traits: trait name (in identify traits and context.traits) -> purpose, e.g. "marketing_consent": "marketing".
+    /// A true-ish value (true, "yes", "granted", 1) grants, any other value denies. context.consent.categoryPreferences is always read.
+    /// </summary>
+    public Dictionary<string, string> ConsentTraits { get; set; } = new(StringComparer.Ordinal) { ["marketing_consent"] = "marketing" };
+
     /// <summary>Traits computed from events, by trait name.</summary>
     public Dictionary<string, ComputedTraitOptions> ComputedTraits { get; set; } = new(StringComparer.Ordinal);
 }
@@ -48,6 +54,8 @@ internal sealed class ProfilesOptionsValidator : AbstractValidator<ProfilesOptio
     {
         RuleFor(o => o.BatchSize).InclusiveBetween(1, 100_000);
         RuleFor(o => o.MaxEventNames).InclusiveBetween(1, 100_000);
+        RuleForEach(o => o.ConsentTraits).Must(t => !string.IsNullOrWhiteSpace(t.Key) && !string.IsNullOrWhiteSpace(t.Value))
+            .OverridePropertyName("ConsentTraits").WithMessage("each entry maps a trait name to a purpose name, e.g. \"marketing_consent\": \"marketing\"");
         RuleForEach(o => o.ComputedTraits).ChildRules(t =>
         {
             t.RuleFor(e => e.Value.Property).NotEmpty().When(e => e.Value.Kind != ComputedKind.Count)

@@ -127,12 +127,13 @@ internal sealed class SyncSettings
     /// <summary>Destination field -> profile value: "traits.&lt;name&gt;" or "computed.&lt;name&gt;" (a computed trait).</summary>
     public Dictionary<string, string> FieldMappings { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>Only profiles whose ConsentTrait is true (true, "true", "yes", "granted", 1) and whose SuppressedTrait is not.
-    /// Until the Governance module keeps consent, both are read from the profile's traits.</summary>
-    public bool RequireConsent { get; set; } = true;
+    /// <summary>
+    /// Only profiles whose consent for this purpose is granted (the profile's consent: context.consent.categoryPreferences and
+    /// Cdp:Profiles:ConsentTraits, latest wins). Empty: no consent filter. A revoked consent removes the member on the next run.
+    /// </summary>
+    public string ConsentPurpose { get; set; } = "marketing";
 
-    public string ConsentTrait { get; set; } = "marketing_consent";
-
+    /// <summary>Profiles whose trait of this name is true-ish are never sent (an opt-out flag); empty: none.</summary>
     public string SuppressedTrait { get; set; } = "suppressed";
 
     /// <summary>A run that would remove more than this share of the synced members stops (unless run with allowMassRemoval).</summary>
@@ -192,7 +193,7 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
                     if (!SettingNames.Source().IsMatch(source ?? "")) Fail($"FieldMappings:{field}", $"'{source}' must be traits.<name> or computed.<name>");
                 }
                 if (s.MaxRemovalShare is < 0 or > 1) Fail("MaxRemovalShare", "must be between 0 and 1 (0.5 = 50%)");
-                if (s.RequireConsent && string.IsNullOrWhiteSpace(s.ConsentTrait)) Fail("ConsentTrait", "must name the consent trait when RequireConsent is true");
+                if (s.ConsentPurpose is { Length: > 0 } purpose && string.IsNullOrWhiteSpace(purpose)) Fail("ConsentPurpose", "must name a consent purpose (e.g. marketing) or be empty");
             }
         });
         RuleFor(o => o.Destinations).Custom((destinations, context) =>

@@ -23,8 +23,8 @@ internal sealed record OutgoingMember(string ProfileId, string Key, IReadOnlyLis
 internal enum Eligibility { Eligible, NoConsent, NoIdentifier }
 
 /// <summary>
-/// Turns a profile into what a sync sends. Consent: until Governance keeps consent, it is read from the profile's traits
-/// (Cdp:Syncs:&lt;name&gt;:ConsentTrait must be true-ish, SuppressedTrait must not be).
+/// Turns a profile into what a sync sends. Consent: the profile's consent for Cdp:Syncs:&lt;name&gt;:ConsentPurpose must be granted,
+/// and its SuppressedTrait must not be true-ish.
 /// </summary>
 internal sealed class MemberProjection(SyncSettings sync)
 {
@@ -41,8 +41,8 @@ internal sealed class MemberProjection(SyncSettings sync)
     public Eligibility Check(ProfileView profile, out string key)
     {
         key = "";
-        if (sync.RequireConsent && (!IsTrue(Find(profile.Traits, [sync.ConsentTrait])) || IsTrue(Find(profile.Traits, [sync.SuppressedTrait]))))
-            return Eligibility.NoConsent;
+        if (sync.ConsentPurpose.Length > 0 && !profile.ConsentGranted(sync.ConsentPurpose)) return Eligibility.NoConsent;
+        if (sync.SuppressedTrait.Length > 0 && IsTrue(Find(profile.Traits, [sync.SuppressedTrait]))) return Eligibility.NoConsent;
         var id = Find(profile.Traits, sync.Identifier.Split('.'));
         var text = id is { ValueKind: JsonValueKind.String } ? id.Value.GetString()!.Trim()
             : id is { ValueKind: JsonValueKind.Number } ? id.Value.GetRawText() : "";

@@ -9,7 +9,9 @@ namespace Cdp.Modules.Activation.Engine;
 /// <param name="Hash">Hash of the identifier and the mapped fields last acknowledged (or attempted, when rejected).</param>
 /// <param name="AtDestination">The destination acknowledged this member at least once (so a removal must be sent).</param>
 /// <param name="Rejected">The last attempt was refused: retried next run.</param>
-internal sealed record MemberRecord(string Key, long Hash, bool AtDestination, bool Rejected, string? Reason);
+/// <param name="Erased">The person was deleted (privacy): the next run removes them at the destination, then the record goes.
+/// Until then <see cref="Key"/> is the only thing kept of them: the destination is keyed by it.</param>
+internal sealed record MemberRecord(string Key, long Hash, bool AtDestination, bool Rejected, string? Reason, bool Erased = false);
 
 /// <summary>A state change of one batch, written only after the destination acknowledged the batch.</summary>
 internal sealed record MemberCommit(string ProfileId, MemberRecord? Record);
@@ -24,6 +26,43 @@ internal sealed class MemberState(CdpDatabase db)
     private const string Members = "activation_members";
     private const string Syncs = "activation_syncs";
 
+    /// <summary>Set on a record by a privacy erasure (see <see cref="MemberRecord.Erased"/>).</summary>
+    private const string ErasedField = "x";
+
+    /// <summary>
+    /// Privacy erasure, inside the caller's transaction: a member the destination has becomes a pending removal (key only);
+    /// any other record of the person goes. Returns the records touched.
+    /// </summary>
+    public long Erase(LiteDatabase d, IEnumerable<string> syncs, IReadOnlyCollection<string> profileIds)
+    {
+        var col = d.GetCollection(Members, BsonAutoId.Int64);
+        long touched = 0;
+        foreach (var sync in syncs)
+        foreach (var profileId in profileIds)
+        {
+            var doc = col.FindById(Id(sync, profileId));
+            if (doc is null) continue;
+            touched++;
+            if (!doc["v"].AsBoolean) { col.Delete(doc["_id"]); continue; }
+            col.Update(new BsonDocument
+            {
+                ["_id"] = doc["_id"], ["k"] = doc["k"], ["h"] = 0L, ["v"] = true, ["r"] = false, ["e"] = BsonValue.Null, [ErasedField] = true,
+            });
+        }
+        return touched;
+    }
+
+    /// <summary>The person's records per sync, for a subject access export.</summary>
+    public IEnumerable<(string Sync, MemberRecord Record)> Find(IEnumerable<string> syncs, IReadOnlyCollection<string> profileIds)
+    {
+        var col = db.Collection(Members);
+        foreach (var sync in syncs)
+        foreach (var profileId in profileIds)
+            if (col.FindById(Id(sync, profileId)) is { } d)
+                yield return (sync, new MemberRecord(d["k"].AsString, d["h"].AsInt64, d["v"].AsBoolean, d["r"].AsBoolean, d["e"].IsNull ? null : d["e"].AsString,
+                    d.TryGetValue(ErasedField, out var x) && x.AsBoolean));
+    }
+
     private static string Id(string sync, string profileId) => sync + "|" + profileId;
 
     public Dictionary<string, MemberRecord> Load(string sync)
@@ -34,7 +73,8 @@ internal sealed class MemberState(CdpDatabase db)
         {
             var id = d["_id"].AsString;
             if (!id.StartsWith(prefix, StringComparison.Ordinal)) continue; // the index compares case-insensitively
-            result[id[prefix.Length..]] = new MemberRecord(d["k"].AsString, d["h"].AsInt64, d["v"].AsBoolean, d["r"].AsBoolean, d["e"].IsNull ? null : d["e"].AsString);
+            result[id[prefix.Length..]] = new MemberRecord(d["k"].AsString, d["h"].AsInt64, d["v"].AsBoolean, d["r"].AsBoolean, d["e"].IsNull ? null : d["e"].AsString,
+                d.TryGetValue(ErasedField, out var x) && x.AsBoolean);
         }
         return result;
     }

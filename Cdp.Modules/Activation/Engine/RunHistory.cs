@@ -36,6 +36,45 @@ internal sealed class RunHistory
         foreach (var o in old) col.Delete(o["_id"]);
     });
 
+    /// <summary>
+    /// Privacy erasure, inside the caller's transaction: sample rows of the person's profiles go, and their identifier values
+    /// are blanked out of error messages and first payloads. Returns the runs changed.
+    /// </summary>
+    public static long Scrub(LiteDatabase d, IReadOnlySet<string> profileIds, IReadOnlyList<string> values)
+    {
+        var col = d.GetCollection(Runs, BsonAutoId.Int64);
+        long changed = 0;
+        foreach (var run in col.FindAll().ToList())
+        {
+            var touched = false;
+            if (run["samples"].IsArray)
+            {
+                var samples = run["samples"].AsArray;
+                for (var i = samples.Count - 1; i >= 0; i--)
+                    if (profileIds.Contains(samples[i]["profile"].AsString)) { samples.RemoveAt(i); touched = true; }
+            }
+            if (run["errors"].IsArray)
+            {
+                var errors = run["errors"].AsArray;
+                for (var i = 0; i < errors.Count; i++)
+                    if (Blank(errors[i].AsString, values) is { } blanked) { errors[i] = blanked; touched = true; }
+            }
+            if (run["payload"].IsString && Blank(run["payload"].AsString, values) is { } payload) { run["payload"] = payload; touched = true; }
+            if (!touched) continue;
+            col.Update(run);
+            changed++;
+        }
+        return changed;
+    }
+
+    private static string? Blank(string text, IReadOnlyList<string> values)
+    {
+        var result = text;
+        foreach (var v in values)
+            if (v.Length >= 3 && result.Contains(v, StringComparison.OrdinalIgnoreCase)) result = result.Replace(v, SyncEngine.ErasedPerson, StringComparison.OrdinalIgnoreCase);
+        return ReferenceEquals(result, text) ? null : result;
+    }
+
     public SyncRunReport? Get(long id) => _db.Collection(Runs).FindById(id) is { } d ? FromBson(d) : null;
 
     public IReadOnlyList<SyncRunReport> Latest(string sync, int limit) =>

@@ -110,7 +110,7 @@ internal sealed class SyncEngine(
                 var recorded = state.Load(name);
                 var plan = Plan(s, projection, recorded, full || DestinationSessions.WantsEveryMember(d), run);
                 var atDestination = recorded.Values.Count(r => r.AtDestination);
-                var leaving = plan.Removes.Count(r => r.Leaving);
+                var leaving = plan.Removes.Count(r => r.Leaving && !r.Erasure); // privacy erasures are owed, whatever their share
                 if (atDestination > 0 && leaving > s.MaxRemovalShare * atDestination && !request.AllowMassRemoval)
                     stopped = string.Create(CultureInfo.InvariantCulture,
                         $"mass-removal guard: this run would remove {leaving:N0} of {atDestination:N0} synced members ({(double)leaving / atDestination:P0}), more than {SyncSettings.Section}:{name}:MaxRemovalShare ({s.MaxRemovalShare:P0}). Nothing was sent. Check the segment '{s.Segment}', then run again allowing mass removal (API ?allowMassRemoval=true, CLI --allow-mass-removal) or raise MaxRemovalShare.");
@@ -170,7 +170,15 @@ internal sealed class SyncEngine(
     private enum ChangeKind { Add, Update, Retry, Keep, Remove }
 
     /// <param name="Leaving">A removal because the profile left (counted by the guard), not because its identifier changed.</param>
-    private sealed record PlannedChange(ChangeKind Kind, string ProfileId, string Key, bool Leaving = false);
+    /// <param name="Erasure">The person was deleted (privacy): removed whatever the mass-removal guard says; never shown by its key.</param>
+    private sealed record PlannedChange(ChangeKind Kind, string ProfileId, string Key, bool Leaving = false, bool Erasure = false)
+    {
+        /// <summary>What run history (samples, errors) may show: an erased person's address is not kept there.</summary>
+        public string Shown => Erasure ? ErasedPerson : Key;
+    }
+
+    /// <summary>Shown instead of an erased person's identifier in run history.</summary>
+    public const string ErasedPerson = "(erased person)";
 
     private sealed record SyncPlan(List<PlannedChange> Upserts, List<PlannedChange> Removes, List<MemberCommit> StateOnly);
 
@@ -213,7 +221,7 @@ internal sealed class SyncEngine(
             if (seen.Contains(profileId)) continue;
             // Never sent, or its address now belongs to a member who stays: forget it without a destination call.
             if (!record.AtDestination || keys.Contains(record.Key)) stateOnly.Add(new MemberCommit(profileId, null));
-            else removes.Add(new(ChangeKind.Remove, profileId, record.Key, Leaving: true));
+            else removes.Add(new(ChangeKind.Remove, profileId, record.Key, Leaving: true, Erasure: record.Erased));
         }
         // A changed identifier's old address is removed only when no current member now has it.
         removes.RemoveAll(r => !r.Leaving && keys.Contains(r.Key));
@@ -278,7 +286,7 @@ internal sealed class SyncEngine(
                 if (refused.TryGetValue(c.Key, out var reason))
                 {
                     tally.Rejected++;
-                    tally.Error($"{c.Key} (removal): {reason}");
+                    tally.Error($"{c.Shown} (removal): {reason}");
                     continue; // the state keeps it: the removal is tried again next run
                 }
                 if (c.Leaving)
@@ -332,7 +340,7 @@ internal sealed class SyncEngine(
                 samples.Add(new SyncSampleRow(c.Kind.ToString().ToLowerInvariant(), m.ProfileId, m.Key, m.Fields.ToDictionary(f => f.Key, f => OutgoingMember.Text(f.Value))));
         }
         foreach (var c in plan.Removes.Take(SampleRows))
-            samples.Add(new SyncSampleRow("remove", c.ProfileId, c.Key, new Dictionary<string, string?>()));
+            samples.Add(new SyncSampleRow("remove", c.ProfileId, c.Shown, new Dictionary<string, string?>()));
         firstPayload = first.Count > 0 ? DestinationSessions.Preview(target, first) : null;
     }
 

@@ -12,6 +12,7 @@ internal sealed class CollectionMetrics(EventLogWriter writer, LogHead head, Rej
         m.Counter("cdp_events_accepted_total", "Events committed to the event log since start.", Interlocked.Read(ref writer.CommittedEvents));
         m.Counter("cdp_events_duplicate_total", "Events acknowledged but not stored again (same messageId within the dedup window).", Interlocked.Read(ref writer.DuplicateEvents));
         m.Counter("cdp_events_dead_lettered_total", "Events that failed validation, kept as dead letters.", Interlocked.Read(ref writer.DeadLetteredEvents));
+        m.Counter("cdp_events_suppressed_total", "Events acknowledged but not stored: they carried a suppressed identifier (a deleted person's).", Interlocked.Read(ref writer.SuppressedEvents));
         m.Counter("cdp_requests_rejected_total", "Tracking API requests refused (400, 401, 413, 429, 503); nothing of them was stored.", rejected.Total);
         m.Counter("cdp_event_log_commits_total", "Group commits of the event log.", Interlocked.Read(ref writer.Commits));
         m.Counter("cdp_event_log_commit_failures_total", "Group commits that failed (their requests got 503).", Interlocked.Read(ref writer.CommitFailures));

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Cdp.Modules.Collection.Ingest;
 using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
 using Microsoft.Extensions.Hosting;
@@ -31,8 +32,12 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
     private long _pendingEvents;
     private long _nextSequence = 1;
 
-    public EventLogWriter(CdpDatabase db, LogHead head, TimeProvider clock, IOptions<CollectionOptions> options, ILogger<EventLogWriter> log)
+    private readonly ISuppressionList? _suppressions;
+
+    public EventLogWriter(CdpDatabase db, LogHead head, TimeProvider clock, IOptions<CollectionOptions> options, ILogger<EventLogWriter> log,
+        ISuppressionList? suppressions = null)
     {
+        _suppressions = suppressions;
         _db = db;
         _head = head;
         _clock = clock;
@@ -46,13 +51,16 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
     public long PendingEvents => Interlocked.Read(ref _pendingEvents);
 
     /// <summary>Counts since start, for /metrics.</summary>
-    public long CommittedEvents, DuplicateEvents, DeadLetteredEvents, CommitFailures, Commits;
+    public long CommittedEvents, DuplicateEvents, DeadLetteredEvents, CommitFailures, Commits, SuppressedEvents;
 
     /// <summary>Total time spent inside LiteDB transactions (insert + commit), in Stopwatch ticks.</summary>
     public long CommitTicks;
 
     public Task<SubmitOutcome> SubmitAsync(IReadOnlyList<AcceptedEvent> events, IReadOnlyList<RejectedEvent> rejected)
     {
+        events = WithoutSuppressed(events);
+        if (rejected.Count > 0 && _suppressions is { IsEmpty: false } suppressions)
+            rejected = rejected.Where(r => !suppressions.Refuses(System.Text.Encoding.UTF8.GetBytes(r.Raw))).ToList(); // not even as a dead letter
         var n = events.Count + rejected.Count;
         if (n == 0) return Task.FromResult(SubmitOutcome.Committed);
         if (Interlocked.Add(ref _pendingEvents, n) > _options.QueueCapacity && n < _options.QueueCapacity)
@@ -67,6 +75,31 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
             throw new InvalidOperationException("the event log is shutting down");
         }
         return work.Done.Task;
+    }
+
+    /// <summary>
+    /// Events carrying a suppressed identifier (a deleted person's) are acknowledged and counted, never stored: the sender
+    /// sees success (as with Segment's suppression), the log never holds them. An empty list costs one flag read.
+    /// </summary>
+    private IReadOnlyList<AcceptedEvent> WithoutSuppressed(IReadOnlyList<AcceptedEvent> events)
+    {
+        if (_suppressions is null || _suppressions.IsEmpty) return events;
+        List<AcceptedEvent>? kept = null;
+        for (var i = 0; i < events.Count; i++)
+        {
+            if (!_suppressions.Refuses(events[i].Json))
+            {
+                kept?.Add(events[i]);
+                continue;
+            }
+            if (kept is null)
+            {
+                kept = new List<AcceptedEvent>(events.Count);
+                for (var j = 0; j < i; j++) kept.Add(events[j]);
+            }
+            Interlocked.Increment(ref SuppressedEvents);
+        }
+        return kept ?? events;
     }
 
     public Task StartAsync(CancellationToken cancellationToken)

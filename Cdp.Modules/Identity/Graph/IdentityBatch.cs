@@ -84,6 +84,7 @@ internal sealed class IdentityBatch : IIdentityBatch
     {
         // alias previousId: a user id when one is known as such (also when owned outside an unmerge replay, as in a full replay)
         var ids = _catalogue.Extract(payload, key => Owner(IdentitySchema.Hash(key)) != 0);
+        if (_g.Suppressions is { IsEmpty: false } suppressed) ids.RemoveAll(id => suppressed.Contains(id.Key));
         if (ids.Count == 0) return EventIdentity.Unattributed;
         var hashes = new List<UInt128>(ids.Count);
         foreach (var id in ids) hashes.Add(IdentitySchema.Hash(id.Key));

@@ -3,6 +3,7 @@ using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Identity.Identifiers;
 using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
 using Microsoft.Extensions.Logging;
@@ -38,9 +39,11 @@ internal sealed class IdentityGraph : IIdentityResolver
     private readonly Dictionary<string, KeyRecord> _memKeys = new(StringComparer.Ordinal);
     private readonly Dictionary<string, MergeRecord> _memMerges = new(StringComparer.Ordinal);
 
-    public IdentityGraph(CdpDatabase db, IEventLog eventLog, IOptions<IdentityOptions> options, ILogger<IdentityGraph> log)
+    public IdentityGraph(CdpDatabase db, IEventLog eventLog, IOptions<IdentityOptions> options, ILogger<IdentityGraph> log,
+        ISuppressionList? suppressions = null)
     {
         _db = db;
+        Suppressions = suppressions;
         _eventLog = eventLog;
         _log = log;
         Catalogue = new IdentifierCatalogue(options.Value);
@@ -57,6 +60,9 @@ internal sealed class IdentityGraph : IIdentityResolver
         new(new IdentifierCatalogue(options), directives);
 
     public IdentifierCatalogue Catalogue { get; }
+
+    /// <summary>Identifiers of deleted people: resolution ignores them, so that neither a late event nor a reprocess brings the person back.</summary>
+    public ISuppressionList? Suppressions { get; }
 
     public bool IsMemory => _db is null;
 
@@ -163,6 +169,22 @@ internal sealed class IdentityGraph : IIdentityResolver
         _memKeys.Clear();
         _memMerges.Clear();
         QuarantinedProfiles.Clear();
+    }
+
+    /// <summary>After an erasure committed (processor thread): the person's identifiers and nodes leave the in-memory state.</summary>
+    internal void Forget(IEnumerable<string> keys, IEnumerable<long> profiles)
+    {
+        foreach (var key in keys)
+        {
+            var h = IdentitySchema.Hash(key);
+            Map.Remove(h);
+            QuarantinedKeys.Remove(h);
+        }
+        foreach (var p in profiles)
+        {
+            QuarantinedProfiles.Remove(p);
+            _nodeCache.Remove(p);
+        }
     }
 
     internal IdentityNode? TakeCached(long profile) => _nodeCache.Remove(profile, out var n) ? n : null;

@@ -68,6 +68,7 @@ internal static class ProfileEndpoints
         var o = Summary(v);
         if (reference != v.Id) o["requested"] = reference;
         o["computedTraits"] = JsonNode.Parse(v.ComputedTraits.GetRawText());
+        o["consent"] = ProfilePersonalData.ConsentJson(v);
         o["identifiers"] = IdentifierArray(identity);
         o["eventTypes"] = JsonSerializer.SerializeToNode(v.EventTypeCounts);
         o["trackEvents"] = JsonSerializer.SerializeToNode(v.TrackEventCounts);

@@ -49,12 +49,24 @@ public interface IProfileReader
 
     /// <summary>Every event of a live profile, ascending by sequence, with payloads (timeline + event log); empty when unknown.</summary>
     IReadOnlyList<ProfileEvent> Events(string profileId);
+
+    /// <summary>The log sequences of a live profile's events, ascending (no log read); empty when unknown.</summary>
+    IReadOnlyList<long> EventSequences(string profileId);
 }
 
 public sealed record ProfileView(
     string Id, JsonElement Traits, JsonElement ComputedTraits, DateTime FirstSeen, DateTime LastSeen, long EventCount,
     IReadOnlyDictionary<string, long> EventTypeCounts, IReadOnlyDictionary<string, long> TrackEventCounts,
-    IReadOnlyDictionary<string, SourcePresence> Sources, IReadOnlyList<string> Groups);
+    IReadOnlyDictionary<string, SourcePresence> Sources, IReadOnlyList<string> Groups)
+{
+    /// <summary>Consent by purpose (lower-case, e.g. "marketing"): the latest statement wins.</summary>
+    public IReadOnlyDictionary<string, ConsentState> Consent { get; init; } = new Dictionary<string, ConsentState>();
+
+    public bool ConsentGranted(string purpose) => Consent.TryGetValue(purpose.ToLowerInvariant(), out var c) && c.Granted;
+}
+
+/// <param name="Source">Where it was read: "context.consent" or "trait:&lt;name&gt;".</param>
+public sealed record ConsentState(bool Granted, DateTime At, string Source);
 
 public sealed record SourcePresence(DateTime FirstSeen, DateTime LastSeen, long Events);
 
@@ -68,6 +80,13 @@ public interface IProfileProcessor
 
     /// <summary>Undoes a merge record; null when it does not exist.</summary>
     Task<UnmergeResult?> UnmergeAsync(string mergeId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="command"/> on the processor's thread between two batches (processing is paused meanwhile), e.g. a
+    /// privacy erasure that must not interleave with a batch. The command may open its own transaction (CdpDatabase.InTransaction);
+    /// the processor's profile cache is dropped afterwards.
+    /// </summary>
+    Task<T> RunExclusiveAsync<T>(Func<T> command, CancellationToken cancellationToken);
 
     /// <summary>Clears identity graph and profiles (not the log, not unmerge decisions); completes once the reset is committed. Processing then restarts at sequence 1.</summary>
     Task ReprocessAsync(CancellationToken cancellationToken);

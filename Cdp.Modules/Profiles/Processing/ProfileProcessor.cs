@@ -102,6 +102,12 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     public Task<UnmergeResult?> UnmergeAsync(string mergeId, CancellationToken cancellationToken) =>
         Post(() => Unmerge(mergeId), cancellationToken);
 
+    public Task<T> RunExclusiveAsync<T>(Func<T> command, CancellationToken cancellationToken) => Post(() =>
+    {
+        try { return command(); }
+        finally { _cache.Clear(); }
+    }, cancellationToken);
+
     public Task ReprocessAsync(CancellationToken cancellationToken) => Post(() => { Reset(); return true; }, cancellationToken);
 
     private Task<T> Post<T>(Func<T> command, CancellationToken cancellationToken)

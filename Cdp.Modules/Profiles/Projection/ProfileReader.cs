@@ -29,6 +29,9 @@ internal sealed class ProfileReader(CdpDatabase db, ComputedTraits computed, Tim
         return docs.Select(d => View(ProfileState.FromBson(d))).ToList();
     }
 
+    public IReadOnlyList<long> EventSequences(string profileId) =>
+        ProfileIds.TryParse(profileId, out var no) ? ProfileTimeline.All(db.Database, no) : [];
+
     public IReadOnlyList<ProfileEvent> Events(string profileId)
     {
         if (!ProfileIds.TryParse(profileId, out var no)) return [];
@@ -77,5 +80,5 @@ internal sealed class ProfileReader(CdpDatabase db, ComputedTraits computed, Tim
         p.TypeCounts.ToDictionary(k => k.Key, k => k.Value.AsInt64),
         p.EventCounts.ToDictionary(k => k.Key, k => k.Value.AsInt64),
         p.Sources.ToDictionary(k => k.Key, k => new SourcePresence(k.Value["f"].AsDateTime.ToUniversalTime(), k.Value["l"].AsDateTime.ToUniversalTime(), k.Value["n"].AsInt64)),
-        p.Groups);
+        p.Groups) { Consent = ConsentSet.View(p.Consent) };
 }

@@ -37,6 +37,7 @@ internal sealed class ProfileState(long profile)
     public BsonDocument TraitTimes { get; set; } = new();  // same shape as Traits, leaves are timestamp ticks
     public BsonDocument Computed { get; set; } = new();    // trait name -> state
     public List<string> Groups { get; set; } = [];
+    public BsonDocument Consent { get; set; } = new();     // purpose -> { g, t, s } (ConsentSet)
     public List<long> Recent { get; set; } = [];            // newest timeline part, ascending
     public int Chunks { get; set; }
     public bool IsNew { get; set; }
@@ -55,6 +56,7 @@ internal sealed class ProfileState(long profile)
         d["tt"] = TraitTimes;
         if (Computed.Count > 0) d["ct"] = Computed;
         if (Groups.Count > 0) d["g"] = new BsonArray(Groups.Select(g => new BsonValue(g)));
+        if (Consent.Count > 0) d["cs"] = Consent;
         d["tl"] = Varint.Encode(Recent);
         if (Chunks > 0) d["tlc"] = Chunks;
         return d;
@@ -74,6 +76,7 @@ internal sealed class ProfileState(long profile)
         p.TraitTimes = d["tt"].AsDocument;
         if (d.TryGetValue("ct", out var ct)) p.Computed = ct.AsDocument;
         if (d.TryGetValue("g", out var g)) p.Groups = g.AsArray.Select(x => x.AsString).ToList();
+        if (d.TryGetValue("cs", out var cs)) p.Consent = cs.AsDocument;
         p.Recent = Varint.Decode(d["tl"].AsBinary);
         p.Chunks = d.TryGetValue("tlc", out var c) ? c.AsInt32 : 0;
         return p;

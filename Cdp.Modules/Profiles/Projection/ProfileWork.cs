@@ -63,6 +63,7 @@ internal sealed class ProfileWork
         if (type == "identify" && payload.TryGetProperty("traits", out var traits) && traits.ValueKind == JsonValueKind.Object)
             TraitSet.Apply(p.Traits, p.TraitTimes, traits, ticks);
         if (type == "group" && Str(payload, "groupId") is { } groupId && !p.Groups.Contains(groupId)) p.Groups.Add(groupId);
+        ConsentSet.Apply(p.Consent, payload, _options.ConsentTraits, ticks);
         if (_computed.Any)
         {
             var properties = payload.TryGetProperty(type is "identify" or "group" ? "traits" : "properties", out var props) ? props : default;
@@ -90,6 +91,7 @@ internal sealed class ProfileWork
         TraitSet.Merge(w.Traits, w.TraitTimes, l.Traits, l.TraitTimes);
         _computed.Merge(w.Computed, l.Computed);
         foreach (var g in l.Groups) if (!w.Groups.Contains(g)) w.Groups.Add(g);
+        ConsentSet.Merge(w.Consent, l.Consent);
 
         var all = MergeSorted(AllSequences(w), AllSequences(l));
         DeleteChunks(w);

@@ -1,0 +1,108 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Cdp.Modules.Collection.Contracts;
+using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Privacy;
+using LiteDB;
+
+namespace Cdp.Modules.Collection.EventLog;
+
+/// <summary>
+/// The event log's part of a person: their events. Erasure rewrites those events in place, in their chunks: the event keeps
+/// its place (sequence), type, messageId (the dedup window needs it), timestamps and track event name; everything else
+/// (userId, anonymousId, previousId, traits, properties, context, integrations...) goes. With no identifier left, a reprocess
+/// attributes it to nobody, so the person never comes back from the log.
+/// Dead letters (refused events, kept with their raw text) carrying one of the person's identifiers are deleted: the
+/// orchestration suppresses the identifiers before the holders erase, so the suppression list recognises them.
+/// </summary>
+[Service]
+internal sealed class EventLogPersonalData(IEventLog log, ISuppressionList suppressions) : IPersonalDataHolder
+{
+    /// <summary>Fields an erased event keeps: none of them says who the person is.</summary>
+    private static readonly string[] Kept = ["type", "messageId", "receivedAt", "timestamp", "originalTimestamp", "sentAt"];
+
+    /// <summary>Events per log read in an export: neighbours in the log cost one read.</summary>
+    private const int ReadSpan = 512;
+
+    public string Section => "events";
+
+    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, LiteDatabase db)
+    {
+        var col = db.GetCollection(EventLogSchema.Collection);
+        long erased = 0;
+        var pending = new SortedSet<long>(subject.EventSequences);
+        while (pending.Count > 0)
+        {
+            var seq = pending.Min;
+            var chunk = col.Query().Where(Query.LTE("_id", seq)).OrderByDescending("_id").Limit(1).FirstOrDefault();
+            if (chunk is null) { pending.Remove(seq); continue; }
+            var first = chunk["_id"].AsInt64;
+            var events = chunk[EventLogSchema.Events].AsArray;
+            var changed = false;
+            for (var i = 0; i < events.Count; i++)
+            {
+                if (!pending.Remove(first + i)) continue;
+                var e = events[i].AsDocument;
+                e[EventLogSchema.Json] = Strip(e[EventLogSchema.Json].AsBinary);
+                erased++;
+                changed = true;
+            }
+            pending.Remove(seq); // a sequence past the chunk's end does not exist
+            if (changed) col.Update(chunk);
+        }
+        var deadLetters = db.GetCollection(EventLogSchema.DeadLetters);
+        long dead = 0;
+        // no index on a dead letter's identifiers: a scan, fine for a rare admin action on a small collection
+        foreach (var id in deadLetters.FindAll().Where(d => d["raw"].IsString && suppressions.Refuses(Encoding.UTF8.GetBytes(d["raw"].AsString)))
+                     .Select(d => d["_id"]).ToList())
+            if (deadLetters.Delete(id)) dead++;
+        var result = new Dictionary<string, long> { ["events"] = erased };
+        if (dead > 0) result["deadLetters"] = dead;
+        return result;
+    }
+
+    /// <summary>The erased form of one event: the kept fields, the track event name, and "erased": true.</summary>
+    public static byte[] Strip(byte[] json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            foreach (var name in Kept)
+                if (root.TryGetProperty(name, out var v)) { w.WritePropertyName(name); v.WriteTo(w); }
+            if (root.TryGetProperty("type", out var t) && t.ValueEquals("track") && root.TryGetProperty("event", out var ev) && ev.ValueKind == JsonValueKind.String)
+                w.WriteString("event", ev.GetString());
+            w.WriteBoolean("erased", true);
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public JsonNode? Export(PersonalDataSubject subject)
+    {
+        var result = new JsonArray();
+        var sequences = subject.EventSequences.Order().ToList();
+        var i = 0;
+        while (i < sequences.Count)
+        {
+            var first = sequences[i];
+            var span = 1;
+            while (i + span < sequences.Count && sequences[i + span] - first < ReadSpan) span++;
+            var wanted = new HashSet<long>(sequences.Skip(i).Take(span));
+            foreach (var e in log.ReadAfter(first - 1, (int)(sequences[i + span - 1] - first + 1)))
+            {
+                if (!wanted.Contains(e.Sequence)) continue;
+                var node = JsonNode.Parse(e.Json.Span)!.AsObject();
+                node["sequence"] = e.Sequence;
+                node["source"] = e.Source;
+                result.Add(node);
+            }
+            i += span;
+        }
+        return result;
+    }
+}

@@ -1,0 +1,169 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Privacy;
+using Cdp.Modules.Shared.Storage;
+using LiteDB;
+
+namespace Cdp.Modules.Governance.Privacy;
+
+/// <summary>One suppressed identifier: its salted hash, its type (email, user_id...), when, and the deletion that caused it.</summary>
+internal sealed record Suppression(string Hash, string Type, DateTime CreatedAt, string? ReceiptId);
+
+/// <summary>
+/// Identifiers that must not come back, stored only as SHA-256(salt || "type:value") with a random per-install salt kept in
+/// the database (privacy_state), so the list itself reveals no address. The hashes live in memory (loaded at start), so the
+/// ingest check is a hash and a set lookup per identifier, and nothing at all while the list is empty.
+/// </summary>
+[Service]
+internal sealed class SuppressionList : ISuppressionList
+{
+    public const string Collection = "privacy_suppressions"; // _id = hash (hex), type, at, receipt
+    public const string StateCollection = "privacy_state";   // _id "salt": { v: 32 random bytes }
+
+    private const int SaltBytes = 32;
+
+    private readonly CdpDatabase _db;
+    private readonly IIdentifierReader _identifiers;
+    private readonly byte[] _salt;
+    /// <summary>The first 128 bits of each hash: no string per lookup on the hot path (a false match is ~1e-34 likely).</summary>
+    private readonly ConcurrentDictionary<UInt128, byte> _hashes = new();
+    private volatile bool _empty;
+
+    /// <summary>Suppressed identifiers per type: the ingest check extracts only types that have any (a phone costs ~10 µs to normalise).</summary>
+    private readonly ConcurrentDictionary<string, int> _types = new(StringComparer.Ordinal);
+    private readonly Func<string, bool> _hasType;
+
+    public SuppressionList(CdpDatabase db, IIdentifierReader identifiers)
+    {
+        _db = db;
+        _identifiers = identifiers;
+        _hasType = type => _types.TryGetValue(type, out var n) && n > 0;
+        _salt = db.InTransaction(d =>
+        {
+            var state = d.GetCollection(StateCollection);
+            if (state.FindById("salt") is { } s) return s["v"].AsBinary;
+            var salt = RandomNumberGenerator.GetBytes(SaltBytes);
+            state.Insert(new BsonDocument { ["_id"] = "salt", ["v"] = salt });
+            return salt;
+        });
+        foreach (var d in db.Collection(Collection).Query().Select((BsonExpression)"{_id, type}").ToList())
+        {
+            _hashes.TryAdd(Short(d["_id"].AsString), 0);
+            CountType(d["type"].AsString, +1);
+        }
+        _empty = _hashes.IsEmpty;
+    }
+
+    public bool IsEmpty => _empty;
+
+    public long Count => _hashes.Count;
+
+    /// <summary>The stored form: lower-case hex of SHA-256(salt || UTF-8 "type:value").</summary>
+    public string Hash(string identifierKey)
+    {
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        Digest(identifierKey, digest);
+        return Convert.ToHexStringLower(digest);
+    }
+
+    private void Digest(string identifierKey, Span<byte> digest)
+    {
+        var n = _salt.Length + Encoding.UTF8.GetByteCount(identifierKey);
+        Span<byte> bytes = n <= 1024 ? stackalloc byte[n] : new byte[n];
+        _salt.CopyTo(bytes);
+        Encoding.UTF8.GetBytes(identifierKey, bytes[_salt.Length..]);
+        SHA256.HashData(bytes, digest);
+    }
+
+    private UInt128 ShortHash(string identifierKey)
+    {
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        Digest(identifierKey, digest);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(digest);
+    }
+
+    private static UInt128 Short(string hex) =>
+        System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(Convert.FromHexString(hex.AsSpan(0, 32)));
+
+    public bool Contains(string identifierKey) => !_empty && _hashes.ContainsKey(ShortHash(identifierKey));
+
+    public bool Refuses(ReadOnlySpan<byte> eventJson)
+    {
+        if (_empty) return false;
+        try
+        {
+            var reader = new Utf8JsonReader(eventJson);
+            using var doc = JsonDocument.ParseValue(ref reader);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) return false;
+            foreach (var key in _identifiers.Identifiers(doc.RootElement, _hasType))
+                if (_hashes.ContainsKey(ShortHash(key))) return true;
+            return false;
+        }
+        catch (JsonException)
+        {
+            return false; // not an event (a dead letter's raw text): nothing to match
+        }
+    }
+
+    /// <summary>
+    /// Suppresses in memory at once (ingest refuses from now on) and stages the documents in <paramref name="d"/>, the caller's
+    /// transaction. Returns the hashes that were new.
+    /// </summary>
+    public IReadOnlyList<(string Hash, string Type)> Add(LiteDatabase d, IEnumerable<string> identifierKeys, string? receiptId, DateTime at)
+    {
+        var col = d.GetCollection(Collection);
+        var added = new List<(string Hash, string Type)>();
+        foreach (var key in identifierKeys)
+        {
+            var hash = Hash(key);
+            if (_hashes.TryAdd(Short(hash), 0)) CountType(TypeOf(key), +1);
+            if (col.FindById(hash) is not null) continue;
+            col.Insert(new BsonDocument
+            {
+                ["_id"] = hash, ["type"] = TypeOf(key), ["at"] = at, ["receipt"] = receiptId is null ? BsonValue.Null : new BsonValue(receiptId),
+            });
+            added.Add((hash, TypeOf(key)));
+        }
+        _empty = _hashes.IsEmpty;
+        return added;
+    }
+
+    /// <summary>After a failed transaction: the in-memory hashes of <paramref name="suppressions"/> (hash, type) go again.</summary>
+    public void Forget(IEnumerable<(string Hash, string Type)> suppressions)
+    {
+        foreach (var (h, type) in suppressions)
+            if (_hashes.TryRemove(Short(h), out _)) CountType(type, -1);
+        _empty = _hashes.IsEmpty;
+    }
+
+    public bool Remove(string hash)
+    {
+        var type = _db.InTransaction(d =>
+        {
+            var col = d.GetCollection(Collection);
+            var doc = col.FindById(hash);
+            if (doc is null) return null;
+            col.Delete(hash);
+            return doc["type"].AsString;
+        });
+        if (type is null) return false;
+        Forget([(hash, type)]);
+        return true;
+    }
+
+    private static string TypeOf(string key) => key[..key.IndexOf(':')];
+
+    private void CountType(string type, int by) => _types.AddOrUpdate(type, Math.Max(0, by), (_, n) => Math.Max(0, n + by));
+
+    public Suppression? Get(string hash) => _db.Collection(Collection).FindById(hash) is { } d ? FromBson(d) : null;
+
+    public IReadOnlyList<Suppression> List(int skip, int take) =>
+        _db.Collection(Collection).Query().OrderBy("$.at").Skip(skip).Limit(take).ToList().Select(FromBson).ToList();
+
+    private static Suppression FromBson(BsonDocument d) =>
+        new(d["_id"].AsString, d["type"].AsString, d["at"].AsDateTime.ToUniversalTime(), d["receipt"].IsNull ? null : d["receipt"].AsString);
+}

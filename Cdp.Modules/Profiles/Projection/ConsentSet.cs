@@ -1,0 +1,67 @@
+using System.Text.Json;
+using Cdp.Modules.Profiles.Contracts;
+using LiteDB;
+
+namespace Cdp.Modules.Profiles.Projection;
+
+/// <summary>
+/// Per-purpose consent on a profile: { purpose: { g: granted, t: event timestamp ticks, s: source } }, purposes lower-case.
+/// Read from Segment's context.consent.categoryPreferences ({"Advertising": true, ...}) and from the traits mapped in
+/// Cdp:Profiles:ConsentTraits. The latest statement (event timestamp) wins; at an equal timestamp the later event wins.
+/// </summary>
+internal static class ConsentSet
+{
+    public const string FromContext = "context.consent";
+
+    public static void Apply(BsonDocument consent, JsonElement payload, IReadOnlyDictionary<string, string> traitPurposes, long ticks)
+    {
+        if (payload.TryGetProperty("context", out var ctx) && ctx.ValueKind == JsonValueKind.Object)
+        {
+            if (ctx.TryGetProperty("consent", out var c) && c.ValueKind == JsonValueKind.Object
+                && c.TryGetProperty("categoryPreferences", out var prefs) && prefs.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var p in prefs.EnumerateObject())
+                    if (p.Name.Length > 0 && Granted(p.Value) is { } granted) Set(consent, p.Name, granted, ticks, FromContext);
+            }
+            if (traitPurposes.Count > 0 && ctx.TryGetProperty("traits", out var ct) && ct.ValueKind == JsonValueKind.Object)
+                ApplyTraits(consent, ct, traitPurposes, ticks);
+        }
+        if (traitPurposes.Count > 0 && payload.TryGetProperty("type", out var t) && t.ValueEquals("identify")
+            && payload.TryGetProperty("traits", out var traits) && traits.ValueKind == JsonValueKind.Object)
+            ApplyTraits(consent, traits, traitPurposes, ticks);
+    }
+
+    private static void ApplyTraits(BsonDocument consent, JsonElement traits, IReadOnlyDictionary<string, string> traitPurposes, long ticks)
+    {
+        foreach (var (trait, purpose) in traitPurposes)
+            if (traits.TryGetProperty(trait, out var v) && Granted(v) is { } granted) Set(consent, purpose, granted, ticks, "trait:" + trait);
+    }
+
+    private static void Set(BsonDocument consent, string purpose, bool granted, long ticks, string source)
+    {
+        var key = purpose.ToLowerInvariant();
+        if (consent.TryGetValue(key, out var existing) && existing.IsDocument && existing["t"].AsInt64 > ticks) return;
+        consent[key] = new BsonDocument { ["g"] = granted, ["t"] = ticks, ["s"] = source };
+    }
+
+    /// <summary>The loser's statements win only when strictly newer.</summary>
+    public static void Merge(BsonDocument consent, BsonDocument loser)
+    {
+        foreach (var (purpose, v) in loser)
+            if (!consent.TryGetValue(purpose, out var mine) || mine["t"].AsInt64 < v["t"].AsInt64) consent[purpose] = v;
+    }
+
+    /// <summary>true/"true"/"yes"/"granted"/1 grant; false/"false"/"no"/"denied"/0 and other present values deny; null says nothing.</summary>
+    public static bool? Granted(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        JsonValueKind.Number => value.TryGetDouble(out var d) && d != 0,
+        JsonValueKind.String => value.GetString()!.Trim().ToLowerInvariant() is "true" or "yes" or "y" or "1" or "granted" or "opted_in" or "opt-in" or "subscribed",
+        _ => null,
+    };
+
+    public static IReadOnlyDictionary<string, ConsentState> View(BsonDocument consent) =>
+        consent.ToDictionary(c => c.Key, c => new ConsentState(c.Value["g"].AsBoolean, new DateTime(c.Value["t"].AsInt64, DateTimeKind.Utc), c.Value["s"].AsString),
+            StringComparer.Ordinal);
+}

@@ -1,0 +1,63 @@
+using System.Text.Json.Nodes;
+using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Privacy;
+using LiteDB;
+using JsonSerializer = System.Text.Json.JsonSerializer;
+
+namespace Cdp.Modules.Profiles.Projection;
+
+/// <summary>The profile projection's part of a person: the profile (traits, computed traits, consent, counters), merged-away tombstones, timeline chunks.</summary>
+[Service]
+internal sealed class ProfilePersonalData(ProfileReader reader) : IPersonalDataHolder
+{
+    public string Section => "profile";
+
+    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, LiteDatabase db)
+    {
+        var profiles = db.GetCollection(ProfileSchema.Profiles);
+        var timeline = db.GetCollection(ProfileSchema.Timeline);
+        long live = 0, mergedAway = 0;
+        foreach (var no in subject.ProfileNumbers)
+        {
+            var d = profiles.FindById(no);
+            if (d is null) continue;
+            if (d.ContainsKey("into")) mergedAway++;
+            else live++;
+            profiles.Delete(no);
+            timeline.DeleteMany(Query.Between("_id", ProfileSchema.ChunkId(no, 0), ProfileSchema.ChunkId(no, ProfileSchema.MaxChunks)));
+        }
+        var erased = new Dictionary<string, long> { ["profiles"] = live };
+        if (mergedAway > 0) erased["mergedAwayProfiles"] = mergedAway;
+        return erased;
+    }
+
+    public JsonNode? Export(PersonalDataSubject subject)
+    {
+        var state = reader.Load(subject.Profile);
+        if (state is null) return null;
+        var v = reader.View(state);
+        return new JsonObject
+        {
+            ["id"] = v.Id,
+            ["firstSeen"] = v.FirstSeen,
+            ["lastSeen"] = v.LastSeen,
+            ["events"] = v.EventCount,
+            ["traits"] = JsonNode.Parse(v.Traits.GetRawText()),
+            ["computedTraits"] = JsonNode.Parse(v.ComputedTraits.GetRawText()),
+            ["consent"] = ConsentJson(v),
+            ["eventTypes"] = JsonSerializer.SerializeToNode(v.EventTypeCounts),
+            ["trackEvents"] = JsonSerializer.SerializeToNode(v.TrackEventCounts),
+            ["sources"] = JsonSerializer.SerializeToNode(v.Sources.ToDictionary(s => s.Key, s => new { firstSeen = s.Value.FirstSeen, lastSeen = s.Value.LastSeen, events = s.Value.Events })),
+            ["groups"] = JsonSerializer.SerializeToNode(v.Groups),
+        };
+    }
+
+    public static JsonObject ConsentJson(ProfileView v)
+    {
+        var o = new JsonObject();
+        foreach (var (purpose, c) in v.Consent.OrderBy(c => c.Key, StringComparer.Ordinal))
+            o[purpose] = new JsonObject { ["granted"] = c.Granted, ["at"] = c.At, ["source"] = c.Source };
+        return o;
+    }
+}
