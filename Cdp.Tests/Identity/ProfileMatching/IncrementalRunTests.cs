@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using Cdp.Modules.Identity.ProfileMatching;
+using Cdp.Tests.Support;
+using static Cdp.Tests.Identity.ProfileMatching.MatchingHost;
+
+namespace Cdp.Tests.Identity.ProfileMatching;
+
+public sealed class IncrementalRunTests
+{
+    [Fact]
+    public async Task An_incremental_run_compares_only_the_profiles_changed_since_the_last_run_against_all_profiles()
+    {
+        using var host = Start();
+        await host.Seed(Mary1, Mary2, Ann, Bob);
+        var admin = host.AdminClient();
+        var first = await admin.Run();
+        first.Int("profilesCompared").Should().Be(4);
+        first.GetProperty("candidatePairs").GetInt64().Should().Be(2);
+
+        await host.Seed(Identify("ann", """{"plan":"gold"}"""));
+        var second = await admin.Run();
+
+        second.Int("profiles").Should().Be(4);
+        second.Int("profilesCompared").Should().Be(1, "only Ann changed");
+        second.GetProperty("candidatePairs").GetInt64().Should().Be(1, "Ann against the index: Bob Lee, not the Mary pair");
+        second.Int("alreadyQueued").Should().Be(0);
+        var third = await admin.Run();
+        third.Int("profilesCompared").Should().Be(0);
+        third.GetProperty("candidatePairs").GetInt64().Should().Be(0);
+        var full = await admin.Run(full: true);
+        full.Int("profilesCompared").Should().Be(4);
+        full.Int("alreadyQueued").Should().Be(1, "the Mary pair is queued once");
+    }
+
+    [Fact]
+    public async Task Without_a_stored_model_a_run_with_too_little_data_routes_nothing_and_keeps_the_changes_for_later()
+    {
+        using var host = new CdpHost(Settings());
+        await host.Seed(Jon, John);
+        var admin = host.AdminClient();
+
+        var run = await admin.Run();
+
+        run.GetProperty("modelTrained").GetBoolean().Should().BeFalse();
+        run.GetProperty("note").GetString().Should().Contain("too little data");
+        run.Int("autoMerged").Should().Be(0);
+        SeedModel(host);
+        (await admin.Run()).Int("autoMerged").Should().Be(1, "the changes were kept for the next run");
+    }
+
+    [Fact]
+    public async Task The_match_run_verb_merges_on_a_database_file_and_the_unmerge_verb_undoes_it()
+    {
+        using var folder = new TempFolder();
+        using (var host = Start(folder: folder))
+            await host.Seed(Jon, John, Mary1, Mary2);
+
+        var (code, output) = await Cli(folder, "match", "run", "--full");
+        code.Should().Be(0, output);
+        output.Should().Contain("auto-merged: 1").And.Contain("queued for review: 1").And.Contain("lastName+birthday");
+
+        string mergeId;
+        using (var host = new CdpHost(Settings(), folder))
+        {
+            var admin = host.AdminClient();
+            var jon = await admin.ProfileId("anonymous_id:jon");
+            (await admin.ProfileId("anonymous_id:john")).Should().Be(jon);
+            mergeId = (await admin.Profile(jon, "merges"))!.Value.GetProperty("merges").EnumerateArray().Single().GetProperty("id").GetString()!;
+            host.Service<ReviewQueue>().WithStatus(ReviewStatus.Pending).Should().ContainSingle();
+        }
+
+        (code, output) = await Cli(folder, "unmerge", mergeId);
+        code.Should().Be(0, output);
+        (code, output) = await Cli(folder, "match", "run");
+        code.Should().Be(0, output);
+        output.Should().Contain("auto-merged: 0");
+        using (var host = new CdpHost(Settings(), folder))
+        {
+            var admin = host.AdminClient();
+            (await admin.ProfileId("anonymous_id:john")).Should().NotBe(await admin.ProfileId("anonymous_id:jon"));
+        }
+    }
+
+    private static async Task<(int Code, string Output)> Cli(TempFolder folder, params string[] verb)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(CdpProcess.HostDll);
+        foreach (var v in verb) psi.ArgumentList.Add(v);
+        foreach (var a in CommandLineSettings().Concat([$"--Cdp:Storage:Path={folder.File("cdp.db")}", "--Logging:LogLevel:Default=Warning",
+                     "--Logging:Console:FormatterName=simple", "--Cdp:Scheduling:ServerEnabled=false"]))
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
+        return (p.ExitCode, await stdout + await stderr);
+    }
+}
