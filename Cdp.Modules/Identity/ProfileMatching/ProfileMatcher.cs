@@ -64,7 +64,7 @@ internal sealed class ProfileMatcher(
         var plan = engine.Plan;
 
         // the journal is read before the profiles: a change committed meanwhile is seen now or by the next run
-        var (changed, journalLast) = MatchingJournal.ReadAfter(db, store.JournalCheckpoint);
+        var (changed, journalLast) = MatchingJournal.Seal(db, store.JournalCheckpoint);
         var records = ReadRecords(plan, ct);
         var encoded = EncodedRecords.Encode(plan, records);
         var numbers = records.Select(r => ProfileIdsOf(r.Id)).ToArray();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Cdp.Modules.Identity.ProfileMatching;
+using Cdp.Modules.Shared.Storage;
 using Cdp.Tests.Support;
 using static Cdp.Tests.Identity.ProfileMatching.MatchingHost;
 
@@ -12,8 +13,11 @@ public sealed class IncrementalRunTests
     {
         using var host = Start();
         await host.Seed(Mary1, Mary2, Ann, Bob);
+        var journal = host.Service<CdpDatabase>().Collection(MatchingJournal.Collection);
+        journal.Count().Should().Be(1, "batches add their changed profiles to the newest journal document");
         var admin = host.AdminClient();
         var first = await admin.Run();
+        journal.Count().Should().Be(1, "the run deleted what it read, leaving the seal for later batches");
         first.Int("profilesCompared").Should().Be(4);
         first.GetProperty("candidatePairs").GetInt64().Should().Be(2);
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Cdp.Modules.Shared.Storage;
 using Cdp.Tests.Support;
 using static Cdp.Tests.Identity.ProfileMatching.MatchingHost;
 
@@ -55,8 +56,10 @@ public sealed class RoutingTests
             .Should().BeEquivalentTo("anonymous_id:mary2", "email:mary@x.example");
         item.GetProperty("comparisons").EnumerateArray().Select(c => c.GetProperty("name").GetString()).Should().StartWith(["firstName", "lastName", "birthday"]);
 
+        var before = ProjectionSnapshot.Take(host.Service<CdpDatabase>());
         (await admin.PostAsync("/api/profiles/reprocess", null)).StatusCode.Should().Be(HttpStatusCode.Accepted);
         await host.Processed();
+        ProjectionSnapshot.Take(host.Service<CdpDatabase>()).Should().Be(before, "a rebuild from the log equals the incremental state, probabilistic merges included");
         (await admin.ProfileId("anonymous_id:john")).Should().Be(jon, "a reprocess applies the probabilistic merge again");
         (await admin.Profile(jon, "merges"))!.Value.GetProperty("merges").EnumerateArray().Single().GetProperty("id").GetString()
             .Should().Be(merge.GetProperty("id").GetString());
