@@ -40,8 +40,15 @@ internal sealed class MatchingJournal : IProfileBatchParticipant
         journal.Insert(new BsonDocument { ["p"] = Varint.Encode(changed), ["n"] = changed.Count });
     }
 
-    /// <summary>A reprocess recreates every profile, and so journals every profile again.</summary>
-    public void OnReset(LiteDatabase db) => db.GetCollection(Collection, BsonAutoId.Int64).DeleteAll();
+    /// <summary>
+    /// A reprocess recreates every profile, and so journals every profile again. The run checkpoint goes back to 0 with
+    /// it: an emptied collection may number its documents from 1 again after a restart.
+    /// </summary>
+    public void OnReset(LiteDatabase db)
+    {
+        db.GetCollection(Collection, BsonAutoId.Int64).DeleteAll();
+        MatchingStore.ResetJournalCheckpoint(db);
+    }
 
     /// <summary>Seals the journal (later batches write after the seal) and returns the profiles journalled before it, after document <paramref name="after"/>, with the last document read.</summary>
     public static (HashSet<long> Profiles, long Last) Seal(CdpDatabase db, long after)

@@ -55,6 +55,9 @@ internal sealed class MatchingStore(CdpDatabase db)
     /// <summary>The last journal document the previous successful run consumed.</summary>
     public long JournalCheckpoint => db.Collection(Collection).FindById(StateId)?["journal"].AsInt64 ?? 0;
 
+    /// <summary>Inside the reprocess transaction (see <see cref="MatchingJournal.OnReset"/>).</summary>
+    public static void ResetJournalCheckpoint(LiteDatabase database) => database.GetCollection(Collection, BsonAutoId.Int64).Delete(StateId);
+
     public void SaveJournalCheckpoint(long journal) =>
         db.Collection(Collection).Upsert(new BsonDocument { ["_id"] = StateId, ["journal"] = journal, ["at"] = DateTime.UtcNow });
 
