@@ -20,14 +20,15 @@ internal sealed class ReviewDecisions(ReviewQueue queue, IIdentityDirectory dire
             var item = queue.Get(id);
             if (item is null) return (DecisionResult.NotFound, null, null);
             if (item.Status != ReviewStatus.Pending) return (DecisionResult.Conflict, item, $"the pair is already {item.Status}");
-            if (item.Reason is not null && directory.LinkRefusal(directory.LiveProfile(item.Left) ?? item.Left, directory.LiveProfile(item.Right) ?? item.Right) is { } now)
-                return (DecisionResult.Conflict, item, "the merge rules refuse this merge: " + now);
             // the profiles may have been merged since the pair was queued: act on the live profiles holding them
             var left = directory.LiveProfile(item.Left);
             var right = directory.LiveProfile(item.Right);
             if (left is null || right is null)
                 return (DecisionResult.Conflict, item, $"{ProfileIds.Format(left is null ? item.Left : item.Right)} no longer exists (removed by an unmerge); nothing to merge");
             if (left == right) return (DecisionResult.Conflict, item, $"the two profiles are already one ({ProfileIds.Format(left.Value)})");
+            // checked on committed state first for a quick answer; the processor checks again when it applies the link
+            if (directory.LinkRefusal(left.Value, right.Value) is { } refusal)
+                return (DecisionResult.Conflict, item, "the merge rules refuse this merge: " + refusal);
             var link = new ProfileLink(ProfileMatcher.NewLinkId(), left.Value, right.Value,
                 new MatchEvidence(item.Probability, item.MatchWeight, "review", item.Comparisons));
             var outcome = (await processor.LinkAsync([link], ct))[0];
