@@ -53,6 +53,40 @@ public sealed class IncrementalRunTests
     }
 
     [Fact]
+    public async Task Without_a_stored_model_a_run_trains_one_on_the_profiles_and_later_runs_reuse_it_until_retrain()
+    {
+        using var host = new CdpHost(Settings());
+        string[] first = ["Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas", "Mia", "Mason", "Amelia", "Ethan", "Harper"];
+        string[] last = ["Garcia", "Miller", "Davis", "Rodriguez", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson"];
+        var people = new List<string>();
+        for (var i = 0; i < 200; i++)
+        {
+            var (f, l) = (first[i % first.Length], last[i * 7 % last.Length]);
+            var dob = $"19{60 + i % 40}-{1 + i % 12:00}-{1 + i * 3 % 28:00}";
+            people.Add(Identify($"person-{i}", $$$"""{"firstName":"{{{f}}}","lastName":"{{{l}}}","birthday":"{{{dob}}}","address":{"postalCode":"PC{{{i % 50}}}","city":"Town{{{i % 9}}}"}}"""));
+            if (i % 3 == 0) // a third of them typed again elsewhere, with a typo in the first name
+                people.Add(Identify($"again-{i}", $$$"""{"firstName":"{{{f[..^1] + "y"}}}","lastName":"{{{l}}}","birthday":"{{{dob}}}","address":{"postalCode":"PC{{{i % 50}}}","city":"Town{{{i % 9}}}"}}"""));
+        }
+        await host.TrackingClient().SendBatch(people);
+        await host.Processed();
+        var admin = host.AdminClient();
+
+        var trained = await admin.Run();
+
+        trained.GetProperty("modelTrained").GetBoolean().Should().BeTrue(trained.GetRawText());
+        trained.Int("autoMerged").Should().Be(67, "the 67 people typed twice (and no one else) are merged by the learnt model: " + trained.GetRawText());
+        var prior = trained.GetProperty("prior").GetDouble();
+        prior.Should().BeInRange(1e-6, 0.5);
+        var plan = host.Service<Cdp.Modules.Identity.Matching.MatchingEngine>().Plan;
+        host.Service<MatchingStore>().LoadModel(plan).Should().NotBeNull("the model is stored so that runs score alike");
+        var reused = await admin.Run(full: true);
+        reused.GetProperty("modelTrained").GetBoolean().Should().BeFalse();
+        reused.GetProperty("prior").GetDouble().Should().Be(prior);
+        var retrained = await admin.PostAsync("/api/identity/matching/run?full=true&retrain=true", null);
+        (await retrained.Content.ReadAsStringAsync()).Should().Contain("\"modelTrained\":true");
+    }
+
+    [Fact]
     public async Task The_match_run_verb_merges_on_a_database_file_and_the_unmerge_verb_undoes_it()
     {
         using var folder = new TempFolder();
