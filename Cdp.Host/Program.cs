@@ -38,11 +38,13 @@ try
             return await IdentityDryRunVerb.RunAsync(rest);
         case "match" when rest.Length > 0 && rest[0] == "evaluate":
             return MatchEvaluationCommand.Run(rest[1..], Console.Out);
+        case "match" when rest.Length > 0 && rest[0] == "run":
+            return await MatchRunVerb.RunAsync(rest[1..]);
         case "match":
-            Console.Error.WriteLine("usage: cdp match evaluate <csv> --id <column> --truth <column> [--settings <json file>] (cdp match evaluate --help)");
+            Console.Error.WriteLine("usage: cdp match run [--full] [--retrain] | cdp match evaluate <csv> --id <column> --truth <column> [--settings <json file>] (cdp match evaluate --help)");
             return 1;
         default:
-            Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, import, reprocess, unmerge, identity dry-run, match evaluate, syncs. See README.md.");
+            Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, import, reprocess, unmerge, identity dry-run, match run, match evaluate, syncs. See README.md.");
             return 1;
     }
 }

@@ -24,5 +24,6 @@ public sealed class IdentityModule : ICdpModule
     {
         var group = endpoints.MapGroup("/api/identity").WithTags("Identity").RequireReader();
         IdentityEndpoints.Map(group);
+        ProfileMatching.MatchingEndpoints.Map(group);
     }
 }

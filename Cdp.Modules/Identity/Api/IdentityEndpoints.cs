@@ -22,11 +22,19 @@ internal static class IdentityEndpoints
         });
     }
 
-    private static object Json(MergeRecordView m) => new
-    {
-        id = m.Id, winner = ProfileIds.Format(m.Winner), loser = ProfileIds.Format(m.Loser), rule = m.Rule,
-        joiningIdentifier = m.JoiningIdentifier, matchedIdentifier = m.MatchedIdentifier, sequence = m.Sequence, source = m.Source, messageId = m.MessageId, at = m.At,
-    };
+    private static object Json(MergeRecordView m) => m.Evidence is not { } ev
+        ? new
+        {
+            id = m.Id, winner = ProfileIds.Format(m.Winner), loser = ProfileIds.Format(m.Loser), rule = m.Rule,
+            joiningIdentifier = m.JoiningIdentifier, matchedIdentifier = m.MatchedIdentifier, sequence = m.Sequence, source = m.Source, messageId = m.MessageId, at = m.At,
+        }
+        : new
+        {
+            id = m.Id, winner = ProfileIds.Format(m.Winner), loser = ProfileIds.Format(m.Loser), rule = m.Rule,
+            joiningIdentifier = m.JoiningIdentifier, matchedIdentifier = m.MatchedIdentifier, sequence = m.Sequence, source = m.Source, messageId = m.MessageId, at = m.At,
+            score = ev.Probability, matchWeight = ev.MatchWeight, decidedBy = ev.DecidedBy,
+            comparisons = ev.Comparisons.Select(c => new { name = c.Name, level = c.Level, weight = c.Weight, left = c.Left, right = c.Right }),
+        };
 
     private static async Task<IResult> Unmerge(string mergeId, IProfileProcessor processor, CancellationToken ct)
     {

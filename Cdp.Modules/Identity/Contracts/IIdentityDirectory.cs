@@ -22,12 +22,17 @@ public interface IIdentityDirectory
     IReadOnlyList<MergeRecordView>? Explain(long a, long b);
 
     IReadOnlyList<QuarantineEntry> Quarantine(int skip, int take);
+
+    /// <summary>Why the merge rules would refuse to make one profile of live profiles <paramref name="a"/> and <paramref name="b"/> (committed state), or null.</summary>
+    string? LinkRefusal(long a, long b);
 }
 
 public sealed record ProfileIdentity(long Profile, IReadOnlyList<IdentifierView> Identifiers, int Merges, string? Quarantine, IReadOnlyList<long> Absorbed);
 
 public sealed record IdentifierView(string Type, string Value, DateTime FirstSeen, DateTime LastSeen, bool Quarantined);
 
-public sealed record MergeRecordView(string Id, long Winner, long Loser, string Rule, string JoiningIdentifier, string MatchedIdentifier, long Sequence, string Source, string MessageId, DateTime At, bool Undone);
+/// <summary>A merge record. <see cref="Evidence"/> is set for probabilistic merges (rule "probabilistic"): score and weights.</summary>
+public sealed record MergeRecordView(string Id, long Winner, long Loser, string Rule, string JoiningIdentifier, string MatchedIdentifier, long Sequence, string Source, string MessageId, DateTime At, bool Undone,
+    MatchEvidence? Evidence = null);
 
 public sealed record QuarantineEntry(string Id, string Kind, string Subject, long Profile, string Reason, long Sequence, DateTime At);

@@ -36,6 +36,18 @@ public interface IIdentityBatch
     /// <summary>Resolves one event (the normalised Segment payload) to its profile; merges are applied to the staged graph.</summary>
     EventIdentity Resolve(LoggedEvent logged, JsonElement payload);
 
+    /// <summary>
+    /// Applies a new probabilistic link now (after event <paramref name="sequence"/>, the processor's checkpoint): the two
+    /// live profiles merge into the older unless a merge rule refuses (different user_ids, limits, quarantine).
+    /// </summary>
+    LinkOutcome Link(ProfileLink link, long sequence, DateTime at);
+
+    /// <summary>
+    /// Replay (reprocess, unmerge): the stored links decided after an event up to <paramref name="through"/> that this replay has
+    /// not applied yet, applied in their original order; returns the merges. Call before each event (with its sequence - 1) and after the last.
+    /// </summary>
+    IReadOnlyList<ProfileMerge> ReplayLinks(long through);
+
     void Write(LiteDatabase db);
 
     void Committed();

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Identity.Identifiers;
+using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
 
@@ -49,12 +50,24 @@ internal sealed class IdentityBatch : IIdentityBatch
     private readonly Dictionary<string, QuarantineRecord> _quarantine = new(StringComparer.Ordinal);
     private readonly HashSet<string> _deletedQuarantine = new(StringComparer.Ordinal);
 
-    public IdentityBatch(IdentityGraph graph, IReadOnlyList<IdentityNode>? dissolve, UnmergeDirective? directive)
+    // probabilistic links: the queue this batch replays (the graph's pending ones, or those inside an unmerge), staged link writes
+    private readonly List<LinkRecord> _linkQueue;
+    private int _linkCursor;
+    private readonly Dictionary<string, LinkRecord> _linkWrites = new(StringComparer.Ordinal);
+    private readonly string? _undoneLink;
+    private readonly DateTime _undoneAt;
+
+    public IdentityBatch(IdentityGraph graph, IReadOnlyList<IdentityNode>? dissolve, UnmergeDirective? directive,
+        string? undoneLink = null, List<LinkRecord>? replayLinks = null, DateTime undoneAt = default)
     {
         _g = graph;
         _catalogue = graph.Catalogue;
         _o = _catalogue.Options;
         _directive = directive;
+        _undoneLink = undoneLink;
+        _undoneAt = undoneAt;
+        _linkQueue = dissolve is null ? graph.PendingLinks : replayLinks ?? [];
+        _linkCursor = dissolve is null ? graph.PendingCursor : 0;
         if (dissolve is null) return;
         _replay = true;
         foreach (var root in dissolve)
@@ -293,6 +306,20 @@ internal sealed class IdentityBatch : IIdentityBatch
 
     private MergeRecord Merge(long winner, long loser, EventIdentifier matched, EventIdentifier joining, LoggedEvent e, DateTime at, int index)
     {
+        var record = new MergeRecord($"m{e.Sequence}-{index}", winner, loser, $"deterministic:{matched.Type.Name}+{joining.Type.Name}",
+            joining.Key, matched.Key, e.Sequence, e.Source, e.MessageId, at);
+        Absorb(record);
+        Key(joining.Key, loser).Joins++;
+        Key(matched.Key, winner).Joins++;
+        _dirtyKeys.Add(joining.Key);
+        _dirtyKeys.Add(matched.Key);
+        return record;
+    }
+
+    /// <summary>Folds the record's loser into its winner: identifiers, absorbed profiles, merge records, touches.</summary>
+    private void Absorb(MergeRecord record)
+    {
+        var (winner, loser) = (record.Winner, record.Loser);
         var w = Node(winner);
         var l = Node(loser);
         foreach (var id in l.Ids)
@@ -300,8 +327,6 @@ internal sealed class IdentityBatch : IIdentityBatch
             w.Ids.Add(id);
             _map[IdentitySchema.Hash(id.Key)] = IdentitySchema.Pack(winner, IdentitySchema.Day(id.Last));
         }
-        var record = new MergeRecord($"m{e.Sequence}-{index}", winner, loser, $"deterministic:{matched.Type.Name}+{joining.Type.Name}",
-            joining.Key, matched.Key, e.Sequence, e.Source, e.MessageId, at);
         w.Absorbed.Add(loser);
         w.Absorbed.AddRange(l.Absorbed);
         w.MergeIds.AddRange(l.MergeIds);
@@ -316,12 +341,73 @@ internal sealed class IdentityBatch : IIdentityBatch
         l.Merges = 0;
         _dirtyNodes.Add(winner);
         _dirtyNodes.Add(loser);
-        Key(joining.Key, loser).Joins++;
-        Key(matched.Key, winner).Joins++;
-        _dirtyKeys.Add(joining.Key);
-        _dirtyKeys.Add(matched.Key);
         _merges.Add(record);
-        return record;
+    }
+
+    public LinkOutcome Link(ProfileLink link, long sequence, DateTime at)
+    {
+        if (_replay) throw new InvalidOperationException("links are applied on the live graph, not inside an unmerge replay");
+        var record = new LinkRecord(link.Id, link.Left, link.Right, sequence, _g.NextLinkOrder++, at, LinkStatus.Applied, link.Evidence);
+        var outcome = Apply(record);
+        if (outcome.Merge is not null) _linkWrites[record.Id] = record;
+        return outcome;
+    }
+
+    public IReadOnlyList<ProfileMerge> ReplayLinks(long through)
+    {
+        if (_linkCursor >= _linkQueue.Count || _linkQueue[_linkCursor].Sequence > through) return [];
+        var merges = new List<ProfileMerge>();
+        while (_linkCursor < _linkQueue.Count && _linkQueue[_linkCursor].Sequence <= through)
+        {
+            var link = _linkQueue[_linkCursor++];
+            var outcome = Apply(link);
+            // a replay that finds nothing to merge voids the link, so that no later batch tries it again
+            _linkWrites[link.Id] = outcome.Merge is null ? link with { Status = LinkStatus.Void, Note = outcome.Refusal } : link with { Status = LinkStatus.Applied, Note = null };
+            if (outcome.Merge is not null) merges.Add(outcome.Merge);
+        }
+        return merges;
+    }
+
+    private LinkOutcome Apply(LinkRecord link)
+    {
+        var a = LiveOf(link.Left);
+        var b = LiveOf(link.Right);
+        if (a is null || b is null)
+            return new LinkOutcome(link.Id, null, $"{ProfileIds.Format(a is null ? link.Left : link.Right)} no longer exists", LinkRefusalKind.Missing);
+        if (a == b) return new LinkOutcome(link.Id, null, $"already one profile ({ProfileIds.Format(a.Value)})", LinkRefusalKind.AlreadyOne);
+        var refusal = LinkRules.Refusal(_catalogue, Side(a.Value), Side(b.Value), link.At);
+        if (refusal is not null) return new LinkOutcome(link.Id, null, refusal, LinkRefusalKind.Rules);
+        var (winner, loser) = a < b ? (a.Value, b.Value) : (b.Value, a.Value);
+        var record = new MergeRecord(link.Id, winner, loser, IdentityGraph.ProbabilisticRule, "", "", link.Sequence, "matching", link.Id, link.At, link.Evidence);
+        Absorb(record);
+        return new LinkOutcome(link.Id, new ProfileMerge(record.Id, winner, loser), null);
+    }
+
+    private LinkSide Side(long profile)
+    {
+        var n = Node(profile);
+        return new LinkSide(profile, n.Ids, n.Merges, n.Quarantine ?? (IsQuarantined(profile) ? "quarantined" : null), key => IsQuarantined(IdentitySchema.Hash(key)));
+    }
+
+    /// <summary>Bounds the walk along "into" links (a chain is at most as long as the merges of one profile).</summary>
+    private const int MaxChain = 1_000_000;
+
+    /// <summary>The live profile a profile number belongs to in the staged graph; null when it does not exist (in a replay: not yet).</summary>
+    private long? LiveOf(long profile)
+    {
+        for (var i = 0; i < MaxChain; i++)
+        {
+            if (!_nodes.TryGetValue(profile, out var n))
+            {
+                if (_replay || _deletedNodes.Contains(profile)) return null;
+                n = _g.TakeCached(profile) ?? _g.LoadNode(profile);
+                if (n is null) return null;
+                _nodes[profile] = n;
+            }
+            if (n.Into == 0) return profile;
+            profile = n.Into;
+        }
+        return null;
     }
 
     private void QuarantineKey(EventIdentifier id, UInt128 h, long owner, LoggedEvent e, DateTime at, string reason)
@@ -381,6 +467,13 @@ internal sealed class IdentityBatch : IIdentityBatch
         foreach (var q in _deletedQuarantine) quarantine.Delete(q);
         foreach (var q in _quarantine.Values) quarantine.Upsert(q.ToBson());
         if (_directive is not null) db.GetCollection(IdentitySchema.Unmerges).Upsert(_directive.ToBson());
+        var links = db.GetCollection(IdentitySchema.Links);
+        foreach (var l in _linkWrites.Values) links.Upsert(l.ToBson());
+        if (_undoneLink is not null && links.FindById(_undoneLink) is { } undone)
+        {
+            var record = LinkRecord.FromBson(undone);
+            links.Update((record with { Status = LinkStatus.Undone, Note = FormattableString.Invariant($"unmerged {_undoneAt:O}") }).ToBson());
+        }
     }
 
     public void Committed()
@@ -392,6 +485,7 @@ internal sealed class IdentityBatch : IIdentityBatch
         foreach (var p in _releasedProfiles) _g.QuarantinedProfiles.Remove(p);
         foreach (var p in _quarantinedProfiles) _g.QuarantinedProfiles.Add(p);
         if (_directive is not null) _g.AddDirective(_directive);
+        if (!_replay) _g.PendingCursor = _linkCursor;
         foreach (var p in _dirtyNodes) _nodes[p].IsNew = false;
         if (!_replay) foreach (var n in _nodes.Values) _g.PutCached(n);
         foreach (var k in _dirtyKeys) _keys[k].IsNew = false;

@@ -61,7 +61,7 @@ internal sealed class IdentityDirectory(CdpDatabase db, IdentityGraph graph) : I
         var d = db.Collection(IdentitySchema.Merges).FindById(mergeId);
         if (d is null) return null;
         var m = MergeRecord.FromBson(d);
-        return new MergeRecordView(m.Id, m.Winner, m.Loser, m.Rule, m.JoiningIdentifier, m.MatchedIdentifier, m.Sequence, m.Source, m.MessageId, m.At, false);
+        return new MergeRecordView(m.Id, m.Winner, m.Loser, m.Rule, m.JoiningIdentifier, m.MatchedIdentifier, m.Sequence, m.Source, m.MessageId, m.At, false, m.Evidence);
     }
 
     public IReadOnlyList<MergeRecordView>? Explain(long a, long b)
@@ -94,6 +94,25 @@ internal sealed class IdentityDirectory(CdpDatabase db, IdentityGraph graph) : I
         for (var p = b; via[p] is { } m; p = m.Winner == p ? m.Loser : m.Winner) path.Add(m);
         path.Reverse();
         return path;
+    }
+
+    public string? LinkRefusal(long a, long b)
+    {
+        var nodes = db.Collection(IdentitySchema.Nodes);
+        var quarantine = db.Collection(IdentitySchema.Quarantine);
+        LinkSide? Side(long p)
+        {
+            var d = nodes.FindById(p);
+            if (d is null || d.ContainsKey("into")) return null;
+            var n = IdentityNode.FromBson(d);
+            var q = n.Quarantine ?? quarantine.FindById("profile:" + p)?["reason"].AsString;
+            return new LinkSide(p, n.Ids, n.Merges, q, key => quarantine.FindById("key:" + key) is not null);
+        }
+        if (a == b) return $"already one profile ({Cdp.Modules.Profiles.Contracts.ProfileIds.Format(a)})";
+        var sa = Side(a);
+        var sb = Side(b);
+        if (sa is null || sb is null) return $"{Cdp.Modules.Profiles.Contracts.ProfileIds.Format(sa is null ? a : b)} no longer exists";
+        return LinkRules.Refusal(graph.Catalogue, sa.Value, sb.Value, DateTime.UtcNow);
     }
 
     public IReadOnlyList<QuarantineEntry> Quarantine(int skip, int take) =>

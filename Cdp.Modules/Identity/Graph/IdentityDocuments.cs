@@ -1,5 +1,6 @@
 using System.IO.Hashing;
 using System.Text;
+using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
 
@@ -13,6 +14,7 @@ internal static class IdentitySchema
     public const string Merges = "identity_merges";     // merge records
     public const string Quarantine = "identity_quarantine";
     public const string Unmerges = "identity_unmerges"; // admin decisions: inputs like the log, kept by a reprocess
+    public const string Links = "identity_links";       // probabilistic merge decisions: inputs like the log, kept by a reprocess
 
     /// <summary>Day granularity of an identifier's last-seen time: limits have windows of a week or more.</summary>
     public static int Day(DateTime at) => (int)((at.Ticks - Epoch.Ticks) / TimeSpan.TicksPerDay);
@@ -118,16 +120,63 @@ internal sealed class KeyRecord(string key, long profile)
 /// <see cref="JoiningIdentifier"/> (owned by the loser), so the loser was folded into the winner.
 /// </summary>
 internal sealed record MergeRecord(string Id, long Winner, long Loser, string Rule, string JoiningIdentifier, string MatchedIdentifier,
-    long Sequence, string Source, string MessageId, DateTime At)
+    long Sequence, string Source, string MessageId, DateTime At, MatchEvidence? Evidence = null)
+{
+    public BsonDocument ToBson()
+    {
+        var d = new BsonDocument
+        {
+            ["_id"] = Id, ["w"] = Winner, ["l"] = Loser, ["rule"] = Rule, ["key"] = JoiningIdentifier, ["via"] = MatchedIdentifier,
+            ["seq"] = Sequence, ["src"] = Source, ["msg"] = MessageId, ["at"] = At,
+        };
+        if (Evidence is not null) d["ev"] = EvidenceBson.ToBson(Evidence);
+        return d;
+    }
+
+    public static MergeRecord FromBson(BsonDocument d) => new(d["_id"].AsString, d["w"].AsInt64, d["l"].AsInt64, d["rule"].AsString,
+        d["key"].AsString, d["via"].AsString, d["seq"].AsInt64, d["src"].AsString, d["msg"].AsString, d["at"].AsDateTime.ToUniversalTime(),
+        d.TryGetValue("ev", out var ev) && ev.IsDocument ? EvidenceBson.FromBson(ev.AsDocument) : null);
+}
+
+internal static class EvidenceBson
+{
+    public static BsonDocument ToBson(MatchEvidence e) => new()
+    {
+        ["p"] = e.Probability, ["w"] = e.MatchWeight, ["by"] = e.DecidedBy,
+        ["c"] = new BsonArray(e.Comparisons.Select(c => (BsonValue)new BsonDocument
+        {
+            ["n"] = c.Name, ["lv"] = c.Level, ["wt"] = c.Weight, ["a"] = c.Left is null ? BsonValue.Null : c.Left, ["b"] = c.Right is null ? BsonValue.Null : c.Right,
+        })),
+    };
+
+    public static MatchEvidence FromBson(BsonDocument d) => new(d["p"].AsDouble, d["w"].AsDouble, d["by"].AsString,
+        d["c"].AsArray.Select(x => x.AsDocument).Select(c => new MatchComparison(c["n"].AsString, c["lv"].AsString, c["wt"].AsDouble,
+            c["a"].IsNull ? null : c["a"].AsString, c["b"].IsNull ? null : c["b"].AsString)).ToList());
+}
+
+/// <summary>Where a probabilistic link stands: applied (merged), pending (a reprocess will apply it), void (a replay found nothing to merge), undone (unmerged).</summary>
+internal static class LinkStatus
+{
+    public const string Applied = "applied";
+    public const string Pending = "pending";
+    public const string Void = "void";
+    public const string Undone = "undone";
+}
+
+/// <summary>
+/// A probabilistic merge decision: profiles <see cref="Left"/> and <see cref="Right"/> became one after event <see cref="Sequence"/>
+/// (links with the same sequence in <see cref="Order"/>). Kept by a reprocess, which applies it again at the same point.
+/// </summary>
+internal sealed record LinkRecord(string Id, long Left, long Right, long Sequence, long Order, DateTime At, string Status, MatchEvidence Evidence, string? Note = null)
 {
     public BsonDocument ToBson() => new()
     {
-        ["_id"] = Id, ["w"] = Winner, ["l"] = Loser, ["rule"] = Rule, ["key"] = JoiningIdentifier, ["via"] = MatchedIdentifier,
-        ["seq"] = Sequence, ["src"] = Source, ["msg"] = MessageId, ["at"] = At,
+        ["_id"] = Id, ["a"] = Left, ["b"] = Right, ["seq"] = Sequence, ["ord"] = Order, ["at"] = At, ["st"] = Status,
+        ["ev"] = EvidenceBson.ToBson(Evidence), ["note"] = Note is null ? BsonValue.Null : Note,
     };
 
-    public static MergeRecord FromBson(BsonDocument d) => new(d["_id"].AsString, d["w"].AsInt64, d["l"].AsInt64, d["rule"].AsString,
-        d["key"].AsString, d["via"].AsString, d["seq"].AsInt64, d["src"].AsString, d["msg"].AsString, d["at"].AsDateTime.ToUniversalTime());
+    public static LinkRecord FromBson(BsonDocument d) => new(d["_id"].AsString, d["a"].AsInt64, d["b"].AsInt64, d["seq"].AsInt64, d["ord"].AsInt64,
+        d["at"].AsDateTime.ToUniversalTime(), d["st"].AsString, EvidenceBson.FromBson(d["ev"].AsDocument), d["note"].IsNull ? null : d["note"].AsString);
 }
 
 internal sealed record QuarantineRecord(string Id, string Kind, string Subject, long Profile, string Reason, long Sequence, DateTime At)

@@ -29,6 +29,13 @@ internal sealed class IdentityGraph : IIdentityResolver
     internal readonly HashSet<long> QuarantinedProfiles = new(); // so that resolving an event needs no node read
     internal readonly Dictionary<long, List<long>> Directives = new();
 
+    /// <summary>Links a replay (after a reprocess) must apply again, by (sequence, order); <see cref="PendingCursor"/> = how many are done.</summary>
+    internal readonly List<LinkRecord> PendingLinks = [];
+    internal int PendingCursor;
+
+    /// <summary>Orders links decided after the same event; continues after the largest stored.</summary>
+    internal long NextLinkOrder = 1;
+
     /// <summary>Committed nodes kept deserialised (a batch takes them out and puts them back after its commit); ~300 B each.</summary>
     private const int NodeCacheCapacity = 100_000;
 
@@ -75,6 +82,8 @@ internal sealed class IdentityGraph : IIdentityResolver
         QuarantinedKeys.Clear();
         QuarantinedProfiles.Clear();
         Directives.Clear();
+        PendingLinks.Clear();
+        PendingCursor = 0;
         if (_db is null) return;
         var nodes = 0;
         foreach (var d in _db.Collection(IdentitySchema.Nodes).FindAll())
@@ -90,6 +99,12 @@ internal sealed class IdentityGraph : IIdentityResolver
         foreach (var q in _db.Collection(IdentitySchema.Quarantine).Find(Query.EQ("kind", "profile")))
             QuarantinedProfiles.Add(q["p"].AsInt64);
         foreach (var u in _db.Collection(IdentitySchema.Unmerges).FindAll()) AddDirective(UnmergeDirective.FromBson(u));
+        foreach (var l in _db.Collection(IdentitySchema.Links).FindAll().Select(LinkRecord.FromBson))
+        {
+            NextLinkOrder = Math.Max(NextLinkOrder, l.Order + 1);
+            if (l.Status == LinkStatus.Pending) PendingLinks.Add(l);
+        }
+        PendingLinks.Sort(LinkOrder);
         _log?.LogInformation("Identity graph loaded: {Profiles} profiles, {Identifiers} identifiers, {Quarantined} quarantined identifiers, {Unmerges} unmerges",
             nodes, Map.Count, QuarantinedKeys.Count, Directives.Count);
     }
@@ -101,6 +116,10 @@ internal sealed class IdentityGraph : IIdentityResolver
     }
 
     public IIdentityBatch BeginBatch() => new IdentityBatch(this, null, null);
+
+    internal static readonly Comparison<LinkRecord> LinkOrder = (x, y) => x.Sequence != y.Sequence ? x.Sequence.CompareTo(y.Sequence) : x.Order.CompareTo(y.Order);
+
+    public const string ProbabilisticRule = "probabilistic";
 
     public UnmergeBatch? BeginUnmerge(string mergeId, DateTime at, Func<long, IReadOnlyList<long>> timelineOf)
     {
@@ -138,7 +157,15 @@ internal sealed class IdentityGraph : IIdentityResolver
             }
         }
         var dissolved = live.SelectMany(n => n.Absorbed.Append(n.Profile)).Distinct().ToList();
-        var batch = new IdentityBatch(this, live, new UnmergeDirective(record.Id, record.Sequence, record.Loser, at));
+        // a probabilistic merge is undone by forgetting its link (no event joined the two, so no directive is needed);
+        // the other links inside the dissolved profiles are applied again where they were decided
+        var probabilistic = record.Rule == ProbabilisticRule;
+        var inside = dissolved.ToHashSet();
+        var replayLinks = _db!.Collection(IdentitySchema.Links).Find(Query.EQ("st", LinkStatus.Applied)).Select(LinkRecord.FromBson)
+            .Where(l => l.Id != record.Id && inside.Contains(l.Left) && inside.Contains(l.Right)).ToList();
+        replayLinks.Sort(LinkOrder);
+        var batch = new IdentityBatch(this, live, probabilistic ? null : new UnmergeDirective(record.Id, record.Sequence, record.Loser, at),
+            probabilistic ? record.Id : null, replayLinks, at);
         return new UnmergeBatch(batch, root, live.Select(n => n.Profile).ToList(), dissolved, events.Values.ToList());
     }
 
@@ -169,6 +196,10 @@ internal sealed class IdentityGraph : IIdentityResolver
         _memKeys.Clear();
         _memMerges.Clear();
         QuarantinedProfiles.Clear();
+        // the decisions stay; the replay applies them again at the point of the log where they were taken
+        var links = db.GetCollection(IdentitySchema.Links);
+        var reopened = links.Find(Query.Not("st", LinkStatus.Undone)).Select(LinkRecord.FromBson).Select(l => (l with { Status = LinkStatus.Pending, Note = null }).ToBson()).ToList();
+        if (reopened.Count > 0) links.Update(reopened);
     }
 
     /// <summary>After an erasure committed (processor thread): the person's identifiers and nodes leave the in-memory state.</summary>

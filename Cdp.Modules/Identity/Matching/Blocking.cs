@@ -41,16 +41,18 @@ internal sealed class CandidatePairs
 /// </summary>
 internal static class Blocking
 {
+    /// <param name="touching">Incremental matching: only pairs with at least one record marked here (null: every pair).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static CandidatePairs FindCandidates(EncodedRecords records, LinkType linkType)
+    public static CandidatePairs FindCandidates(EncodedRecords records, LinkType linkType, bool[]? touching = null)
     {
+        if (touching is not null && linkType != LinkType.Dedupe) throw new ArgumentException("incremental blocking is for deduplication", nameof(touching));
         var plan = records.Plan;
         var n = records.Count;
         var sources = records.Sources;
         var ruleKeys = plan.BlockingRules.Select(r => KeysOf(records, r)).ToArray();
 
         // Count first so an over-broad rule fails before anything is allocated for it.
-        var raw = ruleKeys.Select(keys => CountPairs(keys, sources, linkType)).ToArray();
+        var raw = ruleKeys.Select(keys => touching is null ? CountPairs(keys, sources, linkType) : CountTouchingPairs(keys, touching)).ToArray();
         var maxPairs = plan.Options.Training.MaxCandidatePairs;
         for (var r = 0; r < raw.Length; r++)
         {
@@ -75,6 +77,7 @@ internal static class Blocking
             {
                 var start = offsets[k];
                 var end = offsets[k + 1];
+                if (touching is not null && !AnyTouching(members, start, end, touching)) continue;
                 for (var i = start; i < end; i++)
                 {
                     var a = members[i];
@@ -82,6 +85,7 @@ internal static class Blocking
                     {
                         var b = members[j];
                         if (linkType == LinkType.Link && sources[a] == sources[b]) continue;
+                        if (touching is not null && !touching[a] && !touching[b]) continue;
                         found++;
                         if (FoundEarlier(ruleKeys, r, a, b)) continue;
                         left[count] = a;
@@ -187,6 +191,30 @@ internal static class Blocking
         for (var r = 0; r < keys.Length; r++)
             if (keys[r] >= 0) members[next[keys[r]]++] = r;
         return (offsets, members);
+    }
+
+    private static bool AnyTouching(int[] members, int start, int end, bool[] touching)
+    {
+        for (var i = start; i < end; i++)
+            if (touching[members[i]]) return true;
+        return false;
+    }
+
+    /// <summary>Pairs of a rule with at least one touching record: per key, all pairs minus the pairs of untouched records.</summary>
+    private static long CountTouchingPairs(int[] keys, bool[] touching)
+    {
+        var keyCount = keys.Length == 0 ? 0 : keys.Max() + 1;
+        var sizes = new long[keyCount];
+        var untouched = new long[keyCount];
+        for (var r = 0; r < keys.Length; r++)
+        {
+            if (keys[r] < 0) continue;
+            sizes[keys[r]]++;
+            if (!touching[r]) untouched[keys[r]]++;
+        }
+        long pairs = 0;
+        for (var k = 0; k < keyCount; k++) pairs += sizes[k] * (sizes[k] - 1) / 2 - untouched[k] * (untouched[k] - 1) / 2;
+        return pairs;
     }
 
     /// <summary>Pairs a rule's keys would produce, from per-key counts (per key and source when linking).</summary>

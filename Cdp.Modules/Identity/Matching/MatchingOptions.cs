@@ -20,6 +20,12 @@ internal sealed class MatchingOptions
     public MatchThresholdOptions Thresholds { get; set; } = new();
 
     public MatchTrainingOptions Training { get; set; } = new();
+
+    /// <summary>
+    /// Cron (5 fields, UTC) of the incremental matching run over the profiles, as the recurring job "identity-matching";
+    /// empty = not scheduled (run it with POST /api/identity/matching/run or `cdp match run`).
+    /// </summary>
+    public string Schedule { get; set; } = "";
 }
 
 internal sealed class ComparisonOptions

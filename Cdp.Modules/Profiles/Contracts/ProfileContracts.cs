@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Cdp.Modules.Identity.Contracts;
 using LiteDB;
 
 namespace Cdp.Modules.Profiles.Contracts;
@@ -87,6 +88,12 @@ public interface IProfileProcessor
     /// the processor's profile cache is dropped afterwards.
     /// </summary>
     Task<T> RunExclusiveAsync<T>(Func<T> command, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Probabilistic merges (matching decisions), applied in order on the processor thread after the current checkpoint,
+    /// in one transaction; each outcome says whether it merged or why not (merge rules, already one, gone).
+    /// </summary>
+    Task<IReadOnlyList<LinkOutcome>> LinkAsync(IReadOnlyList<ProfileLink> links, CancellationToken cancellationToken);
 
     /// <summary>Clears identity graph and profiles (not the log, not unmerge decisions); completes once the reset is committed. Processing then restarts at sequence 1.</summary>
     Task ReprocessAsync(CancellationToken cancellationToken);

@@ -110,6 +110,9 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 
     public Task ReprocessAsync(CancellationToken cancellationToken) => Post(() => { Reset(); return true; }, cancellationToken);
 
+    public Task<IReadOnlyList<LinkOutcome>> LinkAsync(IReadOnlyList<ProfileLink> links, CancellationToken cancellationToken) =>
+        Post(() => Link(links), cancellationToken);
+
     private Task<T> Post<T>(Func<T> command, CancellationToken cancellationToken)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -174,6 +177,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             if (!Resolve(identity, work, e)) unattributed++;
         }
         var last = events[^1].Sequence;
+        foreach (var m in identity.ReplayLinks(last)) work.Merge(m.Winner, m.Loser);
         _db.InTransaction(db =>
         {
             identity.Write(db);
@@ -203,6 +207,8 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         using (doc)
         {
             var payload = doc.RootElement;
+            // probabilistic merges decided between the previous event and this one (replays only; live ones are Link commands)
+            foreach (var m in identity.ReplayLinks(e.Sequence - 1)) work.Merge(m.Winner, m.Loser);
             work.ApplyAccount(e, payload);
             var resolved = identity.Resolve(e, payload);
             foreach (var m in resolved.Merges) work.Merge(m.Winner, m.Loser);
@@ -219,6 +225,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         if (plan is null) return null;
         var work = new ProfileWork(_db.Database, _options, _computed, null, plan.DissolvedProfiles);
         foreach (var e in plan.Events) Resolve(plan.Batch, work, e);
+        foreach (var m in plan.Batch.ReplayLinks(long.MaxValue)) work.Merge(m.Winner, m.Loser);
         List<ProfileChange> changes = [];
         _db.InTransaction(db =>
         {
@@ -236,6 +243,37 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         _logger.LogWarning("Unmerged {MergeId}: {Live} live profile(s) around {Root} recomputed from {Events} events into {Profiles}",
             mergeId, plan.LiveProfiles.Count, plan.RootProfile, plan.Events.Count, string.Join(", ", profiles));
         return new UnmergeResult(mergeId, ProfileIds.Format(plan.RootProfile), profiles, plan.Events.Count);
+    }
+
+    /// <summary>Probabilistic merges, applied after the current checkpoint in one transaction (like a batch without events).</summary>
+    private IReadOnlyList<LinkOutcome> Link(IReadOnlyList<ProfileLink> links)
+    {
+        var identity = _identity.BeginBatch();
+        var work = new ProfileWork(_db.Database, _options, _computed, _cache);
+        var at = _clock.GetUtcNow().UtcDateTime;
+        var outcomes = new List<LinkOutcome>(links.Count);
+        foreach (var link in links)
+        {
+            var outcome = identity.Link(link, _checkpoint, at);
+            if (outcome.Merge is { } m) work.Merge(m.Winner, m.Loser);
+            outcomes.Add(outcome);
+        }
+        if (outcomes.All(o => o.Merge is null)) return outcomes;
+        _db.InTransaction(db =>
+        {
+            identity.Write(db);
+            work.Write(db);
+            if (_participants.Count > 0)
+            {
+                var batch = new ProfileBatch(ProfileBatchKind.Events, _checkpoint + 1, _checkpoint, work.Changes());
+                foreach (var p in _participants) p.OnBatch(batch, db);
+            }
+        });
+        identity.Committed();
+        work.Committed();
+        _logger.LogInformation("Probabilistic merges: {Merged} of {Links} links applied after sequence {Checkpoint}",
+            outcomes.Count(o => o.Merge is not null), links.Count, _checkpoint);
+        return outcomes;
     }
 
     private void Reset()

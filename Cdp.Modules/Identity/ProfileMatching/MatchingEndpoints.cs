@@ -1,0 +1,109 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Shared.Http;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Cdp.Modules.Identity.ProfileMatching;
+
+/// <summary>
+/// /api/identity/review (the review queue: list, one item, accept, reject) and /api/identity/matching (run now, recent runs).
+/// Reads need the reader role, actions the admin role.
+/// </summary>
+internal static class MatchingEndpoints
+{
+    private const int MaxTake = 500;
+
+    public static void Map(RouteGroupBuilder group)
+    {
+        group.MapGet("/review", List);
+        group.MapGet("/review/{id}", (string id, ReviewQueue queue, IProfileReader profiles, IIdentityDirectory directory) =>
+            queue.Get(id) is { } item ? Results.Ok(Json(item, profiles, directory)) : Results.NotFound());
+        group.MapPost("/review/{id}/accept", Accept).RequireAdmin();
+        group.MapPost("/review/{id}/reject", Reject).RequireAdmin();
+        group.MapPost("/matching/run", Run).RequireAdmin();
+        group.MapGet("/matching/runs", ([FromQuery] int? take, IProfileMatching matching) =>
+            take is < 1 or > MaxTake
+                ? Problem(400, "invalid take", $"take must be between 1 and {MaxTake}")
+                : Results.Ok(new { runs = matching.RecentRuns(take ?? 20) }));
+    }
+
+    private static IResult List([FromQuery] string? status, [FromQuery] int? skip, [FromQuery] int? take, ReviewQueue queue, IProfileReader profiles, IIdentityDirectory directory)
+    {
+        status ??= ReviewStatus.Pending;
+        if (!ReviewStatus.IsKnown(status)) return Problem(400, "invalid status", "status must be pending, accepted or rejected");
+        if (skip is < 0 || take is < 1 or > MaxTake) return Problem(400, "invalid paging", $"skip must be >= 0 and take between 1 and {MaxTake}");
+        var (total, items) = queue.List(status, skip ?? 0, take ?? 50);
+        return Results.Ok(new { total, items = items.Select(i => Json(i, profiles, directory)) });
+    }
+
+    private static async Task<IResult> Accept(string id, ReviewDecisions decisions, CancellationToken ct)
+    {
+        var (result, item, message) = await decisions.AcceptAsync(id, ct);
+        return result switch
+        {
+            DecisionResult.NotFound => Results.NotFound(),
+            DecisionResult.Conflict => Problem(409, "cannot accept", message!),
+            _ => Results.Ok(new { mergeId = item!.MergeId, winnerProfileId = ProfileIds.Format(item.Winner!.Value) }),
+        };
+    }
+
+    private static async Task<IResult> Reject(string id, ReviewDecisions decisions, IProfileReader profiles, IIdentityDirectory directory, CancellationToken ct)
+    {
+        var (result, item, message) = await decisions.RejectAsync(id, ct);
+        return result switch
+        {
+            DecisionResult.NotFound => Results.NotFound(),
+            DecisionResult.Conflict => Problem(409, "cannot reject", message!),
+            _ => Results.Ok(Json(item!, profiles, directory)),
+        };
+    }
+
+    private static async Task<IResult> Run([FromQuery] bool? full, [FromQuery] bool? retrain, IProfileMatching matching, CancellationToken ct)
+    {
+        try
+        {
+            return Results.Ok(await matching.RunAsync(full ?? false, retrain ?? false, "api", ct));
+        }
+        catch (MatchingBusyException ex)
+        {
+            return Problem(409, "matching is running", ex.Message);
+        }
+        catch (InvalidOperationException ex) when (ex.Message.Contains("MaxCandidatePairs", StringComparison.Ordinal))
+        {
+            return Problem(422, "blocking too broad", ex.Message);
+        }
+    }
+
+    private static IResult Problem(int status, string title, string detail) => Results.Problem(detail: detail, statusCode: status, title: title);
+
+    /// <summary>The shape the admin UI reads: both sides as they are now (the live profile holding each), the score and its breakdown.</summary>
+    private static object Json(ReviewItem i, IProfileReader profiles, IIdentityDirectory directory) => new
+    {
+        id = i.Id,
+        status = i.Status,
+        score = i.Probability,
+        matchWeight = i.MatchWeight,
+        createdAt = i.CreatedAt,
+        reason = i.Reason,
+        decidedAt = i.DecidedAt,
+        mergeId = i.MergeId,
+        left = Side(i.Left, profiles, directory),
+        right = Side(i.Right, profiles, directory),
+        comparisons = i.Comparisons.Select(c => new { name = c.Name, level = c.Level, weight = c.Weight, left = c.Left, right = c.Right }),
+    };
+
+    private static object Side(long queued, IProfileReader profiles, IIdentityDirectory directory)
+    {
+        var live = directory.LiveProfile(queued) ?? queued;
+        var view = profiles.Get(ProfileIds.Format(live));
+        var identity = directory.Get(live);
+        return new
+        {
+            profileId = ProfileIds.Format(live),
+            traits = view is null ? new JsonObject() : JsonNode.Parse(view.Traits.GetRawText()),
+            identifiers = identity?.Identifiers.Select(x => new { type = x.Type, value = x.Value }).ToArray() ?? [],
+        };
+    }
+}

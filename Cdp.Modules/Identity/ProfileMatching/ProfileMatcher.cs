@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Identity.Graph;
+using Cdp.Modules.Identity.Matching;
+using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
+using LiteDB;
+using Microsoft.Extensions.Logging;
+
+namespace Cdp.Modules.Identity.ProfileMatching;
+
+/// <summary>
+/// Probabilistic matching over the live profiles. A run: reads the journal (profiles changed since the last run),
+/// turns every live profile into a match record (comparison fields = trait paths), blocks, compares and scores the
+/// candidate pairs that touch a changed profile (all of them with full), then routes each pair at or above Review:
+/// a pair already rejected (or unmerged) is skipped; a pair the merge rules refuse (different user_ids, quarantine,
+/// limits) goes to review with the reason; at or above AutoMerge it is merged through the processor (a link), else
+/// it is queued for review. One run at a time.
+/// </summary>
+[Service]
+internal sealed class ProfileMatcher(
+    CdpDatabase db, MatchingEngine engine, MatchingStore store, ReviewQueue review, IProfileReader profiles,
+    IProfileProcessor processor, IIdentityDirectory directory, ILogger<ProfileMatcher> log) : IProfileMatching
+{
+    /// <summary>Profiles read per page while building the records.</summary>
+    private const int PageSize = 2_000;
+
+    /// <summary>EM on fewer candidate pairs than this learns noise: the run reports it and routes nothing until there are more.</summary>
+    public const int MinTrainingPairs = 50;
+
+    /// <summary>Links per processor command: one transaction each, short enough not to hold up event processing.</summary>
+    private const int LinksPerCommand = 500;
+
+    private readonly SemaphoreSlim _running = new(1, 1);
+
+    public IReadOnlyList<MatchRunReport> RecentRuns(int take) => store.RecentRuns(take);
+
+    public async Task<MatchRunReport> RunAsync(bool full, bool retrain, string trigger, CancellationToken cancellationToken)
+    {
+        if (!await _running.WaitAsync(0, cancellationToken)) throw new MatchingBusyException();
+        try
+        {
+            var report = await RunLockedAsync(full, retrain, trigger, cancellationToken);
+            store.SaveRun(report);
+            log.LogInformation("Matching run {Id} ({Trigger}{Full}): {Compared}/{Profiles} profiles compared, {Pairs} candidate pairs, {Merged} merged, {Queued} queued, {Rejected} skipped as rejected{Note}",
+                report.Id, trigger, full ? ", full" : "", report.ProfilesCompared, report.Profiles, report.CandidatePairs, report.AutoMerged,
+                report.QueuedForReview, report.SkippedAsRejected, report.Note is null ? "" : "; " + report.Note);
+            return report;
+        }
+        finally
+        {
+            _running.Release();
+        }
+    }
+
+    private async Task<MatchRunReport> RunLockedAsync(bool full, bool retrain, string trigger, CancellationToken ct)
+    {
+        var started = DateTime.UtcNow;
+        var clock = Stopwatch.StartNew();
+        var id = "mr-" + started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
+        var plan = engine.Plan;
+
+        // the journal is read before the profiles: a change committed meanwhile is seen now or by the next run
+        var (changed, journalLast) = MatchingJournal.Seal(db, store.JournalCheckpoint);
+        var records = ReadRecords(plan, ct);
+        var encoded = EncodedRecords.Encode(plan, records);
+        var numbers = records.Select(r => ProfileIdsOf(r.Id)).ToArray();
+        var touching = numbers.Select(n => full || changed.Contains(n)).ToArray();
+        var compared = touching.Count(t => t);
+
+        var model = retrain ? null : store.LoadModel(plan);
+        var training = model is null;
+        var candidates = Blocking.FindCandidates(encoded, LinkType.Dedupe, training || full ? null : touching);
+        var comparer = new PairComparer(encoded);
+        var patterns = MatchingEngine.CompareCandidates(comparer, candidates);
+        string? note = null;
+        if (model is null)
+        {
+            if (candidates.Count < MinTrainingPairs)
+            {
+                note = $"no model yet and too little data to train one: {candidates.Count} candidate pairs among {records.Count} profiles, at least {MinTrainingPairs} needed; nothing was routed";
+                return Report(0, 0, 0, 0, 0, 0, false, null, note);
+            }
+            var u = ParameterEstimation.EstimateU(comparer, LinkType.Dedupe, plan.Options.Training.USamplePairs, plan.Options.Training.Seed);
+            model = ParameterEstimation.Train(plan, candidates, patterns, u);
+            store.SaveModel(model, records.Count, candidates.Count);
+            note = $"model trained on {candidates.Count} candidate pairs among {records.Count} profiles";
+        }
+
+        var scorer = new PairScorer(model, encoded);
+        var rejected = LivePairs(review.WithStatus(ReviewStatus.Rejected).Select(r => (r.Left, r.Right))
+            .Concat(UndoneLinks()));
+        var queued = LivePairs(review.WithStatus(ReviewStatus.Pending).Select(r => (r.Left, r.Right)));
+        int above = 0, skipped = 0, already = 0, refused = 0, toReview = 0;
+        var auto = new List<(ProfileLink Link, ReviewItem AsReview)>();
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            int a = candidates.Left[i], b = candidates.Right[i];
+            if (!touching[a] && !touching[b]) continue;
+            var weight = scorer.Weight(patterns[i], a, b);
+            var route = plan.Route(weight);
+            if (route == MatchRoute.None) continue;
+            above++;
+            var key = Key(numbers[a], numbers[b]);
+            if (rejected.Contains(key)) { skipped++; continue; }
+            if (queued.Contains(key)) { already++; continue; }
+            var comparisons = Explain(plan, scorer, patterns[i], a, b, records);
+            var probability = MatchProbability.FromWeight(weight);
+            var refusal = directory.LinkRefusal(numbers[a], numbers[b]);
+            var item = new ReviewItem(ReviewQueue.NewId(), ReviewStatus.Pending, numbers[a], numbers[b], probability, weight, DateTime.UtcNow, refusal, comparisons);
+            if (route == MatchRoute.AutoMerge && refusal is null)
+            {
+                auto.Add((new ProfileLink(NewLinkId(), numbers[a], numbers[b], new MatchEvidence(probability, weight, "auto", comparisons)), item));
+                continue;
+            }
+            if (refusal is not null) refused++;
+            review.Add(item);
+            queued.Add(key);
+            toReview++;
+        }
+
+        // strongest first: when one profile matches several, the best pair decides who joins whom first
+        var merged = 0;
+        foreach (var chunk in auto.OrderByDescending(x => x.Link.Evidence.MatchWeight).Chunk(LinksPerCommand))
+        {
+            var outcomes = await processor.LinkAsync(chunk.Select(x => x.Link).ToList(), CancellationToken.None);
+            for (var k = 0; k < outcomes.Count; k++)
+            {
+                if (outcomes[k].Merge is not null) { merged++; continue; }
+                if (outcomes[k].RefusalKind != LinkRefusalKind.Rules) continue;
+                // refused once earlier links of this run had joined a third profile (e.g. two user_ids now meet)
+                review.Add(chunk[k].AsReview with { Reason = outcomes[k].Refusal });
+                refused++;
+                toReview++;
+            }
+        }
+        store.SaveJournalCheckpoint(journalLast);
+        MatchingJournal.DeleteThrough(db, journalLast);
+        return Report(candidates.Count, above, merged, toReview, skipped, already, training, model.Lambda, note, refused);
+
+        MatchRunReport Report(long pairs, int aboveReview, int autoMerged, int queuedForReview, int skippedRejected, int alreadyQueued,
+            bool trained, double? prior, string? why, int refusedByRules = 0) => new(
+            id, trigger, full, started, clock.Elapsed.TotalSeconds, records.Count, compared, pairs,
+            candidates?.Report.Select(r => new BlockingRuleCount(r.Rule, r.Pairs, r.NewPairs)).ToList() ?? [],
+            aboveReview, autoMerged, queuedForReview, skippedRejected, alreadyQueued, refusedByRules, trained, prior, why);
+    }
+
+    private static long ProfileIdsOf(string id) => ProfileIds.TryParse(id, out var no) ? no : 0;
+
+    private static (long, long) Key(long a, long b) => a < b ? (a, b) : (b, a);
+
+    public static string NewLinkId() => "pm-" + Guid.NewGuid().ToString("N")[..16];
+
+    private IEnumerable<(long, long)> UndoneLinks() =>
+        db.Collection(IdentitySchema.Links).Find(Query.EQ("st", LinkStatus.Undone)).ToList().Select(d => (d["a"].AsInt64, d["b"].AsInt64));
+
+    /// <summary>Decided pairs as pairs of today's live profiles (a decision about x and y covers whatever now holds them).</summary>
+    private HashSet<(long, long)> LivePairs(IEnumerable<(long Left, long Right)> pairs)
+    {
+        var live = new Dictionary<long, long?>();
+        long? Live(long p) => live.TryGetValue(p, out var l) ? l : live[p] = directory.LiveProfile(p);
+        var set = new HashSet<(long, long)>();
+        foreach (var (left, right) in pairs)
+            if (Live(left) is { } a && Live(right) is { } b && a != b) set.Add(Key(a, b));
+        return set;
+    }
+
+    /// <summary>Every live profile as a match record: each comparison (and Swapped With) field read from the traits.</summary>
+    private List<MatchRecord> ReadRecords(ComparisonPlan plan, CancellationToken ct)
+    {
+        var fields = plan.Comparisons.SelectMany(c => c.OtherFields.Prepend(c.Field))
+            .Concat(plan.BlockingRules.SelectMany(r => r.Keys.Select(k => k.Field))).Distinct(StringComparer.Ordinal).ToArray();
+        var records = new List<MatchRecord>();
+        long after = 0;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            var page = profiles.ListAfter(after, PageSize);
+            if (page.Count == 0) break;
+            foreach (var p in page)
+            {
+                var values = new Dictionary<string, string?>(fields.Length, StringComparer.Ordinal);
+                foreach (var f in fields) values[f] = TraitValue(p.Traits, f);
+                records.Add(new MatchRecord(p.Id, values));
+            }
+            after = ProfileIdsOf(page[^1].Id);
+        }
+        return records;
+    }
+
+    /// <summary>A trait by path: "email", or "address.city" (a trait literally named so first, then the nested one).</summary>
+    internal static string? TraitValue(JsonElement traits, string path)
+    {
+        if (traits.ValueKind != JsonValueKind.Object) return null;
+        if (traits.TryGetProperty(path, out var direct)) return Text(direct);
+        var current = traits;
+        foreach (var part in path.Split('.'))
+        {
+            if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(part, out current)) return null;
+        }
+        return Text(current);
+
+        static string? Text(JsonElement v) => v.ValueKind switch
+        {
+            JsonValueKind.String => v.GetString(),
+            JsonValueKind.Number => v.GetRawText(),
+            JsonValueKind.True => "true",
+            JsonValueKind.False => "false",
+            _ => null,
+        };
+    }
+
+    /// <summary>Each comparison's level, weight and both raw values (as the profiles hold them).</summary>
+    private static List<MatchComparison> Explain(ComparisonPlan plan, PairScorer scorer, ulong pattern, int a, int b, List<MatchRecord> records)
+    {
+        var result = new List<MatchComparison>(plan.Comparisons.Length);
+        for (var c = 0; c < plan.Comparisons.Length; c++)
+        {
+            var comparison = plan.Comparisons[c];
+            var level = PairComparer.LevelOf(pattern, c);
+            result.Add(new MatchComparison(comparison.Name, comparison.Levels[level].Label, Math.Round(scorer.ComparisonWeight(pattern, c, a), 4),
+                records[a].Fields.GetValueOrDefault(comparison.Field), records[b].Fields.GetValueOrDefault(comparison.Field)));
+        }
+        return result;
+    }
+}
