@@ -49,7 +49,7 @@ public sealed class AdminKeySettingsTests
     {
         using var folder = new TempFolder();
         var (exitCode, output) = await CdpProcess.RunToExitAsync(folder.Path,
-            new Dictionary<string, string> { ["Cdp__Admin__ApiKeys__fromenv__Key"] = "too-short-for-production" },
+            new Dictionary<string, string> { ["Cdp__Admin__ApiKeys__fromenv__Key"] = "short-env-key-of-20-ch" },
             "check-config", $"--Cdp:Storage:Path={folder.File("cdp.db")}");
         exitCode.Should().Be(2, output);
         output.Should().Contain("Cdp:Admin:ApiKeys:fromenv:Key").And.Contain("at least 24 characters");

@@ -52,7 +52,7 @@ public sealed class AuditLogTests
     public async Task Dashboard_sign_ins_are_recorded_without_the_key()
     {
         using var host = new CdpHost();
-        using var browser = host.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = new Uri(host.ServerAddress) };
         (await browser.PostAsync("/jobs/sign-in", new FormUrlEncodedContent([new("key", CdpHost.AdminKey)]))).StatusCode.Should().Be(HttpStatusCode.Redirect);
         (await browser.PostAsync("/jobs/sign-in", new FormUrlEncodedContent([new("key", "a-wrong-key-of-some-length")]))).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
 

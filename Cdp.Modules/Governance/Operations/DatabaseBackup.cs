@@ -117,7 +117,7 @@ internal sealed class DatabaseBackup(IEnumerable<IDatabaseFile> files, IOptions<
             using var db = new LiteDatabase(new ConnectionString { Filename = file, Connection = ConnectionType.Direct, ReadOnly = true });
             _ = db.GetCollectionNames().ToList();
         }
-        catch (Exception ex) when (ex is LiteException or IOException or InvalidCastException or ArgumentException)
+        catch (Exception ex) when (ex is LiteException or IOException or InvalidCastException or ArgumentException or NotSupportedException or InvalidOperationException or IndexOutOfRangeException)
         {
             throw new BackupRefusedException($"{file} does not open as a LiteDB database: {ex.Message}");
         }
