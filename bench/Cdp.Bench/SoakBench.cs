@@ -135,9 +135,9 @@ public sealed class SoakBench : IBenchScenario
         var id = $"soak-{n}-{k}";
         return (kind % 3) switch
         {
-            0 => $$"""{"type":"track","userId":"{{user}}","event":"Order Completed","messageId":"{{id}}","properties":{"total":{{n % 300}},"sku":"s{{k}}"}}""",
-            1 => $$"""{"type":"identify","userId":"{{user}}","messageId":"{{id}}","traits":{"email":"{{user}}@example.com","plan":"p{{n % 4}}"}}""",
-            _ => $$"""{"type":"page","anonymousId":"anon{{n % 20000}}","messageId":"{{id}}","name":"Home","properties":{"path":"/dermatology/{{k}}"}}""",
+            0 => $$$"""{"type":"track","userId":"{{{user}}}","event":"Order Completed","messageId":"{{{id}}}","properties":{"total":{{{n % 300}}},"sku":"s{{{k}}}"}}""",
+            1 => $$$"""{"type":"identify","userId":"{{{user}}}","messageId":"{{{id}}}","traits":{"email":"{{{user}}}@example.com","plan":"p{{{n % 4}}}"}}""",
+            _ => $$$"""{"type":"page","anonymousId":"anon{{{n % 20000}}}","messageId":"{{{id}}}","name":"Home","properties":{"path":"/dermatology/{{{k}}}"}}""",
         };
     }
 
