@@ -80,6 +80,12 @@ public sealed class SyncCrashTests(ITestOutputHelper output)
             resumed.GetProperty("status").GetString().Should().Be("succeeded");
             var again = await (await admin.PostAsync("/api/activation/syncs/push/run", null)).Content.ReadFromJsonAsync<JsonElement>();
             again.GetProperty("counts").GetProperty("added").GetInt64().Should().Be(0, "nothing changed since the completed run");
+
+            var metrics = (await admin.GetStringAsync("/metrics")).Split('\n');
+            metrics.Should().Contain("cdp_sync_runs_total{destination=\"hook\",status=\"succeeded\"} 2");
+            var added = metrics.Single(l => l.StartsWith("cdp_sync_members_total{destination=\"hook\",change=\"added\"}", StringComparison.Ordinal));
+            long.Parse(added.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture).Should().Be(resumed.GetProperty("counts").GetProperty("added").GetInt64());
+            metrics.Should().Contain("cdp_sync_members_total{destination=\"hook\",change=\"failed\"} 0");
         }
 
         var received = hook.Upserted.ToList();
