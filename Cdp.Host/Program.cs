@@ -30,6 +30,10 @@ try
             return await ImportVerb.RunAsync(rest);
         case "syncs":
             return await SyncsVerb.RunAsync(rest);
+        case "backup":
+            return await BackupVerb.BackupAsync(rest);
+        case "restore":
+            return await BackupVerb.RestoreAsync(rest);
         case "reprocess":
             return await ReprocessVerb.RunAsync(rest);
         case "unmerge":
@@ -44,7 +48,7 @@ try
             Console.Error.WriteLine("usage: cdp match run [--full] [--retrain] | cdp match evaluate <csv> --id <column> --truth <column> [--settings <json file>] (cdp match evaluate --help)");
             return 1;
         default:
-            Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, import, reprocess, unmerge, identity dry-run, match run, match evaluate, syncs. See README.md.");
+            Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, import, backup, restore, reprocess, unmerge, identity dry-run, match run, match evaluate, syncs. See README.md.");
             return 1;
     }
 }

@@ -1,4 +1,6 @@
 using Cdp.Modules.Governance.Access;
+using Cdp.Modules.Governance.Audit;
+using Cdp.Modules.Governance.Operations;
 using Cdp.Modules.Shared.Configuration;
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
@@ -9,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Cdp.Modules.Governance;
 
-/// <summary>Admin auth (API keys with roles); privacy (deletion with receipts, suppression, subject access export); later: audit.</summary>
+/// <summary>Admin auth (API keys with roles), the audit log, backups; privacy (deletion with receipts, suppression, subject access export) and consent.</summary>
 public sealed class GovernanceModule : ICdpModule
 {
     public string Name => "Governance";
@@ -17,11 +19,13 @@ public sealed class GovernanceModule : ICdpModule
     public void AddServices(IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedSettings<AdminOptions, AdminOptionsValidator>(configuration, AdminOptions.Section);
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<AdminOptions>, ProductionAdminKeyRules>();
         services.AddAuthentication(AdminAccess.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AdminAccess.Scheme, _ => { });
         services.AddAuthorizationBuilder()
             .AddPolicy(AdminAccess.AdminPolicy, p => p.RequireAuthenticatedUser().RequireRole(nameof(AdminRole.Admin)))
             .AddPolicy(AdminAccess.ReadPolicy, p => p.RequireAuthenticatedUser().RequireRole(nameof(AdminRole.Admin), nameof(AdminRole.Analyst)));
+        services.AddValidatedSettings<AuditOptions, AuditOptionsValidator>(configuration, AuditOptions.Section);
         services.AddModuleServices(typeof(GovernanceModule));
     }
 
@@ -30,5 +34,7 @@ public sealed class GovernanceModule : ICdpModule
         MetricsEndpoint.Map(endpoints);
         MeEndpoint.Map(endpoints);
         Privacy.PrivacyEndpoints.Map(endpoints);
+        AuditEndpoints.Map(endpoints);
+        BackupEndpoints.Map(endpoints);
     }
 }

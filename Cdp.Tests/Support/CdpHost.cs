@@ -39,7 +39,6 @@ public sealed class CdpHost : WebApplicationFactory<Program>
             ["Cdp:Sources:web:WriteKey"] = WriteKey,
             ["Cdp:Sources:crm:WriteKey"] = StrictWriteKey,
             ["Cdp:Sources:crm:Strict"] = "true",
-            ["Cdp:Admin:ApiKeys:dev-admin"] = null,
             ["Cdp:Admin:ApiKeys:ops:Key"] = AdminKey,
             ["Cdp:Admin:ApiKeys:ops:Role"] = "Admin",
             ["Cdp:Admin:ApiKeys:reader:Key"] = AnalystKey,

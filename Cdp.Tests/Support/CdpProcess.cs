@@ -34,7 +34,8 @@ public sealed class CdpProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static async Task<CdpProcess> StartAsync(string dataFolder, IDictionary<string, string>? settings = null)
+    /// <param name="environment">Extra environment variables of the process, e.g. Cdp__Admin__ApiKeys__ops__Key.</param>
+    public static async Task<CdpProcess> StartAsync(string dataFolder, IDictionary<string, string>? settings = null, IDictionary<string, string>? environment = null)
     {
         var port = FreePort();
         var dll = HostDll;
@@ -46,6 +47,7 @@ public sealed class CdpProcess : IDisposable
             WorkingDirectory = dataFolder,
         };
         info.ArgumentList.Add(dll);
+        if (environment is not null) foreach (var (k, v) in environment) info.Environment[k] = v;
         var all = new Dictionary<string, string>
         {
             ["urls"] = $"http://127.0.0.1:{port}",
@@ -62,7 +64,10 @@ public sealed class CdpProcess : IDisposable
     }
 
     /// <summary>Runs Cdp.Host with <paramref name="args"/> (a verb and/or settings) and waits for it to exit.</summary>
-    public static async Task<(int ExitCode, string Output)> RunToExitAsync(string workingFolder, params string[] args)
+    public static Task<(int ExitCode, string Output)> RunToExitAsync(string workingFolder, params string[] args) =>
+        RunToExitAsync(workingFolder, null, args);
+
+    public static async Task<(int ExitCode, string Output)> RunToExitAsync(string workingFolder, IDictionary<string, string>? environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -72,6 +77,7 @@ public sealed class CdpProcess : IDisposable
             WorkingDirectory = workingFolder,
         };
         info.ArgumentList.Add(HostDll);
+        if (environment is not null) foreach (var (k, v) in environment) info.Environment[k] = v;
         foreach (var a in args) info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -16,11 +16,30 @@ internal sealed class RunHistory
 
     private readonly CdpDatabase _db;
 
+    /// <summary>What a run left "running" by a killed process says after the restart.</summary>
+    public const string Interrupted = "interrupted: the process stopped during this run (crash or kill); the next run sends what the destination had not acknowledged";
+
     public RunHistory(CdpDatabase db)
     {
         _db = db;
         db.Collection(Runs).EnsureIndex("sync", "$.sync");
+        MarkInterrupted();
     }
+
+    /// <summary>
+    /// Runs happen only inside the process that owns the file, so a run still "running" when this process opens the history
+    /// was cut short by a crash or a kill: it is recorded as failed, with the reason.
+    /// </summary>
+    private void MarkInterrupted() => _db.InTransaction(d =>
+    {
+        var col = d.GetCollection(Runs, BsonAutoId.Int64);
+        foreach (var run in col.Find(Query.EQ("status", SyncRunStatus.Running)).ToList())
+        {
+            run["status"] = SyncRunStatus.Failed;
+            run["stopped"] = Interrupted;
+            col.Update(run);
+        }
+    });
 
     public long Start(string sync, string trigger, bool full, DateTime at) => _db.InTransaction(d =>
         d.GetCollection(Runs, BsonAutoId.Int64).Insert(new BsonDocument

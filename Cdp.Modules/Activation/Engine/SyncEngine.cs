@@ -25,6 +25,7 @@ internal sealed class SyncEngine(
     IProfileReader profiles,
     MemberState state,
     RunHistory history,
+    SyncMetrics metrics,
     DestinationSessions sessions,
     Redactor redactor,
     IEnumerable<IBatchCommitHook> hooks,
@@ -161,6 +162,7 @@ internal sealed class SyncEngine(
         var report = new SyncRunReport(runId, name, request.Trigger, status, full, started, clock.GetUtcNow().UtcDateTime, watch.Elapsed.TotalSeconds,
             run.Counts(), stopped, run.Errors, samples, firstPayload);
         history.Finish(report);
+        metrics.Record(report);
         log.Log(status is SyncRunStatus.Failed or SyncRunStatus.Partial ? LogLevel.Warning : LogLevel.Information,
             "Sync {Sync} run {Run}: {Status} in {Seconds:N1} s, +{Added} ~{Updated} -{Removed} retried {Retried} rejected {Rejected}{Stopped}",
             name, runId, status, report.DurationSeconds, run.Added, run.Updated, run.Removed, run.Retried, run.Rejected, stopped is null ? "" : ": " + stopped);

@@ -1,0 +1,91 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Cdp.Modules.Governance.Contracts;
+
+namespace Cdp.Host.Cli;
+
+/// <summary>
+/// cdp backup &lt;folder&gt; [--server http://host:5080 --key &lt;admin key&gt;]
+///   with --server: the running server writes the copy (POST /api/admin/backup; the folder is on the server's machine);
+///   without: the server must be stopped, and the files are checkpointed and copied here.
+/// cdp restore &lt;folder&gt;   (server stopped) validates the backup, moves the current files aside, puts the copies in place.
+/// </summary>
+internal static class BackupVerb
+{
+    private const string BackupUsage = "usage: backup <folder> [--server URL --key KEY]";
+    private const string RestoreUsage = "usage: restore <folder>   (with the server stopped)";
+
+    public static async Task<int> BackupAsync(string[] args)
+    {
+        var cli = new CliArgs(args, "server", "key");
+        if (cli.Positional.Count != 1) throw new ArgumentException(BackupUsage);
+        var folder = Path.GetFullPath(cli.Positional[0]);
+
+        if (cli["server"] is { } server)
+        {
+            using var client = new HttpClient { BaseAddress = new Uri(server), Timeout = TimeSpan.FromHours(2) };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", cli.Required("key"));
+            using var response = await client.PostAsJsonAsync("/api/admin/backup", new { folder });
+            if (!response.IsSuccessStatusCode)
+            {
+                Console.Error.WriteLine($"backup: the server answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+                return 1;
+            }
+            Print((await response.Content.ReadFromJsonAsync<BackupReport>())!);
+            return 0;
+        }
+
+        await using var app = OfflineHost(cli.Settings);
+        var backup = app.Services.GetRequiredService<IDatabaseBackup>();
+        if (backup.DatabaseInUse())
+        {
+            Console.Error.WriteLine("backup: the database is in use by a running Cdp; ask it for the copy: backup <folder> --server http://host:5080 --key <admin key>");
+            return 1;
+        }
+        return Refusable("backup", () => Print(backup.Create(folder)));
+    }
+
+    public static async Task<int> RestoreAsync(string[] args)
+    {
+        var cli = new CliArgs(args);
+        if (cli.Positional.Count != 1) throw new ArgumentException(RestoreUsage);
+        await using var app = OfflineHost(cli.Settings);
+        var backup = app.Services.GetRequiredService<IDatabaseBackup>();
+        return Refusable("restore", () =>
+        {
+            var report = backup.Restore(Path.GetFullPath(cli.Positional[0]));
+            Console.WriteLine($"restored from {report.Folder}:");
+            foreach (var f in report.Restored) Console.WriteLine("  " + f);
+            if (report.KeptAside.Count > 0) Console.WriteLine("previous files kept aside (delete them once the restored server looks right):");
+            foreach (var f in report.KeptAside) Console.WriteLine("  " + f);
+        });
+    }
+
+    /// <summary>The host's services without endpoints (mapping them would open the databases) and without starting anything.</summary>
+    private static WebApplication OfflineHost(IEnumerable<string> settings)
+    {
+        var app = CdpApp.CreateBuilder([.. settings, "--Cdp:Scheduling:ServerEnabled=false", "--Logging:LogLevel:Default=Warning"]).Build();
+        CdpApp.ValidateSettings(app.Services);
+        return app;
+    }
+
+    private static int Refusable(string verb, Action work)
+    {
+        try
+        {
+            work();
+            return 0;
+        }
+        catch (BackupRefusedException ex)
+        {
+            Console.Error.WriteLine($"{verb}: {ex.Message}");
+            return 1;
+        }
+    }
+
+    private static void Print(BackupReport report)
+    {
+        Console.WriteLine($"backup written to {report.Folder} in {report.DurationMs:0} ms:");
+        foreach (var f in report.Files) Console.WriteLine($"  {f.File}  {f.Bytes:N0} bytes  sha256 {f.Sha256}");
+    }
+}

@@ -1,0 +1,26 @@
+namespace Cdp.Modules.Governance.Contracts;
+
+public sealed record BackupFile(string Name, string File, long Bytes, string Sha256);
+
+public sealed record BackupReport(string Folder, DateTime CreatedAt, IReadOnlyList<BackupFile> Files, double DurationMs);
+
+public sealed record RestoreReport(string Folder, IReadOnlyList<string> Restored, IReadOnlyList<string> KeptAside);
+
+/// <summary>A backup or restore that was refused, with a message for the operator (HTTP 409, CLI exit 1).</summary>
+public sealed class BackupRefusedException(string message) : Exception(message);
+
+/// <summary>Backups of cdp.db and the jobs file (used by POST /api/admin/backup and the backup/restore verbs).</summary>
+public interface IDatabaseBackup
+{
+    /// <summary>Relative folders are taken from the data file's folder; null: backups/&lt;UTC time&gt; there.</summary>
+    string ResolveFolder(string? folder);
+
+    /// <summary>Consistent copies of the live databases of this process into an empty or new folder.</summary>
+    BackupReport Create(string? folder);
+
+    /// <summary>Server stopped: validates the backup, moves the current files aside and puts the copies in place.</summary>
+    RestoreReport Restore(string folder);
+
+    /// <summary>True when another process (a running server) holds one of the database files.</summary>
+    bool DatabaseInUse();
+}

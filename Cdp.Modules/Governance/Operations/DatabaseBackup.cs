@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Cdp.Modules.Governance.Contracts;
+using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
+using LiteDB;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Cdp.Modules.Governance.Operations;
+
+/// <summary>
+/// Backup: a folder with a consistent copy of every database file (cdp.db and the jobs file) and backup.json (names,
+/// sizes, SHA-256). Restore (server stopped): checks the manifest and that each copy opens, moves the current files and
+/// their -log.db aside (*.before-restore-&lt;time&gt;), then puts the copies in place.
+/// </summary>
+[Service]
+internal sealed class DatabaseBackup(IEnumerable<IDatabaseFile> files, IOptions<StorageOptions> storage, TimeProvider clock, ILogger<DatabaseBackup> log) : IDatabaseBackup
+{
+    public const string ManifestName = "backup.json";
+
+    /// <summary>One backup at a time: two would only slow each other down and hold checkpoints off longer.</summary>
+    private static readonly SemaphoreSlim OneAtATime = new(1, 1);
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public string ResolveFolder(string? folder)
+    {
+        var dataFolder = Path.GetDirectoryName(Path.GetFullPath(storage.Value.Path)) ?? ".";
+        if (string.IsNullOrWhiteSpace(folder))
+            return Path.Combine(dataFolder, "backups", clock.GetUtcNow().UtcDateTime.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        return Path.GetFullPath(folder, dataFolder);
+    }
+
+    public BackupReport Create(string? folder)
+    {
+        var target = ResolveFolder(folder);
+        if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
+            throw new BackupRefusedException($"the backup folder {target} is not empty; name a new or empty folder");
+        if (!OneAtATime.Wait(TimeSpan.Zero)) throw new BackupRefusedException("a backup is already running");
+        try
+        {
+            Directory.CreateDirectory(target);
+            var started = clock.GetTimestamp();
+            var copied = new List<BackupFile>();
+            foreach (var file in files.OrderBy(f => f.Name, StringComparer.Ordinal))
+            {
+                var name = Path.GetFileName(file.FilePath);
+                var path = Path.Combine(target, name);
+                var bytes = file.CopyConsistentTo(path);
+                copied.Add(new BackupFile(file.Name, name, bytes, Sha256(path)));
+            }
+            var report = new BackupReport(target, clock.GetUtcNow().UtcDateTime, copied, clock.GetElapsedTime(started).TotalMilliseconds);
+            File.WriteAllText(Path.Combine(target, ManifestName), System.Text.Json.JsonSerializer.Serialize(report, Json));
+            log.LogInformation("Backup written to {Folder}: {Files}", target, string.Join(", ", copied.Select(c => $"{c.File} {c.Bytes} bytes")));
+            return report;
+        }
+        finally
+        {
+            OneAtATime.Release();
+        }
+    }
+
+    public bool DatabaseInUse() => files.Any(f => LiteDbFiles.IsInUse(f.FilePath) || LiteDbFiles.IsInUse(f.FilePath + ".owner"));
+
+    /// <summary>Refuses while a Cdp process holds a database file; never opens the current files.</summary>
+    public RestoreReport Restore(string folder)
+    {
+        var source = Path.GetFullPath(folder);
+        var manifestPath = Path.Combine(source, ManifestName);
+        if (!File.Exists(manifestPath)) throw new BackupRefusedException($"{source} is not a Cdp backup: {ManifestName} is missing");
+        var manifest = System.Text.Json.JsonSerializer.Deserialize<BackupReport>(File.ReadAllText(manifestPath), Json)
+            ?? throw new BackupRefusedException($"{manifestPath} is empty");
+        var byName = files.ToDictionary(f => f.Name, StringComparer.Ordinal);
+
+        // 1. everything checked before anything is touched
+        foreach (var entry in manifest.Files)
+        {
+            if (!byName.ContainsKey(entry.Name)) throw new BackupRefusedException($"the backup holds '{entry.Name}', which this Cdp does not know");
+            var copy = Path.Combine(source, entry.File);
+            if (!File.Exists(copy)) throw new BackupRefusedException($"{copy} is missing from the backup");
+            if (!string.Equals(Sha256(copy), entry.Sha256, StringComparison.OrdinalIgnoreCase))
+                throw new BackupRefusedException($"{copy} does not match its SHA-256 in {ManifestName}: the backup is damaged");
+            CheckOpens(copy);
+        }
+        if (DatabaseInUse())
+            throw new BackupRefusedException($"{byName["data"].FilePath} or the jobs file is in use by a running Cdp: stop the server, then restore");
+        if (manifest.Files.All(f => f.Name != "data")) throw new BackupRefusedException("the backup has no data file (cdp.db)");
+
+        // 2. current files aside, copies in place
+        var stamp = clock.GetUtcNow().UtcDateTime.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+        var aside = new List<string>();
+        var restored = new List<string>();
+        foreach (var entry in manifest.Files)
+        {
+            var live = byName[entry.Name].FilePath;
+            Directory.CreateDirectory(Path.GetDirectoryName(live)!);
+            foreach (var current in new[] { live, LiteDbFiles.LogFileOf(live) })
+            {
+                if (!File.Exists(current)) continue;
+                var moved = current + ".before-restore-" + stamp;
+                File.Move(current, moved);
+                aside.Add(moved);
+            }
+            File.Copy(Path.Combine(source, entry.File), live);
+            restored.Add(live);
+        }
+        log.LogInformation("Restored {Files} from {Folder}; previous files kept as {Aside}", restored, source, aside);
+        return new RestoreReport(source, restored, aside);
+    }
+
+    private static void CheckOpens(string file)
+    {
+        try
+        {
+            using var db = new LiteDatabase(new ConnectionString { Filename = file, Connection = ConnectionType.Direct, ReadOnly = true });
+            _ = db.GetCollectionNames().ToList();
+        }
+        catch (Exception ex) when (ex is LiteException or IOException or InvalidCastException or ArgumentException or NotSupportedException or InvalidOperationException or IndexOutOfRangeException)
+        {
+            throw new BackupRefusedException($"{file} does not open as a LiteDB database: {ex.Message}");
+        }
+    }
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}
