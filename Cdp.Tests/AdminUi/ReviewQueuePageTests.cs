@@ -51,14 +51,15 @@ public sealed class ReviewQueuePageTests
         var sue = Pair(page, "Sue");
         await mary.GetByText("97%").WaitForAsync();
         await jon.GetByText("89%").WaitForAsync();
-        await jon.Locator(".side").Nth(0).GetByText("Jon", new() { Exact = true }).WaitForAsync();
-        await jon.Locator(".side").Nth(1).GetByText("John", new() { Exact = true }).WaitForAsync();
-        var firstName = jon.Locator("tbody tr", new() { HasText = "firstName" });
+        // one side each (the queue keeps the pair in its own order)
+        (await jon.Locator(".side", new() { Has = page.GetByText("Jon", new() { Exact = true }) }).CountAsync()).Should().Be(1);
+        (await jon.Locator(".side", new() { Has = page.GetByText("John", new() { Exact = true }) }).CountAsync()).Should().Be(1);
+        var firstName = Comparison(jon, "firstName");
         (await firstName.Locator("td[data-label=Level]").TextContentAsync()).Should().Be("similar (Jaro-Winkler ≥ 0.92)");
         (await firstName.Locator("td[data-label=Level] span[title]").GetAttributeAsync("title")).Should().Be("JaroWinkler>=0.92");
         (await firstName.Locator("td[data-label=Weight]").TextContentAsync()).Should().Be("+3.00");
-        (await jon.Locator("tbody tr", new() { HasText = "lastName" }).Locator("td[data-label=Level]").TextContentAsync()).Should().Be("same");
-        (await jon.Locator("tbody tr", new() { HasText = "email" }).Locator("td[data-label=Level]").TextContentAsync()).Should().Be("missing on one side");
+        (await Comparison(jon, "lastName").Locator("td[data-label=Level]").TextContentAsync()).Should().Be("same");
+        (await Comparison(jon, "email").Locator("td[data-label=Level]").TextContentAsync()).Should().Be("missing on one side");
         await tab.ScreenshotAsync("review");
 
         var maryId = await mary.GetAttributeAsync("data-id");
@@ -125,6 +126,10 @@ public sealed class ReviewQueuePageTests
         tab.Problems.Should().BeEmpty();
     }
 
+    /// <summary>The pair card with a side whose trait is exactly firstName (HasText alone is a substring: "Jon" is in "Jones").</summary>
     private static ILocator Pair(IPage page, string firstName) =>
-        page.Locator("article.pair", new() { Has = page.Locator(".side dd", new() { HasText = firstName }) });
+        page.Locator("article.pair", new() { Has = page.Locator(".side dd").GetByText(firstName, new() { Exact = true }) });
+
+    private static ILocator Comparison(ILocator pair, string name) =>
+        pair.Locator("tbody tr", new() { Has = pair.Page.Locator("td[data-label=Comparison]").GetByText(name, new() { Exact = true }) });
 }
