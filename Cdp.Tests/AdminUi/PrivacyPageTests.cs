@@ -38,6 +38,7 @@ public sealed class PrivacyPageTests
         (await advertising.Locator("td[data-label=Status]").TextContentAsync()).Should().Be("denied");
         (await advertising.Locator("td[data-label=Source]").TextContentAsync()).Should().Contain("context.consent");
         (await consent.GetByText("not available in this version").CountAsync()).Should().Be(0, "this version keeps consent per purpose");
+        await tab.ScreenshotAsync("profile-consent");
 
         var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Export data" }).ClickAsync());
         download.SuggestedFilename.Should().Be($"cdp-export-{jane}.json");

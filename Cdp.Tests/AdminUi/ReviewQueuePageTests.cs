@@ -59,7 +59,9 @@ public sealed class ReviewQueuePageTests
         (await firstName.Locator("td[data-label=Level] span[title]").GetAttributeAsync("title")).Should().Be("JaroWinkler>=0.92");
         (await firstName.Locator("td[data-label=Weight]").TextContentAsync()).Should().Be("+3.00");
         (await Comparison(jon, "lastName").Locator("td[data-label=Level]").TextContentAsync()).Should().Be("same");
-        (await Comparison(jon, "email").Locator("td[data-label=Level]").TextContentAsync()).Should().Be("missing on one side");
+        (await Comparison(mary, "email").Locator("td[data-label=Level]").TextContentAsync()).Should().Be("missing on one side", "only Mary 2 has an email");
+        (await Comparison(jon, "email").CountAsync()).Should().Be(0, "neither Baker has an email");
+        (await jon.Locator(".not-compared").TextContentAsync()).Should().Contain("email, phone");
         await tab.ScreenshotAsync("review");
 
         var maryId = await mary.GetAttributeAsync("data-id");
@@ -92,6 +94,9 @@ public sealed class ReviewQueuePageTests
         (await refusal.TextContentAsync()).Should().Contain("already one");
         (await sue.GetByRole(AriaRole.Button, new() { Name = "Accept: same person" }).CountAsync()).Should().Be(0);
         await tab.ScreenshotAsync("review-refused");
+        await refusal.GetByRole(AriaRole.Button, new() { Name = "Reload the queue" }).ClickAsync();
+        await page.GetByText("1 pending pair.").WaitForAsync();
+        await sue.GetByText("Both sides are one profile now.").WaitForAsync();
 
         await page.GetByRole(AriaRole.Link, new() { Name = "accepted", Exact = true }).ClickAsync();
         await page.GetByText("1 accepted pair.").WaitForAsync();

@@ -102,7 +102,8 @@ function side(title, p, sameAsOther) {
     h('ul', { class: 'chips' }, (p?.identifiers || []).map(i => h('li', null, h('code', null, `${i.type}:${i.value}`)))));
 }
 
-const compared = v => (v === null || v === undefined || v === '' ? h('span', { class: 'muted' }, '—') : value(v));
+const blank = v => v === null || v === undefined || v === '';
+const compared = v => (blank(v) ? h('span', { class: 'muted' }, '—') : value(v));
 
 function decision(item) {
   if (item.status === 'accepted') {
@@ -110,6 +111,23 @@ function decision(item) {
   }
   if (item.status === 'rejected') return h('p', { class: 'muted' }, 'Rejected ', when(item.decidedAt, true), ': they stay two people.');
   return null;
+}
+
+
+/** The comparisons that said something; those with no value on either side (Null, weight 0) in one line below. */
+function breakdown(comparisons) {
+  const absent = comparisons.filter(c => c.level === 'Null' && blank(c.left) && blank(c.right));
+  const rows = comparisons.filter(c => !absent.includes(c));
+  return [
+    table([
+      { label: 'Comparison', cell: c => c.name },
+      { label: 'Level', cell: c => h('span', { title: c.level }, levelText(c.level)) },
+      { label: 'Weight', cell: c => h('span', { class: c.weight > 0 ? 'pos' : c.weight < 0 ? 'neg' : 'muted' }, (c.weight >= 0 ? '+' : '−') + Math.abs(Number(c.weight)).toFixed(2)), class: 'num' },
+      { label: 'Left', cell: c => compared(c.left) },
+      { label: 'Right', cell: c => compared(c.right) },
+    ], rows, { empty: 'No comparisons recorded.' }),
+    absent.length ? h('p', { class: 'muted small not-compared' }, 'No value on either side (weight 0): ', absent.map(c => c.name).join(', '), '.') : null,
+  ];
 }
 
 function pair(item) {
@@ -126,13 +144,7 @@ function pair(item) {
         item.matchWeight !== undefined && item.matchWeight !== null ? h('span', { class: 'muted' }, ` · match weight ${Number(item.matchWeight).toFixed(2)}`) : null)),
     h('div', { class: 'sides' }, side('Left', item.left, same), side('Right', item.right, false)),
     h('h3', null, 'Score breakdown'),
-    table([
-      { label: 'Comparison', cell: c => c.name },
-      { label: 'Level', cell: c => h('span', { title: c.level }, levelText(c.level)) },
-      { label: 'Weight', cell: c => h('span', { class: c.weight > 0 ? 'pos' : c.weight < 0 ? 'neg' : 'muted' }, (c.weight >= 0 ? '+' : '−') + Math.abs(Number(c.weight)).toFixed(2)), class: 'num' },
-      { label: 'Left', cell: c => compared(c.left) },
-      { label: 'Right', cell: c => compared(c.right) },
-    ], item.comparisons || [], { empty: 'No comparisons recorded.' }),
+    breakdown(item.comparisons || []),
     item.status === 'pending' && session.isAdmin ? h('div', { class: 'actions' },
       actionButton('Accept: same person', () => decide(item, 'accept', outcome, card, status), { class: 'primary' }),
       actionButton('Reject: different people', () => decide(item, 'reject', outcome, card, status))) : null,
