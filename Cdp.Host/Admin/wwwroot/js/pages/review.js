@@ -71,7 +71,7 @@ async function runs() {
     { label: 'Merged', cell: r => fmt.num(r.autoMerged), class: 'num' },
     { label: 'Queued', cell: r => fmt.num(r.queuedForReview), class: 'num' },
     { label: 'Duration', cell: r => fmt.seconds(r.durationSeconds) },
-    { label: 'Note', cell: r => [r.modelTrained ? 'model trained. ' : '', r.note || ''] },
+    { label: 'Note', cell: r => (r.modelTrained || r.note ? [r.modelTrained ? 'model trained. ' : '', r.note || ''] : '—') },
   ], list || [], { empty: 'No matching runs yet.' });
 }
 
