@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using Cdp.Tests.Support;
 using Microsoft.Playwright;
 
@@ -233,24 +231,6 @@ public sealed class AdminUiBrowserTests(AdminUiFixture fx) : IClassFixture<Admin
         await page.Keyboard.PressAsync("Enter");
         await Heading(page, "Segments").WaitForAsync();
         (await page.EvaluateAsync<string>("document.activeElement.tagName")).Should().Be("H1", "focus moves to the new page's heading");
-        tab.Problems.Should().BeEmpty();
-    }
-
-    [SkippableFact]
-    public async Task Accepting_a_pair_in_the_review_queue_merges_it()
-    {
-        Skip.If(AdminUiFixture.MissingReason is not null, AdminUiFixture.MissingReason);
-        var admin = fx.Host.AdminClient();
-        var probe = await admin.GetAsync("/api/identity/review?status=pending&skip=0&take=1");
-        Skip.If(probe.StatusCode == System.Net.HttpStatusCode.NotFound,
-            "GET /api/identity/review is not on this branch yet (issue 7); ReviewQueuePageTests covers the page against the agreed shape");
-        var queue = await probe.Content.ReadFromJsonAsync<JsonElement>();
-        Skip.If(queue.GetProperty("total").GetInt32() == 0, "the matcher produced no pending pair for the seeded people; seed one through issue 7's match run");
-        await using var tab = await SignedIn();
-        await tab.GoAsync("review");
-        var pair = tab.Page.Locator("article.pair").First;
-        await pair.GetByRole(AriaRole.Button, new() { Name = "Accept: same person" }).ClickAsync();
-        await pair.GetByText("Merged into").WaitForAsync();
         tab.Problems.Should().BeEmpty();
     }
 }

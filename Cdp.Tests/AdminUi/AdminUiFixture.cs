@@ -104,6 +104,28 @@ public sealed class AdminUiFixture : IAsyncLifetime
     }
 }
 
+/// <summary>A headless chromium of a test's own, for tests that need a host of their own (they change who is who).</summary>
+public sealed class AdminBrowser(IPlaywright playwright, IBrowser browser) : IAsyncDisposable
+{
+    public IBrowser Value => browser;
+
+    public static async Task<AdminBrowser> LaunchAsync()
+    {
+        var playwright = await Playwright.CreateAsync();
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = AdminUiFixture.ChromiumPath, Headless = true, Args = ["--no-sandbox", "--disable-dev-shm-usage"],
+        });
+        return new AdminBrowser(playwright, browser);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await browser.DisposeAsync();
+        playwright.Dispose();
+    }
+}
+
 /// <summary>One browser tab at a given width, with every console error and failed request collected.</summary>
 public sealed class AdminTab : IAsyncDisposable
 {

@@ -15,7 +15,7 @@ public sealed class UnmergePageTests
         await AdminUiFixture.Seed(host);
         var admin = host.AdminClient();
         var jane = await admin.ProfileId("email:" + AdminUiFixture.JaneEmail);
-        await using var browser = await ReviewAndPrivacyPageTests.Browser();
+        await using var browser = await AdminBrowser.LaunchAsync();
         await using var tab = await AdminTab.OpenAsync(browser.Value, host.ServerAddress);
         await tab.SignInAsync(CdpHost.AdminKey);
         await tab.GoAsync("profiles/" + jane);

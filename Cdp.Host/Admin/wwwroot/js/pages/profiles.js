@@ -163,6 +163,7 @@ function traitList(traits, emptyText) {
   return h('dl', { class: 'facts traits' }, entries.map(([k, v]) => [h('dt', null, k), h('dd', null, value(v))]));
 }
 
+/** Consent per purpose ({ purpose: { granted, at, source } }); older servers without it: the consent-like traits. */
 function consent(profile) {
   if (profile.consent && typeof profile.consent === 'object') {
     const rows = Object.entries(profile.consent).map(([purpose, c]) => ({ purpose, ...c }));
@@ -170,14 +171,22 @@ function consent(profile) {
       { label: 'Purpose', cell: c => c.purpose },
       { label: 'Status', cell: c => statusBadge(c.granted ? 'granted' : 'denied') },
       { label: 'Since', cell: c => when(c.at) },
-      { label: 'Source', cell: c => c.source ?? '—' },
-    ], rows, { empty: 'No consent recorded.' });
+      { label: 'Source', cell: c => consentSource(c.source) },
+    ], rows, { empty: 'No consent recorded: no event stated consent for any purpose.', rowClass: c => 'consent-' + c.purpose });
   }
   const fromTraits = Object.entries(profile.traits || {}).filter(([k]) => /consent|opt_?in|unsubscribed|suppressed/i.test(k));
   return [
     fromTraits.length ? h('dl', { class: 'facts' }, fromTraits.map(([k, v]) => [h('dt', null, k), h('dd', null, value(v))])) : empty('No consent recorded.'),
     h('p', { class: 'muted small' }, 'Shown from traits; consent records per purpose are not available in this version of Cdp.'),
   ];
+}
+
+/** "context.consent" (Segment's consent preferences) or "trait:marketing_consent". */
+function consentSource(source) {
+  if (!source) return '—';
+  if (source === 'context.consent') return 'consent preferences (context.consent)';
+  if (source.startsWith('trait:')) return ['trait ', h('code', null, source.slice(6))];
+  return source;
 }
 
 async function segments(id) {
@@ -290,7 +299,8 @@ async function exportProfile(id) {
     setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
     toast(`Exported ${id}.`, 'good');
   } catch (err) {
-    toast(err.notAvailable ? 'Export is not available in this version of Cdp.' : err.detail || err.message, 'bad');
+    toast(err.status === 404 ? `No profile ${id} any more: it may have been deleted.`
+      : err.notAvailable ? 'Export is not available in this version of Cdp.' : err.detail || err.message, 'bad');
   }
 }
 
@@ -303,13 +313,30 @@ async function deleteProfile(id, view) {
   if (!ok) return;
   try {
     const receipt = await api(`/api/privacy/profiles/${enc(id)}`, { method: 'DELETE' });
+    const erased = Object.entries(receipt?.erased || {});
     view.replaceChildren(pageHeader('Person deleted'),
-      section('Receipt', facts([
-        ['Receipt', h('code', null, receipt?.receiptId ?? '—')],
-        ['Profile', receipt?.profileId ?? id],
-        ...Object.entries(receipt?.erased || {}).map(([k, v]) => [k, fmt.num(v)]),
-      ])), h('p', null, h('a', { href: '#/profiles' }, 'Back to profiles')));
+      section('Deletion receipt', facts([
+        ['Receipt', h('code', { id: 'receipt-id' }, receipt?.receiptId ?? '—')],
+        ['Profile', h('code', null, receipt?.profileId ?? id)],
+        ['Requested by', receipt?.requestedBy ?? '—'],
+        ['Requested', when(receipt?.requestedAt)],
+        ['Completed', when(receipt?.completedAt)],
+        ['Identifiers suppressed', fmt.num(receipt?.suppressedIdentifiers)],
+      ]), erased.length ? [h('h3', null, 'Erased'), table([
+        { label: 'What', cell: ([k]) => words(k) },
+        { label: 'Count', cell: ([, v]) => fmt.num(v), class: 'num' },
+      ], erased)] : null,
+      h('p', { class: 'muted small' }, 'Keep the receipt id: GET /api/privacy/deletions/{receipt id} shows this receipt again. ',
+        'Suppressed identifiers are refused if they come back in new events.')),
+      h('p', null, h('a', { href: '#/profiles' }, 'Back to profiles')));
+    view.querySelector('h1')?.focus();
   } catch (err) {
-    toast(err.notAvailable ? 'Deleting a person is not available in this version of Cdp.' : err.detail || err.message, 'bad');
+    toast(err.status === 404 ? `No profile ${id} any more: it may have been deleted already.`
+      : err.notAvailable ? 'Deleting a person is not available in this version of Cdp.' : err.detail || err.message, 'bad');
   }
+}
+
+/** "mergedAwayProfiles" -> "merged away profiles". */
+function words(key) {
+  return String(key).replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
 }
