@@ -152,6 +152,8 @@ public sealed class EmailPlatformSyncTests : IDisposable
     [InlineData("Cdp:Destinations:brevo:ListId", "newsletter", "Cdp:Destinations:brevo:ListId")]
     [InlineData("Cdp:Destinations:sg:ApiKey", "", "Cdp:Destinations:sg:ApiKey")]
     [InlineData("Cdp:Destinations:brevo:Type", "Mailjet", "Cdp:Destinations:brevo:Type")]
+    [InlineData("Cdp:Syncs:to-brevo:RequireConsent", "false", "Cdp:Syncs:to-brevo:RequireConsent: was replaced by ConsentPurpose")]
+    [InlineData("Cdp:Syncs:to-brevo:ConsentTrait", "newsletter_ok", "Cdp:Syncs:to-brevo:ConsentTrait: was replaced by Cdp:Profiles:ConsentTraits")]
     public async Task Invalid_activation_settings_stop_the_start_with_a_message_naming_the_key(string key, string value, string named)
     {
         using var folder = new TempFolder();

@@ -49,7 +49,7 @@ public sealed class SyncCrashTests(ITestOutputHelper output)
             ["Cdp:Syncs:push:Segment"] = "with-email",
             ["Cdp:Syncs:push:Destination"] = "hook",
             ["Cdp:Syncs:push:Cron"] = "0 0 1 1 *",
-            ["Cdp:Syncs:push:RequireConsent"] = "false",
+            ["Cdp:Syncs:push:ConsentPurpose"] = "",
             ["Logging:LogLevel:Default"] = "Warning",
         };
 

@@ -133,6 +133,12 @@ internal sealed class SyncSettings
     /// </summary>
     public string ConsentPurpose { get; set; } = "marketing";
 
+    /// <summary>Replaced by <see cref="ConsentPurpose"/>: bound only so that an old appsettings.json is refused, not silently ignored.</summary>
+    public string? RequireConsent { get; set; }
+
+    /// <summary>Replaced by <see cref="ConsentPurpose"/> and Cdp:Profiles:ConsentTraits (see <see cref="RequireConsent"/>).</summary>
+    public string? ConsentTrait { get; set; }
+
     /// <summary>Profiles whose trait of this name is true-ish are never sent (an opt-out flag); empty: none.</summary>
     public string SuppressedTrait { get; set; } = "suppressed";
 
@@ -194,6 +200,10 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
                 }
                 if (s.MaxRemovalShare is < 0 or > 1) Fail("MaxRemovalShare", "must be between 0 and 1 (0.5 = 50%)");
                 if (s.ConsentPurpose is { Length: > 0 } purpose && string.IsNullOrWhiteSpace(purpose)) Fail("ConsentPurpose", "must name a consent purpose (e.g. marketing) or be empty");
+                if (s.RequireConsent is not null)
+                    Fail("RequireConsent", "was replaced by ConsentPurpose: set ConsentPurpose to a purpose (e.g. \"marketing\") or to \"\" for no consent filter, and remove RequireConsent");
+                if (s.ConsentTrait is not null)
+                    Fail("ConsentTrait", "was replaced by Cdp:Profiles:ConsentTraits (trait -> purpose) and ConsentPurpose: move the trait there and remove ConsentTrait");
             }
         });
         RuleFor(o => o.Destinations).Custom((destinations, context) =>
