@@ -43,7 +43,7 @@ public sealed class AuditPageTests
             read.Should().BeLessThan(refused, "newest first");
             refused.Should().BeLessThan(created, "newest first");
 
-            await Expect(rows.Nth(created), who: "ops", role: "Admin", outcome: "201 ok", route: "/api/segments/");
+            await Expect(rows.Nth(created), who: "ops", role: "Admin", outcome: "201 ok", route: "/api/segments");
             await Expect(rows.Nth(refused), who: "reader", role: "Analyst", outcome: "403 denied", route: "/api/segments/{key}");
             (await rows.Nth(refused).GetAttributeAsync("class")).Should().Contain("audit-denied");
             (await rows.Nth(refused).Locator(".outcome").GetAttributeAsync("class")).Should().Contain("bad", "a denied attempt stands out");
@@ -52,6 +52,12 @@ public sealed class AuditPageTests
             (await page.Locator("#audit-summary").TextContentAsync()).Should().Contain("1 denied");
             await tab.ScreenshotAsync("audit");
 
+            await page.GetByLabel("Hide successful reads").CheckAsync();
+            await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+            await page.Locator("#audit-summary", new() { HasText = "successful reads hidden" }).WaitForAsync();
+            (await rows.AllTextContentsAsync()).Should().HaveCount(2).And.Satisfy(t => t.Contains("POST"), t => t.Contains("DELETE"));
+
+            await page.GetByLabel("Hide successful reads").UncheckAsync();
             await page.GetByLabel("Who").FillAsync("reader");
             await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
             await page.Locator("#audit-summary", new() { HasText = "by reader" }).WaitForAsync();

@@ -1,5 +1,5 @@
 import { api, session, enc } from '../api.js';
-import { h, fmt, into, pageHeader, table, badge, empty } from '../dom.js';
+import { h, fmt, into, fill, pageHeader, table, badge, empty } from '../dom.js';
 
 // GET /api/audit answers oldest first, at most 1,000 a page, paged with nextAfter. People want the newest first, so the
 // page loads a whole period (by default the last 24 hours) and shows it newest first, 50 rows at a time. A period with
@@ -65,15 +65,17 @@ function readState(query) {
     from: custom ? from : ms ? new Date(Date.now() - ms).toISOString() : '',
     to,
     after: query.get('after') || '',
+    hideReads: query.get('reads') === 'hide',
     customFrom: from,
     customTo: to,
   };
 }
 
 /** "#/audit?..." with the given state (empty values left out). */
-function link({ actor, range, customFrom, customTo, after }) {
+function link({ actor, range, customFrom, customTo, after, hideReads }) {
   const p = new URLSearchParams();
   if (actor) p.set('actor', actor);
+  if (hideReads) p.set('reads', 'hide');
   if (customFrom || customTo) {
     if (customFrom) p.set('from', customFrom);
     if (customTo) p.set('to', customTo);
@@ -87,14 +89,16 @@ function filters(state) {
   const actor = h('input', { type: 'text', id: 'audit-actor', name: 'actor', value: state.actor, placeholder: 'API key name, e.g. ops', autocomplete: 'off', spellcheck: 'false', list: 'audit-actors' });
   const from = h('input', { type: 'datetime-local', id: 'audit-from', name: 'from', value: toLocalInput(state.customFrom) });
   const to = h('input', { type: 'datetime-local', id: 'audit-to', name: 'to', value: toLocalInput(state.customTo) });
+  const hideReads = h('input', { type: 'checkbox', id: 'audit-hide-reads', name: 'reads', checked: state.hideReads });
   const error = h('p', { class: 'form-error', id: 'audit-filter-error', role: 'alert' });
   const form = h('form', { class: 'search audit-filters', role: 'search', 'aria-label': 'Filter the audit log' },
     h('div', { class: 'field grow' }, h('label', { for: 'audit-actor' }, 'Who'), actor, h('datalist', { id: 'audit-actors' })),
     h('div', { class: 'field' }, h('label', { for: 'audit-from' }, 'From'), from),
     h('div', { class: 'field' }, h('label', { for: 'audit-to' }, 'To'), to),
+    h('div', { class: 'field inline' }, hideReads, h('label', { for: 'audit-hide-reads' }, 'Hide successful reads')),
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary' }, 'Filter'),
-      state.actor || state.customFrom || state.customTo || state.range !== DEFAULT_RANGE ? h('a', { class: 'button', href: '#/audit' }, 'Clear') : null));
+      state.actor || state.customFrom || state.customTo || state.hideReads || state.range !== DEFAULT_RANGE ? h('a', { class: 'button', href: '#/audit' }, 'Clear') : null));
   form.addEventListener('submit', e => {
     e.preventDefault();
     const f = fromLocalInput(from.value);
@@ -105,10 +109,10 @@ function filters(state) {
       return;
     }
     // no times typed: keep the chosen period
-    location.hash = link({ actor: actor.value.trim(), range: state.range ?? DEFAULT_RANGE, customFrom: f, customTo: t });
+    location.hash = link({ actor: actor.value.trim(), range: state.range ?? DEFAULT_RANGE, customFrom: f, customTo: t, hideReads: hideReads.checked });
   });
   const chips = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Period' },
-    Object.entries(RANGES).map(([k, r]) => h('a', { class: 'chip', href: link({ actor: state.actor, range: k }), 'aria-current': k === state.range ? 'true' : null }, r.label)));
+    Object.entries(RANGES).map(([k, r]) => h('a', { class: 'chip', href: link({ actor: state.actor, hideReads: state.hideReads, range: k }), 'aria-current': k === state.range ? 'true' : null }, r.label)));
   return h('div', { class: 'card' }, chips, form, error);
 }
 
@@ -128,30 +132,33 @@ async function load(state) {
   return { items: items.reverse(), more: next };
 }
 
-function results(state, { items, more }) {
+function results(state, { items: all, more }) {
+  // the admin pages' own GETs of personal data are audited too; a person looking for changes can hide them
+  const items = state.hideReads ? all.filter(r => !(r.method === 'GET' && r.status < 400)) : all;
   const denied = items.filter(r => r.status === 401 || r.status === 403).length;
   const failed = items.filter(r => r.status >= 500).length;
   const datalist = document.getElementById('audit-actors');
-  if (datalist) datalist.replaceChildren(...[...new Set(items.map(r => r.actor))].sort().map(a => h('option', { value: a })));
+  if (datalist) datalist.replaceChildren(...[...new Set(all.map(r => r.actor))].sort().map(a => h('option', { value: a })));
   const period = state.customFrom || state.customTo
     ? `from ${state.customFrom ? fmt.date(state.customFrom) : 'the start'} to ${state.customTo ? fmt.date(state.customTo) : 'now'}`
     : RANGES[state.range].phrase;
   const summary = h('p', { class: 'audit-summary', id: 'audit-summary' },
     h('strong', null, `${fmt.num(items.length)} action${items.length === 1 ? '' : 's'}`),
     ` ${state.actor ? 'by ' + state.actor + ' ' : ''}${period}, newest first`,
+    state.hideReads && all.length > items.length ? ` (${fmt.num(all.length - items.length)} successful reads hidden)` : null,
     denied ? [' · ', badge(`${denied} denied`, 'bad')] : null,
     failed ? [' · ', badge(`${failed} failed`, 'bad')] : null);
   const notices = [
     state.after ? h('div', { class: 'notice', role: 'status' },
       h('p', null, `Showing the actions after ${fmt.date(tickTime(state.after))} in this period. `, h('a', { href: link({ ...state, after: '' }) }, 'Back to the start of the period'))) : null,
     more ? h('div', { class: 'notice', role: 'status', id: 'audit-more' },
-      h('p', null, `This period holds more than ${fmt.num(MAX_LOADED)} actions: these are the earliest ${fmt.num(items.length)}, up to ${fmt.date(items[0]?.at)}. Narrow the period, or `,
+      h('p', null, `This period holds more than ${fmt.num(MAX_LOADED)} actions: these are the earliest ${fmt.num(all.length)}, up to ${fmt.date(all[0]?.at)}. Narrow the period, or `,
         h('a', { href: link({ ...state, after: more }) }, 'show the later actions'), '.')) : null,
   ];
   if (!items.length) return [summary, notices, empty(state.actor ? `Nothing recorded for ${state.actor} in this period.` : 'Nothing recorded in this period.')];
   const list = h('div', { id: 'audit-rows' });
   const show = start => {
-    list.replaceChildren(
+    fill(list,
       auditTable(state, items.slice(start, start + ROWS)),
       items.length > ROWS ? h('nav', { class: 'pager', 'aria-label': 'Audit pages' },
         h('span', { class: 'muted small' }, `${fmt.num(start + 1)}–${fmt.num(Math.min(start + ROWS, items.length))} of ${fmt.num(items.length)}`),
@@ -183,7 +190,7 @@ function who(state, r) {
 
 function action(r) {
   // the route pattern says what kind of action; the path (identifiers hashed) and query which thing
-  const pattern = r.action && r.action.startsWith('/') ? r.action : null;
+  const pattern = r.action && r.action.startsWith('/') ? (r.action.length > 1 ? r.action.replace(/\/$/, '') : r.action) : null;
   const target = r.path + (r.query ? '?' + r.query : '');
   return [
     h('span', { class: 'method' }, r.method), ' ', h('code', { class: 'route' }, pattern ?? target),
