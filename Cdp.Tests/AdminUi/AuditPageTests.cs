@@ -89,6 +89,15 @@ public sealed class AuditPageTests
             (await analyst.Page.Locator("#audit-admin-only").TextContentAsync()).Should().Contain("reader (Analyst)");
             (await analyst.Page.Locator("table, .error-box").CountAsync()).Should().Be(0, "an analyst gets a plain answer, not an error or a table");
             await analyst.ScreenshotAsync("audit-analyst");
+
+            // a page that still believes the key is an admin's (its role changed since sign-in) gets the server's 403: the same answer
+            analyst.ExpectFailedRequests = true;
+            await analyst.Page.EvaluateAsync("() => sessionStorage.setItem('cdp.admin.who', JSON.stringify({ name: 'reader', role: 'Admin' }))");
+            var refusal = analyst.Page.WaitForResponseAsync(r => r.Url.Contains("/api/audit") && r.Status == 403);
+            await analyst.Page.ReloadAsync();
+            await refusal;
+            await analyst.Page.GetByText("The audit log is for admins only.").WaitForAsync();
+            (await analyst.Page.Locator("table, .error-box").CountAsync()).Should().Be(0);
             analyst.Problems.Should().BeEmpty();
         }
     }
