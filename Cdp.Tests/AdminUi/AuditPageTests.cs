@@ -65,6 +65,16 @@ public sealed class AuditPageTests
             (await rows.AllTextContentsAsync()).Should().ContainSingle().Which.Should().Contain("DELETE").And.Contain("403 denied");
             await tab.ScreenshotAsync("audit-reader");
 
+            await page.GetByLabel("From").FillAsync("2099-01-02T00:00");
+            await page.GetByLabel("To").FillAsync("2099-01-01T00:00");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+            (await page.Locator("#audit-filter-error").TextContentAsync()).Should().Be("From must be before To.");
+            await page.GetByLabel("To").FillAsync("2099-01-03T00:00");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+            await page.GetByText("Nothing recorded for reader in this period.").WaitForAsync();
+            page.Url.Should().Contain("from=2099-01-0").And.Contain("to=2099-01-0").And.Contain("actor=reader");
+            (await page.GetByLabel("From").InputValueAsync()).Should().Be("2099-01-02T00:00", "the period survives the reload");
+
             await tab.GoAsync("audit?to=2020-01-01T00:00:00Z");
             await page.GetByText("Nothing recorded in this period.").WaitForAsync();
             (await rows.CountAsync()).Should().Be(0, "nothing happened before 2020");

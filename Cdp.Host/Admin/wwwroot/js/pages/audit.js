@@ -155,7 +155,10 @@ function results(state, { items: all, more }) {
       h('p', null, `This period holds more than ${fmt.num(MAX_LOADED)} actions: these are the earliest ${fmt.num(all.length)}, up to ${fmt.date(all[0]?.at)}. Narrow the period, or `,
         h('a', { href: link({ ...state, after: more }) }, 'show the later actions'), '.')) : null,
   ];
-  if (!items.length) return [summary, notices, empty(state.actor ? `Nothing recorded for ${state.actor} in this period.` : 'Nothing recorded in this period.')];
+  if (!items.length) {
+    return [summary, notices, empty(all.length ? 'Only successful reads in this period: untick “Hide successful reads” to see them.'
+      : state.actor ? `Nothing recorded for ${state.actor} in this period.` : 'Nothing recorded in this period.')];
+  }
   const list = h('div', { id: 'audit-rows' });
   const show = start => {
     fill(list,
