@@ -73,19 +73,4 @@ public sealed class PrivacyPageTests
         (await admin.GetAsync("/api/profiles/" + Uri.EscapeDataString("email:jane.doe@example.com"))).StatusCode.Should().Be(HttpStatusCode.NotFound);
         tab.Problems.Should().BeEmpty();
     }
-
-    [SkippableFact]
-    public async Task The_audit_page_says_it_is_not_available_when_this_version_has_no_audit_endpoint()
-    {
-        Skip.If(AdminUiFixture.MissingReason is not null, AdminUiFixture.MissingReason);
-        using var host = new CdpHost();
-        Skip.IfNot((await host.AdminClient().GetAsync("/api/audit")).StatusCode == HttpStatusCode.NotFound, "this version has the audit log");
-        await using var browser = await AdminBrowser.LaunchAsync();
-        await using var tab = await AdminTab.OpenAsync(browser.Value, host.ServerAddress);
-        tab.ExpectFailedRequests = true; // the missing endpoint's 404
-        await tab.SignInAsync(CdpHost.AdminKey);
-        await tab.GoAsync("audit");
-        await tab.Page.GetByText("The audit log is not available in this version of Cdp.").WaitForAsync();
-        tab.Problems.Should().BeEmpty();
-    }
 }
