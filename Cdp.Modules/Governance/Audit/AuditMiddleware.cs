@@ -27,6 +27,9 @@ internal sealed partial class AuditMiddleware(AuditTrail trail, ILogger<AuditMid
         "/api/identity/why", "/api/identity/review", "/api/privacy",
     ];
 
+    /// <summary>Reads under <see cref="PersonalDataReads"/> that hold no one's data (the overview page polls them).</summary>
+    private static readonly string[] NotPersonal = ["/api/profiles/processor"];
+
     /// <summary>Query parameters whose value is never stored, whatever it looks like.</summary>
     private static readonly HashSet<string> SecretParameters = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -64,6 +67,7 @@ internal sealed partial class AuditMiddleware(AuditTrail trail, ILogger<AuditMid
         if (!AuditedRoots.Any(r => request.Path.StartsWithSegments(r, StringComparison.OrdinalIgnoreCase))) return false;
         if (!(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method))) return true;
         return HttpMethods.IsGet(request.Method)
+            && !NotPersonal.Any(p => request.Path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase))
             && (PersonalDataReads.Any(p => request.Path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase))
                 || request.Path.Value!.Contains("/export", StringComparison.OrdinalIgnoreCase));
     }
