@@ -72,7 +72,8 @@ public sealed class SchedulingHostTests(SchedulingHostFixture fixture) : IClassF
     public async Task A_continuation_runs_after_its_parent_succeeded()
     {
         var token = Token();
-        var parent = fixture.Jobs.Schedule<E2EJobs>(j => j.Record(token, "parent"), TimeSpan.FromMilliseconds(300));
+        // far enough ahead that a busy machine cannot run the parent before the child's state is read
+        var parent = fixture.Jobs.Schedule<E2EJobs>(j => j.Record(token, "parent"), TimeSpan.FromSeconds(3));
         var child = fixture.Jobs.ContinueWith<E2EJobs>(parent, j => j.Record(token, "child"));
         fixture.Jobs.StateOf(child).Should().Be(AwaitingState.StateName);
         await Succeeded(child);
