@@ -28,13 +28,12 @@ internal sealed class IngestBench : IBenchScenario
         // 2 cores, so both the ceiling and Cdp read lower with it
         var external = WrkLoad.Available;
         var trackTemplate = Encoding.UTF8.GetString(TrackTemplate);
-        var batchItem = "{\"type\":\"track\"," + trackTemplate[1..];
         Task<LoadGenerator.Result> Track(WebApplication app, string? key) => external
             ? WrkLoad.RunAsync(Address(app), "/v1/track", key, Concurrency, duration, trackTemplate, context.WorkFolder)
             : LoadGenerator.RunAsync(Address(app), "/v1/track", key, Concurrency, duration, TrackBody);
-        Task<LoadGenerator.Result> Batch(WebApplication app) => external
-            ? WrkLoad.RunAsync(Address(app), "/v1/batch", WriteKey, 8, duration, batchItem, context.WorkFolder, repeat: 500)
-            : LoadGenerator.RunAsync(Address(app), "/v1/batch", WriteKey, 8, duration, BatchBody);
+        // batches stay in-process: wrk's Lua builds a 500-event body far slower than the server takes it in
+        // (41.6k events/s with wrk against 77.5k in-process on the same machine)
+        Task<LoadGenerator.Result> Batch(WebApplication app) => LoadGenerator.RunAsync(Address(app), "/v1/batch", WriteKey, 8, duration, BatchBody);
         Console.WriteLine(external ? "   load generator: wrk (external process)" : "   load generator: in-process HttpClient (install the wrk package for the external one)");
 
         // ceiling 1: bare Kestrel + JSON parse

@@ -17,12 +17,11 @@ internal static partial class WrkLoad
     public static bool Available => File.Exists(Executable);
 
     /// <param name="template">Request body; every "{n}" becomes a unique id.</param>
-    /// <param name="repeat">When &gt; 1 the body is a Segment batch of this many copies of <paramref name="template"/>.</param>
     public static async Task<LoadGenerator.Result> RunAsync(Uri baseAddress, string path, string? basicUser, int connections,
-        TimeSpan duration, string template, string workFolder, int repeat = 1)
+        TimeSpan duration, string template, string workFolder)
     {
         var script = Path.Combine(workFolder, $"wrk-{Guid.NewGuid():N}.lua");
-        await File.WriteAllTextAsync(script, Script(path, basicUser, template, repeat));
+        await File.WriteAllTextAsync(script, Script(path, basicUser, template));
         var info = new ProcessStartInfo(Executable)
         {
             RedirectStandardOutput = true,
@@ -40,7 +39,7 @@ internal static partial class WrkLoad
         return Parse(output);
     }
 
-    private static string Script(string path, string? basicUser, string template, int repeat)
+    private static string Script(string path, string? basicUser, string template)
     {
         var auth = basicUser is null ? "" : Convert.ToBase64String(Encoding.UTF8.GetBytes(basicUser + ":"));
         // Lua long brackets hold the template verbatim; gsub's replacement must escape '%'
@@ -48,7 +47,6 @@ internal static partial class WrkLoad
             local counter = 0
             local threads = 0
             local template = [==[{{template}}]==]
-            local repeat_count = {{repeat}}
             function setup(thread)
               threads = threads + 1
               thread:set("tid", threads)
@@ -61,15 +59,7 @@ internal static partial class WrkLoad
             end
             function request()
               counter = counter + 1
-              local id = tid .. "-" .. counter
-              if repeat_count == 1 then
-                return wrk.format(nil, nil, nil, (template:gsub("{n}", id)))
-              end
-              local items = {}
-              for i = 1, repeat_count do
-                items[i] = template:gsub("{n}", id .. "-" .. i)
-              end
-              return wrk.format(nil, nil, nil, '{"batch":[' .. table.concat(items, ",") .. ']}')
+              return wrk.format(nil, nil, nil, (template:gsub("{n}", tid .. "-" .. counter)))
             end
             """;
     }
