@@ -49,6 +49,12 @@ internal sealed class CollectionOptions
     /// <summary>A messageId seen from the same source within this window is acknowledged but stored once.</summary>
     public TimeSpan DedupWindow { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// Most messageIds remembered for deduplication (about 70 bytes each: 5,000,000 is about 350 MB). Beyond it the oldest
+    /// are forgotten before the end of the window, so memory stays bounded under a sustained high rate.
+    /// </summary>
+    public int DedupMaxEntries { get; set; } = 5_000_000;
+
     /// <summary>Events waiting for the group commit; beyond it requests get 429 with Retry-After.</summary>
     public int QueueCapacity { get; set; } = 100_000;
 
@@ -61,6 +67,7 @@ internal sealed class CollectionOptionsValidator : AbstractValidator<CollectionO
     public CollectionOptionsValidator()
     {
         RuleFor(o => o.DedupWindow).InclusiveBetween(TimeSpan.Zero, TimeSpan.FromDays(30));
+        RuleFor(o => o.DedupMaxEntries).InclusiveBetween(1_000, 200_000_000);
         RuleFor(o => o.QueueCapacity).InclusiveBetween(Limits.MaxEventsPerBatch, 10_000_000);
         RuleFor(o => o.MaxEventsPerCommit).InclusiveBetween(1, 1_000_000);
     }

@@ -258,6 +258,28 @@ public sealed class TrackingApiTests : IDisposable
     }
 
     [Fact]
+    public async Task Past_DedupMaxEntries_the_oldest_message_ids_are_forgotten_early_and_counted()
+    {
+        using var host = new CdpHost(new Dictionary<string, string?> { ["Cdp:Collection:DedupMaxEntries"] = "1000" });
+        var client = host.TrackingClient();
+        for (var from = 0; from < 1500; from += 500)
+        {
+            var body = "{\"batch\":[" + string.Join(",", Enumerable.Range(from, 500).Select(i => $$"""{"type":"track","userId":"u","event":"E","messageId":"d-{{i}}"}""")) + "]}";
+            (await client.PostAsync("/v1/batch", Json(body))).StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        (await client.PostAsync("/v1/track", Json("""{"userId":"u","event":"E","messageId":"d-0"}"""))).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await client.PostAsync("/v1/track", Json("""{"userId":"u","event":"E","messageId":"d-1499"}"""))).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        var ids = host.Service<IEventLog>().ReadAfter(0, 5000).Select(e => e.MessageId).ToList();
+        ids.Should().HaveCount(1501, "d-0 was forgotten (the index holds 1,000) and is stored again; d-1499 is still a duplicate");
+        ids.Count(id => id == "d-0").Should().Be(2);
+        ids.Count(id => id == "d-1499").Should().Be(1);
+        var metrics = await host.AdminClient().GetStringAsync("/metrics");
+        metrics.Should().Contain("cdp_dedup_evicted_early_total 501").And.Contain("cdp_dedup_entries 1000");
+    }
+
+    [Fact]
     public async Task The_same_message_id_from_another_source_is_another_event()
     {
         var body = """{"userId":"u1","event":"A","messageId":"m-1"}""";

@@ -18,6 +18,8 @@ internal sealed class CollectionMetrics(EventLogWriter writer, LogHead head, Rej
         m.Counter("cdp_event_log_commit_failures_total", "Group commits that failed (their requests got 503).", Interlocked.Read(ref writer.CommitFailures));
         m.Gauge("cdp_ingest_queue_events", "Events waiting for the group commit.", writer.PendingEvents);
         m.Gauge("cdp_event_log_last_sequence", "Sequence of the newest committed event.", head.Last);
+        m.Gauge("cdp_dedup_entries", "messageIds remembered for deduplication (at most Cdp:Collection:DedupMaxEntries).", writer.DedupEntries);
+        m.Counter("cdp_dedup_evicted_early_total", "messageIds forgotten before the end of the dedup window because DedupMaxEntries was reached.", writer.DedupEvictedEarly);
     }
 }
 

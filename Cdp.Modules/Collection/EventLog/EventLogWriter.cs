@@ -43,7 +43,7 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
         _clock = clock;
         _log = log;
         _options = options.Value;
-        _dedup = new DedupIndex(_options.DedupWindow);
+        _dedup = new DedupIndex(_options.DedupWindow, _options.DedupMaxEntries);
     }
 
     public bool Running => _thread is { IsAlive: true };
@@ -52,6 +52,11 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
 
     /// <summary>Counts since start, for /metrics.</summary>
     public long CommittedEvents, DuplicateEvents, DeadLetteredEvents, CommitFailures, Commits, SuppressedEvents;
+
+    /// <summary>For /metrics (read from another thread: a plain field read, at worst one commit old).</summary>
+    public int DedupEntries => _dedup.Count;
+
+    public long DedupEvictedEarly => _dedup.EvictedEarly;
 
     /// <summary>Total time spent inside LiteDB transactions (insert + commit), in Stopwatch ticks.</summary>
     public long CommitTicks;
