@@ -91,7 +91,7 @@ public sealed class SyncCrashTests(ITestOutputHelper output)
         var received = hook.Upserted.ToList();
         received.Distinct().Should().HaveCount(People, "every member arrived");
         var twice = received.GroupBy(e => e).Where(g => g.Count() > 1).ToList();
-        twice.Should().OnlyContain(g => g.Count() == 2);
+        twice.Where(g => g.Count() != 2).Should().BeEmpty("a member is sent at most twice (none when the kill fell between batches)");
         twice.Count.Should().BeLessThanOrEqualTo(BatchSize, "only the batch in flight at the kill (sent, not yet committed) is sent again");
         output.WriteLine($"killed after {beforeRestart} of {People} members were received; after the restart {received.Count - beforeRestart} more; {twice.Count} received twice (the batch in flight)");
     }

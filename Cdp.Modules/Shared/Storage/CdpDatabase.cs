@@ -49,24 +49,35 @@ public sealed partial class CdpDatabase : IDisposable
     public ILiteCollection<BsonDocument> Collection(string name) => Database.GetCollection(name, BsonAutoId.Int64);
 
     /// <summary>
-    /// Runs <paramref name="work"/> in one LiteDB transaction on the calling thread and commits it,
-    /// then, when durable commits are on, fsyncs the log file before returning.
+    /// One explicit transaction at a time, whatever collections it writes. LiteDB 5 lets transactions on DIFFERENT
+    /// collections run at once, and that corrupts the shared free-page list in the header page (LiteDB issue #2825,
+    /// still open in 5.0.21: "Page type must be data page", "empty page must be defined as empty type"); seen here in a
+    /// 4-minute soak with the log writer and the processor committing side by side. Reads do not take this gate.
+    /// </summary>
+    private readonly Lock _writeGate = new();
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in one LiteDB transaction on the calling thread and commits it (one transaction at a
+    /// time, see <see cref="_writeGate"/>), then, when durable commits are on, fsyncs the log file before returning.
     /// </summary>
     public T InTransaction<T>(Func<LiteDatabase, T> work)
     {
-        if (!Database.BeginTrans()) throw new InvalidOperationException("A LiteDB transaction is already open on this thread.");
         T result;
-        try
+        lock (_writeGate)
         {
-            result = work(Database);
-            Database.Commit();
+            if (!Database.BeginTrans()) throw new InvalidOperationException("A LiteDB transaction is already open on this thread.");
+            try
+            {
+                result = work(Database);
+                Database.Commit();
+            }
+            catch
+            {
+                Database.Rollback();
+                throw;
+            }
         }
-        catch
-        {
-            Database.Rollback();
-            throw;
-        }
-        FlushLogIfDurable();
+        FlushLogIfDurable(); // outside the gate: commits of other threads go on during the fsync
         return result;
     }
 
