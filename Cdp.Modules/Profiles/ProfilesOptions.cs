@@ -8,7 +8,7 @@ internal sealed class ProfilesOptions
     public const string Section = "Cdp:Profiles";
 
     /// <summary>Most events the processor reads and commits in one transaction.</summary>
-    public int BatchSize { get; set; } = 5000;
+    public int BatchSize { get; set; } = 500;
 
     /// <summary>Distinct track event names counted per profile; further names count under "(other)".</summary>
     public int MaxEventNames { get; set; } = 200;
