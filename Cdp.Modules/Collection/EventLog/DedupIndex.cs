@@ -20,12 +20,14 @@ internal sealed class DedupIndex(TimeSpan window, int maxEntries)
     /// <summary>Pairs forgotten before the end of their window because the index was full.</summary>
     public long EvictedEarly { get; private set; }
 
-    public bool Contains(string source, string messageId) => _seen.Contains(Key(source, messageId));
+    public bool Contains(UInt128 key) => _seen.Contains(key);
 
-    public void Add(string source, string messageId, DateTime at)
+    public void Add(string source, string messageId, DateTime at) => Add(Key(source, messageId), at);
+
+    /// <param name="key">From <see cref="Key"/>: the writer hashes each event once and uses it for the check and the add.</param>
+    public void Add(UInt128 key, DateTime at)
     {
         if (window <= TimeSpan.Zero) return;
-        var key = Key(source, messageId);
         if (!_seen.Add(key)) return;
         _order.Enqueue((key, at.Ticks));
         if (_seen.Count <= maxEntries) return;
@@ -44,7 +46,7 @@ internal sealed class DedupIndex(TimeSpan window, int maxEntries)
         }
     }
 
-    private static UInt128 Key(string source, string messageId)
+    public static UInt128 Key(string source, string messageId)
     {
         // source, a separator no UTF-8 text contains (0xFF), messageId: ("a", "bc") and ("ab", "c") differ
         var length = Encoding.UTF8.GetByteCount(source) + 1 + Encoding.UTF8.GetByteCount(messageId);

@@ -177,8 +177,8 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
     {
         var now = _clock.GetUtcNow().UtcDateTime;
         _dedup.Expire(now);
-        var fresh = new List<(string Source, string MessageId)>();
-        var inThisCommit = new HashSet<(string, string)>();
+        var fresh = new List<UInt128>();
+        var inThisCommit = new HashSet<UInt128>();
         var chunks = new List<BsonDocument>();
         var deadLetters = new List<BsonDocument>();
         BsonArray? current = null;
@@ -189,8 +189,8 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
         {
             foreach (var e in work.Events)
             {
-                var key = (e.Source, e.MessageId);
-                if (_dedup.Contains(e.Source, e.MessageId) || !inThisCommit.Add(key)) { duplicates++; continue; }
+                var key = DedupIndex.Key(e.Source, e.MessageId); // hashed once: checked here, added after the commit
+                if (_dedup.Contains(key) || !inThisCommit.Add(key)) { duplicates++; continue; }
                 if (current is null || current.Count == EventLogSchema.MaxEventsPerChunk || chunkBytes + e.Json.Length > EventLogSchema.MaxChunkBytes)
                 {
                     current = new BsonArray();
@@ -226,7 +226,7 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
         Interlocked.Add(ref CommitTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
         Interlocked.Increment(ref Commits);
         _nextSequence = seq;
-        foreach (var (source, messageId) in fresh) _dedup.Add(source, messageId, now);
+        foreach (var key in fresh) _dedup.Add(key, now);
         Interlocked.Add(ref CommittedEvents, fresh.Count);
         Interlocked.Add(ref DuplicateEvents, duplicates);
         Interlocked.Add(ref DeadLetteredEvents, deadLetters.Count);
