@@ -20,28 +20,34 @@ internal sealed class MatchingPersonalData(CdpDatabase db) : IPersonalDataHolder
 
     public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, LiteDatabase database)
     {
-        var review = database.GetCollection(ReviewQueue.Collection);
-        var links = database.GetCollection(IdentitySchema.Links);
-        long pairs = 0, decisions = 0;
-        foreach (var profile in subject.ProfileNumbers)
+        var mine = subject.ProfileNumbers.ToHashSet();
+        return new Dictionary<string, long>
         {
-            pairs += review.DeleteMany(Query.Or(Query.EQ("a", profile), Query.EQ("b", profile)));
-            decisions += links.DeleteMany(Query.Or(Query.EQ("a", profile), Query.EQ("b", profile)));
-        }
-        return new Dictionary<string, long> { ["reviewPairs"] = pairs, ["matchDecisions"] = decisions };
+            ["reviewPairs"] = DeleteInvolving(database.GetCollection(ReviewQueue.Collection), mine),
+            ["matchDecisions"] = DeleteInvolving(database.GetCollection(IdentitySchema.Links), mine),
+        };
     }
+
+    /// <summary>One pass over the collection (neither side is indexed), not one query per profile number.</summary>
+    private static long DeleteInvolving(ILiteCollection<BsonDocument> collection, HashSet<long> mine)
+    {
+        var ids = collection.FindAll().Where(d => Involves(d, mine)).Select(d => d["_id"]).ToList();
+        foreach (var id in ids) collection.Delete(id);
+        return ids.Count;
+    }
+
+    private static bool Involves(BsonDocument d, HashSet<long> mine) => mine.Contains(d["a"].AsInt64) || mine.Contains(d["b"].AsInt64);
 
     public JsonNode? Export(PersonalDataSubject subject)
     {
         var mine = subject.ProfileNumbers.ToHashSet();
-        bool Involves(BsonDocument d) => mine.Contains(d["a"].AsInt64) || mine.Contains(d["b"].AsInt64);
-        var review = db.Collection(ReviewQueue.Collection).FindAll().Where(Involves).Select(ReviewItem.FromBson)
+        var review = db.Collection(ReviewQueue.Collection).FindAll().Where(d => Involves(d, mine)).Select(ReviewItem.FromBson)
             .Select(i => (JsonNode)new JsonObject
             {
                 ["id"] = i.Id, ["status"] = i.Status, ["left"] = "p_" + i.Left, ["right"] = "p_" + i.Right, ["score"] = i.Probability,
                 ["createdAt"] = i.CreatedAt, ["decidedAt"] = i.DecidedAt, ["comparisons"] = Comparisons(i.Comparisons),
             }).ToArray();
-        var links = db.Collection(IdentitySchema.Links).FindAll().Where(Involves).Select(LinkRecord.FromBson)
+        var links = db.Collection(IdentitySchema.Links).FindAll().Where(d => Involves(d, mine)).Select(LinkRecord.FromBson)
             .Select(l => (JsonNode)new JsonObject
             {
                 ["id"] = l.Id, ["status"] = l.Status, ["left"] = "p_" + l.Left, ["right"] = "p_" + l.Right, ["at"] = l.At,
