@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using Cdp.Modules.Collection.Ingest;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
@@ -26,7 +26,12 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
     private readonly TimeProvider _clock;
     private readonly ILogger<EventLogWriter> _log;
     private readonly CollectionOptions _options;
-    private readonly Channel<IngestWork> _queue = Channel.CreateUnbounded<IngestWork>(new UnboundedChannelOptions { SingleReader = true });
+    // A lock-free queue and a wake-up event rather than a Channel: the channel's writer lock was the hottest lock of
+    // /v1/track (hundreds of request threads queuing on 2 cores spun in Monitor.Enter)
+    private readonly ConcurrentQueue<IngestWork> _queue = new();
+    private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
+    private int _writerSleeping;
+    private volatile bool _completed;
     private readonly DedupIndex _dedup;
     private Thread? _thread;
     private long _pendingEvents;
@@ -73,12 +78,14 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
             Interlocked.Add(ref _pendingEvents, -n);
             return Task.FromResult(SubmitOutcome.QueueFull);
         }
-        var work = new IngestWork(events, rejected);
-        if (!_queue.Writer.TryWrite(work))
+        if (_completed)
         {
             Interlocked.Add(ref _pendingEvents, -n);
             throw new InvalidOperationException("the event log is shutting down");
         }
+        var work = new IngestWork(events, rejected);
+        _queue.Enqueue(work);
+        if (Volatile.Read(ref _writerSleeping) == 1 && Interlocked.Exchange(ref _writerSleeping, 0) == 1) _wake.Set();
         return work.Done.Task;
     }
 
@@ -117,7 +124,7 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        _queue.Writer.TryComplete();
+        Complete();
         _thread?.Join(TimeSpan.FromSeconds(30)); // drains what was queued: those requests are still waiting for their ack
         return Task.CompletedTask;
     }
@@ -152,18 +159,22 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
 
     private void Run()
     {
-        var reader = _queue.Reader;
         var batch = new List<IngestWork>();
         while (true)
         {
-            if (!reader.TryRead(out var first))
+            if (!_queue.TryDequeue(out var first))
             {
-                if (!reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()) return; // completed and drained
+                if (_completed && _queue.IsEmpty) return; // completed and drained
+                _wake.Reset();
+                Interlocked.Exchange(ref _writerSleeping, 1); // a full fence: the emptiness check below cannot move above it
+                // re-check after announcing the sleep: an enqueue in between either is seen here or sets the event
+                if (_queue.IsEmpty && !_completed) _wake.Wait();
+                Volatile.Write(ref _writerSleeping, 0);
                 continue;
             }
             batch.Add(first);
             var n = first.Count;
-            while (n < _options.MaxEventsPerCommit && reader.TryRead(out var more))
+            while (n < _options.MaxEventsPerCommit && _queue.TryDequeue(out var more))
             {
                 batch.Add(more);
                 n += more.Count;
@@ -248,9 +259,16 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
         };
     }
 
+    private void Complete()
+    {
+        _completed = true;
+        Interlocked.Exchange(ref _writerSleeping, 0);
+        _wake.Set();
+    }
+
     public void Dispose()
     {
-        _queue.Writer.TryComplete();
+        Complete();
         _thread?.Join(TimeSpan.FromSeconds(30)); // drain before the container disposes the database
     }
 
