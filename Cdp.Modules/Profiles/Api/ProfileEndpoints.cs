@@ -28,6 +28,10 @@ internal static class ProfileEndpoints
         group.MapGet("/", List);
         group.MapGet("/search", Search);
         group.MapGet("/processor", (IProfileProcessor p) => TypedResults.Ok(p.Status));
+        group.MapPost("/processor/pause", async (IProfileProcessor p, CancellationToken ct) => { await p.PauseAsync(ct); return TypedResults.Ok(p.Status); })
+            .RequireAdmin().WithSummary("Stop processing event batches (collection goes on); a restart resumes");
+        group.MapPost("/processor/resume", async (IProfileProcessor p, CancellationToken ct) => { await p.ResumeAsync(ct); return TypedResults.Ok(p.Status); })
+            .RequireAdmin().WithSummary("Process event batches again from the checkpoint");
         group.MapPost("/reprocess", Reprocess).RequireAdmin();
         group.MapGet("/accounts/{groupId}", Account);
         group.MapGet("/{reference}", Get);

@@ -97,11 +97,20 @@ public interface IProfileProcessor
 
     /// <summary>Clears identity graph and profiles (not the log, not unmerge decisions); completes once the reset is committed. Processing then restarts at sequence 1.</summary>
     Task ReprocessAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stops taking event batches (commands such as unmerge and erasure still run); completes once no batch is in flight.
+    /// Collection goes on: events are acknowledged and wait in the log. Not persisted: a restart resumes processing.
+    /// </summary>
+    Task PauseAsync(CancellationToken cancellationToken);
+
+    /// <summary>Takes event batches again from the checkpoint.</summary>
+    Task ResumeAsync(CancellationToken cancellationToken);
 }
 
 public sealed record ProcessorStatus(
     bool Running, long Checkpoint, long LogHead, long ProcessedSinceStart, long UnattributedSinceStart,
-    double EventsPerSecond, double FreshnessP95Milliseconds, string? LastError);
+    double EventsPerSecond, double FreshnessP95Milliseconds, string? LastError, bool Paused = false);
 
 public sealed record UnmergeResult(string MergeId, string DissolvedProfile, IReadOnlyList<string> Profiles, int EventsReplayed);
 

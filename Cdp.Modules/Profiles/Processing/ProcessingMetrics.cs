@@ -12,6 +12,7 @@ internal sealed class ProcessingMetrics(IProfileProcessor processor) : IMetricsS
     {
         var s = processor.Status;
         m.Gauge("cdp_processor_running", "1 when the profile processor's thread runs.", s.Running ? 1 : 0);
+        m.Gauge("cdp_processor_paused", "1 while an admin has paused processing (POST /api/profiles/processor/pause).", s.Paused ? 1 : 0);
         m.Gauge("cdp_processor_checkpoint", "Sequence of the last processed event.", s.Checkpoint);
         m.Gauge("cdp_processor_lag_events", "Events in the log not yet processed.", Math.Max(0, s.LogHead - s.Checkpoint));
         m.Counter("cdp_processor_events_total", "Events processed since start.", s.ProcessedSinceStart);

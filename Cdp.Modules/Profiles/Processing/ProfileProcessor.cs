@@ -45,6 +45,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private long _checkpoint;
     private long _processed, _unattributed;
     private string? _lastError;
+    private volatile bool _paused;
     private readonly Stopwatch _rateClock = Stopwatch.StartNew();
     private double _rate;
 
@@ -62,7 +63,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     }
 
     public ProcessorStatus Status => new(_thread is { IsAlive: true }, Interlocked.Read(ref _checkpoint), _log.LastSequence,
-        Interlocked.Read(ref _processed), Interlocked.Read(ref _unattributed), Volatile.Read(ref _rate), _freshness.P95Milliseconds, _lastError);
+        Interlocked.Read(ref _processed), Interlocked.Read(ref _unattributed), Volatile.Read(ref _rate), _freshness.P95Milliseconds, _lastError, _paused);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -108,6 +109,20 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         finally { _cache.Clear(); }
     }, cancellationToken);
 
+    public Task PauseAsync(CancellationToken cancellationToken) => Post(() =>
+    {
+        if (!_paused) _logger.LogWarning("Profile processing paused at sequence {Checkpoint}; events are still collected", _checkpoint);
+        _paused = true;
+        return true;
+    }, cancellationToken);
+
+    public Task ResumeAsync(CancellationToken cancellationToken) => Post(() =>
+    {
+        if (_paused) _logger.LogWarning("Profile processing resumed at sequence {Checkpoint} ({Lag} events waiting)", _checkpoint, _log.LastSequence - _checkpoint);
+        _paused = false;
+        return true;
+    }, cancellationToken);
+
     public Task ReprocessAsync(CancellationToken cancellationToken) => Post(() => { Reset(); return true; }, cancellationToken);
 
     public Task<IReadOnlyList<LinkOutcome>> LinkAsync(IReadOnlyList<ProfileLink> links, CancellationToken cancellationToken) =>
@@ -147,6 +162,11 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             try
             {
                 while (_commands.TryDequeue(out var command)) command();
+                if (_paused)
+                {
+                    if (_commands.IsEmpty) Task.WhenAny(wake.Task, Task.Delay(Timeout.Infinite, _stop.Token)).GetAwaiter().GetResult();
+                    continue;
+                }
                 var events = _log.ReadAfter(_checkpoint, _options.BatchSize);
                 if (events.Count == 0)
                 {
