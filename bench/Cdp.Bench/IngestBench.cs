@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Cdp.Host;
+using Cdp.Modules.Profiles.Contracts;
 using LiteDB;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -41,15 +42,32 @@ internal sealed class IngestBench : IBenchScenario
         await using (var bare = await StartBareKestrelAsync())
             ceiling = await Track(bare, null);
 
-        LoadGenerator.Result single, durable, batch;
+        // Collection alone (processor paused: events are acknowledged and wait in the log), as the collection figures are
+        // defined; then the same loads with the processor running beside them on the same two cores. Every event of the
+        // track load is a new person (a new profile, identifiers and timeline), the processor's most expensive case.
+        LoadGenerator.Result single, durable, batch, singleMixed, batchMixed;
+        long lagAfterTrack, lagAfterBatch;
         await using (var cdp = await StartCdpAsync(Path.Combine(context.WorkFolder, "a"), durable: false))
         {
+            var processor = cdp.Services.GetRequiredService<IProfileProcessor>();
+            await processor.PauseAsync(CancellationToken.None);
             single = await Track(cdp, WriteKey);
             batch = await Batch(cdp);
             await cdp.StopAsync();
         }
+        await using (var cdp = await StartCdpAsync(Path.Combine(context.WorkFolder, "m"), durable: false))
+        {
+            var processor = cdp.Services.GetRequiredService<IProfileProcessor>();
+            singleMixed = await Track(cdp, WriteKey);
+            lagAfterTrack = Lag(processor);
+            await processor.WaitForCheckpointAsync(processor.Status.LogHead, CancellationToken.None);
+            batchMixed = await Batch(cdp);
+            lagAfterBatch = Lag(processor);
+            await cdp.StopAsync();
+        }
         await using (var cdp = await StartCdpAsync(Path.Combine(context.WorkFolder, "b"), durable: true))
         {
+            await cdp.Services.GetRequiredService<IProfileProcessor>().PauseAsync(CancellationToken.None);
             durable = await Track(cdp, WriteKey);
             await cdp.StopAsync();
         }
@@ -67,10 +85,19 @@ internal sealed class IngestBench : IBenchScenario
         figures.Add(new BenchFigure("/v1/batch 500-event batches", batch.RequestsPerSecond * 500, "events/s",
             Target: 100_000, CeilingName: "raw LiteDB append (1 doc/event)", Ceiling: rawAppend));
         figures.Add(new BenchFigure("/v1/batch latency p99", batch.P99Ms, "ms", LowerIsBetter: true));
-        var failures = single.Failures + batch.Failures + durable.Failures;
+        figures.Add(new BenchFigure("/v1/track while processing (each event a new person)", singleMixed.RequestsPerSecond, "events/s",
+            CeilingName: "collection alone", Ceiling: single.RequestsPerSecond));
+        figures.Add(new BenchFigure("/v1/track while processing: latency p99", singleMixed.P99Ms, "ms", LowerIsBetter: true));
+        figures.Add(new BenchFigure("processor lag after the track load", lagAfterTrack, "events", LowerIsBetter: true));
+        figures.Add(new BenchFigure("/v1/batch while processing", batchMixed.RequestsPerSecond * 500, "events/s",
+            CeilingName: "collection alone", Ceiling: batch.RequestsPerSecond * 500));
+        figures.Add(new BenchFigure("processor lag after the batch load", lagAfterBatch, "events", LowerIsBetter: true));
+        var failures = single.Failures + batch.Failures + durable.Failures + singleMixed.Failures + batchMixed.Failures;
         figures.Add(new BenchFigure("non-200 answers during the runs", failures, "requests", Target: 0, LowerIsBetter: true));
         return figures;
     }
+
+    private static long Lag(IProfileProcessor processor) => Math.Max(0, processor.Status.LogHead - processor.Status.Checkpoint);
 
     private static readonly byte[] TrackTemplate = Encoding.UTF8.GetBytes(
         """{"userId":"user-{n}","anonymousId":"2f0c8c52-8f3e-4c8e-9d35-{n}","event":"Page Viewed","properties":{"path":"/dermatology/acne","title":"Acne treatment","referrer":"https://www.google.com/","url":"https://clinic.example/dermatology/acne"},"context":{"library":{"name":"analytics.js","version":"5.2.0"},"ip":"203.0.113.7","locale":"en-GB","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15","page":{"path":"/dermatology/acne"}},"messageId":"bench-{n}","timestamp":"2026-11-28T10:00:00.000Z","sentAt":"2026-11-28T10:00:00.100Z"}""");
