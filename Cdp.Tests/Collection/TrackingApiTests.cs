@@ -75,6 +75,28 @@ public sealed class TrackingApiTests : IDisposable
     }
 
     [Fact]
+    public async Task Fields_are_stored_with_the_same_values_whatever_their_escaping_and_spacing()
+    {
+        // an escaped name for a field the normaliser rewrites (\u0075serId is userId), an escaped ordinary name, escaped and
+        // raw non-ASCII text, HTML-sensitive characters, spacing inside nested values, numbers kept as written
+        var body = """
+        {"\u0075serId":"u-1","event":"Caf\u00e9 <visit>","properties":{ "ti\u0074le" : "Crème & \"brûlée\"",
+         "nested" : { "a" : [ 1, 2.50, {"b":null} ] }, "big": 12345678901234567890 },"sentAt":"2026-01-01T00:00:00Z"}
+        """;
+        (await _host.TrackingClient().PostAsync("/v1/track", Json(body))).StatusCode.Should().Be(HttpStatusCode.OK);
+        var stored = Logged().Should().ContainSingle().Subject;
+        stored.GetProperty("userId").GetString().Should().Be("u-1", "an escaped userId is still the userId");
+        stored.EnumerateObject().Count(p => p.Name == "userId").Should().Be(1, "the escaped original is not copied as well");
+        stored.GetProperty("event").GetString().Should().Be("Café <visit>");
+        var properties = stored.GetProperty("properties");
+        properties.GetProperty("title").GetString().Should().Be("Crème & \"brûlée\"");
+        properties.GetProperty("nested").GetProperty("a")[1].GetRawText().Should().Be("2.50");
+        properties.GetProperty("nested").GetProperty("a")[2].GetProperty("b").ValueKind.Should().Be(JsonValueKind.Null);
+        properties.GetProperty("big").GetRawText().Should().Be("12345678901234567890");
+        stored.GetProperty("sentAt").GetString().Should().NotBeNull();
+    }
+
+    [Fact]
     public async Task Missing_write_key_is_401()
     {
         var response = await _host.CreateClient().PostAsync("/v1/track", Json("""{"userId":"u1","event":"A"}"""));
