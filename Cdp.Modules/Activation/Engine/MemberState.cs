@@ -69,7 +69,7 @@ internal sealed class MemberState(CdpDatabase db)
     {
         var prefix = sync + "|";
         var result = new Dictionary<string, MemberRecord>(StringComparer.Ordinal);
-        foreach (var d in db.Collection(Members).Find(Query.StartsWith("_id", prefix)))
+        foreach (var d in db.Collection(Members).Find(Filter.StartsWith("_id", prefix)))
         {
             var id = d["_id"].AsString;
             if (!id.StartsWith(prefix, StringComparison.Ordinal)) continue; // the index compares case-insensitively
@@ -83,7 +83,7 @@ internal sealed class MemberState(CdpDatabase db)
     {
         long members = 0, rejected = 0;
         var prefix = sync + "|";
-        foreach (var d in db.Collection(Members).Query().Where(Query.StartsWith("_id", prefix)).Select((BsonExpression)"{_id, v, r}").ToEnumerable())
+        foreach (var d in db.Collection(Members).Query().Where(Filter.StartsWith("_id", prefix)).Select((BsonExpression)"{_id, v, r}").ToEnumerable())
         {
             if (!d["_id"].AsString.StartsWith(prefix, StringComparison.Ordinal)) continue;
             if (d["r"].AsBoolean) rejected++;

@@ -33,7 +33,7 @@ internal sealed class RunHistory
     private void MarkInterrupted() => _db.InTransaction(d =>
     {
         var col = d.GetCollection(Runs, BsonAutoId.Int64);
-        foreach (var run in col.Find(Query.EQ("status", SyncRunStatus.Running)).ToList())
+        foreach (var run in col.Find(Filter.EQ("status", SyncRunStatus.Running)).ToList())
         {
             run["status"] = SyncRunStatus.Failed;
             run["stopped"] = Interrupted;

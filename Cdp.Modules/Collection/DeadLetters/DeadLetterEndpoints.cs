@@ -27,7 +27,7 @@ internal static class DeadLetterEndpoints
                 return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"must be between 1 and {MaxPageSize}"] });
             var col = db.Collection(EventLogSchema.DeadLetters);
             var query = col.Query();
-            if (before is { } b) query = query.Where(Query.LT("_id", b));
+            if (before is { } b) query = query.Where(Filter.LT("_id", b));
             var items = query.OrderByDescending("_id").Limit(take).ToList().Select(d => new DeadLetter(
                 d["_id"].AsInt64,
                 d["src"].AsString,

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
+using Cdp.Modules.Shared.Storage;
 using LiteDB;
 
 namespace Cdp.Modules.Collection.EventLog;
@@ -36,7 +37,7 @@ internal sealed class EventLogPersonalData(IEventLog log, ISuppressionList suppr
         while (pending.Count > 0)
         {
             var seq = pending.Min;
-            var chunk = col.Query().Where(Query.LTE("_id", seq)).OrderByDescending("_id").Limit(1).FirstOrDefault();
+            var chunk = col.Query().Where(Filter.LTE("_id", seq)).OrderByDescending("_id").Limit(1).FirstOrDefault();
             if (chunk is null) { pending.Remove(seq); continue; }
             var first = chunk["_id"].AsInt64;
             var events = chunk[EventLogSchema.Events].AsArray;

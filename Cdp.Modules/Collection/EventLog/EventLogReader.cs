@@ -19,9 +19,9 @@ internal sealed class EventLogReader(CdpDatabase db, LogHead head) : IEventLog
         if (afterSequence >= last) return result;
         var col = db.Collection(EventLogSchema.Collection);
         // the chunk holding afterSequence + 1 starts at or before it
-        var startId = col.Query().Where(Query.LTE("_id", afterSequence + 1)).OrderByDescending("_id")
+        var startId = col.Query().Where(Filter.LTE("_id", afterSequence + 1)).OrderByDescending("_id")
             .Select((BsonExpression)"{_id}").Limit(1).FirstOrDefault()?["_id"].AsInt64 ?? 1;
-        foreach (var chunk in col.Find(Query.GTE("_id", startId)))
+        foreach (var chunk in col.Find(Filter.GTE("_id", startId)))
         {
             var seq = chunk["_id"].AsInt64;
             var at = chunk[EventLogSchema.At].AsDateTime.ToUniversalTime();

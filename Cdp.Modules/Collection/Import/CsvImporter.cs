@@ -104,7 +104,7 @@ internal sealed class CsvImporter(SourceRegistry sources, EventNormaliser normal
     {
         var ledger = db.Collection(Ledger);
         var ids = batch.Select(e => new BsonValue(e.MessageId)).ToList();
-        var seen = ledger.Query().Where(Query.In("_id", ids)).Select((BsonExpression)"{_id}").ToList()
+        var seen = ledger.Query().Where(Filter.In("_id", ids)).Select((BsonExpression)"{_id}").ToList()
             .Select(d => d["_id"].AsString).ToHashSet(StringComparer.Ordinal);
         var fresh = batch.Where(e => !seen.Contains(e.MessageId)).DistinctBy(e => e.MessageId).ToList();
         while (true)

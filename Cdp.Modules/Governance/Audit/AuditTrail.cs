@@ -89,9 +89,9 @@ internal sealed class AuditTrail : IMetricsSource
         var upper = to is { } t ? t.ToUniversalTime().Ticks : long.MaxValue;
         var query = _db.Collection(CollectionName).Query();
         if (actor is not null)
-            query = query.Where(Query.EQ(Fields.Actor, actor)).Where(Query.And(Query.GT("_id", lower), Query.LT("_id", upper)));
+            query = query.Where(Filter.EQ(Fields.Actor, actor)).Where(Filter.Inside("_id", lower, upper));
         else
-            query = query.Where(Query.And(Query.GT("_id", lower), Query.LT("_id", upper)));
+            query = query.Where(Filter.Inside("_id", lower, upper));
         return query.OrderBy("_id").Limit(take).ToList().Select(FromBson).ToList();
     }
 
@@ -99,7 +99,7 @@ internal sealed class AuditTrail : IMetricsSource
     public int Prune(TimeSpan retention)
     {
         var cutoff = (UtcNow - retention).Ticks;
-        var n = _db.InTransaction(d => d.GetCollection(CollectionName, BsonAutoId.Int64).DeleteMany(Query.LT("_id", cutoff)));
+        var n = _db.InTransaction(d => d.GetCollection(CollectionName, BsonAutoId.Int64).DeleteMany(Filter.LT("_id", cutoff)));
         Interlocked.Add(ref _pruned, n);
         return n;
     }

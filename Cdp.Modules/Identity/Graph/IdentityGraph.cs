@@ -94,9 +94,9 @@ internal sealed class IdentityGraph : IIdentityResolver
             foreach (var i in d["ids"].AsArray)
                 Map[IdentitySchema.Hash(i["k"].AsString)] = IdentitySchema.Pack(profile, IdentitySchema.Day(i["l"].AsDateTime.ToUniversalTime()));
         }
-        foreach (var q in _db.Collection(IdentitySchema.Quarantine).Find(Query.EQ("kind", "identifier")))
+        foreach (var q in _db.Collection(IdentitySchema.Quarantine).Find(Filter.EQ("kind", "identifier")))
             QuarantinedKeys.Add(IdentitySchema.Hash(q["subject"].AsString));
-        foreach (var q in _db.Collection(IdentitySchema.Quarantine).Find(Query.EQ("kind", "profile")))
+        foreach (var q in _db.Collection(IdentitySchema.Quarantine).Find(Filter.EQ("kind", "profile")))
             QuarantinedProfiles.Add(q["p"].AsInt64);
         foreach (var u in _db.Collection(IdentitySchema.Unmerges).FindAll()) AddDirective(UnmergeDirective.FromBson(u));
         foreach (var l in _db.Collection(IdentitySchema.Links).FindAll().Select(LinkRecord.FromBson))
@@ -161,7 +161,7 @@ internal sealed class IdentityGraph : IIdentityResolver
         // the other links inside the dissolved profiles are applied again where they were decided
         var probabilistic = record.Rule == ProbabilisticRule;
         var inside = dissolved.ToHashSet();
-        var replayLinks = _db!.Collection(IdentitySchema.Links).Find(Query.EQ("st", LinkStatus.Applied)).Select(LinkRecord.FromBson)
+        var replayLinks = _db!.Collection(IdentitySchema.Links).Find(Filter.EQ("st", LinkStatus.Applied)).Select(LinkRecord.FromBson)
             .Where(l => l.Id != record.Id && inside.Contains(l.Left) && inside.Contains(l.Right)).ToList();
         replayLinks.Sort(LinkOrder);
         var batch = new IdentityBatch(this, live, probabilistic ? null : new UnmergeDirective(record.Id, record.Sequence, record.Loser, at),
@@ -198,7 +198,7 @@ internal sealed class IdentityGraph : IIdentityResolver
         QuarantinedProfiles.Clear();
         // the decisions stay; the replay applies them again at the point of the log where they were taken
         var links = db.GetCollection(IdentitySchema.Links);
-        var reopened = links.Find(Query.Not("st", LinkStatus.Undone)).Select(LinkRecord.FromBson).Select(l => (l with { Status = LinkStatus.Pending, Note = null }).ToBson()).ToList();
+        var reopened = links.Find(Filter.NotEQ("st", LinkStatus.Undone)).Select(LinkRecord.FromBson).Select(l => (l with { Status = LinkStatus.Pending, Note = null }).ToBson()).ToList();
         if (reopened.Count > 0) links.Update(reopened);
     }
 

@@ -56,10 +56,10 @@ internal sealed class MatchingJournal : IProfileBatchParticipant
         var journal = db.Collection(Collection);
         var seal = journal.Insert(new BsonDocument { ["p"] = Varint.Encode([]), ["n"] = 0 }).AsInt64;
         var profiles = new HashSet<long>();
-        foreach (var d in journal.Find(Query.And(Query.GT("_id", after), Query.LT("_id", seal))).ToList())
+        foreach (var d in journal.Find(Filter.Inside("_id", after, seal)).ToList())
             profiles.UnionWith(Varint.Decode(d["p"].AsBinary));
         return (profiles, seal - 1);
     }
 
-    public static void DeleteThrough(CdpDatabase db, long last) => db.Collection(Collection).DeleteMany(Query.LTE("_id", last));
+    public static void DeleteThrough(CdpDatabase db, long last) => db.Collection(Collection).DeleteMany(Filter.LTE("_id", last));
 }

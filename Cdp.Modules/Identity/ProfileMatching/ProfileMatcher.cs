@@ -155,7 +155,7 @@ internal sealed class ProfileMatcher(
     public static string NewLinkId() => "pm-" + Guid.NewGuid().ToString("N")[..16];
 
     private IEnumerable<(long, long)> UndoneLinks() =>
-        db.Collection(IdentitySchema.Links).Find(Query.EQ("st", LinkStatus.Undone)).ToList().Select(d => (d["a"].AsInt64, d["b"].AsInt64));
+        db.Collection(IdentitySchema.Links).Find(Filter.EQ("st", LinkStatus.Undone)).ToList().Select(d => (d["a"].AsInt64, d["b"].AsInt64));
 
     /// <summary>Decided pairs as pairs of today's live profiles (a decision about x and y covers whatever now holds them).</summary>
     private HashSet<(long, long)> LivePairs(IEnumerable<(long Left, long Right)> pairs)

@@ -62,13 +62,13 @@ internal sealed class ReviewQueue(CdpDatabase db)
     public (int Total, IReadOnlyList<ReviewItem> Items) List(string status, int skip, int take)
     {
         var items = Items;
-        var total = items.Count(Query.EQ("st", status));
-        var query = items.Query().Where(Query.EQ("st", status));
+        var total = items.Count(Filter.EQ("st", status));
+        var query = items.Query().Where(Filter.EQ("st", status));
         var ordered = status == ReviewStatus.Pending ? query.OrderByDescending("$.p") : query.OrderByDescending("$.dat");
         return (total, ordered.Offset(skip).Limit(take).ToList().Select(ReviewItem.FromBson).ToList());
     }
 
-    public IReadOnlyList<ReviewItem> WithStatus(string status) => Items.Find(Query.EQ("st", status)).ToList().Select(ReviewItem.FromBson).ToList();
+    public IReadOnlyList<ReviewItem> WithStatus(string status) => Items.Find(Filter.EQ("st", status)).ToList().Select(ReviewItem.FromBson).ToList();
 
     public void Add(ReviewItem item) => Items.Insert(item.ToBson());
 

@@ -176,7 +176,7 @@ internal static class ProfileEndpoints
         long after = 0;
         if (cursor is not null && !ProfileIds.TryParse(cursor, out after)) return BadRequest("cursor", "cursor must be the nextCursor of a previous page");
         var docs = db.Collection(ProfileSchema.Profiles).Query()
-            .Where(Query.And(Query.GT("_id", after), Query.EQ("into", BsonValue.Null)))
+            .Where(Filter.GT("_id", after)).Where("into = null")
             .OrderBy("_id").Limit(take + 1).ToList();
         var more = docs.Count > take;
         var items = docs.Take(take).Select(d => (JsonNode)Summary(reader.View(ProfileState.FromBson(d)))).ToArray();

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
+using Cdp.Modules.Shared.Storage;
 using LiteDB;
 using JsonSerializer = System.Text.Json.JsonSerializer;
 
@@ -25,7 +26,7 @@ internal sealed class ProfilePersonalData(ProfileReader reader) : IPersonalDataH
             if (d.ContainsKey("into")) mergedAway++;
             else live++;
             profiles.Delete(no);
-            timeline.DeleteMany(Query.Between("_id", ProfileSchema.ChunkId(no, 0), ProfileSchema.ChunkId(no, ProfileSchema.MaxChunks)));
+            timeline.DeleteMany(Filter.Between("_id", ProfileSchema.ChunkId(no, 0), ProfileSchema.ChunkId(no, ProfileSchema.MaxChunks)));
         }
         var erased = new Dictionary<string, long> { ["profiles"] = live };
         if (mergedAway > 0) erased["mergedAwayProfiles"] = mergedAway;

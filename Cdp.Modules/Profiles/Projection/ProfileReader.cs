@@ -24,7 +24,7 @@ internal sealed class ProfileReader(CdpDatabase db, ComputedTraits computed, Tim
     public IReadOnlyList<ProfileView> ListAfter(long afterProfile, int max)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
-        var docs = db.Collection(ProfileSchema.Profiles).Find(Query.GT("_id", afterProfile), limit: int.MaxValue)
+        var docs = db.Collection(ProfileSchema.Profiles).Find(Filter.GT("_id", afterProfile), limit: int.MaxValue)
             .Where(d => !d.ContainsKey("into")).Take(max).ToList();
         return docs.Select(d => View(ProfileState.FromBson(d))).ToList();
     }

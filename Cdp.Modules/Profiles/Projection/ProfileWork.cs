@@ -215,7 +215,7 @@ internal sealed class ProfileWork
         foreach (var p in _deleted)
         {
             if (!_dirty.Contains(p)) profiles.Delete(p);
-            timeline.DeleteMany(Query.Between("_id", ProfileSchema.ChunkId(p, 0), ProfileSchema.ChunkId(p, ProfileSchema.MaxChunks)));
+            timeline.DeleteMany(Filter.Between("_id", ProfileSchema.ChunkId(p, 0), ProfileSchema.ChunkId(p, ProfileSchema.MaxChunks)));
         }
         foreach (var (id, bytes) in _chunks)
         {

@@ -1,4 +1,5 @@
 using Hangfire.Server;
+using Cdp.Modules.Shared.Storage;
 using LiteDB;
 using Microsoft.Extensions.Logging;
 
@@ -27,7 +28,7 @@ internal static class Expiration
         {
             while (true)
             {
-                var expired = Query.Between(field, 1L, nowTicks);
+                var expired = Filter.Between(field, 1L, nowTicks);
                 var ids = storage.Database.Collection(collection).Find(expired, limit: RowsPerCommit).Select(r => r["_id"]).ToList();
                 if (ids.Count == 0) break;
                 removed += storage.Gate.Write(db =>

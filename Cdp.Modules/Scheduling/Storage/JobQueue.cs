@@ -1,3 +1,4 @@
+using Cdp.Modules.Shared.Storage;
 using LiteDB;
 
 namespace Cdp.Modules.Scheduling.Storage;
@@ -20,7 +21,7 @@ internal static class JobQueue
     public static BsonExpression AllFetched() => Keys.Under(QueueFields.Slot, QueueFields.Fetched);
 
     /// <summary>Fetched entries whose invisibility ended at or before <paramref name="now"/>.</summary>
-    public static BsonExpression LapsedBy(DateTime now) => Query.Between(QueueFields.Slot,
+    public static BsonExpression LapsedBy(DateTime now) => Filter.Between(QueueFields.Slot,
         QueueFields.Fetched + Keys.Separator,
         Keys.Compose(QueueFields.Fetched, Keys.Ticks(JobDocuments.ToTicks(now))) + Keys.Separator + Keys.RangeEnd);
 

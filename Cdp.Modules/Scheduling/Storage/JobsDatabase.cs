@@ -1,4 +1,5 @@
 using System.Globalization;
+using Cdp.Modules.Shared.Storage;
 using LiteDB;
 
 namespace Cdp.Modules.Scheduling.Storage;
@@ -151,7 +152,7 @@ internal static class Keys
 
     /// <summary>Every key that starts with <paramref name="prefix"/> followed by the separator.</summary>
     public static BsonExpression Under(string field, string prefix) =>
-        Query.Between(field, prefix + Separator, prefix + Separator + RangeEnd);
+        Filter.Between(field, prefix + Separator, prefix + Separator + RangeEnd);
 }
 
 internal static class JobFields

@@ -2,6 +2,7 @@ using System.Globalization;
 using Hangfire.Common;
 using Hangfire.Server;
 using Hangfire.Storage;
+using Cdp.Modules.Shared.Storage;
 using LiteDB;
 
 namespace Cdp.Modules.Scheduling.Storage;
@@ -197,7 +198,7 @@ internal sealed class LiteDbConnection(LiteDbJobStorage storage) : JobStorageCon
         ArgumentNullException.ThrowIfNull(key);
         if (toScore < fromScore) throw new ArgumentException("toScore must not be below fromScore.", nameof(toScore));
         if (count <= 0) throw new ArgumentException("count must be positive.", nameof(count));
-        var range = Query.Between(SetFields.Order,
+        var range = Filter.Between(SetFields.Order,
             Keys.Compose(key, Keys.Score(fromScore)) + Keys.Separator,
             Keys.Compose(key, Keys.Score(toScore)) + Keys.Separator + Keys.RangeEnd);
         return Col(JobsDatabase.Sets).Query().Where(range).OrderBy(SetFields.Order).Limit(count).ToEnumerable()
@@ -227,7 +228,7 @@ internal sealed class LiteDbConnection(LiteDbJobStorage storage) : JobStorageCon
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(value);
-        return Col(JobsDatabase.Sets).Exists(Query.EQ("_id", Records.SetRowId(key, value)));
+        return Col(JobsDatabase.Sets).Exists(Filter.EQ("_id", Records.SetRowId(key, value)));
     }
 
     public override List<string> GetRangeFromSet(string key, int startingFrom, int endingAt)
@@ -290,7 +291,7 @@ internal sealed class LiteDbConnection(LiteDbJobStorage storage) : JobStorageCon
     public override long GetListCount(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return Col(JobsDatabase.Lists).LongCount(Query.EQ(ListFields.Key, key));
+        return Col(JobsDatabase.Lists).LongCount(Filter.EQ(ListFields.Key, key));
     }
 
     public override List<string> GetAllItemsFromList(string key)
@@ -310,7 +311,7 @@ internal sealed class LiteDbConnection(LiteDbJobStorage storage) : JobStorageCon
     public override TimeSpan GetListTtl(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var rows = Col(JobsDatabase.Lists).Find(Query.EQ(ListFields.Key, key));
+        var rows = Col(JobsDatabase.Lists).Find(Filter.EQ(ListFields.Key, key));
         return JobDocuments.Ttl(Records.SoonestExpiration(rows, ListFields.ExpireAt), Storage.UtcNow);
     }
 

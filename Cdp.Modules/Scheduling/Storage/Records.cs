@@ -1,3 +1,4 @@
+using Cdp.Modules.Shared.Storage;
 using LiteDB;
 
 namespace Cdp.Modules.Scheduling.Storage;
@@ -78,7 +79,7 @@ internal static class Records
     public static void InsertToList(LiteDatabase db, long rowId, string key, string value)
     {
         var col = db.GetCollection(JobsDatabase.Lists);
-        var first = col.FindOne(Query.EQ(ListFields.Key, key));
+        var first = col.FindOne(Filter.EQ(ListFields.Key, key));
         col.Insert(new BsonDocument
         {
             ["_id"] = rowId,
@@ -90,12 +91,12 @@ internal static class Records
 
     /// <summary>A list's rows, newest first.</summary>
     public static List<BsonDocument> ListRows(ILiteCollection<BsonDocument> col, string key) =>
-        col.Find(Query.EQ(ListFields.Key, key)).OrderByDescending(r => r["_id"].AsInt64).ToList();
+        col.Find(Filter.EQ(ListFields.Key, key)).OrderByDescending(r => r["_id"].AsInt64).ToList();
 
     public static void RemoveFromList(LiteDatabase db, string key, string value)
     {
         var col = db.GetCollection(JobsDatabase.Lists);
-        foreach (var row in col.Find(Query.EQ(ListFields.Key, key)).ToList())
+        foreach (var row in col.Find(Filter.EQ(ListFields.Key, key)).ToList())
             if (string.Equals(row[ListFields.Value].AsString, value, StringComparison.Ordinal)) col.Delete(row["_id"]);
     }
 
@@ -147,7 +148,7 @@ internal static class Records
     }
 
     public static IEnumerable<BsonDocument> RowsOf(ILiteCollection<BsonDocument> col, string collection, string key) =>
-        collection == JobsDatabase.Lists ? col.Find(Query.EQ(ListFields.Key, key)) : col.Find(Keys.Under("_id", key));
+        collection == JobsDatabase.Lists ? col.Find(Filter.EQ(ListFields.Key, key)) : col.Find(Keys.Under("_id", key));
 
     /// <summary>The expiration of an existing key (taken by a row added to it), or null.</summary>
     private static BsonValue KeyExpiration(ILiteCollection<BsonDocument> col, string key) =>

@@ -136,14 +136,14 @@ internal static class SegmentEndpoints
     private static IResult SegmentHistory(string key, SegmentCatalogue catalogue, CdpDatabase db, [FromQuery] long? before, [FromQuery] int? limit)
     {
         if (!catalogue.Current.ByKey.TryGetValue(key, out var s)) return TypedResults.NotFound();
-        return History(db, Query.EQ("s", s.No), before, limit);
+        return History(db, Filter.EQ("s", s.No), before, limit);
     }
 
     private static IResult ProfileHistory(string reference, IIdentityDirectory directory, CdpDatabase db, [FromQuery] long? before, [FromQuery] int? limit)
     {
         var (profile, error) = Resolve(reference, directory);
         if (error is not null) return error;
-        return History(db, Query.EQ("p", profile), before, limit);
+        return History(db, Filter.EQ("p", profile), before, limit);
     }
 
     /// <summary>Newest first; <paramref name="before"/> is the id of the oldest entry of the previous page.</summary>
@@ -151,7 +151,7 @@ internal static class SegmentEndpoints
     {
         var take = Math.Clamp(limit ?? DefaultPage, 1, MaxPage);
         var query = db.Collection(SegmentSchema.History).Query().Where(filter);
-        if (before is { } b) query = query.Where(Query.LT("_id", b));
+        if (before is { } b) query = query.Where(Filter.LT("_id", b));
         var entries = query.OrderByDescending("_id").Limit(take).ToList();
         return TypedResults.Ok(new JsonObject
         {

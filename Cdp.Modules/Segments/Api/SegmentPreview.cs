@@ -42,7 +42,7 @@ internal sealed class SegmentPreview(CdpDatabase db, SegmentCatalogue catalogue,
             var page = profiles.ListAfter(after, SegmentEvaluation.PageSize);
             if (page.Count == 0) break;
             var numbers = page.Select(p => ProfileIds.TryParse(p.Id, out var n) ? n : 0).ToList();
-            var states = db.Collection(SegmentSchema.Profiles).Find(Query.Between("_id", numbers[0], numbers[^1]))
+            var states = db.Collection(SegmentSchema.Profiles).Find(Filter.Between("_id", numbers[0], numbers[^1]))
                 .Select(ProfileSegmentState.FromBson).ToDictionary(s => s.Profile);
             for (var i = 0; i < page.Count; i++)
             {

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Segments.Definitions;
 using Cdp.Modules.Segments.Evaluation;
+using Cdp.Modules.Shared.Storage;
 using LiteDB;
 
 namespace Cdp.Modules.Segments.Membership;
@@ -49,7 +50,7 @@ internal sealed class MembershipWrite
 
     /// <summary>States of the profiles numbered first..last that have one.</summary>
     public Dictionary<long, ProfileSegmentState> LoadRange(long first, long last) =>
-        _profiles.Find(Query.Between("_id", first, last)).Select(ProfileSegmentState.FromBson).ToDictionary(s => s.Profile);
+        _profiles.Find(Filter.Between("_id", first, last)).Select(ProfileSegmentState.FromBson).ToDictionary(s => s.Profile);
 
     public void Save(ProfileSegmentState s)
     {

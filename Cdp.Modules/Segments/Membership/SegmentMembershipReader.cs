@@ -30,7 +30,7 @@ internal sealed class SegmentMembershipReader(CdpDatabase db, SegmentCatalogue c
 
     /// <summary>Up to <paramref name="limit"/> member ids after <paramref name="after"/> (ordinal; "" = from the start).</summary>
     public List<string> Page(int segmentNo, string after, int limit) =>
-        db.Collection(SegmentSchema.Members(segmentNo)).Find(Query.GT("_id", after), limit: limit).Select(d => d["_id"].AsString).ToList();
+        db.Collection(SegmentSchema.Members(segmentNo)).Find(Filter.GT("_id", after), limit: limit).Select(d => d["_id"].AsString).ToList();
 
     public long Count(string segmentKey) =>
         catalogue.Current.ByKey.TryGetValue(segmentKey, out var segment) ? Count(segment.No, Live()) : 0;

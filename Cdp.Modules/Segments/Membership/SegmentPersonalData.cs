@@ -38,7 +38,7 @@ internal sealed class SegmentPersonalData(SegmentCatalogue catalogue, CdpDatabas
         foreach (var no in subject.ProfileNumbers) profiles.Delete(no);
         var numbers = subject.ProfileNumbers.Select(p => new BsonValue(p)).ToArray();
         // the history has no index on the profile (it would cost on every entry/exit): a scan, fine for a rare admin action
-        var history = numbers.Length == 0 ? 0 : db.GetCollection(SegmentSchema.History).DeleteMany(Query.In("p", numbers));
+        var history = numbers.Length == 0 ? 0 : db.GetCollection(SegmentSchema.History).DeleteMany(Filter.In("p", numbers));
         return new Dictionary<string, long> { ["memberships"] = memberships, ["membershipHistory"] = history };
     }
 
@@ -56,7 +56,7 @@ internal sealed class SegmentPersonalData(SegmentCatalogue catalogue, CdpDatabas
         var numbers = subject.ProfileNumbers.Select(p => new BsonValue(p)).ToArray();
         var history = new JsonArray();
         if (numbers.Length > 0)
-            foreach (var h in database.Collection(SegmentSchema.History).Find(Query.In("p", numbers)).OrderBy(h => h["_id"].AsInt64).ToList())
+            foreach (var h in database.Collection(SegmentSchema.History).Find(Filter.In("p", numbers)).OrderBy(h => h["_id"].AsInt64).ToList())
                 history.Add(new JsonObject
                 {
                     ["segment"] = h["k"].AsString, ["entered"] = h["in"].AsBoolean, ["at"] = h["at"].AsDateTime.ToUniversalTime(),
