@@ -31,6 +31,8 @@ public sealed class SoakBench : IBenchScenario
             "--Logging:LogLevel:Default=Warning",
             $"--Cdp:Storage:Path={Path.Combine(context.WorkFolder, "cdp.db")}",
             $"--Cdp:Sources:bench:WriteKey={WriteKey}",
+            // a smaller dedup bound than the default 5M, so a soak of minutes reaches it and shows memory stays flat past it
+            $"--Cdp:Collection:DedupMaxEntries={Environment.GetEnvironmentVariable("CDP_SOAK_DEDUP_MAX") ?? "5000000"}",
         ]);
         builder.Logging.ClearProviders();
         await using var app = CdpApp.Build(builder);
@@ -107,6 +109,8 @@ public sealed class SoakBench : IBenchScenario
             }
         var lost = expected - verified;
         var lag = Math.Max(0, log.LastSequence - app.Services.GetRequiredService<IProfileProcessor>().Status.Checkpoint);
+        var writer = app.Services.GetServices<IHostedService>().OfType<Cdp.Modules.Collection.EventLog.EventLogWriter>().Single();
+        var (dedupEntries, dedupEvicted) = (writer.DedupEntries, writer.DedupEvictedEarly);
         await app.StopAsync();
 
         var mb = 1024.0 * 1024.0;
@@ -122,6 +126,8 @@ public sealed class SoakBench : IBenchScenario
             new("soak: peak RSS", peakRss / mb, "MB", CeilingName: "RSS after warm-up", Ceiling: baselineRss / mb),
             new("soak: peak RSS, last quarter", quarterPeakRss[3] / mb, "MB", CeilingName: "peak RSS, second quarter", Ceiling: quarterPeakRss[1] / mb),
             new("soak: processor lag at the end", lag, "events"),
+            new("soak: dedup index entries at the end", dedupEntries, "entries"),
+            new("soak: dedup entries evicted before their window (bound reached)", dedupEvicted, "entries"),
         ];
     }
 
