@@ -63,12 +63,8 @@ public sealed partial class CdpDatabase : IDisposable
     public T InTransaction<T>(Func<LiteDatabase, T> work)
     {
         T result;
-        var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         lock (_writeGate)
         {
-            var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-            var name = Thread.CurrentThread.Name ?? "other";
-            try {
             if (!Database.BeginTrans()) throw new InvalidOperationException("A LiteDB transaction is already open on this thread.");
             try
             {
@@ -79,10 +75,6 @@ public sealed partial class CdpDatabase : IDisposable
             {
                 Database.Rollback();
                 throw;
-            }
-            } finally {
-                var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-                lock (Stats) { var v = Stats.GetValueOrDefault(name); Stats[name] = (v.n + 1, v.wait + (t1 - t0), v.hold + (t2 - t1)); }
             }
         }
         FlushLogIfDurable(); // outside the gate: commits of other threads go on during the fsync
@@ -109,8 +101,6 @@ public sealed partial class CdpDatabase : IDisposable
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
 
-    public static readonly Dictionary<string, (long n, long wait, long hold)> Stats = new();
-    public static void DumpStats() { lock (Stats) { foreach (var (k, v) in Stats) Console.WriteLine($"GATE {k}: n={v.n} wait={v.wait * 1000.0 / System.Diagnostics.Stopwatch.Frequency:F0}ms hold={v.hold * 1000.0 / System.Diagnostics.Stopwatch.Frequency:F0}ms"); Stats.Clear(); } }
     public void Dispose()
     {
         _logFileHandle?.Dispose();
