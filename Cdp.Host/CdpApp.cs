@@ -62,6 +62,8 @@ public static class CdpApp
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
+        // one Cdp per database file: cdp.db (its lock, see DatabaseFileLock) is opened first, so a second process is refused naming it
+        app.Services.GetRequiredService<Cdp.Modules.Shared.Storage.CdpDatabase>();
         app.UseRequestDecompression();
         app.UseAuthentication();
         app.UseAuthorization();

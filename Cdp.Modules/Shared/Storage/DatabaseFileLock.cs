@@ -144,6 +144,5 @@ public sealed class DatabaseInUseException(string databaseFile, int? pid, Except
     public int? Pid { get; } = pid;
 
     private static string Describe(string file, int? pid) =>
-        $"{file} is in use by another Cdp process ({(pid is { } p ? "pid " + p.ToString(CultureInfo.InvariantCulture) : "pid unknown")}); " +
-        "stop it first, or ask the running server (see README, \"Command line\")";
+        $"{file} is in use by another Cdp process ({(pid is { } p ? "pid " + p.ToString(CultureInfo.InvariantCulture) : "pid unknown")})";
 }
