@@ -116,14 +116,26 @@ public sealed partial class CdpDatabase : IDisposable
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
 
+    /// <summary>
+    /// A checkpoint waits for a running backup copy BEFORE it takes the write gate: LiteDB's checkpoint waits for every open
+    /// transaction, the copy's included, and would hold the gate, so every commit, meanwhile (measured: ingest stood still
+    /// ~1.9 s of a 3.2 s copy of a 263 MB file). One copy or checkpoint at a time.
+    /// </summary>
+    private readonly Lock _copyOrCheckpoint = new();
+
     /// <summary>LiteDB checkpoint (the -log.db file into the data file), under the write gate like every write.</summary>
     public void Checkpoint()
     {
-        lock (_writeGate) Database.Checkpoint();
+        lock (_copyOrCheckpoint)
+        lock (_writeGate)
+            Database.Checkpoint();
     }
 
     /// <summary>A consistent copy of the data file (see <see cref="LiteDbFiles.CopyConsistent"/>); returns its size.</summary>
-    public long CopyConsistentTo(string targetFile) => LiteDbFiles.CopyConsistent(Database, Checkpoint, FilePath, targetFile);
+    public long CopyConsistentTo(string targetFile)
+    {
+        lock (_copyOrCheckpoint) return LiteDbFiles.CopyConsistent(Database, Checkpoint, FilePath, targetFile);
+    }
 
     public void Dispose()
     {
