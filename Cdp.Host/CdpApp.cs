@@ -62,6 +62,8 @@ public static class CdpApp
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
+        // one Cdp per database file: cdp.db (its lock, see DatabaseFileLock) is opened first, so a second process is refused naming it
+        app.Services.GetRequiredService<Cdp.Modules.Shared.Storage.CdpDatabase>();
         app.UseRequestDecompression();
         // The Tracking API authenticates by write key itself: no admin-key handler per /v1 request (it was created, resolved
         // and disposed per request, a tenth of /v1/track's CPU). The property tells WebApplication that authentication is

@@ -2,10 +2,12 @@ using Cdp.Host;
 using Cdp.Host.Cli;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Shared.Storage;
 using Microsoft.Extensions.Options;
 
 // Cdp.Host [verb] [options] [--Cdp:Section:Key=value ...]   (see README.md, "Command line")
-// Verbs other than run open the data file themselves: stop the server first (LiteDB opens the file exclusively).
+// Verbs other than run open the data file themselves: stop the server first. One process per database file: a second one
+// (server or verb) stops at once with exit code 2, naming the file and the process holding it (Shared/Storage/DatabaseFileLock).
 var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "run";
 var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 
@@ -13,16 +15,18 @@ try
 {
     switch (verb)
     {
-        case "run":
         case "check-config":
         {
+            // services only, no endpoints: mapping them opens the database files (a running server holds them)
+            await using var app = CdpApp.CreateBuilder(rest).Build();
+            CdpApp.ValidateSettings(app.Services);
+            Console.WriteLine("appsettings are valid");
+            return 0;
+        }
+        case "run":
+        {
             var app = CdpApp.Build(CdpApp.CreateBuilder(rest));
-            CdpApp.ValidateSettings(app.Services); // before anything opens a file
-            if (verb == "check-config")
-            {
-                Console.WriteLine("appsettings are valid");
-                return 0;
-            }
+            CdpApp.ValidateSettings(app.Services);
             await app.RunAsync();
             return 0;
         }
@@ -52,6 +56,11 @@ try
             return 1;
     }
 }
+catch (Exception ex) when (InUse(ex) is { } inUse)
+{
+    Console.Error.WriteLine($"{verb}: {inUse.Message}; stop it first, or ask the running server (see README, \"Command line\")");
+    return DatabaseInUseException.ExitCode;
+}
 catch (OptionsValidationException ex)
 {
     Console.Error.WriteLine("Cdp cannot start: invalid settings in appsettings.json (or its environment overrides):");
@@ -63,5 +72,14 @@ catch (Exception ex) when (ex is ArgumentException or CsvImportRejectedException
     Console.Error.WriteLine($"{verb}: {ex.Message}");
     return 1;
 }
+
+// the host may wrap a service's failure (start-up of a hosted service, DI activation)
+static DatabaseInUseException? InUse(Exception? ex) => ex switch
+{
+    null => null,
+    DatabaseInUseException d => d,
+    AggregateException a => a.InnerExceptions.Select(InUse).FirstOrDefault(e => e is not null),
+    _ => InUse(ex.InnerException),
+};
 
 public partial class Program;

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Cdp.Modules.Governance.Contracts;
+using Cdp.Modules.Shared.Storage;
 
 namespace Cdp.Host.Cli;
 
@@ -9,6 +10,7 @@ namespace Cdp.Host.Cli;
 ///   with --server: the running server writes the copy (POST /api/admin/backup; the folder is on the server's machine);
 ///   without: the server must be stopped, and the files are checkpointed and copied here.
 /// cdp restore &lt;folder&gt;   (server stopped) validates the backup, moves the current files aside, puts the copies in place.
+/// A database file in use by a running Cdp (its lock file is held) ends either verb with exit code 2.
 /// </summary>
 internal static class BackupVerb
 {
@@ -37,10 +39,14 @@ internal static class BackupVerb
 
         await using var app = OfflineHost(cli.Settings);
         var backup = app.Services.GetRequiredService<IDatabaseBackup>();
-        if (backup.DatabaseInUse())
+        try
         {
-            Console.Error.WriteLine("backup: the database is in use by a running Cdp; ask it for the copy: backup <folder> --server http://host:5080 --key <admin key>");
-            return 1;
+            backup.EnsureNotInUse();
+        }
+        catch (DatabaseInUseException ex)
+        {
+            Console.Error.WriteLine($"backup: {ex.Message}; ask the running server for the copy: backup <folder> --server http://host:5080 --key <admin key>");
+            return DatabaseInUseException.ExitCode;
         }
         return Refusable("backup", () => Print(backup.Create(folder)));
     }
@@ -51,6 +57,15 @@ internal static class BackupVerb
         if (cli.Positional.Count != 1) throw new ArgumentException(RestoreUsage);
         await using var app = OfflineHost(cli.Settings);
         var backup = app.Services.GetRequiredService<IDatabaseBackup>();
+        try
+        {
+            backup.EnsureNotInUse();
+        }
+        catch (DatabaseInUseException ex)
+        {
+            Console.Error.WriteLine($"restore: {ex.Message}; stop the server, then restore");
+            return DatabaseInUseException.ExitCode;
+        }
         return Refusable("restore", () =>
         {
             var report = backup.Restore(Path.GetFullPath(cli.Positional[0]));

@@ -59,18 +59,15 @@ public sealed class EventLogDurabilityTests
         var client = host.TrackingClient();
         var batch = "{\"batch\":[" + string.Join(",", Enumerable.Range(0, 1000).Select(i => $$"""{"type":"track","userId":"u","event":"E"}""")) + "]}";
 
-        // Stall the log writer: hold LiteDB's write lock on the event log from this thread.
+        // Stall the log writer: hold the database's write gate from this thread (an empty transaction).
         var db = host.Service<CdpDatabase>();
         var stalled = new ManualResetEventSlim();
         var release = new ManualResetEventSlim();
-        var holder = new Thread(() =>
+        var holder = new Thread(() => db.InTransaction(_ =>
         {
-            db.Database.BeginTrans();
-            db.Collection("event_log").Insert(new LiteDB.BsonDocument { ["_id"] = long.MaxValue, ["at"] = DateTime.UtcNow, ["ev"] = new LiteDB.BsonArray() });
             stalled.Set();
             release.Wait();
-            db.Database.Rollback();
-        });
+        }));
         holder.Start();
         stalled.Wait();
 

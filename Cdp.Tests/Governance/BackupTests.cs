@@ -110,11 +110,11 @@ public sealed class BackupTests
             await SendEvents(cdp.TrackingClient(), "b", 200); // after the backup: gone after the restore
 
             (code, output) = await CdpProcess.RunToExitAsync(folder.Path, "backup", bk2, settings, $"--Cdp:Admin:ApiKeys:ops:Key={CdpHost.AdminKey}");
-            code.Should().Be(1, output);
-            output.Should().Contain("in use by a running Cdp").And.Contain("--server");
+            code.Should().Be(2, output);
+            output.Should().Contain($"{folder.File("cdp.db")} is in use by another Cdp process (pid {cdp.Pid})").And.Contain("--server");
             (code, output) = await CdpProcess.RunToExitAsync(folder.Path, "restore", bk1, settings);
-            code.Should().Be(1, output);
-            output.Should().Contain("stop the server");
+            code.Should().Be(2, output);
+            output.Should().Contain("is in use by another Cdp process").And.Contain("stop the server");
             cdp.Kill();
         }
 

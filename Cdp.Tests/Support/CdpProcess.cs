@@ -34,6 +34,8 @@ public sealed class CdpProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    public int Pid => _process.Id;
+
     /// <param name="environment">Extra environment variables of the process, e.g. Cdp__Admin__ApiKeys__ops__Key.</param>
     public static async Task<CdpProcess> StartAsync(string dataFolder, IDictionary<string, string>? settings = null, IDictionary<string, string>? environment = null)
     {

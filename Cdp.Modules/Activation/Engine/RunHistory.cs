@@ -22,7 +22,7 @@ internal sealed class RunHistory
     public RunHistory(CdpDatabase db)
     {
         _db = db;
-        db.Collection(Runs).EnsureIndex("sync", "$.sync");
+        db.InTransaction(d => d.GetCollection(Runs, BsonAutoId.Int64).EnsureIndex("sync", "$.sync"));
         MarkInterrupted();
     }
 

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Cdp.Modules.Collection.Contracts;
@@ -15,11 +14,10 @@ namespace Cdp.Modules.Collection.EventLog;
 /// its place (sequence), type, messageId (the dedup window needs it), timestamps and track event name; everything else
 /// (userId, anonymousId, previousId, traits, properties, context, integrations...) goes. With no identifier left, a reprocess
 /// attributes it to nobody, so the person never comes back from the log.
-/// Dead letters (refused events, kept with their raw text) carrying one of the person's identifiers are deleted: the
-/// orchestration suppresses the identifiers before the holders erase, so the suppression list recognises them.
+/// Dead letters are a holder of their own (DeadLetters/DeadLetterPersonalData).
 /// </summary>
 [Service]
-internal sealed class EventLogPersonalData(IEventLog log, ISuppressionList suppressions) : IPersonalDataHolder
+internal sealed class EventLogPersonalData(IEventLog log) : IPersonalDataHolder
 {
     /// <summary>Fields an erased event keeps: none of them says who the person is.</summary>
     private static readonly string[] Kept = ["type", "messageId", "receivedAt", "timestamp", "originalTimestamp", "sentAt"];
@@ -53,15 +51,7 @@ internal sealed class EventLogPersonalData(IEventLog log, ISuppressionList suppr
             pending.Remove(seq); // a sequence past the chunk's end does not exist
             if (changed) col.Update(chunk);
         }
-        var deadLetters = db.GetCollection(EventLogSchema.DeadLetters);
-        long dead = 0;
-        // no index on a dead letter's identifiers: a scan, fine for a rare admin action on a small collection
-        foreach (var id in deadLetters.FindAll().Where(d => d["raw"].IsString && suppressions.Refuses(Encoding.UTF8.GetBytes(d["raw"].AsString)))
-                     .Select(d => d["_id"]).ToList())
-            if (deadLetters.Delete(id)) dead++;
-        var result = new Dictionary<string, long> { ["events"] = erased };
-        if (dead > 0) result["deadLetters"] = dead;
-        return result;
+        return new Dictionary<string, long> { ["events"] = erased };
     }
 
     /// <summary>The erased form of one event: the kept fields, the track event name, and "erased": true.</summary>

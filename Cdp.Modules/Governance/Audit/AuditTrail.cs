@@ -41,9 +41,8 @@ internal sealed class AuditTrail : IMetricsSource
     {
         _db = db;
         _clock = clock;
-        var col = db.Collection(CollectionName);
-        col.EnsureIndex(Fields.Actor);
-        var last = col.Query().OrderByDescending("_id").Limit(1).FirstOrDefault();
+        db.InTransaction(d => d.GetCollection(CollectionName, BsonAutoId.Int64).EnsureIndex(Fields.Actor));
+        var last = db.Collection(CollectionName).Query().OrderByDescending("_id").Limit(1).FirstOrDefault();
         _lastId = last is null ? 0 : last["_id"].AsInt64;
     }
 

@@ -18,9 +18,15 @@ public interface IDatabaseBackup
     /// <summary>Consistent copies of the live databases of this process into an empty or new folder.</summary>
     BackupReport Create(string? folder);
 
-    /// <summary>Server stopped: validates the backup, moves the current files aside and puts the copies in place.</summary>
+    /// <summary>
+    /// Server stopped: validates the backup, then, holding the lock of every database file (so no Cdp can open them
+    /// meanwhile; DatabaseInUseException when one runs), moves the current files aside and puts the copies in place.
+    /// </summary>
     RestoreReport Restore(string folder);
 
-    /// <summary>True when another process (a running server) holds one of the database files.</summary>
-    bool DatabaseInUse();
+    /// <summary>
+    /// Throws <see cref="Cdp.Modules.Shared.Storage.DatabaseInUseException"/> (naming the file and the process) when a Cdp
+    /// process, this one included, holds one of the database files (its lock file, see DatabaseFileLock).
+    /// </summary>
+    void EnsureNotInUse();
 }

@@ -62,7 +62,11 @@ internal sealed class DatabaseBackup(IEnumerable<IDatabaseFile> files, IOptions<
         }
     }
 
-    public bool DatabaseInUse() => files.Any(f => LiteDbFiles.IsInUse(f.FilePath) || LiteDbFiles.IsInUse(f.FilePath + ".owner"));
+    public void EnsureNotInUse()
+    {
+        foreach (var f in files)
+            if (DatabaseFileLock.IsHeld(f.FilePath, out var pid)) throw new DatabaseInUseException(f.FilePath, pid);
+    }
 
     /// <summary>Refuses while a Cdp process holds a database file; never opens the current files.</summary>
     public RestoreReport Restore(string folder)
@@ -84,11 +88,23 @@ internal sealed class DatabaseBackup(IEnumerable<IDatabaseFile> files, IOptions<
                 throw new BackupRefusedException($"{copy} does not match its SHA-256 in {ManifestName}: the backup is damaged");
             CheckOpens(copy);
         }
-        if (DatabaseInUse())
-            throw new BackupRefusedException($"{byName["data"].FilePath} or the jobs file is in use by a running Cdp: stop the server, then restore");
         if (manifest.Files.All(f => f.Name != "data")) throw new BackupRefusedException("the backup has no data file (cdp.db)");
 
-        // 2. current files aside, copies in place
+        // 2. current files aside, copies in place, holding every file's lock: no Cdp opens them meanwhile
+        var locks = new List<DatabaseFileLock>();
+        try
+        {
+            foreach (var file in files) locks.Add(DatabaseFileLock.Acquire(file.FilePath));
+            return PutInPlace(source, manifest, byName);
+        }
+        finally
+        {
+            foreach (var held in locks) held.Dispose();
+        }
+    }
+
+    private RestoreReport PutInPlace(string source, BackupReport manifest, Dictionary<string, IDatabaseFile> byName)
+    {
         var stamp = clock.GetUtcNow().UtcDateTime.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
         var aside = new List<string>();
         var restored = new List<string>();

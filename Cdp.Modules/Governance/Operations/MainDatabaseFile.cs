@@ -14,7 +14,6 @@ internal sealed class MainDatabaseFile(IOptions<StorageOptions> storage, IServic
 
     public long CopyConsistentTo(string targetFile)
     {
-        var db = services.GetRequiredService<CdpDatabase>();
-        return LiteDbFiles.CopyConsistent(db.Database, db.FilePath, targetFile);
+        return services.GetRequiredService<CdpDatabase>().CopyConsistentTo(targetFile);
     }
 }

@@ -25,8 +25,15 @@ internal sealed class DeletionReceipts(CdpDatabase db)
         ["erased"] = new BsonDocument(r.Erased.ToDictionary(e => e.Key, e => new BsonValue(e.Value))), ["suppressed"] = r.SuppressedIdentifiers,
     });
 
-    public DeletionReceipt? Get(string receiptId) => db.Collection(Collection).FindById(receiptId) is { } d
-        ? new DeletionReceipt(d["_id"].AsString, d["profile"].AsString, d["by"].AsString, d["requested"].AsDateTime.ToUniversalTime(),
-            d["completed"].AsDateTime.ToUniversalTime(), d["erased"].AsDocument.ToDictionary(e => e.Key, e => e.Value.AsInt64), d["suppressed"].AsInt32)
-        : null;
+    public DeletionReceipt? Get(string receiptId) => db.Collection(Collection).FindById(receiptId) is { } d ? FromBson(d) : null;
+
+    public long Count => db.Collection(Collection).LongCount();
+
+    /// <summary>Newest first (by completion; ties by receipt id). No index: deletions are few and this is a rare admin read.</summary>
+    public IReadOnlyList<DeletionReceipt> List(int skip, int take) =>
+        db.Collection(Collection).Query().OrderByDescending("$.completed").Offset(skip).Limit(take).ToList().Select(FromBson).ToList();
+
+    private static DeletionReceipt FromBson(BsonDocument d) =>
+        new(d["_id"].AsString, d["profile"].AsString, d["by"].AsString, d["requested"].AsDateTime.ToUniversalTime(),
+            d["completed"].AsDateTime.ToUniversalTime(), d["erased"].AsDocument.ToDictionary(e => e.Key, e => e.Value.AsInt64), d["suppressed"].AsInt32);
 }

@@ -21,6 +21,7 @@ internal static class PrivacyEndpoints
         var group = endpoints.MapGroup("/api/privacy").WithTags("Privacy").RequireAdmin();
         group.MapDelete("/profiles/{profileId}", DeleteProfile).WithSummary("Delete a person by profile id; answers the deletion receipt");
         group.MapPost("/deletions", DeleteByIdentifier).WithSummary("Delete a person by identifier ({identifierType, value}); answers the deletion receipt");
+        group.MapGet("/deletions", ListDeletions).WithSummary("Past deletion receipts, newest first (skip, take)");
         group.MapGet("/deletions/{receiptId}", (string receiptId, DeletionReceipts receipts) =>
             receipts.Get(receiptId) is { } r ? Results.Ok(Json(r)) : Results.NotFound());
         group.MapGet("/profiles/{profileId}/export", Export).WithSummary("Subject access request: everything held about the person, as one JSON document");
@@ -81,6 +82,13 @@ internal static class PrivacyEndpoints
                 : BadRequest("profileId", "a profile id looks like p_123 (or give an identifier type:value)");
         var document = export.Export(live.Value);
         return document is null ? TypedResults.NotFound() : TypedResults.Ok(document);
+    }
+
+    private static IResult ListDeletions(DeletionReceipts receipts, [FromQuery] int? skip, [FromQuery] int? take)
+    {
+        if (skip is < 0) return BadRequest("skip", "skip must be >= 0");
+        if (take is < 1 or > MaxPage) return BadRequest("take", $"take must be between 1 and {MaxPage}");
+        return TypedResults.Ok(new { count = receipts.Count, deletions = receipts.List(skip ?? 0, take ?? 100).Select(Json) });
     }
 
     private static IResult ListSuppressions(SuppressionList list, [FromQuery] int? skip, [FromQuery] int? take)

@@ -53,13 +53,14 @@ internal sealed class MatchingJournal : IProfileBatchParticipant
     /// <summary>Seals the journal (later batches write after the seal) and returns the profiles journalled before it, after document <paramref name="after"/>, with the last document read.</summary>
     public static (HashSet<long> Profiles, long Last) Seal(CdpDatabase db, long after)
     {
+        var seal = db.InTransaction(d => d.GetCollection(Collection, BsonAutoId.Int64).Insert(new BsonDocument { ["p"] = Varint.Encode([]), ["n"] = 0 }).AsInt64);
         var journal = db.Collection(Collection);
-        var seal = journal.Insert(new BsonDocument { ["p"] = Varint.Encode([]), ["n"] = 0 }).AsInt64;
         var profiles = new HashSet<long>();
         foreach (var d in journal.Find(Filter.Inside("_id", after, seal)).ToList())
             profiles.UnionWith(Varint.Decode(d["p"].AsBinary));
         return (profiles, seal - 1);
     }
 
-    public static void DeleteThrough(CdpDatabase db, long last) => db.Collection(Collection).DeleteMany(Filter.LTE("_id", last));
+    public static void DeleteThrough(CdpDatabase db, long last) =>
+        db.InTransaction(d => d.GetCollection(Collection, BsonAutoId.Int64).DeleteMany(Filter.LTE("_id", last)));
 }

@@ -36,7 +36,7 @@ internal sealed class MatchingStore(CdpDatabase db)
         return new MatchModel(plan, d["lambda"].AsDouble, m, u, []);
     }
 
-    public void SaveModel(MatchModel model, int profiles, long candidatePairs) => db.Collection(Collection).Upsert(new BsonDocument
+    public void SaveModel(MatchModel model, int profiles, long candidatePairs) => db.InTransaction(d => d.GetCollection(Collection, BsonAutoId.Int64).Upsert(new BsonDocument
     {
         ["_id"] = ModelId,
         ["fp"] = Fingerprint(model.Plan),
@@ -46,7 +46,7 @@ internal sealed class MatchingStore(CdpDatabase db)
         ["at"] = DateTime.UtcNow,
         ["profiles"] = profiles,
         ["pairs"] = candidatePairs,
-    });
+    }));
 
     /// <summary>The comparisons as the model sees them: a model trained under other comparisons is not used.</summary>
     public static string Fingerprint(ComparisonPlan plan) => string.Join("|", plan.Comparisons.Select(c =>
@@ -59,14 +59,18 @@ internal sealed class MatchingStore(CdpDatabase db)
     public static void ResetJournalCheckpoint(LiteDatabase database) => database.GetCollection(Collection, BsonAutoId.Int64).Delete(StateId);
 
     public void SaveJournalCheckpoint(long journal) =>
-        db.Collection(Collection).Upsert(new BsonDocument { ["_id"] = StateId, ["journal"] = journal, ["at"] = DateTime.UtcNow });
+        db.InTransaction(d => d.GetCollection(Collection, BsonAutoId.Int64).Upsert(new BsonDocument { ["_id"] = StateId, ["journal"] = journal, ["at"] = DateTime.UtcNow }));
 
     public void SaveRun(MatchRunReport report)
     {
-        var runs = db.Collection(Runs);
-        runs.Upsert(new BsonDocument { ["_id"] = report.Id, ["at"] = report.StartedAt, ["json"] = JsonSerializer.Serialize(report, Json) });
-        var old = runs.Query().OrderByDescending("$.at").Offset(KeptRuns).ToList().Select(d => d["_id"]).ToList();
-        foreach (var id in old) runs.Delete(id);
+        var json = JsonSerializer.Serialize(report, Json);
+        db.InTransaction(d =>
+        {
+            var runs = d.GetCollection(Runs, BsonAutoId.Int64);
+            runs.Upsert(new BsonDocument { ["_id"] = report.Id, ["at"] = report.StartedAt, ["json"] = json });
+            var old = runs.Query().OrderByDescending("$.at").Offset(KeptRuns).ToList().Select(r => r["_id"]).ToList();
+            foreach (var id in old) runs.Delete(id);
+        });
     }
 
     public IReadOnlyList<MatchRunReport> RecentRuns(int take) =>

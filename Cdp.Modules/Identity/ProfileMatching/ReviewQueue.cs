@@ -46,13 +46,19 @@ internal sealed class ReviewQueue(CdpDatabase db)
 {
     public const string Collection = "identity_review";
 
+    private int _indexed;
+
     private ILiteCollection<BsonDocument> Items
     {
         get
         {
-            var c = db.Collection(Collection);
-            c.EnsureIndex("st");
-            return c;
+            // once per process (EnsureIndex is a write, even when the index exists)
+            if (Volatile.Read(ref _indexed) == 0)
+            {
+                db.InTransaction(d => d.GetCollection(Collection, BsonAutoId.Int64).EnsureIndex("st"));
+                Volatile.Write(ref _indexed, 1);
+            }
+            return db.Collection(Collection);
         }
     }
 
@@ -70,9 +76,17 @@ internal sealed class ReviewQueue(CdpDatabase db)
 
     public IReadOnlyList<ReviewItem> WithStatus(string status) => Items.Find(Filter.EQ("st", status)).ToList().Select(ReviewItem.FromBson).ToList();
 
-    public void Add(ReviewItem item) => Items.Insert(item.ToBson());
+    public void Add(ReviewItem item)
+    {
+        _ = Items;
+        db.InTransaction(d => d.GetCollection(Collection, BsonAutoId.Int64).Insert(item.ToBson()));
+    }
 
-    public void Update(ReviewItem item) => Items.Update(item.ToBson());
+    public void Update(ReviewItem item)
+    {
+        _ = Items;
+        db.InTransaction(d => d.GetCollection(Collection, BsonAutoId.Int64).Update(item.ToBson()));
+    }
 
     public static string NewId() => "rv-" + Guid.NewGuid().ToString("N")[..16];
 }

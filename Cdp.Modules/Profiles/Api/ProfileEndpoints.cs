@@ -148,7 +148,7 @@ internal static class ProfileEndpoints
             return BadRequest("cursor", "cursor must be the nextCursor of a previous page");
         var state = reader.Load(no);
         if (state is null) return TypedResults.NotFound();
-        var page = ProfileTimeline.Page(db.Database, state, before, take + 1);
+        var page = ProfileTimeline.Page(db, state, before, take + 1);
         var more = page.Count > take;
         if (more) page.RemoveAt(page.Count - 1);
         var events = new JsonArray();

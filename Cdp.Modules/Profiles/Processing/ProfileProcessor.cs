@@ -190,7 +190,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private void ProcessBatch(IReadOnlyList<LoggedEvent> events)
     {
         var identity = _identity.BeginBatch();
-        var work = new ProfileWork(_db.Database, _options, _computed, _cache);
+        var work = new ProfileWork(_db, _options, _computed, _cache);
         long unattributed = 0;
         foreach (var e in events)
         {
@@ -241,9 +241,9 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private UnmergeResult? Unmerge(string mergeId)
     {
         _cache.Clear();
-        var plan = _identity.BeginUnmerge(mergeId, _clock.GetUtcNow().UtcDateTime, p => ProfileTimeline.All(_db.Database, p));
+        var plan = _identity.BeginUnmerge(mergeId, _clock.GetUtcNow().UtcDateTime, p => ProfileTimeline.All(_db, p));
         if (plan is null) return null;
-        var work = new ProfileWork(_db.Database, _options, _computed, null, plan.DissolvedProfiles);
+        var work = new ProfileWork(_db, _options, _computed, null, plan.DissolvedProfiles);
         foreach (var e in plan.Events) Resolve(plan.Batch, work, e);
         foreach (var m in plan.Batch.ReplayLinks(long.MaxValue)) work.Merge(m.Winner, m.Loser);
         List<ProfileChange> changes = [];
@@ -269,7 +269,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private IReadOnlyList<LinkOutcome> Link(IReadOnlyList<ProfileLink> links)
     {
         var identity = _identity.BeginBatch();
-        var work = new ProfileWork(_db.Database, _options, _computed, _cache);
+        var work = new ProfileWork(_db, _options, _computed, _cache);
         var at = _clock.GetUtcNow().UtcDateTime;
         var outcomes = new List<LinkOutcome>(links.Count);
         foreach (var link in links)

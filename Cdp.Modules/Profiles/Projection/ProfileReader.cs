@@ -30,12 +30,12 @@ internal sealed class ProfileReader(CdpDatabase db, ComputedTraits computed, Tim
     }
 
     public IReadOnlyList<long> EventSequences(string profileId) =>
-        ProfileIds.TryParse(profileId, out var no) ? ProfileTimeline.All(db.Database, no) : [];
+        ProfileIds.TryParse(profileId, out var no) ? ProfileTimeline.All(db, no) : [];
 
     public IReadOnlyList<ProfileEvent> Events(string profileId)
     {
         if (!ProfileIds.TryParse(profileId, out var no)) return [];
-        var sequences = ProfileTimeline.All(db.Database, no);
+        var sequences = ProfileTimeline.All(db, no);
         var result = new List<ProfileEvent>(sequences.Count);
         var i = 0;
         while (i < sequences.Count)

@@ -7,13 +7,13 @@ namespace Cdp.Modules.Profiles.Projection;
 internal static class ProfileTimeline
 {
     /// <summary>All sequences of a live profile, ascending.</summary>
-    public static List<long> All(LiteDatabase db, long profile)
+    public static List<long> All(CdpDatabase db, long profile)
     {
-        var d = db.GetCollection(ProfileSchema.Profiles).FindById(profile);
+        var d = db.Collection(ProfileSchema.Profiles).FindById(profile);
         if (d is null || d.ContainsKey("into")) return [];
         var p = ProfileState.FromBson(d);
         var all = new List<long>();
-        var timeline = db.GetCollection(ProfileSchema.Timeline);
+        var timeline = db.Collection(ProfileSchema.Timeline);
         for (var c = 0; c < p.Chunks; c++)
             if (timeline.FindById(ProfileSchema.ChunkId(profile, c)) is { } chunk) all.AddRange(Varint.Decode(chunk["s"].AsBinary));
         all.AddRange(p.Recent);
@@ -21,11 +21,11 @@ internal static class ProfileTimeline
     }
 
     /// <summary>Up to <paramref name="limit"/> sequences older than <paramref name="before"/>, newest first.</summary>
-    public static List<long> Page(LiteDatabase db, ProfileState p, long before, int limit)
+    public static List<long> Page(CdpDatabase db, ProfileState p, long before, int limit)
     {
         var page = new List<long>(limit);
         for (var i = p.Recent.Count - 1; i >= 0 && page.Count < limit; i--) if (p.Recent[i] < before) page.Add(p.Recent[i]);
-        var timeline = db.GetCollection(ProfileSchema.Timeline);
+        var timeline = db.Collection(ProfileSchema.Timeline);
         for (var c = p.Chunks - 1; c >= 0 && page.Count < limit; c--)
         {
             var chunk = timeline.FindById(ProfileSchema.ChunkId(p.Profile, c));

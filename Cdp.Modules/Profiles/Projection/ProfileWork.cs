@@ -13,7 +13,7 @@ namespace Cdp.Modules.Profiles.Projection;
 /// </summary>
 internal sealed class ProfileWork
 {
-    private readonly LiteDatabase _db;
+    private readonly CdpDatabase _db; // reads only: the writes go through Write's transaction
     private readonly ProfilesOptions _options;
     private readonly ComputedTraits _computed;
     private readonly bool _rebuild;
@@ -28,7 +28,7 @@ internal sealed class ProfileWork
 
     private readonly ProfileCache? _cache;
 
-    public ProfileWork(LiteDatabase db, ProfilesOptions options, ComputedTraits computed, ProfileCache? cache, IReadOnlyList<long>? dissolve = null)
+    public ProfileWork(CdpDatabase db, ProfilesOptions options, ComputedTraits computed, ProfileCache? cache, IReadOnlyList<long>? dissolve = null)
     {
         _db = db;
         _cache = cache;
@@ -119,7 +119,7 @@ internal sealed class ProfileWork
         }
         else if (_cache?.Take(profile) is not { } cached)
         {
-            var d = _db.GetCollection(ProfileSchema.Profiles).FindById(profile) ?? throw new InvalidOperationException($"profile {profile} is missing");
+            var d = _db.Collection(ProfileSchema.Profiles).FindById(profile) ?? throw new InvalidOperationException($"profile {profile} is missing");
             p = ProfileState.FromBson(d);
             if (p.Into != 0) throw new InvalidOperationException($"profile {profile} was merged into {p.Into}");
         }
@@ -140,7 +140,7 @@ internal sealed class ProfileWork
     private List<long> AllSequences(ProfileState p)
     {
         var all = new List<long>((int)Math.Min(p.Events, 1_000_000));
-        var timeline = _db.GetCollection(ProfileSchema.Timeline);
+        var timeline = _db.Collection(ProfileSchema.Timeline);
         for (var c = 0; c < p.Chunks; c++)
         {
             var id = ProfileSchema.ChunkId(p.Profile, c);
@@ -182,7 +182,7 @@ internal sealed class ProfileWork
     {
         if (!_accounts.TryGetValue(groupId, out var account))
         {
-            var d = _db.GetCollection(ProfileSchema.Accounts).FindById(groupId);
+            var d = _db.Collection(ProfileSchema.Accounts).FindById(groupId);
             account = d is null ? (new BsonDocument(), new BsonDocument()) : (d["tr"].AsDocument, d["tt"].AsDocument);
             _accounts[groupId] = account;
         }

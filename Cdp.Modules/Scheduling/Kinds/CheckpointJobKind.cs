@@ -19,7 +19,7 @@ internal sealed class CheckpointJobKind(CdpDatabase database, LiteDbJobStorage j
 
     public Task RunAsync(RecurringJobRun run, CancellationToken cancellationToken)
     {
-        database.Database.Checkpoint();
+        database.Checkpoint();
         cancellationToken.ThrowIfCancellationRequested();
         jobs.Checkpoint();
         log.LogInformation("LiteDB checkpoint done for {Database} and {Jobs}", database.FilePath, jobs.FilePath);

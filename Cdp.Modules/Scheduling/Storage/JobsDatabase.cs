@@ -7,7 +7,7 @@ namespace Cdp.Modules.Scheduling.Storage;
 /// <summary>
 /// The jobs file (cdp-jobs.db by default): a LiteDB database of its own, apart from cdp.db, so that job churn
 /// never grows the event log's file and a checkpoint of one does not wait on the other.
-/// The process holds the file exclusively (an flock'ed owner file beside it), which is what makes the
+/// The process holds the file exclusively (the lock file beside it, see DatabaseFileLock), which is what makes the
 /// process-local distributed locks and id sequences of <see cref="LiteDbJobStorage"/> global.
 /// </summary>
 internal sealed class JobsDatabase : IDisposable
@@ -21,39 +21,19 @@ internal sealed class JobsDatabase : IDisposable
     public const string Counters = "counters";
     public const string Servers = "servers";
 
-    private readonly FileStream _ownership;
+    private readonly DatabaseFileLock _ownership;
     private long _lastJobId;
     private long _lastQueueEntryId;
     private long _lastListEntryId;
-
-    /// <summary>How long a new owner waits for the previous one (a host stopping in this process) to let go of the file.</summary>
-    private static readonly TimeSpan OwnershipWait = TimeSpan.FromSeconds(5);
 
     public JobsDatabase(string path, int checkpointPages = 1000)
     {
         FilePath = System.IO.Path.GetFullPath(path);
         var dir = System.IO.Path.GetDirectoryName(FilePath);
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        // FileShare.None is an exclusive flock on Unix: a second process (or a second storage on the same
-        // file in this process) fails here instead of corrupting the file through LiteDB's direct mode.
-        // A host restarting in the same process may still be releasing it: wait a moment before refusing.
-        var deadline = DateTime.UtcNow + OwnershipWait;
-        while (true)
-        {
-            try
-            {
-                _ownership = new FileStream(FilePath + ".owner", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-                break;
-            }
-            catch (IOException) when (DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(50);
-            }
-            catch (IOException ex)
-            {
-                throw new IOException($"The jobs file {FilePath} is in use by another Cdp process (Cdp:Scheduling:JobsPath).", ex);
-            }
-        }
+        // One process per file (Shared/Storage/DatabaseFileLock, like cdp.db): a second process fails here instead of
+        // corrupting the file through LiteDB's direct mode; a host stopping in this process is waited for a moment.
+        _ownership = DatabaseFileLock.Acquire(FilePath);
 
         try
         {

@@ -57,9 +57,12 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var history = _db.Collection(SegmentSchema.History);
-        history.EnsureIndex("s");
-        history.EnsureIndex("p");
+        _db.InTransaction(d =>
+        {
+            var history = d.GetCollection(SegmentSchema.History, BsonAutoId.Int64);
+            history.EnsureIndex("s");
+            history.EnsureIndex("p");
+        });
         _loop = Task.Run(LoopAsync, CancellationToken.None);
         return Task.CompletedTask;
     }

@@ -1,14 +1,16 @@
 using System.Runtime.InteropServices;
 using LiteDB;
+using LiteDB.Engine;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Cdp.Modules.Shared.Storage;
 
 /// <summary>
-/// The one LiteDB handle of the process (Connection=direct, opened once).
-/// LiteDB binds transactions to the calling thread: never await between BeginTrans and Commit,
-/// and materialise query results before awaiting.
+/// The one LiteDB handle of the process (direct file access, opened once; the process holds cdp.db.lock meanwhile, see
+/// <see cref="DatabaseFileLock"/>). LiteDB binds transactions to the calling thread: never await between BeginTrans and
+/// Commit, and materialise query results before awaiting. Every write runs inside <see cref="InTransaction{T}"/>: the
+/// engine refuses writes from a thread that does not hold the write gate (<see cref="GatedEngine"/>).
 /// </summary>
 public sealed partial class CdpDatabase : IDisposable
 {
@@ -16,6 +18,7 @@ public sealed partial class CdpDatabase : IDisposable
     private readonly bool _durable;
     private readonly string _logFilePath;
     private SafeHandle? _logFileHandle;
+    private readonly DatabaseFileLock _fileLock;
 
     public CdpDatabase(IOptions<StorageOptions> options, ILogger<CdpDatabase> log)
     {
@@ -28,10 +31,21 @@ public sealed partial class CdpDatabase : IDisposable
         _logFilePath = System.IO.Path.Combine(dir ?? ".",
             System.IO.Path.GetFileNameWithoutExtension(FilePath) + "-log" + System.IO.Path.GetExtension(FilePath));
 
-        // A private mapper: BsonMapper.Global has a first-use race under concurrency.
-        Mapper = new BsonMapper();
-        Database = new LiteDatabase(new ConnectionString { Filename = FilePath, Connection = ConnectionType.Direct }, Mapper);
-        Database.CheckpointSize = o.CheckpointPages;
+        _fileLock = DatabaseFileLock.Acquire(FilePath); // before LiteDB touches the file: a second process stops here
+        try
+        {
+            // A private mapper: BsonMapper.Global has a first-use race under concurrency.
+            Mapper = new BsonMapper();
+            // The same engine LiteDatabase builds for Connection=direct, under the write gate's guard.
+            Database = new LiteDatabase(new GatedEngine(new LiteEngine(new EngineSettings { Filename = FilePath }), _writeGate), Mapper);
+            lock (_writeGate) Database.CheckpointSize = o.CheckpointPages;
+        }
+        catch
+        {
+            Database?.Dispose();
+            _fileLock.Dispose();
+            throw;
+        }
         _log.LogInformation("LiteDB opened at {Path} (durable commits: {Durable})", FilePath, _durable);
     }
 
@@ -52,7 +66,8 @@ public sealed partial class CdpDatabase : IDisposable
     /// One explicit transaction at a time, whatever collections it writes. LiteDB 5 lets transactions on DIFFERENT
     /// collections run at once, and that corrupts the shared free-page list in the header page (LiteDB issue #2825,
     /// still open in 5.0.21: "Page type must be data page", "empty page must be defined as empty type"); seen here in a
-    /// 4-minute soak with the log writer and the processor committing side by side. Reads do not take this gate.
+    /// 4-minute soak with the log writer and the processor committing side by side. Reads do not take this gate. Every write of the process holds it: <see cref="GatedEngine"/>
+    /// refuses the others (auto-transactions included, e.g. a collection's Insert outside InTransaction).
     /// </summary>
     private readonly Lock _writeGate = new();
 
@@ -101,9 +116,31 @@ public sealed partial class CdpDatabase : IDisposable
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
 
+    /// <summary>
+    /// A checkpoint waits for a running backup copy BEFORE it takes the write gate: LiteDB's checkpoint waits for every open
+    /// transaction, the copy's included, and would hold the gate, so every commit, meanwhile (measured: ingest stood still
+    /// ~1.9 s of a 3.2 s copy of a 263 MB file). One copy or checkpoint at a time.
+    /// </summary>
+    private readonly Lock _copyOrCheckpoint = new();
+
+    /// <summary>LiteDB checkpoint (the -log.db file into the data file), under the write gate like every write.</summary>
+    public void Checkpoint()
+    {
+        lock (_copyOrCheckpoint)
+        lock (_writeGate)
+            Database.Checkpoint();
+    }
+
+    /// <summary>A consistent copy of the data file (see <see cref="LiteDbFiles.CopyConsistent"/>); returns its size.</summary>
+    public long CopyConsistentTo(string targetFile)
+    {
+        lock (_copyOrCheckpoint) return LiteDbFiles.CopyConsistent(Database, Checkpoint, FilePath, targetFile);
+    }
+
     public void Dispose()
     {
         _logFileHandle?.Dispose();
-        Database.Dispose();
+        lock (_writeGate) Database.Dispose(); // closing checkpoints the log into the data file: a write like any other
+        _fileLock.Dispose();
     }
 }

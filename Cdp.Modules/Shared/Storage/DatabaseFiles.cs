@@ -26,9 +26,14 @@ public static class LiteDbFiles
     /// commit), open a transaction (no checkpoint can start until it ends) and copy the data file. The copy is the state at the
     /// last checkpoint; commits landing in the log meanwhile are not in it. Runs on its own thread: LiteDB binds a transaction to it.
     /// </summary>
-    public static long CopyConsistent(LiteDatabase database, string dataFile, string targetFile)
+    public static long CopyConsistent(LiteDatabase database, string dataFile, string targetFile) =>
+        CopyConsistent(database, () => database.Checkpoint(), dataFile, targetFile);
+
+    /// <inheritdoc cref="CopyConsistent(LiteDatabase, string, string)"/>
+    /// <param name="checkpoint">Checkpoints <paramref name="database"/> (cdp.db's goes through its write gate).</param>
+    public static long CopyConsistent(LiteDatabase database, Action checkpoint, string dataFile, string targetFile)
     {
-        database.Checkpoint();
+        checkpoint();
         long size = 0;
         Exception? failure = null;
         var thread = new Thread(() =>
