@@ -190,11 +190,18 @@ internal sealed record QuarantineRecord(string Id, string Kind, string Subject, 
         d["p"].AsInt64, d["reason"].AsString, d["seq"].AsInt64, d["at"].AsDateTime.ToUniversalTime());
 }
 
-/// <summary>An admin's unmerge: at event <see cref="Sequence"/>, identifiers owned by profile <see cref="Loser"/> do not join.</summary>
+/// <summary>
+/// An admin's unmerge: at event <see cref="Sequence"/>, identifiers owned by profile <see cref="Loser"/> do not join.
+/// Stored under (sequence, loser), not under the merge id: merge ids are "m{sequence}-{index}", so after an unmerge the
+/// same event's next merge can take the freed id (another loser), and unmerging that one too must not overwrite the
+/// first decision (the replay applied both; a reprocess must too). Older documents keyed by merge id read the same.
+/// </summary>
 internal sealed record UnmergeDirective(string MergeId, long Sequence, long Loser, DateTime At)
 {
-    public BsonDocument ToBson() => new() { ["_id"] = MergeId, ["seq"] = Sequence, ["l"] = Loser, ["at"] = At };
+    public string Key => FormattableString.Invariant($"{Sequence}:{Loser}");
+
+    public BsonDocument ToBson() => new() { ["_id"] = Key, ["merge"] = MergeId, ["seq"] = Sequence, ["l"] = Loser, ["at"] = At };
 
     public static UnmergeDirective FromBson(BsonDocument d) =>
-        new(d["_id"].AsString, d["seq"].AsInt64, d["l"].AsInt64, d["at"].AsDateTime.ToUniversalTime());
+        new(d.TryGetValue("merge", out var m) ? m.AsString : d["_id"].AsString, d["seq"].AsInt64, d["l"].AsInt64, d["at"].AsDateTime.ToUniversalTime());
 }

@@ -1,0 +1,51 @@
+using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Shared.Storage;
+using Cdp.Tests.Profiles;
+using Cdp.Tests.Support;
+
+namespace Cdp.Tests.Identity;
+
+/// <summary>
+/// Minimal cases shrunk from the random unmerge property (Profiles/RebuildPropertyTests): after an unmerge, the state must
+/// equal a full reprocess of the log with every stored unmerge decision applied.
+/// </summary>
+public sealed class UnmergeExactnessTests
+{
+    /// <summary>An identify at minute <paramref name="n"/> (messageId m-n) from an anonymous id, with an optional user id and traits.</summary>
+    private static string Identify(int n, string anonymousId, string traits, string? userId = null) =>
+        "{\"type\":\"identify\",\"messageId\":\"m-" + n + "\",\"timestamp\":\"2026-03-01T00:" + n.ToString("00") + ":00Z\",\"receivedAt\":\"2026-03-01T00:"
+        + n.ToString("00") + ":00Z\",\"anonymousId\":\"" + anonymousId + "\"" + (userId is null ? "" : ",\"userId\":\"" + userId + "\"") + ",\"traits\":{" + traits + "}}";
+
+    [Fact]
+    public async Task Unmerging_the_same_merge_id_twice_keeps_both_decisions_after_a_reprocess()
+    {
+        using var host = new CdpHost();
+        var db = host.Service<CdpDatabase>();
+        var processor = host.Service<IProfileProcessor>();
+        // p_1, p_2 (email), p_3 (user id); event 4 carries all three identifiers: p_2 and p_3 merge into p_1 (m4-0, m4-1)
+        await RebuildPropertyTests.Append(host,
+        [
+            Identify(1, "a1", "\"name\":\"Ann\""),
+            Identify(2, "a2", "\"email\":\"ben@example.com\""),
+            Identify(3, "a3", "\"name\":\"Cat\"", userId: "cat"),
+            Identify(4, "a1", "\"email\":\"ben@example.com\"", userId: "cat"),
+        ]);
+        await host.Processed();
+        Loser(db, "m4-0").Should().Be(2);
+        Loser(db, "m4-1").Should().Be(3);
+
+        (await processor.UnmergeAsync("m4-0", CancellationToken.None)).Should().NotBeNull();
+        // event 4 no longer joins p_2; it still joins p_3, and that merge now has the first index of the event
+        Loser(db, "m4-0").Should().Be(3, "the replay numbers event 4's only remaining merge m4-0");
+        (await processor.UnmergeAsync("m4-0", CancellationToken.None)).Should().NotBeNull();
+        db.Collection("identity_merges").Count().Should().Be(0);
+
+        var incremental = ProjectionSnapshot.Take(db);
+        await processor.ReprocessAsync(CancellationToken.None);
+        await host.Processed();
+        ProjectionSnapshot.Take(db).Should().Be(incremental, "both unmerges of event 4 are decisions a reprocess must keep");
+        db.Collection("identity_merges").Count().Should().Be(0);
+    }
+
+    private static long Loser(CdpDatabase db, string mergeId) => db.Collection("identity_merges").FindById(mergeId)?["l"].AsInt64 ?? 0;
+}
