@@ -47,5 +47,38 @@ public sealed class UnmergeExactnessTests
         db.Collection("identity_merges").Count().Should().Be(0);
     }
 
+    [Fact]
+    public async Task An_unmerge_also_replays_the_events_that_carried_an_identifier_a_quarantined_profile_could_not_take()
+    {
+        using var host = new CdpHost(new Dictionary<string, string?> { ["Cdp:Identity:MaxMergesPerProfile"] = "1" });
+        var db = host.Service<CdpDatabase>();
+        var processor = host.Service<IProfileProcessor>();
+        const string Kim = "\"email\":\"kim@example.com\"";
+        await RebuildPropertyTests.Append(host,
+        [
+            // p_1 takes two merges (events 4 and 5): past MaxMergesPerProfile=1, so it is quarantined
+            Identify(1, "q1", ""), Identify(2, "q2", "\"email\":\"q@example.com\""), Identify(3, "q3", "", userId: "uq"),
+            Identify(4, "q1", "\"email\":\"q@example.com\""), Identify(5, "q1", "", userId: "uq"),
+            // p_6 likewise (events 8 and 10)
+            Identify(6, "x1", ""), Identify(7, "x2", "\"email\":\"x@example.com\""), Identify(8, "x1", "\"email\":\"x@example.com\""),
+            Identify(9, "x3", "", userId: "ux"), Identify(10, "x1", "", userId: "ux"),
+            // kim's address reaches both quarantined profiles first: neither may take it, so nobody owns it yet
+            Identify(11, "q1", Kim), Identify(12, "x1", Kim),
+            // then it starts a profile of its own
+            Identify(13, "g1", Kim),
+        ]);
+        await host.Processed();
+        db.Collection("identity_quarantine").Count().Should().Be(2);
+        db.Collection("identity_keys").FindById("email:kim@example.com")["p"].AsInt64.Should().Be(13);
+
+        // without merge m5-0, p_1 is not quarantined: event 11 gives it kim's address, and events 12 and 13 follow
+        (await processor.UnmergeAsync("m5-0", CancellationToken.None)).Should().NotBeNull();
+        db.Collection("identity_keys").FindById("email:kim@example.com")["p"].AsInt64.Should().Be(1);
+        var incremental = ProjectionSnapshot.Take(db);
+        await processor.ReprocessAsync(CancellationToken.None);
+        await host.Processed();
+        ProjectionSnapshot.Take(db).Should().Be(incremental);
+    }
+
     private static long Loser(CdpDatabase db, string mergeId) => db.Collection("identity_merges").FindById(mergeId)?["l"].AsInt64 ?? 0;
 }

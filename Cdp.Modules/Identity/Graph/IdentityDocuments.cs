@@ -15,6 +15,7 @@ internal static class IdentitySchema
     public const string Quarantine = "identity_quarantine";
     public const string Unmerges = "identity_unmerges"; // admin decisions: inputs like the log, kept by a reprocess
     public const string Links = "identity_links";       // probabilistic merge decisions: inputs like the log, kept by a reprocess
+    public const string Carriers = "identity_carriers"; // key hash -> events that carried the identifier while nobody could take it (see IdentityGraph.Carriers)
 
     /// <summary>Day granularity of an identifier's last-seen time: limits have windows of a week or more.</summary>
     public static int Day(DateTime at) => (int)((at.Ticks - Epoch.Ticks) / TimeSpan.TicksPerDay);
@@ -39,6 +40,11 @@ internal static class IdentitySchema
     public static int DayOf(ulong packed) => (int)(packed & ((1 << 20) - 1));
 
     public static string TypeOf(string key) => key[..key.IndexOf(':')];
+
+    /// <summary>The document id of a key hash (identity_carriers): no identifier in clear text.</summary>
+    public static string HashId(UInt128 h) => h.ToString("x32");
+
+    public static UInt128 ParseHashId(string id) => UInt128.Parse(id, System.Globalization.NumberStyles.HexNumber);
 }
 
 internal sealed class NodeIdentifier(string key, DateTime first, DateTime last)
