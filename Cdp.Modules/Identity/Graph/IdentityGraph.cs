@@ -151,8 +151,9 @@ internal sealed class IdentityGraph : IIdentityResolver
         // carried an identifier nobody could take, IdentityGraph.Carriers); each profile brings its events (its timeline)
         // and the events that carried its identifiers but went elsewhere (touches). No event outside then carries an
         // identifier of the closure, so the outside resolves as before and the closure replays on its own.
-        // Bounded by the connected component of the identifiers involved (the blob guard keeps those small; the
-        // replay's event count is logged and returned).
+        // As wide as the merge's connected component through identifiers and touches (an identifier quarantined by the
+        // blob guard joins no profiles but still connects the events that carried it): a few profiles for real people,
+        // at most the whole log. The replay's event count is logged and returned.
         var live = new List<IdentityNode>();
         var inClosure = new HashSet<long> { root };
         var queue = new Queue<long>([root]);
