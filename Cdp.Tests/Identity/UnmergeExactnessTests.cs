@@ -80,5 +80,35 @@ public sealed class UnmergeExactnessTests
         ProjectionSnapshot.Take(db).Should().Be(incremental);
     }
 
+    [Fact]
+    public async Task An_unmerge_also_replays_an_alias_whose_previous_id_becomes_a_known_user_id()
+    {
+        using var host = new CdpHost(new Dictionary<string, string?> { ["Cdp:Identity:MaxMergesPerProfile"] = "1" });
+        var db = host.Service<CdpDatabase>();
+        var processor = host.Service<IProfileProcessor>();
+        await RebuildPropertyTests.Append(host,
+        [
+            // p_1 quarantined after its two merges (events 4 and 5), as above
+            Identify(1, "q1", ""), Identify(2, "q2", "\"email\":\"q@example.com\""), Identify(3, "q3", "", userId: "uq"),
+            Identify(4, "q1", "\"email\":\"q@example.com\""), Identify(5, "q1", "", userId: "uq"),
+            // user id kim reaches quarantined p_1 first, so nobody owns it ...
+            Identify(6, "q1", "", userId: "kim"),
+            // ... and this alias takes "kim" for an anonymous id (Segment's rule for an unknown previousId): profile p_7
+            """{"type":"alias","messageId":"m-7","timestamp":"2026-03-01T00:07:00Z","receivedAt":"2026-03-01T00:07:00Z","previousId":"kim","userId":"zed"}""",
+        ]);
+        await host.Processed();
+        db.Collection("identity_keys").FindById("anonymous_id:kim")["p"].AsInt64.Should().Be(7);
+
+        // without merge m5-0, p_1 takes user id kim at event 6, so the alias's previousId is that user id (and the
+        // user_id limit keeps zed apart): the alias must be replayed although, as logged, it never carried user_id:kim
+        (await processor.UnmergeAsync("m5-0", CancellationToken.None)).Should().NotBeNull();
+        db.Collection("identity_keys").FindById("user_id:kim")["p"].AsInt64.Should().Be(1);
+        (db.Collection("identity_keys").FindById("anonymous_id:kim") is null).Should().BeTrue("the alias now carries user_id:kim instead");
+        var incremental = ProjectionSnapshot.Take(db);
+        await processor.ReprocessAsync(CancellationToken.None);
+        await host.Processed();
+        ProjectionSnapshot.Take(db).Should().Be(incremental);
+    }
+
     private static long Loser(CdpDatabase db, string mergeId) => db.Collection("identity_merges").FindById(mergeId)?["l"].AsInt64 ?? 0;
 }

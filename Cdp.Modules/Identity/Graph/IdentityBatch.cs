@@ -111,7 +111,7 @@ internal sealed class IdentityBatch : IIdentityBatch
             foreach (var id in _catalogue.Extract(payload, _ => true))
             {
                 var h = IdentitySchema.Hash(id.Key);
-                if (Array.IndexOf(carried, h) < 0 && Owner(h) == 0) AddCarrier(h, logged.Sequence);
+                if (Array.IndexOf(carried, h) < 0 && Owner(h) == 0 && _g.Suppressions?.Contains(id.Key) != true) AddCarrier(h, logged.Sequence);
             }
         var result = Resolve(logged, ids, hashes);
         // every profile whose identifier the event carried, but that did not get the event, remembers it
@@ -487,11 +487,14 @@ internal sealed class IdentityBatch : IIdentityBatch
         foreach (var q in _deletedQuarantine) quarantine.Delete(q);
         foreach (var q in _quarantine.Values) quarantine.Upsert(q.ToBson());
         if (_directive is not null) db.GetCollection(IdentitySchema.Unmerges).Upsert(_directive.ToBson());
-        var carriers = db.GetCollection(IdentitySchema.Carriers);
-        foreach (var (h, list) in _carriers)
+        if (_carriers.Count > 0)
         {
-            if (list.Count == 0) carriers.Delete(IdentitySchema.HashId(h));
-            else carriers.Upsert(new BsonDocument { ["_id"] = IdentitySchema.HashId(h), ["s"] = Varint.Encode(list) });
+            var carriers = db.GetCollection(IdentitySchema.Carriers);
+            foreach (var (h, list) in _carriers)
+            {
+                if (list.Count == 0) carriers.Delete(IdentitySchema.HashId(h));
+                else carriers.Upsert(new BsonDocument { ["_id"] = IdentitySchema.HashId(h), ["s"] = Varint.Encode(list) });
+            }
         }
         var links = db.GetCollection(IdentitySchema.Links);
         foreach (var l in _linkWrites.Values) links.Upsert(l.ToBson());
