@@ -14,7 +14,7 @@ namespace Cdp.Tests.Profiles;
 /// Property: for random event streams (small identifier pools so that merges, limit refusals, blocked values and
 /// the blob guard all happen), the incrementally processed state equals the state `reprocess` rebuilds from the log.
 /// </summary>
-public sealed class RebuildPropertyTests
+public sealed class RebuildPropertyTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly string[] Anonymous = Enumerable.Range(0, 14).Select(i => "a" + i).ToArray();
     private static readonly string[] Users = ["u0", "u1", "u2", "u3", "undefined"];
@@ -23,8 +23,20 @@ public sealed class RebuildPropertyTests
     private static readonly string[] Names = ["Ann", "Ben", "Cat", "Dan"];
 
     /// <summary>One generated event as Segment JSON (already in the log's normalised shape).</summary>
-    internal static readonly Gen<string> Event =
-        Gen.Select(Gen.Int[0, 9], Gen.Int[0, Anonymous.Length - 1], Gen.Int[0, Users.Length], Gen.Int[0, Emails.Length], Gen.Int[0, Phones.Length])
+    internal static readonly Gen<string> Event = EventIn(0);
+
+    /// <summary>
+    /// An event of one of four groups of people, each with its own anonymous ids, user ids, emails (team@ included), phones
+    /// and devices: the identity graph falls into separate components, so an unmerge replays only part of the log, and
+    /// what it leaves out must not matter. (Within one group, as in <see cref="Event"/>, everything ends up connected.)
+    /// </summary>
+    internal static readonly Gen<string> GroupedEvent = Gen.Int[0, 3].SelectMany(EventIn);
+
+    /// <summary>Group 0 uses the values as they are; group g prefixes the group's own values with "g{g}-" (phones: its own numbers).</summary>
+    private static Gen<string> EventIn(int group)
+    {
+        string Own(string value) => group == 0 || value is "undefined" or "test@test.com" ? value : $"g{group}-{value}";
+        return Gen.Select(Gen.Int[0, 9], Gen.Int[0, Anonymous.Length - 1], Gen.Int[0, Users.Length], Gen.Int[0, Emails.Length], Gen.Int[0, Phones.Length])
             .Select(Gen.Int[0, Names.Length - 1], Gen.Int[0, 400], Gen.Int[0, 3], (t, name, minute, device) =>
             {
                 var (kind, anon, user, email, phone) = t;
@@ -32,11 +44,11 @@ public sealed class RebuildPropertyTests
                 var sb = new StringBuilder("{");
                 var type = kind switch { <= 3 => "page", <= 5 => "track", <= 8 => "identify", _ => "group" };
                 sb.Append($"\"type\":\"{type}\",\"messageId\":\"{Guid.NewGuid()}\",\"timestamp\":\"{ts}\",\"receivedAt\":\"{ts}\"");
-                sb.Append($",\"anonymousId\":\"{Anonymous[anon]}\"");
-                if (user < Users.Length && kind >= 5) sb.Append($",\"userId\":\"{Users[user]}\"");
+                sb.Append($",\"anonymousId\":\"{Own(Anonymous[anon])}\"");
+                if (user < Users.Length && kind >= 5) sb.Append($",\"userId\":\"{Own(Users[user])}\"");
                 var traits = new List<string>();
-                if (email < Emails.Length) traits.Add($"\"email\":\"{Emails[email]}\"");
-                if (phone < Phones.Length && kind >= 7) traits.Add($"\"phone\":\"{Phones[phone]}\"");
+                if (email < Emails.Length) traits.Add($"\"email\":\"{Own(Emails[email])}\"");
+                if (phone < Phones.Length && kind >= 7) traits.Add($"\"phone\":\"{(group == 0 || phone == 3 ? Phones[phone] : $"+44 20 7946 0{group}{phone}0")}\"");
                 traits.Add($"\"name\":\"{Names[name]}\",\"address\":{{\"city\":\"{Names[name]}ville\",\"zip\":{minute}}}");
                 switch (type)
                 {
@@ -45,9 +57,10 @@ public sealed class RebuildPropertyTests
                     case "identify": sb.Append(",\"traits\":{").Append(string.Join(',', traits)).Append('}'); break;
                     default: sb.Append($",\"groupId\":\"g{minute % 2}\",\"traits\":{{\"plan\":\"{Names[name]}\"}}"); break;
                 }
-                if (device > 0) sb.Append($",\"context\":{{\"device\":{{\"id\":\"dev{device}\"}}{(kind == 5 && email < Emails.Length ? $",\"traits\":{{\"email\":\"{Emails[email]}\"}}" : "")}}}");
+                if (device > 0) sb.Append($",\"context\":{{\"device\":{{\"id\":\"{Own("dev" + device)}\"}}{(kind == 5 && email < Emails.Length ? $",\"traits\":{{\"email\":\"{Own(Emails[email])}\"}}" : "")}}}");
                 return sb.Append('}').ToString();
             });
+    }
 
     private static Dictionary<string, string?> Settings() => new()
     {
@@ -96,12 +109,17 @@ public sealed class RebuildPropertyTests
         }, iter: 12, threads: 1);
     }
 
-    [Fact(Skip = "known gap, about 1 run in 3 with CDP_UNMERGE_ITER=80: after an unmerge, one event can end up attributed to a different profile than a full reprocess gives (the identity graph itself matches; the profiles' counters, computed traits and timelines differ by that event). The replay treats identifiers outside the dissolved profiles as foreign, where a full replay applies the limit rules to them. Set CDP_UNMERGE_ITER and CDP_DEBUG_DIR to hunt it")]
+    /// <summary>
+    /// One host for all samples, so the log grows (to thousands of events at CDP_UNMERGE_ITER=80) and the unmerge decisions
+    /// pile up, including unmerges of a merge id freed by an earlier unmerge. Reports how many events the unmerges replayed.
+    /// </summary>
+    [Fact]
     public async Task Rebuilding_after_unmerges_gives_the_incremental_state()
     {
         using var host = new CdpHost(Settings());
         var merges = 0;
-        await Gen.Select(Event.Array[40, 120], Event.Array[0, 40], Gen.Int[0, 1000]).SampleAsync(async t =>
+        long replayed = 0, logged = 0, largest = 0;
+        await Gen.Select(GroupedEvent.Array[40, 120], GroupedEvent.Array[0, 40], Gen.Int[0, 1000]).SampleAsync(async t =>
         {
             var (before, after, pick) = t;
             await Append(host, before);
@@ -111,7 +129,11 @@ public sealed class RebuildPropertyTests
             if (ids.Count > 0)
             {
                 merges++;
-                (await host.Service<IProfileProcessor>().UnmergeAsync(ids[pick % ids.Count], CancellationToken.None)).Should().NotBeNull();
+                var result = await host.Service<IProfileProcessor>().UnmergeAsync(ids[pick % ids.Count], CancellationToken.None);
+                result.Should().NotBeNull();
+                replayed += result!.EventsReplayed;
+                largest = Math.Max(largest, result.EventsReplayed);
+                logged += host.Service<IEventLog>().LastSequence;
             }
             await Append(host, after);
             await host.Processed();
@@ -125,5 +147,7 @@ public sealed class RebuildPropertyTests
             rebuilt.Should().Be(incremental);
         }, iter: int.TryParse(Environment.GetEnvironmentVariable("CDP_UNMERGE_ITER"), out var it) ? it : 10, threads: 1);
         merges.Should().BeGreaterThan(0, "the generator must produce merges for this property to mean anything");
+        output.WriteLine($"{merges} unmerges replayed {replayed} events in all ({(double)replayed / merges:F0} each, at most {largest}), "
+            + $"{100.0 * replayed / logged:F1}% of the log at the time");
     }
 }

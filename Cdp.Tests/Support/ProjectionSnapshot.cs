@@ -10,7 +10,7 @@ public static class ProjectionSnapshot
     public static readonly string[] Collections =
     [
         "profiles", "profile_timeline", "profile_accounts",
-        "identity_nodes", "identity_keys", "identity_merges", "identity_quarantine",
+        "identity_nodes", "identity_keys", "identity_merges", "identity_quarantine", "identity_carriers",
     ];
 
     public static string Take(CdpDatabase db) => Take(db.Database);

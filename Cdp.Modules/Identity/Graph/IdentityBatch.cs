@@ -20,7 +20,8 @@ namespace Cdp.Modules.Identity.Graph;
 /// Blob guard: a merge through an identifier that already joined MaxProfilesPerIdentifier profiles quarantines that
 /// identifier instead; a profile past MaxIdentifiersPerProfile / MaxMergesPerProfile is quarantined. Quarantined
 /// identifiers and profiles take events but never merge.
-/// In unmerge mode the batch replays one dissolved profile's events: identifiers owned by other profiles count as taken.
+/// In unmerge mode the batch replays the events of the dissolved profiles (IdentityGraph.BeginUnmerge's closure): identifiers
+/// owned by other profiles would count as taken, but the closure is built so that none of its events carries one.
 /// </summary>
 internal sealed class IdentityBatch : IIdentityBatch
 {
@@ -49,6 +50,7 @@ internal sealed class IdentityBatch : IIdentityBatch
     private readonly HashSet<string> _deletedMerges = new(StringComparer.Ordinal);
     private readonly Dictionary<string, QuarantineRecord> _quarantine = new(StringComparer.Ordinal);
     private readonly HashSet<string> _deletedQuarantine = new(StringComparer.Ordinal);
+    private readonly Dictionary<UInt128, List<long>> _carriers = new(); // staged copies of IdentityGraph.Carriers lists
 
     // probabilistic links: the queue this batch replays (the graph's pending ones, or those inside an unmerge), staged link writes
     private readonly List<LinkRecord> _linkQueue;
@@ -58,7 +60,7 @@ internal sealed class IdentityBatch : IIdentityBatch
     private readonly DateTime _undoneAt;
 
     public IdentityBatch(IdentityGraph graph, IReadOnlyList<IdentityNode>? dissolve, UnmergeDirective? directive,
-        string? undoneLink = null, List<LinkRecord>? replayLinks = null, DateTime undoneAt = default)
+        string? undoneLink = null, List<LinkRecord>? replayLinks = null, DateTime undoneAt = default, IEnumerable<UInt128>? replayCarried = null)
     {
         _g = graph;
         _catalogue = graph.Catalogue;
@@ -70,6 +72,8 @@ internal sealed class IdentityBatch : IIdentityBatch
         _linkCursor = dissolve is null ? graph.PendingCursor : 0;
         if (dissolve is null) return;
         _replay = true;
+        // every event that carried these identifiers is replayed (the closure), so their carrier lists are rebuilt from empty
+        foreach (var h in replayCarried ?? []) _carriers[h] = [];
         foreach (var root in dissolve)
         {
             foreach (var profile in root.Absorbed.Append(root.Profile))
@@ -102,6 +106,13 @@ internal sealed class IdentityBatch : IIdentityBatch
         var hashes = new List<UInt128>(ids.Count);
         foreach (var id in ids) hashes.Add(IdentitySchema.Hash(id.Key));
         var carried = hashes.ToArray();
+        // an alias whose previousId is not (yet) a known user id: had it been, the event would have carried that user id
+        if (payload.TryGetProperty("previousId", out _))
+            foreach (var id in _catalogue.Extract(payload, _ => true))
+            {
+                var h = IdentitySchema.Hash(id.Key);
+                if (Array.IndexOf(carried, h) < 0 && Owner(h) == 0 && _g.Suppressions?.Contains(id.Key) != true) AddCarrier(h, logged.Sequence);
+            }
         var result = Resolve(logged, ids, hashes);
         // every profile whose identifier the event carried, but that did not get the event, remembers it
         foreach (var h in carried)
@@ -155,6 +166,8 @@ internal sealed class IdentityBatch : IIdentityBatch
                 if (blockedOwner != 0)
                 {
                     Touch(Node(blockedOwner), ids, hashes, owners, at, day);
+                    // the quarantined profile takes the event but not its new identifiers: remember who carried them
+                    for (var i = 0; i < ids.Count; i++) if (owners[i] == 0) AddCarrier(hashes[i], logged.Sequence);
                     return new EventIdentity(blockedOwner, false, []);
                 }
                 var created = new IdentityNode(logged.Sequence) { IsNew = true };
@@ -216,6 +229,13 @@ internal sealed class IdentityBatch : IIdentityBatch
             GuardProfile(node, logged, at);
             return new EventIdentity(target, false, merges);
         }
+    }
+
+    private void AddCarrier(UInt128 h, long sequence)
+    {
+        if (!_carriers.TryGetValue(h, out var list))
+            _carriers[h] = list = _g.Carriers.TryGetValue(h, out var committed) ? [.. committed] : [];
+        if (list.Count == 0 || list[^1] != sequence) list.Add(sequence);
     }
 
     private ulong Owner(UInt128 h)
@@ -467,6 +487,15 @@ internal sealed class IdentityBatch : IIdentityBatch
         foreach (var q in _deletedQuarantine) quarantine.Delete(q);
         foreach (var q in _quarantine.Values) quarantine.Upsert(q.ToBson());
         if (_directive is not null) db.GetCollection(IdentitySchema.Unmerges).Upsert(_directive.ToBson());
+        if (_carriers.Count > 0)
+        {
+            var carriers = db.GetCollection(IdentitySchema.Carriers);
+            foreach (var (h, list) in _carriers)
+            {
+                if (list.Count == 0) carriers.Delete(IdentitySchema.HashId(h));
+                else carriers.Upsert(new BsonDocument { ["_id"] = IdentitySchema.HashId(h), ["s"] = Varint.Encode(list) });
+            }
+        }
         var links = db.GetCollection(IdentitySchema.Links);
         foreach (var l in _linkWrites.Values) links.Upsert(l.ToBson());
         if (_undoneLink is not null && links.FindById(_undoneLink) is { } undone)
@@ -484,6 +513,11 @@ internal sealed class IdentityBatch : IIdentityBatch
         foreach (var h in _quarantinedKeys) _g.QuarantinedKeys.Add(h);
         foreach (var p in _releasedProfiles) _g.QuarantinedProfiles.Remove(p);
         foreach (var p in _quarantinedProfiles) _g.QuarantinedProfiles.Add(p);
+        foreach (var (h, list) in _carriers)
+        {
+            if (list.Count == 0) _g.Carriers.Remove(h);
+            else _g.Carriers[h] = list;
+        }
         if (_directive is not null) _g.AddDirective(_directive);
         if (!_replay) _g.PendingCursor = _linkCursor;
         foreach (var p in _dirtyNodes) _nodes[p].IsNew = false;

@@ -15,6 +15,7 @@ internal static class IdentitySchema
     public const string Quarantine = "identity_quarantine";
     public const string Unmerges = "identity_unmerges"; // admin decisions: inputs like the log, kept by a reprocess
     public const string Links = "identity_links";       // probabilistic merge decisions: inputs like the log, kept by a reprocess
+    public const string Carriers = "identity_carriers"; // key hash -> events that carried the identifier while nobody could take it (see IdentityGraph.Carriers)
 
     /// <summary>Day granularity of an identifier's last-seen time: limits have windows of a week or more.</summary>
     public static int Day(DateTime at) => (int)((at.Ticks - Epoch.Ticks) / TimeSpan.TicksPerDay);
@@ -39,6 +40,11 @@ internal static class IdentitySchema
     public static int DayOf(ulong packed) => (int)(packed & ((1 << 20) - 1));
 
     public static string TypeOf(string key) => key[..key.IndexOf(':')];
+
+    /// <summary>The document id of a key hash (identity_carriers): no identifier in clear text.</summary>
+    public static string HashId(UInt128 h) => h.ToString("x32");
+
+    public static UInt128 ParseHashId(string id) => UInt128.Parse(id, System.Globalization.NumberStyles.HexNumber);
 }
 
 internal sealed class NodeIdentifier(string key, DateTime first, DateTime last)
@@ -190,11 +196,18 @@ internal sealed record QuarantineRecord(string Id, string Kind, string Subject, 
         d["p"].AsInt64, d["reason"].AsString, d["seq"].AsInt64, d["at"].AsDateTime.ToUniversalTime());
 }
 
-/// <summary>An admin's unmerge: at event <see cref="Sequence"/>, identifiers owned by profile <see cref="Loser"/> do not join.</summary>
+/// <summary>
+/// An admin's unmerge: at event <see cref="Sequence"/>, identifiers owned by profile <see cref="Loser"/> do not join.
+/// Stored under (sequence, loser), not under the merge id: merge ids are "m{sequence}-{index}", so after an unmerge the
+/// same event's next merge can take the freed id (another loser), and unmerging that one too must not overwrite the
+/// first decision (the replay applied both; a reprocess must too). Older documents keyed by merge id read the same.
+/// </summary>
 internal sealed record UnmergeDirective(string MergeId, long Sequence, long Loser, DateTime At)
 {
-    public BsonDocument ToBson() => new() { ["_id"] = MergeId, ["seq"] = Sequence, ["l"] = Loser, ["at"] = At };
+    public string Key => FormattableString.Invariant($"{Sequence}:{Loser}");
+
+    public BsonDocument ToBson() => new() { ["_id"] = Key, ["merge"] = MergeId, ["seq"] = Sequence, ["l"] = Loser, ["at"] = At };
 
     public static UnmergeDirective FromBson(BsonDocument d) =>
-        new(d["_id"].AsString, d["seq"].AsInt64, d["l"].AsInt64, d["at"].AsDateTime.ToUniversalTime());
+        new(d.TryGetValue("merge", out var m) ? m.AsString : d["_id"].AsString, d["seq"].AsInt64, d["l"].AsInt64, d["at"].AsDateTime.ToUniversalTime());
 }

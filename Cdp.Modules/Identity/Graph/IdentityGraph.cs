@@ -29,6 +29,15 @@ internal sealed class IdentityGraph : IIdentityResolver
     internal readonly HashSet<long> QuarantinedProfiles = new(); // so that resolving an event needs no node read
     internal readonly Dictionary<long, List<long>> Directives = new();
 
+    /// <summary>
+    /// Key hash -> events (ascending) that carried the identifier while nobody owned it and did not take it either: the
+    /// event went to a quarantined profile (which takes events, not identifiers), or an alias whose previousId could have
+    /// been that user id. Nothing else records them (a touch needs an owner), yet a replay in which someone owns the
+    /// identifier earlier resolves them differently, so an unmerge that replays any event carrying the identifier must
+    /// replay these too. Rare (quarantined profiles and aliases only), so kept in memory.
+    /// </summary>
+    internal readonly Dictionary<UInt128, List<long>> Carriers = new();
+
     /// <summary>Links a replay (after a reprocess) must apply again, by (sequence, order); <see cref="PendingCursor"/> = how many are done.</summary>
     internal readonly List<LinkRecord> PendingLinks = [];
     internal int PendingCursor;
@@ -84,6 +93,7 @@ internal sealed class IdentityGraph : IIdentityResolver
         Directives.Clear();
         PendingLinks.Clear();
         PendingCursor = 0;
+        Carriers.Clear();
         if (_db is null) return;
         var nodes = 0;
         foreach (var d in _db.Collection(IdentitySchema.Nodes).FindAll())
@@ -99,6 +109,8 @@ internal sealed class IdentityGraph : IIdentityResolver
         foreach (var q in _db.Collection(IdentitySchema.Quarantine).Find(Filter.EQ("kind", "profile")))
             QuarantinedProfiles.Add(q["p"].AsInt64);
         foreach (var u in _db.Collection(IdentitySchema.Unmerges).FindAll()) AddDirective(UnmergeDirective.FromBson(u));
+        foreach (var c in _db.Collection(IdentitySchema.Carriers).FindAll())
+            Carriers[IdentitySchema.ParseHashId(c["_id"].AsString)] = Varint.Decode(c["s"].AsBinary);
         foreach (var l in _db.Collection(IdentitySchema.Links).FindAll().Select(LinkRecord.FromBson))
         {
             NextLinkOrder = Math.Max(NextLinkOrder, l.Order + 1);
@@ -134,23 +146,41 @@ internal sealed class IdentityGraph : IIdentityResolver
             root = n.Into;
         }
 
-        // the closure: profiles that share an event (attributed or refused) with a profile already in it
+        // The closure, so that replaying it alone gives what a full replay gives: profiles and events that share an
+        // identifier, transitively. Each event brings the live owners of the identifiers it carries (and the events that
+        // carried an identifier nobody could take, IdentityGraph.Carriers); each profile brings its events (its timeline)
+        // and the events that carried its identifiers but went elsewhere (touches). No event outside then carries an
+        // identifier of the closure, so the outside resolves as before and the closure replays on its own.
+        // As wide as the merge's connected component through identifiers and touches (an identifier quarantined by the
+        // blob guard joins no profiles but still connects the events that carried it): a few profiles for real people,
+        // at most the whole log. The replay's event count is logged and returned.
         var live = new List<IdentityNode>();
         var inClosure = new HashSet<long> { root };
         var queue = new Queue<long>([root]);
         var events = new SortedDictionary<long, LoggedEvent>();
-        while (queue.Count > 0)
+        var carried = new HashSet<UInt128>();
+        var wanted = new SortedSet<long>();
+        while (queue.Count > 0 || wanted.Count > 0)
         {
-            var node = LoadNode(queue.Dequeue())!;
-            live.Add(node);
-            var fresh = timelineOf(node.Profile).Concat(node.Touches).Where(s => !events.ContainsKey(s)).Distinct().Order().ToList();
+            while (queue.Count > 0)
+            {
+                var node = LoadNode(queue.Dequeue())!;
+                live.Add(node);
+                foreach (var s in timelineOf(node.Profile).Concat(node.Touches)) if (!events.ContainsKey(s)) wanted.Add(s);
+            }
+            var fresh = wanted.ToList();
+            wanted.Clear();
             foreach (var e in ReadEvents(_eventLog, fresh))
             {
                 events[e.Sequence] = e;
                 using var doc = JsonDocument.Parse(e.Json);
-                foreach (var id in Catalogue.Extract(doc.RootElement, key => Map.ContainsKey(IdentitySchema.Hash(key))))
+                foreach (var key in CarriedKeys(doc.RootElement))
                 {
-                    if (!Map.TryGetValue(IdentitySchema.Hash(id.Key), out var packed)) continue;
+                    var h = IdentitySchema.Hash(key);
+                    if (!carried.Add(h)) continue;
+                    if (Carriers.TryGetValue(h, out var others))
+                        foreach (var s in others) if (!events.ContainsKey(s)) wanted.Add(s);
+                    if (!Map.TryGetValue(h, out var packed)) continue;
                     var owner = IdentitySchema.ProfileOf(packed);
                     if (inClosure.Add(owner)) queue.Enqueue(owner);
                 }
@@ -165,8 +195,18 @@ internal sealed class IdentityGraph : IIdentityResolver
             .Where(l => l.Id != record.Id && inside.Contains(l.Left) && inside.Contains(l.Right)).ToList();
         replayLinks.Sort(LinkOrder);
         var batch = new IdentityBatch(this, live, probabilistic ? null : new UnmergeDirective(record.Id, record.Sequence, record.Loser, at),
-            probabilistic ? record.Id : null, replayLinks, at);
+            probabilistic ? record.Id : null, replayLinks, at, carried);
         return new UnmergeBatch(batch, root, live.Select(n => n.Profile).ToList(), dissolved, events.Values.ToList());
+    }
+
+    /// <summary>
+    /// The identifiers an event may carry in any replay: an alias's previousId is a user id or an anonymous id depending on
+    /// what is known when it is resolved, so both count.
+    /// </summary>
+    internal IEnumerable<string> CarriedKeys(JsonElement payload)
+    {
+        var ids = Catalogue.Extract(payload, _ => false).Select(i => i.Key);
+        return payload.TryGetProperty("previousId", out _) ? ids.Union(Catalogue.Extract(payload, _ => true).Select(i => i.Key), StringComparer.Ordinal) : ids;
     }
 
     /// <summary>Replay reads: events with the given ascending sequences, in runs so that neighbours cost one read.</summary>
@@ -190,7 +230,7 @@ internal sealed class IdentityGraph : IIdentityResolver
     public void Reset(LiteDatabase db)
     {
         _nodeCache.Clear();
-        foreach (var c in new[] { IdentitySchema.Nodes, IdentitySchema.Keys, IdentitySchema.Merges, IdentitySchema.Quarantine })
+        foreach (var c in new[] { IdentitySchema.Nodes, IdentitySchema.Keys, IdentitySchema.Merges, IdentitySchema.Quarantine, IdentitySchema.Carriers })
             db.GetCollection(c).DeleteAll();
         _memNodes.Clear();
         _memKeys.Clear();
@@ -210,6 +250,7 @@ internal sealed class IdentityGraph : IIdentityResolver
             var h = IdentitySchema.Hash(key);
             Map.Remove(h);
             QuarantinedKeys.Remove(h);
+            Carriers.Remove(h);
         }
         foreach (var p in profiles)
         {

@@ -30,6 +30,7 @@ internal sealed class IdentityPersonalData(IdentityGraph graph, IIdentityDirecto
         foreach (var key in subject.Identifiers)
         {
             if (keys.Delete(key)) identifiers++;
+            db.GetCollection(IdentitySchema.Carriers).Delete(IdentitySchema.HashId(IdentitySchema.Hash(key)));
             if (quarantine.Delete("key:" + key)) quarantined++;
         }
         foreach (var m in mergeIds) if (merges.Delete(m)) mergeRecords++;
