@@ -37,6 +37,9 @@ public sealed class SoakBench : IBenchScenario
         builder.Logging.ClearProviders();
         await using var app = CdpApp.Build(builder);
         await app.StartAsync();
+        // CDP_SOAK_PAUSE_PROCESSOR=1: collection alone, to tell the log's own behaviour over time from the processor's share
+        if (Environment.GetEnvironmentVariable("CDP_SOAK_PAUSE_PROCESSOR") == "1")
+            await app.Services.GetRequiredService<IProfileProcessor>().PauseAsync(CancellationToken.None);
         var baseAddress = new Uri(app.Urls.First());
 
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = Workers, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
