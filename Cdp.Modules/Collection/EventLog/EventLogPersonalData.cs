@@ -35,7 +35,7 @@ internal sealed class EventLogPersonalData(IEventLog log) : IPersonalDataHolder
         while (pending.Count > 0)
         {
             var seq = pending.Min;
-            var chunk = col.Query().Where(Filter.LTE("_id", seq)).OrderByDescending("_id").Limit(1).FirstOrDefault();
+            var chunk = EventLogSchema.ChunkStartAtOrBefore(col, seq) is { } start ? col.FindById(start) : null;
             if (chunk is null) { pending.Remove(seq); continue; }
             var first = chunk["_id"].AsInt64;
             var events = chunk[EventLogSchema.Events].AsArray;

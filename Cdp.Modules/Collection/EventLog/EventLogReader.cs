@@ -18,9 +18,7 @@ internal sealed class EventLogReader(CdpDatabase db, LogHead head) : IEventLog
         var last = head.Last; // never hand out a sequence the writer has not published
         if (afterSequence >= last) return result;
         var col = db.Collection(EventLogSchema.Collection);
-        // the chunk holding afterSequence + 1 starts at or before it
-        var startId = col.Query().Where(Filter.LTE("_id", afterSequence + 1)).OrderByDescending("_id")
-            .Select((BsonExpression)"{_id}").Limit(1).FirstOrDefault()?["_id"].AsInt64 ?? 1;
+        var startId = EventLogSchema.ChunkStartAtOrBefore(col, afterSequence + 1) ?? 1;
         foreach (var chunk in col.Find(Filter.GTE("_id", startId)))
         {
             var seq = chunk["_id"].AsInt64;

@@ -24,6 +24,14 @@ internal static class EventLogSchema
     public const string MessageId = "m";
     public const string Json = "j";
 
+    /// <summary>
+    /// The _id of the chunk that would hold <paramref name="sequence"/>: the last chunk starting at or before it (null when
+    /// none). Reads the _id only, not the chunk's events.
+    /// </summary>
+    public static long? ChunkStartAtOrBefore(LiteDB.ILiteCollection<LiteDB.BsonDocument> log, long sequence) =>
+        log.Query().Where(Cdp.Modules.Shared.Storage.Filter.LTE("_id", sequence)).OrderByDescending("_id")
+            .Select((LiteDB.BsonExpression)"{_id}").Limit(1).FirstOrDefault()?["_id"].AsInt64;
+
     public static LiteDB.BsonDocument EventDocument(string source, string messageId, byte[] json) => new()
     {
         [Source] = source,
