@@ -34,6 +34,7 @@ public sealed class ProcessingBench : IBenchScenario
             "--Cdp:Storage:Path=" + dbPath, "--Logging:LogLevel:Default=Warning", "--Logging:Console:FormatterName=simple",
             "--Cdp:Collection:QueueCapacity=1000000",
             "--Cdp:Profiles:BatchSize=" + (Environment.GetEnvironmentVariable("CDP_BENCH_BATCH") ?? "5000"),
+            .. (Environment.GetEnvironmentVariable("CDP_BENCH_CHECKPOINT_PAGES") is { } pages ? ["--Cdp:Storage:CheckpointPages=" + pages] : Array.Empty<string>()),
         ]));
         var hosted = app.Services.GetServices<IHostedService>().ToList();
         var writer = hosted.OfType<EventLogWriter>().Single();
@@ -68,9 +69,12 @@ public sealed class ProcessingBench : IBenchScenario
             var readCpu = (Process.GetCurrentProcess().TotalProcessorTime - readCpuBefore).TotalSeconds;
             var ceiling = events / read.Elapsed.TotalSeconds;
 
+            using var sampler = Environment.GetEnvironmentVariable("CDP_BENCH_ALLOC") == "1" ? new AllocationSampler() : null;
+            if (sampler is not null) sampler.On = true;
             GC.Collect();
             var gcBefore = (G0: GC.CollectionCount(0), G1: GC.CollectionCount(1), G2: GC.CollectionCount(2), Pause: GC.GetTotalPauseDuration());
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var ioBefore = ProcessIo.Now();
             var run = Stopwatch.StartNew();
             await processor.StartAsync(CancellationToken.None);
             var processed = app.Services.GetRequiredService<IProfileProcessor>().WaitForCheckpointAsync(log.LastSequence, CancellationToken.None);
@@ -89,11 +93,14 @@ public sealed class ProcessingBench : IBenchScenario
             }
             await processed;
             run.Stop();
+            if (sampler is not null) { sampler.On = false; sampler.Print(); }
+            var io = ProcessIo.Now() - ioBefore;
             var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
             var rate = events / run.Elapsed.TotalSeconds;
             Console.WriteLine($"   processed {events:N0} events in {run.Elapsed.TotalSeconds:N1} s ({cpu / run.Elapsed.TotalSeconds:N2} cores busy); " +
                 $"GCs gen0/1/2 {GC.CollectionCount(0) - gcBefore.G0}/{GC.CollectionCount(1) - gcBefore.G1}/{GC.CollectionCount(2) - gcBefore.G2}, " +
-                $"paused {(GC.GetTotalPauseDuration() - gcBefore.Pause).TotalSeconds:N1} s ({(GC.GetTotalPauseDuration() - gcBefore.Pause) / run.Elapsed:P0} of the run)");
+                $"paused {(GC.GetTotalPauseDuration() - gcBefore.Pause).TotalSeconds:N1} s ({(GC.GetTotalPauseDuration() - gcBefore.Pause) / run.Elapsed:P0} of the run); " +
+                $"file I/O per event: {io.Written / (double)events / 1024:N1} KB written, {io.Read / (double)events / 1024:N1} KB read");
 
             // freshness at a steady load below the throughput: 10k events/s in 100-event commits for a while
             var steadyRate = Math.Min(10_000, rate / 2);
@@ -182,6 +189,24 @@ public sealed class ProcessingBench : IBenchScenario
             return head + $"\"type\":\"track\",\"anonymousId\":\"{other}\",\"event\":\"Email Clicked\",\"properties\":{{\"campaign\":\"spring\"}},\"context\":{{\"traits\":{{\"email\":\"person.{visitor}@example.com\"}}}}}}";
         }
     }
+}
+
+/// <summary>Bytes this process passed to write(2)/read(2) so far (/proc/self/io; zero where there is no procfs).</summary>
+internal readonly record struct ProcessIo(long Written, long Read)
+{
+    public static ProcessIo Now()
+    {
+        try
+        {
+            var lines = File.ReadAllLines("/proc/self/io");
+            long Field(string name) => long.Parse(lines.First(l => l.StartsWith(name + ":", StringComparison.Ordinal))[(name.Length + 1)..].Trim());
+            return new ProcessIo(Field("wchar"), Field("rchar"));
+        }
+        catch (IOException) { return default; }
+        catch (UnauthorizedAccessException) { return default; }
+    }
+
+    public static ProcessIo operator -(ProcessIo a, ProcessIo b) => new(a.Written - b.Written, a.Read - b.Read);
 }
 
 internal static class JsonElementExtensions
