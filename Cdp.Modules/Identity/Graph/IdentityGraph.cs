@@ -272,21 +272,21 @@ internal sealed class IdentityGraph : IIdentityResolver
     internal IdentityNode? LoadNode(long profile)
     {
         if (_db is null) return _memNodes.GetValueOrDefault(profile);
-        var d = _db.Collection(IdentitySchema.Nodes).FindById(profile);
+        var d = _db.Collection(IdentitySchema.Nodes).ById(profile);
         return d is null ? null : IdentityNode.FromBson(d);
     }
 
     internal KeyRecord? LoadKey(string key)
     {
         if (_db is null) return _memKeys.GetValueOrDefault(key);
-        var d = _db.Collection(IdentitySchema.Keys).FindById(key);
+        var d = _db.Collection(IdentitySchema.Keys).ById(key);
         return d is null ? null : KeyRecord.FromBson(d);
     }
 
     internal MergeRecord? LoadMerge(string id)
     {
         if (_db is null) return _memMerges.GetValueOrDefault(id);
-        var d = _db.Collection(IdentitySchema.Merges).FindById(id);
+        var d = _db.Collection(IdentitySchema.Merges).ById(id);
         return d is null ? null : MergeRecord.FromBson(d);
     }
 

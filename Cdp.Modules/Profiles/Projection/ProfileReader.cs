@@ -67,7 +67,7 @@ internal sealed class ProfileReader(CdpDatabase db, ComputedTraits computed, Tim
 
     public ProfileState? Load(long profile)
     {
-        var d = db.Collection(ProfileSchema.Profiles).FindById(profile);
+        var d = db.Collection(ProfileSchema.Profiles).ById(profile);
         if (d is null || d.ContainsKey("into")) return null;
         return ProfileState.FromBson(d);
     }

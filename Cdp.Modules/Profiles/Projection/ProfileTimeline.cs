@@ -9,13 +9,13 @@ internal static class ProfileTimeline
     /// <summary>All sequences of a live profile, ascending.</summary>
     public static List<long> All(CdpDatabase db, long profile)
     {
-        var d = db.Collection(ProfileSchema.Profiles).FindById(profile);
+        var d = db.Collection(ProfileSchema.Profiles).ById(profile);
         if (d is null || d.ContainsKey("into")) return [];
         var p = ProfileState.FromBson(d);
         var all = new List<long>();
         var timeline = db.Collection(ProfileSchema.Timeline);
         for (var c = 0; c < p.Chunks; c++)
-            if (timeline.FindById(ProfileSchema.ChunkId(profile, c)) is { } chunk) all.AddRange(Varint.Decode(chunk["s"].AsBinary));
+            if (timeline.ById(ProfileSchema.ChunkId(profile, c)) is { } chunk) all.AddRange(Varint.Decode(chunk["s"].AsBinary));
         all.AddRange(p.Recent);
         return all;
     }
@@ -28,7 +28,7 @@ internal static class ProfileTimeline
         var timeline = db.Collection(ProfileSchema.Timeline);
         for (var c = p.Chunks - 1; c >= 0 && page.Count < limit; c--)
         {
-            var chunk = timeline.FindById(ProfileSchema.ChunkId(p.Profile, c));
+            var chunk = timeline.ById(ProfileSchema.ChunkId(p.Profile, c));
             if (chunk is null) continue;
             var seqs = Varint.Decode(chunk["s"].AsBinary);
             if (seqs.Count > 0 && seqs[0] >= before) continue;

@@ -119,7 +119,7 @@ internal sealed class ProfileWork
         }
         else if (_cache?.Take(profile) is not { } cached)
         {
-            var d = _db.Collection(ProfileSchema.Profiles).FindById(profile) ?? throw new InvalidOperationException($"profile {profile} is missing");
+            var d = _db.Collection(ProfileSchema.Profiles).ById(profile) ?? throw new InvalidOperationException($"profile {profile} is missing");
             p = ProfileState.FromBson(d);
             if (p.Into != 0) throw new InvalidOperationException($"profile {profile} was merged into {p.Into}");
         }
@@ -144,7 +144,7 @@ internal sealed class ProfileWork
         for (var c = 0; c < p.Chunks; c++)
         {
             var id = ProfileSchema.ChunkId(p.Profile, c);
-            var bytes = _chunks.TryGetValue(id, out var staged) ? staged : timeline.FindById(id)?["s"].AsBinary;
+            var bytes = _chunks.TryGetValue(id, out var staged) ? staged : timeline.ById(id)?["s"].AsBinary;
             if (bytes is not null) all.AddRange(Varint.Decode(bytes));
         }
         all.AddRange(p.Recent);
@@ -182,7 +182,7 @@ internal sealed class ProfileWork
     {
         if (!_accounts.TryGetValue(groupId, out var account))
         {
-            var d = _db.Collection(ProfileSchema.Accounts).FindById(groupId);
+            var d = _db.Collection(ProfileSchema.Accounts).ById(groupId);
             account = d is null ? (new BsonDocument(), new BsonDocument()) : (d["tr"].AsDocument, d["tt"].AsDocument);
             _accounts[groupId] = account;
         }

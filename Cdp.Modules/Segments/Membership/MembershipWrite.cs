@@ -29,7 +29,7 @@ internal sealed class MembershipWrite
         Today = Days.Of(now);
         SegmentSchema.Lock(db, now); // first: see SegmentSchema.Lock
         var state = db.GetCollection(SegmentSchema.State);
-        _live = state.FindById(SegmentSchema.LiveId) ?? new BsonDocument { ["_id"] = SegmentSchema.LiveId };
+        _live = state.ById(SegmentSchema.LiveId) ?? new BsonDocument { ["_id"] = SegmentSchema.LiveId };
         _counts = _live.TryGetValue("n", out var n) ? n.AsDocument : (BsonDocument)(_live["n"] = new BsonDocument());
         _profiles = db.GetCollection(SegmentSchema.Profiles);
         _history = db.GetCollection(SegmentSchema.History, BsonAutoId.Int64);
@@ -46,7 +46,7 @@ internal sealed class MembershipWrite
     public BsonDocument Live => _live;
 
     public ProfileSegmentState Load(long profile) =>
-        _profiles.FindById(profile) is { } d ? ProfileSegmentState.FromBson(d) : new ProfileSegmentState(profile);
+        _profiles.ById(profile) is { } d ? ProfileSegmentState.FromBson(d) : new ProfileSegmentState(profile);
 
     /// <summary>States of the profiles numbered first..last that have one.</summary>
     public Dictionary<long, ProfileSegmentState> LoadRange(long first, long last) =>

@@ -33,7 +33,8 @@ internal sealed class SegmentParticipant(SegmentCatalogue catalogue, IProfileRea
         foreach (var change in batch.Changes)
         {
             if (change.Kind is not (ProfileChangeKind.Created or ProfileChangeKind.Updated) || !ProfileIds.TryParse(change.ProfileId, out var no)) continue;
-            var state = write.Load(no);
+            // a profile created by this batch's events has no segment state yet: no read (an unmerge re-creates old numbers)
+            var state = change.Kind == ProfileChangeKind.Created && batch.Kind == ProfileBatchKind.Events ? new ProfileSegmentState(no) : write.Load(no);
             string cause;
             if (batch.Kind == ProfileBatchKind.Unmerge)
             {
