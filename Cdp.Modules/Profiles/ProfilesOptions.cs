@@ -7,8 +7,16 @@ internal sealed class ProfilesOptions
 {
     public const string Section = "Cdp:Profiles";
 
-    /// <summary>Most events the processor reads and commits in one transaction.</summary>
+    /// <summary>Most events the processor reads and commits in one transaction while events keep arriving.</summary>
     public int BatchSize { get; set; } = 500;
+
+    /// <summary>
+    /// Most events per transaction while catching up with a quiet log: when fewer than <see cref="BatchSize"/> events
+    /// arrived while the previous batch was processed (a backfill, a resume, a reprocess, a restart after downtime).
+    /// Bigger batches write far fewer pages per event (LiteDB writes every page a transaction changed), but hold the
+    /// one-writer gate longer, which collection would wait for under load.
+    /// </summary>
+    public int CatchUpBatchSize { get; set; } = 5_000;
 
     /// <summary>Distinct track event names counted per profile; further names count under "(other)".</summary>
     public int MaxEventNames { get; set; } = 200;
@@ -53,6 +61,7 @@ internal sealed class ProfilesOptionsValidator : AbstractValidator<ProfilesOptio
     public ProfilesOptionsValidator()
     {
         RuleFor(o => o.BatchSize).InclusiveBetween(1, 100_000);
+        RuleFor(o => o.CatchUpBatchSize).InclusiveBetween(1, 100_000);
         RuleFor(o => o.MaxEventNames).InclusiveBetween(1, 100_000);
         RuleForEach(o => o.ConsentTraits).Must(t => !string.IsNullOrWhiteSpace(t.Key) && !string.IsNullOrWhiteSpace(t.Value))
             .OverridePropertyName("ConsentTraits").WithMessage("each entry maps a trait name to a purpose name, e.g. \"marketing_consent\": \"marketing\"");

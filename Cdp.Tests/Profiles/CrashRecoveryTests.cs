@@ -141,7 +141,7 @@ public sealed class CrashRecoveryTests
         if (port is not null) { psi.ArgumentList.Add("--urls"); psi.ArgumentList.Add($"http://127.0.0.1:{port}"); }
         foreach (var a in new[]
         {
-            $"--Cdp:Storage:Path={dbPath}", "--Cdp:Profiles:BatchSize=250", "--Logging:Console:FormatterName=simple",
+            $"--Cdp:Storage:Path={dbPath}", "--Cdp:Profiles:BatchSize=250", "--Cdp:Profiles:CatchUpBatchSize=250", "--Logging:Console:FormatterName=simple",
             "--Logging:LogLevel:Default=Warning", "--Cdp:Sources:website:WriteKey=" + WriteKey,
             "--Cdp:Admin:ApiKeys:dev-admin:Key=" + AdminKey, "--Cdp:Identity:MaxProfilesPerIdentifier=5",
         }) psi.ArgumentList.Add(a);

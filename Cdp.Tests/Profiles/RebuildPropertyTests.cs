@@ -65,6 +65,7 @@ public sealed class RebuildPropertyTests(Xunit.Abstractions.ITestOutputHelper ou
     private static Dictionary<string, string?> Settings() => new()
     {
         ["Cdp:Profiles:BatchSize"] = "7", // small batches: batch boundaries must not matter
+        ["Cdp:Profiles:CatchUpBatchSize"] = "7",
         ["Cdp:Identity:MaxProfilesPerIdentifier"] = "5",
         ["Cdp:Identity:MaxMergesPerProfile"] = "6",
         ["Cdp:Identity:Types:email:Limit"] = "2",

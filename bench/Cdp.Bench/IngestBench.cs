@@ -198,6 +198,7 @@ internal sealed class IngestBench : IBenchScenario
             $"--Cdp:Storage:DurableCommits={durable}",
             $"--Cdp:Sources:bench:WriteKey={WriteKey}",
             "--Cdp:Collection:QueueCapacity=1000000",
+            .. (Environment.GetEnvironmentVariable("CDP_BENCH_BATCH") is { } batch ? ["--Cdp:Profiles:BatchSize=" + batch] : Array.Empty<string>()),
         ]);
         builder.Logging.ClearProviders();
         var app = CdpApp.Build(builder);

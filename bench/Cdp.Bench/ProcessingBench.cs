@@ -33,7 +33,8 @@ public sealed class ProcessingBench : IBenchScenario
         [
             "--Cdp:Storage:Path=" + dbPath, "--Logging:LogLevel:Default=Warning", "--Logging:Console:FormatterName=simple",
             "--Cdp:Collection:QueueCapacity=1000000",
-            "--Cdp:Profiles:BatchSize=" + (Environment.GetEnvironmentVariable("CDP_BENCH_BATCH") ?? "5000"),
+            // the shipped batch sizes unless CDP_BENCH_BATCH sets both (the pre-filled log is a quiet log: CatchUpBatchSize applies)
+            .. (Environment.GetEnvironmentVariable("CDP_BENCH_BATCH") is { } batchSize ? ["--Cdp:Profiles:BatchSize=" + batchSize, "--Cdp:Profiles:CatchUpBatchSize=" + batchSize] : Array.Empty<string>()),
             .. (Environment.GetEnvironmentVariable("CDP_BENCH_CHECKPOINT_PAGES") is { } pages ? ["--Cdp:Storage:CheckpointPages=" + pages] : Array.Empty<string>()),
         ]));
         var hosted = app.Services.GetServices<IHostedService>().ToList();

@@ -46,6 +46,8 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private long _processed, _unattributed;
     private string? _lastError;
     private volatile bool _paused;
+    private int _lastBatchEvents;
+    private long _headAtBatchStart = -1; // the log head when the previous batch was read: what arrived since says whether collection is busy
     private readonly Stopwatch _rateClock = Stopwatch.StartNew();
     private double _rate;
 
@@ -63,7 +65,8 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     }
 
     public ProcessorStatus Status => new(_thread is { IsAlive: true }, Interlocked.Read(ref _checkpoint), _log.LastSequence,
-        Interlocked.Read(ref _processed), Interlocked.Read(ref _unattributed), Volatile.Read(ref _rate), _freshness.P95Milliseconds, _lastError, _paused);
+        Interlocked.Read(ref _processed), Interlocked.Read(ref _unattributed), Volatile.Read(ref _rate), _freshness.P95Milliseconds, _lastError, _paused,
+        Volatile.Read(ref _lastBatchEvents));
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -167,7 +170,9 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
                     if (_commands.IsEmpty) Task.WhenAny(wake.Task, Task.Delay(Timeout.Infinite, _stop.Token)).GetAwaiter().GetResult();
                     continue;
                 }
-                var events = _log.ReadAfter(_checkpoint, _options.BatchSize);
+                var head = _log.LastSequence;
+                var events = _log.ReadAfter(_checkpoint, NextBatchSize(head));
+                _headAtBatchStart = head;
                 if (events.Count == 0)
                 {
                     if (_commands.IsEmpty)
@@ -185,6 +190,18 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
                 _stop.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="ProfilesOptions.CatchUpBatchSize"/> while collection is quiet (fewer than BatchSize events arrived
+    /// during the previous batch), else <see cref="ProfilesOptions.BatchSize"/>: big transactions catch up a backlog
+    /// fast, small ones keep the write gate free for a busy event log.
+    /// </summary>
+    private int NextBatchSize(long head)
+    {
+        if (_headAtBatchStart < 0) return _options.BatchSize;
+        var arrived = head - _headAtBatchStart;
+        return arrived < _options.BatchSize ? Math.Max(_options.BatchSize, _options.CatchUpBatchSize) : _options.BatchSize;
     }
 
     private void ProcessBatch(IReadOnlyList<LoggedEvent> events)
@@ -214,6 +231,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         var now = _clock.GetUtcNow().UtcDateTime;
         foreach (var e in events) _freshness.Add((now - e.ReceivedAt).TotalMilliseconds);
         Interlocked.Add(ref _processed, events.Count);
+        Volatile.Write(ref _lastBatchEvents, events.Count);
         Interlocked.Add(ref _unattributed, unattributed);
         UpdateRate(events.Count);
         Publish(last);
