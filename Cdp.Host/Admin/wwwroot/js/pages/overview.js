@@ -1,5 +1,5 @@
-import { api } from '../api.js';
-import { h, fmt, into, section, pageHeader, table, when, statusBadge, errorBox } from '../dom.js';
+import { api, session } from '../api.js';
+import { h, fmt, into, section, pageHeader, table, when, statusBadge, errorBox, actionButton, confirmDialog, toast } from '../dom.js';
 import { barChart } from '../chart.js';
 
 /** How many of the newest events and dead letters the chart reads (the API pages cap at 1000 and 500). */
@@ -38,7 +38,8 @@ export async function overviewPage(view, { query }) {
     section('Segment freshness', segBox),
     section('Syncs', syncBox));
 
-  into(cards, figures);
+  const refreshCards = () => into(cards, () => figures(refreshCards));
+  refreshCards();
   into(chartBox, () => eventsChart(RANGES[range]));
   into(segBox, segments);
   into(syncBox, syncs);
@@ -48,7 +49,28 @@ function card(label, value, detail, kind = '') {
   return h('div', { class: `figure ${kind}` }, h('span', { class: 'label' }, label), h('strong', null, value), detail ? h('small', null, detail) : null);
 }
 
-async function figures() {
+/** Pause or resume the profile processor (admins): for backfills and imports; collection goes on either way. */
+function processorControl(processor, refresh) {
+  if (!session.isAdmin || !processor.running) return null;
+  const pause = !processor.paused;
+  return actionButton(pause ? 'Pause processing' : 'Resume processing', async () => {
+    if (pause && !(await confirmDialog({
+      title: 'Pause profile processing?',
+      body: ['Events are still collected and acknowledged; they wait in the event log.',
+        'Profiles, segments and syncs stop changing until you resume. A restart of Cdp resumes too.'],
+      confirm: 'Pause processing',
+    }))) return;
+    try {
+      await api(`/api/profiles/processor/${pause ? 'pause' : 'resume'}`, { method: 'POST' });
+      toast(pause ? 'Profile processing paused' : 'Profile processing resumed', 'ok');
+      refresh();
+    } catch (err) {
+      toast(err.detail || err.message, 'bad');
+    }
+  }, { class: 'small' });
+}
+
+async function figures(refresh) {
   const [metricsText, processor, dead] = await Promise.all([
     api('/metrics'), api('/api/profiles/processor'), api(`/api/collection/dead-letters?limit=${RECENT_DEAD}`),
   ]);
@@ -59,8 +81,9 @@ async function figures() {
     card('Events accepted', fmt.num(m.cdp_events_accepted_total), 'since Cdp started'),
     card('Requests rejected', fmt.num(m.cdp_requests_rejected_total), 'refused with 4xx/5xx since start', m.cdp_requests_rejected_total > 0 ? 'warn' : ''),
     card('Processing lag', `${fmt.num(lag)} events`,
-      processor.running ? `p95 freshness ${fmt.seconds((processor.freshnessP95Milliseconds ?? 0) / 1000)} · ${fmt.num(Math.round(processor.eventsPerSecond ?? 0))}/s` : 'processor is not running',
-      !processor.running || processor.lastError ? 'bad' : lag > 10000 ? 'warn' : 'good'),
+      [processor.paused ? 'processing is paused' : processor.running ? `p95 freshness ${fmt.seconds((processor.freshnessP95Milliseconds ?? 0) / 1000)} · ${fmt.num(Math.round(processor.eventsPerSecond ?? 0))}/s` : 'processor is not running',
+        ' ', processorControl(processor, refresh)],
+      !processor.running || processor.lastError ? 'bad' : processor.paused || lag > 10000 ? 'warn' : 'good'),
     card('Dead letters', deadCount >= RECENT_DEAD ? `${fmt.num(RECENT_DEAD)}+` : fmt.num(deadCount),
       h('a', { href: '#/dead-letters' }, 'see rejected events'), deadCount ? 'warn' : 'good'),
   ];
