@@ -9,7 +9,17 @@ namespace Cdp.Modules.Collection.DeadLetters;
 
 internal sealed record DeadLetterError(string Field, string Message);
 
-internal sealed record DeadLetter(long Id, string Source, DateTime ReceivedAt, int Index, IReadOnlyList<DeadLetterError> Errors, string Raw);
+internal sealed record DeadLetter(long Id, string Source, DateTime ReceivedAt, int Index, IReadOnlyList<DeadLetterError> Errors, string Raw)
+{
+    /// <summary>A dead_letters document (written by EventLogWriter) as the API and the privacy export show it.</summary>
+    public static DeadLetter FromBson(BsonDocument d) => new(
+        d["_id"].AsInt64,
+        d["src"].AsString,
+        d["at"].AsDateTime.ToUniversalTime(),
+        d["index"].AsInt32,
+        d["errors"].AsArray.Select(e => new DeadLetterError(e["field"].AsString, e["message"].AsString)).ToList(),
+        d["raw"].AsString);
+}
 
 internal sealed record DeadLetterPage(IReadOnlyList<DeadLetter> Items, long? NextBefore);
 
@@ -28,13 +38,7 @@ internal static class DeadLetterEndpoints
             var col = db.Collection(EventLogSchema.DeadLetters);
             var query = col.Query();
             if (before is { } b) query = query.Where(Filter.LT("_id", b));
-            var items = query.OrderByDescending("_id").Limit(take).ToList().Select(d => new DeadLetter(
-                d["_id"].AsInt64,
-                d["src"].AsString,
-                d["at"].AsDateTime.ToUniversalTime(),
-                d["index"].AsInt32,
-                d["errors"].AsArray.Select(e => new DeadLetterError(e["field"].AsString, e["message"].AsString)).ToList(),
-                d["raw"].AsString)).ToList();
+            var items = query.OrderByDescending("_id").Limit(take).ToList().Select(DeadLetter.FromBson).ToList();
             return TypedResults.Ok(new DeadLetterPage(items, items.Count == take ? items[^1].Id : null));
         }).WithName("ListDeadLetters").WithSummary("Events that failed validation, newest first, with their reasons");
     }

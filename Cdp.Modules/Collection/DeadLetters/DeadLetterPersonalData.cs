@@ -41,16 +41,8 @@ internal sealed class DeadLetterPersonalData(CdpDatabase db, IIdentifierReader i
     public JsonNode? Export(PersonalDataSubject subject)
     {
         var match = Matcher(subject);
-        var items = db.Collection(EventLogSchema.DeadLetters).FindAll().Where(match).Select(d => (JsonNode)new JsonObject
-        {
-            ["id"] = d["_id"].AsInt64,
-            ["source"] = d["src"].AsString,
-            ["receivedAt"] = d["at"].AsDateTime.ToUniversalTime(),
-            ["index"] = d["index"].AsInt32,
-            ["errors"] = new JsonArray(d["errors"].AsArray
-                .Select(e => (JsonNode)new JsonObject { ["field"] = e["field"].AsString, ["message"] = e["message"].AsString }).ToArray()),
-            ["raw"] = d["raw"].AsString,
-        }).ToArray();
+        var items = db.Collection(EventLogSchema.DeadLetters).FindAll().Where(match)
+            .Select(d => System.Text.Json.JsonSerializer.SerializeToNode(DeadLetter.FromBson(d), JsonSerializerOptions.Web)).ToArray();
         return new JsonArray(items);
     }
 

@@ -42,8 +42,7 @@ internal sealed class DedupIndex(TimeSpan window, int maxEntries)
     public void Add(UInt128 key, DateTime at)
     {
         if (window <= TimeSpan.Zero) return;
-        var slot = Find(key);
-        if (slot >= 0) return;
+        if (Find(key) >= 0) return;
         if (Count == maxEntries)
         {
             RemoveOldest();

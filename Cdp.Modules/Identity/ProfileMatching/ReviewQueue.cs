@@ -52,14 +52,23 @@ internal sealed class ReviewQueue(CdpDatabase db)
     {
         get
         {
-            // once per process (EnsureIndex is a write, even when the index exists)
-            if (Volatile.Read(ref _indexed) == 0)
-            {
-                db.InTransaction(d => d.GetCollection(Collection, BsonAutoId.Int64).EnsureIndex("st"));
-                Volatile.Write(ref _indexed, 1);
-            }
+            EnsureIndexed();
             return db.Collection(Collection);
         }
+    }
+
+    /// <summary>Once per process: EnsureIndex is a write (under the write gate), even when the index exists.</summary>
+    private void EnsureIndexed()
+    {
+        if (Volatile.Read(ref _indexed) != 0) return;
+        db.InTransaction(d => d.GetCollection(Collection, BsonAutoId.Int64).EnsureIndex("st"));
+        Volatile.Write(ref _indexed, 1);
+    }
+
+    private void Write(Action<ILiteCollection<BsonDocument>> write)
+    {
+        EnsureIndexed();
+        db.InTransaction(d => write(d.GetCollection(Collection, BsonAutoId.Int64)));
     }
 
     public ReviewItem? Get(string id) => Items.FindById(id) is { } d ? ReviewItem.FromBson(d) : null;
@@ -76,17 +85,9 @@ internal sealed class ReviewQueue(CdpDatabase db)
 
     public IReadOnlyList<ReviewItem> WithStatus(string status) => Items.Find(Filter.EQ("st", status)).ToList().Select(ReviewItem.FromBson).ToList();
 
-    public void Add(ReviewItem item)
-    {
-        _ = Items;
-        db.InTransaction(d => d.GetCollection(Collection, BsonAutoId.Int64).Insert(item.ToBson()));
-    }
+    public void Add(ReviewItem item) => Write(c => c.Insert(item.ToBson()));
 
-    public void Update(ReviewItem item)
-    {
-        _ = Items;
-        db.InTransaction(d => d.GetCollection(Collection, BsonAutoId.Int64).Update(item.ToBson()));
-    }
+    public void Update(ReviewItem item) => Write(c => c.Update(item.ToBson()));
 
     public static string NewId() => "rv-" + Guid.NewGuid().ToString("N")[..16];
 }
