@@ -7,14 +7,14 @@ internal sealed class ProfilesOptions
 {
     public const string Section = "Cdp:Profiles";
 
-    /// <summary>Most events the processor reads and commits in one transaction while events keep arriving.</summary>
+    /// <summary>Fewest events the processor reads per transaction when that many are waiting: the size while it keeps up.</summary>
     public int BatchSize { get; set; } = 500;
 
     /// <summary>
-    /// Most events per transaction while catching up with a quiet log: when fewer than <see cref="BatchSize"/> events
-    /// arrived while the previous batch was processed (a backfill, a resume, a reprocess, a restart after downtime).
-    /// Bigger batches write far fewer pages per event (LiteDB writes every page a transaction changed), but hold the
-    /// one-writer gate longer, which collection would wait for under load.
+    /// Most events per transaction: a batch takes the whole backlog (log head - checkpoint) between BatchSize and this,
+    /// so a processor that falls behind (a backfill, a resume, a reprocess, a restart after downtime, a load its small
+    /// batches cannot follow) catches up in big transactions. Bigger batches write far fewer pages per event (LiteDB
+    /// writes every page a transaction changed), but hold the one-writer gate longer, which collection waits for.
     /// </summary>
     public int CatchUpBatchSize { get; set; } = 5_000;
 

@@ -4,7 +4,7 @@ using Cdp.Tests.Support;
 
 namespace Cdp.Tests.Profiles;
 
-/// <summary>Cdp:Profiles:BatchSize while events keep arriving, CatchUpBatchSize while the log is quiet.</summary>
+/// <summary>A batch takes the backlog, at least Cdp:Profiles:BatchSize and at most CatchUpBatchSize events.</summary>
 public sealed class ProcessorBatchSizeTests : IDisposable
 {
     private readonly CdpHost _host = new(new Dictionary<string, string?>
@@ -16,28 +16,43 @@ public sealed class ProcessorBatchSizeTests : IDisposable
     public void Dispose() => _host.Dispose();
 
     [Fact]
-    public async Task A_backlog_on_a_quiet_log_is_processed_in_catch_up_batches_after_one_small_batch()
+    public async Task A_backlog_is_processed_in_batches_of_the_catch_up_size()
+    {
+        await SendWhilePaused(batches: 10, perBatch: 100);
+
+        // 1,000 waiting: 400, 400, then the remaining 200 in one batch
+        _host.Service<IProfileProcessor>().Status.LastBatchEvents.Should().Be(200);
+        var profile = (await _host.AdminClient().Profile("user_id:u1"))!.Value;
+        profile.GetProperty("trackEvents").GetProperty("Viewed").GetInt64().Should().Be(1_000);
+    }
+
+    [Fact]
+    public async Task A_backlog_between_the_two_sizes_is_taken_in_one_batch()
+    {
+        await SendWhilePaused(batches: 1, perBatch: 25);
+
+        // more than BatchSize (10) is waiting: one batch takes all 25 rather than 10, 10, 5
+        _host.Service<IProfileProcessor>().Status.LastBatchEvents.Should().Be(25);
+        var profile = (await _host.AdminClient().Profile("user_id:u1"))!.Value;
+        profile.GetProperty("trackEvents").GetProperty("Viewed").GetInt64().Should().Be(25);
+    }
+
+    private async Task SendWhilePaused(int batches, int perBatch)
     {
         var admin = _host.AdminClient();
         var web = _host.TrackingClient();
         await web.Send("identify", """{"userId":"u1"}""");
         await _host.Processed();
         (await admin.PostAsync("/api/profiles/processor/pause", null)).EnsureSuccessStatusCode();
-        for (var b = 0; b < 10; b++)
+        for (var b = 0; b < batches; b++)
         {
             var batch = new StringBuilder("{\"batch\":[");
-            for (var i = 0; i < 100; i++)
+            for (var i = 0; i < perBatch; i++)
                 batch.Append(i == 0 ? "" : ",").Append($$"""{"type":"track","userId":"u1","event":"Viewed","messageId":"m-{{b}}-{{i}}"}""");
             await web.Send("batch", batch.Append("]}").ToString());
         }
-
         (await admin.PostAsync("/api/profiles/processor/resume", null)).EnsureSuccessStatusCode();
         await _host.Processed();
-
-        // 1,000 arrived during the pause: one batch of 10 (the log was busy), then nothing arrives: 400, 400, 190
-        _host.Service<IProfileProcessor>().Status.LastBatchEvents.Should().Be(190);
-        var profile = (await admin.Profile("user_id:u1"))!.Value;
-        profile.GetProperty("trackEvents").GetProperty("Viewed").GetInt64().Should().Be(1_000);
     }
 
     [Fact]
