@@ -198,6 +198,27 @@ public sealed class SegmentMembershipTests
         }
     }
 
+    [Fact]
+    public async Task Counters_stored_before_a_restart_count_with_events_after_it()
+    {
+        var clock = new ManualClock(Now);
+        using var folder = new TempFolder();
+        var settings = new Dictionary<string, string?> { ["Cdp:SegmentEvaluation:DailySweep"] = "false" };
+        using (var first = new CdpHost(settings, folder, s => s.AddSingleton<TimeProvider>(clock)))
+        {
+            // erin's first dermatology page is counted; other visitors have no segment state at all
+            await Send(first, Page("erin", "/dermatology/acne", Now.AddDays(-2)), Page("finn", "/cardiology", Now.AddDays(-2)));
+            (await Members(first.AdminClient(), Seed)).Should().BeEmpty();
+        }
+
+        using var second = new CdpHost(settings, folder, s => s.AddSingleton<TimeProvider>(clock));
+        await Send(second, Page("finn", "/cardiology", Now.AddDays(-1)), Page("erin", "/dermatology/eczema", Now.AddDays(-1)));
+
+        // the second page view only makes two with the counter stored by the first process
+        var admin = second.AdminClient();
+        (await Members(admin, Seed)).Should().Equal(await admin.ProfileId("anonymous_id:erin"));
+    }
+
     private static async Task Send(CdpHost host, params string[] events)
     {
         await Ready(host);

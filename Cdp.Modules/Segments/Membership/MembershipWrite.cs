@@ -20,10 +20,12 @@ internal sealed class MembershipWrite
     private readonly BsonDocument _counts;
     private readonly ILiteCollection<BsonDocument> _profiles;
     private readonly ILiteCollection<BsonDocument> _history;
+    private readonly StoredSegmentStates _stored;
 
-    public MembershipWrite(LiteDatabase db, SegmentSet set, DateTime now)
+    public MembershipWrite(LiteDatabase db, SegmentSet set, DateTime now, StoredSegmentStates stored)
     {
         _db = db;
+        _stored = stored;
         Set = set;
         Now = now;
         Today = Days.Of(now);
@@ -33,6 +35,7 @@ internal sealed class MembershipWrite
         _counts = _live.TryGetValue("n", out var n) ? n.AsDocument : (BsonDocument)(_live["n"] = new BsonDocument());
         _profiles = db.GetCollection(SegmentSchema.Profiles);
         _history = db.GetCollection(SegmentSchema.History, BsonAutoId.Int64);
+        stored.EnsureLoaded(db);
     }
 
     public SegmentSet Set { get; }
@@ -46,7 +49,7 @@ internal sealed class MembershipWrite
     public BsonDocument Live => _live;
 
     public ProfileSegmentState Load(long profile) =>
-        _profiles.ById(profile) is { } d ? ProfileSegmentState.FromBson(d) : new ProfileSegmentState(profile);
+        _stored.MayExist(profile) && _profiles.ById(profile) is { } d ? ProfileSegmentState.FromBson(d) : new ProfileSegmentState(profile);
 
     /// <summary>States of the profiles numbered first..last that have one.</summary>
     public Dictionary<long, ProfileSegmentState> LoadRange(long first, long last) =>
@@ -64,7 +67,11 @@ internal sealed class MembershipWrite
         {
             if (s.Stored) _profiles.Delete(s.Profile);
         }
-        else _profiles.Upsert(s.ToBson());
+        else
+        {
+            _stored.Add(s.Profile);
+            _profiles.Upsert(s.ToBson());
+        }
         s.Stored = !s.IsEmpty;
         s.Dirty = false;
     }

@@ -38,11 +38,13 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
     private readonly SemaphoreSlim _signal = new(0);
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
+    private readonly StoredSegmentStates _stored;
 
     public SegmentEvaluation(CdpDatabase db, SegmentCatalogue catalogue, IProfileReader profiles, TimeProvider clock,
-        IOptions<SegmentEvaluationOptions> options, ILogger<SegmentEvaluation> logger)
+        IOptions<SegmentEvaluationOptions> options, ILogger<SegmentEvaluation> logger, StoredSegmentStates stored)
     {
         _db = db;
+        _stored = stored;
         _catalogue = catalogue;
         _profiles = profiles;
         _clock = clock;
@@ -199,7 +201,7 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
             {
                 SegmentSchema.Lock(d, _clock.GetUtcNow().UtcDateTime); // before any read, the definitions included
                 var set = _catalogue.EnsureLoaded(d);
-                var write = new MembershipWrite(d, set, _clock.GetUtcNow().UtcDateTime);
+                var write = new MembershipWrite(d, set, _clock.GetUtcNow().UtcDateTime, _stored);
                 segments = set.Ordered.Count(targets);
                 var page = _profiles.ListAfter(after, PageSize);
                 if (page.Count == 0)

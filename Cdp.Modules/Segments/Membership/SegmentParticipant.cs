@@ -11,7 +11,7 @@ namespace Cdp.Modules.Segments.Membership;
 /// into the survivor, recounts from scratch on an unmerge, re-evaluates the segments and records entries and exits.
 /// </summary>
 [Service]
-internal sealed class SegmentParticipant(SegmentCatalogue catalogue, IProfileReader profiles, TimeProvider clock) : IProfileBatchParticipant
+internal sealed class SegmentParticipant(SegmentCatalogue catalogue, IProfileReader profiles, TimeProvider clock, StoredSegmentStates stored) : IProfileBatchParticipant
 {
     public void OnBatch(ProfileBatch batch, LiteDatabase db)
     {
@@ -19,7 +19,7 @@ internal sealed class SegmentParticipant(SegmentCatalogue catalogue, IProfileRea
         SegmentSchema.Lock(db, now); // before reading the definitions: a build marks segments built under this lock
         var set = catalogue.EnsureLoaded(db);
         if (set.Ordered.Count == 0) return;
-        var write = new MembershipWrite(db, set, now);
+        var write = new MembershipWrite(db, set, now, stored);
         var absorbed = new Dictionary<long, List<ProfileSegmentState>>();
         foreach (var change in batch.Changes)
         {
