@@ -33,6 +33,12 @@ internal sealed class IdentityOptions
 
     /// <summary>Blob guard: a profile that took part in more merges than this is quarantined.</summary>
     public int MaxMergesPerProfile { get; set; } = 100;
+
+    /// <summary>
+    /// Identity nodes (a profile's identifiers, limits and last-seen days) kept deserialised between batches, ~1 KB of
+    /// memory each. 150k profiles: 10.6-11.2k events/s at 100,000, 12.5k at 300,000 (+70 MB of RSS).
+    /// </summary>
+    public int CachedNodes { get; set; } = 100_000;
 }
 
 internal enum IdentifierWindow { Ever, Annually, Monthly, Weekly }
@@ -70,6 +76,7 @@ internal sealed class IdentityOptionsValidator : AbstractValidator<IdentityOptio
         RuleFor(o => o.MaxProfilesPerIdentifier).InclusiveBetween(2, 1_000_000);
         RuleFor(o => o.MaxIdentifiersPerProfile).InclusiveBetween(2, 1_000_000);
         RuleFor(o => o.MaxMergesPerProfile).InclusiveBetween(1, 1_000_000);
+        RuleFor(o => o.CachedNodes).InclusiveBetween(0, 10_000_000);
         RuleForEach(o => o.BlockedValues).Must(BeARegex).WithMessage("is not a valid regular expression (.NET, non-backtracking: no backreferences or lookarounds)");
         RuleForEach(o => o.Types).ChildRules(t =>
         {

@@ -18,6 +18,13 @@ internal sealed class ProfilesOptions
     /// </summary>
     public int CatchUpBatchSize { get; set; } = 5_000;
 
+    /// <summary>
+    /// Profiles the processor keeps deserialised between batches, so a returning visitor costs no read. Each costs
+    /// ~3-4 KB of memory; a cache that holds every active profile is the largest single speed-up at scale (150k
+    /// profiles: 10.6-11.2k events/s at 50,000, 14.6k with 200,000 here and 300,000 identity nodes, for +410 MB of RSS).
+    /// </summary>
+    public int CachedProfiles { get; set; } = 50_000;
+
     /// <summary>Distinct track event names counted per profile; further names count under "(other)".</summary>
     public int MaxEventNames { get; set; } = 200;
 
@@ -62,6 +69,7 @@ internal sealed class ProfilesOptionsValidator : AbstractValidator<ProfilesOptio
     {
         RuleFor(o => o.BatchSize).InclusiveBetween(1, 100_000);
         RuleFor(o => o.CatchUpBatchSize).InclusiveBetween(1, 100_000);
+        RuleFor(o => o.CachedProfiles).InclusiveBetween(0, 10_000_000);
         RuleFor(o => o.MaxEventNames).InclusiveBetween(1, 100_000);
         RuleForEach(o => o.ConsentTraits).Must(t => !string.IsNullOrWhiteSpace(t.Key) && !string.IsNullOrWhiteSpace(t.Value))
             .OverridePropertyName("ConsentTraits").WithMessage("each entry maps a trait name to a purpose name, e.g. \"marketing_consent\": \"marketing\"");

@@ -45,8 +45,8 @@ internal sealed class IdentityGraph : IIdentityResolver
     /// <summary>Orders links decided after the same event; continues after the largest stored.</summary>
     internal long NextLinkOrder = 1;
 
-    /// <summary>Committed nodes kept deserialised (a batch takes them out and puts them back after its commit); ~300 B each.</summary>
-    private const int NodeCacheCapacity = 100_000;
+    /// <summary>Committed nodes kept deserialised (a batch takes them out and puts them back after its commit): Cdp:Identity:CachedNodes.</summary>
+    private readonly int _nodeCacheCapacity;
 
     private readonly Dictionary<long, IdentityNode> _nodeCache = new();
 
@@ -63,6 +63,7 @@ internal sealed class IdentityGraph : IIdentityResolver
         _eventLog = eventLog;
         _log = log;
         Catalogue = new IdentifierCatalogue(options.Value);
+        _nodeCacheCapacity = options.Value.CachedNodes;
     }
 
     private IdentityGraph(IdentifierCatalogue catalogue, IEnumerable<UnmergeDirective> directives)
@@ -263,9 +264,9 @@ internal sealed class IdentityGraph : IIdentityResolver
 
     internal void PutCached(IdentityNode node)
     {
-        if (_db is null || node.Into != 0) return;
-        if (_nodeCache.Count >= NodeCacheCapacity)
-            foreach (var k in _nodeCache.Keys.Take(NodeCacheCapacity / 10).ToList()) _nodeCache.Remove(k);
+        if (_db is null || node.Into != 0 || _nodeCacheCapacity == 0) return;
+        if (_nodeCache.Count >= _nodeCacheCapacity)
+            foreach (var k in _nodeCache.Keys.Take(Math.Max(1, _nodeCacheCapacity / 10)).ToList()) _nodeCache.Remove(k);
         _nodeCache[node.Profile] = node;
     }
 

@@ -38,7 +38,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private readonly ConcurrentQueue<Action> _commands = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Freshness _freshness = new();
-    private readonly ProfileCache _cache = new();
+    private readonly ProfileCache _cache;
     private readonly List<(long Sequence, TaskCompletionSource Done)> _waiters = [];
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _thread;
@@ -58,6 +58,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         _identity = identity;
         _participants = participants.ToList();
         _options = options.Value;
+        _cache = new ProfileCache(_options.CachedProfiles);
         _computed = computed;
         _clock = clock;
         _logger = logger;

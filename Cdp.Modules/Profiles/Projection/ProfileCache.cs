@@ -5,10 +5,9 @@ namespace Cdp.Modules.Profiles.Projection;
 /// returning visitor costs no read. A batch TAKES its profiles out and puts them back only after its commit:
 /// a failed batch simply loses them, and the cache never holds uncommitted state.
 /// </summary>
-internal sealed class ProfileCache
+/// <param name="capacity">Cdp:Profiles:CachedProfiles; ~3-4 KB each: the default 50,000 keeps the 1M-profile footprint under 2 GB.</param>
+internal sealed class ProfileCache(int capacity)
 {
-    /// <summary>~2-4 KB each: 50,000 profiles is ~150 MB, within the 2 GB footprint target at 1M profiles.</summary>
-    public const int Capacity = 50_000;
 
     private readonly Dictionary<long, ProfileState> _profiles = new();
 
@@ -16,10 +15,11 @@ internal sealed class ProfileCache
 
     public void Put(ProfileState p)
     {
-        if (_profiles.Count >= Capacity)
+        if (capacity == 0) return;
+        if (_profiles.Count >= capacity)
         {
-            // drop the oldest tenth (a Dictionary without removals enumerates in insertion order; close enough)
-            foreach (var k in _profiles.Keys.Take(Capacity / 10).ToList()) _profiles.Remove(k);
+            // drop a tenth, roughly the oldest (a Dictionary enumerates in insertion order until removals reuse its slots)
+            foreach (var k in _profiles.Keys.Take(Math.Max(1, capacity / 10)).ToList()) _profiles.Remove(k);
         }
         _profiles[p.Profile] = p;
     }
