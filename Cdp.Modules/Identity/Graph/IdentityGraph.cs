@@ -2,6 +2,7 @@ using System.Text.Json;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Identity.Identifiers;
+using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
@@ -46,9 +47,7 @@ internal sealed class IdentityGraph : IIdentityResolver
     internal long NextLinkOrder = 1;
 
     /// <summary>Committed nodes kept deserialised (a batch takes them out and puts them back after its commit): Cdp:Identity:CachedNodes.</summary>
-    private readonly int _nodeCacheCapacity;
-
-    private readonly Dictionary<long, IdentityNode> _nodeCache = new();
+    private readonly BoundedCache<IdentityNode> _nodeCache = new(0); // replaced by the database graph's constructor; memory mode keeps none
 
     // memory mode only: the committed documents
     private readonly Dictionary<long, IdentityNode> _memNodes = new();
@@ -63,7 +62,7 @@ internal sealed class IdentityGraph : IIdentityResolver
         _eventLog = eventLog;
         _log = log;
         Catalogue = new IdentifierCatalogue(options.Value);
-        _nodeCacheCapacity = options.Value.CachedNodes;
+        _nodeCache = new BoundedCache<IdentityNode>(options.Value.CachedNodes);
     }
 
     private IdentityGraph(IdentifierCatalogue catalogue, IEnumerable<UnmergeDirective> directives)
@@ -260,14 +259,12 @@ internal sealed class IdentityGraph : IIdentityResolver
         }
     }
 
-    internal IdentityNode? TakeCached(long profile) => _nodeCache.Remove(profile, out var n) ? n : null;
+    internal IdentityNode? TakeCached(long profile) => _nodeCache.Take(profile);
 
     internal void PutCached(IdentityNode node)
     {
-        if (_db is null || node.Into != 0 || _nodeCacheCapacity == 0) return;
-        if (_nodeCache.Count >= _nodeCacheCapacity)
-            foreach (var k in _nodeCache.Keys.Take(Math.Max(1, _nodeCacheCapacity / 10)).ToList()) _nodeCache.Remove(k);
-        _nodeCache[node.Profile] = node;
+        if (_db is null || node.Into != 0) return;
+        _nodeCache.Put(node.Profile, node);
     }
 
     internal IdentityNode? LoadNode(long profile)

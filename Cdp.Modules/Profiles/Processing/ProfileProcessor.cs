@@ -5,6 +5,7 @@ using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Profiles.Projection;
+using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
@@ -38,7 +39,11 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private readonly ConcurrentQueue<Action> _commands = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Freshness _freshness = new();
-    private readonly ProfileCache _cache;
+    /// <summary>
+    /// Recently written profiles (Cdp:Profiles:CachedProfiles, ~3-4 KB each), so a returning visitor costs no read; this
+    /// thread is the only writer of profiles. A batch takes its profiles out and puts them back after its commit.
+    /// </summary>
+    private readonly BoundedCache<ProfileState> _cache;
     private readonly List<(long Sequence, TaskCompletionSource Done)> _waiters = [];
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _thread;
@@ -58,7 +63,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         _identity = identity;
         _participants = participants.ToList();
         _options = options.Value;
-        _cache = new ProfileCache(_options.CachedProfiles);
+        _cache = new BoundedCache<ProfileState>(_options.CachedProfiles);
         _computed = computed;
         _clock = clock;
         _logger = logger;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
 
@@ -26,9 +27,9 @@ internal sealed class ProfileWork
     private readonly HashSet<long> _created = new();
     private readonly Dictionary<string, (BsonDocument Traits, BsonDocument Times)> _accounts = new(StringComparer.Ordinal);
 
-    private readonly ProfileCache? _cache;
+    private readonly BoundedCache<ProfileState>? _cache;
 
-    public ProfileWork(CdpDatabase db, ProfilesOptions options, ComputedTraits computed, ProfileCache? cache, IReadOnlyList<long>? dissolve = null)
+    public ProfileWork(CdpDatabase db, ProfilesOptions options, ComputedTraits computed, BoundedCache<ProfileState>? cache, IReadOnlyList<long>? dissolve = null)
     {
         _db = db;
         _cache = cache;
@@ -245,7 +246,7 @@ internal sealed class ProfileWork
         {
             var p = _profiles[id];
             p.IsNew = false;
-            if (p.Into == 0) _cache.Put(p);
+            if (p.Into == 0) _cache.Put(p.Profile, p);
         }
     }
 

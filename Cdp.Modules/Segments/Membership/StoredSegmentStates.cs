@@ -48,7 +48,6 @@ internal sealed class StoredSegmentStates
     /// <summary>Call before writing a document that may be new.</summary>
     public void Add(long profile)
     {
-        if (profile is < 0 or >= MaxTracked) return;
         lock (_lock) Set(profile);
     }
 
