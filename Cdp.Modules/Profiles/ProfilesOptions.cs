@@ -16,7 +16,14 @@ internal sealed class ProfilesOptions
     /// batches cannot follow) catches up in big transactions. Bigger batches write far fewer pages per event (LiteDB
     /// writes every page a transaction changed), but hold the one-writer gate longer, which collection waits for.
     /// </summary>
-    public int CatchUpBatchSize { get; set; } = 5_000;
+    public int CatchUpBatchSize { get; set; } = 25_000;
+
+    /// <summary>
+    /// Longest a batch should hold the one-writer gate with its writes, in milliseconds: collection commits wait for it,
+    /// so it bounds the extra ingest latency while the processor catches up. The next batch is cut to the events whose
+    /// writes fit at the last batch's measured cost per event (never below BatchSize).
+    /// </summary>
+    public int MaxWriteMilliseconds { get; set; } = 1_000;
 
     /// <summary>
     /// Profiles the processor keeps deserialised between batches, so a returning visitor costs no read. Each costs
@@ -69,6 +76,7 @@ internal sealed class ProfilesOptionsValidator : AbstractValidator<ProfilesOptio
     {
         RuleFor(o => o.BatchSize).InclusiveBetween(1, 100_000);
         RuleFor(o => o.CatchUpBatchSize).InclusiveBetween(1, 100_000);
+        RuleFor(o => o.MaxWriteMilliseconds).InclusiveBetween(10, 60_000);
         RuleFor(o => o.CachedProfiles).InclusiveBetween(0, 10_000_000);
         RuleFor(o => o.MaxEventNames).InclusiveBetween(1, 100_000);
         RuleForEach(o => o.ConsentTraits).Must(t => !string.IsNullOrWhiteSpace(t.Key) && !string.IsNullOrWhiteSpace(t.Value))

@@ -4,7 +4,10 @@ using Cdp.Tests.Support;
 
 namespace Cdp.Tests.Profiles;
 
-/// <summary>A batch takes the backlog, at least Cdp:Profiles:BatchSize and at most CatchUpBatchSize events.</summary>
+/// <summary>
+/// A batch takes the backlog, at least Cdp:Profiles:BatchSize and at most CatchUpBatchSize events, and no more than
+/// the events whose writes fit in MaxWriteMilliseconds at the last batch's cost per event.
+/// </summary>
 public sealed class ProcessorBatchSizeTests : IDisposable
 {
     private readonly CdpHost _host = new(new Dictionary<string, string?>
@@ -37,6 +40,27 @@ public sealed class ProcessorBatchSizeTests : IDisposable
         profile.GetProperty("trackEvents").GetProperty("Viewed").GetInt64().Should().Be(25);
     }
 
+    [Fact]
+    public async Task The_status_reports_how_long_the_last_batch_held_the_write_gate()
+    {
+        await SendWhilePaused(batches: 1, perBatch: 25);
+
+        _host.Service<IProfileProcessor>().Status.LastBatchWriteMilliseconds.Should().BePositive();
+        var metrics = await _host.AdminClient().GetStringAsync("/metrics");
+        metrics.Should().MatchRegex(@"(?m)^cdp_processor_last_batch_write_ms [0-9.]+$");
+    }
+
+    [Theory]
+    [InlineData(100_000, 0.0, 25_000)]   // no batch measured yet: the catch-up size
+    [InlineData(100_000, 0.1, 10_000)]   // 0.1 ms per event: 10,000 events fill the 1 s budget
+    [InlineData(3_000, 0.1, 3_000)]      // a backlog under the budget is taken whole
+    [InlineData(100_000, 0.01, 25_000)]  // cheap writes: still no more than the catch-up size
+    [InlineData(100_000, 50.0, 500)]     // very slow writes: never below the batch size
+    [InlineData(200, 50.0, 500)]         // and a small backlog reads up to the batch size, as before
+    public void A_batch_is_cut_to_the_events_whose_writes_fit_in_the_budget(long backlog, double writeMsPerEvent, int expected) =>
+        Cdp.Modules.Profiles.Processing.ProfileProcessor.BatchSizeFor(backlog, batchSize: 500, catchUp: 25_000, maxWriteMs: 1_000, writeMsPerEvent)
+            .Should().Be(expected);
+
     private async Task SendWhilePaused(int batches, int perBatch)
     {
         var admin = _host.AdminClient();
@@ -65,6 +89,19 @@ public sealed class ProcessorBatchSizeTests : IDisposable
         {
             var validate = () => Cdp.Host.CdpApp.ValidateSettings(app.Services);
             validate.Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>().Which.Message.Should().Contain("CatchUpBatchSize");
+        }
+    }
+
+    [Fact]
+    public async Task A_write_budget_out_of_range_stops_the_host_naming_the_setting()
+    {
+        using var folder = new TempFolder();
+        var app = Cdp.Host.CdpApp.Build(Cdp.Host.CdpApp.CreateBuilder([
+            $"--Cdp:Storage:Path={folder.File("cdp.db")}", "--Cdp:Profiles:MaxWriteMilliseconds=0"]));
+        await using (app)
+        {
+            var validate = () => Cdp.Host.CdpApp.ValidateSettings(app.Services);
+            validate.Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>().Which.Message.Should().Contain("MaxWriteMilliseconds");
         }
     }
 }

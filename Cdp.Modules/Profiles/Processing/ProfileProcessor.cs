@@ -52,6 +52,9 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private string? _lastError;
     private volatile bool _paused;
     private int _lastBatchEvents;
+    private double _lastBatchWriteMs;
+    /// <summary>Milliseconds the last batch of at least BatchSize events held the write gate, per event; 0 before one.</summary>
+    private double _writeMsPerEvent;
     private readonly Stopwatch _rateClock = Stopwatch.StartNew();
     private double _rate;
 
@@ -71,7 +74,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 
     public ProcessorStatus Status => new(_thread is { IsAlive: true }, Interlocked.Read(ref _checkpoint), _log.LastSequence,
         Interlocked.Read(ref _processed), Interlocked.Read(ref _unattributed), Volatile.Read(ref _rate), _freshness.P95Milliseconds, _lastError, _paused,
-        Volatile.Read(ref _lastBatchEvents));
+        Volatile.Read(ref _lastBatchEvents), Volatile.Read(ref _lastBatchWriteMs));
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -202,10 +205,19 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     /// fewer pages per event, until it catches up. A fixed small size under a load it cannot follow would fall behind
     /// for good (seen at 300k profiles: 500-event batches could not follow 3,900 events/s).
     /// </summary>
-    private int NextBatchSize(long head)
+    private int NextBatchSize(long head) =>
+        BatchSizeFor(head - _checkpoint, _options.BatchSize, _options.CatchUpBatchSize, _options.MaxWriteMilliseconds, _writeMsPerEvent);
+
+    /// <summary>
+    /// The size rule: the backlog, at least <paramref name="batchSize"/>, at most <paramref name="catchUp"/>, and no more
+    /// than the events whose writes fit in <paramref name="maxWriteMs"/> at the last batch's cost per event (the write
+    /// phase holds the one-writer gate that every collection commit waits for: its length is what ingest latency sees).
+    /// </summary>
+    internal static int BatchSizeFor(long backlog, int batchSize, int catchUp, int maxWriteMs, double writeMsPerEvent)
     {
-        var backlog = head - _checkpoint;
-        return (int)Math.Clamp(backlog, _options.BatchSize, Math.Max(_options.BatchSize, _options.CatchUpBatchSize));
+        var most = Math.Max(batchSize, catchUp);
+        if (writeMsPerEvent > 0) most = (int)Math.Clamp(maxWriteMs / writeMsPerEvent, batchSize, most);
+        return (int)Math.Clamp(backlog, batchSize, most);
     }
 
     private void ProcessBatch(IReadOnlyList<LoggedEvent> events)
@@ -219,6 +231,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         }
         var last = events[^1].Sequence;
         foreach (var m in identity.ReplayLinks(last)) work.Merge(m.Winner, m.Loser);
+        var writeStart = Stopwatch.GetTimestamp();
         _db.InTransaction(db =>
         {
             identity.Write(db);
@@ -230,8 +243,12 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             }
             db.GetCollection(ProfileSchema.State).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = last });
         });
+        var writeMs = Stopwatch.GetElapsedTime(writeStart).TotalMilliseconds;
         identity.Committed();
         work.Committed();
+        // a batch smaller than BatchSize is mostly fixed cost: its per-event figure would cut the next batches too short
+        if (events.Count >= _options.BatchSize) _writeMsPerEvent = writeMs / events.Count;
+        Volatile.Write(ref _lastBatchWriteMs, writeMs);
         var now = _clock.GetUtcNow().UtcDateTime;
         foreach (var e in events) _freshness.Add((now - e.ReceivedAt).TotalMilliseconds);
         Interlocked.Add(ref _processed, events.Count);
@@ -301,6 +318,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             outcomes.Add(outcome);
         }
         if (outcomes.All(o => o.Merge is null)) return outcomes;
+        var writeStart = Stopwatch.GetTimestamp();
         _db.InTransaction(db =>
         {
             identity.Write(db);
