@@ -1,6 +1,8 @@
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -65,6 +67,20 @@ public sealed class CdpHost : WebApplicationFactory<Program>
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
         builder.UseEnvironment("Testing");
         if (_services is not null) builder.ConfigureTestServices(_services);
+    }
+
+    /// <summary>
+    /// Seen under a loaded full run: a client whose base address still carries the configured port 0 (connection
+    /// refused). The bound address is then taken from the server itself.
+    /// </summary>
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        if (client.BaseAddress is not { Port: 0 }) return;
+        var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var bound = addresses.Select(a => new Uri(a)).FirstOrDefault(a => a.Port != 0)
+            ?? throw new InvalidOperationException("Kestrel reports no bound address: " + string.Join(", ", addresses));
+        client.BaseAddress = new UriBuilder(client.BaseAddress) { Port = bound.Port }.Uri;
     }
 
     public T Service<T>() where T : notnull => Services.GetRequiredService<T>();
