@@ -81,25 +81,17 @@ public sealed class ProcessingBench : IBenchScenario
             var processed = app.Services.GetRequiredService<IProfileProcessor>().WaitForCheckpointAsync(log.LastSequence, CancellationToken.None);
             long peakRss = 0;
             var lastReport = TimeSpan.Zero;
-            var gcSeen = new Dictionary<GCKind, long>(); var gcPause = new Dictionary<GCKind, double>(); var gcPromoted = new Dictionary<GCKind, double>(); var gcCount = new Dictionary<GCKind, int>();
+            var gc = new GcPauseSampler();
             (long Checkpoint, TimeSpan At)? tailFrom = null; // the last fifth of the stream runs at the full population
-            double longestHold = 0; var sizes = new List<int>();
+            double longestHold = 0;
+            var sizes = new List<int>();
             while (await Task.WhenAny(processed, Task.Delay(200)) != processed)
             {
                 var st = app.Services.GetRequiredService<IProfileProcessor>().Status;
                 longestHold = Math.Max(longestHold, st.LastBatchWriteMilliseconds);
                 if (tailFrom is null && st.Checkpoint >= events * 4 / 5) tailFrom = (st.Checkpoint, run.Elapsed);
                 sizes.Add(st.LastBatchEvents);
-                foreach (var kind in new[] { GCKind.Ephemeral, GCKind.FullBlocking, GCKind.Background })
-                {
-                    var info = GC.GetGCMemoryInfo(kind);
-                    if (info.Index == 0 || gcSeen.GetValueOrDefault(kind) == info.Index) continue;
-                    gcSeen[kind] = info.Index;
-                    gcCount[kind] = gcCount.GetValueOrDefault(kind) + 1;
-                    gcPause[kind] = gcPause.GetValueOrDefault(kind) + info.PauseDurations.ToArray().Sum(p => p.TotalMilliseconds);
-                    gcPromoted[kind] = gcPromoted.GetValueOrDefault(kind) + info.PromotedBytes / 1e6;
-                    if (Environment.GetEnvironmentVariable("CDP_BENCH_GCLOG") == "1") Console.WriteLine($"   gc {kind} gen{info.Generation} pause {info.PauseDurations.ToArray().Sum(p => p.TotalMilliseconds):N1} ms promoted {info.PromotedBytes / 1e6:N1} MB heap {info.HeapSizeBytes / 1e6:N0} MB compacted {info.Compacted} fragmented {info.FragmentedBytes / 1e6:N0} MB");
-                }
+                gc.Poll();
                 peakRss = Math.Max(peakRss, Process.GetCurrentProcess().WorkingSet64);
                 if (run.Elapsed - lastReport < TimeSpan.FromSeconds(30)) continue;
                 // a long run (the 1M-profile footprint takes an hour) says where it is
@@ -112,7 +104,7 @@ public sealed class ProcessingBench : IBenchScenario
             await processed;
             run.Stop();
             Console.WriteLine($"   write gate held up to {longestHold:N0} ms by one batch; batch sizes seen: median {sizes.Order().ElementAtOrDefault(sizes.Count / 2):N0}, max {sizes.DefaultIfEmpty().Max():N0}");
-            foreach (var (kind, count) in gcCount) Console.WriteLine($"   sampled GCs {kind}: {count}, pauses {gcPause[kind]:N0} ms, promoted {gcPromoted[kind]:N0} MB");
+            gc.Print();
             if (sampler is not null) { sampler.On = false; sampler.Print(); }
             var io = ProcessIo.Now() - ioBefore;
             var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
