@@ -79,29 +79,19 @@ public sealed class ProcessorBatchSizeTests : IDisposable
         await _host.Processed();
     }
 
-    [Fact]
-    public async Task A_catch_up_batch_size_out_of_range_stops_the_host_naming_the_setting()
+    [Theory]
+    [InlineData("CatchUpBatchSize", "0")]
+    [InlineData("MaxWriteMilliseconds", "0")]
+    [InlineData("MaxWriteMilliseconds", "60001")]
+    public async Task A_batch_setting_out_of_range_stops_the_host_naming_the_setting(string setting, string value)
     {
         using var folder = new TempFolder();
         var app = Cdp.Host.CdpApp.Build(Cdp.Host.CdpApp.CreateBuilder([
-            $"--Cdp:Storage:Path={folder.File("cdp.db")}", "--Cdp:Profiles:CatchUpBatchSize=0"]));
+            $"--Cdp:Storage:Path={folder.File("cdp.db")}", $"--Cdp:Profiles:{setting}={value}"]));
         await using (app)
         {
             var validate = () => Cdp.Host.CdpApp.ValidateSettings(app.Services);
-            validate.Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>().Which.Message.Should().Contain("CatchUpBatchSize");
-        }
-    }
-
-    [Fact]
-    public async Task A_write_budget_out_of_range_stops_the_host_naming_the_setting()
-    {
-        using var folder = new TempFolder();
-        var app = Cdp.Host.CdpApp.Build(Cdp.Host.CdpApp.CreateBuilder([
-            $"--Cdp:Storage:Path={folder.File("cdp.db")}", "--Cdp:Profiles:MaxWriteMilliseconds=0"]));
-        await using (app)
-        {
-            var validate = () => Cdp.Host.CdpApp.ValidateSettings(app.Services);
-            validate.Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>().Which.Message.Should().Contain("MaxWriteMilliseconds");
+            validate.Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>().Which.Message.Should().Contain(setting);
         }
     }
 }
