@@ -34,7 +34,7 @@ public sealed partial class LiteDbQueryTests
     public void Filters_with_parameters_find_the_same_documents_through_the_index()
     {
         using var folder = new TempFolder();
-        using var db = new LiteDatabase(new ConnectionString { Filename = Path.Combine(folder.Path, "f.db"), Connection = ConnectionType.Direct });
+        using var db = folder.Database("f.db");
         var col = db.GetCollection("c");
         col.Insert(Enumerable.Range(1, 200).Select(i => new BsonDocument { ["_id"] = (long)i, ["k"] = i % 2 == 0 ? "even" : "odd", ["s"] = "key-" + i }));
         col.EnsureIndex("k");

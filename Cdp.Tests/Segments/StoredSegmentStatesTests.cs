@@ -11,7 +11,7 @@ public sealed class StoredSegmentStatesTests
     public void Profiles_with_a_stored_state_are_known_after_loading_and_others_are_not()
     {
         using var folder = new TempFolder();
-        using var db = new LiteDatabase(new ConnectionString { Filename = Path.Combine(folder.Path, "s.db"), Connection = ConnectionType.Direct });
+        using var db = folder.Database("s.db");
         db.GetCollection(SegmentSchema.Profiles).Insert(new long[] { 5, 64, 130, 70_000, 9_000_001 }
             .Select(p => new BsonDocument { ["_id"] = p, ["c"] = new BsonDocument(), ["m"] = new BsonArray() }));
         var stored = new StoredSegmentStates();
@@ -27,7 +27,7 @@ public sealed class StoredSegmentStatesTests
     public void An_added_profile_may_exist_and_numbers_it_cannot_track_always_may()
     {
         using var folder = new TempFolder();
-        using var db = new LiteDatabase(new ConnectionString { Filename = Path.Combine(folder.Path, "s.db"), Connection = ConnectionType.Direct });
+        using var db = folder.Database("s.db");
         var stored = new StoredSegmentStates();
         stored.EnsureLoaded(db);
         stored.MayExist(12_345_678).Should().BeFalse();

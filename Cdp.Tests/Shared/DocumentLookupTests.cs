@@ -11,7 +11,7 @@ public sealed class DocumentLookupTests
     public void ById_finds_the_same_documents_as_FindById_for_number_and_text_ids_and_null_when_missing()
     {
         using var folder = new TempFolder();
-        using var db = new LiteDatabase(new ConnectionString { Filename = Path.Combine(folder.Path, "l.db"), Connection = ConnectionType.Direct });
+        using var db = folder.Database("l.db");
         var numbers = db.GetCollection("numbers");
         var texts = db.GetCollection("texts");
         numbers.Insert(Enumerable.Range(1, 300).Select(i => new BsonDocument { ["_id"] = (long)i, ["v"] = i * 10 }));
@@ -33,7 +33,7 @@ public sealed class DocumentLookupTests
     public void ById_gives_each_thread_its_own_answer_under_concurrent_reads()
     {
         using var folder = new TempFolder();
-        using var db = new LiteDatabase(new ConnectionString { Filename = Path.Combine(folder.Path, "c.db"), Connection = ConnectionType.Direct });
+        using var db = folder.Database("c.db");
         var col = db.GetCollection("c");
         col.Insert(Enumerable.Range(1, 2_000).Select(i => new BsonDocument { ["_id"] = (long)i, ["v"] = (long)i }));
 
@@ -53,7 +53,7 @@ public sealed class DocumentLookupTests
     public void ById_refuses_a_null_id_like_FindById()
     {
         using var folder = new TempFolder();
-        using var db = new LiteDatabase(new ConnectionString { Filename = Path.Combine(folder.Path, "n.db"), Connection = ConnectionType.Direct });
+        using var db = folder.Database("n.db");
         var col = db.GetCollection("c");
         FluentActions.Invoking(() => col.ById(BsonValue.Null)).Should().Throw<ArgumentNullException>();
     }

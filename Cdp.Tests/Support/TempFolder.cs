@@ -1,3 +1,5 @@
+using LiteDB;
+
 namespace Cdp.Tests.Support;
 
 /// <summary>A fresh folder under the system temp dir, deleted on dispose.</summary>
@@ -12,6 +14,9 @@ public sealed class TempFolder : IDisposable
     public string Path { get; }
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    /// <summary>A LiteDB file of this folder opened directly, as Cdp opens its own.</summary>
+    public LiteDatabase Database(string name) => new(new ConnectionString { Filename = File(name), Connection = ConnectionType.Direct });
 
     public void Dispose()
     {

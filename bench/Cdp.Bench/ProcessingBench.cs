@@ -22,6 +22,12 @@ namespace Cdp.Bench;
 /// </summary>
 public sealed class ProcessingBench : IBenchScenario
 {
+    private static string MedianMax(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count == 0 ? "none" : $"median {sorted[sorted.Count / 2]:N0} max {sorted[^1]:N0}";
+    }
+
     public string Name => "Processing";
 
     public async Task<IReadOnlyList<BenchFigure>> RunAsync(BenchContext context)
@@ -103,7 +109,7 @@ public sealed class ProcessingBench : IBenchScenario
             }
             await processed;
             run.Stop();
-            Console.WriteLine($"   write gate held up to {longestHold:N0} ms by one batch; batch sizes seen: median {sizes.Order().ElementAtOrDefault(sizes.Count / 2):N0}, max {sizes.DefaultIfEmpty().Max():N0}");
+            Console.WriteLine($"   write gate held up to {longestHold:N0} ms by one batch; batch sizes seen: {MedianMax(sizes.Select(x => (double)x))}");
             gc.Print();
             if (sampler is not null) { sampler.On = false; sampler.Print(); }
             var io = ProcessIo.Now() - ioBefore;
@@ -132,8 +138,8 @@ public sealed class ProcessingBench : IBenchScenario
                 if (steadyBatches.Count == 0 || steadyBatches[^1].Events != st.LastBatchEvents || steadyBatches[^1].Ms != st.LastBatchWriteMilliseconds)
                     steadyBatches.Add((st.LastBatchEvents, st.LastBatchWriteMilliseconds));
             }
-            Console.WriteLine($"   steady phase: {steadyBatches.Count} batches, sizes median {steadyBatches.Select(b => b.Events).Order().ElementAtOrDefault(steadyBatches.Count / 2):N0} max {steadyBatches.Select(b => b.Events).DefaultIfEmpty().Max():N0}, " +
-                $"write ms median {steadyBatches.Select(b => b.Ms).Order().ElementAtOrDefault(steadyBatches.Count / 2):N0} max {steadyBatches.Select(b => b.Ms).DefaultIfEmpty().Max():N0}");
+            Console.WriteLine($"   steady phase: {steadyBatches.Count} batches, sizes {MedianMax(steadyBatches.Select(b => (double)b.Events))}, " +
+                $"write ms {MedianMax(steadyBatches.Select(b => b.Ms))}");
             if (Environment.GetEnvironmentVariable("CDP_BENCH_GCLOG") == "1") Console.WriteLine("   " + string.Join(" ", steadyBatches.Select(b => $"{b.Events}/{b.Ms:N0}")));
             await app.Services.GetRequiredService<IProfileProcessor>().WaitForCheckpointAsync(log.LastSequence, CancellationToken.None);
             var status = app.Services.GetRequiredService<IProfileProcessor>().Status;

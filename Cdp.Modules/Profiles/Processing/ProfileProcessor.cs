@@ -318,7 +318,6 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             outcomes.Add(outcome);
         }
         if (outcomes.All(o => o.Merge is null)) return outcomes;
-        var writeStart = Stopwatch.GetTimestamp();
         _db.InTransaction(db =>
         {
             identity.Write(db);
