@@ -26,7 +26,15 @@ public sealed record ProfileBatch(ProfileBatchKind Kind, long FirstSequence, lon
 public enum ProfileBatchKind { Events, Unmerge }
 
 /// <summary>One profile touched by a batch, with the events it received (for an unmerge: all its events, recomputed).</summary>
-public sealed record ProfileChange(string ProfileId, ProfileChangeKind Kind, IReadOnlyList<ProfileEvent> Events, string? MergedInto);
+public sealed record ProfileChange(string ProfileId, ProfileChangeKind Kind, IReadOnlyList<ProfileEvent> Events, string? MergedInto)
+{
+    /// <summary>
+    /// Created/Updated: the profile as this batch leaves it, built on demand from the processor's memory (what
+    /// <see cref="IProfileReader.Get"/> returns inside the batch, without reading back the document just written).
+    /// Null when the change was not made by the processor (then read it through <see cref="IProfileReader"/>).
+    /// </summary>
+    public Func<ProfileView?>? After { get; init; }
+}
 
 public enum ProfileChangeKind { Created, Updated, MergedAway, Removed }
 

@@ -238,7 +238,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             work.Write(db);
             if (_participants.Count > 0)
             {
-                var batch = new ProfileBatch(ProfileBatchKind.Events, events[0].Sequence, last, work.Changes());
+                var batch = new ProfileBatch(ProfileBatchKind.Events, events[0].Sequence, last, work.Changes(_clock.GetUtcNow().UtcDateTime));
                 foreach (var p in _participants) p.OnBatch(batch, db);
             }
             db.GetCollection(ProfileSchema.State).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = last });
@@ -290,7 +290,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         {
             plan.Batch.Write(db);
             work.Write(db);
-            changes = work.Changes();
+            changes = work.Changes(_clock.GetUtcNow().UtcDateTime);
             if (_participants.Count > 0)
             {
                 var batch = new ProfileBatch(ProfileBatchKind.Unmerge, plan.Events.Count > 0 ? plan.Events[0].Sequence : 0, _checkpoint, changes);
@@ -324,7 +324,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             work.Write(db);
             if (_participants.Count > 0)
             {
-                var batch = new ProfileBatch(ProfileBatchKind.Events, _checkpoint + 1, _checkpoint, work.Changes());
+                var batch = new ProfileBatch(ProfileBatchKind.Events, _checkpoint + 1, _checkpoint, work.Changes(_clock.GetUtcNow().UtcDateTime));
                 foreach (var p in _participants) p.OnBatch(batch, db);
             }
         });

@@ -72,10 +72,12 @@ internal sealed class ProfileReader(CdpDatabase db, ComputedTraits computed, Tim
         return ProfileState.FromBson(d);
     }
 
-    public ProfileView View(ProfileState p) => new(
+    public ProfileView View(ProfileState p) => View(p, computed, clock.GetUtcNow().UtcDateTime);
+
+    public static ProfileView View(ProfileState p, ComputedTraits computed, DateTime now) => new(
         ProfileIds.Format(p.Profile),
         BsonJson.ToElement(p.Traits),
-        BsonJson.ToElement(computed.Values(p.Computed, clock.GetUtcNow().UtcDateTime)),
+        BsonJson.ToElement(computed.Values(p.Computed, now)),
         p.First, p.Last, p.Events,
         p.TypeCounts.ToDictionary(k => k.Key, k => k.Value.AsInt64),
         p.EventCounts.ToDictionary(k => k.Key, k => k.Value.AsInt64),

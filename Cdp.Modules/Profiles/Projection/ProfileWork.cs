@@ -250,8 +250,8 @@ internal sealed class ProfileWork
         }
     }
 
-    /// <summary>What changed, for the batch participants.</summary>
-    public List<ProfileChange> Changes()
+    /// <summary>What changed, for the batch participants; <paramref name="now"/> evaluates the computed traits of the views.</summary>
+    public List<ProfileChange> Changes(DateTime now)
     {
         var changes = new List<ProfileChange>(_dirty.Count + _deleted.Count);
         foreach (var id in _dirty)
@@ -262,7 +262,11 @@ internal sealed class ProfileWork
                 continue;
             }
             var kind = _created.Contains(id) ? ProfileChangeKind.Created : ProfileChangeKind.Updated;
-            changes.Add(new ProfileChange(ProfileIds.Format(id), kind, _events.GetValueOrDefault(id) ?? [], null));
+            var state = _profiles[id];
+            changes.Add(new ProfileChange(ProfileIds.Format(id), kind, _events.GetValueOrDefault(id) ?? [], null)
+            {
+                After = () => ProfileReader.View(state, _computed, now),
+            });
         }
         foreach (var id in _deleted)
             if (!_dirty.Contains(id)) changes.Add(new ProfileChange(ProfileIds.Format(id), ProfileChangeKind.Removed, [], null));

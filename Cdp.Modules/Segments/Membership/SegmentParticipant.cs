@@ -52,7 +52,7 @@ internal sealed class SegmentParticipant(SegmentCatalogue catalogue, IProfileRea
             }
             else cause = change.Events.Count > 0 ? Describe(change.Events[^1]) : "profile change";
             write.Count(state, change.Events);
-            var view = set.ReadsProfile ? profiles.Get(change.ProfileId) : null;
+            var view = !set.ReadsProfile ? null : change.After is { } after ? after() : profiles.Get(change.ProfileId);
             write.Evaluate(state, view, s => s.Built || (catalogue.BuildProgress.TryGetValue(s.No, out var upTo) && no <= upTo), cause);
             write.Save(state);
         }
