@@ -232,8 +232,12 @@ public sealed class SegmentMembershipTests
     private static async Task Ready(CdpHost host)
     {
         var catalogue = host.Service<SegmentCatalogue>();
-        for (var i = 0; i < 600 && catalogue.Current.Ordered.Any(s => !s.Built); i++) await Task.Delay(50);
-        catalogue.Current.Ordered.Should().OnlyContain(s => s.Built);
+        // the catalogue marks a segment built inside the build's last transaction (so that the processor's next batch sees it);
+        // its members are readable once that transaction committed, when the stored definitions say built too
+        var definitions = host.Service<Cdp.Modules.Shared.Storage.CdpDatabase>().Collection("segment_defs");
+        bool Built() => !catalogue.Current.Ordered.Any(s => !s.Built) && definitions.FindAll().All(d => d.TryGetValue("built", out var b) && b.AsBoolean);
+        for (var i = 0; i < 600 && !Built(); i++) await Task.Delay(50);
+        Built().Should().BeTrue();
     }
 
     private static async Task<List<string>> Members(HttpClient admin, string segment)
