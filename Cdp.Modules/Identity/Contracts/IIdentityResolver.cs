@@ -27,6 +27,13 @@ public interface IIdentityResolver
     /// </summary>
     UnmergeBatch? BeginUnmerge(string mergeId, DateTime at, Func<long, IReadOnlyList<long>> timelineOf);
 
+    /// <summary>
+    /// Adds to <paramref name="into"/> the profiles that own, in the committed graph, an identifier <paramref name="payload"/>
+    /// carries: where the event will most likely go, for reading ahead. Read-only, so it may run on another thread while
+    /// the processor thread writes a batch, but not while it resolves events, publishes a batch or runs a command.
+    /// </summary>
+    void CurrentOwners(JsonElement payload, ICollection<long> into);
+
     /// <summary>Deletes the identity graph (not the unmerge directives), inside the caller's transaction, before a reprocess.</summary>
     void Reset(LiteDatabase db);
 }

@@ -129,6 +129,12 @@ internal sealed class IdentityGraph : IIdentityResolver
 
     public IIdentityBatch BeginBatch() => new IdentityBatch(this, null, null);
 
+    public void CurrentOwners(JsonElement payload, ICollection<long> into)
+    {
+        foreach (var id in Catalogue.Extract(payload))
+            if (Map.TryGetValue(IdentitySchema.Hash(id.Key), out var packed) && IdentitySchema.ProfileOf(packed) is var p and not 0 && !into.Contains(p)) into.Add(p);
+    }
+
     internal static readonly Comparison<LinkRecord> LinkOrder = (x, y) => x.Sequence != y.Sequence ? x.Sequence.CompareTo(y.Sequence) : x.Order.CompareTo(y.Order);
 
     public const string ProbabilisticRule = "probabilistic";

@@ -48,13 +48,15 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _thread;
     private long _checkpoint;
-    private long _processed, _unattributed;
+    private long _processed, _unattributed, _readAheadUsed;
     private string? _lastError;
     private volatile bool _paused;
     private int _lastBatchEvents;
     private double _lastBatchWriteMs;
     /// <summary>Milliseconds the last batch of at least BatchSize events held the write gate, per event; 0 before one.</summary>
     private double _writeMsPerEvent;
+    /// <summary>The next batch, read while the last one wrote (<see cref="ProfilesOptions.ReadAhead"/>); null after a command.</summary>
+    private ReadAhead? _ahead;
     private readonly Stopwatch _rateClock = Stopwatch.StartNew();
     private double _rate;
 
@@ -74,7 +76,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 
     public ProcessorStatus Status => new(_thread is { IsAlive: true }, Interlocked.Read(ref _checkpoint), _log.LastSequence,
         Interlocked.Read(ref _processed), Interlocked.Read(ref _unattributed), Volatile.Read(ref _rate), _freshness.P95Milliseconds, _lastError, _paused,
-        Volatile.Read(ref _lastBatchEvents), Volatile.Read(ref _lastBatchWriteMs));
+        Volatile.Read(ref _lastBatchEvents), Volatile.Read(ref _lastBatchWriteMs), Interlocked.Read(ref _readAheadUsed));
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -172,20 +174,27 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             var wake = Volatile.Read(ref _wake);
             try
             {
-                while (_commands.TryDequeue(out var command)) command();
+                while (_commands.TryDequeue(out var command))
+                {
+                    _ahead = null; // a command may change any profile: what was read ahead is stale
+                    command();
+                }
                 if (_paused)
                 {
+                    _ahead = null;
                     if (_commands.IsEmpty) Task.WhenAny(wake.Task, Task.Delay(Timeout.Infinite, _stop.Token)).GetAwaiter().GetResult();
                     continue;
                 }
-                var events = _log.ReadAfter(_checkpoint, NextBatchSize(_log.LastSequence));
+                var ahead = _ahead is { } a && a.After == _checkpoint && a.Events.Count > 0 ? a : null;
+                _ahead = null;
+                var events = ahead?.Events ?? _log.ReadAfter(_checkpoint, NextBatchSize(_log.LastSequence));
                 if (events.Count == 0)
                 {
                     if (_commands.IsEmpty)
                         Task.WhenAny(_log.WaitForEventsAfterAsync(_checkpoint, _stop.Token), wake.Task).GetAwaiter().GetResult();
                     continue;
                 }
-                ProcessBatch(events);
+                ProcessBatch(events, ahead);
                 _lastError = null;
             }
             catch (Exception ex) when (!_stop.IsCancellationRequested)
@@ -220,10 +229,10 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         return (int)Math.Clamp(backlog, batchSize, most);
     }
 
-    private void ProcessBatch(IReadOnlyList<LoggedEvent> events)
+    private void ProcessBatch(IReadOnlyList<LoggedEvent> events, ReadAhead? ahead)
     {
         var identity = _identity.BeginBatch();
-        var work = new ProfileWork(_db, _options, _computed, _cache);
+        var work = new ProfileWork(_db, _options, _computed, _cache, readAhead: ahead?.Profiles);
         long unattributed = 0;
         foreach (var e in events)
         {
@@ -231,21 +240,32 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         }
         var last = events[^1].Sequence;
         foreach (var m in identity.ReplayLinks(last)) work.Merge(m.Winner, m.Loser);
+        var next = _options.ReadAhead ? StartReadAhead(last, work) : null;
         var writeStart = Stopwatch.GetTimestamp();
-        _db.InTransaction(db =>
+        try
         {
-            identity.Write(db);
-            work.Write(db);
-            if (_participants.Count > 0)
+            _db.InTransaction(db =>
             {
-                var batch = new ProfileBatch(ProfileBatchKind.Events, events[0].Sequence, last, work.Changes(_clock.GetUtcNow().UtcDateTime));
-                foreach (var p in _participants) p.OnBatch(batch, db);
-            }
-            db.GetCollection(ProfileSchema.State).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = last });
-        });
+                identity.Write(db);
+                work.Write(db);
+                if (_participants.Count > 0)
+                {
+                    var batch = new ProfileBatch(ProfileBatchKind.Events, events[0].Sequence, last, work.Changes(_clock.GetUtcNow().UtcDateTime));
+                    foreach (var p in _participants) p.OnBatch(batch, db);
+                }
+                db.GetCollection(ProfileSchema.State).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = last });
+            });
+        }
+        finally
+        {
+            // the read-ahead reads the identity map and the profile cache: it must be done before either changes
+            _ahead = Finish(next);
+        }
         var writeMs = Stopwatch.GetElapsedTime(writeStart).TotalMilliseconds;
         identity.Committed();
         work.Committed();
+        _ahead?.Forget(work.Touched);
+        Interlocked.Add(ref _readAheadUsed, work.ReadAheadUsed);
         // a batch smaller than BatchSize is mostly fixed cost: its per-event figure would cut the next batches too short
         if (events.Count >= _options.BatchSize) _writeMsPerEvent = writeMs / events.Count;
         Volatile.Write(ref _lastBatchWriteMs, writeMs);
@@ -256,6 +276,25 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         Interlocked.Add(ref _unattributed, unattributed);
         UpdateRate(events.Count);
         Publish(last);
+    }
+
+    /// <summary>Reads the batch after <paramref name="after"/> on a pool thread while this one writes (see <see cref="ReadAhead"/>).</summary>
+    private Task<ReadAhead> StartReadAhead(long after, ProfileWork current)
+    {
+        var max = BatchSizeFor(_log.LastSequence - after, _options.BatchSize, _options.CatchUpBatchSize, _options.MaxWriteMilliseconds, _writeMsPerEvent);
+        return Task.Run(() => ReadAhead.Read(after, max, _log, _identity, _db, p => current.Holds(p) || _cache.Contains(p)));
+    }
+
+    /// <summary>Waits for the read-ahead; a failed one is only a missed shortcut (the next batch reads as usual).</summary>
+    private ReadAhead? Finish(Task<ReadAhead>? next)
+    {
+        if (next is null) return null;
+        try { return next.GetAwaiter().GetResult(); }
+        catch (Exception ex)
+        {
+            _logger.LogDebug(ex, "Reading the next batch ahead failed; it is read when its turn comes");
+            return null;
+        }
     }
 
     private static bool Resolve(IIdentityBatch identity, ProfileWork work, LoggedEvent e)

@@ -22,5 +22,8 @@ public sealed class BoundedCache<TValue>(int capacity) where TValue : class
 
     public void Remove(long key) => _entries.Remove(key);
 
+    /// <summary>A pure read: another thread may call it while the owning thread leaves the cache alone.</summary>
+    public bool Contains(long key) => _entries.ContainsKey(key);
+
     public void Clear() => _entries.Clear();
 }
