@@ -15,12 +15,14 @@ public sealed class ReadAheadTests
         // tiny batches, so that most batches find the next one waiting in the log while they write
         using var host = new CdpHost(new Dictionary<string, string?>
         {
-            ["Cdp:Profiles:BatchSize"] = "6", ["Cdp:Profiles:CatchUpBatchSize"] = "6", ["Cdp:Profiles:ReadAhead"] = readAhead ? "true" : "false",
+            ["Cdp:Profiles:BatchSize"] = "6", ["Cdp:Profiles:CatchUpBatchSize"] = "9", ["Cdp:Profiles:ReadAhead"] = readAhead ? "true" : "false",
             ["Cdp:Profiles:CachedProfiles"] = "0", // no cache: every returning profile is read, so the read-ahead has work
         }, services: s => s.AddSingleton<TimeProvider>(new ManualClock(new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero)))); // the same receivedAt in both runs
         var writer = host.Services.GetRequiredService<Cdp.Modules.Collection.EventLog.EventLogWriter>();
-        await writer.SubmitAsync(events.Select(json => new Cdp.Modules.Collection.Ingest.AcceptedEvent("web",
-            JsonDocument.Parse(json).RootElement.GetProperty("messageId").GetString()!, System.Text.Encoding.UTF8.GetBytes(json))).ToList(), []);
+        // in commits of a few events while the processor runs: read-aheads find part of a batch and top it up later
+        foreach (var chunk in events.Chunk(4))
+            await writer.SubmitAsync(chunk.Select(json => new Cdp.Modules.Collection.Ingest.AcceptedEvent("web",
+                JsonDocument.Parse(json).RootElement.GetProperty("messageId").GetString()!, System.Text.Encoding.UTF8.GetBytes(json))).ToList(), []);
         var processor = host.Services.GetRequiredService<IProfileProcessor>();
         await processor.WaitForCheckpointAsync(host.Services.GetRequiredService<Cdp.Modules.Collection.Contracts.IEventLog>().LastSequence, CancellationToken.None)
             .WaitAsync(TimeSpan.FromSeconds(60));

@@ -219,6 +219,68 @@ public sealed class SegmentMembershipTests
         (await Members(admin, Seed)).Should().Equal(await admin.ProfileId("anonymous_id:erin"));
     }
 
+    [Fact]
+    public async Task A_state_the_sweep_changed_is_not_taken_from_the_real_time_cache_afterwards()
+    {
+        var clock = new ManualClock(Now);
+        using var host = Host(clock);
+        var first = new DateTimeOffset(2026, 3, 2, 0, 0, 0, TimeSpan.Zero);
+        await Send(host, Page("erin", "/dermatology/a", first), Page("erin", "/dermatology/b", Now)); // erin's state is now cached
+        var admin = host.AdminClient();
+        var erin = await admin.ProfileId("anonymous_id:erin");
+        (await Members(admin, Seed)).Should().Equal(erin);
+
+        clock.Set(new DateTimeOffset(2026, 4, 1, 0, 0, 0, TimeSpan.Zero));
+        (await admin.PostAsync("/api/segments/sweep", null)).EnsureSuccessStatusCode(); // erin exits in the stored state
+        await Send(host, Page("erin", "/cardiology", clock.GetUtcNow()));
+
+        var history = await admin.GetFromJsonAsync<JsonElement>($"/api/segments/profiles/{erin}/history");
+        history.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("change").GetString())
+            .Should().Equal(["exited", "entered"], "the page after the sweep starts from the swept state: no second exit");
+    }
+
+    [Fact]
+    public async Task Keeping_segment_states_in_memory_gives_the_same_memberships_history_and_counters_as_reading_them()
+    {
+        var random = new Random(20261129);
+        string Next()
+        {
+            var v = "v" + random.Next(24);
+            var at = Now.AddDays(-random.Next(0, 40)).AddMinutes(random.Next(1440));
+            return random.Next(10) switch
+            {
+                < 4 => Page(v, "/dermatology/" + random.Next(3), at),
+                < 7 => Page(v, "/cardiology", at),
+                7 => Track(v, "Appointment Booked", at),
+                8 => Identify(v, $$"""{"email":"pair{{random.Next(12)}}@example.com"}""", at), // shared emails merge visitors
+                _ => Track(v, "Order Completed", at, """{"total":70}"""),
+            };
+        }
+        var stream = Enumerable.Range(0, 240).Select(_ => Next()).ToList();
+
+        async Task<string> Run(string cachedStates)
+        {
+            var clock = new ManualClock(Now);
+            using var host = Host(clock, new Dictionary<string, string?> { ["Cdp:SegmentEvaluation:CachedStates"] = cachedStates });
+            await Ready(host);
+            var web = host.TrackingClient();
+            // one batch per request (each processed before the next is sent): the history depends on batch boundaries
+            foreach (var chunk in stream.Take(120).Chunk(7)) { await web.SendBatch(chunk); await host.Processed(); }
+            clock.Set(Now.AddDays(12));
+            (await host.AdminClient().PostAsync("/api/segments/sweep", null)).EnsureSuccessStatusCode();
+            foreach (var chunk in stream.Skip(120).Chunk(7)) { await web.SendBatch(chunk); await host.Processed(); }
+            host.Service<IProfileProcessor>().Status.LastError.Should().BeNull();
+            var db = host.Service<Cdp.Modules.Shared.Storage.CdpDatabase>();
+            var names = db.Database.GetCollectionNames().Where(n => n.StartsWith("segment_", StringComparison.Ordinal) && n != "segment_state").Order();
+            return string.Join("\n", names.Select(n => n + ": " + string.Join(" ", db.Collection(n).FindAll().OrderBy(d => d["_id"]).Select(d => d.ToString()))));
+        }
+
+        var read = await Run("0");
+        var kept = await Run("50000");
+        read.Should().Contain("segment_history: {", "the stream moves people in and out of the segment");
+        kept.Should().Be(read);
+    }
+
     private static async Task Send(CdpHost host, params string[] events)
     {
         await Ready(host);

@@ -16,6 +16,13 @@ public interface IProfileBatchParticipant
 {
     void OnBatch(ProfileBatch batch, LiteDatabase db);
 
+    /// <summary>
+    /// The transaction of <paramref name="batch"/> (given to <see cref="OnBatch"/>) committed: called right after, on the
+    /// processor thread, never for a batch that rolled back. From here a participant may keep what it wrote in memory.
+    /// It must not fail (the batch is committed; an exception is logged and ignored).
+    /// </summary>
+    void Committed(ProfileBatch batch) { }
+
     /// <summary>A reprocess is starting: drop the derived state (same transaction as the profiles' reset).</summary>
     void OnReset(LiteDatabase db);
 }

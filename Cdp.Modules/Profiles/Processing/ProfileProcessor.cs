@@ -187,7 +187,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
                 }
                 var ahead = _ahead is { } a && a.After == _checkpoint && a.Events.Count > 0 ? a : null;
                 _ahead = null;
-                var events = ahead?.Events ?? _log.ReadAfter(_checkpoint, NextBatchSize(_log.LastSequence));
+                var events = ahead is null ? _log.ReadAfter(_checkpoint, NextBatchSize(_log.LastSequence)) : TopUp(ahead.Events);
                 if (events.Count == 0)
                 {
                     if (_commands.IsEmpty)
@@ -242,6 +242,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         foreach (var m in identity.ReplayLinks(last)) work.Merge(m.Winner, m.Loser);
         var next = _options.ReadAhead ? StartReadAhead(last, work) : null;
         var writeStart = Stopwatch.GetTimestamp();
+        ProfileBatch? batch = null;
         try
         {
             _db.InTransaction(db =>
@@ -250,7 +251,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
                 work.Write(db);
                 if (_participants.Count > 0)
                 {
-                    var batch = new ProfileBatch(ProfileBatchKind.Events, events[0].Sequence, last, work.Changes(_clock.GetUtcNow().UtcDateTime));
+                    batch = new ProfileBatch(ProfileBatchKind.Events, events[0].Sequence, last, work.Changes(_clock.GetUtcNow().UtcDateTime));
                     foreach (var p in _participants) p.OnBatch(batch, db);
                 }
                 db.GetCollection(ProfileSchema.State).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = last });
@@ -264,6 +265,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         var writeMs = Stopwatch.GetElapsedTime(writeStart).TotalMilliseconds;
         identity.Committed();
         work.Committed();
+        Committed(batch);
         _ahead?.Forget(work.Touched);
         Interlocked.Add(ref _readAheadUsed, work.ReadAheadUsed);
         // a batch smaller than BatchSize is mostly fixed cost: its per-event figure would cut the next batches too short
@@ -276,6 +278,35 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         Interlocked.Add(ref _unattributed, unattributed);
         UpdateRate(events.Count);
         Publish(last);
+    }
+
+    /// <summary>
+    /// The events read ahead plus those logged since, up to the batch size the backlog now asks for: the read-ahead
+    /// took what was waiting when the last batch began writing, and a long write leaves many more behind it (without
+    /// this, batches alternate between that small read-ahead and a big backlog, and every other one is mostly overhead).
+    /// </summary>
+    private IReadOnlyList<LoggedEvent> TopUp(IReadOnlyList<LoggedEvent> ahead)
+    {
+        var want = NextBatchSize(_log.LastSequence);
+        if (ahead.Count >= want || _log.LastSequence <= ahead[^1].Sequence) return ahead;
+        var more = _log.ReadAfter(ahead[^1].Sequence, want - ahead.Count);
+        if (more.Count == 0) return ahead;
+        var all = new List<LoggedEvent>(ahead.Count + more.Count);
+        all.AddRange(ahead);
+        all.AddRange(more);
+        return all;
+    }
+
+    /// <summary>Tells the participants their writes for <paramref name="batch"/> committed (null: there were none).</summary>
+    private void Committed(ProfileBatch? batch)
+    {
+        if (batch is null) return;
+        foreach (var p in _participants)
+        {
+            // after the commit nothing may fail the batch (it would be applied twice): a participant's error is only logged
+            try { p.Committed(batch); }
+            catch (Exception ex) { _logger.LogError(ex, "Batch participant {Participant} failed after the commit of sequences {First}-{Last}", p.GetType().Name, batch.FirstSequence, batch.LastSequence); }
+        }
     }
 
     /// <summary>Reads the batch after <paramref name="after"/> on a pool thread while this one writes (see <see cref="ReadAhead"/>).</summary>
@@ -325,6 +356,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         foreach (var e in plan.Events) Resolve(plan.Batch, work, e);
         foreach (var m in plan.Batch.ReplayLinks(long.MaxValue)) work.Merge(m.Winner, m.Loser);
         List<ProfileChange> changes = [];
+        ProfileBatch? batch = null;
         _db.InTransaction(db =>
         {
             plan.Batch.Write(db);
@@ -332,11 +364,12 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             changes = work.Changes(_clock.GetUtcNow().UtcDateTime);
             if (_participants.Count > 0)
             {
-                var batch = new ProfileBatch(ProfileBatchKind.Unmerge, plan.Events.Count > 0 ? plan.Events[0].Sequence : 0, _checkpoint, changes);
+                batch = new ProfileBatch(ProfileBatchKind.Unmerge, plan.Events.Count > 0 ? plan.Events[0].Sequence : 0, _checkpoint, changes);
                 foreach (var p in _participants) p.OnBatch(batch, db);
             }
         });
         plan.Batch.Committed();
+        Committed(batch);
         var profiles = changes.Where(c => c.Kind is ProfileChangeKind.Created or ProfileChangeKind.Updated).Select(c => c.ProfileId).Order(StringComparer.Ordinal).ToList();
         _logger.LogWarning("Unmerged {MergeId}: {Live} live profile(s) around {Root} recomputed from {Events} events into {Profiles}",
             mergeId, plan.LiveProfiles.Count, plan.RootProfile, plan.Events.Count, string.Join(", ", profiles));
@@ -357,18 +390,20 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             outcomes.Add(outcome);
         }
         if (outcomes.All(o => o.Merge is null)) return outcomes;
+        ProfileBatch? batch = null;
         _db.InTransaction(db =>
         {
             identity.Write(db);
             work.Write(db);
             if (_participants.Count > 0)
             {
-                var batch = new ProfileBatch(ProfileBatchKind.Events, _checkpoint + 1, _checkpoint, work.Changes(_clock.GetUtcNow().UtcDateTime));
+                batch = new ProfileBatch(ProfileBatchKind.Events, _checkpoint + 1, _checkpoint, work.Changes(_clock.GetUtcNow().UtcDateTime));
                 foreach (var p in _participants) p.OnBatch(batch, db);
             }
         });
         identity.Committed();
         work.Committed();
+        Committed(batch);
         _logger.LogInformation("Probabilistic merges: {Merged} of {Links} links applied after sequence {Checkpoint}",
             outcomes.Count(o => o.Merge is not null), links.Count, _checkpoint);
         return outcomes;

@@ -74,6 +74,12 @@ internal sealed class SegmentEvaluationOptions
 
     /// <summary>Members returned by a preview as a sample.</summary>
     public int PreviewSampleSize { get; set; } = 20;
+
+    /// <summary>
+    /// Profiles' segment states (event counters, memberships) the real-time evaluation keeps between batches, so that a
+    /// returning visitor's state costs no read; a few hundred bytes each. 0 turns the cache off.
+    /// </summary>
+    public int CachedStates { get; set; } = 50_000;
 }
 
 internal sealed class SegmentEvaluationOptionsValidator : AbstractValidator<SegmentEvaluationOptions>
@@ -81,5 +87,6 @@ internal sealed class SegmentEvaluationOptionsValidator : AbstractValidator<Segm
     public SegmentEvaluationOptionsValidator()
     {
         RuleFor(o => o.PreviewSampleSize).InclusiveBetween(0, 1000);
+        RuleFor(o => o.CachedStates).InclusiveBetween(0, 10_000_000);
     }
 }

@@ -202,6 +202,7 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
                 SegmentSchema.Lock(d, _clock.GetUtcNow().UtcDateTime); // before any read, the definitions included
                 var set = _catalogue.EnsureLoaded(d);
                 var write = new MembershipWrite(d, set, _clock.GetUtcNow().UtcDateTime, _stored);
+                _stored.OtherWriter();
                 segments = set.Ordered.Count(targets);
                 var page = _profiles.ListAfter(after, PageSize);
                 if (page.Count == 0)

@@ -10,13 +10,14 @@ namespace Cdp.Modules.Segments.Membership;
 
 /// <summary>Segments' part of a person: current memberships (member collections and counts), event counters, membership history.</summary>
 [Service]
-internal sealed class SegmentPersonalData(SegmentCatalogue catalogue, CdpDatabase database, TimeProvider clock) : IPersonalDataHolder
+internal sealed class SegmentPersonalData(SegmentCatalogue catalogue, CdpDatabase database, TimeProvider clock, StoredSegmentStates stored) : IPersonalDataHolder
 {
     public string Section => "segments";
 
     public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, LiteDatabase db)
     {
         SegmentSchema.Lock(db, clock.GetUtcNow().UtcDateTime); // first: see SegmentSchema.Lock
+        stored.OtherWriter();
         var set = catalogue.EnsureLoaded(db);
         var state = db.GetCollection(SegmentSchema.State);
         var live = state.FindById(SegmentSchema.LiveId);

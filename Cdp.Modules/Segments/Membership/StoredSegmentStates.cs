@@ -34,6 +34,17 @@ internal sealed class StoredSegmentStates
         }
     }
 
+    /// <summary>
+    /// Counts the transactions that wrote segment states outside the processor's batches (sweeps, builds, erasures),
+    /// so that the real-time participant drops the states it keeps in memory. Called inside that transaction, under the
+    /// segment lock, so a batch (which takes the same lock) sees the new count whenever it could see the writes.
+    /// </summary>
+    public void OtherWriter() => Interlocked.Increment(ref _otherWrites);
+
+    public long OtherWrites => Interlocked.Read(ref _otherWrites);
+
+    private long _otherWrites;
+
     public bool MayExist(long profile)
     {
         if (profile is < 0 or >= MaxTracked) return true;
