@@ -313,7 +313,8 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private Task<ReadAhead> StartReadAhead(long after, ProfileWork current)
     {
         var max = BatchSizeFor(_log.LastSequence - after, _options.BatchSize, _options.CatchUpBatchSize, _options.MaxWriteMilliseconds, _writeMsPerEvent);
-        return Task.Run(() => ReadAhead.Read(after, max, _log, _identity, _db, p => current.Holds(p) || _cache.Contains(p)));
+        // the cache is the read-ahead's until Finish: this thread does not touch it while the batch writes
+        return Task.Run(() => ReadAhead.Read(after, max, _log, _identity, _db, current.Holds, _cache));
     }
 
     /// <summary>Waits for the read-ahead; a failed one is only a missed shortcut (the next batch reads as usual).</summary>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Profiles.Projection;
+using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Storage;
 
 namespace Cdp.Modules.Profiles.Processing;
@@ -13,6 +14,9 @@ namespace Cdp.Modules.Profiles.Processing;
 /// during the write phase; the processor waits for it before it publishes the batch (identity map, profile cache).
 /// Correctness: a profile read here is the committed document as it was before the current batch committed, so every
 /// profile the current batch touched is dropped (<see cref="Forget"/>); the others are unchanged by that commit.
+/// Profiles the processor's cache holds are taken out of it (the processor thread leaves the cache alone until it has
+/// waited for this): otherwise the current batch's commit, which puts its own profiles in the cache, would evict many
+/// of them before the next batch could use them.
 /// </summary>
 internal sealed class ReadAhead
 {
@@ -34,10 +38,11 @@ internal sealed class ReadAhead
     public IDictionary<long, ProfileState> Profiles => _profiles;
 
     /// <summary>
-    /// Reads up to <paramref name="max"/> events after <paramref name="after"/> and the stored profiles that own their
-    /// identifiers, except those <paramref name="skip"/> says the processor already holds (the current batch's, the cache's).
+    /// Reads up to <paramref name="max"/> events after <paramref name="after"/> and the profiles that own their identifiers:
+    /// from <paramref name="cache"/> when it holds them, else stored, except those the current batch holds (<paramref name="held"/>).
     /// </summary>
-    public static ReadAhead Read(long after, int max, IEventLog log, IIdentityResolver identity, CdpDatabase db, Func<long, bool> skip)
+    public static ReadAhead Read(long after, int max, IEventLog log, IIdentityResolver identity, CdpDatabase db, Func<long, bool> held,
+        BoundedCache<ProfileState> cache)
     {
         var events = log.ReadAfter(after, max);
         var profiles = new Dictionary<long, ProfileState>();
@@ -54,8 +59,9 @@ internal sealed class ReadAhead
             catch (JsonException) { continue; } // the log holds validated JSON; the batch itself reports anything else
             foreach (var p in owners)
             {
-                if (profiles.ContainsKey(p) || skip(p)) continue;
-                if (collection.ById(p) is { } d && ProfileState.FromBson(d) is { Into: 0 } state) profiles[p] = state;
+                if (profiles.ContainsKey(p) || held(p)) continue;
+                if (cache.Take(p) is { } cached) profiles[p] = cached;
+                else if (collection.ById(p) is { } d && ProfileState.FromBson(d) is { Into: 0 } state) profiles[p] = state;
             }
         }
         return new ReadAhead(after, events, profiles);
