@@ -231,7 +231,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 
     private void ProcessBatch(IReadOnlyList<LoggedEvent> events, ReadAhead? ahead)
     {
-        var identity = _identity.BeginBatch();
+        var identity = _identity.BeginBatch(ahead?.Identity);
         var work = new ProfileWork(_db, _options, _computed, _cache, readAhead: ahead?.Profiles);
         long unattributed = 0;
         foreach (var e in events)
@@ -240,7 +240,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         }
         var last = events[^1].Sequence;
         foreach (var m in identity.ReplayLinks(last)) work.Merge(m.Winner, m.Loser);
-        var next = _options.ReadAhead ? StartReadAhead(last, work) : null;
+        var next = _options.ReadAhead ? StartReadAhead(last, identity, work) : null;
         var writeStart = Stopwatch.GetTimestamp();
         ProfileBatch? batch = null;
         try
@@ -310,11 +310,12 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     }
 
     /// <summary>Reads the batch after <paramref name="after"/> on a pool thread while this one writes (see <see cref="ReadAhead"/>).</summary>
-    private Task<ReadAhead> StartReadAhead(long after, ProfileWork current)
+    private Task<ReadAhead> StartReadAhead(long after, IIdentityBatch identity, ProfileWork current)
     {
         var max = BatchSizeFor(_log.LastSequence - after, _options.BatchSize, _options.CatchUpBatchSize, _options.MaxWriteMilliseconds, _writeMsPerEvent);
         // the cache is the read-ahead's until Finish: this thread does not touch it while the batch writes
-        return Task.Run(() => ReadAhead.Read(after, max, _log, _identity, _db, current.Holds, _cache));
+        var identityAhead = _identity.BeginReadAhead(identity);
+        return Task.Run(() => ReadAhead.Read(after, max, _log, identityAhead, _db, current.Holds, _cache));
     }
 
     /// <summary>Waits for the read-ahead; a failed one is only a missed shortcut (the next batch reads as usual).</summary>

@@ -22,12 +22,16 @@ internal sealed class ReadAhead
 {
     private readonly Dictionary<long, ProfileState> _profiles;
 
-    private ReadAhead(long after, IReadOnlyList<LoggedEvent> events, Dictionary<long, ProfileState> profiles)
+    private ReadAhead(long after, IReadOnlyList<LoggedEvent> events, Dictionary<long, ProfileState> profiles, IIdentityReadAhead identity)
     {
         After = after;
         Events = events;
         _profiles = profiles;
+        Identity = identity;
     }
+
+    /// <summary>The identity nodes read ahead, for the next identity batch.</summary>
+    public IIdentityReadAhead Identity { get; }
 
     /// <summary>The checkpoint the events follow: the batch is valid only as the one right after it.</summary>
     public long After { get; }
@@ -41,7 +45,7 @@ internal sealed class ReadAhead
     /// Reads up to <paramref name="max"/> events after <paramref name="after"/> and the profiles that own their identifiers:
     /// from <paramref name="cache"/> when it holds them, else stored, except those the current batch holds (<paramref name="held"/>).
     /// </summary>
-    public static ReadAhead Read(long after, int max, IEventLog log, IIdentityResolver identity, CdpDatabase db, Func<long, bool> held,
+    public static ReadAhead Read(long after, int max, IEventLog log, IIdentityReadAhead identity, CdpDatabase db, Func<long, bool> held,
         BoundedCache<ProfileState> cache)
     {
         var events = log.ReadAfter(after, max);
@@ -54,7 +58,7 @@ internal sealed class ReadAhead
             try
             {
                 using var doc = JsonDocument.Parse(e.Json);
-                identity.CurrentOwners(doc.RootElement, owners);
+                identity.Add(doc.RootElement, owners);
             }
             catch (JsonException) { continue; } // the log holds validated JSON; the batch itself reports anything else
             foreach (var p in owners)
@@ -64,7 +68,7 @@ internal sealed class ReadAhead
                 else if (collection.ById(p) is { } d && ProfileState.FromBson(d) is { Into: 0 } state) profiles[p] = state;
             }
         }
-        return new ReadAhead(after, events, profiles);
+        return new ReadAhead(after, events, profiles, identity);
     }
 
     /// <summary>Drops the profiles a committed batch changed: what was read of them is older than that commit.</summary>
