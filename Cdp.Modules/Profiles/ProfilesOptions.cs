@@ -32,12 +32,6 @@ internal sealed class ProfilesOptions
     /// </summary>
     public int CachedProfiles { get; set; } = 50_000;
 
-    /// <summary>
-    /// While a batch writes (one core), read the next batch's events and the stored profiles they will need on another
-    /// thread. Off: the processor does everything on its one thread (a switch for diagnosis; the results are the same).
-    /// </summary>
-    public bool ReadAhead { get; set; } = true;
-
     /// <summary>Distinct track event names counted per profile; further names count under "(other)".</summary>
     public int MaxEventNames { get; set; } = 200;
 

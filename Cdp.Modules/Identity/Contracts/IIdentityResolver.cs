@@ -15,8 +15,8 @@ public interface IIdentityResolver
     /// <summary>Loads the in-memory identifier map from the database (start-up, after a reset).</summary>
     void Load();
 
-    /// <summary>A batch on the live graph; <paramref name="ahead"/>: what was read ahead for it while the previous batch wrote.</summary>
-    IIdentityBatch BeginBatch(IIdentityReadAhead? ahead = null);
+    /// <summary>A batch on the live graph.</summary>
+    IIdentityBatch BeginBatch();
 
     /// <summary>
     /// Undo the merge record <paramref name="mergeId"/>. The live profile holding it is dissolved together with every
@@ -27,25 +27,8 @@ public interface IIdentityResolver
     /// </summary>
     UnmergeBatch? BeginUnmerge(string mergeId, DateTime at, Func<long, IReadOnlyList<long>> timelineOf);
 
-    /// <summary>
-    /// Starts reading ahead for the batch after <paramref name="current"/>, on another thread while <paramref name="current"/>
-    /// writes (nothing it reads changes until <paramref name="current"/> is committed; the caller waits for the read-ahead
-    /// before that). Pass the result to the next <see cref="BeginBatch"/>, or drop it.
-    /// </summary>
-    IIdentityReadAhead BeginReadAhead(IIdentityBatch current);
-
     /// <summary>Deletes the identity graph (not the unmerge directives), inside the caller's transaction, before a reprocess.</summary>
     void Reset(LiteDatabase db);
-}
-
-/// <summary>The identity side of reading the next batch ahead: one thread, while the current batch writes.</summary>
-public interface IIdentityReadAhead
-{
-    /// <summary>
-    /// Adds to <paramref name="into"/> the profiles that own, in the committed graph, an identifier <paramref name="payload"/>
-    /// carries (where the event will most likely go), and reads their identity nodes unless the current batch holds them.
-    /// </summary>
-    void Add(JsonElement payload, ICollection<long> into);
 }
 
 public interface IIdentityBatch

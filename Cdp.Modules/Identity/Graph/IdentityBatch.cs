@@ -59,14 +59,10 @@ internal sealed class IdentityBatch : IIdentityBatch
     private readonly string? _undoneLink;
     private readonly DateTime _undoneAt;
 
-    private readonly IdentityReadAhead? _readAhead;
-
     public IdentityBatch(IdentityGraph graph, IReadOnlyList<IdentityNode>? dissolve, UnmergeDirective? directive,
-        string? undoneLink = null, List<LinkRecord>? replayLinks = null, DateTime undoneAt = default, IEnumerable<UInt128>? replayCarried = null,
-        IdentityReadAhead? readAhead = null)
+        string? undoneLink = null, List<LinkRecord>? replayLinks = null, DateTime undoneAt = default, IEnumerable<UInt128>? replayCarried = null)
     {
         _g = graph;
-        _readAhead = dissolve is null ? readAhead : null;
         _catalogue = graph.Catalogue;
         _o = _catalogue.Options;
         _directive = directive;
@@ -100,9 +96,6 @@ internal sealed class IdentityBatch : IIdentityBatch
     }
 
     public int MergeCount => _merges.Count;
-
-    /// <summary>Whether this batch holds the node (a pure read: safe from the read-ahead thread while the batch writes).</summary>
-    internal bool Holds(long profile) => _nodes.ContainsKey(profile);
 
     public EventIdentity Resolve(LoggedEvent logged, JsonElement payload)
     {
@@ -262,7 +255,7 @@ internal sealed class IdentityBatch : IIdentityBatch
     private IdentityNode Node(long profile)
     {
         if (_nodes.TryGetValue(profile, out var n)) return n;
-        n = (_replay ? null : _g.TakeCached(profile) ?? _readAhead?.Take(profile) ?? _g.LoadNode(profile)) ?? throw new InvalidOperationException($"identity node {profile} is missing");
+        n = (_replay ? null : _g.TakeCached(profile) ?? _g.LoadNode(profile)) ?? throw new InvalidOperationException($"identity node {profile} is missing");
         _nodes[profile] = n;
         return n;
     }
@@ -427,7 +420,7 @@ internal sealed class IdentityBatch : IIdentityBatch
             if (!_nodes.TryGetValue(profile, out var n))
             {
                 if (_replay || _deletedNodes.Contains(profile)) return null;
-                n = _g.TakeCached(profile) ?? _readAhead?.Take(profile) ?? _g.LoadNode(profile);
+                n = _g.TakeCached(profile) ?? _g.LoadNode(profile);
                 if (n is null) return null;
                 _nodes[profile] = n;
             }

@@ -127,16 +127,7 @@ internal sealed class IdentityGraph : IIdentityResolver
         if (!losers.Contains(d.Loser)) losers.Add(d.Loser);
     }
 
-    public IIdentityBatch BeginBatch(IIdentityReadAhead? ahead = null) => new IdentityBatch(this, null, null, readAhead: ahead as IdentityReadAhead);
-
-    public IIdentityReadAhead BeginReadAhead(IIdentityBatch current) => new IdentityReadAhead(this, (IdentityBatch)current);
-
-    /// <summary>The live owners of the identifiers an event carries, per the committed map (read-only).</summary>
-    internal void CurrentOwners(JsonElement payload, ICollection<long> into)
-    {
-        foreach (var id in Catalogue.Extract(payload))
-            if (Map.TryGetValue(IdentitySchema.Hash(id.Key), out var packed) && IdentitySchema.ProfileOf(packed) is var p and not 0 && !into.Contains(p)) into.Add(p);
-    }
+    public IIdentityBatch BeginBatch() => new IdentityBatch(this, null, null);
 
     internal static readonly Comparison<LinkRecord> LinkOrder = (x, y) => x.Sequence != y.Sequence ? x.Sequence.CompareTo(y.Sequence) : x.Order.CompareTo(y.Order);
 

@@ -126,7 +126,7 @@ public interface IProfileProcessor
 public sealed record ProcessorStatus(
     bool Running, long Checkpoint, long LogHead, long ProcessedSinceStart, long UnattributedSinceStart,
     double EventsPerSecond, double FreshnessP95Milliseconds, string? LastError, bool Paused = false, int LastBatchEvents = 0,
-    double LastBatchWriteMilliseconds = 0, long ReadAheadProfilesUsed = 0);
+    double LastBatchWriteMilliseconds = 0);
 
 public sealed record UnmergeResult(string MergeId, string DissolvedProfile, IReadOnlyList<string> Profiles, int EventsReplayed);
 

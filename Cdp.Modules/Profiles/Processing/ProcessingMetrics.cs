@@ -18,7 +18,6 @@ internal sealed class ProcessingMetrics(IProfileProcessor processor) : IMetricsS
         m.Counter("cdp_processor_events_total", "Events processed since start.", s.ProcessedSinceStart);
         m.Gauge("cdp_processor_events_per_second", "Recent processing rate.", s.EventsPerSecond);
         m.Gauge("cdp_processor_last_batch_write_ms", "Milliseconds the last batch held the write gate (collection commits wait for it).", s.LastBatchWriteMilliseconds);
-        m.Counter("cdp_processor_read_ahead_profiles_total", "Stored profiles a batch found already read while the previous batch wrote.", s.ReadAheadProfilesUsed);
         m.Gauge("cdp_processor_freshness_p95_ms", "95th percentile of event commit to profile commit, recent window.", s.FreshnessP95Milliseconds);
     }
 }

@@ -48,15 +48,13 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _thread;
     private long _checkpoint;
-    private long _processed, _unattributed, _readAheadUsed;
+    private long _processed, _unattributed;
     private string? _lastError;
     private volatile bool _paused;
     private int _lastBatchEvents;
     private double _lastBatchWriteMs;
     /// <summary>Milliseconds the last batch of at least BatchSize events held the write gate, per event; 0 before one.</summary>
     private double _writeMsPerEvent;
-    /// <summary>The next batch, read while the last one wrote (<see cref="ProfilesOptions.ReadAhead"/>); null after a command.</summary>
-    private ReadAhead? _ahead;
     private readonly Stopwatch _rateClock = Stopwatch.StartNew();
     private double _rate;
 
@@ -76,7 +74,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 
     public ProcessorStatus Status => new(_thread is { IsAlive: true }, Interlocked.Read(ref _checkpoint), _log.LastSequence,
         Interlocked.Read(ref _processed), Interlocked.Read(ref _unattributed), Volatile.Read(ref _rate), _freshness.P95Milliseconds, _lastError, _paused,
-        Volatile.Read(ref _lastBatchEvents), Volatile.Read(ref _lastBatchWriteMs), Interlocked.Read(ref _readAheadUsed));
+        Volatile.Read(ref _lastBatchEvents), Volatile.Read(ref _lastBatchWriteMs));
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -174,27 +172,20 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             var wake = Volatile.Read(ref _wake);
             try
             {
-                while (_commands.TryDequeue(out var command))
-                {
-                    _ahead = null; // a command may change any profile: what was read ahead is stale
-                    command();
-                }
+                while (_commands.TryDequeue(out var command)) command();
                 if (_paused)
                 {
-                    _ahead = null;
                     if (_commands.IsEmpty) Task.WhenAny(wake.Task, Task.Delay(Timeout.Infinite, _stop.Token)).GetAwaiter().GetResult();
                     continue;
                 }
-                var ahead = _ahead is { } a && a.After == _checkpoint && a.Events.Count > 0 ? a : null;
-                _ahead = null;
-                var events = ahead is null ? _log.ReadAfter(_checkpoint, NextBatchSize(_log.LastSequence)) : TopUp(ahead.Events);
+                var events = _log.ReadAfter(_checkpoint, NextBatchSize(_log.LastSequence));
                 if (events.Count == 0)
                 {
                     if (_commands.IsEmpty)
                         Task.WhenAny(_log.WaitForEventsAfterAsync(_checkpoint, _stop.Token), wake.Task).GetAwaiter().GetResult();
                     continue;
                 }
-                ProcessBatch(events, ahead);
+                ProcessBatch(events);
                 _lastError = null;
             }
             catch (Exception ex) when (!_stop.IsCancellationRequested)
@@ -229,10 +220,10 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         return (int)Math.Clamp(backlog, batchSize, most);
     }
 
-    private void ProcessBatch(IReadOnlyList<LoggedEvent> events, ReadAhead? ahead)
+    private void ProcessBatch(IReadOnlyList<LoggedEvent> events)
     {
-        var identity = _identity.BeginBatch(ahead?.Identity);
-        var work = new ProfileWork(_db, _options, _computed, _cache, readAhead: ahead?.Profiles);
+        var identity = _identity.BeginBatch();
+        var work = new ProfileWork(_db, _options, _computed, _cache);
         long unattributed = 0;
         foreach (var e in events)
         {
@@ -240,34 +231,23 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         }
         var last = events[^1].Sequence;
         foreach (var m in identity.ReplayLinks(last)) work.Merge(m.Winner, m.Loser);
-        var next = _options.ReadAhead ? StartReadAhead(last, identity, work) : null;
         var writeStart = Stopwatch.GetTimestamp();
         ProfileBatch? batch = null;
-        try
+        _db.InTransaction(db =>
         {
-            _db.InTransaction(db =>
+            identity.Write(db);
+            work.Write(db);
+            if (_participants.Count > 0)
             {
-                identity.Write(db);
-                work.Write(db);
-                if (_participants.Count > 0)
-                {
-                    batch = new ProfileBatch(ProfileBatchKind.Events, events[0].Sequence, last, work.Changes(_clock.GetUtcNow().UtcDateTime));
-                    foreach (var p in _participants) p.OnBatch(batch, db);
-                }
-                db.GetCollection(ProfileSchema.State).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = last });
-            });
-        }
-        finally
-        {
-            // the read-ahead reads the identity map and the profile cache: it must be done before either changes
-            _ahead = Finish(next);
-        }
+                batch = new ProfileBatch(ProfileBatchKind.Events, events[0].Sequence, last, work.Changes(_clock.GetUtcNow().UtcDateTime));
+                foreach (var p in _participants) p.OnBatch(batch, db);
+            }
+            db.GetCollection(ProfileSchema.State).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = last });
+        });
         var writeMs = Stopwatch.GetElapsedTime(writeStart).TotalMilliseconds;
         identity.Committed();
         work.Committed();
         Committed(batch);
-        _ahead?.Forget(work.Touched);
-        Interlocked.Add(ref _readAheadUsed, work.ReadAheadUsed);
         // a batch smaller than BatchSize is mostly fixed cost: its per-event figure would cut the next batches too short
         if (events.Count >= _options.BatchSize) _writeMsPerEvent = writeMs / events.Count;
         Volatile.Write(ref _lastBatchWriteMs, writeMs);
@@ -280,23 +260,6 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         Publish(last);
     }
 
-    /// <summary>
-    /// The events read ahead plus those logged since, up to the batch size the backlog now asks for: the read-ahead
-    /// took what was waiting when the last batch began writing, and a long write leaves many more behind it (without
-    /// this, batches alternate between that small read-ahead and a big backlog, and every other one is mostly overhead).
-    /// </summary>
-    private IReadOnlyList<LoggedEvent> TopUp(IReadOnlyList<LoggedEvent> ahead)
-    {
-        var want = NextBatchSize(_log.LastSequence);
-        if (ahead.Count >= want || _log.LastSequence <= ahead[^1].Sequence) return ahead;
-        var more = _log.ReadAfter(ahead[^1].Sequence, want - ahead.Count);
-        if (more.Count == 0) return ahead;
-        var all = new List<LoggedEvent>(ahead.Count + more.Count);
-        all.AddRange(ahead);
-        all.AddRange(more);
-        return all;
-    }
-
     /// <summary>Tells the participants their writes for <paramref name="batch"/> committed (null: there were none).</summary>
     private void Committed(ProfileBatch? batch)
     {
@@ -306,27 +269,6 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             // after the commit nothing may fail the batch (it would be applied twice): a participant's error is only logged
             try { p.Committed(batch); }
             catch (Exception ex) { _logger.LogError(ex, "Batch participant {Participant} failed after the commit of sequences {First}-{Last}", p.GetType().Name, batch.FirstSequence, batch.LastSequence); }
-        }
-    }
-
-    /// <summary>Reads the batch after <paramref name="after"/> on a pool thread while this one writes (see <see cref="ReadAhead"/>).</summary>
-    private Task<ReadAhead> StartReadAhead(long after, IIdentityBatch identity, ProfileWork current)
-    {
-        var max = BatchSizeFor(_log.LastSequence - after, _options.BatchSize, _options.CatchUpBatchSize, _options.MaxWriteMilliseconds, _writeMsPerEvent);
-        // the cache is the read-ahead's until Finish: this thread does not touch it while the batch writes
-        var identityAhead = _identity.BeginReadAhead(identity);
-        return Task.Run(() => ReadAhead.Read(after, max, _log, identityAhead, _db, current.Holds, _cache));
-    }
-
-    /// <summary>Waits for the read-ahead; a failed one is only a missed shortcut (the next batch reads as usual).</summary>
-    private ReadAhead? Finish(Task<ReadAhead>? next)
-    {
-        if (next is null) return null;
-        try { return next.GetAwaiter().GetResult(); }
-        catch (Exception ex)
-        {
-            _logger.LogDebug(ex, "Reading the next batch ahead failed; it is read when its turn comes");
-            return null;
         }
     }
 

@@ -28,14 +28,11 @@ internal sealed class ProfileWork
     private readonly Dictionary<string, (BsonDocument Traits, BsonDocument Times)> _accounts = new(StringComparer.Ordinal);
 
     private readonly BoundedCache<ProfileState>? _cache;
-    private readonly IDictionary<long, ProfileState>? _readAhead;
 
-    public ProfileWork(CdpDatabase db, ProfilesOptions options, ComputedTraits computed, BoundedCache<ProfileState>? cache,
-        IReadOnlyList<long>? dissolve = null, IDictionary<long, ProfileState>? readAhead = null)
+    public ProfileWork(CdpDatabase db, ProfilesOptions options, ComputedTraits computed, BoundedCache<ProfileState>? cache, IReadOnlyList<long>? dissolve = null)
     {
         _db = db;
         _cache = cache;
-        _readAhead = readAhead;
         _options = options;
         _computed = computed;
         if (dissolve is null) return;
@@ -44,15 +41,6 @@ internal sealed class ProfileWork
     }
 
     public int Changed => _dirty.Count;
-
-    /// <summary>Profiles this batch took from the read-ahead instead of reading them.</summary>
-    public int ReadAheadUsed { get; private set; }
-
-    /// <summary>Whether the batch holds this profile (a pure read, safe from another thread during <see cref="Write"/>).</summary>
-    public bool Holds(long profile) => _profiles.ContainsKey(profile);
-
-    /// <summary>Every profile the batch changed, created, merged away or deleted.</summary>
-    public IEnumerable<long> Touched => _profiles.Keys.Concat(_deleted);
 
     public void Apply(long profile, bool created, LoggedEvent e, JsonElement payload)
     {
@@ -130,7 +118,7 @@ internal sealed class ProfileWork
             p = new ProfileState(profile) { IsNew = !_deleted.Contains(profile) };
             _created.Add(profile);
         }
-        else if ((_cache?.Take(profile) ?? TakeReadAhead(profile)) is not { } cached)
+        else if (_cache?.Take(profile) is not { } cached)
         {
             var d = _db.Collection(ProfileSchema.Profiles).ById(profile) ?? throw new InvalidOperationException($"profile {profile} is missing");
             p = ProfileState.FromBson(d);
@@ -138,13 +126,6 @@ internal sealed class ProfileWork
         }
         else p = cached;
         _profiles[profile] = p;
-        return p;
-    }
-
-    private ProfileState? TakeReadAhead(long profile)
-    {
-        if (_readAhead is null || !_readAhead.Remove(profile, out var p)) return null;
-        ReadAheadUsed++;
         return p;
     }
 

@@ -4,7 +4,7 @@ namespace Cdp.Modules.Shared.Memory;
 /// Deserialised documents by number, for one thread, at most <paramref name="capacity"/> of them (0: keeps nothing).
 /// Callers TAKE an entry out while they change it and put it back after their commit, so the cache never holds
 /// uncommitted state. When full, a tenth is dropped, roughly the oldest (a Dictionary enumerates in insertion order
-/// until removals reuse its slots). Not thread-safe: one thread at a time (a hand-over to another thread needs a happens-before edge, e.g. a task start and its wait).
+/// until removals reuse its slots). Not thread-safe.
 /// </summary>
 public sealed class BoundedCache<TValue>(int capacity) where TValue : class
 {
@@ -21,7 +21,6 @@ public sealed class BoundedCache<TValue>(int capacity) where TValue : class
     }
 
     public void Remove(long key) => _entries.Remove(key);
-
 
     public void Clear() => _entries.Clear();
 }
