@@ -27,8 +27,9 @@ try
         {
             var app = CdpApp.Build(CdpApp.CreateBuilder(rest));
             CdpApp.ValidateSettings(app.Services);
+            var watchdog = app.Services.GetRequiredService<StorageWatchdog>();
             await app.RunAsync();
-            return 0;
+            return watchdog.ExitCode; // 4 when LiteDB's engine closed itself (StorageWatchdog): the service manager restarts Cdp
         }
         case "import":
             return await ImportVerb.RunAsync(rest);

@@ -13,6 +13,8 @@ public static class SharedServices
     {
         services.AddValidatedSettings<StorageOptions, StorageOptionsValidator>(configuration, StorageOptions.Section);
         services.AddSingleton<CdpDatabase>();
+        services.AddSingleton<StorageWatchdog>();
+        services.AddHostedService(sp => sp.GetRequiredService<StorageWatchdog>());
         services.TryAddSingleton(TimeProvider.System);
         return services;
     }
