@@ -237,11 +237,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         {
             identity.Write(db);
             work.Write(db);
-            if (_participants.Count > 0)
-            {
-                batch = new ProfileBatch(ProfileBatchKind.Events, events[0].Sequence, last, work.Changes(_clock.GetUtcNow().UtcDateTime));
-                foreach (var p in _participants) p.OnBatch(batch, db);
-            }
+            batch = OnBatch(db, ProfileBatchKind.Events, events[0].Sequence, last, work.Changes);
             db.GetCollection(ProfileSchema.State).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = last });
         });
         var writeMs = Stopwatch.GetElapsedTime(writeStart).TotalMilliseconds;
@@ -258,6 +254,18 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         Interlocked.Add(ref _unattributed, unattributed);
         UpdateRate(events.Count);
         Publish(last);
+    }
+
+    /// <summary>
+    /// Inside the transaction: hands the changes (built only when someone listens; the argument is the time their views'
+    /// computed traits are evaluated at) to every participant. Null when there are none.
+    /// </summary>
+    private ProfileBatch? OnBatch(LiteDatabase db, ProfileBatchKind kind, long first, long last, Func<DateTime, List<ProfileChange>> changes)
+    {
+        if (_participants.Count == 0) return null;
+        var batch = new ProfileBatch(kind, first, last, changes(_clock.GetUtcNow().UtcDateTime));
+        foreach (var p in _participants) p.OnBatch(batch, db);
+        return batch;
     }
 
     /// <summary>Tells the participants their writes for <paramref name="batch"/> committed (null: there were none).</summary>
@@ -306,11 +314,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             plan.Batch.Write(db);
             work.Write(db);
             changes = work.Changes(_clock.GetUtcNow().UtcDateTime);
-            if (_participants.Count > 0)
-            {
-                batch = new ProfileBatch(ProfileBatchKind.Unmerge, plan.Events.Count > 0 ? plan.Events[0].Sequence : 0, _checkpoint, changes);
-                foreach (var p in _participants) p.OnBatch(batch, db);
-            }
+            batch = OnBatch(db, ProfileBatchKind.Unmerge, plan.Events.Count > 0 ? plan.Events[0].Sequence : 0, _checkpoint, _ => changes);
         });
         plan.Batch.Committed();
         Committed(batch);
@@ -339,11 +343,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         {
             identity.Write(db);
             work.Write(db);
-            if (_participants.Count > 0)
-            {
-                batch = new ProfileBatch(ProfileBatchKind.Events, _checkpoint + 1, _checkpoint, work.Changes(_clock.GetUtcNow().UtcDateTime));
-                foreach (var p in _participants) p.OnBatch(batch, db);
-            }
+            batch = OnBatch(db, ProfileBatchKind.Events, _checkpoint + 1, _checkpoint, work.Changes);
         });
         identity.Committed();
         work.Committed();

@@ -2,8 +2,8 @@ using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Segments.Definitions;
 using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Modules;
-using Microsoft.Extensions.Options;
 using LiteDB;
+using Microsoft.Extensions.Options;
 
 namespace Cdp.Modules.Segments.Membership;
 

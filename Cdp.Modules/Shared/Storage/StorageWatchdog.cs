@@ -15,7 +15,7 @@ public sealed class StorageWatchdog(CdpDatabase db, IHostApplicationLifetime lif
 {
     public const int FailureExitCode = 4;
 
-    internal static TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
     /// <summary>0, or <see cref="FailureExitCode"/> once the watchdog stopped the host.</summary>
     public int ExitCode { get; private set; }
