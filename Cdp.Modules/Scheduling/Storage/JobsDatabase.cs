@@ -1,6 +1,7 @@
 using System.Globalization;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
+using LiteDB.Engine;
 
 namespace Cdp.Modules.Scheduling.Storage;
 
@@ -37,14 +38,15 @@ internal sealed class JobsDatabase : IDisposable
 
         try
         {
-            Database = new LiteDatabase(new ConnectionString
+            // Direct file access, one caller at a time inside the engine (SerialEngine: LiteDB's page cache is not
+            // thread-safe, and Hangfire's workers read side by side).
+            Database = new LiteDatabase(new SerialEngine(new LiteEngine(new EngineSettings
             {
                 Filename = FilePath,
-                Connection = ConnectionType.Direct,
                 // Ordinal: Hangfire keys are case-sensitive and the composite index keys below use \u0001 separators,
                 // which a culture-aware comparison would ignore.
                 Collation = new Collation(CultureInfo.InvariantCulture.LCID, CompareOptions.Ordinal),
-            }, new BsonMapper());
+            })), new BsonMapper());
             Database.CheckpointSize = checkpointPages;
             if (Database.Collation.SortOptions != CompareOptions.Ordinal)
                 throw new InvalidOperationException($"The jobs file {FilePath} was created with collation {Database.Collation}; Cdp needs an ordinal one. Move the file away and restart.");

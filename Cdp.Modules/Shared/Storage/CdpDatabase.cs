@@ -36,8 +36,9 @@ public sealed partial class CdpDatabase : IDisposable
         {
             // A private mapper: BsonMapper.Global has a first-use race under concurrency.
             Mapper = new BsonMapper();
-            // The same engine LiteDatabase builds for Connection=direct, under the write gate's guard.
-            Database = new LiteDatabase(new GatedEngine(new LiteEngine(new EngineSettings { Filename = FilePath }), _writeGate), Mapper);
+            // The same engine LiteDatabase builds for Connection=direct, one caller at a time (SerialEngine: LiteDB's page
+            // cache is not thread-safe), under the write gate's guard.
+            Database = new LiteDatabase(new GatedEngine(new SerialEngine(new LiteEngine(new EngineSettings { Filename = FilePath })), _writeGate), Mapper);
             lock (_writeGate) Database.CheckpointSize = o.CheckpointPages;
         }
         catch
