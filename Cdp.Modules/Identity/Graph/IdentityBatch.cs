@@ -191,6 +191,12 @@ internal sealed class IdentityBatch : IIdentityBatch
                 continue;
             }
 
+            // the common case, a known visitor again: one profile, nothing new, every identifier already seen today. Its node
+            // would not change (no identifier, no last-seen day, and GuardProfile ran when its identifiers or merges last
+            // changed), so it is not even loaded
+            if (active.Count == 1 && newCount == 0 && !AdvancesLastSeen(active[0], hashes, owners, day))
+                return new EventIdentity(active[0], false, []);
+
             active.Sort();
             var target = active[0];
             var merges = new List<ProfileMerge>();
@@ -302,6 +308,18 @@ internal sealed class IdentityBatch : IIdentityBatch
         _keys[key] = k;
         _dirtyKeys.Add(key);
         _deletedKeys.Remove(key);
+    }
+
+    /// <summary>Whether <see cref="Touch"/> would move a last-seen day of <paramref name="profile"/> forward.</summary>
+    private bool AdvancesLastSeen(long profile, List<UInt128> hashes, long[] owners, int day)
+    {
+        for (var i = 0; i < hashes.Count; i++)
+        {
+            if (owners[i] == 0) continue;
+            var packed = Owner(hashes[i]);
+            if (IdentitySchema.ProfileOf(packed) == profile && IdentitySchema.DayOf(packed) < day) return true;
+        }
+        return false;
     }
 
     /// <summary>Moves an identifier's last-seen day forward (limits count identifiers seen within their window).</summary>
