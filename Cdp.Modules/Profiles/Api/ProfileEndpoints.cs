@@ -203,11 +203,11 @@ internal static class ProfileEndpoints
             return BadRequest("trait", "search needs identifier=type:value, or trait=<name>&value=<value>");
         if (!System.Text.RegularExpressions.Regex.IsMatch(trait, "^[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)*$"))
             return BadRequest("trait", "trait is a name or a dotted path of letters, digits and _");
-        // a scan: traits have no index (indexes cost on every profile write); fine at small-team scale
+        // a scan: traits have no index (indexes cost on every profile write); fine at small-team scale. DocumentScan reads
+        // a document per engine call, so ingest and the processor go on during it
         var path = "$.tr." + trait;
-        var docs = db.Collection(ProfileSchema.Profiles).Query()
-            .Where(BsonExpression.Create($"{path} = @0 OR STRING({path}) = @0", new BsonValue(value)))
-            .Limit(take).ToList();
+        var docs = db.Scan(ProfileSchema.Profiles, BsonExpression.Create($"{path} = @0 OR STRING({path}) = @0", new BsonValue(value)))
+            .Take(take).ToList();
         return TypedResults.Ok(new { profiles = docs.Select(d => Summary(reader.View(ProfileState.FromBson(d)))) });
     }
 
@@ -215,8 +215,8 @@ internal static class ProfileEndpoints
     {
         var d = db.Collection(ProfileSchema.Accounts).FindById(groupId);
         if (d is null) return TypedResults.NotFound();
-        var members = db.Collection(ProfileSchema.Profiles).Query().Where(BsonExpression.Create("$.g[*] ANY = @0", new BsonValue(groupId)))
-            .Select(BsonExpression.Create("$._id")).Limit(MaxPage).ToList().Select(m => ProfileIds.Format(m["_id"].AsInt64)).ToList();
+        var members = db.Scan(ProfileSchema.Profiles, BsonExpression.Create("$.g[*] ANY = @0", new BsonValue(groupId)))
+            .Take(MaxPage).Select(m => ProfileIds.Format(m["_id"].AsInt64)).ToList();
         return TypedResults.Ok(new JsonObject
         {
             ["groupId"] = groupId,

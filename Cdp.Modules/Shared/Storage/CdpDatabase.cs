@@ -63,6 +63,9 @@ public sealed partial class CdpDatabase : IDisposable
 
     public ILiteCollection<BsonDocument> Collection(string name) => Database.GetCollection(name, BsonAutoId.Int64);
 
+    /// <summary>Documents of <paramref name="collection"/> matching <paramref name="predicate"/>, one engine call each (see <see cref="DocumentScan"/>).</summary>
+    public IEnumerable<BsonDocument> Scan(string collection, BsonExpression predicate) => Database.Scan(collection, predicate);
+
     /// <summary>
     /// One explicit transaction at a time, whatever collections it writes. LiteDB 5 lets transactions on DIFFERENT
     /// collections run at once, and that corrupts the shared free-page list in the header page (LiteDB issue #2825,
