@@ -48,10 +48,20 @@ public sealed class SerialEngineTests
         }
 
         public IBsonDataReader Query(string collection, Query query) => new ProbeReader(this, Enter(() => inner.Query(collection, query)));
-        public int Insert(string collection, IEnumerable<BsonDocument> docs, BsonAutoId autoId) => Enter(() => inner.Insert(collection, docs, autoId));
-        public int Update(string collection, IEnumerable<BsonDocument> docs) => Enter(() => inner.Update(collection, docs));
+        /// <summary>Documents per Insert/Update/Upsert call that reached the engine.</summary>
+        public List<int> WriteSizes { get; } = [];
+
+        private IEnumerable<BsonDocument> Counted(IEnumerable<BsonDocument> docs)
+        {
+            var list = docs.ToList();
+            lock (WriteSizes) WriteSizes.Add(list.Count);
+            return list;
+        }
+
+        public int Insert(string collection, IEnumerable<BsonDocument> docs, BsonAutoId autoId) => Enter(() => inner.Insert(collection, Counted(docs), autoId));
+        public int Update(string collection, IEnumerable<BsonDocument> docs) => Enter(() => inner.Update(collection, Counted(docs)));
         public int UpdateMany(string collection, BsonExpression transform, BsonExpression predicate) => Enter(() => inner.UpdateMany(collection, transform, predicate));
-        public int Upsert(string collection, IEnumerable<BsonDocument> docs, BsonAutoId autoId) => Enter(() => inner.Upsert(collection, docs, autoId));
+        public int Upsert(string collection, IEnumerable<BsonDocument> docs, BsonAutoId autoId) => Enter(() => inner.Upsert(collection, Counted(docs), autoId));
         public int Delete(string collection, IEnumerable<BsonValue> ids) => Enter(() => inner.Delete(collection, ids));
         public int DeleteMany(string collection, BsonExpression predicate) => Enter(() => inner.DeleteMany(collection, predicate));
         public bool DropCollection(string name) => Enter(() => inner.DropCollection(name));
@@ -124,6 +134,32 @@ public sealed class SerialEngineTests
 
         failures.Should().BeEmpty();
         probe.MostInsideAtOnce.Should().Be(1);
+    }
+
+    [Fact]
+    public void A_large_write_inside_a_transaction_takes_turns_and_stays_atomic_and_one_outside_stays_one_call()
+    {
+        using var folder = new TempFolder();
+        var probe = new ProbeEngine(Engine(folder));
+        using var db = new LiteDatabase(new SerialEngine(probe));
+        var rows = (int from) => Enumerable.Range(from, 1_000).Select(i => new BsonDocument { ["_id"] = i, ["v"] = i });
+
+        db.GetCollection("auto").Insert(rows(1)).Should().Be(1_000);
+        probe.WriteSizes.Should().Equal([1_000], "without an explicit transaction each call is LiteDB's own transaction");
+
+        probe.WriteSizes.Clear();
+        db.BeginTrans();
+        db.GetCollection("c").Insert(rows(1)).Should().Be(1_000);
+        db.GetCollection("c").Update(rows(1)).Should().Be(1_000);
+        db.Rollback();
+        probe.WriteSizes.Should().OnlyContain(n => n <= SerialEngine.DocumentsPerTurn).And.HaveCount(2 * (int)Math.Ceiling(1_000.0 / SerialEngine.DocumentsPerTurn));
+        probe.WriteSizes.Sum().Should().Be(2_000);
+        db.GetCollection("c").Count().Should().Be(0, "the turns were one transaction, rolled back together");
+
+        db.BeginTrans();
+        db.GetCollection("c").Upsert(rows(1)).Should().Be(1_000);
+        db.Commit();
+        db.GetCollection("c").Count().Should().Be(1_000);
     }
 
     [Fact]

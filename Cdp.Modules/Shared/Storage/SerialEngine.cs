@@ -9,7 +9,8 @@ namespace Cdp.Modules.Shared.Storage;
 /// a reader can be handed a page buffer that another thread's cache extension is recycling at that moment (upstream
 /// issue 2817, fixed only in the 6.0 line). The reader then reads another page's bytes, or LiteDB fails a check
 /// ("ENSURE: share counter must be > 0 in Release()") and closes the engine for good. Here every engine call, and every
-/// Read and Dispose of a query's reader, holds one lock, so no two threads are ever in the cache together.
+/// Read and Dispose of a query's reader, holds one lock, so no two threads are ever in the cache together. Large writes
+/// inside a transaction take turns of <see cref="DocumentsPerTurn"/> documents, so readers never wait for a whole batch.
 /// <para>
 /// No thread waits inside the engine while it holds that lock, so the lock cannot deadlock with LiteDB's own locks:
 /// writes are one transaction at a time already (<see cref="GatedEngine"/>, the jobs file's write gate), so the
@@ -135,24 +136,41 @@ internal sealed class SerialEngine : ILiteEngine
         }
     }
 
-    public int Insert(string collection, IEnumerable<BsonDocument> docs, BsonAutoId autoId)
-    {
-        lock (_calls) return _inner.Insert(collection, docs, autoId);
-    }
+    public int Insert(string collection, IEnumerable<BsonDocument> docs, BsonAutoId autoId) =>
+        InTurns(docs, chunk => _inner.Insert(collection, chunk, autoId));
 
-    public int Update(string collection, IEnumerable<BsonDocument> docs)
-    {
-        lock (_calls) return _inner.Update(collection, docs);
-    }
+    public int Update(string collection, IEnumerable<BsonDocument> docs) => InTurns(docs, chunk => _inner.Update(collection, chunk));
 
     public int UpdateMany(string collection, BsonExpression transform, BsonExpression predicate)
     {
         lock (_calls) return _inner.UpdateMany(collection, transform, predicate);
     }
 
-    public int Upsert(string collection, IEnumerable<BsonDocument> docs, BsonAutoId autoId)
+    public int Upsert(string collection, IEnumerable<BsonDocument> docs, BsonAutoId autoId) =>
+        InTurns(docs, chunk => _inner.Upsert(collection, chunk, autoId));
+
+    /// <summary>
+    /// Documents written per engine call inside an explicit transaction: a batch of 20,000 profile updates is one call
+    /// for the caller but ~80 turns here (a few milliseconds each), so a reader waits for one turn, not the whole write.
+    /// </summary>
+    public const int DocumentsPerTurn = 256;
+
+    /// <summary>
+    /// A write of many documents in turns of <see cref="DocumentsPerTurn"/>, when the thread's explicit transaction makes
+    /// the turns one atomic write anyway. Without one, each call is LiteDB's own transaction, so it stays one call.
+    /// </summary>
+    private int InTurns(IEnumerable<BsonDocument> docs, Func<IEnumerable<BsonDocument>, int> write)
     {
-        lock (_calls) return _inner.Upsert(collection, docs, autoId);
+        if (!_inTransaction.Value)
+        {
+            lock (_calls) return write(docs);
+        }
+        var written = 0;
+        foreach (var chunk in docs.Chunk(DocumentsPerTurn))
+        {
+            lock (_calls) written += write(chunk);
+        }
+        return written;
     }
 
     public int Delete(string collection, IEnumerable<BsonValue> ids)
