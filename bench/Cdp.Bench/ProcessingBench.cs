@@ -85,6 +85,8 @@ public sealed class ProcessingBench : IBenchScenario
             var run = Stopwatch.StartNew();
             await processor.StartAsync(CancellationToken.None);
             var processed = app.Services.GetRequiredService<IProfileProcessor>().WaitForCheckpointAsync(log.LastSequence, CancellationToken.None);
+            // an admin reading profiles meanwhile: how long a read waits for the engine while the processor writes big batches
+            var reads = ProfileReads(app.Services, visitors, processed);
             long peakRss = 0;
             var lastReport = TimeSpan.Zero;
             var gc = new GcPauseSampler();
@@ -109,6 +111,7 @@ public sealed class ProcessingBench : IBenchScenario
             }
             await processed;
             run.Stop();
+            var readLatencies = await reads;
             Console.WriteLine($"   write gate held up to {longestHold:N0} ms by one batch; batch sizes seen: {MedianMax(sizes.Select(x => (double)x))}");
             gc.Print();
             if (sampler is not null) { sampler.On = false; sampler.Print(); }
@@ -162,6 +165,9 @@ public sealed class ProcessingBench : IBenchScenario
                 // the machine is shared (load average far above its 2 cores): events per CPU-second is what the loop can do on a core of its own
                 new BenchFigure("processing throughput per CPU-second", events / cpu, "events/s", Target: 20_000, CeilingName: "log read + JSON parse per CPU-second", Ceiling: events / readCpu),
                 new BenchFigure($"freshness p95 at {steadyRate:N0} events/s", status.FreshnessP95Milliseconds, "ms", Target: 1_000, LowerIsBetter: true),
+                new BenchFigure($"profile read while processing, p50 ({readLatencies.Length:N0} reads at 50/s)", Percentile(readLatencies, 0.50), "ms", LowerIsBetter: true),
+                new BenchFigure("profile read while processing, p99", Percentile(readLatencies, 0.99), "ms", LowerIsBetter: true),
+                new BenchFigure("profile read while processing, longest", readLatencies.Length == 0 ? 0 : readLatencies[^1], "ms", LowerIsBetter: true),
                 new BenchFigure($"RSS after {total:N0} events / {visitors:N0} visitors", rss / 1e6, "MB", Target: 2_000, LowerIsBetter: true),
                 new BenchFigure("peak RSS while processing", peakRss / 1e6, "MB", Target: 2_000, LowerIsBetter: true),
                 new BenchFigure("DB size per event (log + projections)", (double)dbBytes / total, "bytes", Target: 1_000, LowerIsBetter: true),
@@ -176,6 +182,35 @@ public sealed class ProcessingBench : IBenchScenario
     }
 
     /// <summary>Deterministic mixed traffic; JSON shaped like analytics.js output (context with page, userAgent, library).</summary>
+    /// <summary>
+    /// Reads a random visitor's profile 50 times a second (identifier lookup, then the profile, as GET
+    /// /api/profiles/anonymous_id:... does, without HTTP) until <paramref name="until"/> ends; returns the sorted latencies.
+    /// </summary>
+    private static async Task<double[]> ProfileReads(IServiceProvider services, int visitors, Task until)
+    {
+        var directory = services.GetRequiredService<Cdp.Modules.Identity.Contracts.IIdentityDirectory>();
+        var reader = services.GetRequiredService<IProfileReader>();
+        var random = new Random(7);
+        var latencies = new List<double>();
+        await Task.Yield();
+        while (!until.IsCompleted)
+        {
+            var visitor = random.Next(visitors);
+            var t0 = Stopwatch.GetTimestamp();
+            // the read runs on a pool thread, as a request would; LiteDB binds nothing across the await
+            await Task.Run(() =>
+            {
+                if (directory.FindProfile($"anonymous_id:anon-{visitor:x8}-4c1e-9a7b-{visitor * 7919 % 1_000_000:D6}") is { } no)
+                    reader.Get(ProfileIds.Format(no));
+            });
+            latencies.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            await Task.WhenAny(until, Task.Delay(20));
+        }
+        return [.. latencies.Order()];
+    }
+
+    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+
     private sealed class MixedStream(int visitors, int seed)
     {
         private readonly Random _random = new(seed);
