@@ -5,8 +5,8 @@ using Microsoft.Extensions.Logging;
 namespace Cdp.Modules.Shared.Storage;
 
 /// <summary>
-/// Stops the host when LiteDB's engine has closed itself after an internal error (a failed ENSURE, such as the page-cache
-/// race of LiteDB 5.0.21 under concurrent reads, upstream issue 2817, or an I/O error). From then on the engine refuses
+/// Stops the host when LiteDB's engine has closed itself after an internal error (a failed ENSURE or an I/O error; the
+/// page-cache race of LiteDB 5.0.21, upstream issue 2817, did it until <see cref="SerialEngine"/> closed that race). From then on the engine refuses
 /// every call, so a process that kept running would answer errors and process nothing. The host stops with
 /// <see cref="FailureExitCode"/>, and the service manager restarts it; committed data is in the database files.
 /// It checks every few seconds by beginning and rolling back an empty transaction (LiteDB validates its state there).
