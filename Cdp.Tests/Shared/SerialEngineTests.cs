@@ -248,6 +248,21 @@ public sealed class SerialEngineTests
     }
 
     [Fact]
+    public void After_the_engine_closed_every_call_fails_with_LiteDBs_own_engine_disposed_error()
+    {
+        using var folder = new TempFolder();
+        var engine = new SerialEngine(Engine(folder));
+        var db = new LiteDatabase(engine);
+        Seed(db, 3);
+        db.BeginTrans();
+        db.GetCollection("c").Insert(new BsonDocument { ["_id"] = 4 });
+        engine.Dispose();
+
+        foreach (var call in new Action[] { () => db.Commit(), () => db.Rollback(), () => db.BeginTrans(), () => db.GetCollection("c").FindById(1) })
+            call.Should().Throw<LiteException>().Which.ErrorCode.Should().Be(LiteException.ENGINE_DISPOSED);
+    }
+
+    [Fact]
     public void A_checkpoint_gives_up_with_a_clear_error_when_a_reader_stays_open_past_the_timeout()
     {
         using var folder = new TempFolder();

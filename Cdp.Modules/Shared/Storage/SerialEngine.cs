@@ -213,10 +213,11 @@ internal sealed class SerialEngine : ILiteEngine
         lock (_calls) return _inner.Pragma(name, value);
     }
 
+    // _inTransaction stays undisposed (its finalizer frees it): a thread calling after the close must get LiteDB's own
+    // "engine disposed" error, which callers such as StorageWatchdog recognise, not an ObjectDisposedException from here
     public void Dispose()
     {
         lock (_calls) _inner.Dispose();
-        _inTransaction.Dispose();
     }
 
     /// <summary>A query's reader whose steps (each may read pages) take the engine's lock; Current and fields are plain values.</summary>
