@@ -89,14 +89,10 @@ internal sealed class SerialEngine : ILiteEngine
     {
         lock (_calls)
         {
-            try
-            {
-                return _inner.Commit();
-            }
-            finally
-            {
-                EndTransaction();
-            }
+            // a commit that throws leaves LiteDB's transaction open (the caller rolls it back): so does the count
+            var committed = _inner.Commit();
+            EndTransaction();
+            return committed;
         }
     }
 
@@ -116,8 +112,8 @@ internal sealed class SerialEngine : ILiteEngine
     }
 
     /// <summary>
-    /// After Commit or Rollback, whatever they returned: LiteDB has already released a transaction that failed inside a
-    /// write (Rollback then returns false), and the thread has no transaction either way.
+    /// After a Commit that returned, or any Rollback, whatever they returned: LiteDB has already released a transaction
+    /// that failed inside a write (Rollback then returns false), and the thread has no transaction either way.
     /// </summary>
     private void EndTransaction()
     {
