@@ -4,6 +4,8 @@ using Cdp.Tests.Support;
 using FluentAssertions;
 using LiteDB;
 using LiteDB.Engine;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Cdp.Tests.Shared;
 
@@ -260,6 +262,52 @@ public sealed class SerialEngineTests
 
         foreach (var call in new Action[] { () => db.Commit(), () => db.Rollback(), () => db.BeginTrans(), () => db.GetCollection("c").FindById(1) })
             call.Should().Throw<LiteException>().Which.ErrorCode.Should().Be(LiteException.ENGINE_DISPOSED);
+    }
+
+    [Fact]
+    public void Checkpoints_of_cdp_db_complete_while_a_writer_and_two_readers_keep_going()
+    {
+        using var folder = new TempFolder();
+        using var db = new CdpDatabase(Options.Create(new StorageOptions { Path = folder.File("cdp.db"), CheckpointPages = 100_000 }),
+            NullLogger<CdpDatabase>.Instance);
+        db.InTransaction(d => d.GetCollection("c").Insert(Enumerable.Range(1, 500).Select(i => new BsonDocument { ["_id"] = (long)i, ["v"] = i })));
+        using var stop = new CancellationTokenSource();
+        var failures = new List<Exception>();
+        long writes = 0, reads = 0;
+
+        Thread Loop(Action step) => new(() =>
+        {
+            try { while (!stop.IsCancellationRequested) step(); }
+            catch (Exception ex) { lock (failures) failures.Add(ex); }
+        });
+        var threads = new[]
+        {
+            Loop(() => db.InTransaction(d =>
+            {
+                var n = Interlocked.Increment(ref writes);
+                d.GetCollection("c").Upsert(Enumerable.Range(0, 50).Select(i => new BsonDocument { ["_id"] = 1_000 + n * 50 + i, ["v"] = i }));
+            })),
+            Loop(() => { db.Collection("c").FindAll().Take(200).Count(); Interlocked.Increment(ref reads); }),
+            Loop(() => { db.Collection("c").ById(1L + Interlocked.Increment(ref reads) % 500); }),
+        };
+        foreach (var t in threads) t.Start();
+
+        var longest = TimeSpan.Zero;
+        for (var i = 0; i < 5; i++)
+        {
+            Thread.Sleep(100);
+            var clock = Stopwatch.StartNew();
+            db.Checkpoint();
+            longest = TimeSpan.FromTicks(Math.Max(longest.Ticks, clock.Elapsed.Ticks));
+        }
+        stop.Cancel();
+        foreach (var t in threads) t.Join();
+
+        failures.Should().BeEmpty();
+        longest.Should().BeLessThan(TimeSpan.FromSeconds(10), "a checkpoint finds a moment without open readers; it is not starved");
+        Interlocked.Read(ref writes).Should().BeGreaterThan(5);
+        Interlocked.Read(ref reads).Should().BeGreaterThan(5);
+        db.Collection("c").Count().Should().Be((int)(500 + Interlocked.Read(ref writes) * 50));
     }
 
     [Fact]
