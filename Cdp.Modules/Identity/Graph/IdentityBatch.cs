@@ -314,12 +314,15 @@ internal sealed class IdentityBatch : IIdentityBatch
     private bool AdvancesLastSeen(long profile, List<UInt128> hashes, long[] owners, int day)
     {
         for (var i = 0; i < hashes.Count; i++)
-        {
-            if (owners[i] == 0) continue;
-            var packed = Owner(hashes[i]);
-            if (IdentitySchema.ProfileOf(packed) == profile && IdentitySchema.DayOf(packed) < day) return true;
-        }
+            if (owners[i] != 0 && Advances(hashes[i], profile, day)) return true;
         return false;
+    }
+
+    /// <summary>The identifier belongs to <paramref name="profile"/> and was last seen before <paramref name="day"/>.</summary>
+    private bool Advances(UInt128 hash, long profile, int day)
+    {
+        var packed = Owner(hash);
+        return IdentitySchema.ProfileOf(packed) == profile && IdentitySchema.DayOf(packed) < day;
     }
 
     /// <summary>Moves an identifier's last-seen day forward (limits count identifiers seen within their window).</summary>
@@ -327,9 +330,7 @@ internal sealed class IdentityBatch : IIdentityBatch
     {
         for (var i = 0; i < ids.Count; i++)
         {
-            if (owners[i] == 0) continue;
-            var packed = Owner(hashes[i]);
-            if (IdentitySchema.ProfileOf(packed) != node.Profile || IdentitySchema.DayOf(packed) >= day) continue;
+            if (owners[i] == 0 || !Advances(hashes[i], node.Profile, day)) continue;
             var key = ids[i].Key;
             foreach (var n in node.Ids)
             {
