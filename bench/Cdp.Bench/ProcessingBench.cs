@@ -42,6 +42,9 @@ public sealed class ProcessingBench : IBenchScenario
             // the shipped batch sizes unless CDP_BENCH_BATCH sets both (the pre-filled log is a quiet log: CatchUpBatchSize applies)
             .. (Environment.GetEnvironmentVariable("CDP_BENCH_BATCH") is { } batchSize ? ["--Cdp:Profiles:BatchSize=" + batchSize, "--Cdp:Profiles:CatchUpBatchSize=" + batchSize] : Array.Empty<string>()),
             .. (Environment.GetEnvironmentVariable("CDP_BENCH_CHECKPOINT_PAGES") is { } pages ? ["--Cdp:Storage:CheckpointPages=" + pages] : Array.Empty<string>()),
+            // any other setting to try, e.g. CDP_BENCH_SETTINGS="--Cdp:Profiles:CatchUpBatchSize=50000 --Cdp:Profiles:MaxWriteMilliseconds=2000"
+            // (split before each "--", so a value may hold spaces)
+            .. System.Text.RegularExpressions.Regex.Split(Environment.GetEnvironmentVariable("CDP_BENCH_SETTINGS") ?? "", @"\s+(?=--)").Select(a => a.Trim()).Where(a => a.Length > 0),
         ]));
         var hosted = app.Services.GetServices<IHostedService>().ToList();
         var writer = hosted.OfType<EventLogWriter>().Single();
@@ -111,6 +114,7 @@ public sealed class ProcessingBench : IBenchScenario
             }
             await processed;
             run.Stop();
+            if (Environment.GetEnvironmentVariable("CDP_BENCH_PAGES") == "1") PrintDataPages(app.Services);
             var readLatencies = await reads;
             Console.WriteLine($"   write gate held up to {longestHold:N0} ms by one batch; batch sizes seen: {MedianMax(sizes.Select(x => (double)x))}");
             gc.Print();
@@ -207,6 +211,29 @@ public sealed class ProcessingBench : IBenchScenario
             await Task.WhenAny(until, Task.Delay(20));
         }
         return [.. latencies.Order()];
+    }
+
+    /// <summary>
+    /// CDP_BENCH_PAGES=1: data pages, blocks and documents per collection after processing (LiteDB's $dump; a few seconds
+    /// per GB). Blocks per document above 1 means documents that grew spilled into other pages, so each read or update
+    /// of one touches several pages.
+    /// </summary>
+    private static void PrintDataPages(IServiceProvider services)
+    {
+        var db = services.GetRequiredService<Cdp.Modules.Shared.Storage.CdpDatabase>().Database;
+        var stats = new Dictionary<string, (int Pages, long Blocks, long Free)>();
+        foreach (var page in db.GetCollection("$dump").FindAll())
+        {
+            if (page["pageType"].AsString != "Data") continue;
+            var c = page["collection"].AsString;
+            var st = stats.GetValueOrDefault(c);
+            stats[c] = (st.Pages + 1, st.Blocks + page["itemsCount"].AsInt32, st.Free + page["freeBytes"].AsInt32);
+        }
+        foreach (var (c, st) in stats.OrderByDescending(x => x.Value.Pages).Take(8))
+        {
+            var docs = db.GetCollection(c).LongCount();
+            Console.WriteLine($"   data pages of {c}: {st.Pages:N0} pages, {docs:N0} documents in {st.Blocks:N0} blocks ({st.Blocks / (double)Math.Max(1, docs):N2} per document), {st.Free / (double)st.Pages:N0} bytes free per page");
+        }
     }
 
     private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
