@@ -41,8 +41,7 @@ public sealed class ProcessingBench : IBenchScenario
             "--Cdp:Collection:QueueCapacity=1000000",
             // the shipped batch sizes unless CDP_BENCH_BATCH sets both (the pre-filled log is a quiet log: CatchUpBatchSize applies)
             .. (Environment.GetEnvironmentVariable("CDP_BENCH_BATCH") is { } batchSize ? ["--Cdp:Profiles:BatchSize=" + batchSize, "--Cdp:Profiles:CatchUpBatchSize=" + batchSize] : Array.Empty<string>()),
-            .. (Environment.GetEnvironmentVariable("CDP_BENCH_CHECKPOINT_PAGES") is { } pages ? ["--Cdp:Storage:CheckpointPages=" + pages] : Array.Empty<string>()),
-            // any other setting to try, e.g. CDP_BENCH_SETTINGS="--Cdp:Profiles:CatchUpBatchSize=50000 --Cdp:Profiles:MaxWriteMilliseconds=2000"
+            // any other setting to try, e.g. CDP_BENCH_SETTINGS="--Cdp:Profiles:CatchUpBatchSize=50000 --Cdp:Storage:CheckpointPages=20000"
             // (split before each "--", so a value may hold spaces)
             .. System.Text.RegularExpressions.Regex.Split(Environment.GetEnvironmentVariable("CDP_BENCH_SETTINGS") ?? "", @"\s+(?=--)").Select(a => a.Trim()).Where(a => a.Length > 0),
         ]));
@@ -185,7 +184,6 @@ public sealed class ProcessingBench : IBenchScenario
         }
     }
 
-    /// <summary>Deterministic mixed traffic; JSON shaped like analytics.js output (context with page, userAgent, library).</summary>
     /// <summary>
     /// Reads a random visitor's profile 50 times a second (identifier lookup, then the profile, as GET
     /// /api/profiles/anonymous_id:... does, without HTTP) until <paramref name="until"/> ends; returns the sorted latencies.
@@ -238,6 +236,7 @@ public sealed class ProcessingBench : IBenchScenario
 
     private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 
+    /// <summary>Deterministic mixed traffic; JSON shaped like analytics.js output (context with page, userAgent, library).</summary>
     private sealed class MixedStream(int visitors, int seed)
     {
         private readonly Random _random = new(seed);
