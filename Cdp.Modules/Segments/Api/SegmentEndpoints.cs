@@ -4,6 +4,7 @@ using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Segments.Definitions;
 using Cdp.Modules.Segments.Evaluation;
+using Cdp.Modules.Segments.Language;
 using Cdp.Modules.Segments.Membership;
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Storage;
@@ -42,9 +43,17 @@ internal static class SegmentEndpoints
         group.MapGet("/{key}/history", SegmentHistory);
     }
 
-    private static ProblemHttpResult Problem(int status, string field, string message) =>
-        TypedResults.Problem(detail: message, statusCode: status, title: status == 400 ? $"invalid {field}" : "conflict",
-            extensions: new Dictionary<string, object?> { ["field"] = field });
+    /// <summary>A problem document; a definition problem also carries its "line" and "column" in the condition.</summary>
+    private static ProblemHttpResult Problem(int status, string field, string message)
+    {
+        var extensions = new Dictionary<string, object?> { ["field"] = field };
+        if (field == "where" && SegmentSyntaxException.PositionOf(message) is var (line, column))
+        {
+            extensions["line"] = line;
+            extensions["column"] = column;
+        }
+        return TypedResults.Problem(detail: message, statusCode: status, title: status == 400 ? $"invalid {field}" : "conflict", extensions: extensions);
+    }
 
     private static JsonObject Describe(CompiledSegment s, BsonDocument? live, SegmentEvaluation evaluation, DateTime now)
     {
@@ -68,6 +77,7 @@ internal static class SegmentEndpoints
             ["lastEvaluated"] = SegmentMembershipReader.LastEvaluated(s, live),
             ["lastSweep"] = live is not null && live.TryGetValue("sweep", out var at) ? at.AsDateTime.ToUniversalTime() : null,
             ["health"] = health,
+            ["problem"] = s.Problem, // why the segment cannot be evaluated (a definition that no longer parses): it is skipped
             ["createdAt"] = s.CreatedAt,
             ["updatedAt"] = s.UpdatedAt,
         };

@@ -111,8 +111,14 @@ internal sealed class SegmentCatalogue(CdpDatabase db, IOptions<SegmentSettings>
         var parsed = new Dictionary<string, (BsonDocument Doc, Condition? Condition, string? Problem)>(StringComparer.OrdinalIgnoreCase);
         foreach (var d in stored)
         {
+            // a stored definition that no longer parses (saved by an older version, before a limit) is marked broken
+            // with its reason (the API shows it as health "error: ...") and skipped: it never stops the start
             try { parsed[d["_id"].AsString] = (d, SegmentParser.Parse(d["where"].AsString), null); }
             catch (SegmentSyntaxException ex) { parsed[d["_id"].AsString] = (d, null, ex.Message); }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                parsed[d["_id"].AsString] = (d, null, $"the definition could not be read ({ex.GetType().Name}: {ex.Message})");
+            }
         }
         var segments = new List<CompiledSegment>();
         foreach (var (key, (d, condition, problem)) in parsed)

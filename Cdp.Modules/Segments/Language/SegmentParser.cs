@@ -12,12 +12,29 @@ internal sealed class SegmentParser
     /// <summary>Longest window or day offset accepted: ten years (counters are kept per day).</summary>
     public const int MaxDays = 3660;
 
-    /// <summary>Matches of one regex test may not take longer than this (NonBacktracking keeps it linear anyway).</summary>
-    private static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(100);
+    /// <summary>
+    /// Deepest nesting of parentheses, 'not' and 'where' filters. Hand-written conditions stay under 10; the parser, the
+    /// evaluator and the explanations recurse once per level, so a bound keeps any definition far from a stack overflow
+    /// (Windows gives the main thread 1 MB) and a stored definition can never crash the host at start-up.
+    /// </summary>
+    public const int MaxNesting = 32;
+
+    /// <summary>
+    /// Longest regular expression, in characters. Regexes test trait values (emails, codes, phone numbers); a longer
+    /// pattern is a mistake or an attack, and building a pattern costs time and memory in its length.
+    /// </summary>
+    public const int MaxRegexLength = 1000;
+
+    /// <summary>
+    /// Matches of one regex test may not take longer than this; a timed-out test counts as "does not match".
+    /// NonBacktracking keeps matching linear in the input, so only very long values with large patterns get near it.
+    /// </summary>
+    public static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(100);
 
     private readonly string _source;
     private readonly List<Token> _tokens;
     private int _next;
+    private int _depth;
 
     private SegmentParser(string source)
     {
@@ -80,11 +97,25 @@ internal sealed class SegmentParser
         return parts.Count == 1 ? parts[0] : new AllOf(TextFrom(first), parts);
     }
 
+    /// <summary>One level deeper ('(', 'not' or 'where' at <paramref name="at"/>); every caller leaves it with <see cref="Leave"/>.</summary>
+    private void Enter(Token at)
+    {
+        if (++_depth > MaxNesting)
+            throw At(at, $"the condition nests more than {MaxNesting} levels deep (parentheses, 'not' and 'where' count); write it flatter");
+        // a second guard for callers on small stacks (thread-pool threads have 1.5 MB, some hosts less)
+        if (!System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            throw At(at, "the condition nests too deeply to be read");
+    }
+
+    private void Leave() => _depth--;
+
     private Condition ParseUnary(bool inFilter)
     {
         var first = Peek;
         if (!TakeWord("not")) return ParsePrimary(inFilter);
+        Enter(first);
         var inner = ParseUnary(inFilter);
+        Leave();
         return new Negation(TextFrom(first), inner);
     }
 
@@ -94,9 +125,11 @@ internal sealed class SegmentParser
         if (first.IsSymbol("("))
         {
             Take();
+            Enter(first);
             var inner = ParseOr(inFilter);
             if (!Peek.IsSymbol(")")) throw Expected("')' to close the '(' at line " + first.Line + ", column " + first.Column);
             Take();
+            Leave();
             return inner;
         }
         if (inFilter)
@@ -188,15 +221,7 @@ internal sealed class SegmentParser
         {
             Take();
             if (Peek.Kind != TokenKind.String) throw Expected("a regular expression in quotes", "matches");
-            var pattern = Take();
-            try
-            {
-                return new Matches(new Regex(pattern.Text, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant, RegexTimeout));
-            }
-            catch (ArgumentException ex)
-            {
-                throw At(pattern, $"invalid regular expression: {ex.Message}");
-            }
+            return new Matches(CompileRegex(Take()));
         }
         if (op.Is("within"))
         {
@@ -215,6 +240,50 @@ internal sealed class SegmentParser
             return new DateTest("between", new DayWindow(from, to), null);
         }
         throw Expected($"a test for {path} (=, !=, <, <=, >, >=, contains, startsWith, endsWith, in, exists, matches, within, before, after, between)");
+    }
+
+    /// <summary>
+    /// The regex of a 'matches' test, or an error at its position. The engine is .NET's NonBacktracking one: matching
+    /// time is linear in the value, whatever the pattern, at the price of constructs that need backtracking
+    /// (lookarounds, backreferences, atomic groups, conditionals, \G) and of patterns whose counted repetitions expand
+    /// into too many states (e.g. (a{1000}){1000}), which the engine refuses when the pattern is built.
+    /// </summary>
+    private static Regex CompileRegex(Token pattern)
+    {
+        if (pattern.Text.Length > MaxRegexLength)
+            throw At(pattern, $"a regular expression has at most {MaxRegexLength} characters (this one has {pattern.Text.Length})");
+        try
+        {
+            return new Regex(pattern.Text, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant, RegexTimeout);
+        }
+        catch (ArgumentException ex)
+        {
+            throw At(pattern, $"invalid regular expression: {ex.Message}");
+        }
+        catch (NotSupportedException ex)
+        {
+            throw At(pattern, "unsupported regular expression: " + Unsupported(ex.Message));
+        }
+        catch (Exception ex) when (ex is OutOfMemoryException or InsufficientExecutionStackException or InvalidOperationException)
+        {
+            throw At(pattern, $"the regular expression is too complex to build ({ex.GetType().Name})");
+        }
+    }
+
+    /// <summary>The engine's refusal in the segment language's words (its own message when it is not one of the known ones).</summary>
+    private static string Unsupported(string message)
+    {
+        const string construct = "expressions containing: '";
+        var at = message.IndexOf(construct, StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            var what = message[(at + construct.Length)..].TrimEnd('.', '\'', ' ');
+            return $"{what} is not available: segment regexes run on a linear-time engine without backtracking " +
+                   "(no lookarounds, backreferences, atomic groups or conditionals)";
+        }
+        if (message.Contains("automata as large as", StringComparison.Ordinal))
+            return "its counted repetitions (such as {1000}) expand to more states than the regex engine allows (10,000); use smaller counts";
+        return message;
     }
 
     private Literal ParseLiteral(string after)
@@ -290,7 +359,12 @@ internal sealed class SegmentParser
         var first = Take(); // performed
         var selector = ParseSelector();
         Condition? filter = null;
-        if (TakeWord("where")) filter = ParseFilter();
+        if (Peek.Is("where"))
+        {
+            Enter(Take());
+            filter = ParseFilter();
+            Leave();
+        }
         CountRange? count = null;
         DayWindow? window = null;
         while (true)

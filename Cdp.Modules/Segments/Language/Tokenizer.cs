@@ -28,6 +28,25 @@ internal sealed class SegmentSyntaxException(int line, int column, string proble
     public int Line { get; } = line;
     public int Column { get; } = column;
     public string Problem { get; } = problem;
+
+    /// <summary>
+    /// The position at the start of a definition problem ("line 2, column 7: ..."; every parse and reference problem
+    /// starts so, optionally after "Where: "), for the problem document's line and column; null when there is none.
+    /// </summary>
+    public static (int Line, int Column)? PositionOf(string problem)
+    {
+        var text = problem.AsSpan();
+        var colon = text.IndexOf(": line ", StringComparison.Ordinal);
+        if (colon >= 0 && colon < 20) text = text[(colon + 2)..];
+        if (!text.StartsWith("line ", StringComparison.Ordinal)) return null;
+        text = text[5..];
+        var comma = text.IndexOf(", column ", StringComparison.Ordinal);
+        if (comma <= 0 || !int.TryParse(text[..comma], NumberStyles.None, CultureInfo.InvariantCulture, out var line)) return null;
+        text = text[(comma + 9)..];
+        var end = text.IndexOf(':');
+        if (end <= 0 || !int.TryParse(text[..end], NumberStyles.None, CultureInfo.InvariantCulture, out var column)) return null;
+        return (line, column);
+    }
 }
 
 /// <summary>Splits an expression into tokens, tracking line and column (tabs count as one column).</summary>
