@@ -6,7 +6,7 @@ using Spectre.Console;
 namespace Cdp.Host.Cli;
 
 /// <summary>
-/// cdp import &lt;file.csv&gt; --source &lt;name&gt; --map field=Column,... [--event &lt;name&gt;] [--delimiter ;]
+/// cdp import &lt;file.csv&gt; --source &lt;name&gt; --map field=Column,... [--event &lt;name&gt;] [--delimiter ;] [--encoding latin1]
 ///            [--server http://host:5080 --key &lt;admin key&gt;]
 /// Without --server the file is imported into the database directly (the server must not be running on it).
 /// </summary>
@@ -14,18 +14,27 @@ internal static class ImportVerb
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var cli = new CliArgs(args, "source", "map", "event", "delimiter", "server", "key");
-        if (cli.Positional.Count != 1) throw new ArgumentException("usage: import <file.csv> --source <name> --map field=Column,... [--event <name>]");
+        var cli = new CliArgs(args, "source", "map", "event", "delimiter", "encoding", "server", "key");
+        if (cli.Positional.Count != 1) throw new ArgumentException("usage: import <file.csv> --source <name> --map field=Column,... [--event <name>] [--delimiter ;] [--encoding latin1]");
         var path = cli.Positional[0];
         if (!File.Exists(path)) throw new ArgumentException($"no such file: {path}");
         var delimiter = cli["delimiter"] is { } d ? (d == "\\t" ? '\t' : d.Length == 1 ? d[0] : throw new ArgumentException("--delimiter must be one character")) : ',';
-        var request = new CsvImportRequest(cli.Required("source"), [cli.Required("map")], cli["event"], Path.GetFileName(path), delimiter);
+        var request = new CsvImportRequest(cli.Required("source"), [cli.Required("map")], cli["event"], Path.GetFileName(path), delimiter, cli["encoding"]);
 
         CsvImportReport report;
-        if (cli["server"] is { } server)
-            report = await UploadAsync(path, request, server, cli.Required("key"));
-        else
-            report = await ImportLocallyAsync(path, request, cli.Settings.ToArray());
+        try
+        {
+            if (cli["server"] is { } server)
+                report = await UploadAsync(path, request, server, cli.Required("key"));
+            else
+                report = await ImportLocallyAsync(path, request, cli.Settings.ToArray());
+        }
+        catch (CsvImportStoppedException ex)
+        {
+            Print(ex.Report);
+            Console.Error.WriteLine($"import: {ex.Message}");
+            return 1; // stopped part-way: the rows before the line are imported
+        }
         Print(report);
         return report.Failed > 0 ? 3 : 0;
     }
@@ -67,12 +76,34 @@ internal static class ImportVerb
         content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
         var query = $"/api/collection/imports?source={Uri.EscapeDataString(request.Source)}&map={Uri.EscapeDataString(string.Join(",", request.Map))}" +
                     $"&fileName={Uri.EscapeDataString(request.FileName ?? "")}&delimiter={Uri.EscapeDataString(request.Delimiter.ToString())}" +
-                    (request.Event is { } e ? $"&event={Uri.EscapeDataString(e)}" : "");
+                    (request.Event is { } e ? $"&event={Uri.EscapeDataString(e)}" : "") +
+                    (request.Encoding is { } enc ? $"&encoding={Uri.EscapeDataString(enc)}" : "");
         AnsiConsole.MarkupLine($"uploading [bold]{Markup.Escape(path)}[/] to {Markup.Escape(server)}...");
         using var response = await client.PostAsync(query, content);
         if (!response.IsSuccessStatusCode)
-            throw new CsvImportRejectedException($"the server answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            if (Stopped(body) is { } stopped) throw stopped;
+            throw new CsvImportRejectedException($"the server answered {(int)response.StatusCode}: {body}");
+        }
         return (await response.Content.ReadFromJsonAsync<CsvImportReport>())!;
+    }
+
+    /// <summary>The server's "Import stopped" problem (the rows before its line were imported), or null for any other answer.</summary>
+    private static CsvImportStoppedException? Stopped(string body)
+    {
+        try
+        {
+            var problem = System.Text.Json.JsonDocument.Parse(body).RootElement;
+            if (!problem.TryGetProperty("report", out var report)) return null;
+            return new CsvImportStoppedException(problem.GetProperty("detail").GetString() ?? "the import stopped",
+                problem.GetProperty("line").GetInt64(), problem.GetProperty("byteOffset").GetInt64(),
+                System.Text.Json.JsonSerializer.Deserialize<CsvImportReport>(report, System.Text.Json.JsonSerializerOptions.Web)!);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private static void Print(CsvImportReport report)
