@@ -213,7 +213,7 @@ internal sealed class CsvImporter(SourceRegistry sources, EventNormaliser normal
     private static string Malformed(CsvMalformedRecord m) => m.Reason switch
     {
         CsvMalformedReason.UnterminatedQuote =>
-            $"unterminated quote: a quoted field on this line is never closed, so this line and the {m.RawRecord.Count(c => c == '\n'):N0} lines " +
+            $"unterminated quote: a quoted field on this line is never closed, so this line and the {m.RawRecord.TrimEnd('\r', '\n').Count(c => c == '\n'):N0} lines " +
             "after it (to the end of the file) were read as one field and none of them was imported; close the quote and import the file again",
         CsvMalformedReason.StrayQuote => "a quote inside an unquoted field (quote the field and double the quote: \"5\"\" screen\"): row not imported",
         CsvMalformedReason.TextAfterClosingQuote => "text after the closing quote of a quoted field: row not imported",
