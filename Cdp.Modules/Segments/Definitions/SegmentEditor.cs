@@ -20,6 +20,7 @@ internal sealed class SegmentEditor(CdpDatabase db, SegmentCatalogue catalogue, 
         Condition condition;
         try { condition = SegmentParser.Parse(where); }
         catch (SegmentSyntaxException ex) { return (null, ex.Message); }
+        catch (Exception ex) when (ex is not OutOfMemoryException) { return (null, $"cannot be read ({ex.GetType().Name}: {ex.Message})"); }
         var set = catalogue.Current;
         var problem = SegmentRules.ReferenceProblem(key ?? "\0draft", condition,
             k => set.ByKey.TryGetValue(k, out var s) && s.Problem is null ? s.Condition : null);

@@ -51,6 +51,10 @@ internal sealed class SegmentSettingsValidator : AbstractValidator<SegmentSettin
                 }
                 try { parsed[key] = SegmentParser.Parse(setting.Where); }
                 catch (SegmentSyntaxException ex) { context.AddFailure(new ValidationFailure($"{key}.Where", ex.Message)); }
+                catch (Exception ex) when (ex is not OutOfMemoryException) // the parser is total; should it not be, exit 2 naming the key all the same
+                {
+                    context.AddFailure(new ValidationFailure($"{key}.Where", $"cannot be read ({ex.GetType().Name}: {ex.Message})"));
+                }
             }
             foreach (var (key, condition) in parsed)
             {
