@@ -1,4 +1,5 @@
 using Cdp.Modules.Profiles.Api;
+using Cdp.Modules.Profiles.Processing;
 using Cdp.Modules.Profiles.Projection;
 using Cdp.Modules.Shared.Configuration;
 using Cdp.Modules.Shared.Http;
@@ -19,12 +20,15 @@ public sealed class ProfilesModule : ICdpModule
     {
         services.AddValidatedSettings<ProfilesOptions, ProfilesOptionsValidator>(configuration, ProfilesOptions.Section);
         services.AddSingleton(sp => new ComputedTraits(sp.GetRequiredService<IOptions<ProfilesOptions>>().Value));
+        services.AddValidatedSettings<ProcessorRecoveryOptions, ProcessorRecoveryOptionsValidator>(configuration, ProcessorRecoveryOptions.Section);
         services.AddModuleServices(typeof(ProfilesModule));
+        services.AddHealthChecks().AddCheck<ProcessorHealthCheck>("profile-processor", tags: ["ready"]);
     }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/profiles").WithTags("Profiles").RequireReader();
         ProfileEndpoints.Map(group);
+        ProcessorFailureEndpoints.Map(group);
     }
 }

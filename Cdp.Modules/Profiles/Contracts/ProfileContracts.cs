@@ -126,7 +126,31 @@ public interface IProfileProcessor
 public sealed record ProcessorStatus(
     bool Running, long Checkpoint, long LogHead, long ProcessedSinceStart, long UnattributedSinceStart,
     double EventsPerSecond, double FreshnessP95Milliseconds, string? LastError, bool Paused = false, int LastBatchEvents = 0,
-    double LastBatchWriteMilliseconds = 0);
+    double LastBatchWriteMilliseconds = 0)
+{
+    /// <summary>The processor's thread died (see <see cref="DeadReason"/>): every command fails at once, nothing is processed.</summary>
+    public bool Dead { get; init; }
+
+    public string? DeadReason { get; init; }
+
+    /// <summary>
+    /// Set while processing fails for a reason outside the events (I/O, disk full, the database engine): the batch is
+    /// retried with backoff, nothing is set aside, and /health/ready is unhealthy. Null when processing works.
+    /// </summary>
+    public string? EnvironmentalError { get; init; }
+
+    public DateTime? EnvironmentalErrorSince { get; init; }
+
+    /// <summary>Failed attempts in the current environmental failure.</summary>
+    public int RetryAttempts { get; init; }
+
+    public DateTime? NextRetryAt { get; init; }
+
+    /// <summary>Events set aside because they fail alone, waiting for an admin (GET /api/profiles/processor/failures).</summary>
+    public int FailedEvents { get; init; }
+
+    public long SetAsideSinceStart { get; init; }
+}
 
 public sealed record UnmergeResult(string MergeId, string DissolvedProfile, IReadOnlyList<string> Profiles, int EventsReplayed);
 
