@@ -485,8 +485,9 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         var stopping = _recovery.StopHostWhenDead && !_lifetime.ApplicationStopping.IsCancellationRequested;
         _logger.LogCritical(ex, "The profile processor stopped for good: {Reason}. Commands fail, /health/ready is unhealthy{Stop}", reason,
             stopping ? $"; stopping Cdp with exit code {ProfileProcessorExit.ProcessorDead} so that the service manager restarts it" : "");
-        // from the thread pool: the host's stopping callbacks must not run on (and wait for) this thread
-        if (stopping) _ = Task.Run(_lifetime.StopApplication);
+        // once the host has started (stopping it while it starts fails its start instead), from the thread pool: the host's
+        // stopping callbacks must not run on (and wait for) this thread. Runs at once when the host has already started.
+        if (stopping) _lifetime.ApplicationStarted.Register(() => Task.Run(_lifetime.StopApplication));
     }
 
     /// <summary>
