@@ -301,7 +301,9 @@ public sealed class ProcessorIsolationTests
         var web = host.TrackingClient();
         var admin = host.AdminClient();
         await web.Send("identify", """{"userId":"x","traits":{"email":"x@example.com"}}""");
+        await host.Processed();
         await web.Send("track", """{"userId":"x","event":"Order Completed","messageId":"eur-string","properties":{"revenue":"12.50 EUR"}}""");
+        await host.Processed();
         await web.Send("identify", """{"userId":"y","traits":{"email":"y@example.com"}}""");
         await web.Send("track", """{"userId":"x","event":"Order Completed","properties":{"revenue":12.5}}""");
         await host.Processed();
