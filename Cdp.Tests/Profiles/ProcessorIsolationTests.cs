@@ -219,6 +219,26 @@ public sealed class ProcessorIsolationTests
     }
 
     [Fact]
+    public async Task A_reprocess_after_the_fix_applies_listed_failures_at_their_place_and_empties_the_list()
+    {
+        var (host, faults) = Start();
+        using var _ = host;
+        var admin = host.AdminClient();
+        await host.TrackingClient().SendBatch([Track("dan", 1), Track("dan", 2, poison: true), Track("eve", 3, poison: true), Track("dan", 4)]);
+        await host.Processed();
+        (await Failures(admin)).GetProperty("count").GetInt32().Should().Be(2);
+        (await admin.Profile("user_id:eve")).Should().BeNull();
+
+        faults.Fixed = true; // the upgrade
+        await host.Service<IProfileProcessor>().ReprocessAsync(CancellationToken.None);
+        await host.Processed();
+        (await Failures(admin)).GetProperty("count").GetInt32().Should().Be(0);
+        Events(await admin.Profile("user_id:dan")).Should().Be(3);
+        Events(await admin.Profile("user_id:eve")).Should().Be(1);
+        host.Service<CdpDatabase>().Collection("processor_failures").Count().Should().Be(0, "nothing listed, nothing discarded");
+    }
+
+    [Fact]
     public async Task An_environmental_failure_is_retried_with_backoff_while_readiness_is_unhealthy_and_nothing_is_set_aside_or_lost()
     {
         var (host, faults) = Start();

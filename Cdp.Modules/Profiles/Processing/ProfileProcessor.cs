@@ -214,6 +214,11 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         {
             Die("an error escaped its loop: " + ex.Message, ex);
         }
+        catch (Exception ex)
+        {
+            // stopping: a batch cut short by the database closing; it rolled back and is processed again after the restart
+            _logger.LogInformation("Profile processor stopped during a batch ({Error})", ex.Message);
+        }
         finally
         {
             Interlocked.Exchange(ref _closed, 1);
