@@ -4,6 +4,7 @@ using System.Text.Json;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Profiles.Processing;
 using Cdp.Modules.Shared.Storage;
 using Cdp.Tests.Support;
 using CsCheck;
@@ -30,11 +31,15 @@ public sealed class ProcessorIsolationTests
         public volatile bool Fixed;
         public volatile bool DiskFull;
         public int DiskFullFailures;
+        /// <summary>After a poison failure, this many following batches fail with an IOException (the disk fills mid-split).</summary>
+        public int DiskFullAfterPoison;
+        private bool _poisonSeen;
 
         public void OnBatch(ProfileBatch batch, LiteDatabase db)
         {
-            if (DiskFull)
+            if (DiskFull || (_poisonSeen && DiskFullAfterPoison > 0))
             {
+                if (!DiskFull) DiskFullAfterPoison--;
                 Interlocked.Increment(ref DiskFullFailures);
                 throw new IOException("No space left on device (test)");
             }
@@ -47,7 +52,10 @@ public sealed class ProcessorIsolationTests
                 foreach (var part in new[] { "properties", "traits" })
                     if (doc.RootElement.TryGetProperty(part, out var p) && p.ValueKind == JsonValueKind.Object
                         && p.TryGetProperty("poison", out var poison) && poison.ValueKind == JsonValueKind.True)
+                    {
+                        _poisonSeen = true;
                         throw new InvalidOperationException($"poison event {e.Sequence} (the test's bug)");
+                    }
             }
         }
 
@@ -276,6 +284,23 @@ public sealed class ProcessorIsolationTests
     }
 
     [Fact]
+    public async Task A_disk_failure_in_the_middle_of_a_split_sets_nothing_good_aside_and_the_split_resumes_after_the_retry()
+    {
+        var (host, faults) = Start();
+        using var _ = host;
+        faults.DiskFullAfterPoison = 2;
+        await SendAsOneBatch(host, Enumerable.Range(0, 200).Select(i => Track("u" + (i % 20), i, poison: i == 150)).ToList());
+
+        var status = host.Service<IProfileProcessor>().Status;
+        faults.DiskFullFailures.Should().Be(2, "two attempts of the split met the full disk");
+        status.FailedEvents.Should().Be(1, "only the poison event is set aside, not the halves that met the full disk");
+        status.ProcessedSinceStart.Should().Be(199);
+        status.EnvironmentalError.Should().BeNull();
+        var items = (await Failures(host.AdminClient())).GetProperty("items");
+        items[0].GetProperty("messageId").GetString().Should().Be("m-u10-150");
+    }
+
+    [Fact]
     public async Task Splitting_commits_exactly_the_good_events_and_a_rebuild_equals_the_incremental_state()
     {
         var (host, _) = Start(new Dictionary<string, string?> { ["Cdp:Profiles:BatchSize"] = "40", ["Cdp:Profiles:CatchUpBatchSize"] = "300" });
@@ -449,5 +474,24 @@ public sealed class ProcessorIsolationTests
 
         exitCode.Should().Be(ProfileProcessorExit.ProcessorDead, output);
         output.Should().Contain("could not load its state");
+    }
+
+    [Fact]
+    public void IO_storage_and_leftover_transaction_errors_are_environmental_anything_else_is_split()
+    {
+        BatchFailure.IsEnvironmental(new IOException("No space left on device")).Should().BeTrue();
+        BatchFailure.IsEnvironmental(new InvalidOperationException("wrapped", new IOException("disk"))).Should().BeTrue();
+        BatchFailure.IsEnvironmental(new AggregateException(new ArgumentException("x"), new UnauthorizedAccessException("denied"))).Should().BeTrue();
+        BatchFailure.IsEnvironmental(new LiteException(LiteException.ENGINE_DISPOSED, "This engine instance already disposed.")).Should().BeTrue();
+        BatchFailure.IsEnvironmental(new LiteException(LiteException.LOCK_TIMEOUT, "timeout")).Should().BeTrue();
+        BatchFailure.IsEnvironmental(new InvalidOperationException("A LiteDB transaction is already open on this thread.")).Should().BeTrue();
+
+        BatchFailure.IsEnvironmental(new NullReferenceException()).Should().BeFalse();
+        BatchFailure.IsEnvironmental(new InvalidOperationException("profile 12 is missing")).Should().BeFalse();
+        BatchFailure.IsEnvironmental(new LiteException(LiteException.INVALID_DATA_TYPE, "Document size exceed 16683050 limit")).Should().BeFalse();
+        BatchFailure.IsEnvironmental(new ObjectDisposedException("JsonDocument")).Should().BeFalse();
+        BatchFailure.IsEnvironmental(new OutOfMemoryException()).Should().BeFalse("one huge event can exhaust memory by itself: it is split");
+        BatchFailure.IsOutOfMemory(new InvalidOperationException("x", new OutOfMemoryException())).Should().BeTrue();
+        BatchFailure.Describe(new InvalidOperationException("outer", new IOException("No space left on device"))).Should().Be("IOException: No space left on device");
     }
 }

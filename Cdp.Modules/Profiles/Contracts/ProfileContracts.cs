@@ -10,7 +10,9 @@ namespace Cdp.Modules.Profiles.Contracts;
 /// LiteDB transaction, after the profile writes and before the checkpoint: whatever the participant writes
 /// with <paramref name="db"/> commits (or rolls back) together with the profiles and the checkpoint, so a crash
 /// never leaves it a batch ahead or behind. Rules: no await, no other thread, no long work (the batch holds the
-/// write lock); throw to fail the batch (it is retried). Reads through <see cref="IProfileReader"/> see the batch's writes.
+/// write lock); throw to fail the batch: an I/O or storage exception retries it as it is (with backoff), any other splits
+/// it until the events that fail alone are set aside, so the same events may come again in other batches. Keep nothing in
+/// memory from a batch before <see cref="Committed"/>. Reads through <see cref="IProfileReader"/> see the batch's writes.
 /// </summary>
 public interface IProfileBatchParticipant
 {

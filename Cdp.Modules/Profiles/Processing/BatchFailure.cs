@@ -23,7 +23,8 @@ internal static class BatchFailure
 
     /// <summary>
     /// The environment failed, not an event: I/O (disk full is an IOException, ENOSPC), file permissions, the database
-    /// engine or handle closed, a transaction left open on the thread by an earlier failed commit. Out of memory is NOT
+    /// engine closed, a transaction left open on the thread by an earlier failed commit. Not ObjectDisposedException: LiteDB
+    /// reports its own closing as ENGINE_DISPOSED, so a disposed object is a bug that an event can trigger. Out of memory is NOT
     /// here: one huge event can exhaust memory by itself; smaller batches need less memory, so splitting is also the cure
     /// when memory is short for everyone (see <see cref="IsOutOfMemory"/>).
     /// </summary>
@@ -33,7 +34,7 @@ internal static class BatchFailure
         {
             switch (e)
             {
-                case IOException or UnauthorizedAccessException or ObjectDisposedException:
+                case IOException or UnauthorizedAccessException:
                 case LiteException l when EnvironmentalLiteErrors.Contains(l.ErrorCode):
                 // CdpDatabase.InTransaction: a transaction that an earlier failed commit left open on this thread
                 case InvalidOperationException i when i.Message.Contains("transaction is already open", StringComparison.OrdinalIgnoreCase):
