@@ -73,6 +73,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private TimeSpan _retryDelay;
     private long _retryAt; // Stopwatch timestamp before which the thread does not retry
     private long _splits;
+    private bool _splitLastTime; // the last batch had to be split: the next ones stay at BatchSize until one passes whole
 
     public ProfileProcessor(CdpDatabase db, IEventLog log, IIdentityResolver identity, IEnumerable<IProfileBatchParticipant> participants,
         IOptions<ProfilesOptions> options, ComputedTraits computed, TimeProvider clock, ILogger<ProfileProcessor> logger,
@@ -289,7 +290,9 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
                         Task.WhenAny(_log.WaitForEventsAfterAsync(_checkpoint, _stop.Token), wake.Task).GetAwaiter().GetResult();
                     continue;
                 }
+                var splits = Interlocked.Read(ref _splits);
                 ProcessEvents(events);
+                _splitLastTime = Interlocked.Read(ref _splits) != splits;
                 Recovered();
                 _lastError = null;
             }
@@ -502,8 +505,9 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     /// fewer pages per event, until it catches up. A fixed small size under a load it cannot follow would fall behind
     /// for good (seen at 300k profiles: 500-event batches could not follow 3,900 events/s).
     /// </summary>
-    private int NextBatchSize(long head) =>
-        BatchSizeFor(head - _checkpoint, _options.BatchSize, _options.CatchUpBatchSize, _options.MaxWriteMilliseconds, _writeMsPerEvent);
+    private int NextBatchSize(long head) => _splitLastTime
+        ? _options.BatchSize // failing events about: a split of a small batch redoes less work (cleared by a batch without a split)
+        : BatchSizeFor(head - _checkpoint, _options.BatchSize, _options.CatchUpBatchSize, _options.MaxWriteMilliseconds, _writeMsPerEvent);
 
     /// <summary>
     /// The size rule: the backlog, at least <paramref name="batchSize"/>, at most <paramref name="catchUp"/>, and no more
