@@ -2,6 +2,7 @@ using Cdp.Host;
 using Cdp.Host.Cli;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Storage;
 using Microsoft.Extensions.Options;
 
@@ -28,8 +29,11 @@ try
             var app = CdpApp.Build(CdpApp.CreateBuilder(rest));
             CdpApp.ValidateSettings(app.Services);
             var watchdog = app.Services.GetRequiredService<StorageWatchdog>();
+            var processor = app.Services.GetRequiredService<IProfileProcessor>();
             await app.RunAsync();
-            return watchdog.ExitCode; // 4 when LiteDB's engine closed itself (StorageWatchdog): the service manager restarts Cdp
+            // 4 when LiteDB's engine closed itself (StorageWatchdog), 5 when the profile processor's thread died: the service manager restarts Cdp
+            if (watchdog.ExitCode != 0) return watchdog.ExitCode;
+            return processor.Status.Dead ? ProfileProcessorExit.ProcessorDead : 0;
         }
         case "import":
             return await ImportVerb.RunAsync(rest);

@@ -10,7 +10,9 @@ namespace Cdp.Modules.Profiles.Contracts;
 /// LiteDB transaction, after the profile writes and before the checkpoint: whatever the participant writes
 /// with <paramref name="db"/> commits (or rolls back) together with the profiles and the checkpoint, so a crash
 /// never leaves it a batch ahead or behind. Rules: no await, no other thread, no long work (the batch holds the
-/// write lock); throw to fail the batch (it is retried). Reads through <see cref="IProfileReader"/> see the batch's writes.
+/// write lock); throw to fail the batch: an I/O or storage exception retries it as it is (with backoff), any other splits
+/// it until the events that fail alone are set aside, so the same events may come again in other batches. Keep nothing in
+/// memory from a batch before <see cref="Committed"/>. Reads through <see cref="IProfileReader"/> see the batch's writes.
 /// </summary>
 public interface IProfileBatchParticipant
 {
@@ -126,7 +128,31 @@ public interface IProfileProcessor
 public sealed record ProcessorStatus(
     bool Running, long Checkpoint, long LogHead, long ProcessedSinceStart, long UnattributedSinceStart,
     double EventsPerSecond, double FreshnessP95Milliseconds, string? LastError, bool Paused = false, int LastBatchEvents = 0,
-    double LastBatchWriteMilliseconds = 0);
+    double LastBatchWriteMilliseconds = 0)
+{
+    /// <summary>The processor's thread died (see <see cref="DeadReason"/>): every command fails at once, nothing is processed.</summary>
+    public bool Dead { get; init; }
+
+    public string? DeadReason { get; init; }
+
+    /// <summary>
+    /// Set while processing fails for a reason outside the events (I/O, disk full, the database engine): the batch is
+    /// retried with backoff, nothing is set aside, and /health/ready is unhealthy. Null when processing works.
+    /// </summary>
+    public string? EnvironmentalError { get; init; }
+
+    public DateTime? EnvironmentalErrorSince { get; init; }
+
+    /// <summary>Failed attempts in the current environmental failure.</summary>
+    public int RetryAttempts { get; init; }
+
+    public DateTime? NextRetryAt { get; init; }
+
+    /// <summary>Events set aside because they fail alone, waiting for an admin (GET /api/profiles/processor/failures).</summary>
+    public int FailedEvents { get; init; }
+
+    public long SetAsideSinceStart { get; init; }
+}
 
 public sealed record UnmergeResult(string MergeId, string DissolvedProfile, IReadOnlyList<string> Profiles, int EventsReplayed);
 

@@ -28,6 +28,7 @@ export async function overviewPage(view, { query }) {
   const chartBox = h('div');
   const segBox = h('div');
   const syncBox = h('div');
+  const failBox = h('div', { id: 'failed-events' });
   view.append(
     pageHeader('Overview'),
     h('div', { class: 'cards-wrap', 'aria-label': 'Key figures' }, cards),
@@ -35,11 +36,15 @@ export async function overviewPage(view, { query }) {
       h('div', { class: 'segmented', role: 'group', 'aria-label': 'Time range' },
         Object.entries(RANGES).map(([k, r]) => h('a', { href: `#/overview?range=${k}`, 'aria-current': k === range ? 'true' : null, class: 'chip' }, r.label))),
       chartBox),
+    section('Failed events', failBox),
     section('Segment freshness', segBox),
     section('Syncs', syncBox));
 
+  const refreshFailures = () => into(failBox, () => failedEvents(refreshAll));
   const refreshCards = () => into(cards, () => figures(refreshCards));
+  const refreshAll = () => { refreshCards(); refreshFailures(); };
   refreshCards();
+  refreshFailures();
   into(chartBox, () => eventsChart(RANGES[range]));
   into(segBox, segments);
   into(syncBox, syncs);
@@ -77,15 +82,57 @@ async function figures(refresh) {
   const m = parseMetrics(metricsText);
   const lag = Math.max(0, (processor.logHead ?? 0) - (processor.checkpoint ?? 0));
   const deadCount = dead.items.length;
+  const failed = processor.failedEvents ?? 0;
+  const state = processor.dead ? `processor thread is dead: ${processor.deadReason}`
+    : processor.environmentalError ? `retrying (attempt ${processor.retryAttempts}): ${processor.environmentalError}`
+      : processor.paused ? 'processing is paused'
+        : processor.running ? `p95 freshness ${fmt.seconds((processor.freshnessP95Milliseconds ?? 0) / 1000)} · ${fmt.num(Math.round(processor.eventsPerSecond ?? 0))}/s`
+          : 'processor is not running';
   return [
     card('Events accepted', fmt.num(m.cdp_events_accepted_total), 'since Cdp started'),
     card('Requests rejected', fmt.num(m.cdp_requests_rejected_total), 'refused with 4xx/5xx since start', m.cdp_requests_rejected_total > 0 ? 'warn' : ''),
     card('Processing lag', `${fmt.num(lag)} events`,
-      [processor.paused ? 'processing is paused' : processor.running ? `p95 freshness ${fmt.seconds((processor.freshnessP95Milliseconds ?? 0) / 1000)} · ${fmt.num(Math.round(processor.eventsPerSecond ?? 0))}/s` : 'processor is not running',
-        ' ', processorControl(processor, refresh)],
-      !processor.running || processor.lastError ? 'bad' : processor.paused || lag > 10000 ? 'warn' : 'good'),
+      [state, ' ', processorControl(processor, refresh)],
+      !processor.running || processor.dead || processor.environmentalError || processor.lastError ? 'bad' : processor.paused || lag > 10000 ? 'warn' : 'good'),
+    card('Failed events', fmt.num(failed),
+      h('a', { href: '#failed-events', onclick: e => { e.preventDefault(); document.getElementById('failed-events')?.scrollIntoView(); } },
+        failed ? 'set aside by the processor: see below' : 'none set aside'),
+      failed ? 'bad' : 'good'),
     card('Dead letters', deadCount >= RECENT_DEAD ? `${fmt.num(RECENT_DEAD)}+` : fmt.num(deadCount),
       h('a', { href: '#/dead-letters' }, 'see rejected events'), deadCount ? 'warn' : 'good'),
+  ];
+}
+
+/** Events the processor set aside because they fail alone: what failed, and (admins) retry after a fix or discard. */
+async function failedEvents(refresh) {
+  const list = await api('/api/profiles/processor/failures?limit=50');
+  const act = (f, verb) => async () => {
+    if (verb === 'discard' && !(await confirmDialog({
+      title: `Discard event ${f.sequence}?`,
+      body: ['It stays skipped for good (a reprocess skips it too) and leaves this list. The event stays in the event log.'],
+      confirm: 'Discard event', danger: true,
+    }))) return;
+    try {
+      await api(`/api/profiles/processor/failures/${f.sequence}${verb === 'retry' ? '/retry' : ''}`, { method: verb === 'retry' ? 'POST' : 'DELETE' });
+      toast(verb === 'retry' ? `Event ${f.sequence} applied` : `Event ${f.sequence} discarded`, 'ok');
+      refresh();
+    } catch (err) {
+      toast(err.detail || err.message, 'bad');
+    }
+  };
+  return [
+    list.count > list.items.length ? h('p', { class: 'muted small' }, `The first ${list.items.length} of ${fmt.num(list.count)}.`) : null,
+    table([
+      { label: 'Sequence', cell: f => String(f.sequence), class: 'num' },
+      { label: 'Event', cell: f => `${f.type}${f.event ? ' "' + f.event + '"' : ''} from ${f.source}` },
+      { label: 'Message id', cell: f => h('code', null, f.messageId) },
+      { label: 'Error', cell: f => h('span', { title: f.stack }, `${f.exception}: ${f.message}`) },
+      { label: 'Failed', cell: f => [when(f.lastFailedAt, true), f.attempts > 1 ? ` (${f.attempts} attempts)` : ''] },
+      ...(session.isAdmin ? [{
+        label: 'Actions',
+        cell: f => [actionButton('Retry', act(f, 'retry'), { class: 'small' }), ' ', actionButton('Discard', act(f, 'discard'), { class: 'small' })],
+      }] : []),
+    ], list.items, { empty: 'No failed events: every event was processed.' }),
   ];
 }
 
