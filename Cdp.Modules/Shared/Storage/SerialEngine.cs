@@ -197,6 +197,7 @@ internal sealed class SerialEngine : ILiteEngine
             {
                 failure = ex;
             }
+            if (_settings is not null && StorageFailure.IsEnvironmental(failure)) _broken ??= failure; // the cause the log names
             try
             {
                 landed = !_inner.Rollback(); // false: no transaction left, it was confirmed before the failure
