@@ -14,6 +14,7 @@ public static class SharedServices
     {
         services.AddValidatedSettings<StorageOptions, StorageOptionsValidator>(configuration, StorageOptions.Section);
         services.AddSingleton<StorageHealth>();
+        services.AddSingleton<FreeSpace>();
         services.AddSingleton<IMetricsSource, StorageMetrics>();
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
         services.AddSingleton<CdpDatabase>();

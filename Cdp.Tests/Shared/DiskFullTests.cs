@@ -34,6 +34,7 @@ public sealed class DiskFullTests
         {
             ["Cdp:Storage:Path"] = Path.Combine(fs!.Path, "cdp.db"),
             ["Cdp:Storage:CheckpointPages"] = "50", // checkpoints (writes to the data file) happen while the disk is full too
+            ["Cdp:Storage:MinFreeBytes"] = "0", // the disk really fills: no refusal ahead of it
         });
         using var tracking = host.TrackingClient();
         using var admin = host.AdminClient();
@@ -95,6 +96,25 @@ public sealed class DiskFullTests
             await Task.Delay(200);
         (await admin.GetAsync("/health/ready")).StatusCode.Should().Be(HttpStatusCode.OK);
         (await (await admin.GetAsync("/metrics")).Content.ReadAsStringAsync()).Should().Contain("\ncdp_storage_writable 1\n");
+    }
+
+    [Fact]
+    public async Task Ingest_answers_503_and_readiness_is_unhealthy_while_free_space_is_below_MinFreeBytes()
+    {
+        using var host = new CdpHost(new Dictionary<string, string?> { ["Cdp:Storage:MinFreeBytes"] = (1L << 60).ToString() }); // no disk has an exabyte free
+        using var tracking = host.TrackingClient();
+        using var admin = host.AdminClient();
+
+        var response = await Post(tracking, Track("u1", 1));
+
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        (await response.Content.ReadAsStringAsync()).Should().Contain("Storage almost full");
+        response.Headers.RetryAfter.Should().NotBeNull();
+        host.Service<IEventLog>().LastSequence.Should().Be(0, "nothing was written");
+        var ready = await admin.GetAsync("/health/ready");
+        ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        (await ready.Content.ReadAsStringAsync()).Should().Contain("Unhealthy");
+        (await (await admin.GetAsync("/metrics")).Content.ReadAsStringAsync()).Should().MatchRegex(@"\ncdp_storage_free_bytes [1-9]");
     }
 
     [SkippableFact]

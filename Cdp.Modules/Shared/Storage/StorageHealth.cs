@@ -82,11 +82,13 @@ public sealed class StorageHealth(ILogger<StorageHealth>? log = null)
     }
 }
 
-/// <summary>Ready only while every database file takes writes (see <see cref="StorageHealth"/>).</summary>
-internal sealed class StorageHealthCheck(StorageHealth health) : IHealthCheck
+/// <summary>Ready only while every database file takes writes (see <see cref="StorageHealth"/>) and the disk has Cdp:Storage:MinFreeBytes free.</summary>
+internal sealed class StorageHealthCheck(StorageHealth health, FreeSpace space) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        if (health.Writable && space.Low)
+            return Task.FromResult(HealthCheckResult.Unhealthy($"free space on {space.Folder} is {space.FreeBytes} bytes, below Cdp:Storage:MinFreeBytes ({space.MinFreeBytes}): ingest answers 503"));
         if (health.Writable) return Task.FromResult(HealthCheckResult.Healthy("the database files take writes"));
         var failing = health.Failing;
         return Task.FromResult(HealthCheckResult.Unhealthy(string.Join("; ", failing.Select(f => $"writes to {f.Path} fail since {f.Since:O}: {f.Reason}")),
@@ -94,11 +96,13 @@ internal sealed class StorageHealthCheck(StorageHealth health) : IHealthCheck
     }
 }
 
-/// <summary>cdp_storage_writable and cdp_storage_write_failures_total.</summary>
-internal sealed class StorageMetrics(StorageHealth health) : IMetricsSource
+/// <summary>cdp_storage_writable, cdp_storage_write_failures_total, cdp_storage_reopens_total, cdp_storage_free_bytes.</summary>
+internal sealed class StorageMetrics(StorageHealth health, FreeSpace space) : IMetricsSource
 {
     public void Collect(MetricsWriter m)
     {
+        if (space.MinFreeBytes > 0)
+            m.Gauge("cdp_storage_free_bytes", "Free bytes on the disk of cdp.db at the last reading (once a second; -1 unknown).", space.FreeBytes);
         m.Gauge("cdp_storage_writable", "1 while every database file takes writes, 0 from a failed commit (disk full, I/O error) until a commit succeeds again.", health.Writable ? 1 : 0);
         m.Counter("cdp_storage_write_failures_total", "Failed commits and writes to the database files since start.", health.WriteFailures);
         m.Counter("cdp_storage_reopens_total", "LiteDB engines closed and reopened to drop the state a failed write left behind.", health.Reopens);
