@@ -8,7 +8,11 @@ using Cdp.Modules.Segments;
 using Cdp.Modules.Shared;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Host.Admin;
+using Cdp.Modules.Shared.Configuration;
+using Cdp.Modules.Shared.Http;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 
 namespace Cdp.Host;
 
@@ -47,6 +51,17 @@ public static class CdpApp
             k.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
             k.AddServerHeader = false;
         });
+        // Connection limits and idle timeouts from Cdp:Http (validated at start, exit 2 naming the key), for every Kestrel
+        // the host runs, whatever else configures it
+        services.AddValidatedSettings<HttpLimitsOptions, HttpLimitsOptionsValidator>(configuration, HttpLimitsOptions.Section);
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<HttpLimitsOptions>>((k, http) =>
+        {
+            var o = http.Value;
+            k.Limits.MaxConcurrentConnections = o.MaxConcurrentConnections;
+            k.Limits.MaxConcurrentUpgradedConnections = o.MaxConcurrentUpgradedConnections;
+            k.Limits.KeepAliveTimeout = o.KeepAliveTimeout;
+            k.Limits.RequestHeadersTimeout = o.RequestHeadersTimeout;
+        });
         services.AddRequestDecompression();
         services.AddProblemDetails();
         services.AddOpenApi();
@@ -59,11 +74,24 @@ public static class CdpApp
     public static void ValidateSettings(IServiceProvider services) =>
         services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
 
+    /// <summary>A connection limit above the process's descriptor limit brings back the abort it is there to prevent: say so at start.</summary>
+    private static void WarnWhenConnectionsCanExhaustFileDescriptors(WebApplication app)
+    {
+        if (FileDescriptorLimit.Soft() is not { } fds) return;
+        var http = app.Services.GetRequiredService<IOptions<HttpLimitsOptions>>().Value;
+        var needed = http.MaxConcurrentConnections + http.MaxConcurrentUpgradedConnections + FileDescriptorLimit.Reserve;
+        if (needed > fds)
+            app.Logger.LogWarning("Cdp:Http:MaxConcurrentConnections ({Connections}) + MaxConcurrentUpgradedConnections ({Upgraded}) + {Reserve} " +
+                "descriptors for files exceed this process's file-descriptor limit ({Limit}): raise LimitNOFILE (65536 recommended) or lower the limits",
+                http.MaxConcurrentConnections, http.MaxConcurrentUpgradedConnections, FileDescriptorLimit.Reserve, fds);
+    }
+
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
         // one Cdp per database file: cdp.db (its lock, see DatabaseFileLock) is opened first, so a second process is refused naming it
         app.Services.GetRequiredService<Cdp.Modules.Shared.Storage.CdpDatabase>();
+        WarnWhenConnectionsCanExhaustFileDescriptors(app);
         app.UseRequestDecompression();
         // The Tracking API authenticates by write key itself: no admin-key handler per /v1 request (it was created, resolved
         // and disposed per request, a tenth of /v1/track's CPU). The property tells WebApplication that authentication is

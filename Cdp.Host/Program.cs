@@ -66,6 +66,12 @@ catch (Exception ex) when (InUse(ex) is { } inUse)
     Console.Error.WriteLine($"{verb}: {inUse.Message}; stop it first, or ask the running server (see README, \"Command line\")");
     return DatabaseInUseException.ExitCode;
 }
+catch (Exception ex) when (StorageUnavailable(ex) is { } storage)
+{
+    // a database file cannot be opened, created or written at start (disk full, permissions): a clear line, no stack trace
+    Console.Error.WriteLine($"Cdp cannot start: {storage.Message}. Free space on that disk (or fix the file's permissions), then start Cdp again.");
+    return StorageUnavailableException.ExitCode;
+}
 catch (OptionsValidationException ex)
 {
     Console.Error.WriteLine("Cdp cannot start: invalid settings in appsettings.json (or its environment overrides):");
@@ -85,6 +91,15 @@ static DatabaseInUseException? InUse(Exception? ex) => ex switch
     DatabaseInUseException d => d,
     AggregateException a => a.InnerExceptions.Select(InUse).FirstOrDefault(e => e is not null),
     _ => InUse(ex.InnerException),
+};
+
+static Exception? StorageUnavailable(Exception? ex) => ex switch
+{
+    null => null,
+    StorageUnavailableException s => s,
+    AggregateException a => a.InnerExceptions.Select(StorageUnavailable).FirstOrDefault(e => e is not null),
+    IOException io when StorageFailure.IsDiskFull(io) => new IOException(StorageFailure.Describe(io), io),
+    _ => StorageUnavailable(ex.InnerException),
 };
 
 public partial class Program;

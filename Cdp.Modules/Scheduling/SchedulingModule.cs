@@ -40,7 +40,8 @@ public sealed class SchedulingModule : ICdpModule
                 QueuePollInterval = o.QueuePollInterval,
                 ExpirationCheckInterval = o.ExpirationCheckInterval,
                 CheckpointPages = storage.CheckpointPages,
-            }, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger<LiteDbJobStorage>());
+            }, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger<LiteDbJobStorage>(),
+                sp.GetService<StorageHealth>());
         });
         services.AddSingleton<JobStorage>(sp => sp.GetRequiredService<LiteDbJobStorage>());
         services.AddSingleton(sp => sp.GetRequiredService<JobMachinery>().Client);

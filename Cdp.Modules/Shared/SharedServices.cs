@@ -1,4 +1,5 @@
 using Cdp.Modules.Shared.Configuration;
+using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,6 +13,10 @@ public static class SharedServices
     public static IServiceCollection AddCdpShared(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedSettings<StorageOptions, StorageOptionsValidator>(configuration, StorageOptions.Section);
+        services.AddSingleton<StorageHealth>();
+        services.AddSingleton<FreeSpace>();
+        services.AddSingleton<IMetricsSource, StorageMetrics>();
+        services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
         services.AddSingleton<CdpDatabase>();
         services.AddSingleton<StorageWatchdog>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageWatchdog>());

@@ -23,9 +23,11 @@ public sealed class StorageAccessTests
         ["Cdp.Modules.Shared.Storage.CdpDatabase"] = "cdp.db itself, on the gated engine",
         ["Cdp.Modules.Scheduling.Storage.JobsDatabase"] = "the jobs file: its own file, lock and single writer thread",
         ["Cdp.Modules.Governance.Operations.DatabaseBackup"] = "opens a backup copy read-only to check it",
+        ["Cdp.Modules.Shared.Storage.SerialEngine"] = "opens, and reopens after a failed write, the engine of the file its owner (CdpDatabase, JobsDatabase) names",
     };
 
-    private static readonly string[] LiteDbOpeners = ["LiteDB.LiteDatabase", "LiteDB.Engine.LiteEngine", "LiteDB.LiteRepository"];
+    /// <summary>Constructors that open a LiteDB file (a SerialEngine opens the engine of the settings it is given).</summary>
+    private static readonly string[] LiteDbOpeners = ["LiteDB.LiteDatabase", "LiteDB.Engine.LiteEngine", "LiteDB.LiteRepository", "Cdp.Modules.Shared.Storage.SerialEngine"];
 
     private static IEnumerable<(TypeDefinition Type, MethodDefinition Method, Instruction Instruction)> Instructions()
     {
@@ -79,7 +81,9 @@ public sealed class StorageAccessTests
         // the scans above must be able to fail: they do find the allowed uses
         var all = Instructions().ToList();
         all.Any(x => x.Instruction.OpCode == OpCodes.Newobj && x.Instruction.Operand is MethodReference m
-            && m.DeclaringType.FullName == "LiteDB.Engine.LiteEngine" && Outermost(x.Type).Name == nameof(CdpDatabase)).Should().BeTrue();
+            && m.DeclaringType.FullName == "Cdp.Modules.Shared.Storage.SerialEngine" && Outermost(x.Type).Name == nameof(CdpDatabase)).Should().BeTrue();
+        all.Any(x => x.Instruction.OpCode == OpCodes.Newobj && x.Instruction.Operand is MethodReference m
+            && m.DeclaringType.FullName == "LiteDB.Engine.LiteEngine" && Outermost(x.Type).Name == "SerialEngine").Should().BeTrue();
         all.Any(x => x.Instruction.Operand is MethodReference { Name: "get_Database" } m
             && m.DeclaringType.FullName == typeof(CdpDatabase).FullName).Should().BeTrue();
     }

@@ -230,6 +230,13 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
                 if (deadLetters.Count > 0) db.GetCollection(EventLogSchema.DeadLetters, BsonAutoId.Int64).Insert(deadLetters);
             });
         }
+        catch (Exception ex) when (chunks.Count > 0 && Stored(chunks[0]["_id"].AsInt64))
+        {
+            // the transaction is in the log and what failed came after it (an fsync of DurableCommits): the events are
+            // stored, so they are acknowledged, and the sequence and the dedup window move on (a 503 would make the
+            // senders store them twice, and the next commit would reuse their sequence numbers)
+            _log.LogWarning(ex, "Event log commit of {Count} events reported a failure after the events were stored; they are acknowledged", count);
+        }
         catch (Exception ex)
         {
             Interlocked.Increment(ref CommitFailures);
@@ -249,6 +256,19 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
         if (fresh.Count > 0) _head.Publish(seq - 1);
         Interlocked.Add(ref _pendingEvents, -count);
         foreach (var work in batch) work.Done.TrySetResult(SubmitOutcome.Committed);
+    }
+
+    /// <summary>Whether the chunk starting at <paramref name="sequence"/> is in the log (after a commit that threw).</summary>
+    private bool Stored(long sequence)
+    {
+        try
+        {
+            return _db.Collection(EventLogSchema.Collection).FindById(sequence) is not null;
+        }
+        catch (Exception)
+        {
+            return false; // unreadable: the requests get 503, as for any failed commit
+        }
     }
 
     private static BsonDocument DeadLetterDocument(RejectedEvent r, DateTime at)

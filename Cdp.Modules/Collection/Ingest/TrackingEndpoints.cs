@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Unicode;
 using Cdp.Modules.Collection.EventLog;
 using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -20,7 +21,7 @@ namespace Cdp.Modules.Collection.Ingest;
 [Service]
 internal sealed class TrackingEndpoints(
     SourceRegistry sources, EventNormaliser normaliser, EventLogWriter writer, RejectedRequests rejectedRequests, TimeProvider clock,
-    ILogger<TrackingEndpoints> log)
+    ILogger<TrackingEndpoints> log, FreeSpace freeSpace)
 {
     private static readonly byte[] Success = "{\"success\":true}"u8.ToArray();
     // duplicate keys are refused: downstream readers would disagree on which value counts
@@ -213,6 +214,13 @@ internal sealed class TrackingEndpoints(
             return;
         }
 
+        if (freeSpace.Low)
+        {
+            // the disk is nearly full (Cdp:Storage:MinFreeBytes): refused before anything is written, the sender retries
+            ctx.Response.Headers.RetryAfter = "5";
+            await Problem(ctx, 503, "Storage almost full", "the database's disk has less free space than Cdp:Storage:MinFreeBytes; nothing was stored, retry later");
+            return;
+        }
         SubmitOutcome outcome;
         try
         {

@@ -27,7 +27,7 @@ internal sealed class JobsDatabase : IDisposable
     private long _lastQueueEntryId;
     private long _lastListEntryId;
 
-    public JobsDatabase(string path, int checkpointPages = 1000)
+    public JobsDatabase(string path, int checkpointPages = 1000, StorageHealth? health = null)
     {
         FilePath = System.IO.Path.GetFullPath(path);
         var dir = System.IO.Path.GetDirectoryName(FilePath);
@@ -39,23 +39,26 @@ internal sealed class JobsDatabase : IDisposable
         try
         {
             // Direct file access, one caller at a time inside the engine (SerialEngine: LiteDB's page cache is not
-            // thread-safe, and Hangfire's workers read side by side).
-            Database = new LiteDatabase(new SerialEngine(new LiteEngine(new EngineSettings
+            // thread-safe, and Hangfire's workers read side by side), reopened after a failed write (a full disk) so that
+            // nothing of it stays behind.
+            Database = new LiteDatabase(new SerialEngine(new EngineSettings
             {
                 Filename = FilePath,
                 // Ordinal: Hangfire keys are case-sensitive and the composite index keys below use \u0001 separators,
                 // which a culture-aware comparison would ignore.
                 Collation = new Collation(CultureInfo.InvariantCulture.LCID, CompareOptions.Ordinal),
-            })), new BsonMapper());
-            Database.CheckpointSize = checkpointPages;
+            }, health), new BsonMapper());
+            // a pragma write rewrites the header page: only when it changes, so that Cdp starts on a full disk with its files in place
+            if (Database.CheckpointSize != checkpointPages) Database.CheckpointSize = checkpointPages;
             if (Database.Collation.SortOptions != CompareOptions.Ordinal)
                 throw new InvalidOperationException($"The jobs file {FilePath} was created with collation {Database.Collation}; Cdp needs an ordinal one. Move the file away and restart.");
             EnsureSchema();
         }
-        catch
+        catch (Exception ex)
         {
             Database?.Dispose();
             _ownership.Dispose();
+            if (StorageFailure.IsEnvironmental(ex)) throw new StorageUnavailableException(FilePath, ex);
             throw;
         }
     }

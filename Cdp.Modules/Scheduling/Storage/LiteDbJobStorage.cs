@@ -1,3 +1,4 @@
+using Cdp.Modules.Shared.Storage;
 using Hangfire;
 using Hangfire.Server;
 using Hangfire.Storage;
@@ -56,14 +57,14 @@ internal sealed class LiteDbJobStorage : JobStorage, IDisposable
     private readonly HashSet<string> _knownQueues = new(StringComparer.Ordinal);
     private int _disposed;
 
-    public LiteDbJobStorage(LiteDbJobStorageOptions options, TimeProvider? clock = null, ILogger? log = null)
+    public LiteDbJobStorage(LiteDbJobStorageOptions options, TimeProvider? clock = null, ILogger? log = null, StorageHealth? health = null)
     {
         if (options.InvisibilityTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "InvisibilityTimeout must be positive.");
         if (options.QueuePollInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "QueuePollInterval must be positive.");
         Options = options;
         _clock = clock ?? TimeProvider.System;
         Log = log ?? NullLogger.Instance;
-        Database = new JobsDatabase(options.Path, options.CheckpointPages);
+        Database = new JobsDatabase(options.Path, options.CheckpointPages, health);
         Gate = new WriteGate(Database.Database, "cdp-jobs-writer");
         Locks = new DistributedLocks();
         Signal = new QueueSignal();

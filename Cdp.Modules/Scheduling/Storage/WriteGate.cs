@@ -132,9 +132,13 @@ internal sealed class WriteGate : IDisposable
         }
     }
 
+    /// <summary>
+    /// Never leaves the transaction on the writer thread: SerialEngine reopens the engine when LiteDB cannot roll it back
+    /// (a full disk), so the next batch begins a transaction of its own; what failed is reported to the writes.
+    /// </summary>
     private void SafeRollback()
     {
-        try { _db.Rollback(); } catch (LiteException) { }
+        try { _db.Rollback(); } catch (Exception) { }
     }
 
     public void Dispose()

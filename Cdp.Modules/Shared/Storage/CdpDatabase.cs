@@ -19,8 +19,14 @@ public sealed partial class CdpDatabase : IDisposable
     private readonly string _logFilePath;
     private SafeHandle? _logFileHandle;
     private readonly DatabaseFileLock _fileLock;
+    private readonly SerialEngine? _engine;
 
-    public CdpDatabase(IOptions<StorageOptions> options, ILogger<CdpDatabase> log)
+    /// <summary>The engine's reopenings when <see cref="_logFileHandle"/> was opened (a reopened LiteDB may recreate its log file).</summary>
+    private int _logFileHandleReopenings;
+
+    private readonly Lock _logFileHandleLock = new();
+
+    public CdpDatabase(IOptions<StorageOptions> options, ILogger<CdpDatabase> log, StorageHealth? health = null)
     {
         _log = log;
         var o = options.Value;
@@ -38,13 +44,18 @@ public sealed partial class CdpDatabase : IDisposable
             Mapper = new BsonMapper();
             // The same engine LiteDatabase builds for Connection=direct, one caller at a time (SerialEngine: LiteDB's page
             // cache is not thread-safe), under the write gate's guard.
-            Database = new LiteDatabase(new GatedEngine(new SerialEngine(new LiteEngine(new EngineSettings { Filename = FilePath })), _writeGate), Mapper);
-            lock (_writeGate) Database.CheckpointSize = o.CheckpointPages;
+            // SerialEngine reopens LiteDB's engine after a failed write (disk full), so that nothing of it stays behind.
+            _engine = new SerialEngine(new EngineSettings { Filename = FilePath }, health);
+            Database = new LiteDatabase(new GatedEngine(_engine, _writeGate), Mapper);
+            // a pragma write rewrites the header page: only when it changes, so that Cdp starts on a full disk with its files in place
+            lock (_writeGate)
+                if (Database.CheckpointSize != o.CheckpointPages) Database.CheckpointSize = o.CheckpointPages;
         }
-        catch
+        catch (Exception ex)
         {
             Database?.Dispose();
             _fileLock.Dispose();
+            if (StorageFailure.IsEnvironmental(ex)) throw new StorageUnavailableException(FilePath, ex);
             throw;
         }
         _log.LogInformation("LiteDB opened at {Path} (durable commits: {Durable})", FilePath, _durable);
@@ -90,9 +101,18 @@ public sealed partial class CdpDatabase : IDisposable
                 result = work(Database);
                 Database.Commit();
             }
-            catch
+            catch (Exception ex)
             {
-                Database.Rollback();
+                // never leaves the transaction behind on this thread: SerialEngine reopens the engine when LiteDB cannot roll
+                // it back (a full disk), and a failed commit was rolled back there already (this then returns false)
+                try
+                {
+                    Database.Rollback();
+                }
+                catch (Exception rollbackFailure)
+                {
+                    _log.LogError(rollbackFailure, "Rollback after a failed transaction on {Path} failed ({Failure})", FilePath, ex.Message);
+                }
                 throw;
             }
         }
@@ -107,13 +127,33 @@ public sealed partial class CdpDatabase : IDisposable
     {
         if (!_durable) return;
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // see README: durable commits need a POSIX fsync
-        if (_logFileHandle is null)
+        SafeHandle? handle;
+        lock (_logFileHandleLock)
         {
-            if (!File.Exists(_logFilePath)) return;
-            _logFileHandle = File.OpenHandle(_logFilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (_logFileHandle is not null && _engine is not null && _engine.Reopenings != _logFileHandleReopenings)
+            {
+                _logFileHandle.Dispose(); // LiteDB deletes an empty log when it closes: the handle may hold a file that is gone
+                _logFileHandle = null;
+            }
+            if (_logFileHandle is null)
+            {
+                _logFileHandleReopenings = _engine?.Reopenings ?? 0;
+                if (!File.Exists(_logFilePath)) return;
+                _logFileHandle = File.OpenHandle(_logFilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            }
+            handle = _logFileHandle;
         }
-        if (Fsync((int)_logFileHandle.DangerousGetHandle()) != 0)
-            throw new IOException($"fsync of {_logFilePath} failed with errno {Marshal.GetLastPInvokeError()}");
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added); // a swap above by another thread closes the file only after this fsync
+            if (Fsync((int)handle.DangerousGetHandle()) != 0)
+                throw new IOException($"fsync of {_logFilePath} failed with errno {Marshal.GetLastPInvokeError()}");
+        }
+        finally
+        {
+            if (added) handle.DangerousRelease();
+        }
         Interlocked.Increment(ref _durableFlushes);
     }
 
@@ -147,4 +187,17 @@ public sealed partial class CdpDatabase : IDisposable
         lock (_writeGate) Database.Dispose(); // closing checkpoints the log into the data file: a write like any other
         _fileLock.Dispose();
     }
+}
+
+/// <summary>
+/// A database file cannot be opened, created or written at start-up (disk full, no permission, I/O error): the host
+/// stops with <see cref="ExitCode"/> and this message instead of a stack trace.
+/// </summary>
+public sealed class StorageUnavailableException(string path, Exception cause)
+    : IOException($"cannot open {path}: {StorageFailure.Describe(cause)}", cause)
+{
+    /// <summary>Exit code of the host when its storage is unavailable at start (README, Operations).</summary>
+    public const int ExitCode = 6;
+
+    public string FilePath { get; } = path;
 }

@@ -66,6 +66,10 @@ public sealed partial class DatabaseFileLock : IDisposable
                 }
                 return new DatabaseFileLock(full, lockFile, stream);
             }
+            catch (IOException ex) when (StorageFailure.IsDiskFull(ex))
+            {
+                throw new StorageUnavailableException(lockFile, ex); // not "in use": the disk has no room for the lock file
+            }
             catch (IOException) when (HeldHere.ContainsKey(lockFile) && DateTime.UtcNow < deadline)
             {
                 Thread.Sleep(50);

@@ -22,9 +22,37 @@ namespace Cdp.Modules.Shared.Storage;
 /// </summary>
 internal sealed class SerialEngine : ILiteEngine
 {
-    private readonly ILiteEngine _inner;
+    private ILiteEngine _inner;
     private readonly Lock _calls = new();
     private readonly TimeSpan _exclusiveTimeout;
+
+    /// <summary>Opens the engine again after a failed write (null: an engine handed in, which cannot be reopened).</summary>
+    private readonly EngineSettings? _settings;
+
+    private readonly StorageHealth? _health;
+
+    /// <summary>The file reported to <see cref="StorageHealth"/> ("(stream)" for an engine on streams).</summary>
+    private readonly string _name;
+
+    /// <summary>
+    /// Counts reopenings: readers and transactions begun under an older generation belong to an engine that is closed.
+    /// </summary>
+    private int _generation;
+
+    /// <summary>
+    /// Set when the engine's state can no longer be trusted: a write failed with an I/O error (LiteDB then closes the engine,
+    /// or keeps the thread's transaction and a page its cache can never release, which fails every later checkpoint), or a
+    /// reopening failed. The engine is reopened at the next chance (see <see cref="Reopen"/>).
+    /// </summary>
+    private volatile Exception? _broken;
+
+    private long _lastReopenAttempt;
+
+    /// <summary>How long a reopening waits for readers and read transactions of other threads before it closes them.</summary>
+    private static readonly TimeSpan ReopenWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>A failed reopening is tried again at most this often.</summary>
+    private static readonly TimeSpan ReopenRetry = TimeSpan.FromSeconds(1);
 
     /// <summary>Readers handed out and not yet disposed (a query's read transaction lives as long as its reader).</summary>
     private int _openReaders;
@@ -32,7 +60,8 @@ internal sealed class SerialEngine : ILiteEngine
     /// <summary>Threads with an explicit transaction open (BeginTrans until Commit or Rollback).</summary>
     private int _openTransactions;
 
-    private readonly ThreadLocal<bool> _inTransaction = new();
+    /// <summary>The generation + 1 of the calling thread's open explicit transaction; 0 when it has none.</summary>
+    private readonly ThreadLocal<int> _transactionOf = new();
 
     /// <param name="inner">The engine.</param>
     /// <param name="exclusiveTimeout">How long a checkpoint or rebuild waits for open readers and transactions of other
@@ -40,13 +69,34 @@ internal sealed class SerialEngine : ILiteEngine
     public SerialEngine(ILiteEngine inner, TimeSpan? exclusiveTimeout = null)
     {
         _inner = inner;
+        _name = "(engine)";
         _exclusiveTimeout = exclusiveTimeout ?? TimeSpan.FromSeconds(inner.Pragma(Pragmas.TIMEOUT).AsInt32);
+    }
+
+    /// <summary>
+    /// Opens a LiteDB engine on <paramref name="settings"/> that this class can close and open again after a failed write,
+    /// so that no transaction, lock or cache page of the failed write outlives it (see <see cref="Reopen"/>).
+    /// </summary>
+    public SerialEngine(EngineSettings settings, StorageHealth? health = null, TimeSpan? exclusiveTimeout = null)
+        : this(new LiteEngine(settings), exclusiveTimeout)
+    {
+        _settings = settings;
+        _health = health;
+        _name = settings.Filename ?? "(stream)";
     }
 
     /// <summary>Readers of this engine not yet disposed (for tests and diagnostics).</summary>
     public int OpenReaders => Volatile.Read(ref _openReaders);
 
-    public int Checkpoint() => Exclusive(nameof(Checkpoint), _inner.Checkpoint);
+    /// <summary>Times the engine was reopened after a failed write.</summary>
+    public int Reopenings => Volatile.Read(ref _generation);
+
+    private bool InTransaction => _transactionOf.Value == _generation + 1;
+
+    /// <summary>The thread began a transaction that a reopening has closed since: its writes must not go on in auto-transactions.</summary>
+    private bool TransactionClosedByReopen => _transactionOf.Value is var t && t != 0 && t != _generation + 1;
+
+    public int Checkpoint() => Exclusive(nameof(Checkpoint), () => _inner.Checkpoint());
 
     public long Rebuild(RebuildOptions options) => Exclusive(nameof(Rebuild), () => _inner.Rebuild(options));
 
@@ -56,13 +106,14 @@ internal sealed class SerialEngine : ILiteEngine
     /// </summary>
     private T Exclusive<T>(string operation, Func<T> run)
     {
+        ReopenIfBroken();
         var started = Stopwatch.GetTimestamp();
         while (true)
         {
             lock (_calls)
             {
-                var othersInTransaction = Volatile.Read(ref _openTransactions) - (_inTransaction.Value ? 1 : 0);
-                if (Volatile.Read(ref _openReaders) == 0 && othersInTransaction == 0) return run();
+                var othersInTransaction = Volatile.Read(ref _openTransactions) - (InTransaction ? 1 : 0);
+                if (Volatile.Read(ref _openReaders) == 0 && othersInTransaction == 0) return Watched(run);
             }
             if (Stopwatch.GetElapsedTime(started) > _exclusiveTimeout)
                 throw new TimeoutException($"LiteDB {operation} waited {_exclusiveTimeout.TotalSeconds:0} s for open readers " +
@@ -71,44 +122,136 @@ internal sealed class SerialEngine : ILiteEngine
         }
     }
 
+    /// <summary>Runs an engine call (under <see cref="_calls"/>); an environmental failure marks the engine for reopening.</summary>
+    private T Watched<T>(Func<T> call)
+    {
+        try
+        {
+            return call();
+        }
+        catch (Exception ex) when (StorageFailure.IsEnvironmental(ex) && _settings is not null)
+        {
+            _broken ??= ex;
+            throw;
+        }
+    }
+
+    /// <summary>A write: refused when a reopening closed the thread's transaction (it would go on in auto-transactions).</summary>
+    private T Write<T>(Func<T> call)
+    {
+        if (TransactionClosedByReopen)
+            throw new IOException($"the transaction on {_name} was closed when the engine was reopened after a failed write; begin a new one");
+        try
+        {
+            return Watched(call);
+        }
+        catch (Exception ex) when (StorageFailure.IsEnvironmental(ex))
+        {
+            _health?.WriteFailed(_name, ex);
+            throw;
+        }
+    }
+
     public bool BeginTrans()
     {
+        ReopenIfBroken();
         lock (_calls)
         {
-            var begun = _inner.BeginTrans();
-            if (begun && !_inTransaction.Value)
+            if (TransactionClosedByReopen) _transactionOf.Value = 0; // a new transaction on the new engine
+            var begun = Watched(_inner.BeginTrans);
+            if (begun && !InTransaction)
             {
-                _inTransaction.Value = true;
+                _transactionOf.Value = _generation + 1;
                 Interlocked.Increment(ref _openTransactions);
             }
             return begun;
         }
     }
 
+    /// <summary>
+    /// Commits the thread's transaction. When the commit fails, the transaction never outlives it: it is rolled back here,
+    /// and after an I/O error (a full disk) the engine is reopened, since LiteDB keeps a failed commit's transaction on the
+    /// thread (every later BeginTrans of that thread would say one is open) and a cache page the failed write never released.
+    /// A commit whose transaction LiteDB had already released succeeded: what failed came after it (the automatic checkpoint
+    /// LiteDB runs inside Commit), and the commit returns normally.
+    /// </summary>
     public bool Commit()
     {
+        Exception failure;
+        bool landed;
         lock (_calls)
         {
-            // a commit that throws leaves LiteDB's transaction open (the caller rolls it back): so does the count
-            var committed = _inner.Commit();
-            EndTransaction();
-            return committed;
-        }
-    }
-
-    public bool Rollback()
-    {
-        lock (_calls)
-        {
+            if (TransactionClosedByReopen)
+            {
+                _transactionOf.Value = 0;
+                throw new IOException($"the transaction on {_name} was closed when the engine was reopened after a failed write; nothing of it was committed");
+            }
             try
             {
-                return _inner.Rollback();
+                var committed = _inner.Commit();
+                EndTransaction();
+                if (_settings is not null) _health?.WriteSucceeded(_name);
+                return committed;
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+            if (_settings is not null && StorageFailure.IsEnvironmental(failure)) _broken ??= failure; // the cause the log names
+            try
+            {
+                landed = !_inner.Rollback(); // false: no transaction left, it was confirmed before the failure
+            }
+            catch (Exception rollbackFailure)
+            {
+                landed = false;
+                if (_settings is not null) _broken ??= rollbackFailure;
+            }
+            EndTransaction();
+            if (_settings is not null && (StorageFailure.IsEnvironmental(failure) || landed)) _broken ??= failure;
+        }
+        if (_broken is not null) Reopen(force: true);
+        if (landed)
+        {
+            if (_settings is not null) _health?.WriteSucceeded(_name);
+            return true;
+        }
+        if (StorageFailure.IsEnvironmental(failure)) _health?.WriteFailed(_name, failure);
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        return false;
+    }
+
+    /// <summary>
+    /// Rolls the thread's transaction back. Never leaves it behind: when LiteDB cannot roll back (its rollback writes the
+    /// transaction's new pages back as free pages, which fails on a full disk) or a write of the transaction failed with an
+    /// I/O error, the engine is reopened, which drops the transaction with the engine's memory; the files hold only
+    /// confirmed transactions. Does not throw for those: the thread has no transaction afterwards either way.
+    /// </summary>
+    public bool Rollback()
+    {
+        var rolledBack = false;
+        lock (_calls)
+        {
+            if (TransactionClosedByReopen)
+            {
+                _transactionOf.Value = 0;
+                return false;
+            }
+            try
+            {
+                rolledBack = _inner.Rollback();
+            }
+            catch (Exception ex) when (_settings is not null)
+            {
+                _broken ??= ex;
             }
             finally
             {
                 EndTransaction();
             }
         }
+        if (_broken is not null) Reopen(force: true);
+        return rolledBack;
     }
 
     /// <summary>
@@ -117,18 +260,111 @@ internal sealed class SerialEngine : ILiteEngine
     /// </summary>
     private void EndTransaction()
     {
-        if (!_inTransaction.Value) return;
-        _inTransaction.Value = false;
+        if (!InTransaction) return;
+        _transactionOf.Value = 0;
         Interlocked.Decrement(ref _openTransactions);
+    }
+
+    /// <summary>A broken engine is reopened by the next call of a thread without a transaction, if no other thread has one.</summary>
+    private void ReopenIfBroken()
+    {
+        if (_broken is null || InTransaction) return;
+        Reopen(force: false);
+    }
+
+    /// <summary>
+    /// Closes the engine and opens it again on the same files: what a restart of Cdp would do, without one. LiteDB's
+    /// memory (the transactions of every thread, its locks, its page cache, its wal index) goes with the old engine;
+    /// the new one reads the data file and the confirmed transactions of the log file. The log is cut to whole pages
+    /// first: a write that failed half-way (ENOSPC after part of a page) would otherwise shift every later page.
+    /// Without <paramref name="force"/> it runs only when no other thread has a reader or a transaction open (else a later
+    /// call tries again). With it (the caller's own transaction failed) it waits up to <see cref="ReopenWait"/> for them,
+    /// then closes them with the engine: their next call fails (a write transaction cannot be among them: writes are
+    /// one transaction at a time).
+    /// </summary>
+    private void Reopen(bool force)
+    {
+        if (_settings is null || _closed) return;
+        var generation = Volatile.Read(ref _generation);
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            lock (_calls)
+            {
+                if (_broken is null || _generation != generation) return; // reopened meanwhile
+                var othersInTransaction = Volatile.Read(ref _openTransactions) - (InTransaction ? 1 : 0);
+                var waited = Stopwatch.GetElapsedTime(started) > ReopenWait;
+                if ((Volatile.Read(ref _openReaders) == 0 && othersInTransaction == 0) || (force && waited))
+                {
+                    ReopenNow();
+                    return;
+                }
+                if (waited || !force) return; // not now: the next call of a thread without a transaction tries again
+            }
+            Thread.Sleep(1);
+        }
+    }
+
+    /// <summary>Under <see cref="_calls"/>. On failure the engine stays broken and the next call tries again (at most once a second).</summary>
+    private void ReopenNow()
+    {
+        var cause = _broken!;
+        var now = Stopwatch.GetTimestamp();
+        var last = Interlocked.Read(ref _lastReopenAttempt);
+        if (_inner is ClosedEngine && Stopwatch.GetElapsedTime(last, now) < ReopenRetry) return;
+        Interlocked.Exchange(ref _lastReopenAttempt, now);
+
+        var old = _inner;
+        _generation++;
+        _transactionOf.Value = 0;
+        Volatile.Write(ref _openTransactions, 0);
+        Volatile.Write(ref _openReaders, 0);
+        try
+        {
+            old.Dispose(); // LiteDB's close collects its own errors (a held lock, a checkpoint that cannot write)
+        }
+        catch (Exception)
+        {
+            // the old engine is gone either way
+        }
+        try
+        {
+            CutLogToWholePages();
+            _inner = new LiteEngine(_settings!);
+            _broken = null;
+            _health?.Reopened(_name, cause, null);
+        }
+        catch (Exception ex)
+        {
+            _inner = new ClosedEngine(_name, ex);
+            _broken = ex;
+            _health?.Reopened(_name, cause, ex);
+        }
+    }
+
+    private void CutLogToWholePages()
+    {
+        const int page = 8192; // LiteDB's PAGE_SIZE
+        if (_settings!.LogStream is { } stream)
+        {
+            if (stream.Length % page != 0) stream.SetLength(stream.Length - stream.Length % page);
+            return;
+        }
+        if (_settings.Filename is null) return;
+        var log = LiteDbFiles.LogFileOf(_settings.Filename);
+        if (!File.Exists(log)) return;
+        using var file = new FileStream(log, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        if (file.Length % page != 0) file.SetLength(file.Length - file.Length % page);
     }
 
     public IBsonDataReader Query(string collection, Query query)
     {
+        ReopenIfBroken();
         lock (_calls)
         {
-            var reader = _inner.Query(collection, query);
+            var reader = query.Into is null ? Watched(() => _inner.Query(collection, query)) : Write(() => _inner.Query(collection, query));
             Interlocked.Increment(ref _openReaders);
-            return new SerialReader(this, reader);
+            return new SerialReader(this, reader, _generation);
         }
     }
 
@@ -139,7 +375,7 @@ internal sealed class SerialEngine : ILiteEngine
 
     public int UpdateMany(string collection, BsonExpression transform, BsonExpression predicate)
     {
-        lock (_calls) return _inner.UpdateMany(collection, transform, predicate);
+        lock (_calls) return Write(() => _inner.UpdateMany(collection, transform, predicate));
     }
 
     public int Upsert(string collection, IEnumerable<BsonDocument> docs, BsonAutoId autoId) =>
@@ -157,67 +393,74 @@ internal sealed class SerialEngine : ILiteEngine
     /// </summary>
     private int InTurns(IEnumerable<BsonDocument> docs, Func<IEnumerable<BsonDocument>, int> write)
     {
-        if (!_inTransaction.Value)
+        if (!InTransaction)
         {
-            lock (_calls) return write(docs);
+            ReopenIfBroken();
+            lock (_calls) return Write(() => write(docs));
         }
         var written = 0;
         foreach (var chunk in docs.Chunk(DocumentsPerTurn))
         {
-            lock (_calls) written += write(chunk);
+            lock (_calls) written += Write(() => write(chunk));
         }
         return written;
     }
 
     public int Delete(string collection, IEnumerable<BsonValue> ids)
     {
-        lock (_calls) return _inner.Delete(collection, ids);
+        lock (_calls) return Write(() => _inner.Delete(collection, ids));
     }
 
     public int DeleteMany(string collection, BsonExpression predicate)
     {
-        lock (_calls) return _inner.DeleteMany(collection, predicate);
+        lock (_calls) return Write(() => _inner.DeleteMany(collection, predicate));
     }
 
     public bool DropCollection(string name)
     {
-        lock (_calls) return _inner.DropCollection(name);
+        lock (_calls) return Write(() => _inner.DropCollection(name));
     }
 
     public bool RenameCollection(string name, string newName)
     {
-        lock (_calls) return _inner.RenameCollection(name, newName);
+        lock (_calls) return Write(() => _inner.RenameCollection(name, newName));
     }
 
     public bool EnsureIndex(string collection, string name, BsonExpression expression, bool unique)
     {
-        lock (_calls) return _inner.EnsureIndex(collection, name, expression, unique);
+        lock (_calls) return Write(() => _inner.EnsureIndex(collection, name, expression, unique));
     }
 
     public bool DropIndex(string collection, string name)
     {
-        lock (_calls) return _inner.DropIndex(collection, name);
+        lock (_calls) return Write(() => _inner.DropIndex(collection, name));
     }
 
     public BsonValue Pragma(string name)
     {
-        lock (_calls) return _inner.Pragma(name);
+        lock (_calls) return Watched(() => _inner.Pragma(name));
     }
 
     public bool Pragma(string name, BsonValue value)
     {
-        lock (_calls) return _inner.Pragma(name, value);
+        lock (_calls) return Write(() => _inner.Pragma(name, value));
     }
 
-    // _inTransaction stays undisposed (its finalizer frees it): a thread calling after the close must get LiteDB's own
+    private volatile bool _closed;
+
+    // _transactionOf stays undisposed (its finalizer frees it): a thread calling after the close must get LiteDB's own
     // "engine disposed" error, which callers such as StorageWatchdog recognise, not an ObjectDisposedException from here
     public void Dispose()
     {
+        _closed = true;
         lock (_calls) _inner.Dispose();
     }
 
-    /// <summary>A query's reader whose steps (each may read pages) take the engine's lock; Current and fields are plain values.</summary>
-    private sealed class SerialReader(SerialEngine engine, IBsonDataReader inner) : IBsonDataReader
+    /// <summary>
+    /// A query's reader whose steps (each may read pages) take the engine's lock; Current and fields are plain values.
+    /// A reader of an engine closed by a reopening fails its next step (its pages are gone with that engine).
+    /// </summary>
+    private sealed class SerialReader(SerialEngine engine, IBsonDataReader inner, int generation) : IBsonDataReader
     {
         private int _disposed;
 
@@ -231,20 +474,55 @@ internal sealed class SerialEngine : ILiteEngine
 
         public bool Read()
         {
-            lock (engine._calls) return inner.Read();
+            lock (engine._calls)
+            {
+                if (engine._generation != generation)
+                    throw new IOException($"the query on {engine._name} was closed when the engine was reopened after a failed write; run it again");
+                return engine.Watched(inner.Read);
+            }
         }
 
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-            try
+            lock (engine._calls)
             {
-                lock (engine._calls) inner.Dispose();
-            }
-            finally
-            {
-                Interlocked.Decrement(ref engine._openReaders);
+                if (engine._generation != generation) return; // its engine is closed, and the count was reset with it
+                try
+                {
+                    inner.Dispose();
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref engine._openReaders);
+                }
             }
         }
+    }
+
+    /// <summary>Stands in for an engine that could not be reopened: every call fails with why, until a reopening succeeds.</summary>
+    private sealed class ClosedEngine(string name, Exception failure) : ILiteEngine
+    {
+        private T Fail<T>() => throw new IOException($"{name} is unavailable: it could not be reopened after a failed write ({StorageFailure.Describe(failure)})", failure);
+
+        public int Checkpoint() => Fail<int>();
+        public long Rebuild(RebuildOptions options) => Fail<long>();
+        public bool BeginTrans() => Fail<bool>();
+        public bool Commit() => Fail<bool>();
+        public bool Rollback() => false;
+        public IBsonDataReader Query(string collection, Query query) => Fail<IBsonDataReader>();
+        public int Insert(string collection, IEnumerable<BsonDocument> docs, BsonAutoId autoId) => Fail<int>();
+        public int Update(string collection, IEnumerable<BsonDocument> docs) => Fail<int>();
+        public int UpdateMany(string collection, BsonExpression transform, BsonExpression predicate) => Fail<int>();
+        public int Upsert(string collection, IEnumerable<BsonDocument> docs, BsonAutoId autoId) => Fail<int>();
+        public int Delete(string collection, IEnumerable<BsonValue> ids) => Fail<int>();
+        public int DeleteMany(string collection, BsonExpression predicate) => Fail<int>();
+        public bool DropCollection(string name) => Fail<bool>();
+        public bool RenameCollection(string name, string newName) => Fail<bool>();
+        public bool EnsureIndex(string collection, string name, BsonExpression expression, bool unique) => Fail<bool>();
+        public bool DropIndex(string collection, string name) => Fail<bool>();
+        public BsonValue Pragma(string name) => Fail<BsonValue>();
+        public bool Pragma(string name, BsonValue value) => Fail<bool>();
+        public void Dispose() { }
     }
 }

@@ -10,8 +10,12 @@ namespace Cdp.Modules.Shared.Storage;
 /// every call, so a process that kept running would answer errors and process nothing. The host stops with
 /// <see cref="FailureExitCode"/>, and the service manager restarts it; committed data is in the database files.
 /// It checks every few seconds by beginning and rolling back an empty transaction (LiteDB validates its state there).
+/// An engine closed by an I/O error (a full disk) is not a reason to stop: <see cref="SerialEngine"/> reopens it. While
+/// writes to cdp.db fail (<see cref="StorageHealth"/>), the watchdog also tries a tiny write every few seconds, so that
+/// readiness turns healthy again when space returns even if no request or event comes to write.
 /// </summary>
-public sealed class StorageWatchdog(CdpDatabase db, IHostApplicationLifetime lifetime, ILogger<StorageWatchdog> log) : BackgroundService
+public sealed class StorageWatchdog(CdpDatabase db, IHostApplicationLifetime lifetime, ILogger<StorageWatchdog> log, StorageHealth? health = null)
+    : BackgroundService
 {
     public const int FailureExitCode = 4;
 
@@ -37,6 +41,7 @@ public sealed class StorageWatchdog(CdpDatabase db, IHostApplicationLifetime lif
             {
                 // LiteDB checks its engine state when a transaction begins; an empty one reads no page
                 if (db.Database.BeginTrans()) db.Database.Rollback();
+                if (health is not null && health.Failing.Any(f => f.Path == db.FilePath)) ProbeWrite();
             }
             catch (Exception ex) when (EngineClosed(ex) && !stoppingToken.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested)
             {
@@ -48,8 +53,11 @@ public sealed class StorageWatchdog(CdpDatabase db, IHostApplicationLifetime lif
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                log.LogWarning(ex, "Storage check of {Path} failed", db.FilePath);
+                log.LogWarning("Storage check of {Path} failed: {Reason}", db.FilePath, StorageFailure.Describe(ex));
             }
         }
     }
+
+    /// <summary>Rewrites the header's user version with its own value: one page, a real commit, nothing changes.</summary>
+    private void ProbeWrite() => db.InTransaction(d => d.UserVersion = d.UserVersion);
 }
