@@ -100,6 +100,10 @@ public sealed class EventTimeTests(EventTimeHost fixture) : IClassFixture<EventT
         stored.GetProperty("timestamp").GetDateTimeOffset().Should().Be(want);
         if (original is null) stored.TryGetProperty("originalTimestamp", out _).Should().BeFalse();
         else stored.GetProperty("originalTimestamp").GetRawText().Should().Be(original);
+        // sentAt is kept as the client sent it, readable or not
+        using var sent = JsonDocument.Parse("{" + fields + "}");
+        if (sent.RootElement.TryGetProperty("sentAt", out var sentAt)) stored.GetProperty("sentAt").GetRawText().Should().Be(sentAt.GetRawText());
+        else stored.TryGetProperty("sentAt", out _).Should().BeFalse();
     }
 
     [Fact]
