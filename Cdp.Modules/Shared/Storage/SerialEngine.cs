@@ -113,7 +113,17 @@ internal sealed class SerialEngine : ILiteEngine
             lock (_calls)
             {
                 var othersInTransaction = Volatile.Read(ref _openTransactions) - (InTransaction ? 1 : 0);
-                if (Volatile.Read(ref _openReaders) == 0 && othersInTransaction == 0) return Watched(run);
+                if (Volatile.Read(ref _openReaders) == 0 && othersInTransaction == 0)
+                {
+                    try
+                    {
+                        return run();
+                    }
+                    catch (Exception ex) when (Broke(ex))
+                    {
+                        throw;
+                    }
+                }
             }
             if (Stopwatch.GetElapsedTime(started) > _exclusiveTimeout)
                 throw new TimeoutException($"LiteDB {operation} waited {_exclusiveTimeout.TotalSeconds:0} s for open readers " +
@@ -122,34 +132,30 @@ internal sealed class SerialEngine : ILiteEngine
         }
     }
 
-    /// <summary>Runs an engine call (under <see cref="_calls"/>); an environmental failure marks the engine for reopening.</summary>
-    private T Watched<T>(Func<T> call)
+    /// <summary>
+    /// Exception filter of every engine call (it never catches: the failure goes on to the caller unchanged, and the
+    /// happy path costs nothing): an environmental failure marks the engine for reopening.
+    /// </summary>
+    private bool Broke(Exception ex)
     {
-        try
-        {
-            return call();
-        }
-        catch (Exception ex) when (StorageFailure.IsEnvironmental(ex) && _settings is not null)
-        {
-            _broken ??= ex;
-            throw;
-        }
+        if (_settings is not null && StorageFailure.IsEnvironmental(ex)) _broken ??= ex;
+        return false;
     }
 
-    /// <summary>A write: refused when a reopening closed the thread's transaction (it would go on in auto-transactions).</summary>
-    private T Write<T>(Func<T> call)
+    /// <summary>The filter of writes: as <see cref="Broke"/>, and the failure is reported to <see cref="StorageHealth"/>.</summary>
+    private bool WriteBroke(Exception ex)
+    {
+        if (!StorageFailure.IsEnvironmental(ex)) return false;
+        if (_settings is not null) _broken ??= ex;
+        _health?.WriteFailed(_name, ex);
+        return false;
+    }
+
+    /// <summary>A write is refused when a reopening closed the thread's transaction (it would go on in auto-transactions).</summary>
+    private void GuardWrite()
     {
         if (TransactionClosedByReopen)
             throw new IOException($"the transaction on {_name} was closed when the engine was reopened after a failed write; begin a new one");
-        try
-        {
-            return Watched(call);
-        }
-        catch (Exception ex) when (StorageFailure.IsEnvironmental(ex))
-        {
-            _health?.WriteFailed(_name, ex);
-            throw;
-        }
     }
 
     public bool BeginTrans()
@@ -158,7 +164,15 @@ internal sealed class SerialEngine : ILiteEngine
         lock (_calls)
         {
             if (TransactionClosedByReopen) _transactionOf.Value = 0; // a new transaction on the new engine
-            var begun = Watched(_inner.BeginTrans);
+            bool begun;
+            try
+            {
+                begun = _inner.BeginTrans();
+            }
+            catch (Exception ex) when (Broke(ex))
+            {
+                throw;
+            }
             if (begun && !InTransaction)
             {
                 _transactionOf.Value = _generation + 1;
@@ -315,6 +329,7 @@ internal sealed class SerialEngine : ILiteEngine
         Interlocked.Exchange(ref _lastReopenAttempt, now);
 
         var old = _inner;
+        ForgetTransactions(old);
         _generation++;
         _transactionOf.Value = 0;
         Volatile.Write(ref _openTransactions, 0);
@@ -342,6 +357,42 @@ internal sealed class SerialEngine : ILiteEngine
         }
     }
 
+    /// <summary>
+    /// LiteDB 5.0.21's TransactionService has a finalizer that disposes a transaction nobody disposed. A transaction whose
+    /// write failed cannot be disposed (its pages are in a state its Dispose rejects: "discarded page must be writable"),
+    /// so closing its engine leaves it undisposed, and when the garbage collector later finalizes it the same check
+    /// throws on the finalizer thread, which ends the process. Once its engine is closed such a transaction holds only
+    /// memory: its finalizer is suppressed here, before the close. (Private fields of the pinned LiteDB version; if they
+    /// are not found the engine is kept referenced instead, so that its transactions are never finalized.)
+    /// </summary>
+    private void ForgetTransactions(ILiteEngine engine)
+    {
+        if (engine is not LiteEngine lite) return;
+        const System.Reflection.BindingFlags Private = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance;
+        try
+        {
+            var monitor = typeof(LiteEngine).GetField("_monitor", Private)?.GetValue(lite);
+            if (monitor?.GetType().GetField("_transactions", Private)?.GetValue(monitor) is System.Collections.IDictionary transactions)
+            {
+                object[] open;
+                lock (transactions)
+                {
+                    open = new object[transactions.Count];
+                    transactions.Values.CopyTo(open, 0);
+                }
+                foreach (var transaction in open) GC.SuppressFinalize(transaction);
+                return;
+            }
+        }
+        catch (Exception ex) when (ex is FieldAccessException or InvalidOperationException or NotSupportedException)
+        {
+        }
+        lock (RetiredEngines) RetiredEngines.Add(engine);
+    }
+
+    /// <summary>Closed engines kept referenced when their transactions could not be reached (see <see cref="ForgetTransactions"/>).</summary>
+    private static readonly List<ILiteEngine> RetiredEngines = [];
+
     private void CutLogToWholePages()
     {
         const int page = 8192; // LiteDB's PAGE_SIZE
@@ -362,7 +413,16 @@ internal sealed class SerialEngine : ILiteEngine
         ReopenIfBroken();
         lock (_calls)
         {
-            var reader = query.Into is null ? Watched(() => _inner.Query(collection, query)) : Write(() => _inner.Query(collection, query));
+            if (query.Into is not null) GuardWrite();
+            IBsonDataReader reader;
+            try
+            {
+                reader = _inner.Query(collection, query);
+            }
+            catch (Exception ex) when (query.Into is null ? Broke(ex) : WriteBroke(ex))
+            {
+                throw;
+            }
             Interlocked.Increment(ref _openReaders);
             return new SerialReader(this, reader, _generation);
         }
@@ -375,7 +435,18 @@ internal sealed class SerialEngine : ILiteEngine
 
     public int UpdateMany(string collection, BsonExpression transform, BsonExpression predicate)
     {
-        lock (_calls) return Write(() => _inner.UpdateMany(collection, transform, predicate));
+        GuardWrite();
+        lock (_calls)
+        {
+            try
+            {
+                return _inner.UpdateMany(collection, transform, predicate);
+            }
+            catch (Exception ex) when (WriteBroke(ex))
+            {
+                throw;
+            }
+        }
     }
 
     public int Upsert(string collection, IEnumerable<BsonDocument> docs, BsonAutoId autoId) =>
@@ -396,54 +467,163 @@ internal sealed class SerialEngine : ILiteEngine
         if (!InTransaction)
         {
             ReopenIfBroken();
-            lock (_calls) return Write(() => write(docs));
+            GuardWrite();
+            lock (_calls)
+            {
+                try
+                {
+                    return write(docs);
+                }
+                catch (Exception ex) when (WriteBroke(ex))
+                {
+                    throw;
+                }
+            }
         }
+        GuardWrite();
         var written = 0;
         foreach (var chunk in docs.Chunk(DocumentsPerTurn))
         {
-            lock (_calls) written += Write(() => write(chunk));
+            lock (_calls)
+            {
+                try
+                {
+                    written += write(chunk);
+                }
+                catch (Exception ex) when (WriteBroke(ex))
+                {
+                    throw;
+                }
+            }
         }
         return written;
     }
 
     public int Delete(string collection, IEnumerable<BsonValue> ids)
     {
-        lock (_calls) return Write(() => _inner.Delete(collection, ids));
+        GuardWrite();
+        lock (_calls)
+        {
+            try
+            {
+                return _inner.Delete(collection, ids);
+            }
+            catch (Exception ex) when (WriteBroke(ex))
+            {
+                throw;
+            }
+        }
     }
 
     public int DeleteMany(string collection, BsonExpression predicate)
     {
-        lock (_calls) return Write(() => _inner.DeleteMany(collection, predicate));
+        GuardWrite();
+        lock (_calls)
+        {
+            try
+            {
+                return _inner.DeleteMany(collection, predicate);
+            }
+            catch (Exception ex) when (WriteBroke(ex))
+            {
+                throw;
+            }
+        }
     }
 
     public bool DropCollection(string name)
     {
-        lock (_calls) return Write(() => _inner.DropCollection(name));
+        GuardWrite();
+        lock (_calls)
+        {
+            try
+            {
+                return _inner.DropCollection(name);
+            }
+            catch (Exception ex) when (WriteBroke(ex))
+            {
+                throw;
+            }
+        }
     }
 
     public bool RenameCollection(string name, string newName)
     {
-        lock (_calls) return Write(() => _inner.RenameCollection(name, newName));
+        GuardWrite();
+        lock (_calls)
+        {
+            try
+            {
+                return _inner.RenameCollection(name, newName);
+            }
+            catch (Exception ex) when (WriteBroke(ex))
+            {
+                throw;
+            }
+        }
     }
 
     public bool EnsureIndex(string collection, string name, BsonExpression expression, bool unique)
     {
-        lock (_calls) return Write(() => _inner.EnsureIndex(collection, name, expression, unique));
+        GuardWrite();
+        lock (_calls)
+        {
+            try
+            {
+                return _inner.EnsureIndex(collection, name, expression, unique);
+            }
+            catch (Exception ex) when (WriteBroke(ex))
+            {
+                throw;
+            }
+        }
     }
 
     public bool DropIndex(string collection, string name)
     {
-        lock (_calls) return Write(() => _inner.DropIndex(collection, name));
+        GuardWrite();
+        lock (_calls)
+        {
+            try
+            {
+                return _inner.DropIndex(collection, name);
+            }
+            catch (Exception ex) when (WriteBroke(ex))
+            {
+                throw;
+            }
+        }
     }
 
     public BsonValue Pragma(string name)
     {
-        lock (_calls) return Watched(() => _inner.Pragma(name));
+        lock (_calls)
+        {
+            try
+            {
+                return _inner.Pragma(name);
+            }
+            catch (Exception ex) when (Broke(ex))
+            {
+                throw;
+            }
+        }
     }
 
     public bool Pragma(string name, BsonValue value)
     {
-        lock (_calls) return Write(() => _inner.Pragma(name, value));
+        GuardWrite();
+        lock (_calls)
+        {
+            try
+            {
+                return _inner.Pragma(name, value);
+            }
+            catch (Exception ex) when (WriteBroke(ex))
+            {
+                throw;
+            }
+        }
     }
 
     private volatile bool _closed;
@@ -478,7 +658,14 @@ internal sealed class SerialEngine : ILiteEngine
             {
                 if (engine._generation != generation)
                     throw new IOException($"the query on {engine._name} was closed when the engine was reopened after a failed write; run it again");
-                return engine.Watched(inner.Read);
+                try
+                {
+                    return inner.Read();
+                }
+                catch (Exception ex) when (engine.Broke(ex))
+                {
+                    throw;
+                }
             }
         }
 
