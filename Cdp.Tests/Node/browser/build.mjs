@@ -1,0 +1,33 @@
+// Builds the scripts the browser SDK tests serve to their page (Cdp.Tests/Collection/BrowserSdkTests.cs).
+// usage: node browser/build.mjs <outDir>
+//   <outDir>/analytics-next.js  @segment/analytics-next bundled by esbuild from the npm package (one file, no chunks)
+//   <outDir>/rudderstack.js     @rudderstack/analytics-js's own "bundled" UMD build, copied as published: every plugin
+//                               (XhrQueue, BeaconQueue, StorageEncryption, ...) is inside, so none is loaded from a CDN
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = process.argv[2];
+if (!out) {
+  console.error('usage: node browser/build.mjs <outDir>');
+  process.exit(2);
+}
+mkdirSync(out, { recursive: true });
+
+await build({
+  entryPoints: [join(here, 'segment-entry.mjs')],
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2020',
+  define: { 'process.env.NODE_ENV': '"production"' },
+  outfile: join(out, 'analytics-next.js'),
+  logLevel: 'warning',
+});
+
+// the package's "exports" hide its dist folder from require.resolve: take it from node_modules next to this folder
+const rudderPackage = join(here, '..', 'node_modules', '@rudderstack', 'analytics-js');
+copyFileSync(join(rudderPackage, 'dist', 'npm', 'modern', 'bundled', 'umd', 'index.js'), join(out, 'rudderstack.js'));
+console.log('built ' + out);
