@@ -59,6 +59,9 @@ public static class CdpApp
     public static void ValidateSettings(IServiceProvider services) =>
         services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
 
+    private static bool IsTrackingPath(PathString path) =>
+        path.StartsWithSegments("/v1") || path.StartsWithSegments("/beacon") || path.StartsWithSegments("/sourceConfig");
+
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
@@ -68,7 +71,8 @@ public static class CdpApp
         // The Tracking API authenticates by write key itself: no admin-key handler per /v1 request (it was created, resolved
         // and disposed per request, a tenth of /v1/track's CPU). The property tells WebApplication that authentication is
         // placed, so it does not add it again in front of every request (the key UseAuthentication sets).
-        app.UseWhen(c => !c.Request.Path.StartsWithSegments("/v1"), branch => branch.UseAuthentication());
+        // The browser-facing paths (sendBeacon, the SDKs' config documents) carry the write key the same way.
+        app.UseWhen(c => !IsTrackingPath(c.Request.Path), branch => branch.UseAuthentication());
         ((IApplicationBuilder)app).Properties["__AuthenticationMiddlewareSet"] = true;
         app.UseAuthorization();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

@@ -22,7 +22,8 @@ public sealed class CollectionModule : ICdpModule
         services.AddValidatedSettings<SourcesOptions, SourcesOptionsValidator>(configuration, SourcesOptions.Section);
         services.AddValidatedSettings<CollectionOptions, CollectionOptionsValidator>(configuration, CollectionOptions.Section);
         services.AddSingleton<TrackingEventValidator>();
-        services.AddSingleton<EventNormaliser>();
+        services.AddSingleton(sp => new EventNormaliser(
+            sp.GetRequiredService<TrackingEventValidator>(), sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CollectionOptions>>().Value.MaxFutureSkew));
         services.AddModuleServices(typeof(CollectionModule));
         services.AddHealthChecks().AddCheck<EventLogHealthCheck>("event-log", tags: ["ready"]);
     }
@@ -30,6 +31,7 @@ public sealed class CollectionModule : ICdpModule
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
         TrackingEndpoints.Map(endpoints);
+        SdkSettingsEndpoints.Map(endpoints);
         var admin = endpoints.MapGroup("/api/collection").WithTags("Collection").RequireReader();
         DeadLetterEndpoints.Map(admin);
         EventLogEndpoints.Map(admin);

@@ -18,6 +18,13 @@ internal sealed class SourceOptions
 
     /// <summary>Requests per second this write key may send (a token bucket with a burst of twice that); 0 = no limit.</summary>
     public int MaxRequestsPerSecond { get; set; }
+
+    /// <summary>
+    /// Web pages (origins) whose browsers may send with this write key: <c>*</c> or <c>scheme://host[:port]</c>.
+    /// Empty (the default) = any origin. A courtesy, not security: the website write key is public and a non-browser
+    /// client can send any Origin header.
+    /// </summary>
+    public List<string> AllowedOrigins { get; set; } = [];
 }
 
 internal sealed class SourcesOptionsValidator : AbstractValidator<SourcesOptions>
@@ -34,6 +41,12 @@ internal sealed class SourcesOptionsValidator : AbstractValidator<SourcesOptions
                     ctx.AddFailure($"{name}:WriteKey", $"must be at least {MinimumWriteKeyLength} characters (the key SDKs send)");
                 if (source.MaxRequestsPerSecond < 0)
                     ctx.AddFailure($"{name}:MaxRequestsPerSecond", "must be 0 (no limit) or a positive number of requests per second");
+                for (var i = 0; i < source.AllowedOrigins.Count; i++)
+                {
+                    if (Ingest.AllowedOrigins.Normalise(source.AllowedOrigins[i]) is null)
+                        ctx.AddFailure($"{name}:AllowedOrigins:{i}",
+                            $"'{source.AllowedOrigins[i]}' is not an origin: use * or scheme://host[:port] with no path, e.g. https://www.example.com");
+                }
             }
             foreach (var dup in sources.GroupBy(s => s.Value.WriteKey, StringComparer.Ordinal).Where(g => g.Count() > 1))
                 ctx.AddFailure($"{dup.Last().Key}:WriteKey", $"the same WriteKey is used by {string.Join(" and ", dup.Select(d => d.Key))}");
@@ -60,6 +73,20 @@ internal sealed class CollectionOptions
 
     /// <summary>Most events written in one LiteDB transaction by the group commit.</summary>
     public int MaxEventsPerCommit { get; set; } = 20_000;
+
+    public static readonly TimeSpan DefaultMaxFutureSkew = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// How far past receivedAt an event's corrected time may lie (a client clock a few hours ahead, time zones sent as
+    /// UTC); later, like earlier than 2000, it is stored at receivedAt (the client's value kept in originalTimestamp).
+    /// </summary>
+    public TimeSpan MaxFutureSkew { get; set; } = DefaultMaxFutureSkew;
+
+    /// <summary>
+    /// Cdp's address as browsers reach it (e.g. https://cdp.example.com behind a reverse proxy), written into the SDK
+    /// settings documents; empty = the scheme and host of the request that fetched the document.
+    /// </summary>
+    public string PublicUrl { get; set; } = "";
 }
 
 internal sealed class CollectionOptionsValidator : AbstractValidator<CollectionOptions>
@@ -70,6 +97,10 @@ internal sealed class CollectionOptionsValidator : AbstractValidator<CollectionO
         RuleFor(o => o.DedupMaxEntries).InclusiveBetween(1_000, 200_000_000);
         RuleFor(o => o.QueueCapacity).InclusiveBetween(Limits.MaxEventsPerBatch, 10_000_000);
         RuleFor(o => o.MaxEventsPerCommit).InclusiveBetween(1, 1_000_000);
+        RuleFor(o => o.MaxFutureSkew).InclusiveBetween(TimeSpan.Zero, TimeSpan.FromDays(365));
+        RuleFor(o => o.PublicUrl)
+            .Must(u => u.Length == 0 || (Uri.TryCreate(u, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Query.Length == 0 && uri.Fragment.Length == 0))
+            .WithMessage("must be empty or an absolute http(s) URL with no query, e.g. https://cdp.example.com");
     }
 }
 

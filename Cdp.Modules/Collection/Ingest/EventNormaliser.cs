@@ -18,11 +18,17 @@ internal sealed record EventError(int Index, string Field, string Message);
 
 /// <summary>
 /// Turns one Segment call (a JSON object) into the stored form: the original fields, plus
-/// messageId (generated when missing), receivedAt (server time), timestamp corrected for clock skew
-/// (timestamp = receivedAt - (sentAt - originalTimestamp)), and the batch's context/integrations merged in.
+/// messageId (generated when missing), receivedAt (server time), timestamp by <see cref="EventTime"/> (the client's time
+/// corrected for clock skew, clamped to a sane range), originalTimestamp and sentAt as the client sent them, and the
+/// batch's context/integrations merged in.
 /// </summary>
-internal sealed class EventNormaliser(TrackingEventValidator validator)
+internal sealed class EventNormaliser(TrackingEventValidator validator, TimeSpan maxFutureSkew)
 {
+    public EventNormaliser(TrackingEventValidator validator) : this(validator, CollectionOptions.DefaultMaxFutureSkew) { }
+
+    /// <summary>Events whose corrected time fell outside [2000, receivedAt + MaxFutureSkew] and were stored at receivedAt.</summary>
+    public long ClampedTimes;
+
     /// <summary>The top-level fields the normaliser reads; everything else is copied through as it came.</summary>
     private enum Field : byte
     {
@@ -57,10 +63,9 @@ internal sealed class EventNormaliser(TrackingEventValidator validator)
         if (failures is not null) return false;
 
         var messageId = string.IsNullOrEmpty(e.MessageId) ? Guid.NewGuid().ToString() : e.MessageId!;
-        var sentAt = e.SentAt ?? envelope.SentAt;
-        var timestamp = e.Timestamp is { } original && sentAt is { } sent
-            ? receivedAt - (sent - original)
-            : e.Timestamp ?? receivedAt;
+        var (sentAt, sentAtRaw) = e.SentAt is not null ? (e.SentAt, e.SentAtRaw) : (envelope.SentAt, envelope.SentAtRaw);
+        var time = EventTime.Resolve(e.ClientTime, sentAt, receivedAt, maxFutureSkew);
+        if (time.Clamped) Interlocked.Increment(ref ClampedTimes);
 
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
         buffer.ResetWrittenCount();
@@ -72,9 +77,11 @@ internal sealed class EventNormaliser(TrackingEventValidator validator)
         if (!string.IsNullOrEmpty(e.UserId)) w.WriteString("userId"u8, e.UserId);
         if (!string.IsNullOrEmpty(e.AnonymousId)) w.WriteString("anonymousId"u8, e.AnonymousId);
         w.WriteString("receivedAt"u8, receivedAt.UtcDateTime);
-        w.WriteString("timestamp"u8, timestamp.UtcDateTime);
-        if (e.Timestamp is { } ot) w.WriteString("originalTimestamp"u8, ot);
-        if (sentAt is { } sa) w.WriteString("sentAt"u8, sa);
+        w.WriteString("timestamp"u8, time.Timestamp.UtcDateTime);
+        // the client's own values, as it sent them: its originalTimestamp, else the timestamp it set
+        var original = e.OriginalTimestampRaw.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null) ? e.OriginalTimestampRaw : e.TimestampRaw;
+        if (original.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null)) WriteRaw(w, "originalTimestamp"u8, original);
+        if (sentAtRaw is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) } sa) WriteRaw(w, "sentAt"u8, sa);
         foreach (var p in item.EnumerateObject())
         {
             var field = FieldOf(p);
@@ -101,6 +108,12 @@ internal sealed class EventNormaliser(TrackingEventValidator validator)
         if (name.IndexOf((byte)'\\') >= 0) { p.WriteTo(w); return; } // an escaped name: let the writer decode and re-escape it
         w.WritePropertyName(name);
         w.WriteRawValue(JsonMarshal.GetRawUtf8Value(p.Value), skipInputValidation: true);
+    }
+
+    private static void WriteRaw(Utf8JsonWriter w, ReadOnlySpan<byte> name, JsonElement value)
+    {
+        w.WritePropertyName(name);
+        w.WriteRawValue(JsonMarshal.GetRawUtf8Value(value), skipInputValidation: true);
     }
 
     /// <summary>Batch-level object first, then the item's own keys, which win.</summary>
@@ -150,7 +163,7 @@ internal sealed class EventNormaliser(TrackingEventValidator validator)
     {
         hasContext = hasIntegrations = false;
         JsonElement type = default, userId = default, anonymousId = default, previousId = default, groupId = default, messageId = default,
-            name = default, timestamp = default, sentAt = default, properties = default, traits = default, context = default;
+            name = default, timestamp = default, originalTimestamp = default, sentAt = default, properties = default, traits = default, context = default;
         foreach (var p in item.EnumerateObject())
         {
             switch (FieldOf(p))
@@ -163,6 +176,7 @@ internal sealed class EventNormaliser(TrackingEventValidator validator)
                 case Field.MessageId: messageId = p.Value; break;
                 case Field.Event: name = p.Value; break;
                 case Field.Timestamp: timestamp = p.Value; break;
+                case Field.OriginalTimestamp: originalTimestamp = p.Value; break;
                 case Field.SentAt: sentAt = p.Value; break;
                 case Field.Properties: properties = p.Value; break;
                 case Field.Traits: traits = p.Value; break;
@@ -178,8 +192,18 @@ internal sealed class EventNormaliser(TrackingEventValidator validator)
         e.GroupId = Id(groupId, "groupId", e);
         e.MessageId = Str(messageId, "messageId", e);
         e.Event = Str(name, "event", e);
-        e.Timestamp = Date(timestamp, "timestamp", e);
-        e.SentAt = Date(sentAt, "sentAt", e);
+        // the client's time: timestamp, else originalTimestamp; unreadable, the event is a dead letter naming the field
+        e.TimestampRaw = timestamp;
+        e.OriginalTimestampRaw = originalTimestamp;
+        e.ClientTime = timestamp.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null)
+            ? Date(timestamp, "timestamp", e)
+            : Date(originalTimestamp, "originalTimestamp", e);
+        // an unreadable sentAt only costs the skew correction
+        if (sentAt.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null) && EventTime.TryParse(sentAt, out var sent))
+        {
+            e.SentAt = sent;
+            e.SentAtRaw = sentAt;
+        }
         e.PropertyCount = Count(properties, "properties", e);
         e.TraitCount = Math.Max(Count(traits, "traits", e), ContextTraits(context));
         return e;
@@ -208,8 +232,8 @@ internal sealed class EventNormaliser(TrackingEventValidator validator)
     private static DateTimeOffset? Date(JsonElement v, string name, TrackingEvent e)
     {
         if (v.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return null;
-        if (v.ValueKind == JsonValueKind.String && v.TryGetDateTimeOffset(out var d)) return d;
-        e.ShapeErrors.Add((name, $"{name} must be an ISO-8601 date-time string, e.g. 2024-05-01T10:00:00.000Z"));
+        if (EventTime.TryParse(v, out var d)) return d;
+        e.ShapeErrors.Add((name, $"{name} must be an ISO-8601 date-time, e.g. 2024-05-01T10:00:00.000Z, or Unix epoch seconds or milliseconds"));
         return null;
     }
 
@@ -240,4 +264,4 @@ internal sealed class EventNormaliser(TrackingEventValidator validator)
 }
 
 /// <summary>What a /v1/batch request carries around its items (absent for single calls).</summary>
-internal readonly record struct BatchEnvelope(JsonElement? Context, JsonElement? Integrations, DateTimeOffset? SentAt);
+internal readonly record struct BatchEnvelope(JsonElement? Context, JsonElement? Integrations, DateTimeOffset? SentAt, JsonElement? SentAtRaw);

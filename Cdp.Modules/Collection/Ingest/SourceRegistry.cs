@@ -6,7 +6,13 @@ using Microsoft.Extensions.Options;
 namespace Cdp.Modules.Collection.Ingest;
 
 /// <summary>A configured sender. <see cref="RateLimit"/> is null when the source has no request limit.</summary>
-internal sealed record Source(string Name, bool Strict, RateLimiter? RateLimit = null);
+internal sealed record Source(string Name, bool Strict, RateLimiter? RateLimit = null)
+{
+    public string WriteKey { get; init; } = "";
+
+    /// <summary>The web origins whose browsers may send with this source's write key.</summary>
+    public AllowedOrigins Origins { get; init; } = new([]);
+}
 
 /// <summary>Write key to source, from <c>Cdp:Sources</c>.</summary>
 [Service]
@@ -17,9 +23,21 @@ internal sealed class SourceRegistry
 
     public SourceRegistry(IOptions<SourcesOptions> options)
     {
-        _byName = options.Value.ToDictionary(kv => kv.Key, kv => new Source(kv.Key, kv.Value.Strict, Limiter(kv.Value.MaxRequestsPerSecond)), StringComparer.Ordinal);
+        _byName = options.Value.ToDictionary(kv => kv.Key, kv => new Source(kv.Key, kv.Value.Strict, Limiter(kv.Value.MaxRequestsPerSecond))
+        {
+            WriteKey = kv.Value.WriteKey,
+            Origins = new AllowedOrigins(kv.Value.AllowedOrigins),
+        }, StringComparer.Ordinal);
         _byKey = options.Value.ToDictionary(kv => kv.Value.WriteKey, kv => _byName[kv.Key], StringComparer.Ordinal);
+        _anyOrigin = _byName.Values.Any(s => s.Origins.Any);
+        _listedOrigins = new HashSet<string>(_byName.Values.SelectMany(s => s.Origins.Listed), StringComparer.OrdinalIgnoreCase);
     }
+
+    private readonly bool _anyOrigin;
+    private readonly HashSet<string> _listedOrigins;
+
+    /// <summary>Whether some source accepts browsers from this origin (what a preflight, which names no source, is answered by).</summary>
+    public bool AnyAllowsOrigin(string origin) => _anyOrigin || _listedOrigins.Contains(origin);
 
     private static TokenBucketRateLimiter? Limiter(int perSecond) => perSecond <= 0 ? null : new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
     {

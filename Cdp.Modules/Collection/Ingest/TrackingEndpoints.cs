@@ -14,32 +14,60 @@ using Microsoft.Extensions.Logging;
 namespace Cdp.Modules.Collection.Ingest;
 
 /// <summary>
-/// The Segment Tracking API: POST /v1/{identify,track,page,screen,group,alias,batch,import}.
+/// The Segment Tracking API: POST /v1/{identify,track,page,screen,group,alias,batch,import}, analytics.js's short forms
+/// /v1/{i,t,p,s,g,a,b} and its telemetry /v1/m, and RudderStack's sendBeacon path /beacon/v1/batch.
 /// Answers 200 {"success":true} only after the request's events are committed to the event log.
 /// </summary>
 [Service]
 internal sealed class TrackingEndpoints(
     SourceRegistry sources, EventNormaliser normaliser, EventLogWriter writer, RejectedRequests rejectedRequests, TimeProvider clock,
-    ILogger<TrackingEndpoints> log)
+    SdkMetricsRequests sdkMetrics, BrowserCors cors, ILogger<TrackingEndpoints> log)
 {
     private static readonly byte[] Success = "{\"success\":true}"u8.ToArray();
     // duplicate keys are refused: downstream readers would disagree on which value counts
     private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
     private static readonly string[] SingleTypes = ["identify", "track", "page", "screen", "group", "alias"];
 
+    /// <summary>analytics.js posts each call to <c>${apiHost}/${type.charAt(0)}</c> (plugins/segmentio/index.js) and batches to <c>/b</c>.</summary>
+    private static readonly string[] BatchPaths = ["/v1/batch", "/v1/import", "/v1/b", BeaconBatchPath];
+
+    /// <summary>RudderStack's BeaconQueue: <c>${dataPlaneUrl}/beacon/v1/batch?writeKey=…</c>, a text/plain Blob, no Authorization.</summary>
+    public const string BeaconBatchPath = "/beacon/v1/batch";
+
+    /// <summary>Every POST path of the Tracking API (each also answers the browsers' OPTIONS preflight).</summary>
+    public static IEnumerable<string> Paths =>
+        SingleTypes.SelectMany(t => new[] { "/v1/" + t, "/v1/" + t[0] }).Concat(BatchPaths).Append("/v1/m");
+
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/v1").WithTags("Tracking API");
         foreach (var type in SingleTypes)
         {
-            group.MapPost("/" + type, (HttpContext ctx, TrackingEndpoints api) => api.HandleAsync(ctx, type))
-                .WithSummary($"Segment {type} call");
+            foreach (var path in new[] { "/v1/" + type, "/v1/" + type[0] })
+            {
+                endpoints.MapPost(path, (HttpContext ctx, TrackingEndpoints api) => api.HandleAsync(ctx, type))
+                    .WithTags("Tracking API").WithSummary($"Segment {type} call");
+            }
         }
-        foreach (var path in new[] { "/batch", "/import" })
+        foreach (var path in BatchPaths)
         {
-            group.MapPost(path, (HttpContext ctx, TrackingEndpoints api) => api.HandleAsync(ctx, null))
-                .WithSummary("Segment batch: up to 2,500 calls, 500 KB");
+            endpoints.MapPost(path, (HttpContext ctx, TrackingEndpoints api) => api.HandleAsync(ctx, null))
+                .WithTags("Tracking API").WithSummary("Segment batch: up to 2,500 calls, 500 KB");
         }
+        endpoints.MapPost("/v1/m", (HttpContext ctx, TrackingEndpoints api) => api.SdkMetrics(ctx))
+            .WithTags("Tracking API").WithSummary("analytics.js's own telemetry: accepted and counted, not stored");
+        foreach (var path in Paths)
+            endpoints.MapMethods(path, [HttpMethods.Options], (HttpContext ctx, BrowserCors cors) => cors.PreflightAsync(ctx)).ExcludeFromDescription();
+    }
+
+    /// <summary>analytics.js's metrics ({"series":[…]}, text/plain): answered 200 so the SDK logs no error; the body is not read.</summary>
+    private Task SdkMetrics(HttpContext ctx)
+    {
+        sdkMetrics.Add();
+        cors.AllowIfAnySource(ctx);
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/json";
+        ctx.Response.ContentLength = Success.Length;
+        return ctx.Response.Body.WriteAsync(Success).AsTask();
     }
 
     public async Task HandleAsync(HttpContext ctx, string? routeType)
@@ -58,6 +86,9 @@ internal sealed class TrackingEndpoints(
     {
         var receivedAt = clock.GetUtcNow();
         var isBatch = routeType is null;
+        // browsers: CORS headers on every answer (so the SDK reads 4xx and Retry-After), narrowed to the source's list below
+        var origin = BrowserCors.OriginOf(ctx.Request);
+        if (origin is not null && cors.AnySourceAllows(origin)) BrowserCors.Allow(ctx.Response, origin);
         var authHeader = ctx.Request.Headers.Authorization.ToString();
         Source? source = null;
         if (authHeader.Length > 0)
@@ -65,6 +96,13 @@ internal sealed class TrackingEndpoints(
             source = sources.ByWriteKey(SourceRegistry.WriteKeyFromBasicAuth(authHeader));
             if (source is null) { await Problem(ctx, 401, "Unknown write key", "the write key in the Authorization header is not configured under Cdp:Sources"); return; }
         }
+        else if (ctx.Request.QueryString.HasValue && ctx.Request.Query["writeKey"] is { Count: > 0 } queryKey)
+        {
+            // sendBeacon cannot set headers: RudderStack puts the key in the query string
+            source = sources.ByWriteKey(queryKey[0]);
+            if (source is null) { await Problem(ctx, 401, "Unknown write key", "the writeKey in the query string is not configured under Cdp:Sources"); return; }
+        }
+        if (source is not null && origin is not null && await OriginRefusedAsync(ctx, source, origin)) return;
 
         var limit = isBatch ? Limits.MaxBatchBytes : Limits.MaxEventBytes;
         var limitText = isBatch ? "500 KB per batch request" : "32 KB per event";
@@ -109,9 +147,10 @@ internal sealed class TrackingEndpoints(
                         {
                             ctx.Response.Headers.WWWAuthenticate = "Basic realm=\"cdp\"";
                             await Problem(ctx, 401, key is null ? "Missing write key" : "Unknown write key",
-                                "send the source's write key as the HTTP Basic user name (empty password) or as \"writeKey\" in the body");
+                                "send the source's write key as the HTTP Basic user name (empty password), as ?writeKey= in the query string or as \"writeKey\" in the body");
                             return;
                         }
+                        if (origin is not null && await OriginRefusedAsync(ctx, source, origin)) return;
                     }
                     prepared = Prepare(root, routeType, source, receivedAt);
                 }
@@ -141,6 +180,18 @@ internal sealed class TrackingEndpoints(
         }
     }
 
+    /// <summary>
+    /// A browser on a page the source does not list: 403, nothing stored, no CORS headers (the page cannot read it).
+    /// Refused rather than stored because sendBeacon and text/plain posts reach Cdp without a preflight.
+    /// </summary>
+    private static async Task<bool> OriginRefusedAsync(HttpContext ctx, Source source, string origin)
+    {
+        if (source.Origins.Allows(origin)) return false;
+        BrowserCors.Revoke(ctx.Response);
+        await Problem(ctx, 403, "Origin not allowed", $"source '{source.Name}' does not list {origin} in Cdp:Sources:{source.Name}:AllowedOrigins; nothing was stored");
+        return true;
+    }
+
     /// <summary>Validates and normalises every call of the request (no I/O; the JsonDocument must stay alive).</summary>
     private Prepared Prepare(JsonElement root, string? routeType, Source source, DateTimeOffset receivedAt)
     {
@@ -156,7 +207,8 @@ internal sealed class TrackingEndpoints(
             envelope = new BatchEnvelope(
                 root.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? c : null,
                 root.TryGetProperty("integrations", out var i) && i.ValueKind == JsonValueKind.Object ? i : null,
-                root.TryGetProperty("sentAt", out var s) && s.ValueKind == JsonValueKind.String && s.TryGetDateTimeOffset(out var sentAt) ? sentAt : null);
+                root.TryGetProperty("sentAt", out var s) && EventTime.TryParse(s, out var sentAt) ? sentAt : null,
+                s.ValueKind == JsonValueKind.Undefined ? null : s);
             foreach (var item in batch.EnumerateArray()) items.Add(item);
         }
         else

@@ -12,8 +12,13 @@ internal sealed class TrackingEvent
     public string? PreviousId { get; set; }
     public string? GroupId { get; set; }
     public string? MessageId { get; set; }
-    public DateTimeOffset? Timestamp { get; set; }
+    /// <summary>The client's event time: timestamp, else originalTimestamp (null when absent).</summary>
+    public DateTimeOffset? ClientTime { get; set; }
+    public System.Text.Json.JsonElement TimestampRaw { get; set; }
+    public System.Text.Json.JsonElement OriginalTimestampRaw { get; set; }
+    /// <summary>The call's own sentAt, when readable.</summary>
     public DateTimeOffset? SentAt { get; set; }
+    public System.Text.Json.JsonElement SentAtRaw { get; set; }
     public int PropertyCount { get; set; }
     public int TraitCount { get; set; }
     public int SizeBytes { get; set; }
