@@ -164,3 +164,24 @@ public sealed class SdkTab : IAsyncDisposable
         await _context.DisposeAsync();
     }
 }
+
+/// <summary>
+/// Every request Cdp received, as Cdp saw it (method, path and query, answer): the preflights and the requests a page
+/// sends while it is being left (keepalive fetch, sendBeacon), which Playwright does not show.
+/// </summary>
+public sealed class CdpRequestLog : IStartupFilter
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Method, string PathAndQuery, int Status)> _seen = new();
+
+    public IReadOnlyList<(string Method, string PathAndQuery, int Status)> Seen => _seen.ToList();
+
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        app.Use(async (ctx, inner) =>
+        {
+            try { await inner(ctx); }
+            finally { _seen.Enqueue((ctx.Request.Method, ctx.Request.Path + ctx.Request.QueryString, ctx.Response.StatusCode)); }
+        });
+        next(app);
+    };
+}
