@@ -17,6 +17,7 @@ internal sealed class IngestBench : IBenchScenario
 {
     private const string WriteKey = "bench-write-key";
     private const int Concurrency = 256;
+    private const string BrowserOrigin = "https://clinic.example";
 
     public string Name => "ingest";
 
@@ -35,6 +36,12 @@ internal sealed class IngestBench : IBenchScenario
         // batches stay in-process: wrk's Lua builds a 500-event body far slower than the server takes it in
         // (41.6k events/s with wrk against 77.5k in-process on the same machine)
         Task<LoadGenerator.Result> Batch(WebApplication app) => LoadGenerator.RunAsync(Address(app), "/v1/batch", WriteKey, 8, duration, BatchBody);
+        // a browser on another origin: analytics.js's POST /v1/t, each after its CORS preflight (the worst case: browsers
+        // cache a preflight for up to 2 hours); and the preflight alone. Pairs per second = events per second.
+        Task<LoadGenerator.Result> Browser(WebApplication app, bool preflightOnly) => external
+            ? WrkLoad.RunAsync(Address(app), "/v1/t", WriteKey, Concurrency, duration, trackTemplate, context.WorkFolder, BrowserOrigin, preflightOnly)
+            : LoadGenerator.RunBrowserAsync(Address(app), "/v1/t", WriteKey, BrowserOrigin, Concurrency, duration, TrackBody, preflightOnly);
+        double Pairs(LoadGenerator.Result r, bool preflightOnly) => external && !preflightOnly ? r.RequestsPerSecond / 2 : r.RequestsPerSecond;
         Console.WriteLine(external ? "   load generator: wrk (external process)" : "   load generator: in-process HttpClient (install the wrk package for the external one)");
 
         // ceiling 1: bare Kestrel + JSON parse
@@ -45,7 +52,7 @@ internal sealed class IngestBench : IBenchScenario
         // Collection alone (processor paused: events are acknowledged and wait in the log), as the collection figures are
         // defined; then the same loads with the processor running beside them on the same two cores. Every event of the
         // track load is a new person (a new profile, identifiers and timeline), the processor's most expensive case.
-        LoadGenerator.Result single, durable, batch, singleMixed, batchMixed;
+        LoadGenerator.Result single, durable, batch, singleMixed, batchMixed, preflights, browserPairs;
         long lagAfterTrack, lagAfterBatch;
         await using (var cdp = await StartCdpAsync(Path.Combine(context.WorkFolder, "a"), durable: false))
         {
@@ -53,6 +60,8 @@ internal sealed class IngestBench : IBenchScenario
             await processor.PauseAsync(CancellationToken.None);
             single = await Track(cdp, WriteKey);
             batch = await Batch(cdp);
+            preflights = await Browser(cdp, preflightOnly: true);
+            browserPairs = await Browser(cdp, preflightOnly: false);
             await cdp.StopAsync();
         }
         await using (var cdp = await StartCdpAsync(Path.Combine(context.WorkFolder, "m"), durable: false))
@@ -79,6 +88,10 @@ internal sealed class IngestBench : IBenchScenario
             Target: 20_000, CeilingName: "bare Kestrel", Ceiling: ceiling.RequestsPerSecond, RatioTarget: 0.35));
         figures.Add(new BenchFigure("/v1/track latency p50", single.P50Ms, "ms", LowerIsBetter: true));
         figures.Add(new BenchFigure("/v1/track latency p99", single.P99Ms, "ms", LowerIsBetter: true));
+        figures.Add(new BenchFigure("CORS preflight OPTIONS /v1/t alone", Pairs(preflights, true), "req/s",
+            CeilingName: "bare Kestrel", Ceiling: ceiling.RequestsPerSecond));
+        figures.Add(new BenchFigure("browser: preflight + POST /v1/t pairs (uncached preflight)", Pairs(browserPairs, false), "events/s",
+            CeilingName: "bare Kestrel", Ceiling: ceiling.RequestsPerSecond));
         figures.Add(new BenchFigure("/v1/track with DurableCommits (fsync)", durable.RequestsPerSecond, "events/s",
             CeilingName: "non-durable", Ceiling: single.RequestsPerSecond));
         figures.Add(new BenchFigure("/v1/track durable latency p99", durable.P99Ms, "ms", LowerIsBetter: true));
@@ -92,7 +105,8 @@ internal sealed class IngestBench : IBenchScenario
         figures.Add(new BenchFigure("/v1/batch while processing", batchMixed.RequestsPerSecond * 500, "events/s",
             CeilingName: "collection alone", Ceiling: batch.RequestsPerSecond * 500));
         figures.Add(new BenchFigure("processor lag after the batch load", lagAfterBatch, "events", LowerIsBetter: true));
-        var failures = single.Failures + batch.Failures + durable.Failures + singleMixed.Failures + batchMixed.Failures;
+        var failures = single.Failures + batch.Failures + durable.Failures + singleMixed.Failures + batchMixed.Failures
+            + preflights.Failures + browserPairs.Failures;
         figures.Add(new BenchFigure("non-200 answers during the runs", failures, "requests", Target: 0, LowerIsBetter: true));
         return figures;
     }
@@ -197,6 +211,7 @@ internal sealed class IngestBench : IBenchScenario
             $"--Cdp:Storage:Path={Path.Combine(folder, "cdp.db")}",
             $"--Cdp:Storage:DurableCommits={durable}",
             $"--Cdp:Sources:bench:WriteKey={WriteKey}",
+            $"--Cdp:Sources:bench:AllowedOrigins:0={BrowserOrigin}",
             "--Cdp:Collection:QueueCapacity=1000000",
             .. (Environment.GetEnvironmentVariable("CDP_BENCH_BATCH") is { } batch ? ["--Cdp:Profiles:BatchSize=" + batch] : Array.Empty<string>()),
         ]);

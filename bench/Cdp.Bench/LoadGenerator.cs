@@ -13,8 +13,38 @@ internal static class LoadGenerator
         public double RequestsPerSecond => Requests / Seconds;
     }
 
-    public static async Task<Result> RunAsync(
-        Uri baseAddress, string path, string? basicUser, int concurrency, TimeSpan duration, Func<long, byte[]> body)
+    public static Task<Result> RunAsync(
+        Uri baseAddress, string path, string? basicUser, int concurrency, TimeSpan duration, Func<long, byte[]> body) =>
+        RunAsync(baseAddress, basicUser, concurrency, duration, (client, n) => Send(client, path, body(n)));
+
+    /// <summary>
+    /// A browser on another origin: each step is the CORS preflight (OPTIONS with Origin and Access-Control-Request-*),
+    /// then, unless <paramref name="preflightOnly"/>, the POST with its Origin header; one result per step (a pair).
+    /// </summary>
+    public static Task<Result> RunBrowserAsync(
+        Uri baseAddress, string path, string basicUser, string origin, int concurrency, TimeSpan duration, Func<long, byte[]> body, bool preflightOnly) =>
+        RunAsync(baseAddress, basicUser, concurrency, duration, async (client, n) =>
+        {
+            using var preflight = new HttpRequestMessage(HttpMethod.Options, path);
+            preflight.Headers.Add("Origin", origin);
+            preflight.Headers.Add("Access-Control-Request-Method", "POST");
+            preflight.Headers.Add("Access-Control-Request-Headers", "authorization,content-type");
+            using (var answer = await client.SendAsync(preflight))
+            {
+                if (answer.StatusCode != HttpStatusCode.NoContent) return false;
+            }
+            if (preflightOnly) return true;
+            using var content = new ByteArrayContent(body(n));
+            content.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
+            using var post = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+            post.Headers.Add("Origin", origin);
+            using var response = await client.SendAsync(post);
+            await response.Content.CopyToAsync(Stream.Null);
+            return response.StatusCode == HttpStatusCode.OK;
+        });
+
+    private static async Task<Result> RunAsync(
+        Uri baseAddress, string? basicUser, int concurrency, TimeSpan duration, Func<HttpClient, long, Task<bool>> step)
     {
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
         using var client = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
@@ -22,7 +52,7 @@ internal static class LoadGenerator
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(basicUser + ":")));
 
         // warm-up: connections, JIT, LiteDB pages
-        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(i => Send(client, path, body(-1 - i))));
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(i => step(client, -1 - i)));
 
         long counter = 0, failures = 0;
         var latencies = new List<double>[concurrency];
@@ -35,7 +65,7 @@ internal static class LoadGenerator
             {
                 var n = Interlocked.Increment(ref counter);
                 var t0 = Stopwatch.GetTimestamp();
-                var ok = await Send(client, path, body(n));
+                var ok = await step(client, n);
                 mine.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
                 if (!ok) Interlocked.Increment(ref failures);
             }

@@ -17,11 +17,13 @@ internal static partial class WrkLoad
     public static bool Available => File.Exists(Executable);
 
     /// <param name="template">Request body; every "{n}" becomes a unique id.</param>
+    /// <param name="origin">A browser on this origin: every other request is its CORS preflight (all of them with
+    /// <paramref name="preflightOnly"/>); the result then counts requests, two per preflight + POST pair.</param>
     public static async Task<LoadGenerator.Result> RunAsync(Uri baseAddress, string path, string? basicUser, int connections,
-        TimeSpan duration, string template, string workFolder)
+        TimeSpan duration, string template, string workFolder, string? origin = null, bool preflightOnly = false)
     {
         var script = Path.Combine(workFolder, $"wrk-{Guid.NewGuid():N}.lua");
-        await File.WriteAllTextAsync(script, Script(path, basicUser, template));
+        await File.WriteAllTextAsync(script, Script(path, basicUser, template, origin, preflightOnly));
         var info = new ProcessStartInfo(Executable)
         {
             RedirectStandardOutput = true,
@@ -39,9 +41,30 @@ internal static partial class WrkLoad
         return Parse(output);
     }
 
-    private static string Script(string path, string? basicUser, string template)
+    private static string Script(string path, string? basicUser, string template, string? origin, bool preflightOnly)
     {
         var auth = basicUser is null ? "" : Convert.ToBase64String(Encoding.UTF8.GetBytes(basicUser + ":"));
+        if (origin is not null)
+        {
+            return $$"""
+                local counter = 0
+                local threads = 0
+                local template = [==[{{template}}]==]
+                local preflight = { ["Origin"] = "{{origin}}", ["Access-Control-Request-Method"] = "POST", ["Access-Control-Request-Headers"] = "authorization,content-type" }
+                local post = { ["Origin"] = "{{origin}}", ["Content-Type"] = "text/plain", ["Authorization"] = "Basic {{auth}}" }
+                function setup(thread)
+                  threads = threads + 1
+                  thread:set("tid", threads)
+                end
+                function request()
+                  counter = counter + 1
+                  if {{(preflightOnly ? "true" : "false")}} or counter % 2 == 1 then
+                    return wrk.format("OPTIONS", "{{path}}", preflight, nil)
+                  end
+                  return wrk.format("POST", "{{path}}", post, (template:gsub("{n}", tid .. "-" .. counter)))
+                end
+                """;
+        }
         // Lua long brackets hold the template verbatim; gsub's replacement must escape '%'
         return $$"""
             local counter = 0

@@ -16,7 +16,7 @@ internal static class EventTime
     public static readonly DateTimeOffset Earliest = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary>Epoch numbers below this are seconds, at or above it milliseconds (1e11 s is the year 5138; 1e11 ms is 1973).</summary>
-    private const double EpochMillisecondsFrom = 1e11;
+    private const decimal EpochMillisecondsFrom = 1e11m;
 
     private static readonly long UnixEpochTicks = DateTime.UnixEpoch.Ticks;
 
@@ -39,7 +39,7 @@ internal static class EventTime
         switch (value.ValueKind)
         {
             case JsonValueKind.Number:
-                return value.TryGetDouble(out var n) && TryFromEpoch(n, out time);
+                return value.TryGetDecimal(out var n) && TryFromEpoch(n, out time);
             case JsonValueKind.String:
                 var raw = JsonMarshal.GetRawUtf8Value(value);
                 // the common case, an SDK's "2024-05-01T10:00:00.000Z": System.Text.Json's own parser, no string made
@@ -56,7 +56,7 @@ internal static class EventTime
         var s = text.Trim();
         if (s.Length == 0 || s.Length > 40) return false;
         if (IsEpochText(s))
-            return double.TryParse(s, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var n) && TryFromEpoch(n, out time);
+            return decimal.TryParse(s, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var n) && TryFromEpoch(n, out time);
         if (s.Length > 10 && s[10] == ' ') s = string.Concat(s.AsSpan(0, 10), "T", s.AsSpan(11));
         s = CutFraction(s);
         return DateTimeOffset.TryParseExact(s, IsoFormats, CultureInfo.InvariantCulture,
@@ -78,12 +78,13 @@ internal static class EventTime
         return new Resolved(new DateTimeOffset(ticks, TimeSpan.Zero), false);
     }
 
-    private static bool TryFromEpoch(double n, out DateTimeOffset time)
+    /// <summary>Decimal, not double: 1772359200123 ms must give .123, not .1229952 (decimal holds any JSON number up to 7.9e28).</summary>
+    private static bool TryFromEpoch(decimal n, out DateTimeOffset time)
     {
         time = default;
-        if (!double.IsFinite(n)) return false;
+        if (Math.Abs(n) >= 1e20m) return false; // far outside DateTime's range either way; keeps the products below in decimal's
         var milliseconds = Math.Abs(n) < EpochMillisecondsFrom ? n * 1000 : n;
-        var ticks = milliseconds * TimeSpan.TicksPerMillisecond + UnixEpochTicks;
+        var ticks = decimal.Round(milliseconds * TimeSpan.TicksPerMillisecond) + UnixEpochTicks;
         if (ticks < 0 || ticks > DateTime.MaxValue.Ticks) return false;
         time = new DateTimeOffset((long)ticks, TimeSpan.Zero);
         return true;

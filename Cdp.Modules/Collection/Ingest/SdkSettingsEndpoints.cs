@@ -18,7 +18,8 @@ namespace Cdp.Modules.Collection.Ingest;
 internal sealed class SdkSettingsEndpoints(SourceRegistry sources, BrowserCors cors, IOptions<CollectionOptions> options)
 {
     public const string SegmentSettingsPath = "/v1/projects/{writeKey}/settings";
-    public static readonly string[] RudderStackConfigPaths = ["/sourceConfig", "/sourceConfig/"];
+    /// <summary>Also matches "/sourceConfig/", the form the SDK builds (routing ignores a trailing slash).</summary>
+    public const string RudderStackConfigPath = "/sourceConfig";
 
     /// <summary>Browsers and proxies may keep a document a minute: a changed source setting reaches pages quickly.</summary>
     private const string CacheControl = "public, max-age=60";
@@ -28,12 +29,9 @@ internal sealed class SdkSettingsEndpoints(SourceRegistry sources, BrowserCors c
         endpoints.MapGet(SegmentSettingsPath, (HttpContext ctx, string writeKey, SdkSettingsEndpoints api) => api.SegmentSettingsAsync(ctx, writeKey))
             .WithTags("Tracking API").WithSummary("analytics.js settings (its cdnURL): the Segment.io integration pointed at this Cdp");
         endpoints.MapMethods(SegmentSettingsPath, [HttpMethods.Options], (HttpContext ctx, BrowserCors cors) => cors.PreflightAsync(ctx)).ExcludeFromDescription();
-        foreach (var path in RudderStackConfigPaths)
-        {
-            endpoints.MapMethods(path, [HttpMethods.Get, HttpMethods.Head], (HttpContext ctx, SdkSettingsEndpoints api) => api.RudderStackConfigAsync(ctx))
-                .WithTags("Tracking API").WithSummary("RudderStack JS SDK source config (its configUrl): no destinations, events to this Cdp");
-            endpoints.MapMethods(path, [HttpMethods.Options], (HttpContext ctx, BrowserCors cors) => cors.PreflightAsync(ctx)).ExcludeFromDescription();
-        }
+        endpoints.MapMethods(RudderStackConfigPath, [HttpMethods.Get, HttpMethods.Head], (HttpContext ctx, SdkSettingsEndpoints api) => api.RudderStackConfigAsync(ctx))
+            .WithTags("Tracking API").WithSummary("RudderStack JS SDK source config (its configUrl): no destinations, events to this Cdp");
+        endpoints.MapMethods(RudderStackConfigPath, [HttpMethods.Options], (HttpContext ctx, BrowserCors cors) => cors.PreflightAsync(ctx)).ExcludeFromDescription();
     }
 
     private Task SegmentSettingsAsync(HttpContext ctx, string writeKey)
