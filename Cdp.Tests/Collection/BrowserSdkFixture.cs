@@ -52,9 +52,19 @@ public sealed class BrowserSdkFixture : IAsyncLifetime
         _site.MapGet("/sdk/{file}", (string file) => file is "analytics-next.js" or "rudderstack.js"
             ? Results.File(Path.Combine(_scripts.Path, file), "text/javascript; charset=utf-8")
             : Results.NotFound());
-        _site.MapGet(PagePath, (string sdk) => sdk is "analytics-next" or "rudderstack"
-            ? Results.Content(Page(sdk), "text/html; charset=utf-8")
+        // analytics.js's UMD build self-hosted as /js/index.js, and the chunks it loads on demand (e.g. for ajs_ query
+        // parameters) under {window.analytics._cdn}/analytics-next/bundles/, as the README shows
+        _site.MapGet("/js/index.js", () => Results.File(Path.Combine(_scripts.Path, "umd", "index.js"), "text/javascript; charset=utf-8"));
+        _site.MapGet("/js/analytics-next/bundles/{file}", (string file) => File.Exists(Path.Combine(_scripts.Path, "umd", Path.GetFileName(file)))
+            ? Results.File(Path.Combine(_scripts.Path, "umd", Path.GetFileName(file)), "text/javascript; charset=utf-8")
             : Results.NotFound());
+        _site.MapGet(PagePath, (string sdk) => sdk switch
+        {
+            "analytics-next" or "rudderstack" => Results.Content(Page($"/sdk/{sdk}.js"), "text/html; charset=utf-8"),
+            // without window.analytics._cdn set first, the UMD build loads its chunks from Segment's CDN
+            "analytics-next-umd" => Results.Content(Page("/js/index.js", "window.analytics = { _cdn: '/js' };"), "text/html; charset=utf-8"),
+            _ => Results.NotFound(),
+        });
         _site.MapGet("/bye", () => Results.Content(
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Bye</title><link rel=\"icon\" href=\"data:,\"></head><body><p>Another page</p></body></html>",
             "text/html; charset=utf-8"));
@@ -79,7 +89,7 @@ public sealed class BrowserSdkFixture : IAsyncLifetime
         });
     }
 
-    private static string Page(string sdk) =>
+    private static string Page(string script, string? before = null) =>
         $$"""
         <!doctype html>
         <html lang="en">
@@ -87,7 +97,8 @@ public sealed class BrowserSdkFixture : IAsyncLifetime
         <meta charset="utf-8">
         <title>{{PageTitle}}</title>
         <link rel="icon" href="data:,">
-        <script src="/sdk/{{sdk}}.js"></script>
+        {{(before is null ? "" : $"<script>{before}</script>")}}
+        <script src="{{script}}"></script>
         </head>
         <body><h1>Acne treatment</h1><p>A test page of a clinic's website.</p></body>
         </html>
@@ -148,13 +159,13 @@ public sealed class SdkTab : IAsyncDisposable
         lock (list) list.Add(line);
     }
 
-    public static async Task<SdkTab> OpenAsync(BrowserSdkFixture fx, string sdk)
+    public static async Task<SdkTab> OpenAsync(BrowserSdkFixture fx, string sdk, string extraQuery = "")
     {
         var context = await fx.Browser.NewContextAsync();
         context.SetDefaultTimeout(20_000);
         var page = await context.NewPageAsync();
         var tab = new SdkTab(context, page);
-        await page.GotoAsync($"{fx.SiteAddress}{BrowserSdkFixture.PagePath}{BrowserSdkFixture.PageQuery}&sdk={sdk}");
+        await page.GotoAsync($"{fx.SiteAddress}{BrowserSdkFixture.PagePath}{BrowserSdkFixture.PageQuery}&sdk={sdk}{extraQuery}");
         return tab;
     }
 

@@ -1,10 +1,12 @@
 // Builds the scripts the browser SDK tests serve to their page (Cdp.Tests/Collection/BrowserSdkTests.cs).
 // usage: node browser/build.mjs <outDir>
 //   <outDir>/analytics-next.js  @segment/analytics-next bundled by esbuild from the npm package (one file, no chunks)
+//   <outDir>/umd/*.js           @segment/analytics-next's own UMD build (index.js, window.AnalyticsNext) and the chunks
+//                               it may load, copied as published: what a site self-hosts for a plain script tag
 //   <outDir>/rudderstack.js     @rudderstack/analytics-js's own "bundled" UMD build, copied as published: every plugin
 //                               (XhrQueue, BeaconQueue, StorageEncryption, ...) is inside, so none is loaded from a CDN
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +28,10 @@ await build({
   outfile: join(out, 'analytics-next.js'),
   logLevel: 'warning',
 });
+
+const segmentUmd = join(here, '..', 'node_modules', '@segment', 'analytics-next', 'dist', 'umd');
+mkdirSync(join(out, 'umd'), { recursive: true });
+for (const f of readdirSync(segmentUmd).filter((f) => f.endsWith('.js'))) copyFileSync(join(segmentUmd, f), join(out, 'umd', f));
 
 // the package's "exports" hide its dist folder from require.resolve: take it from node_modules next to this folder
 const rudderPackage = join(here, '..', 'node_modules', '@rudderstack', 'analytics-js');
