@@ -49,7 +49,7 @@ public sealed class BrowserSdkFixture : IAsyncLifetime
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         _site = builder.Build();
-        _site.MapGet("/sdk/{file}", (string file) => file is "analytics-next.js" or "rudderstack.js"
+        _site.MapGet("/sdk/{file}", (string file) => file is "analytics-next.js" or "rudderstack.js" or "rudderstack-npm.js"
             ? Results.File(Path.Combine(_scripts.Path, file), "text/javascript; charset=utf-8")
             : Results.NotFound());
         // analytics.js's UMD build self-hosted as /js/index.js, and the chunks it loads on demand (e.g. for ajs_ query
@@ -60,7 +60,7 @@ public sealed class BrowserSdkFixture : IAsyncLifetime
             : Results.NotFound());
         _site.MapGet(PagePath, (string sdk) => sdk switch
         {
-            "analytics-next" or "rudderstack" => Results.Content(Page($"/sdk/{sdk}.js"), "text/html; charset=utf-8"),
+            "analytics-next" or "rudderstack" or "rudderstack-npm" => Results.Content(Page($"/sdk/{sdk}.js"), "text/html; charset=utf-8"),
             // without window.analytics._cdn set first, the UMD build loads its chunks from Segment's CDN
             "analytics-next-umd" => Results.Content(Page("/js/index.js", "window.analytics = { _cdn: '/js' };"), "text/html; charset=utf-8"),
             _ => Results.NotFound(),

@@ -56,7 +56,9 @@ public sealed class BrowserSdkTests(BrowserSdkFixture fx) : IClassFixture<Browse
           if (mode === 'batching') options.queueOptions = { batch: { enabled: true, maxItems: 5, flushInterval: 1000 } };
           // sendBeacon, flushed when the page is left
           if (mode === 'beacon') { options.useBeacon = true; options.beaconQueueOptions = { maxItems: 100, flushQueueInterval: 600000 }; }
-          const rs = new window.rudderanalytics.RudderAnalytics();
+          // the site's own bundle of the npm package (window.RudderAnalytics) or the self-hosted UMD script
+          const RudderAnalytics = window.RudderAnalytics ?? window.rudderanalytics.RudderAnalytics;
+          const rs = new RudderAnalytics();
           await new Promise((resolve, reject) => {
             const timer = setTimeout(() => reject(new Error('RudderStack was not ready after 15 s (its source config from ' + cdp + '?)')), 15000);
             rs.load(writeKey, cdp, options);
@@ -88,6 +90,7 @@ public sealed class BrowserSdkTests(BrowserSdkFixture fx) : IClassFixture<Browse
         ["analytics-next-umd default"] = ["/v1/p", "/v1/i", "/v1/t", "/v1/g", "/v1/a"],
         ["rudderstack default"] = ["/v1/page", "/v1/identify", "/v1/track", "/v1/group", "/v1/alias"],
         ["rudderstack batching"] = ["/v1/batch"],
+        ["rudderstack-npm default"] = ["/v1/page", "/v1/identify", "/v1/track", "/v1/group", "/v1/alias"],
         ["rudderstack beacon"] = ["/beacon/v1/batch?writeKey=" + CdpHost.WriteKey],
     };
 
@@ -113,6 +116,11 @@ public sealed class BrowserSdkTests(BrowserSdkFixture fx) : IClassFixture<Browse
     [InlineData("beacon")]
     public Task RudderStack_js_delivers_page_identify_track_group_alias_once_each_with_the_client_time_into_one_profile(string mode) =>
         Deliver("rudderstack", RudderStackJs, mode, leavesPage: mode == "beacon");
+
+    /// <summary>The README's npm way: a site bundles <c>@rudderstack/analytics-js/bundled</c> (here with esbuild).</summary>
+    [SkippableFact]
+    public Task RudderStack_js_from_npm_bundled_by_the_site_delivers_every_call_once_with_nothing_fetched_from_a_CDN() =>
+        Deliver("rudderstack-npm", RudderStackJs, "default", leavesPage: false);
 
     private async Task Deliver(string sdk, string script, string mode, bool leavesPage)
     {

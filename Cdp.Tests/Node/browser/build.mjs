@@ -1,6 +1,7 @@
 // Builds the scripts the browser SDK tests serve to their page (Cdp.Tests/Collection/BrowserSdkTests.cs).
 // usage: node browser/build.mjs <outDir>
 //   <outDir>/analytics-next.js  @segment/analytics-next bundled by esbuild from the npm package (one file, no chunks)
+//   <outDir>/rudderstack-npm.js @rudderstack/analytics-js/bundled bundled by esbuild from the npm package
 //   <outDir>/umd/*.js           @segment/analytics-next's own UMD build (index.js, window.AnalyticsNext) and the chunks
 //                               it may load, copied as published: what a site self-hosts for a plain script tag
 //   <outDir>/rudderstack.js     @rudderstack/analytics-js's own "bundled" UMD build, copied as published: every plugin
@@ -18,16 +19,18 @@ if (!out) {
 }
 mkdirSync(out, { recursive: true });
 
-await build({
-  entryPoints: [join(here, 'segment-entry.mjs')],
+const bundle = (entry, outfile) => build({
+  entryPoints: [join(here, entry)],
   bundle: true,
   format: 'iife',
   platform: 'browser',
   target: 'es2020',
   define: { 'process.env.NODE_ENV': '"production"' },
-  outfile: join(out, 'analytics-next.js'),
+  outfile: join(out, outfile),
   logLevel: 'warning',
 });
+await bundle('segment-entry.mjs', 'analytics-next.js');
+await bundle('rudderstack-entry.mjs', 'rudderstack-npm.js');
 
 const segmentUmd = join(here, '..', 'node_modules', '@segment', 'analytics-next', 'dist', 'umd');
 mkdirSync(join(out, 'umd'), { recursive: true });
