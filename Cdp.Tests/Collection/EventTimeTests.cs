@@ -100,6 +100,10 @@ public sealed class EventTimeTests(EventTimeHost fixture) : IClassFixture<EventT
         stored.GetProperty("timestamp").GetDateTimeOffset().Should().Be(want);
         if (original is null) stored.TryGetProperty("originalTimestamp", out _).Should().BeFalse();
         else stored.GetProperty("originalTimestamp").GetRawText().Should().Be(original);
+        // sentAt is kept as the client sent it, readable or not
+        using var sent = JsonDocument.Parse("{" + fields + "}");
+        if (sent.RootElement.TryGetProperty("sentAt", out var sentAt)) stored.GetProperty("sentAt").GetRawText().Should().Be(sentAt.GetRawText());
+        else stored.TryGetProperty("sentAt", out _).Should().BeFalse();
     }
 
     [Fact]
@@ -131,12 +135,13 @@ public sealed class EventTimeTests(EventTimeHost fixture) : IClassFixture<EventT
     [Fact]
     public async Task A_batch_sent_at_corrects_each_call_that_has_no_own_sent_at()
     {
+        // rudder-sdk-node also puts a "timestamp" (its flush time) on the envelope: it is not any event's time
         var run = Guid.NewGuid().ToString("N");
         var body = $$"""
             {"batch":[
               {"type":"track","userId":"c-1","event":"A","messageId":"{{run}}-1","originalTimestamp":"2026-03-31T10:00:00Z"},
               {"type":"track","userId":"c-2","event":"B","messageId":"{{run}}-2","originalTimestamp":"2026-03-31T10:00:00Z","sentAt":"2026-03-31T10:00:30Z"}
-            ],"sentAt":"2026-03-31T10:01:00Z"}
+            ],"sentAt":"2026-03-31T10:01:00Z","timestamp":"2026-03-31T10:01:00Z"}
             """;
         (await fixture.Host.TrackingClient().PostAsync("/v1/batch", TrackingApiTests.Json(body))).StatusCode.Should().Be(HttpStatusCode.OK);
         var stored = fixture.Host.Service<IEventLog>().ReadAfter(0, 100_000)

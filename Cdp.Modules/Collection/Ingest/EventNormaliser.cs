@@ -63,7 +63,8 @@ internal sealed class EventNormaliser(TrackingEventValidator validator, TimeSpan
         if (failures is not null) return false;
 
         var messageId = string.IsNullOrEmpty(e.MessageId) ? Guid.NewGuid().ToString() : e.MessageId!;
-        var (sentAt, sentAtRaw) = e.SentAt is not null ? (e.SentAt, e.SentAtRaw) : (envelope.SentAt, envelope.SentAtRaw);
+        var sentAt = e.SentAt ?? envelope.SentAt;
+        var sentAtRaw = e.SentAtRaw.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null) ? e.SentAtRaw : envelope.SentAtRaw;
         var time = EventTime.Resolve(e.ClientTime, sentAt, receivedAt, maxFutureSkew);
         if (time.Clamped) Interlocked.Increment(ref ClampedTimes);
 
@@ -198,12 +199,9 @@ internal sealed class EventNormaliser(TrackingEventValidator validator, TimeSpan
         e.ClientTime = timestamp.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null)
             ? Date(timestamp, "timestamp", e)
             : Date(originalTimestamp, "originalTimestamp", e);
-        // an unreadable sentAt only costs the skew correction
-        if (sentAt.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null) && EventTime.TryParse(sentAt, out var sent))
-        {
-            e.SentAt = sent;
-            e.SentAtRaw = sentAt;
-        }
+        // an unreadable sentAt only costs the skew correction (the batch's, if readable, is used instead); kept as sent
+        e.SentAtRaw = sentAt;
+        if (sentAt.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null) && EventTime.TryParse(sentAt, out var sent)) e.SentAt = sent;
         e.PropertyCount = Count(properties, "properties", e);
         e.TraitCount = Math.Max(Count(traits, "traits", e), ContextTraits(context));
         return e;

@@ -116,6 +116,7 @@ internal sealed class SdkSettingsEndpoints(SourceRegistry sources, BrowserCors c
     private static Task Json(HttpContext ctx, object document)
     {
         ctx.Response.Headers.CacheControl = CacheControl;
+        ctx.Response.Headers.Vary = "Origin"; // cacheable: a copy made for one page must not answer another origin's
         if (HttpMethods.IsHead(ctx.Request.Method))
         {
             ctx.Response.ContentType = "application/json";

@@ -16,7 +16,7 @@ internal sealed class TrackingEvent
     public DateTimeOffset? ClientTime { get; set; }
     public System.Text.Json.JsonElement TimestampRaw { get; set; }
     public System.Text.Json.JsonElement OriginalTimestampRaw { get; set; }
-    /// <summary>The call's own sentAt, when readable.</summary>
+    /// <summary>The call's own sentAt, when readable (<see cref="SentAtRaw"/>: as sent, readable or not).</summary>
     public DateTimeOffset? SentAt { get; set; }
     public System.Text.Json.JsonElement SentAtRaw { get; set; }
     public int PropertyCount { get; set; }
