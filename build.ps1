@@ -21,9 +21,15 @@ function Invoke-Step([string]$what, [scriptblock]$block) {
 }
 
 function Install-NodeTestPackages {
-    # the real Segment SDK used by the tests, pinned by Cdp.Tests/Node/package-lock.json
-    if (-not (Test-Path 'Cdp.Tests/Node/node_modules/@segment/analytics-node')) {
+    # The real SDKs the tests drive (Segment and RudderStack, node and browser, plus esbuild for the browser page),
+    # pinned by Cdp.Tests/Node/package-lock.json. npm ci runs again whenever the lock file changed since the last
+    # install (its hash is kept in node_modules), so a new or updated package is never missed.
+    $lock = 'Cdp.Tests/Node/package-lock.json'
+    $stamp = 'Cdp.Tests/Node/node_modules/.cdp-lock-sha256'
+    $hash = (Get-FileHash -Algorithm SHA256 $lock).Hash
+    if (-not (Test-Path $stamp) -or (Get-Content -Raw $stamp).Trim() -ne $hash) {
         Invoke-Step 'npm ci (Cdp.Tests/Node)' { npm ci --prefix Cdp.Tests/Node --no-audit --no-fund }
+        Set-Content -NoNewline -Path $stamp -Value $hash
     }
 }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Tests.Support;
@@ -11,29 +10,15 @@ namespace Cdp.Tests.Collection;
 /// </summary>
 public sealed class SegmentSdkTests
 {
-    private static string NodeFolder()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Cdp.sln"))) dir = dir.Parent;
-        return Path.Combine(dir?.FullName ?? throw new DirectoryNotFoundException("Cdp.sln not found above the test folder"), "Cdp.Tests", "Node");
-    }
-
     [Fact]
     public async Task Analytics_node_identify_track_page_group_alias_arrive_exactly_once_with_their_fields()
     {
-        var node = NodeFolder();
-        File.Exists(Path.Combine(node, "node_modules", "@segment", "analytics-node", "package.json")).Should()
-            .BeTrue("run `npm ci` in Cdp.Tests/Node first (.ci/run and `./build.ps1 test` do)");
+        NodePackages.Require("@segment/analytics-node");
         using var host = new CdpHost();
         var runId = Guid.NewGuid().ToString("N")[..8];
 
-        var info = new ProcessStartInfo("node") { WorkingDirectory = node, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "segment-client.mjs", host.ServerAddress.TrimEnd('/'), CdpHost.WriteKey, runId }) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stdout = await process.StandardOutput.ReadToEndAsync();
-        var stderr = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        process.ExitCode.Should().Be(0, stderr);
+        var (exitCode, stdout, stderr) = await NodePackages.RunAsync("segment-client.mjs", host.ServerAddress.TrimEnd('/'), CdpHost.WriteKey, runId);
+        exitCode.Should().Be(0, stderr);
         stdout.Should().Contain("flushed");
         var sdkMessageIds = stdout.Split('\n').Where(l => l.StartsWith('{'))
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("messageId").GetString()).ToList();
