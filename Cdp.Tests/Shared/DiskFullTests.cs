@@ -118,7 +118,7 @@ public sealed class DiskFullTests
     }
 
     [SkippableFact]
-    public async Task Starting_on_a_full_disk_stops_with_exit_code_5_and_a_line_naming_the_file_and_the_cause()
+    public async Task Starting_on_a_full_disk_stops_with_exit_code_6_and_a_line_naming_the_file_and_the_cause()
     {
         using var fs = SmallFilesystem.TryCreate(4, out var whyNot);
         Skip.If(fs is null, whyNot);
