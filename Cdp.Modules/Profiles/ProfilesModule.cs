@@ -18,7 +18,7 @@ public sealed class ProfilesModule : ICdpModule
     public void AddServices(IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedSettings<ProfilesOptions, ProfilesOptionsValidator>(configuration, ProfilesOptions.Section);
-        services.AddSingleton(sp => new ComputedTraits(sp.GetRequiredService<IOptions<ProfilesOptions>>().Value));
+        services.AddSingleton(sp => new ComputedTraits(sp.GetRequiredService<IOptions<ProfilesOptions>>().Value, sp.GetRequiredService<SkippedValueMetrics>()));
         services.AddModuleServices(typeof(ProfilesModule));
     }
 
