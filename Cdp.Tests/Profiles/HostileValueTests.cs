@@ -2,7 +2,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Cdp.Modules.Activation.Configuration;
+using Cdp.Modules.Activation.Engine;
 using Cdp.Modules.Profiles;
+using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Storage;
 using Cdp.Tests.Support;
 using LiteDB;
@@ -124,6 +127,42 @@ public sealed class HostileValueTests
         result.IsValid.Should().BeFalse();
         result.Errors.Should().Contain(e => e.PropertyName == "Limits" && e.ErrorMessage.Contains("LiteDB"));
         new ProfilesOptionsValidator().Validate(new ProfilesOptions()).IsValid.Should().BeTrue("the defaults fit");
+    }
+
+    [Theory]
+    [InlineData("traits.birthday before \"2000-01-01\"", 1)] // -9e10 epoch seconds is before year 1: no date; "1999-05-01" is one
+    [InlineData("traits.birthday within 30d or traits.birthday after 3d ago", 1)] // 99999999999999 ms is in the year 5138
+    [InlineData("traits.age > 3", 1)] // "1e309" and "NaN" are no numbers; 12 is
+    [InlineData("traits.age < 100000", 1)]
+    public async Task Segment_conditions_treat_dates_and_numbers_out_of_range_as_no_value(string where, int members)
+    {
+        using var host = new CdpHost();
+        var web = host.TrackingClient();
+        var admin = host.AdminClient();
+        await web.Send("identify", """{"userId":"a","traits":{"birthday":-90000000000,"age":"1e309"}}""");
+        await web.Send("identify", """{"userId":"b","traits":{"birthday":99999999999999,"age":"NaN"}}""");
+        await web.Send("identify", """{"userId":"c","traits":{"birthday":"1999-05-01","age":12}}""");
+        await HostileStreamPropertyTests.ProcessedWithoutError(host, admin);
+        var preview = await admin.PostAsJsonAsync("/api/segments/preview", new { where });
+        preview.StatusCode.Should().Be(HttpStatusCode.OK, await preview.Content.ReadAsStringAsync());
+        (await preview.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("count").GetInt64().Should().Be(members);
+    }
+
+    [Fact]
+    public void A_mapped_trait_holding_an_object_is_sent_to_an_email_platform_as_null_and_the_member_keeps_its_other_fields()
+    {
+        var sync = new SyncSettings { ConsentPurpose = "", FieldMappings = new() { ["FNAME"] = "traits.first_name", ["CITY"] = "traits.city", ["SKUS"] = "computed.skus" } };
+        var traits = JsonDocument.Parse("""{"email":"a@example.com","first_name":{"given":"Ann"},"city":"Leeds"}""").RootElement;
+        var computed = JsonDocument.Parse("""{"skus":["s1","s2"]}""").RootElement;
+        var view = new ProfileView("p_1", traits, computed, DateTime.UtcNow, DateTime.UtcNow, 1, new Dictionary<string, long>(), new Dictionary<string, long>(),
+            new Dictionary<string, SourcePresence>(), []);
+        var vendor = new MemberProjection(sync, scalarFields: true);
+        vendor.Check(view, out var key).Should().Be(Eligibility.Eligible);
+        var member = vendor.Project(view, key);
+        member.Fields.Should().ContainSingle(f => f.Key == "FNAME").Which.Value.ValueKind.Should().Be(JsonValueKind.Null);
+        member.Fields.Should().ContainSingle(f => f.Key == "SKUS").Which.Value.ValueKind.Should().Be(JsonValueKind.Null);
+        member.Fields.Should().ContainSingle(f => f.Key == "CITY").Which.Value.GetString().Should().Be("Leeds");
+        new MemberProjection(sync).Project(view, key).Fields.Single(f => f.Key == "SKUS").Value.GetArrayLength().Should().Be(2, "a webhook takes any JSON");
     }
 
     private static string Nested(int keys, string prefix) =>
