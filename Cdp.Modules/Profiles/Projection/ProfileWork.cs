@@ -61,12 +61,13 @@ internal sealed class ProfileWork
         Increment(p.TypeCounts, type, 1);
         if (type == "track" && name is not null)
         {
+            var counted = name;
             if (TraitBudget.BadKey(name, _limits) is { } bad)
             {
                 _skips.Add(SkippedValues.EventNames, $"event name: {bad}; counted as {ProfileSchema.OtherEvents}");
-                name = ProfileSchema.OtherEvents;
+                counted = ProfileSchema.OtherEvents; // a counter key; the event keeps its name for segments and computed traits
             }
-            Increment(p.EventCounts, p.EventCounts.ContainsKey(name) || p.EventCounts.Count < _options.MaxEventNames ? name : ProfileSchema.OtherEvents, 1);
+            Increment(p.EventCounts, p.EventCounts.ContainsKey(counted) || p.EventCounts.Count < _options.MaxEventNames ? counted : ProfileSchema.OtherEvents, 1);
         }
         Presence(p.Sources, e.Source, timestamp, timestamp, 1);
 
