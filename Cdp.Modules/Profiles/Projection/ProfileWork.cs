@@ -108,6 +108,7 @@ internal sealed class ProfileWork
         foreach (var (k, v) in l.Sources)
             Presence(w.Sources, k, v["f"].AsDateTime.ToUniversalTime(), v["l"].AsDateTime.ToUniversalTime(), v["n"].AsInt64);
         _skips.Record = w.Skipped;
+        _skips.Sequence = 0; // what a merge drops has no event of its own (and a replay merges at other batch positions): sequence 0
         SkippedValues.Merge(w.Skipped, l.Skipped);
         TraitSet.Merge(w.Traits, w.TraitTimes, l.Traits, l.TraitTimes, w.Budget(_limits), _skips);
         _computed.Merge(w.Computed, l.Computed, _skips);
