@@ -74,8 +74,10 @@ internal sealed class IdentityOptionsValidator : AbstractValidator<IdentityOptio
         RuleFor(o => o.DefaultPhoneRegion).Must(r => PhoneNumberUtil.GetInstance().GetSupportedRegions().Contains(r ?? ""))
             .WithMessage("must be a two-letter region libphonenumber knows, e.g. US, GB, DE");
         RuleFor(o => o.MaxProfilesPerIdentifier).InclusiveBetween(2, 1_000_000);
-        RuleFor(o => o.MaxIdentifiersPerProfile).InclusiveBetween(2, 1_000_000);
-        RuleFor(o => o.MaxMergesPerProfile).InclusiveBetween(1, 1_000_000);
+        // these bound an identity node document too: a quarantined profile takes no new identifier and no merge, so a node holds
+        // at most this many identifiers (~300 bytes each) and merge ids: 10,000 keeps it near 3 MB, far from LiteDB's 16 MB
+        RuleFor(o => o.MaxIdentifiersPerProfile).InclusiveBetween(2, 10_000);
+        RuleFor(o => o.MaxMergesPerProfile).InclusiveBetween(1, 10_000);
         RuleFor(o => o.CachedNodes).InclusiveBetween(0, 10_000_000);
         RuleForEach(o => o.BlockedValues).Must(BeARegex).WithMessage("is not a valid regular expression (.NET, non-backtracking: no backreferences or lookarounds)");
         RuleForEach(o => o.Types).ChildRules(t =>

@@ -43,6 +43,59 @@ internal sealed class ProfilesOptions
 
     /// <summary>Traits computed from events, by trait name.</summary>
     public Dictionary<string, ComputedTraitOptions> ComputedTraits { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>What one profile (or account) document may hold: <c>Cdp:Profiles:Limits</c>.</summary>
+    public ProfileLimits Limits { get; set; } = new();
+}
+
+/// <summary>
+/// Bounds on what events can grow in one profile or account document, so that none comes near LiteDB's 16 MB document
+/// limit. Checked per value as it is applied (the processor keeps a running count of trait keys and bytes): a value over a
+/// limit is dropped, the newest first, and the reason recorded on the profile (<c>skipped</c> in the Profile API).
+/// </summary>
+internal sealed class ProfileLimits
+{
+    /// <summary>Trait keys at every level (an object counts as a key, and so does each key inside it).</summary>
+    public int MaxTraitKeys { get; set; } = 1_000;
+
+    /// <summary>Levels of nested objects in traits (traits.a.b is 2 levels); deeper values are dropped.</summary>
+    public int MaxTraitDepth { get; set; } = 10;
+
+    /// <summary>Bytes of the traits as stored (BSON, including the per-value timestamps), estimated as values are applied.</summary>
+    public int MaxTraitBytes { get; set; } = 1_000_000;
+
+    /// <summary>Characters of one string value (in traits and computed traits' First/Last values).</summary>
+    public int MaxStringLength { get; set; } = 8_192;
+
+    /// <summary>
+    /// Characters of a key: trait names, counted event names, consent purposes, group ids, Unique computed values. At most
+    /// 300: group ids are LiteDB index keys (under 1,023 bytes).
+    /// </summary>
+    public int MaxKeyLength { get; set; } = 256;
+
+    /// <summary>Groups (accounts) one profile belongs to.</summary>
+    public int MaxGroups { get; set; } = 100;
+
+    /// <summary>Consent purposes one profile holds.</summary>
+    public int MaxConsentPurposes { get; set; } = 50;
+
+    /// <summary>Keeps every profile document far below LiteDB's 16 MB limit whatever the events: the sum of the worst cases.</summary>
+    public const long MaxDocumentBytes = 8_000_000;
+
+    /// <summary>The largest profile document these limits allow (bytes, a generous estimate); validated against <see cref="MaxDocumentBytes"/>.</summary>
+    public static long WorstCase(ProfilesOptions o)
+    {
+        var l = o.Limits;
+        long key = 4L * l.MaxKeyLength + 16; // UTF-8 worst case (3 bytes per UTF-16 char, rounded up) + BSON framing
+        var computed = o.ComputedTraits.Values.Sum(t => t.Kind switch
+        {
+            ComputedKind.Unique => (long)t.MaxValues * (key + 8),
+            ComputedKind.First or ComputedKind.Last => 64_000L, // one value of one event (events are at most 32 KB)
+            _ => (t.Window is { } w ? (long)w.TotalDays : 1) * 64,
+        });
+        return l.MaxTraitBytes + (long)o.MaxEventNames * (key + 8) + (long)l.MaxGroups * key + (long)l.MaxConsentPurposes * (key + 64)
+            + computed + 64_000; // counters, sources, timeline (256 sequences), skipped-value reasons
+    }
 }
 
 internal enum ComputedKind { Count, Sum, Min, Max, Avg, First, Last, Unique }
@@ -78,7 +131,17 @@ internal sealed class ProfilesOptionsValidator : AbstractValidator<ProfilesOptio
         RuleFor(o => o.CatchUpBatchSize).InclusiveBetween(1, 100_000);
         RuleFor(o => o.MaxWriteMilliseconds).InclusiveBetween(10, 60_000);
         RuleFor(o => o.CachedProfiles).InclusiveBetween(0, 10_000_000);
-        RuleFor(o => o.MaxEventNames).InclusiveBetween(1, 100_000);
+        RuleFor(o => o.MaxEventNames).InclusiveBetween(1, 10_000);
+        RuleFor(o => o.Limits.MaxTraitKeys).InclusiveBetween(1, 100_000).OverridePropertyName("Limits.MaxTraitKeys");
+        RuleFor(o => o.Limits.MaxTraitDepth).InclusiveBetween(1, 32).OverridePropertyName("Limits.MaxTraitDepth");
+        RuleFor(o => o.Limits.MaxTraitBytes).InclusiveBetween(1_000, 4_000_000).OverridePropertyName("Limits.MaxTraitBytes");
+        RuleFor(o => o.Limits.MaxStringLength).InclusiveBetween(1, 1_000_000).OverridePropertyName("Limits.MaxStringLength");
+        RuleFor(o => o.Limits.MaxKeyLength).InclusiveBetween(1, 300).OverridePropertyName("Limits.MaxKeyLength");
+        RuleFor(o => o.Limits.MaxGroups).InclusiveBetween(1, 10_000).OverridePropertyName("Limits.MaxGroups");
+        RuleFor(o => o.Limits.MaxConsentPurposes).InclusiveBetween(1, 1_000).OverridePropertyName("Limits.MaxConsentPurposes");
+        RuleFor(o => o).Must(o => ProfileLimits.WorstCase(o) <= ProfileLimits.MaxDocumentBytes).OverridePropertyName("Limits")
+            .WithMessage(o => $"these limits, MaxEventNames and the computed traits allow a profile document of {ProfileLimits.WorstCase(o):N0} bytes; "
+                + $"at most {ProfileLimits.MaxDocumentBytes:N0} (LiteDB's limit is 16 MB): lower MaxTraitBytes, MaxEventNames, MaxKeyLength or a Unique trait's MaxValues");
         RuleForEach(o => o.ConsentTraits).Must(t => !string.IsNullOrWhiteSpace(t.Key) && !string.IsNullOrWhiteSpace(t.Value))
             .OverridePropertyName("ConsentTraits").WithMessage("each entry maps a trait name to a purpose name, e.g. \"marketing_consent\": \"marketing\"");
         RuleForEach(o => o.ComputedTraits).ChildRules(t =>

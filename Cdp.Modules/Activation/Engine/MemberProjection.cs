@@ -24,9 +24,11 @@ internal enum Eligibility { Eligible, NoConsent, NoIdentifier }
 
 /// <summary>
 /// Turns a profile into what a sync sends. Consent: the profile's consent for Cdp:Syncs:&lt;name&gt;:ConsentPurpose must be granted,
-/// and its SuppressedTrait must not be true-ish.
+/// and its SuppressedTrait must not be true-ish. With <paramref name="scalarFields"/> (email platforms, CSV: their fields hold
+/// text, numbers and booleans) a mapped trait holding an object or an array is sent as null: a wrong type costs that field,
+/// never the member's row or its batch at the vendor.
 /// </summary>
-internal sealed class MemberProjection(SyncSettings sync)
+internal sealed class MemberProjection(SyncSettings sync, bool scalarFields = false)
 {
     private static readonly JsonElement Null = JsonDocument.Parse("null").RootElement.Clone();
 
@@ -62,7 +64,8 @@ internal sealed class MemberProjection(SyncSettings sync)
         for (var i = 0; i < _mappings.Length; i++)
         {
             var (field, computed, path) = _mappings[i];
-            fields[i] = new(field, Find(computed ? profile.ComputedTraits : profile.Traits, path) ?? Null);
+            var value = Find(computed ? profile.ComputedTraits : profile.Traits, path);
+            fields[i] = new(field, value is { ValueKind: JsonValueKind.Object or JsonValueKind.Array } && scalarFields ? Null : value ?? Null);
         }
         return new OutgoingMember(profile.Id, key, fields, Hash(key, fields));
     }

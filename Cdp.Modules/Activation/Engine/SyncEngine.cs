@@ -107,7 +107,7 @@ internal sealed class SyncEngine(
             }
             else
             {
-                var projection = new MemberProjection(s);
+                var projection = new MemberProjection(s, scalarFields: d.Kind != DestinationType.Webhook);
                 var recorded = state.Load(name);
                 var plan = Plan(s, projection, recorded, full || DestinationSessions.WantsEveryMember(d), run);
                 var atDestination = recorded.Values.Count(r => r.AtDestination);

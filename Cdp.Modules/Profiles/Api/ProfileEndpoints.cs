@@ -73,6 +73,7 @@ internal static class ProfileEndpoints
         if (reference != v.Id) o["requested"] = reference;
         o["computedTraits"] = JsonNode.Parse(v.ComputedTraits.GetRawText());
         o["consent"] = ProfilePersonalData.ConsentJson(v);
+        o["skipped"] = ProfilePersonalData.SkippedJson(v.Skipped);
         o["identifiers"] = IdentifierArray(identity);
         o["eventTypes"] = JsonSerializer.SerializeToNode(v.EventTypeCounts);
         o["trackEvents"] = JsonSerializer.SerializeToNode(v.TrackEventCounts);
@@ -220,7 +221,8 @@ internal static class ProfileEndpoints
         return TypedResults.Ok(new JsonObject
         {
             ["groupId"] = groupId,
-            ["traits"] = BsonJson.ToObject(d["tr"].AsDocument),
+            ["traits"] = d["tr"].IsDocument ? BsonJson.ToObject(d["tr"].AsDocument) : new JsonObject(),
+            ["skipped"] = d["sk"].IsDocument ? ProfilePersonalData.SkippedJson(SkippedValues.View(d["sk"].AsDocument)) : ProfilePersonalData.SkippedJson(ProfileSkips.None),
             ["members"] = JsonSerializer.SerializeToNode(members),
         });
     }

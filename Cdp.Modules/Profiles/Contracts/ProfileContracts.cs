@@ -81,7 +81,22 @@ public sealed record ProfileView(
     public IReadOnlyDictionary<string, ConsentState> Consent { get; init; } = new Dictionary<string, ConsentState>();
 
     public bool ConsentGranted(string purpose) => Consent.TryGetValue(purpose.ToLowerInvariant(), out var c) && c.Granted;
+
+    /// <summary>Values of its events the profile did not take (wrong type, over a limit): counts per field and the last reasons.</summary>
+    public ProfileSkips Skipped { get; init; } = ProfileSkips.None;
 }
+
+/// <summary>
+/// Values a profile did not take, per field (<c>traits</c>, <c>computed.&lt;name&gt;</c>, <c>consent</c>, <c>groups</c>,
+/// <c>event_names</c>), with the last few reasons (oldest first).
+/// </summary>
+public sealed record ProfileSkips(IReadOnlyDictionary<string, long> Counts, IReadOnlyList<SkippedValue> Recent)
+{
+    public static readonly ProfileSkips None = new(new Dictionary<string, long>(), []);
+}
+
+/// <summary>One value not taken: the event's log sequence, the field, why.</summary>
+public sealed record SkippedValue(long Sequence, string Field, string Reason);
 
 /// <param name="Source">Where it was read: "context.consent" or "trait:&lt;name&gt;".</param>
 public sealed record ConsentState(bool Granted, DateTime At, string Source);

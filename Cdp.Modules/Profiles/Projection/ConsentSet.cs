@@ -13,7 +13,7 @@ internal static class ConsentSet
 {
     public const string FromContext = "context.consent";
 
-    public static void Apply(BsonDocument consent, JsonElement payload, IReadOnlyDictionary<string, string> traitPurposes, long ticks)
+    public static void Apply(BsonDocument consent, JsonElement payload, IReadOnlyDictionary<string, string> traitPurposes, long ticks, ProfileLimits limits, SkipSink skips)
     {
         if (payload.TryGetProperty("context", out var ctx) && ctx.ValueKind == JsonValueKind.Object)
         {
@@ -21,34 +21,56 @@ internal static class ConsentSet
                 && c.TryGetProperty("categoryPreferences", out var prefs) && prefs.ValueKind == JsonValueKind.Object)
             {
                 foreach (var p in prefs.EnumerateObject())
-                    if (p.Name.Length > 0 && Granted(p.Value) is { } granted) Set(consent, p.Name, granted, ticks, FromContext);
+                {
+                    if (p.Name.Length == 0 || Granted(p.Value) is not { } granted) continue;
+                    if (TraitBudget.BadKey(p.Name, limits) is { } bad) { skips.Add(SkippedValues.Consent, "context.consent.categoryPreferences: " + bad); continue; }
+                    Set(consent, p.Name, granted, ticks, FromContext, limits, skips);
+                }
             }
             if (traitPurposes.Count > 0 && ctx.TryGetProperty("traits", out var ct) && ct.ValueKind == JsonValueKind.Object)
-                ApplyTraits(consent, ct, traitPurposes, ticks);
+                ApplyTraits(consent, ct, traitPurposes, ticks, limits, skips);
         }
         if (traitPurposes.Count > 0 && payload.TryGetProperty("type", out var t) && t.ValueEquals("identify")
             && payload.TryGetProperty("traits", out var traits) && traits.ValueKind == JsonValueKind.Object)
-            ApplyTraits(consent, traits, traitPurposes, ticks);
+            ApplyTraits(consent, traits, traitPurposes, ticks, limits, skips);
     }
 
-    private static void ApplyTraits(BsonDocument consent, JsonElement traits, IReadOnlyDictionary<string, string> traitPurposes, long ticks)
+    private static void ApplyTraits(BsonDocument consent, JsonElement traits, IReadOnlyDictionary<string, string> traitPurposes, long ticks, ProfileLimits limits, SkipSink skips)
     {
         foreach (var (trait, purpose) in traitPurposes)
-            if (traits.TryGetProperty(trait, out var v) && Granted(v) is { } granted) Set(consent, purpose, granted, ticks, "trait:" + trait);
+            if (traits.TryGetProperty(trait, out var v) && Granted(v) is { } granted) Set(consent, purpose, granted, ticks, "trait:" + trait, limits, skips);
     }
 
-    private static void Set(BsonDocument consent, string purpose, bool granted, long ticks, string source)
+    private static void Set(BsonDocument consent, string purpose, bool granted, long ticks, string source, ProfileLimits limits, SkipSink skips)
     {
         var key = purpose.ToLowerInvariant();
-        if (consent.TryGetValue(key, out var existing) && existing.IsDocument && existing["t"].AsInt64 > ticks) return;
+        if (consent.TryGetValue(key, out var existing))
+        {
+            if (existing.IsDocument && Ticks(existing) > ticks) return;
+        }
+        else if (consent.Count >= limits.MaxConsentPurposes)
+        {
+            skips.Add(SkippedValues.Consent, $"{source}: purpose \"{SkippedValues.Cut(key)}\" over {limits.MaxConsentPurposes} purposes (MaxConsentPurposes)");
+            return;
+        }
         consent[key] = new BsonDocument { ["g"] = granted, ["t"] = ticks, ["s"] = source };
     }
 
-    /// <summary>The loser's statements win only when strictly newer.</summary>
-    public static void Merge(BsonDocument consent, BsonDocument loser)
+    private static long Ticks(BsonValue statement) => statement.IsDocument && statement["t"].IsNumber ? statement["t"].AsInt64 : long.MinValue;
+
+    /// <summary>The loser's statements win only when strictly newer; new purposes only while the winner has room.</summary>
+    public static void Merge(BsonDocument consent, BsonDocument loser, ProfileLimits limits, SkipSink skips)
     {
         foreach (var (purpose, v) in loser)
-            if (!consent.TryGetValue(purpose, out var mine) || mine["t"].AsInt64 < v["t"].AsInt64) consent[purpose] = v;
+        {
+            if (!v.IsDocument) continue;
+            if (consent.TryGetValue(purpose, out var mine))
+            {
+                if (Ticks(mine) < Ticks(v)) consent[purpose] = v;
+            }
+            else if (consent.Count < limits.MaxConsentPurposes) consent[purpose] = v;
+            else skips.Add(SkippedValues.Consent, $"merge: purpose \"{SkippedValues.Cut(purpose)}\" over {limits.MaxConsentPurposes} purposes (MaxConsentPurposes)");
+        }
     }
 
     /// <summary>true/"true"/"yes"/"granted"/1 grant; false/"false"/"no"/"denied"/0 and other present values deny; null says nothing.</summary>
@@ -62,6 +84,8 @@ internal static class ConsentSet
     };
 
     public static IReadOnlyDictionary<string, ConsentState> View(BsonDocument consent) =>
-        consent.ToDictionary(c => c.Key, c => new ConsentState(c.Value["g"].AsBoolean, new DateTime(c.Value["t"].AsInt64, DateTimeKind.Utc), c.Value["s"].AsString),
+        consent.Where(c => c.Value.IsDocument && c.Value["g"].IsBoolean && c.Value["t"].IsNumber && c.Value["s"].IsString
+                && c.Value["t"].AsInt64 is >= 0 and <= 3_155_378_975_999_999_999) // DateTime's range
+            .ToDictionary(c => c.Key, c => new ConsentState(c.Value["g"].AsBoolean, new DateTime(c.Value["t"].AsInt64, DateTimeKind.Utc), c.Value["s"].AsString),
             StringComparer.Ordinal);
 }

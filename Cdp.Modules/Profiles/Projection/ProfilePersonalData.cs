@@ -51,8 +51,16 @@ internal sealed class ProfilePersonalData(ProfileReader reader) : IPersonalDataH
             ["trackEvents"] = JsonSerializer.SerializeToNode(v.TrackEventCounts),
             ["sources"] = JsonSerializer.SerializeToNode(v.Sources.ToDictionary(s => s.Key, s => new { firstSeen = s.Value.FirstSeen, lastSeen = s.Value.LastSeen, events = s.Value.Events })),
             ["groups"] = JsonSerializer.SerializeToNode(v.Groups),
+            ["skipped"] = SkippedJson(v.Skipped),
         };
     }
+
+    /// <summary>The values a profile did not take: <c>{ "counts": { field: n }, "recent": [ { sequence, field, reason } ] }</c>.</summary>
+    public static JsonObject SkippedJson(ProfileSkips skipped) => new()
+    {
+        ["counts"] = new JsonObject(skipped.Counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => KeyValuePair.Create(c.Key, (JsonNode?)c.Value))),
+        ["recent"] = new JsonArray(skipped.Recent.Select(r => (JsonNode)new JsonObject { ["sequence"] = r.Sequence, ["field"] = r.Field, ["reason"] = r.Reason }).ToArray()),
+    };
 
     public static JsonObject ConsentJson(ProfileView v)
     {

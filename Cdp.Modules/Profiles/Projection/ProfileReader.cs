@@ -82,5 +82,5 @@ internal sealed class ProfileReader(CdpDatabase db, ComputedTraits computed, Tim
         p.TypeCounts.ToDictionary(k => k.Key, k => k.Value.AsInt64),
         p.EventCounts.ToDictionary(k => k.Key, k => k.Value.AsInt64),
         p.Sources.ToDictionary(k => k.Key, k => new SourcePresence(k.Value["f"].AsDateTime.ToUniversalTime(), k.Value["l"].AsDateTime.ToUniversalTime(), k.Value["n"].AsInt64)),
-        p.Groups) { Consent = ConsentSet.View(p.Consent) };
+        p.Groups) { Consent = ConsentSet.View(p.Consent), Skipped = SkippedValues.View(p.Skipped) };
 }

@@ -41,6 +41,21 @@ internal sealed class ProfileState(long profile)
     public List<long> Recent { get; set; } = [];            // newest timeline part, ascending
     public int Chunks { get; set; }
     public bool IsNew { get; set; }
+    public BsonDocument Skipped { get; set; } = new();     // SkippedValues: { c: { field: n }, r: [ { s, f, m } ] }
+
+    private int _storedKeys = -1; // trait keys and bytes as stored ("tk", "tb"); -1: written before the limits, counted on first use
+    private long _storedBytes;
+    private TraitBudget? _budget;
+
+    /// <summary>The traits' running key and byte counts under <paramref name="limits"/>.</summary>
+    public TraitBudget Budget(ProfileLimits limits)
+    {
+        if (_budget is not null) return _budget;
+        _budget = new TraitBudget(limits);
+        if (_storedKeys >= 0) { _budget.Keys = _storedKeys; _budget.Bytes = _storedBytes; }
+        else _budget.Recount(Traits, TraitTimes);
+        return _budget;
+    }
 
     public BsonDocument ToBson()
     {
@@ -54,6 +69,12 @@ internal sealed class ProfileState(long profile)
         d["ec"] = EventCounts;
         d["tr"] = Traits;
         d["tt"] = TraitTimes;
+        if (_budget is not null || _storedKeys >= 0)
+        {
+            d["tk"] = _budget?.Keys ?? _storedKeys;
+            d["tb"] = _budget?.Bytes ?? _storedBytes;
+        }
+        if (Skipped.Count > 0) d["sk"] = Skipped;
         if (Computed.Count > 0) d["ct"] = Computed;
         if (Groups.Count > 0) d["g"] = new BsonArray(Groups.Select(g => new BsonValue(g)));
         if (Consent.Count > 0) d["cs"] = Consent;
@@ -74,6 +95,8 @@ internal sealed class ProfileState(long profile)
         p.EventCounts = d["ec"].AsDocument;
         p.Traits = d["tr"].AsDocument;
         p.TraitTimes = d["tt"].AsDocument;
+        if (d.TryGetValue("tk", out var tk) && tk.IsNumber && d.TryGetValue("tb", out var tb) && tb.IsNumber) { p._storedKeys = tk.AsInt32; p._storedBytes = tb.AsInt64; }
+        if (d.TryGetValue("sk", out var sk) && sk.IsDocument) p.Skipped = sk.AsDocument;
         if (d.TryGetValue("ct", out var ct)) p.Computed = ct.AsDocument;
         if (d.TryGetValue("g", out var g)) p.Groups = g.AsArray.Select(x => x.AsString).ToList();
         if (d.TryGetValue("cs", out var cs)) p.Consent = cs.AsDocument;

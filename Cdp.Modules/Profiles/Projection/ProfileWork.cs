@@ -25,7 +25,9 @@ internal sealed class ProfileWork
     private readonly Dictionary<long, List<ProfileEvent>> _events = new();
     private readonly Dictionary<long, long> _mergedInto = new();
     private readonly HashSet<long> _created = new();
-    private readonly Dictionary<string, (BsonDocument Traits, BsonDocument Times)> _accounts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AccountState> _accounts = new(StringComparer.Ordinal);
+    private readonly ProfileLimits _limits;
+    private readonly SkipSink _skips = new(); // values of this batch's events the profiles did not take
 
     private readonly BoundedCache<ProfileState>? _cache;
 
@@ -34,6 +36,7 @@ internal sealed class ProfileWork
         _db = db;
         _cache = cache;
         _options = options;
+        _limits = options.Limits;
         _computed = computed;
         if (dissolve is null) return;
         _rebuild = true;
@@ -49,26 +52,41 @@ internal sealed class ProfileWork
         var name = type switch { "track" => Str(payload, "event"), "page" or "screen" => Str(payload, "name"), _ => null };
         var timestamp = payload.TryGetProperty("timestamp", out var ts) && ts.TryGetDateTime(out var t) ? t.ToUniversalTime() : e.ReceivedAt;
         var ticks = timestamp.Ticks;
+        _skips.Record = p.Skipped;
+        _skips.Sequence = e.Sequence;
 
         if (timestamp < p.First) p.First = timestamp;
         if (timestamp > p.Last) p.Last = timestamp;
         p.Events++;
         Increment(p.TypeCounts, type, 1);
         if (type == "track" && name is not null)
-            Increment(p.EventCounts, p.EventCounts.ContainsKey(name) || p.EventCounts.Count < _options.MaxEventNames ? name : ProfileSchema.OtherEvents, 1);
+        {
+            var counted = name;
+            if (TraitBudget.BadKey(name, _limits) is { } bad)
+            {
+                _skips.Add(SkippedValues.EventNames, $"event name: {bad}; counted as {ProfileSchema.OtherEvents}");
+                counted = ProfileSchema.OtherEvents; // a counter key; the event keeps its name for segments and computed traits
+            }
+            Increment(p.EventCounts, p.EventCounts.ContainsKey(counted) || p.EventCounts.Count < _options.MaxEventNames ? counted : ProfileSchema.OtherEvents, 1);
+        }
         Presence(p.Sources, e.Source, timestamp, timestamp, 1);
 
         if (payload.TryGetProperty("context", out var ctx) && ctx.ValueKind == JsonValueKind.Object
             && ctx.TryGetProperty("traits", out var ct) && ct.ValueKind == JsonValueKind.Object)
-            TraitSet.Apply(p.Traits, p.TraitTimes, ct, ticks);
+            TraitSet.Apply(p.Traits, p.TraitTimes, ct, ticks, p.Budget(_limits), _skips);
         if (type == "identify" && payload.TryGetProperty("traits", out var traits) && traits.ValueKind == JsonValueKind.Object)
-            TraitSet.Apply(p.Traits, p.TraitTimes, traits, ticks);
-        if (type == "group" && Str(payload, "groupId") is { } groupId && !p.Groups.Contains(groupId)) p.Groups.Add(groupId);
-        ConsentSet.Apply(p.Consent, payload, _options.ConsentTraits, ticks);
+            TraitSet.Apply(p.Traits, p.TraitTimes, traits, ticks, p.Budget(_limits), _skips);
+        if (type == "group" && Str(payload, "groupId") is { } groupId && !p.Groups.Contains(groupId))
+        {
+            if (TraitBudget.BadKey(groupId, _limits) is { } bad) _skips.Add(SkippedValues.Groups, "groupId: " + bad);
+            else if (p.Groups.Count >= _limits.MaxGroups) _skips.Add(SkippedValues.Groups, $"groupId \"{SkippedValues.Cut(groupId)}\": over {_limits.MaxGroups} groups (MaxGroups)");
+            else p.Groups.Add(groupId);
+        }
+        ConsentSet.Apply(p.Consent, payload, _options.ConsentTraits, ticks, _limits, _skips);
         if (_computed.Any)
         {
             var properties = payload.TryGetProperty(type is "identify" or "group" ? "traits" : "properties", out var props) ? props : default;
-            _computed.Apply(p.Computed, type, name, properties, timestamp);
+            _computed.Apply(p.Computed, type, name, properties, timestamp, _limits, _skips);
         }
 
         AppendTimeline(p, e.Sequence);
@@ -89,10 +107,18 @@ internal sealed class ProfileWork
             Increment(w.EventCounts, w.EventCounts.ContainsKey(k) || w.EventCounts.Count < _options.MaxEventNames ? k : ProfileSchema.OtherEvents, v.AsInt64);
         foreach (var (k, v) in l.Sources)
             Presence(w.Sources, k, v["f"].AsDateTime.ToUniversalTime(), v["l"].AsDateTime.ToUniversalTime(), v["n"].AsInt64);
-        TraitSet.Merge(w.Traits, w.TraitTimes, l.Traits, l.TraitTimes);
-        _computed.Merge(w.Computed, l.Computed);
-        foreach (var g in l.Groups) if (!w.Groups.Contains(g)) w.Groups.Add(g);
-        ConsentSet.Merge(w.Consent, l.Consent);
+        _skips.Record = w.Skipped;
+        _skips.Sequence = 0; // what a merge drops has no event of its own (and a replay merges at other batch positions): sequence 0
+        SkippedValues.Merge(w.Skipped, l.Skipped);
+        TraitSet.Merge(w.Traits, w.TraitTimes, l.Traits, l.TraitTimes, w.Budget(_limits), _skips);
+        _computed.Merge(w.Computed, l.Computed, _skips);
+        foreach (var g in l.Groups)
+        {
+            if (w.Groups.Contains(g)) continue;
+            if (w.Groups.Count < _limits.MaxGroups) w.Groups.Add(g);
+            else _skips.Add(SkippedValues.Groups, $"merge: groupId \"{SkippedValues.Cut(g)}\": over {_limits.MaxGroups} groups (MaxGroups)");
+        }
+        ConsentSet.Merge(w.Consent, l.Consent, _limits, _skips);
 
         var all = MergeSorted(AllSequences(w), AllSequences(l));
         DeleteChunks(w);
@@ -175,19 +201,16 @@ internal sealed class ProfileWork
     {
         if (_rebuild || Str(payload, "type") != "group" || Str(payload, "groupId") is not { } groupId) return;
         if (!payload.TryGetProperty("traits", out var traits) || traits.ValueKind != JsonValueKind.Object) return;
+        if (TraitBudget.BadKey(groupId, _limits) is not null) return; // counted on the profile (a group id is an index key: bounded)
         var timestamp = payload.TryGetProperty("timestamp", out var ts) && ts.TryGetDateTime(out var t) ? t.ToUniversalTime() : e.ReceivedAt;
-        ApplyAccount(groupId, traits, timestamp.Ticks);
-    }
-
-    private void ApplyAccount(string groupId, JsonElement traits, long ticks)
-    {
         if (!_accounts.TryGetValue(groupId, out var account))
         {
-            var d = _db.Collection(ProfileSchema.Accounts).ById(groupId);
-            account = d is null ? (new BsonDocument(), new BsonDocument()) : (d["tr"].AsDocument, d["tt"].AsDocument);
+            account = AccountState.From(_db.Collection(ProfileSchema.Accounts).ById(groupId), _limits);
             _accounts[groupId] = account;
         }
-        TraitSet.Apply(account.Traits, account.Times, traits, ticks);
+        _skips.Record = account.Skipped;
+        _skips.Sequence = e.Sequence;
+        TraitSet.Apply(account.Traits, account.Times, traits, timestamp.Ticks, account.Budget, _skips);
     }
 
     private static void Increment(BsonDocument counts, string key, long by) =>
@@ -235,12 +258,13 @@ internal sealed class ProfileWork
         if (_rebuild) profiles.Upsert(updates);
         else if (updates.Count > 0) profiles.Update(updates);
         var accounts = db.GetCollection(ProfileSchema.Accounts);
-        foreach (var (id, a) in _accounts) accounts.Upsert(new BsonDocument { ["_id"] = id, ["tr"] = a.Traits, ["tt"] = a.Times });
+        foreach (var (id, a) in _accounts) accounts.Upsert(a.ToBson(id));
     }
 
     /// <summary>After the commit: the written profiles become the cache's (taken ones stay out on failure, so the cache never holds uncommitted state).</summary>
     public void Committed()
     {
+        _skips.Committed(_computed.SkipMetrics);
         if (_cache is null) return;
         foreach (var id in _dirty)
         {
@@ -277,5 +301,35 @@ internal sealed class ProfileWork
     {
         while (_mergedInto.TryGetValue(profile, out var next)) profile = next;
         return profile;
+    }
+}
+
+/// <summary>An account (group) profile as a batch works on it: traits with timestamps, their budget, skipped values.</summary>
+internal sealed class AccountState
+{
+    public BsonDocument Traits { get; private init; } = new();
+    public BsonDocument Times { get; private init; } = new();
+    public BsonDocument Skipped { get; private init; } = new();
+    public required TraitBudget Budget { get; init; }
+
+    public static AccountState From(BsonDocument? d, ProfileLimits limits)
+    {
+        var a = new AccountState
+        {
+            Budget = new TraitBudget(limits),
+            Traits = d is not null && d["tr"].IsDocument ? d["tr"].AsDocument : new BsonDocument(),
+            Times = d is not null && d["tt"].IsDocument ? d["tt"].AsDocument : new BsonDocument(),
+            Skipped = d is not null && d["sk"].IsDocument ? d["sk"].AsDocument : new BsonDocument(),
+        };
+        if (d is not null && d["tk"].IsNumber && d["tb"].IsNumber) { a.Budget.Keys = d["tk"].AsInt32; a.Budget.Bytes = d["tb"].AsInt64; }
+        else a.Budget.Recount(a.Traits, a.Times);
+        return a;
+    }
+
+    public BsonDocument ToBson(string groupId)
+    {
+        var d = new BsonDocument { ["_id"] = groupId, ["tr"] = Traits, ["tt"] = Times, ["tk"] = Budget.Keys, ["tb"] = Budget.Bytes };
+        if (Skipped.Count > 0) d["sk"] = Skipped;
+        return d;
     }
 }

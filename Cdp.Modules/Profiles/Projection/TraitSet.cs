@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using LiteDB;
 
@@ -6,34 +7,55 @@ namespace Cdp.Modules.Profiles.Projection;
 /// <summary>
 /// Traits with a timestamp per leaf: the newest event timestamp wins per trait, nested objects are merged
 /// leaf by leaf (an equal timestamp: the later event wins; in a merge, the winner keeps its value).
+/// Any JSON value is taken, within the document's <see cref="TraitBudget"/>: a value over a limit (keys, depth, bytes,
+/// string or key length, a number no double holds) is dropped and recorded, never an exception.
 /// </summary>
 internal static class TraitSet
 {
-    public static void Apply(BsonDocument traits, BsonDocument times, JsonElement incoming, long ticks)
+    public static void Apply(BsonDocument traits, BsonDocument times, JsonElement incoming, long ticks, TraitBudget budget, SkipSink skips) =>
+        Apply(traits, times, incoming, ticks, budget, skips, "traits", 1);
+
+    private static void Apply(BsonDocument traits, BsonDocument times, JsonElement incoming, long ticks, TraitBudget budget, SkipSink skips, string path, int depth)
     {
         foreach (var p in incoming.EnumerateObject())
         {
             var name = p.Name;
             if (name.Length == 0) continue;
+            if (budget.BadKey(name) is { } badKey) { skips.Add(SkippedValues.Traits, $"{path}: {badKey}"); continue; }
             if (p.Value.ValueKind == JsonValueKind.Object)
             {
                 if (!(traits.TryGetValue(name, out var existing) && existing.IsDocument && times.TryGetValue(name, out var et) && et.IsDocument))
                 {
                     if (times.TryGetValue(name, out var t) && Newest(t) > ticks) continue;
+                    if (depth >= budget.Limits.MaxTraitDepth)
+                    {
+                        skips.Add(SkippedValues.Traits, $"{path}.{name}: objects nested deeper than {budget.Limits.MaxTraitDepth} levels (MaxTraitDepth)");
+                        continue;
+                    }
+                    if (budget.Refuses(traits, times, name, TraitBudget.ObjectCost(name)) is { } full) { skips.Add(SkippedValues.Traits, $"{path}.{name}: {full}"); continue; }
                     traits[name] = new BsonDocument();
                     times[name] = new BsonDocument();
                 }
-                Apply(traits[name].AsDocument, times[name].AsDocument, p.Value, ticks);
+                Apply(traits[name].AsDocument, times[name].AsDocument, p.Value, ticks, budget, skips, path + "." + name, depth + 1);
                 continue;
             }
             if (times.TryGetValue(name, out var time) && Newest(time) > ticks) continue;
-            traits[name] = ToBson(p.Value);
+            if (!TryToBson(p.Value, budget.Limits, budget.Limits.MaxTraitDepth - depth, out var value, out var why))
+            {
+                skips.Add(SkippedValues.Traits, $"{path}.{name}: {why}");
+                continue;
+            }
+            if (budget.Refuses(traits, times, name, TraitBudget.LeafCost(name, value)) is { } over) { skips.Add(SkippedValues.Traits, $"{path}.{name}: {over}"); continue; }
+            traits[name] = value;
             times[name] = ticks;
         }
     }
 
-    /// <summary>Brings a merged-away profile's traits in: its leaves win only when strictly newer.</summary>
-    public static void Merge(BsonDocument traits, BsonDocument times, BsonDocument loserTraits, BsonDocument loserTimes)
+    /// <summary>Brings a merged-away profile's traits in: its leaves win only when strictly newer, within the winner's budget.</summary>
+    public static void Merge(BsonDocument traits, BsonDocument times, BsonDocument loserTraits, BsonDocument loserTimes, TraitBudget budget, SkipSink skips) =>
+        Merge(traits, times, loserTraits, loserTimes, budget, skips, "traits", 1);
+
+    private static void Merge(BsonDocument traits, BsonDocument times, BsonDocument loserTraits, BsonDocument loserTimes, TraitBudget budget, SkipSink skips, string path, int depth)
     {
         foreach (var (name, value) in loserTraits)
         {
@@ -43,13 +65,20 @@ internal static class TraitSet
                 if (!(traits.TryGetValue(name, out var existing) && existing.IsDocument && times.TryGetValue(name, out var et) && et.IsDocument))
                 {
                     if (times.TryGetValue(name, out var t) && Newest(t) >= Newest(lt)) continue;
+                    if (depth >= budget.Limits.MaxTraitDepth)
+                    {
+                        skips.Add(SkippedValues.Traits, $"{path}.{name} (merge): objects nested deeper than {budget.Limits.MaxTraitDepth} levels (MaxTraitDepth)");
+                        continue;
+                    }
+                    if (budget.Refuses(traits, times, name, TraitBudget.ObjectCost(name)) is { } full) { skips.Add(SkippedValues.Traits, $"{path}.{name} (merge): {full}"); continue; }
                     traits[name] = new BsonDocument();
                     times[name] = new BsonDocument();
                 }
-                Merge(traits[name].AsDocument, times[name].AsDocument, value.AsDocument, lt.AsDocument);
+                Merge(traits[name].AsDocument, times[name].AsDocument, value.AsDocument, lt.AsDocument, budget, skips, path + "." + name, depth + 1);
                 continue;
             }
             if (times.TryGetValue(name, out var time) && Newest(time) >= Newest(lt)) continue;
+            if (budget.Refuses(traits, times, name, TraitBudget.LeafCost(name, value)) is { } over) { skips.Add(SkippedValues.Traits, $"{path}.{name} (merge): {over}"); continue; }
             traits[name] = value;
             times[name] = lt;
         }
@@ -57,30 +86,155 @@ internal static class TraitSet
 
     private static long Newest(BsonValue time)
     {
-        if (!time.IsDocument) return time.AsInt64;
+        if (time.IsNumber) return time.AsInt64;
+        if (!time.IsDocument) return long.MinValue;
         var newest = long.MinValue;
         foreach (var (_, v) in time.AsDocument) newest = Math.Max(newest, Newest(v));
         return newest;
     }
 
-    /// <summary>JSON to BSON: integers that fit become Int64, other numbers doubles; dates stay strings.</summary>
-    public static BsonValue ToBson(JsonElement v)
+    /// <summary>
+    /// JSON to BSON within the limits: integers that fit become Int64, other finite numbers doubles; dates stay strings.
+    /// False (with the reason) for a string over MaxStringLength, a number no double holds, objects nested deeper than
+    /// <paramref name="depthLeft"/> levels, or a key that is too long or holds a NUL.
+    /// </summary>
+    public static bool TryToBson(JsonElement v, ProfileLimits limits, int depthLeft, out BsonValue value, out string reason)
     {
+        reason = "";
+        value = BsonValue.Null;
         switch (v.ValueKind)
         {
-            case JsonValueKind.String: return new BsonValue(v.GetString());
-            case JsonValueKind.Number: return v.TryGetInt64(out var l) ? new BsonValue(l) : new BsonValue(v.GetDouble());
-            case JsonValueKind.True: return new BsonValue(true);
-            case JsonValueKind.False: return new BsonValue(false);
+            case JsonValueKind.String:
+                var s = v.GetString()!;
+                if (s.Length > limits.MaxStringLength) { reason = $"a string of {s.Length:N0} characters, over {limits.MaxStringLength:N0} (MaxStringLength)"; return false; }
+                value = new BsonValue(s);
+                return true;
+            case JsonValueKind.Number:
+                if (v.TryGetInt64(out var l)) { value = new BsonValue(l); return true; }
+                if (v.TryGetDouble(out var d) && double.IsFinite(d)) { value = new BsonValue(d); return true; }
+                reason = $"{SkippedValues.Describe(v)} is out of the range of a double";
+                return false;
+            case JsonValueKind.True: value = new BsonValue(true); return true;
+            case JsonValueKind.False: value = new BsonValue(false); return true;
             case JsonValueKind.Array:
                 var a = new BsonArray();
-                foreach (var x in v.EnumerateArray()) a.Add(ToBson(x));
-                return a;
+                foreach (var x in v.EnumerateArray())
+                {
+                    if (!TryToBson(x, limits, depthLeft, out var bx, out reason)) { reason = "in an array: " + reason; return false; }
+                    a.Add(bx);
+                }
+                value = a;
+                return true;
             case JsonValueKind.Object:
-                var d = new BsonDocument();
-                foreach (var p in v.EnumerateObject()) if (p.Name.Length > 0) d[p.Name] = ToBson(p.Value);
+                if (depthLeft <= 0) { reason = $"objects nested deeper than {limits.MaxTraitDepth} levels (MaxTraitDepth)"; return false; }
+                var doc = new BsonDocument();
+                foreach (var p in v.EnumerateObject())
+                {
+                    if (p.Name.Length == 0) continue;
+                    if (TraitBudget.BadKey(p.Name, limits) is { } badKey) { reason = badKey; return false; }
+                    if (!TryToBson(p.Value, limits, depthLeft - 1, out var bp, out reason)) return false;
+                    doc[p.Name] = bp;
+                }
+                value = doc;
+                return true;
+            default: return true;
+        }
+    }
+}
+
+/// <summary>
+/// The trait keys and bytes of one document (a profile's or an account's traits with their timestamps), kept up to date as
+/// values are applied so that a limit costs a few additions per value, never a re-serialisation. Bytes are BSON's.
+/// </summary>
+internal sealed class TraitBudget(ProfileLimits limits)
+{
+    public ProfileLimits Limits { get; } = limits;
+
+    public int Keys { get; set; }
+
+    public long Bytes { get; set; }
+
+    /// <summary>Why a key cannot be stored (too long, a NUL, which BSON keys cannot hold), or null.</summary>
+    public string? BadKey(string name) => BadKey(name, Limits);
+
+    public static string? BadKey(string name, ProfileLimits limits)
+    {
+        if (name.Length > limits.MaxKeyLength) return $"a key of {name.Length:N0} characters, over {limits.MaxKeyLength} (MaxKeyLength)";
+        return name.Contains('\0') ? $"the key \"{SkippedValues.Cut(name.Replace("\0", "\\0", StringComparison.Ordinal))}\" holds a NUL character" : null;
+    }
+
+    /// <summary>Why replacing <paramref name="name"/> (a leaf, a subtree, or nothing) with a value of <paramref name="cost"/> bytes would break a limit; null when it fits (then it is counted).</summary>
+    public string? Refuses(BsonDocument traits, BsonDocument times, string name, long cost)
+    {
+        int oldKeys = 0;
+        long oldBytes = 0;
+        if (traits.TryGetValue(name, out var old)) (oldKeys, oldBytes) = Measure(name, old, times.TryGetValue(name, out var ot) ? ot : BsonValue.Null);
+        var keys = Keys - oldKeys + 1;
+        var bytes = Bytes - oldBytes + cost;
+        if (keys > Limits.MaxTraitKeys && keys > Keys) return $"more than {Limits.MaxTraitKeys:N0} trait keys (MaxTraitKeys)";
+        if (bytes > Limits.MaxTraitBytes && bytes > Bytes) return $"traits would take more than {Limits.MaxTraitBytes:N0} bytes (MaxTraitBytes)";
+        Keys = keys;
+        Bytes = bytes;
+        return null;
+    }
+
+    /// <summary>Keys and bytes of a whole traits document with its timestamps (documents written before the limits existed).</summary>
+    public void Recount(BsonDocument traits, BsonDocument times)
+    {
+        Keys = 0;
+        Bytes = 0;
+        foreach (var (name, v) in traits)
+        {
+            var (k, b) = Measure(name, v, times.TryGetValue(name, out var t) ? t : BsonValue.Null);
+            Keys += k;
+            Bytes += b;
+        }
+    }
+
+    private static (int Keys, long Bytes) Measure(string name, BsonValue value, BsonValue time)
+    {
+        if (!(value.IsDocument && time.IsDocument)) return (1, KeyCost(name) + Size(value) + KeyCost(name) + Size(time));
+        var keys = 1;
+        var bytes = ObjectCost(name);
+        var times = time.AsDocument;
+        foreach (var (n, v) in value.AsDocument)
+        {
+            var (k, b) = Measure(n, v, times.TryGetValue(n, out var t) ? t : BsonValue.Null);
+            keys += k;
+            bytes += b;
+        }
+        return (keys, bytes);
+    }
+
+    /// <summary>A leaf in the traits and its timestamp (an Int64) in the times document.</summary>
+    public static long LeafCost(string name, BsonValue value) => 2 * KeyCost(name) + Size(value) + 8;
+
+    /// <summary>An empty object in the traits and in the times document.</summary>
+    public static long ObjectCost(string name) => 2 * (KeyCost(name) + 5);
+
+    /// <summary>A key's BSON cost: type byte, UTF-8 name, NUL.</summary>
+    private static long KeyCost(string name) => 2 + Encoding.UTF8.GetByteCount(name);
+
+    /// <summary>BSON bytes of a value (without its key).</summary>
+    public static long Size(BsonValue v)
+    {
+        switch (v.Type)
+        {
+            case BsonType.String: return 5 + Encoding.UTF8.GetByteCount(v.AsString);
+            case BsonType.Int32: return 4;
+            case BsonType.Int64 or BsonType.Double or BsonType.DateTime: return 8;
+            case BsonType.Decimal or BsonType.Guid: return 16;
+            case BsonType.Boolean: return 1;
+            case BsonType.Binary: return 5 + v.AsBinary.Length;
+            case BsonType.Document:
+                long d = 5;
+                foreach (var (k, x) in v.AsDocument) d += KeyCost(k) + Size(x);
                 return d;
-            default: return BsonValue.Null;
+            case BsonType.Array:
+                long a = 5;
+                foreach (var x in v.AsArray) a += 8 + Size(x); // type byte, index as a key (up to 5 digits), NUL
+                return a;
+            default: return 0;
         }
     }
 }

@@ -183,12 +183,17 @@ internal static class ConditionEvaluator
         };
     }
 
+    /// <summary>A finite number (a JSON number, or a string that parses as one), else null: "NaN", "Infinity" and 1e400 compare as nothing.</summary>
     private static double? Number(JsonElement v) => v.ValueKind switch
     {
-        JsonValueKind.Number => v.GetDouble(),
-        JsonValueKind.String when double.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
+        JsonValueKind.Number when v.TryGetDouble(out var n) && double.IsFinite(n) => n,
+        JsonValueKind.String when double.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) => d,
         _ => null,
     };
+
+    /// <summary>Milliseconds from the Unix epoch to DateTime.MinValue and MaxValue: epoch numbers outside are no date.</summary>
+    private static readonly double MinEpochMs = (DateTime.MinValue - DateTime.UnixEpoch).TotalMilliseconds;
+    private static readonly double MaxEpochMs = (DateTime.MaxValue - DateTime.UnixEpoch).TotalMilliseconds;
 
     private static string? Text(JsonElement v) => v.ValueKind switch
     {
@@ -205,7 +210,10 @@ internal static class ConditionEvaluator
         if (v.ValueKind == JsonValueKind.String)
             return DateTime.TryParse(v.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var d) ? d : null;
         if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var epoch) && Math.Abs(epoch) < 1e14)
-            return DateTime.UnixEpoch.AddMilliseconds(Math.Abs(epoch) < 1e11 ? epoch * 1000 : epoch);
+        {
+            var ms = Math.Abs(epoch) < 1e11 ? epoch * 1000 : epoch;
+            return ms > MinEpochMs && ms < MaxEpochMs ? DateTime.UnixEpoch.AddMilliseconds(ms) : null; // -9e10 s is before year 1
+        }
         return null;
     }
 }
