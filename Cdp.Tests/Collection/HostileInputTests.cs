@@ -127,6 +127,7 @@ public sealed class HostileInputTests : IDisposable
             """{"type":"nonsense","userId":"u"}""",
             "42",
             """{"type":"track","userId":"u","event":"E","timestamp":"31/12/2024"}""",
+            """{"type":"page","userId":"u","name":"\ud800","properties":{"deep":[{"x":"ok \udc00 lone low"}]}}""",
         };
         var valid = Enumerable.Range(0, 5).Select(i => $$"""{"type":"track","userId":"ok-{{i}}","event":"Valid"}""").ToArray();
         var body = "{\"batch\":[" + string.Join(",", hostile.Concat(valid)) + "]}";
@@ -134,6 +135,24 @@ public sealed class HostileInputTests : IDisposable
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         var stored = _host.Service<IEventLog>().ReadAfter(0, 100);
         stored.Should().HaveCount(5);
+        stored.Should().OnlyContain(e => e.MessageId.Length > 0);
+    }
+
+    [Fact]
+    public async Task A_lone_surrogate_escape_anywhere_in_an_event_makes_it_a_dead_letter_and_a_paired_one_is_stored()
+    {
+        var client = _host.TrackingClient();
+        var lone = await client.PostAsync("/v1/track", TrackingApiTests.Json("""{"userId":"s1","event":"E","properties":{"a":{"b":["\ud800 is not text \ud800"]}}}"""));
+        lone.StatusCode.Should().Be(HttpStatusCode.OK, "lenient mode keeps it as a dead letter");
+        var paired = await client.PostAsync("/v1/track", TrackingApiTests.Json("""{"userId":"s2","event":"E","properties":{"emoji":"\ud83d\ude00","path":"C:\\ud800"}}"""));
+        paired.StatusCode.Should().Be(HttpStatusCode.OK);
+        var stored = _host.Service<IEventLog>().ReadAfter(0, 10);
+        stored.Should().ContainSingle().Which.Json.Should().NotBeNull();
+        var strict = new HttpRequestMessage(HttpMethod.Post, "/v1/track") { Content = TrackingApiTests.Json("""{"userId":"s3","event":"E","context":{"page":{"title":"\udfff"}}}""") };
+        strict.Headers.Add("X-Strict-Mode", "1");
+        var refused = await client.SendAsync(strict);
+        refused.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await refused.Content.ReadAsStringAsync()).Should().Contain("lone UTF-16 surrogate");
     }
 
     [Fact]

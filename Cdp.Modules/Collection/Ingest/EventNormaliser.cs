@@ -57,6 +57,9 @@ internal sealed class EventNormaliser(TrackingEventValidator validator, TimeSpan
         var e = Extract(item, routeType, size, out var hasContext, out var hasIntegrations);
         List<EventError>? failures = null;
         foreach (var (field, message) in e.ShapeErrors) (failures ??= []).Add(new EventError(index, field, message));
+        if (HasLoneSurrogate(JsonMarshal.GetRawUtf8Value(item)) || (envelope.Context is { } bc && HasLoneSurrogate(JsonMarshal.GetRawUtf8Value(bc))))
+            (failures ??= []).Add(new EventError(index, "event",
+                "a string holds an escaped lone UTF-16 surrogate (e.g. \\ud800 without its pair), which is not text: nothing downstream could read it"));
         var result = validator.Validate(e);
         foreach (var f in result.Errors) (failures ??= []).Add(new EventError(index, ToJsonName(f.PropertyName), f.ErrorMessage));
         errors = failures ?? (IReadOnlyList<EventError>)[];
@@ -97,6 +100,38 @@ internal sealed class EventNormaliser(TrackingEventValidator validator, TimeSpan
         w.Flush();
         accepted = new AcceptedEvent(source, messageId, buffer.WrittenSpan.ToArray());
         return true;
+    }
+
+    /// <summary>
+    /// True when a string or name of <paramref name="json"/> (valid JSON) escapes a UTF-16 surrogate without its pair. Such a
+    /// string is valid JSON but not text: every later reader (the processor, exports) would throw on it. The full check runs
+    /// only when the bytes hold a "\u" escape followed by a d, which real payloads almost never do.
+    /// </summary>
+    internal static bool HasLoneSurrogate(ReadOnlySpan<byte> json)
+    {
+        var rest = json;
+        while (true)
+        {
+            var i = rest.IndexOf("\\u"u8);
+            if (i < 0) return false;
+            if (i + 2 < rest.Length && (rest[i + 2] | 0x20) == 'd') break;
+            rest = rest[(i + 2)..];
+        }
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName) || !reader.ValueIsEscaped) continue;
+                try { reader.GetString(); }
+                catch (InvalidOperationException) { return true; }
+            }
+        }
+        catch (JsonException)
+        {
+            return false; // already parsed once: cannot happen; the caller's checks decide
+        }
+        return false;
     }
 
     /// <summary>

@@ -415,7 +415,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             var name = root.TryGetProperty(key, out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
             return (type, name is { Length: > 200 } ? name[..200] : name);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException) // InvalidOperation: a string that is not text
         {
             return ("unreadable", null);
         }
