@@ -43,8 +43,8 @@ internal static class ProcessorFailureEndpoints
     private static async Task<IResult> Retry(long sequence, ProfileProcessor processor, ProcessorFailures failures, CancellationToken ct)
     {
         FailureRetryOutcome outcome;
+        // a dead processor's ProcessorUnavailableException is the /api/profiles group's 503 (ProfilesModule)
         try { outcome = await processor.RetryFailureAsync(sequence, ct); }
-        catch (ProcessorUnavailableException ex) { return Unavailable(ex); }
         catch (Exception ex) when (BatchFailure.IsEnvironmental(ex))
         {
             return TypedResults.Problem(title: "the retry failed for a reason outside the event", detail: BatchFailure.Describe(ex) + "; it stays listed, try again later",
@@ -65,16 +65,9 @@ internal static class ProcessorFailureEndpoints
 
     private static async Task<IResult> Discard(long sequence, ProfileProcessor processor, ClaimsPrincipal user, CancellationToken ct)
     {
-        try
-        {
-            var by = user.FindFirstValue(ClaimTypes.Name) ?? "unknown";
-            return await processor.DiscardFailureAsync(sequence, by, ct) ? TypedResults.NoContent() : TypedResults.NotFound();
-        }
-        catch (ProcessorUnavailableException ex) { return Unavailable(ex); }
+        var by = user.FindFirstValue(ClaimTypes.Name) ?? "unknown";
+        return await processor.DiscardFailureAsync(sequence, by, ct) ? TypedResults.NoContent() : TypedResults.NotFound();
     }
-
-    private static ProblemHttpResult Unavailable(ProcessorUnavailableException ex) =>
-        TypedResults.Problem(title: "the profile processor is not running", detail: ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable);
 
     /// <param name="Count">Listed failures in all (not discarded).</param>
     internal sealed record FailurePage(int Count, IReadOnlyList<ProcessorFailureView> Items, long? NextAfter);

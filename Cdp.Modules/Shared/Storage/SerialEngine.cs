@@ -158,6 +158,26 @@ internal sealed class SerialEngine : ILiteEngine
             throw new IOException($"the transaction on {_name} was closed when the engine was reopened after a failed write; begin a new one");
     }
 
+    /// <summary>
+    /// A write that is one engine call (the rare ones: deletes, collection and index changes, pragmas): not inside a
+    /// transaction closed by a reopen, one thread in the engine, and a failure that broke the engine noted (WriteBroke).
+    /// </summary>
+    private T OneWrite<T>(Func<ILiteEngine, T> call)
+    {
+        GuardWrite();
+        lock (_calls)
+        {
+            try
+            {
+                return call(_inner);
+            }
+            catch (Exception ex) when (WriteBroke(ex))
+            {
+                throw;
+            }
+        }
+    }
+
     public bool BeginTrans()
     {
         ReopenIfBroken();
@@ -433,21 +453,7 @@ internal sealed class SerialEngine : ILiteEngine
 
     public int Update(string collection, IEnumerable<BsonDocument> docs) => InTurns(docs, chunk => _inner.Update(collection, chunk));
 
-    public int UpdateMany(string collection, BsonExpression transform, BsonExpression predicate)
-    {
-        GuardWrite();
-        lock (_calls)
-        {
-            try
-            {
-                return _inner.UpdateMany(collection, transform, predicate);
-            }
-            catch (Exception ex) when (WriteBroke(ex))
-            {
-                throw;
-            }
-        }
-    }
+    public int UpdateMany(string collection, BsonExpression transform, BsonExpression predicate) => OneWrite(e => e.UpdateMany(collection, transform, predicate));
 
     public int Upsert(string collection, IEnumerable<BsonDocument> docs, BsonAutoId autoId) =>
         InTurns(docs, chunk => _inner.Upsert(collection, chunk, autoId));
@@ -499,101 +505,17 @@ internal sealed class SerialEngine : ILiteEngine
         return written;
     }
 
-    public int Delete(string collection, IEnumerable<BsonValue> ids)
-    {
-        GuardWrite();
-        lock (_calls)
-        {
-            try
-            {
-                return _inner.Delete(collection, ids);
-            }
-            catch (Exception ex) when (WriteBroke(ex))
-            {
-                throw;
-            }
-        }
-    }
+    public int Delete(string collection, IEnumerable<BsonValue> ids) => OneWrite(e => e.Delete(collection, ids));
 
-    public int DeleteMany(string collection, BsonExpression predicate)
-    {
-        GuardWrite();
-        lock (_calls)
-        {
-            try
-            {
-                return _inner.DeleteMany(collection, predicate);
-            }
-            catch (Exception ex) when (WriteBroke(ex))
-            {
-                throw;
-            }
-        }
-    }
+    public int DeleteMany(string collection, BsonExpression predicate) => OneWrite(e => e.DeleteMany(collection, predicate));
 
-    public bool DropCollection(string name)
-    {
-        GuardWrite();
-        lock (_calls)
-        {
-            try
-            {
-                return _inner.DropCollection(name);
-            }
-            catch (Exception ex) when (WriteBroke(ex))
-            {
-                throw;
-            }
-        }
-    }
+    public bool DropCollection(string name) => OneWrite(e => e.DropCollection(name));
 
-    public bool RenameCollection(string name, string newName)
-    {
-        GuardWrite();
-        lock (_calls)
-        {
-            try
-            {
-                return _inner.RenameCollection(name, newName);
-            }
-            catch (Exception ex) when (WriteBroke(ex))
-            {
-                throw;
-            }
-        }
-    }
+    public bool RenameCollection(string name, string newName) => OneWrite(e => e.RenameCollection(name, newName));
 
-    public bool EnsureIndex(string collection, string name, BsonExpression expression, bool unique)
-    {
-        GuardWrite();
-        lock (_calls)
-        {
-            try
-            {
-                return _inner.EnsureIndex(collection, name, expression, unique);
-            }
-            catch (Exception ex) when (WriteBroke(ex))
-            {
-                throw;
-            }
-        }
-    }
+    public bool EnsureIndex(string collection, string name, BsonExpression expression, bool unique) => OneWrite(e => e.EnsureIndex(collection, name, expression, unique));
 
-    public bool DropIndex(string collection, string name)
-    {
-        GuardWrite();
-        lock (_calls)
-        {
-            try
-            {
-                return _inner.DropIndex(collection, name);
-            }
-            catch (Exception ex) when (WriteBroke(ex))
-            {
-                throw;
-            }
-        }
-    }
+    public bool DropIndex(string collection, string name) => OneWrite(e => e.DropIndex(collection, name));
 
     public BsonValue Pragma(string name)
     {
@@ -610,21 +532,7 @@ internal sealed class SerialEngine : ILiteEngine
         }
     }
 
-    public bool Pragma(string name, BsonValue value)
-    {
-        GuardWrite();
-        lock (_calls)
-        {
-            try
-            {
-                return _inner.Pragma(name, value);
-            }
-            catch (Exception ex) when (WriteBroke(ex))
-            {
-                throw;
-            }
-        }
-    }
+    public bool Pragma(string name, BsonValue value) => OneWrite(e => e.Pragma(name, value));
 
     private volatile bool _closed;
 
