@@ -41,7 +41,27 @@ switch ($Target) {
     'test' {
         $c = if ($Configuration) { $Configuration } else { 'Debug' }
         Install-NodeTestPackages
-        Invoke-Step "dotnet test ($c)" { dotnet test Cdp.sln -c $c --logger 'console;verbosity=normal' @Rest }
+        # A trx file as well as the console: when tests fail, their names and messages are printed again at the very
+        # end, so a log cut to its tail (as CI keeps it) still says which test failed and why.
+        Write-Host "==> dotnet test ($c)" -ForegroundColor Cyan
+        $trxDir = Join-Path ([System.IO.Path]::GetTempPath()) "cdp-test-results-$PID"
+        dotnet test Cdp.sln -c $c --logger 'console;verbosity=normal' --logger 'trx;LogFileName=results.trx' `
+            --results-directory $trxDir @Rest
+        $code = $LASTEXITCODE
+        if ($code -ne 0) {
+            Get-ChildItem -Path $trxDir -Filter *.trx -Recurse -ErrorAction SilentlyContinue | ForEach-Object {
+                [xml]$trx = Get-Content -Raw $_.FullName
+                foreach ($r in $trx.TestRun.Results.UnitTestResult | Where-Object { $_.outcome -eq 'Failed' }) {
+                    Write-Host "FAILED: $($r.testName)" -ForegroundColor Red
+                    $msg = "$($r.Output.ErrorInfo.Message)"
+                    if ($msg.Length -gt 1500) { $msg = $msg.Substring(0, 1500) + ' ...' }
+                    Write-Host "  $msg"
+                    $stack = "$($r.Output.ErrorInfo.StackTrace)" -split "`n" | Select-Object -First 6
+                    foreach ($line in $stack) { Write-Host "  $line" }
+                }
+            }
+            throw "dotnet test ($c) failed with exit code $code"
+        }
     }
     'run' {
         $c = if ($Configuration) { $Configuration } else { 'Debug' }
