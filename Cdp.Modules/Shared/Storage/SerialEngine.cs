@@ -17,7 +17,8 @@ namespace Cdp.Modules.Shared.Storage;
 /// collection locks they take are never contended; readers take none; the checkpoint a commit may run only tries
 /// (it skips when a transaction is open). The explicit <see cref="Checkpoint"/> and <see cref="Rebuild"/> wait for every
 /// open transaction, and those transactions' threads need this lock to finish: so they enter only at a moment when no
-/// reader and no explicit transaction of another thread is open, and LiteDB has nothing to wait for.
+/// reader and no explicit transaction of another thread is open, and LiteDB has nothing to wait for. New readers give way
+/// to them briefly so that such a moment comes.
 /// </para>
 /// </summary>
 internal sealed class SerialEngine : ILiteEngine
@@ -101,35 +102,77 @@ internal sealed class SerialEngine : ILiteEngine
     public long Rebuild(RebuildOptions options) => Exclusive(nameof(Rebuild), () => _inner.Rebuild(options));
 
     /// <summary>
+    /// How long, at most, new readers and transactions wait for a pending checkpoint or rebuild, once per
+    /// <see cref="DrainPeriod"/> of its wait. Threads that read in overlapping turns (two request threads, the processor
+    /// and a segment build) can keep the count of open readers above zero for minutes: a checkpoint that only looked for a
+    /// gap between them was starved until its timeout (seen in CI). Holding new ones back briefly lets the open ones end.
+    /// The wait is bounded, not a gate until the checkpoint is done: a thread that opens a second reader while its first is
+    /// still open, or a long export that keeps one reader open, must only be slowed, never deadlocked.
+    /// </summary>
+    private static readonly TimeSpan DrainWindow = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>A pending checkpoint or rebuild opens a <see cref="DrainWindow"/> this often while it waits.</summary>
+    private static readonly TimeSpan DrainPeriod = TimeSpan.FromSeconds(1);
+
+    /// <summary>The Stopwatch timestamp until which new readers and transactions give way (0: none pending).</summary>
+    private long _giveWayUntil;
+
+    /// <summary>
     /// Runs an operation that takes LiteDB's exclusive lock, at a moment when no other thread holds a reader or an
-    /// explicit transaction. New readers are not held back meanwhile: the wait ends at the first gap between them.
+    /// explicit transaction. While it waits for that moment, new readers and transactions of threads without an open
+    /// transaction give way to it for a bounded time (<see cref="GiveWayToExclusive"/>).
     /// </summary>
     private T Exclusive<T>(string operation, Func<T> run)
     {
         ReopenIfBroken();
         var started = Stopwatch.GetTimestamp();
-        while (true)
+        var nextWindow = started;
+        try
         {
-            lock (_calls)
+            while (true)
             {
-                var othersInTransaction = Volatile.Read(ref _openTransactions) - (InTransaction ? 1 : 0);
-                if (Volatile.Read(ref _openReaders) == 0 && othersInTransaction == 0)
+                var now = Stopwatch.GetTimestamp();
+                if (now >= nextWindow)
                 {
-                    try
+                    Volatile.Write(ref _giveWayUntil, now + (long)(DrainWindow.TotalSeconds * Stopwatch.Frequency));
+                    nextWindow = now + (long)(DrainPeriod.TotalSeconds * Stopwatch.Frequency);
+                }
+                lock (_calls)
+                {
+                    var othersInTransaction = Volatile.Read(ref _openTransactions) - (InTransaction ? 1 : 0);
+                    if (Volatile.Read(ref _openReaders) == 0 && othersInTransaction == 0)
                     {
-                        return run();
-                    }
-                    catch (Exception ex) when (Broke(ex))
-                    {
-                        throw;
+                        try
+                        {
+                            return run();
+                        }
+                        catch (Exception ex) when (Broke(ex))
+                        {
+                            throw;
+                        }
                     }
                 }
+                if (Stopwatch.GetElapsedTime(started) > _exclusiveTimeout)
+                    throw new TimeoutException($"LiteDB {operation} waited {_exclusiveTimeout.TotalSeconds:0} s for open readers " +
+                        $"({OpenReaders}) and transactions ({Volatile.Read(ref _openTransactions)}) of other threads to end.");
+                Thread.Sleep(1);
             }
-            if (Stopwatch.GetElapsedTime(started) > _exclusiveTimeout)
-                throw new TimeoutException($"LiteDB {operation} waited {_exclusiveTimeout.TotalSeconds:0} s for open readers " +
-                    $"({OpenReaders}) and transactions ({Volatile.Read(ref _openTransactions)}) of other threads to end.");
-            Thread.Sleep(1);
         }
+        finally
+        {
+            Volatile.Write(ref _giveWayUntil, 0);
+        }
+    }
+
+    /// <summary>
+    /// A new reader or transaction waits while a pending checkpoint or rebuild holds its drain window open (one volatile
+    /// read otherwise). A thread inside its own transaction never waits: the checkpoint waits for that transaction anyway.
+    /// </summary>
+    private void GiveWayToExclusive()
+    {
+        if (Volatile.Read(ref _giveWayUntil) == 0 || InTransaction) return;
+        while (Volatile.Read(ref _giveWayUntil) is var until && until != 0 && Stopwatch.GetTimestamp() < until)
+            Thread.Sleep(1);
     }
 
     /// <summary>
@@ -181,6 +224,7 @@ internal sealed class SerialEngine : ILiteEngine
     public bool BeginTrans()
     {
         ReopenIfBroken();
+        GiveWayToExclusive();
         lock (_calls)
         {
             if (TransactionClosedByReopen) _transactionOf.Value = 0; // a new transaction on the new engine
@@ -431,6 +475,7 @@ internal sealed class SerialEngine : ILiteEngine
     public IBsonDataReader Query(string collection, Query query)
     {
         ReopenIfBroken();
+        GiveWayToExclusive();
         lock (_calls)
         {
             if (query.Into is not null) GuardWrite();
