@@ -60,12 +60,16 @@ public sealed class PrivacyEverySpellingTests
             ["context.traits.EMAIL"] = """{"type":"track","anonymousId":"c6","event":"Viewed","context":{"traits":{"EMAIL":"JANE.DOE@GMAIL.COM"}}}""",
             ["the phone under another name and format"] = """{"type":"track","anonymousId":"c7","event":"Called","properties":{"caller":"+1 650.253.0000"}}""",
             ["traits.Phone"] = """{"type":"identify","anonymousId":"c8","traits":{"Phone":"650-253-0000"}}""",
+            ["an escaped @ in a note"] = """{"type":"identify","anonymousId":"c10","traits":{"note":"mail jane.doe\u0040gmail.com"}}""",
         };
         foreach (var (spelling, json) in spellings)
         {
             await tracking.SendBatch([json]);
             log.LastSequence.Should().Be(head, $"{spelling} carries the deleted person's identifier: acknowledged, not stored");
         }
+        var deadLetters = DeadLetters(host).Count;
+        await tracking.SendBatch(["""["call back", "+1 (650) 253-0000"]""", """{"type":"track","properties":{"contact":"Jane.Doe+x@googlemail.com"}}"""]);
+        DeadLetters(host).Should().HaveCount(deadLetters, "refused events carrying her identifiers in their raw text are not kept as dead letters either");
         await tracking.SendBatch(["""{"type":"track","anonymousId":"c9","event":"Viewed","properties":{"email":"john.doe@gmail.com"}}"""]);
 
         log.LastSequence.Should().Be(head + 1, "someone else's event is stored");
