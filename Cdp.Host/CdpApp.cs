@@ -100,7 +100,8 @@ public static class CdpApp
         // and disposed per request, a tenth of /v1/track's CPU). The property tells WebApplication that authentication is
         // placed, so it does not add it again in front of every request (the key UseAuthentication sets).
         // The browser-facing paths (sendBeacon, the SDKs' config documents) carry the write key the same way.
-        app.UseWhen(c => !IsTrackingPath(c.Request.Path), branch => branch.UseAuthentication());
+        // route values: the raw path segment percent-decoded once (Shared/Http/RouteValueDecoding), so "user_id:crm%2F123" is crm/123
+        app.UseWhen(c => !IsTrackingPath(c.Request.Path), branch => branch.UseAuthentication().UseRouteValuesDecodedOnce());
         ((IApplicationBuilder)app).Properties["__AuthenticationMiddlewareSet"] = true;
         app.UseAuthorization();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

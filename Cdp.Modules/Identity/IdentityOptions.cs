@@ -19,6 +19,12 @@ internal sealed class IdentityOptions
     /// <summary>Email domains whose mailboxes ignore dots and +tags in the local part (jane.doe+news@ = janedoe@).</summary>
     public List<string>? EmailDotAndTagDomains { get; set; }
 
+    /// <summary>
+    /// Email domains that are another name of the same mailboxes, normalised to the second (jane@googlemail.com is
+    /// jane@gmail.com). Null: googlemail.com = gmail.com. Setting the key replaces the default.
+    /// </summary>
+    public Dictionary<string, string>? EmailDomainAliases { get; set; }
+
     /// <summary>Keep the built-in blocked values (empty, zero, null, undefined, anonymous, test@test.com...).</summary>
     public bool UseDefaultBlockedValues { get; set; } = true;
 
@@ -79,6 +85,8 @@ internal sealed class IdentityOptionsValidator : AbstractValidator<IdentityOptio
         RuleFor(o => o.MaxIdentifiersPerProfile).InclusiveBetween(2, 10_000);
         RuleFor(o => o.MaxMergesPerProfile).InclusiveBetween(1, 10_000);
         RuleFor(o => o.CachedNodes).InclusiveBetween(0, 10_000_000);
+        RuleForEach(o => o.EmailDomainAliases).Must(a => IsDomain(a.Key) && IsDomain(a.Value)).OverridePropertyName("EmailDomainAliases")
+            .WithMessage("each alias maps a domain to a domain, e.g. \"googlemail.com\": \"gmail.com\"");
         RuleForEach(o => o.BlockedValues).Must(BeARegex).WithMessage("is not a valid regular expression (.NET, non-backtracking: no backreferences or lookarounds)");
         RuleForEach(o => o.Types).ChildRules(t =>
         {
@@ -93,6 +101,9 @@ internal sealed class IdentityOptionsValidator : AbstractValidator<IdentityOptio
                 .OverridePropertyName("Traits").WithMessage("a custom identifier type needs Traits or ExternalIdTypes to read its values from");
         }).OverridePropertyName("Types");
     }
+
+    private static bool IsDomain(string? s) =>
+        !string.IsNullOrWhiteSpace(s) && s.Contains('.') && !s.StartsWith('.') && !s.EndsWith('.') && !s.Any(c => char.IsWhiteSpace(c) || c is '@' or '/' or ':');
 
     private static bool BeARegex(string? pattern)
     {

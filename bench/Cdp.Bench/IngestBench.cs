@@ -43,6 +43,8 @@ internal sealed class IngestBench : IBenchScenario
             : LoadGenerator.RunBrowserAsync(Address(app), "/v1/t", WriteKey, BrowserOrigin, Concurrency, duration, TrackBody, preflightOnly);
         double Pairs(LoadGenerator.Result r, bool preflightOnly) => external && !preflightOnly ? r.RequestsPerSecond / 2 : r.RequestsPerSecond;
         Console.WriteLine(external ? "   load generator: wrk (external process)" : "   load generator: in-process HttpClient (install the wrk package for the external one)");
+        if (Environment.GetEnvironmentVariable("CDP_BENCH_INGEST_PART") == "suppression")
+            return await SuppressionAsync(context, external, duration);
 
         // ceiling 1: bare Kestrel + JSON parse
         LoadGenerator.Result ceiling;
@@ -109,6 +111,60 @@ internal sealed class IngestBench : IBenchScenario
             + preflights.Failures + browserPairs.Failures;
         figures.Add(new BenchFigure("non-200 answers during the runs", failures, "requests", Target: 0, LowerIsBetter: true));
         return figures;
+    }
+
+    /// <summary>
+    /// The cost of the suppression check (issue 22: every field, any spelling) on /v1/track: the same load, events carrying an
+    /// email in context.traits and properties, once with an empty suppression list (the check costs one flag read) and once
+    /// with 10,000 emails, 1,000 phones and 1,000 user ids suppressed (every event is parsed and every email- or phone-shaped
+    /// value normalised and hashed). Collection alone (processor paused), one host per run. CDP_BENCH_INGEST_PART=suppression.
+    /// </summary>
+    private static async Task<IReadOnlyList<BenchFigure>> SuppressionAsync(BenchContext context, bool external, TimeSpan duration)
+    {
+        var template = Encoding.UTF8.GetString(TrackTemplate)
+            .Replace("\"title\":\"Acne treatment\"", "\"title\":\"Acne treatment\",\"email\":\"Visitor.{n}@gmail.com\"")
+            .Replace("\"locale\":\"en-GB\"", "\"locale\":\"en-GB\",\"traits\":{\"email\":\"visitor-{n}@example.com\",\"plan\":\"basic\"}");
+        if (!template.Contains("Visitor.{n}") || !template.Contains("visitor-{n}")) throw new InvalidOperationException("the email fields were not added to the template");
+        byte[] Body(long n) => Encoding.UTF8.GetBytes(template.Replace("{n}", n.ToString()));
+        Task<LoadGenerator.Result> Track(WebApplication app) => external
+            ? WrkLoad.RunAsync(Address(app), "/v1/track", WriteKey, Concurrency, duration, template, context.WorkFolder)
+            : LoadGenerator.RunAsync(Address(app), "/v1/track", WriteKey, Concurrency, duration, Body);
+
+        LoadGenerator.Result ceiling, empty, suppressed;
+        await using (var bare = await StartBareKestrelAsync())
+            ceiling = await (external
+                ? WrkLoad.RunAsync(Address(bare), "/v1/track", null, Concurrency, duration, template, context.WorkFolder)
+                : LoadGenerator.RunAsync(Address(bare), "/v1/track", null, Concurrency, duration, Body));
+        await using (var cdp = await StartCdpAsync(Path.Combine(context.WorkFolder, "s0"), durable: false))
+        {
+            await cdp.Services.GetRequiredService<IProfileProcessor>().PauseAsync(CancellationToken.None);
+            empty = await Track(cdp);
+            await cdp.StopAsync();
+        }
+        await using (var cdp = await StartCdpAsync(Path.Combine(context.WorkFolder, "s1"), durable: false))
+        {
+            await cdp.Services.GetRequiredService<IProfileProcessor>().PauseAsync(CancellationToken.None);
+            var list = cdp.Services.GetRequiredService<Cdp.Modules.Governance.Privacy.SuppressionList>();
+            var keys = Enumerable.Range(0, 10_000).Select(i => $"email:deleted{i}@example.com")
+                .Concat(Enumerable.Range(0, 1_000).Select(i => $"phone:+1650{2_000_000 + i:D7}"))
+                .Concat(Enumerable.Range(0, 1_000).Select(i => $"user_id:deleted-{i}")).ToList();
+            cdp.Services.GetRequiredService<Cdp.Modules.Shared.Storage.CdpDatabase>().InTransaction(d => list.Add(d, keys, null, DateTime.UtcNow));
+            suppressed = await Track(cdp);
+            if (cdp.Services.GetRequiredService<Cdp.Modules.Collection.Contracts.IEventLog>().LastSequence == 0)
+                throw new InvalidOperationException("nothing was stored: the bench events must not be suppressed");
+            await cdp.StopAsync();
+        }
+        return
+        [
+            new BenchFigure("bare Kestrel JSON parse (ceiling), events with emails", ceiling.RequestsPerSecond, "req/s"),
+            new BenchFigure("/v1/track, events with emails, suppression list empty", empty.RequestsPerSecond, "events/s",
+                CeilingName: "bare Kestrel", Ceiling: ceiling.RequestsPerSecond),
+            new BenchFigure("/v1/track, the same with 12,000 identifiers suppressed (every field scanned)", suppressed.RequestsPerSecond, "events/s",
+                CeilingName: "suppression list empty", Ceiling: empty.RequestsPerSecond),
+            new BenchFigure("/v1/track latency p99, suppression list empty", empty.P99Ms, "ms", LowerIsBetter: true),
+            new BenchFigure("/v1/track latency p99, 12,000 suppressed", suppressed.P99Ms, "ms", LowerIsBetter: true),
+            new BenchFigure("non-200 answers during the runs", empty.Failures + suppressed.Failures + ceiling.Failures, "requests", Target: 0, LowerIsBetter: true),
+        ];
     }
 
     private static long Lag(IProfileProcessor processor) => Math.Max(0, processor.Status.LogHead - processor.Status.Checkpoint);

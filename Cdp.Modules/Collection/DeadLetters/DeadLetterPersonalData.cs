@@ -12,8 +12,9 @@ namespace Cdp.Modules.Collection.DeadLetters;
 /// <summary>
 /// Dead letters' part of a person: refused events kept with their raw text (dead_letters). They are attributed to nobody
 /// (they never reached identity resolution), so a dead letter is the person's when its raw payload carries one of the
-/// person's identifiers: read as identity reads an event (normalised: "(650) 253-0000" is the phone +16502530000), or,
-/// anywhere else, an identifier's value found in the raw text as a whole token (case-insensitive). Export and
+/// person's identifiers in any spelling (IIdentifierReader.IdentifiersInText: read as identity reads an event when the text is
+/// JSON, and every email- and phone-shaped token normalised: "(650) 253-0000" is the phone +16502530000, "mary.major@gmail.com"
+/// is marymajor@gmail.com), or an identifier's value found anywhere in the raw text as a whole token (case-insensitive). Export and
 /// erasure use the same predicate; erasure deletes the whole dead letter (its raw text is the personal data).
 /// </summary>
 [Service]
@@ -48,12 +49,22 @@ internal sealed class DeadLetterPersonalData(CdpDatabase db, IIdentifierReader i
 
     private Func<BsonDocument, bool> Matcher(PersonalDataSubject subject)
     {
-        var keys = subject.Identifiers.ToHashSet(StringComparer.Ordinal);
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var k in subject.Identifiers)
+        {
+            keys.Add(k);
+            var colon = k.IndexOf(':');
+            if (identifiers.Normalise(k[..colon], k[(colon + 1)..]) is { } again) keys.Add(again); // stored before a rule changed
+        }
         var types = keys.Select(k => k[..k.IndexOf(':')]).ToHashSet(StringComparer.Ordinal);
         var values = keys.Select(k => k[(k.IndexOf(':') + 1)..]).Where(v => v.Length >= MinTextMatchLength).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         return d => d["raw"].IsString && Carries(d["raw"].AsString, keys, types, values);
     }
 
+    /// <summary>
+    /// The raw text holds one of the keys in any spelling (read as identity reads an event when it is JSON, and every email-
+    /// and phone-shaped token of the text normalised: "mary.major@gmail.com", "+44 20 7946 0958"), or a value as a whole token.
+    /// </summary>
     private bool Carries(string raw, HashSet<string> keys, HashSet<string> types, List<string> values)
     {
         foreach (var v in values)
@@ -61,20 +72,12 @@ internal sealed class DeadLetterPersonalData(CdpDatabase db, IIdentifierReader i
         if (keys.Count == 0) return false;
         try
         {
-            using var doc = JsonDocument.Parse(raw);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) return false;
-            foreach (var key in identifiers.Identifiers(doc.RootElement, types.Contains))
-                if (keys.Contains(key)) return true;
-        }
-        catch (JsonException)
-        {
-            // not JSON: the text search above is all there is
+            return identifiers.IdentifiersInText(raw, types.Contains).Overlaps(keys);
         }
         catch (ArgumentException)
         {
-            // a payload the identifier reader cannot take (e.g. a value that does not normalise): the same
+            return false; // a payload the identifier reader cannot take: the text search above is all there is
         }
-        return false;
     }
 
     /// <summary><paramref name="value"/> in <paramref name="text"/> as a whole token: "u-jane" is not found in "u-janet" nor "u-jane-2".</summary>

@@ -71,7 +71,7 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
     {
         events = WithoutSuppressed(events);
         if (rejected.Count > 0 && _suppressions is { IsEmpty: false } suppressions)
-            rejected = rejected.Where(r => !suppressions.Refuses(System.Text.Encoding.UTF8.GetBytes(r.Raw))).ToList(); // not even as a dead letter
+            rejected = rejected.Where(r => !suppressions.RefusesText(r.Raw)).ToList(); // not even as a dead letter
         var n = events.Count + rejected.Count;
         if (n == 0) return Task.FromResult(SubmitOutcome.Committed);
         if (Interlocked.Add(ref _pendingEvents, n) > _options.QueueCapacity && n < _options.QueueCapacity)

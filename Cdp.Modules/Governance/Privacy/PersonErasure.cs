@@ -11,6 +11,8 @@ namespace Cdp.Modules.Governance.Privacy;
 /// Deletes a person: every <see cref="IPersonalDataHolder"/> erases its part in ONE transaction, run on the profile
 /// processor's thread between two batches (so no batch interleaves with it and no cached state outlives it), together with
 /// the suppression of the person's identifiers and the receipt.
+/// The subject's events are those attributed to them and every other event of the log carrying one of their identifiers
+/// anywhere in any spelling (<see cref="PersonalDataSubjects.Build"/>, read before the transaction: the processor is paused).
 /// Order, inside the processor command: (1) the identifiers are suppressed in memory, so ingest refuses them from then on and
 /// identity resolution ignores them; (2) the log's unprocessed tail is scanned for events carrying them (they are erased
 /// too, or the processor would attribute them to nobody but keep their data); (3) the transaction; (4) in-memory state of
@@ -54,7 +56,7 @@ internal sealed class PersonErasure(
         {
             receipt = db.InTransaction(d =>
             {
-                added = suppressions.Add(d, subject.Identifiers, receiptId, requestedAt);
+                added = suppressions.Add(d, subjects.Spellings(subject.Identifiers), receiptId, requestedAt);
                 var full = subject with { EventSequences = subject.EventSequences.Concat(UnprocessedEventsCarryingSuppressed()).Distinct().Order().ToList() };
                 subject = full;
                 var erased = new SortedDictionary<string, long>(StringComparer.Ordinal);

@@ -36,12 +36,14 @@ internal sealed class SuppressionList : ISuppressionList
     /// <summary>Suppressed identifiers per type: the ingest check extracts only types that have any (a phone costs ~10 µs to normalise).</summary>
     private readonly ConcurrentDictionary<string, int> _types = new(StringComparer.Ordinal);
     private readonly Func<string, bool> _hasType;
+    private readonly Func<string, bool> _isSuppressed;
 
     public SuppressionList(CdpDatabase db, IIdentifierReader identifiers)
     {
         _db = db;
         _identifiers = identifiers;
         _hasType = type => _types.TryGetValue(type, out var n) && n > 0;
+        _isSuppressed = key => _hashes.ContainsKey(ShortHash(key));
         _salt = db.InTransaction(d =>
         {
             var state = d.GetCollection(StateCollection);
@@ -91,6 +93,11 @@ internal sealed class SuppressionList : ISuppressionList
 
     public bool Contains(string identifierKey) => !_empty && _hashes.ContainsKey(ShortHash(identifierKey));
 
+    /// <summary>
+    /// True when the event carries a suppressed identifier anywhere (<see cref="IIdentifierReader.IdentifiersAnywhere"/>:
+    /// any field, any case, any spelling that normalises to it). Text that is not JSON (a dead letter's raw text) is searched
+    /// for email- and phone-shaped tokens.
+    /// </summary>
     public bool Refuses(ReadOnlySpan<byte> eventJson)
     {
         if (_empty) return false;
@@ -98,15 +105,21 @@ internal sealed class SuppressionList : ISuppressionList
         {
             var reader = new Utf8JsonReader(eventJson);
             using var doc = JsonDocument.ParseValue(ref reader);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) return false;
-            foreach (var key in _identifiers.Identifiers(doc.RootElement, _hasType))
-                if (_hashes.ContainsKey(ShortHash(key))) return true;
-            return false;
+            return _identifiers.AnyIdentifierAnywhere(doc.RootElement, _hasType, _isSuppressed);
         }
         catch (JsonException)
         {
-            return false; // not an event (a dead letter's raw text): nothing to match
+            return RefusesText(Encoding.UTF8.GetString(eventJson));
         }
+    }
+
+    /// <summary>True when free text (a refused event's raw text) holds a suppressed identifier, in any spelling.</summary>
+    public bool RefusesText(string text)
+    {
+        if (_empty) return false;
+        foreach (var key in _identifiers.IdentifiersInText(text, _hasType))
+            if (_isSuppressed(key)) return true;
+        return false;
     }
 
     /// <summary>

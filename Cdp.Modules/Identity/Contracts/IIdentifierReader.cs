@@ -9,6 +9,28 @@ public interface IIdentifierReader
     /// <param name="types">Only identifiers of these type names (null: all); the others are not even normalised (phones cost ~10 µs).</param>
     IReadOnlyList<string> Identifiers(JsonElement payload, Func<string, bool>? types = null);
 
+    /// <summary>
+    /// Every identifier an event carries ANYWHERE, normalised ("type:value", once each): all of <see cref="Identifiers"/>,
+    /// identifier traits in any case (traits.Email), context.externalIds[] typed by an identifier type name, and email-
+    /// and phone-shaped values anywhere (properties.email, a userId that is an address). The one notion of "this person's
+    /// identifiers" used by suppression, subject access export and erasure.
+    /// </summary>
+    /// <param name="types">Only these type names (null: all); the others are not even looked for.</param>
+    IReadOnlySet<string> IdentifiersAnywhere(JsonElement payload, Func<string, bool>? types = null);
+
+    /// <summary>
+    /// True as soon as <paramref name="match"/> accepts one identifier of <see cref="IdentifiersAnywhere"/> (the ingest
+    /// suppression check: stops at the first hit, allocates only for the values it normalises).
+    /// </summary>
+    bool AnyIdentifierAnywhere(JsonElement payload, Func<string, bool>? types, Func<string, bool> match);
+
+    /// <summary>
+    /// Every identifier in free text (a dead letter's raw text, an error message): when the text is JSON, those of
+    /// <see cref="IdentifiersAnywhere"/>; and every email-shaped token and phone-shaped run of the text, normalised
+    /// ("mary.major@gmail.com" is email:marymajor@gmail.com, "+44 20 7946 0958" is phone:+442079460958).
+    /// </summary>
+    IReadOnlySet<string> IdentifiersInText(string text, Func<string, bool>? types = null);
+
     /// <summary>"type:value" normalised, or null for an unknown type or a value that does not normalise (or is blocked).</summary>
     string? Normalise(string type, string value);
 

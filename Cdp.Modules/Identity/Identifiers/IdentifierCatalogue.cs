@@ -57,9 +57,13 @@ internal sealed class IdentifierCatalogue
     private readonly PhoneNumberUtil _phones = PhoneNumberUtil.GetInstance();
     private readonly string _defaultRegion;
     private readonly HashSet<string> _dotAndTagDomains;
+    private readonly Dictionary<string, string> _domainAliases;
     private readonly Regex? _blocked;
     private readonly Dictionary<string, IdentifierType> _byName;
     private readonly List<(string Trait, IdentifierType Type)> _traitTypes = [];
+    /// <summary>Trait names and externalIds types by their loose form (lower case, without _ - and spaces): Email, email_address... see <see cref="Loose"/>.</summary>
+    private readonly Dictionary<string, IdentifierType> _looseTraits = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IdentifierType> _looseExternalTypes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IdentifierType> _externalTypes = new(StringComparer.OrdinalIgnoreCase);
 
     public IdentifierCatalogue(IdentityOptions options)
@@ -67,6 +71,10 @@ internal sealed class IdentifierCatalogue
         Options = options;
         _defaultRegion = options.DefaultPhoneRegion;
         _dotAndTagDomains = new HashSet<string>(options.EmailDotAndTagDomains ?? ["gmail.com", "googlemail.com"], StringComparer.OrdinalIgnoreCase);
+        _domainAliases = new Dictionary<string, string>(
+            (options.EmailDomainAliases ?? new Dictionary<string, string> { ["googlemail.com"] = "gmail.com" })
+                .Select(a => KeyValuePair.Create(a.Key.Trim().TrimEnd('.'), a.Value.Trim().TrimEnd('.').ToLowerInvariant())),
+            StringComparer.OrdinalIgnoreCase);
         _blocked = Combine((options.UseDefaultBlockedValues ? DefaultBlockedValues : []).Concat(options.BlockedValues ?? []));
         var types = options.Types.Count > 0 ? options.Types : DefaultTypes;
         var ordered = types.OrderBy(t => t.Value.Priority).ThenBy(t => t.Key, StringComparer.Ordinal).ToList();
@@ -78,6 +86,13 @@ internal sealed class IdentifierCatalogue
             foreach (var trait in t.Traits) _traitTypes.Add((trait, t));
             foreach (var ext in t.ExternalIdTypes) _externalTypes.TryAdd(ext, t);
         }
+        foreach (var t in Types)
+        {
+            foreach (var trait in t.Traits.Append(t.Name)) _looseTraits.TryAdd(Loose(trait), t);
+            foreach (var ext in t.ExternalIdTypes.Append(t.Name)) _looseExternalTypes.TryAdd(Loose(ext), t);
+        }
+        EmailTypes = Types.Where(t => t.Normaliser == IdentifierNormaliser.Email).ToList();
+        PhoneTypes = Types.Where(t => t.Normaliser == IdentifierNormaliser.Phone).ToList();
         UserId = _byName.GetValueOrDefault("user_id");
         AnonymousId = _byName.GetValueOrDefault("anonymous_id");
         DeviceId = _byName.GetValueOrDefault("device_id");
@@ -93,6 +108,29 @@ internal sealed class IdentifierCatalogue
     public IdentifierType? DeviceId { get; }
 
     public IdentifierType? Find(string name) => _byName.GetValueOrDefault(name);
+
+    /// <summary>Types whose values are email addresses (normaliser Email): what an email-shaped value anywhere is read as.</summary>
+    public IReadOnlyList<IdentifierType> EmailTypes { get; }
+
+    /// <summary>Types whose values are phone numbers (normaliser Phone).</summary>
+    public IReadOnlyList<IdentifierType> PhoneTypes { get; }
+
+    /// <summary>The type of a trait named <paramref name="name"/> in any case and spelling of separators (Email, E_mail, PHONE), or null.</summary>
+    public IdentifierType? TraitTypeLoosely(string name) => _looseTraits.GetValueOrDefault(Loose(name));
+
+    /// <summary>The type of a context.externalIds[].type in any case: a configured ExternalIdTypes value or a type name ("email", "Phone").</summary>
+    public IdentifierType? ExternalTypeLoosely(string name) =>
+        _externalTypes.GetValueOrDefault(name) ?? _looseExternalTypes.GetValueOrDefault(Loose(name));
+
+    /// <summary>Lower case without '_', '-', '.' and spaces: "E-mail", "e_mail" and "EMAIL" are one name.</summary>
+    public static string Loose(string name)
+    {
+        Span<char> buffer = name.Length <= 128 ? stackalloc char[name.Length] : new char[name.Length];
+        var n = 0;
+        foreach (var c in name)
+            if (c is not ('_' or '-' or '.' or ' ')) buffer[n++] = char.ToLowerInvariant(c);
+        return new string(buffer[..n]);
+    }
 
     /// <summary>All patterns as one alternation: one linear scan per value instead of one per pattern.</summary>
     private static Regex? Combine(IEnumerable<string> patterns)
@@ -142,6 +180,7 @@ internal sealed class IdentifierCatalogue
         var local = s[..at];
         var domain = s[(at + 1)..].TrimEnd('.');
         if (!domain.Contains('.') || domain.StartsWith('.') || domain.Contains("..")) return null;
+        if (_domainAliases.TryGetValue(domain, out var canonical)) domain = canonical; // googlemail.com -> gmail.com
         if (_dotAndTagDomains.Contains(domain))
         {
             var plus = local.IndexOf('+');

@@ -10,6 +10,15 @@ namespace Cdp.Modules.Identity.Identifiers;
 internal sealed class IdentifierReader(IOptions<IdentityOptions> options) : IIdentifierReader
 {
     private readonly IdentifierCatalogue _catalogue = new(options.Value) { PhoneCache = new(StringComparer.Ordinal) };
+    private PersonIdentifierScan? _anywhere;
+
+    private PersonIdentifierScan Anywhere => _anywhere ??= new PersonIdentifierScan(_catalogue);
+
+    public IReadOnlySet<string> IdentifiersAnywhere(JsonElement payload, Func<string, bool>? types = null) => Anywhere.All(payload, types);
+
+    public bool AnyIdentifierAnywhere(JsonElement payload, Func<string, bool>? types, Func<string, bool> match) => Anywhere.Scan(payload, types, match);
+
+    public IReadOnlySet<string> IdentifiersInText(string text, Func<string, bool>? types = null) => Anywhere.InText(text, types);
 
     public IReadOnlyList<string> Types => _catalogue.Types.Select(t => t.Name).ToList();
 

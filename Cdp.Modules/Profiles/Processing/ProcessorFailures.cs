@@ -146,7 +146,7 @@ internal sealed class ProcessorFailures(CdpDatabase db)
 
     public ProcessorFailureView? Get(long sequence) => db.Collection(Collection).ById(sequence) is { } d ? View(d) : null;
 
-    private static ProcessorFailureView View(BsonDocument d) => new(
+    public static ProcessorFailureView View(BsonDocument d) => new(
         d["_id"].AsInt64, d["source"].AsString, d["messageId"].AsString, d["type"].AsString, d["event"].IsNull ? null : d["event"].AsString,
         d["receivedAt"].AsDateTime.ToUniversalTime(), d["exception"].AsString, d["message"].AsString, d["stack"].AsString,
         d["firstFailedAt"].AsDateTime.ToUniversalTime(), d["lastFailedAt"].AsDateTime.ToUniversalTime(), d["attempts"].AsInt32,

@@ -50,6 +50,9 @@ public interface ISuppressionList
     /// <summary>True when a normalised identifier ("email:jane@example.com") is suppressed.</summary>
     bool Contains(string identifierKey);
 
-    /// <summary>True when an event (the normalised Segment payload, UTF-8 JSON) carries a suppressed identifier.</summary>
+    /// <summary>True when an event (the normalised Segment payload, UTF-8 JSON) carries a suppressed identifier anywhere, in any spelling.</summary>
     bool Refuses(ReadOnlySpan<byte> eventJson);
+
+    /// <summary>True when free text (a refused event's raw text, JSON or not) holds a suppressed identifier in any spelling.</summary>
+    bool RefusesText(string text);
 }
