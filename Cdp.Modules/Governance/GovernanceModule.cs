@@ -26,6 +26,7 @@ public sealed class GovernanceModule : ICdpModule
             .AddPolicy(AdminAccess.AdminPolicy, p => p.RequireAuthenticatedUser().RequireRole(nameof(AdminRole.Admin)))
             .AddPolicy(AdminAccess.ReadPolicy, p => p.RequireAuthenticatedUser().RequireRole(nameof(AdminRole.Admin), nameof(AdminRole.Analyst)));
         services.AddValidatedSettings<AuditOptions, AuditOptionsValidator>(configuration, AuditOptions.Section);
+        services.AddValidatedSettings<BackupOptions, BackupOptionsValidator>(configuration, BackupOptions.Section);
         services.AddModuleServices(typeof(GovernanceModule));
     }
 
