@@ -102,6 +102,8 @@ public static class CdpApp
         // The browser-facing paths (sendBeacon, the SDKs' config documents) carry the write key the same way.
         app.UseWhen(c => !IsTrackingPath(c.Request.Path), branch => branch.UseAuthentication());
         ((IApplicationBuilder)app).Properties["__AuthenticationMiddlewareSet"] = true;
+        // requests to the admin surfaces without a valid key: limited per address (Governance, Cdp:Admin:Unauthenticated)
+        app.UseWhen(c => c.Request.Path.StartsWithSegments("/api") || c.Request.Path.StartsWithSegments("/jobs"), branch => branch.UseRateLimiter());
         app.UseAuthorization();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
