@@ -12,6 +12,7 @@ public sealed class PrivateFilesTests
     private const UnixFileMode OwnerFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task The_data_folder_is_created_0700_and_the_databases_logs_locks_key_and_backups_0600()
     {
         if (OperatingSystem.IsWindows()) return; // no Unix modes there

@@ -22,8 +22,15 @@ public static class PrivateFiles
     public static void CreateFolder(string folder)
     {
         if (string.IsNullOrEmpty(folder)) return;
-        if (HasModes) Directory.CreateDirectory(folder, FolderMode);
-        else Directory.CreateDirectory(folder);
+        if (!HasModes)
+        {
+            Directory.CreateDirectory(folder);
+            return;
+        }
+        // Directory.CreateDirectory(path, mode) gives the mode to the last folder only: each missing one is made here
+        var missing = new Stack<string>();
+        for (var d = Path.GetFullPath(folder); d is not null && !Directory.Exists(d); d = Path.GetDirectoryName(d)) missing.Push(d);
+        foreach (var d in missing) Directory.CreateDirectory(d, FolderMode);
     }
 
     /// <summary>Options for a new file created 0600 (the mode applies only when the file is created).</summary>
