@@ -205,10 +205,14 @@ internal sealed partial class AuditMiddleware(AuditTrail trail, AuditKey key, Un
         return value;
     }
 
-    /// <summary>Always hashed: "type:value" keeps its type in clear (<c>user_id:#…</c>); anything else becomes <c>#…</c>.</summary>
+    /// <summary>
+    /// Always hashed: "type:value" keeps its type in clear (<c>user_id:#…</c>); anything else becomes <c>#…</c>. Except
+    /// Cdp's own profile numbers (<c>p_123</c>): a pseudonym that names nothing once the profile is erased, kept so that
+    /// "who read profile p_123" stays answerable at a glance.
+    /// </summary>
     public string Protect(string value)
     {
-        if (value.Length == 0) return value;
+        if (value.Length == 0 || ProfileId().IsMatch(value)) return value;
         var m = IdentifierReference().Match(value);
         return m.Success ? m.Groups[1].Value + ":" + key.Hash(m.Groups[2].Value) : key.Hash(value);
     }
@@ -258,6 +262,9 @@ internal sealed partial class AuditMiddleware(AuditTrail trail, AuditKey key, Un
 
     [GeneratedRegex(@"^([a-z][a-z0-9_]{0,39}):(.+)$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex IdentifierReference();
+
+    [GeneratedRegex(@"^p_[0-9]{1,19}$", RegexOptions.CultureInvariant)]
+    private static partial Regex ProfileId();
 
     [GeneratedRegex(@"^\+?[0-9][0-9 ().-]{6,}$", RegexOptions.CultureInvariant)]
     private static partial Regex PhoneLike();
