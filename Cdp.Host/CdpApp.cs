@@ -103,6 +103,8 @@ public static class CdpApp
         // route values: the raw path segment percent-decoded once (Shared/Http/RouteValueDecoding), so "user_id:crm%2F123" is crm/123
         app.UseWhen(c => !IsTrackingPath(c.Request.Path), branch => branch.UseAuthentication().UseRouteValuesDecodedOnce());
         ((IApplicationBuilder)app).Properties["__AuthenticationMiddlewareSet"] = true;
+        // requests to the admin surfaces without a valid key: limited per address (Governance, Cdp:Admin:Unauthenticated)
+        app.UseWhen(c => c.Request.Path.StartsWithSegments("/api") || c.Request.Path.StartsWithSegments("/jobs"), branch => branch.UseRateLimiter());
         app.UseAuthorization();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });

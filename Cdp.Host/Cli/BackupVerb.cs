@@ -7,7 +7,8 @@ namespace Cdp.Host.Cli;
 
 /// <summary>
 /// cdp backup &lt;folder&gt; [--server http://host:5080 --key &lt;admin key&gt;]
-///   with --server: the running server writes the copy (POST /api/admin/backup; the folder is on the server's machine);
+///   with --server: the running server writes the copy (POST /api/admin/backup; the folder is on the server's machine,
+///   inside its backup root Cdp:Storage:BackupRoot, relative to it or absolute);
 ///   without: the server must be stopped, and the files are checkpointed and copied here.
 /// cdp restore &lt;folder&gt;   (server stopped) validates the backup, moves the current files aside, puts the copies in place.
 /// A database file in use by a running Cdp (its lock file is held) ends either verb with exit code 2.
@@ -25,6 +26,8 @@ internal static class BackupVerb
 
         if (cli["server"] is { } server)
         {
+            // the server's folder: relative to its backup root (Cdp:Storage:BackupRoot), or absolute inside it
+            folder = cli.Positional[0];
             using var client = new HttpClient { BaseAddress = new Uri(server), Timeout = TimeSpan.FromHours(2) };
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", cli.Required("key"));
             using var response = await client.PostAsJsonAsync("/api/admin/backup", new { folder });

@@ -5,9 +5,11 @@ using Cdp.Modules.Shared.Configuration;
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Cdp.Modules.Governance;
 
@@ -26,6 +28,12 @@ public sealed class GovernanceModule : ICdpModule
             .AddPolicy(AdminAccess.AdminPolicy, p => p.RequireAuthenticatedUser().RequireRole(nameof(AdminRole.Admin)))
             .AddPolicy(AdminAccess.ReadPolicy, p => p.RequireAuthenticatedUser().RequireRole(nameof(AdminRole.Admin), nameof(AdminRole.Analyst)));
         services.AddValidatedSettings<AuditOptions, AuditOptionsValidator>(configuration, AuditOptions.Section);
+        services.AddValidatedSettings<BackupOptions, BackupOptionsValidator>(configuration, BackupOptions.Section);
+        // requests without a valid key: a per-address limit (CdpApp puts the rate limiter after authentication on /api and /jobs)
+        services.AddValidatedSettings<UnauthenticatedLimitOptions, UnauthenticatedLimitOptionsValidator>(configuration, UnauthenticatedLimitOptions.Section);
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<UnauthenticatedLimitOptions>, UnauthenticatedRequests>(
+            (o, limit, tally) => UnauthenticatedLimit.Configure(o, limit.Value, tally));
         services.AddModuleServices(typeof(GovernanceModule));
     }
 

@@ -56,6 +56,7 @@ public sealed class CsvFileSyncTests : IDisposable
         run.Status.Should().Be(SyncRunStatus.Succeeded, string.Join("; ", run.Errors));
         var file = Files().Should().ContainSingle().Subject;
         file.Should().EndWith(".csv");
+        if (!OperatingSystem.IsWindows()) File.GetUnixFileMode(file).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite, "the members' data is the owner's alone");
         var rows = await ReadCsv(file);
         rows[0].Should().Equal("email", "profile_id", "first_name");
         rows.Skip(1).Select(r => r[0]).Should().BeEquivalentTo("person1@example.com", "person2@example.com", "person3@example.com", "quote\"comma,@example.com");

@@ -24,7 +24,7 @@ public sealed class BackupTests
     {
         using var backups = new TempFolder();
         BackupReport report;
-        using (var host = new CdpHost())
+        using (var host = new CdpHost(new Dictionary<string, string?> { ["Cdp:Storage:BackupRoot"] = backups.Path }))
         {
             var tracking = host.TrackingClient();
             await SendEvents(tracking, "before", 500);
@@ -36,13 +36,13 @@ public sealed class BackupTests
                 return n;
             });
             await Task.Delay(200);
-            var response = await host.AdminClient().PostAsJsonAsync("/api/admin/backup", new { folder = backups.File("b1") });
+            var response = await host.AdminClient().PostAsJsonAsync("/api/admin/backup", new { folder = "b1" });
             response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
             report = (await response.Content.ReadFromJsonAsync<BackupReport>())!;
             stop.Cancel();
             (await ingest).Should().BeGreaterThan(0);
 
-            var again = await host.AdminClient().PostAsJsonAsync("/api/admin/backup", new { folder = backups.File("b1") });
+            var again = await host.AdminClient().PostAsJsonAsync("/api/admin/backup", new { folder = backups.File("b1") }); // absolute, inside the root
             again.StatusCode.Should().Be(HttpStatusCode.Conflict, "the folder is not empty");
             (await host.AdminClient(CdpHost.AnalystKey).PostAsJsonAsync("/api/admin/backup", new { })).StatusCode.Should().Be(HttpStatusCode.Forbidden);
         }
@@ -99,7 +99,7 @@ public sealed class BackupTests
     {
         using var folder = new TempFolder();
         var settings = $"--Cdp:Storage:Path={folder.File("cdp.db")}";
-        var bk1 = folder.File("bk-online");
+        var bk1 = Path.Combine(folder.Path, "backups", "bk-online"); // the server writes only inside its backup root (default: backups/ beside cdp.db)
         var bk2 = folder.File("bk-offline");
         using (var cdp = await CdpProcess.StartAsync(folder.Path))
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using CsvHelper;
 using Cdp.Modules.Activation.Configuration;
 using Cdp.Modules.Activation.Engine;
+using Cdp.Modules.Shared.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Cdp.Modules.Activation.Destinations;
@@ -30,7 +31,7 @@ internal sealed class CsvFileSession : IDestinationSession
         _target = target;
         _log = log;
         _d = target.Destination;
-        Directory.CreateDirectory(_d.Folder);
+        PrivateFiles.CreateFolder(_d.Folder); // the members' data: 0700 folder, 0600 files (Shared/Storage/PrivateFiles)
         _header = Header(target);
         var stamp = clock.GetUtcNow().UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         var stem = $"{target.Sync}-{stamp}-{target.RunId.ToString(CultureInfo.InvariantCulture)}";
@@ -62,7 +63,7 @@ internal sealed class CsvFileSession : IDestinationSession
     {
         var final = Path.Combine(_d.Folder, name);
         var temp = final + ".tmp";
-        var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
+        var stream = new FileStream(temp, PrivateFiles.Create(FileMode.Create, FileShare.Read, 1 << 16, FileOptions.Asynchronous));
         var writer = CsvWriter.Create(stream, Options, leaveOpen: true);
         writer.WriteHeader(header);
         var file = new OpenFile(final, temp, stream, writer);

@@ -30,7 +30,21 @@ internal static class AuditEndpoints
         .WithTags("Governance")
         .WithName("ListAuditRecords")
         .WithSummary("Admin actions (who, what, when, outcome), oldest first; filter by actor and time, page with after");
+
+        endpoints.MapPost("/api/audit/hash", Results<Ok<AuditValueHash>, ValidationProblem> (AuditKey key, AuditValueRequest? request) =>
+        {
+            if (request?.Value is not { Length: > 0 and <= MaxHashedValueLength } value)
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["value"] = [$"must be a text of 1 to {MaxHashedValueLength} characters"] });
+            return TypedResults.Ok(new AuditValueHash(key.Hash(value), key.LegacyHash(value)));
+        })
+        .RequireAdmin()
+        .WithTags("Governance")
+        .WithName("HashAuditValue")
+        .WithSummary("The keyed hash the audit log keeps for a value (a searched name, an identifier's value), to look a known value up");
     }
+
+    /// <summary>Longer than any identifier or search the admin API takes.</summary>
+    public const int MaxHashedValueLength = 4096;
 
     private static DateTime? ParseTime(string? value, string name, Dictionary<string, string[]> errors)
     {
@@ -40,3 +54,9 @@ internal static class AuditEndpoints
         return null;
     }
 }
+
+internal sealed record AuditValueRequest(string? Value);
+
+/// <param name="Hash">As records hold it (trimmed, lower-cased before hashing); after "type:" for an identifier.</param>
+/// <param name="LegacyHash">As records from before keyed hashes hold it (the value spelt exactly as it was sent).</param>
+internal sealed record AuditValueHash(string Hash, string LegacyHash);

@@ -1,10 +1,12 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Security.Claims;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing.Patterns;
 using Cdp.Modules.Shared.Modules;
+using LiteDB;
 using Microsoft.Extensions.Logging;
 
 namespace Cdp.Modules.Governance.Audit;
@@ -13,10 +15,13 @@ namespace Cdp.Modules.Governance.Audit;
 /// The one place admin actions are audited: outermost in the pipeline (a startup filter, registered by the first module),
 /// so it sees every request, and after the request it reads who authentication found, which endpoint routing chose and the
 /// final status. Audited: every request under /api and /jobs that is not a GET/HEAD/OPTIONS (including dashboard sign-ins
-/// and refused attempts), and GETs of personal data (<see cref="PersonalDataReads"/>).
+/// and refused attempts), and GETs of personal data (<see cref="PersonalDataReads"/>). Requests without a valid key are
+/// counted and recorded at a bounded rate (<see cref="UnauthenticatedRequests"/>); requests to unknown routes are only
+/// tallied. What is kept of a request: <see cref="AuditRecord"/>; personal values only as keyed hashes (<see cref="AuditKey"/>).
 /// </summary>
 [Service]
-internal sealed partial class AuditMiddleware(AuditTrail trail, ILogger<AuditMiddleware> log) : IStartupFilter
+internal sealed partial class AuditMiddleware(AuditTrail trail, AuditKey key, UnauthenticatedRequests unauthenticated, ILogger<AuditMiddleware> log)
+    : IStartupFilter
 {
     private static readonly string[] AuditedRoots = ["/api", "/jobs"];
 
@@ -33,16 +38,42 @@ internal sealed partial class AuditMiddleware(AuditTrail trail, ILogger<AuditMid
     /// <summary>Query parameters whose value is never stored, whatever it looks like.</summary>
     private static readonly HashSet<string> SecretParameters = new(StringComparer.OrdinalIgnoreCase)
     {
-        "key", "apikey", "api_key", "token", "access_token", "secret", "password", "signature",
+        "key", "apikey", "api_key", "token", "access_token", "secret", "password", "signature", "writekey",
     };
 
+    /// <summary>
+    /// Query parameters that shape a listing (paging, time range, filters by configuration names): kept in clear unless the
+    /// value looks like an identifier. Every other parameter (value=, identifier=, q=, email=, ...) is kept only as a keyed
+    /// hash: a new parameter is hashed until it is named here.
+    /// </summary>
+    private static readonly HashSet<string> PlainParameters = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "after", "before", "take", "skip", "limit", "offset", "from", "to", "at", "since", "until", "afterSequence",
+        "status", "state", "kind", "type", "source", "map", "event", "trait", "field", "full", "discarded", "dryRun",
+        "sort", "order", "window", "minWeight", "actor", "segment", "destination", "sync", "include", "reason", "format", "page",
+    };
+
+    /// <summary>
+    /// Route parameters that name configuration or Cdp's own records (a segment key, a sync name, a receipt, a merge, a log
+    /// sequence, a job): kept in clear unless the value looks like an identifier. Others ({reference}, {profileId},
+    /// {groupId}, any new one) are kept only as keyed hashes.
+    /// </summary>
+    private static readonly HashSet<string> PlainRouteValues = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "key", "name", "id", "sequence", "hash", "receiptId", "mergeId", "path",
+    };
+
+    /// <summary>Paths, route values and queries of records with a key are cut here.</summary>
     private const int MaxStoredLength = 512;
+
+    /// <summary>Requests without a valid key keep only this much of their path (and no query): enough to see what was tried.</summary>
+    public const int MaxUnauthenticatedPathLength = 64;
 
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
         app.Use(async (context, nextMiddleware) =>
         {
-            if (!IsAudited(context.Request))
+            if (!IsUnderAuditedRoot(context.Request))
             {
                 await nextMiddleware(context);
                 return;
@@ -56,15 +87,18 @@ internal sealed partial class AuditMiddleware(AuditTrail trail, ILogger<AuditMid
             }
             finally
             {
-                Record(context, status, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                Observe(context, status, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
         });
         next(app);
     };
 
+    private static bool IsUnderAuditedRoot(HttpRequest request) =>
+        AuditedRoots.Any(r => request.Path.StartsWithSegments(r, StringComparison.OrdinalIgnoreCase));
+
     public static bool IsAudited(HttpRequest request)
     {
-        if (!AuditedRoots.Any(r => request.Path.StartsWithSegments(r, StringComparison.OrdinalIgnoreCase))) return false;
+        if (!IsUnderAuditedRoot(request)) return false;
         if (!(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method))) return true;
         return HttpMethods.IsGet(request.Method)
             && !NotPersonal.Any(p => request.Path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase))
@@ -72,21 +106,22 @@ internal sealed partial class AuditMiddleware(AuditTrail trail, ILogger<AuditMid
                 || request.Path.Value!.Contains("/export", StringComparison.OrdinalIgnoreCase));
     }
 
-    private void Record(HttpContext context, int status, double ms)
+    private void Observe(HttpContext context, int status, double ms)
     {
         try
         {
-            var user = context.User;
-            var authenticated = user.Identity?.IsAuthenticated == true;
-            var actor = authenticated ? user.Identity!.Name ?? "(unnamed)" : "(none)";
-            var role = authenticated ? user.FindFirst(ClaimTypes.Role)?.Value : null;
-            var route = context.Request.RouteValues
-                .Where(p => p.Value is not null)
-                .ToDictionary(p => p.Key, p => Truncate(Redact(Convert.ToString(p.Value, System.Globalization.CultureInfo.InvariantCulture) ?? "")));
-            var path = Truncate(string.Join('/', (context.Request.Path.Value ?? "").Split('/').Select(s => Redact(Uri.UnescapeDataString(s)))));
-            var endpoint = context.GetEndpoint();
-            var action = (endpoint as RouteEndpoint)?.RoutePattern.RawText ?? endpoint?.DisplayName;
-            trail.Append(actor, role, context.Request.Method, path, route, RedactQuery(context.Request.Query), status, ms, action is null ? null : Truncate(action));
+            var authenticated = context.User.Identity?.IsAuthenticated == true;
+            var endpoint = context.GetEndpoint() as RouteEndpoint;
+            var address = UnauthenticatedRequests.AddressOf(context.Connection.RemoteIpAddress);
+            if (!authenticated) unauthenticated.Count(endpoint?.RoutePattern.RawText ?? UnauthenticatedRequests.Unmatched, address);
+            if (IsAudited(context.Request))
+            {
+                // unknown routes are tallied, never recorded one by one (each would be a record of the sender's choosing)
+                var oneByOne = endpoint is not null;
+                if ((authenticated && oneByOne) || unauthenticated.TryRecord(address, oneByOne))
+                    Record(context, endpoint, authenticated, address, status, ms);
+            }
+            if (unauthenticated.TakeSummary() is { } summary) WriteSummary(summary);
         }
         catch (Exception ex)
         {
@@ -95,34 +130,141 @@ internal sealed partial class AuditMiddleware(AuditTrail trail, ILogger<AuditMid
         }
     }
 
-    private static string? RedactQuery(IQueryCollection query)
+    public void WriteSummary((long Count, DateTime Since, string Addresses) summary) =>
+        trail.Append(AuditTrail.NoKey, null, "*", AuditTrail.SummaryPath, new Dictionary<string, string>(), null, 0, 0,
+            $"requests not recorded one by one since {summary.Since.ToString("O", CultureInfo.InvariantCulture)}",
+            Truncate(summary.Addresses), summary.Count);
+
+    private void Record(HttpContext context, RouteEndpoint? endpoint, bool authenticated, string address, int status, double ms)
+    {
+        var user = context.User;
+        var actor = authenticated ? user.Identity!.Name ?? "(unnamed)" : AuditTrail.NoKey;
+        var role = authenticated ? user.FindFirst(ClaimTypes.Role)?.Value : null;
+        var action = endpoint?.RoutePattern.RawText ?? endpoint?.DisplayName;
+        if (!authenticated)
+        {
+            // no key: a short path (the route pattern with its values, cut), the address, nothing of the query
+            var path = endpoint is null ? "" : StoredPath(endpoint.RoutePattern, context.Request.RouteValues);
+            trail.Append(actor, null, context.Request.Method, Cut(path, MaxUnauthenticatedPathLength), new Dictionary<string, string>(), null,
+                status, ms, action is null ? null : Cut(action, MaxUnauthenticatedPathLength), address);
+            return;
+        }
+        var route = context.Request.RouteValues
+            .Where(p => p.Value is not null)
+            .ToDictionary(p => p.Key, p => Truncate(StoredValue(p.Key, Text(p.Value), PlainRouteValues)));
+        trail.Append(actor, role, context.Request.Method, Truncate(StoredPath(endpoint!.RoutePattern, context.Request.RouteValues)), route,
+            StoredQuery(context.Request.Query), status, ms, action is null ? null : Truncate(action));
+    }
+
+    private static string Text(object? value) => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+
+    /// <summary>The route pattern with each parameter replaced by its value as stored (clear or keyed hash).</summary>
+    private string StoredPath(RoutePattern pattern, RouteValueDictionary values)
+    {
+        var path = new StringBuilder();
+        foreach (var segment in pattern.PathSegments)
+        {
+            path.Append('/');
+            foreach (var part in segment.Parts)
+            {
+                switch (part)
+                {
+                    case RoutePatternLiteralPart literal: path.Append(literal.Content); break;
+                    case RoutePatternSeparatorPart separator: path.Append(separator.Content); break;
+                    case RoutePatternParameterPart parameter:
+                        if (values.TryGetValue(parameter.Name, out var v) && v is not null)
+                            path.Append(StoredValue(parameter.Name, Text(v), PlainRouteValues));
+                        break;
+                }
+            }
+        }
+        return path.Length == 0 ? "/" : path.ToString();
+    }
+
+    private string? StoredQuery(IQueryCollection query)
     {
         if (query.Count == 0) return null;
         var parts = query.SelectMany(p => p.Value.Select(v =>
-            Uri.EscapeDataString(p.Key) + "=" + (SecretParameters.Contains(p.Key) ? "***" : Uri.EscapeDataString(Redact(v ?? "")))));
+            Uri.EscapeDataString(p.Key) + "=" + (SecretParameters.Contains(p.Key) ? "***" : Uri.EscapeDataString(StoredValue(p.Key, v ?? "", PlainParameters)))));
         return Truncate(string.Join('&', parts));
     }
 
+    /// <summary>A value of a parameter named in <paramref name="plain"/>: in clear unless it looks like an identifier; any other: hashed.</summary>
+    public string StoredValue(string name, string value, IReadOnlySet<string> plain) =>
+        plain.Contains(name) ? Redact(value) : Protect(value);
+
     /// <summary>
-    /// Identifiers are personal data that erasure must be able to remove: an identifier reference (<c>email:jane@x.org</c>),
-    /// an e-mail address or a phone number is kept only as a short SHA-256 (<c>email:#3f1a...</c>), which still lets an auditor
-    /// check "was this person's profile read" by hashing the value.
+    /// Identifiers are personal data that erasure must not leave behind: an identifier reference (<c>email:jane@x.org</c>),
+    /// an e-mail address or a phone number is kept only as a keyed hash (<c>email:#3f1a...</c>); other values as they are.
     /// </summary>
-    public static string Redact(string value)
+    public string Redact(string value)
     {
         if (value.Length == 0) return value;
-        var m = IdentifierReference().Match(value);
-        if (m.Success && !value.StartsWith("p_", StringComparison.Ordinal)) return m.Groups[1].Value + ":#" + Hash(m.Groups[2].Value);
-        if (value.Contains('@') || PhoneLike().IsMatch(value)) return "#" + Hash(value);
+        if (IdentifierReference().IsMatch(value) && !value.StartsWith("p_", StringComparison.Ordinal)) return Protect(value);
+        if (value.Contains('@') || PhoneLike().IsMatch(value)) return key.Hash(value);
         return value;
     }
 
-    private static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)))[..16];
+    /// <summary>
+    /// Always hashed: "type:value" keeps its type in clear (<c>user_id:#…</c>); anything else becomes <c>#…</c>. Except
+    /// Cdp's own profile numbers (<c>p_123</c>): a pseudonym that names nothing once the profile is erased, kept so that
+    /// "who read profile p_123" stays answerable at a glance.
+    /// </summary>
+    public string Protect(string value)
+    {
+        if (value.Length == 0 || ProfileId().IsMatch(value)) return value;
+        var m = IdentifierReference().Match(value);
+        return m.Success ? m.Groups[1].Value + ":" + key.Hash(m.Groups[2].Value) : key.Hash(value);
+    }
 
-    private static string Truncate(string value) => value.Length <= MaxStoredLength ? value : value[..MaxStoredLength] + "…";
+    /// <summary>A record written before keyed hashes, rewritten by today's rules (see <see cref="AuditTrail.UpgradeLegacyRecords"/>).</summary>
+    public BsonDocument RewriteLegacy(BsonDocument d)
+    {
+        var route = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (d.TryGetValue(AuditTrail.Fields.Route, out var r) && r.IsDocument)
+            foreach (var (name, value) in r.AsDocument) route[name] = value.IsString ? value.AsString : value.ToString();
+        if (route.Count > 0)
+            d[AuditTrail.Fields.Route] = new BsonDocument(route.ToDictionary(p => p.Key, p => new BsonValue(Truncate(StoredValue(p.Key, p.Value, PlainRouteValues)))));
+        var action = d.TryGetValue(AuditTrail.Fields.Action, out var a) && a.IsString ? a.AsString : null;
+        var oldPath = d.TryGetValue(AuditTrail.Fields.Path, out var p0) && p0.IsString ? p0.AsString : "";
+        string path;
+        try
+        {
+            if (action is not { Length: > 0 } || action[0] != '/') throw new RoutePatternException(action ?? "", "no route pattern");
+            var values = new RouteValueDictionary();
+            foreach (var (name, value) in route) values[name] = value;
+            path = StoredPath(RoutePatternFactory.Parse(action), values);
+        }
+        catch (RoutePatternException)
+        {
+            // no pattern to tell literal from value: only the root is kept ("/api/…")
+            var root = oldPath.Split('/', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+            path = root is null ? "/" : "/" + root + "/…";
+        }
+        d[AuditTrail.Fields.Path] = Truncate(path);
+        if (d.TryGetValue(AuditTrail.Fields.Query, out var q) && q.IsString)
+        {
+            var parts = q.AsString.Split('&', StringSplitOptions.RemoveEmptyEntries).Select(part =>
+            {
+                var eq = part.IndexOf('=', StringComparison.Ordinal);
+                var name = Uri.UnescapeDataString(eq < 0 ? part : part[..eq]);
+                var value = eq < 0 ? "" : Uri.UnescapeDataString(part[(eq + 1)..]);
+                return Uri.EscapeDataString(name) + "=" + (value == "***" || SecretParameters.Contains(name) ? "***" : Uri.EscapeDataString(StoredValue(name, value, PlainParameters)));
+            });
+            d[AuditTrail.Fields.Query] = Truncate(string.Join('&', parts));
+        }
+        return d;
+    }
 
-    [GeneratedRegex(@"^([a-z][a-z0-9_]{0,39}):(.+)$", RegexOptions.CultureInvariant)]
+    private static string Truncate(string value) => Cut(value, MaxStoredLength);
+
+    private static string Cut(string value, int max) => value.Length <= max ? value : value[..max] + "…";
+
+    [GeneratedRegex(@"^([a-z][a-z0-9_]{0,39}):(.+)$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex IdentifierReference();
+
+    [GeneratedRegex(@"^p_[0-9]{1,19}$", RegexOptions.CultureInvariant)]
+    private static partial Regex ProfileId();
 
     [GeneratedRegex(@"^\+?[0-9][0-9 ().-]{6,}$", RegexOptions.CultureInvariant)]
     private static partial Regex PhoneLike();

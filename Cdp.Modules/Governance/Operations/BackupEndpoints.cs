@@ -12,13 +12,17 @@ internal static class BackupEndpoints
 {
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost("/api/admin/backup", async Task<Results<Created<BackupReport>, Conflict<ProblemDetails>>> (IDatabaseBackup backup, BackupRequest? request) =>
+        endpoints.MapPost("/api/admin/backup", async Task<Results<Created<BackupReport>, BadRequest<ProblemDetails>, Conflict<ProblemDetails>>> (IDatabaseBackup backup, BackupRequest? request) =>
         {
             try
             {
                 // The copy blocks its thread (LiteDB binds the transaction to it): off the request thread.
-                var report = await Task.Factory.StartNew(() => backup.Create(request?.Folder), TaskCreationOptions.LongRunning);
+                var report = await Task.Factory.StartNew(() => backup.CreateInBackupRoot(request?.Folder), TaskCreationOptions.LongRunning);
                 return TypedResults.Created((string?)null, report);
+            }
+            catch (BackupPathRefusedException ex)
+            {
+                return TypedResults.BadRequest(new ProblemDetails { Title = "Backup folder refused", Status = 400, Detail = ex.Message });
             }
             catch (BackupRefusedException ex)
             {
@@ -28,6 +32,6 @@ internal static class BackupEndpoints
         .RequireAdmin()
         .WithTags("Operations")
         .WithName("CreateBackup")
-        .WithSummary("A consistent copy of cdp.db and the jobs file in a folder on the server (default: backups/<time> beside cdp.db)");
+        .WithSummary("A consistent copy of cdp.db and the jobs file in a new folder inside the backup root (Cdp:Storage:BackupRoot, default backups/ beside cdp.db; default folder: <UTC time>)");
     }
 }

@@ -16,9 +16,24 @@ namespace Cdp.Modules.Governance.Operations;
 /// their -log.db aside (*.before-restore-&lt;time&gt;), then puts the copies in place.
 /// </summary>
 [Service]
-internal sealed class DatabaseBackup(IEnumerable<IDatabaseFile> files, IOptions<StorageOptions> storage, TimeProvider clock, ILogger<DatabaseBackup> log) : IDatabaseBackup
+internal sealed class DatabaseBackup(
+    IEnumerable<IDatabaseFile> files, IOptions<StorageOptions> storage, IOptions<BackupOptions> backupOptions, TimeProvider clock, ILogger<DatabaseBackup> log)
+    : IDatabaseBackup
 {
     public const string ManifestName = "backup.json";
+
+    /// <summary>
+    /// The one answer to every folder refused by <see cref="ResolveUnderRoot"/>: the same words whether the path exists,
+    /// is a link or leaves the root, so that the answer tells nothing about the server's files.
+    /// </summary>
+    public const string FolderRefusal =
+        "folder must name a new or empty folder inside the backup root (Cdp:Storage:BackupRoot), relative to it, without '..' and without links";
+
+    /// <summary>Longer relative folder names are refused up front (no PathTooLongException from deep inside a copy).</summary>
+    public const int MaxFolderLength = 200;
+
+    /// <summary>A name longer than this is refused by every common file system (ext4, APFS, XFS: 255 bytes).</summary>
+    private const int MaxNameBytes = 255;
 
     /// <summary>One backup at a time: two would only slow each other down and hold checkpoints off longer.</summary>
     private static readonly SemaphoreSlim OneAtATime = new(1, 1);
@@ -33,6 +48,59 @@ internal sealed class DatabaseBackup(IEnumerable<IDatabaseFile> files, IOptions<
         return Path.GetFullPath(folder, dataFolder);
     }
 
+    public string BackupRoot => backupOptions.Value.RootFor(storage.Value.Path);
+
+    /// <summary>
+    /// <paramref name="folder"/> (relative to the backup root, or absolute inside it) as a full path inside the root, or
+    /// <see cref="BackupPathRefusedException"/>: '..' anywhere, a path leaving the root, an existing link on the way
+    /// (a symlink inside the root pointing elsewhere), control characters, over-long names. Null: root/&lt;UTC time&gt;.
+    /// </summary>
+    public string ResolveUnderRoot(string? folder)
+    {
+        var root = Path.TrimEndingDirectorySeparator(BackupRoot);
+        if (string.IsNullOrWhiteSpace(folder))
+            return Path.Combine(root, clock.GetUtcNow().UtcDateTime.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        if (folder.Length > MaxFolderLength || folder.Any(char.IsControl)) throw new BackupPathRefusedException(FolderRefusal);
+        var segments = folder.Split(['/', '\\'], StringSplitOptions.RemoveEmptyEntries);
+        if (segments.Length == 0 || segments.Any(s => s is ".." || System.Text.Encoding.UTF8.GetByteCount(s) > MaxNameBytes))
+            throw new BackupPathRefusedException(FolderRefusal);
+        string target;
+        try
+        {
+            target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder, root));
+        }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new BackupPathRefusedException(FolderRefusal);
+        }
+        if (!target.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal)) throw new BackupPathRefusedException(FolderRefusal);
+        // every existing step below the root must be a real folder: a link could lead the copy anywhere
+        var step = root;
+        foreach (var name in target[(root.Length + 1)..].Split(Path.DirectorySeparatorChar))
+        {
+            step = Path.Combine(step, name);
+            FileSystemInfo info = new DirectoryInfo(step);
+            if (!info.Exists) info = new FileInfo(step);
+            if (!info.Exists) break;
+            if (info.LinkTarget is not null || info is FileInfo) throw new BackupPathRefusedException(FolderRefusal);
+        }
+        return target;
+    }
+
+    public BackupReport CreateInBackupRoot(string? folder)
+    {
+        var target = ResolveUnderRoot(folder);
+        try
+        {
+            PrivateFiles.CreateFolder(BackupRoot);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new BackupRefusedException($"the backup root {BackupRoot} cannot be created: {ex.Message} (Cdp:Storage:BackupRoot)");
+        }
+        return Create(target);
+    }
+
     public BackupReport Create(string? folder)
     {
         var target = ResolveFolder(folder);
@@ -41,7 +109,14 @@ internal sealed class DatabaseBackup(IEnumerable<IDatabaseFile> files, IOptions<
         if (!OneAtATime.Wait(TimeSpan.Zero)) throw new BackupRefusedException("a backup is already running");
         try
         {
-            Directory.CreateDirectory(target);
+            try
+            {
+                PrivateFiles.CreateFolder(target); // a full copy of everyone's data: 0700, the files in it 0600
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new BackupRefusedException($"the backup folder {target} cannot be created: {ex.Message}");
+            }
             var started = clock.GetTimestamp();
             var copied = new List<BackupFile>();
             foreach (var file in files.OrderBy(f => f.Name, StringComparer.Ordinal))
@@ -52,7 +127,8 @@ internal sealed class DatabaseBackup(IEnumerable<IDatabaseFile> files, IOptions<
                 copied.Add(new BackupFile(file.Name, name, bytes, Sha256(path)));
             }
             var report = new BackupReport(target, clock.GetUtcNow().UtcDateTime, copied, clock.GetElapsedTime(started).TotalMilliseconds);
-            File.WriteAllText(Path.Combine(target, ManifestName), System.Text.Json.JsonSerializer.Serialize(report, Json));
+            using (var manifest = new FileStream(Path.Combine(target, ManifestName), PrivateFiles.Create()))
+                System.Text.Json.JsonSerializer.Serialize(manifest, report, Json);
             log.LogInformation("Backup written to {Folder}: {Files}", target, string.Join(", ", copied.Select(c => $"{c.File} {c.Bytes} bytes")));
             return report;
         }
@@ -111,7 +187,7 @@ internal sealed class DatabaseBackup(IEnumerable<IDatabaseFile> files, IOptions<
         foreach (var entry in manifest.Files)
         {
             var live = byName[entry.Name].FilePath;
-            Directory.CreateDirectory(Path.GetDirectoryName(live)!);
+            PrivateFiles.CreateFolder(Path.GetDirectoryName(live)!);
             foreach (var current in new[] { live, LiteDbFiles.LogFileOf(live) })
             {
                 if (!File.Exists(current)) continue;
@@ -120,6 +196,7 @@ internal sealed class DatabaseBackup(IEnumerable<IDatabaseFile> files, IOptions<
                 aside.Add(moved);
             }
             File.Copy(Path.Combine(source, entry.File), live);
+            PrivateFiles.SetPrivate(live); // File.Copy keeps the mode of the copy it came from
             restored.Add(live);
         }
         log.LogInformation("Restored {Files} from {Folder}; previous files kept as {Aside}", restored, source, aside);

@@ -31,10 +31,12 @@ internal sealed class JobsDatabase : IDisposable
     {
         FilePath = System.IO.Path.GetFullPath(path);
         var dir = System.IO.Path.GetDirectoryName(FilePath);
-        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        if (!string.IsNullOrEmpty(dir)) PrivateFiles.CreateFolder(dir);
         // One process per file (Shared/Storage/DatabaseFileLock, like cdp.db): a second process fails here instead of
         // corrupting the file through LiteDB's direct mode; a host stopping in this process is waited for a moment.
         _ownership = DatabaseFileLock.Acquire(FilePath);
+        PrivateFiles.Restrict(FilePath); // 0600 before LiteDB creates them with the default mode
+        PrivateFiles.Restrict(LiteDbFiles.LogFileOf(FilePath));
 
         try
         {

@@ -32,12 +32,14 @@ public sealed partial class CdpDatabase : IDisposable
         var o = options.Value;
         FilePath = System.IO.Path.GetFullPath(o.Path);
         var dir = System.IO.Path.GetDirectoryName(FilePath);
-        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        if (!string.IsNullOrEmpty(dir)) PrivateFiles.CreateFolder(dir);
         _durable = o.DurableCommits;
         _logFilePath = System.IO.Path.Combine(dir ?? ".",
             System.IO.Path.GetFileNameWithoutExtension(FilePath) + "-log" + System.IO.Path.GetExtension(FilePath));
 
         _fileLock = DatabaseFileLock.Acquire(FilePath); // before LiteDB touches the file: a second process stops here
+        PrivateFiles.Restrict(FilePath); // 0600 before LiteDB creates them with the default mode
+        PrivateFiles.Restrict(_logFilePath);
         try
         {
             // A private mapper: BsonMapper.Global has a first-use race under concurrency.

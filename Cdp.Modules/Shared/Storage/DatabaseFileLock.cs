@@ -21,6 +21,16 @@ public sealed partial class DatabaseFileLock : IDisposable
     /// </summary>
     private static readonly TimeSpan InProcessWait = TimeSpan.FromSeconds(5);
 
+    private static FileStreamOptions LockFileOptions
+    {
+        get
+        {
+            var o = PrivateFiles.Create(FileMode.OpenOrCreate);
+            o.Access = FileAccess.ReadWrite;
+            return o;
+        }
+    }
+
     /// <summary>Lock files held by this process (full paths).</summary>
     private static readonly ConcurrentDictionary<string, byte> HeldHere = new(StringComparer.Ordinal);
 
@@ -45,13 +55,13 @@ public sealed partial class DatabaseFileLock : IDisposable
         var full = Path.GetFullPath(databaseFile);
         var lockFile = LockFileOf(full);
         var dir = Path.GetDirectoryName(lockFile);
-        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        if (!string.IsNullOrEmpty(dir)) PrivateFiles.CreateFolder(dir);
         var deadline = DateTime.UtcNow + InProcessWait;
         while (true)
         {
             try
             {
-                var stream = new FileStream(lockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                var stream = new FileStream(lockFile, LockFileOptions);
                 HeldHere[lockFile] = 0;
                 try
                 {

@@ -45,7 +45,7 @@ public static class LiteDbFiles
                 {
                     var temp = targetFile + ".partial";
                     using (var source = new FileStream(dataFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
-                    using (var target = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+                    using (var target = new FileStream(temp, PrivateFiles.Create())) // a copy of everyone's data: 0600
                     {
                         source.CopyTo(target, 1 << 20);
                         target.Flush(flushToDisk: true);

@@ -135,7 +135,7 @@ async function load(state) {
 function results(state, { items: all, more }) {
   // the admin pages' own GETs of personal data are audited too; a person looking for changes can hide them
   const items = state.hideReads ? all.filter(r => !(r.method === 'GET' && r.status < 400)) : all;
-  const denied = items.filter(r => r.status === 401 || r.status === 403).length;
+  const denied = items.filter(r => outcomeKind(r.status) === 'denied').length;
   const failed = items.filter(r => r.status >= 500).length;
   const datalist = document.getElementById('audit-actors');
   if (datalist) datalist.replaceChildren(...[...new Set(all.map(r => r.actor))].sort().map(a => h('option', { value: a })));
@@ -194,7 +194,9 @@ function who(state, r) {
 function action(r) {
   // the route pattern says what kind of action; the path (identifiers hashed) and query which thing
   const pattern = r.action && r.action.startsWith('/') ? (r.action.length > 1 ? r.action.replace(/\/$/, '') : r.action) : null;
-  const target = r.path + (r.query ? '?' + r.query : '');
+  // without a key: where from; a summary record: how many requests it stands for and the busiest addresses
+  const target = r.path + (r.query ? '?' + r.query : '')
+    + (r.count != null ? ` (${r.count} requests: ${r.remote ?? ''})` : r.remote ? ` from ${r.remote}` : '');
   return [
     h('span', { class: 'method' }, r.method), ' ', h('code', { class: 'route' }, pattern ?? target),
     pattern && pattern !== target ? h('div', { class: 'muted small' }, h('code', null, target)) : null,
@@ -202,7 +204,8 @@ function action(r) {
 }
 
 function outcomeKind(status) {
-  if (status === 401 || status === 403) return 'denied';
+  if (status === 401 || status === 403 || status === 429) return 'denied';
+  if (status === 0) return 'summary';
   if (status >= 500) return 'failed';
   if (status >= 400) return 'refused';
   return 'ok';
@@ -212,10 +215,11 @@ const OUTCOMES = {
   denied: { text: 'denied', kind: 'bad' },
   failed: { text: 'failed', kind: 'bad' },
   refused: { text: 'refused', kind: 'warn' },
+  summary: { text: 'several', kind: 'warn' },
   ok: { text: 'ok', kind: 'good' },
 };
 
-const STATUS_TITLES = { 401: 'No valid API key', 403: 'The key\'s role may not do this', 400: 'Bad input', 404: 'Not found', 409: 'Conflict' };
+const STATUS_TITLES = { 0: 'Requests not recorded one by one (without a key, or to unknown routes)', 429: 'Too many requests without a valid key', 401: 'No valid API key', 403: 'The key\'s role may not do this', 400: 'Bad input', 404: 'Not found', 409: 'Conflict' };
 
 function outcome(status) {
   const o = OUTCOMES[outcomeKind(status)];
