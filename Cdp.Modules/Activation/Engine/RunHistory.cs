@@ -56,12 +56,16 @@ internal sealed class RunHistory
     });
 
     /// <summary>
-    /// Privacy erasure, inside the caller's transaction: sample rows of the person's profiles go, and their identifier values
-    /// are blanked out of error messages and first payloads. Returns the runs changed.
+    /// Privacy erasure, inside the caller's transaction: every trace of the person leaves run history. Sample rows of their
+    /// profiles or addresses go whole (names and all); in a stored first payload (a dry run's JSON for a vendor or webhook, or its
+    /// CSV preview) every member entry holding one of their addresses or profile ids goes whole, and any address left elsewhere
+    /// (error messages, payload text) is blanked. Returns the runs changed.
     /// </summary>
     public static long Scrub(LiteDatabase d, IReadOnlySet<string> profileIds, IReadOnlyList<string> values)
     {
         var col = d.GetCollection(Runs, BsonAutoId.Int64);
+        var person = new HashSet<string>(values.Where(v => v.Length > 0), StringComparer.OrdinalIgnoreCase);
+        person.UnionWith(profileIds);
         long changed = 0;
         foreach (var run in col.FindAll().ToList())
         {
@@ -70,13 +74,22 @@ internal sealed class RunHistory
             {
                 var samples = run["samples"].AsArray;
                 for (var i = samples.Count - 1; i >= 0; i--)
-                    if (profileIds.Contains(samples[i]["profile"].AsString)) { samples.RemoveAt(i); touched = true; }
+                    if (profileIds.Contains(samples[i]["profile"].AsString) || (samples[i]["key"].IsString && person.Contains(samples[i]["key"].AsString)))
+                    {
+                        samples.RemoveAt(i);
+                        touched = true;
+                    }
             }
             if (run["errors"].IsArray)
             {
                 var errors = run["errors"].AsArray;
                 for (var i = 0; i < errors.Count; i++)
                     if (Blank(errors[i].AsString, values) is { } blanked) { errors[i] = blanked; touched = true; }
+            }
+            if (run["payload"].IsString && PayloadScrub.Without(run["payload"].AsString, person) is { } withoutMembers)
+            {
+                run["payload"] = withoutMembers;
+                touched = true;
             }
             if (run["payload"].IsString && Blank(run["payload"].AsString, values) is { } payload) { run["payload"] = payload; touched = true; }
             if (!touched) continue;

@@ -22,8 +22,8 @@ internal static class PrivacyEndpoints
         group.MapDelete("/profiles/{profileId}", DeleteProfile).WithSummary("Delete a person by profile id; answers the deletion receipt");
         group.MapPost("/deletions", DeleteByIdentifier).WithSummary("Delete a person by identifier ({identifierType, value}); answers the deletion receipt");
         group.MapGet("/deletions", ListDeletions).WithSummary("Past deletion receipts, newest first (skip, take)");
-        group.MapGet("/deletions/{receiptId}", (string receiptId, DeletionReceipts receipts) =>
-            receipts.Get(receiptId) is { } r ? Results.Ok(Json(r)) : Results.NotFound());
+        group.MapGet("/deletions/{receiptId}", (string receiptId, DeletionReceipts receipts, IEnumerable<Cdp.Modules.Shared.Privacy.IPersonalDataHolder> holders) =>
+            receipts.Get(receiptId) is { } r ? Results.Ok(WithFollowUp(r, holders)) : Results.NotFound());
         group.MapGet("/profiles/{profileId}/export", Export).WithSummary("Subject access request: everything held about the person, as one JSON document");
         group.MapGet("/suppressions", ListSuppressions);
         group.MapPost("/suppressions", Suppress).WithSummary("Suppress an identifier without deleting anyone");
@@ -39,6 +39,17 @@ internal static class PrivacyEndpoints
         receiptId = r.ReceiptId, profileId = r.ProfileId, requestedBy = r.RequestedBy, requestedAt = r.RequestedAt, completedAt = r.CompletedAt,
         erased = r.Erased, suppressedIdentifiers = r.SuppressedIdentifiers,
     };
+
+    /// <summary>The receipt with each holder's follow-up (e.g. "syncs": the deletion at every destination, its outcome and when it completed).</summary>
+    private static JsonObject WithFollowUp(DeletionReceipt r, IEnumerable<Cdp.Modules.Shared.Privacy.IPersonalDataHolder> holders)
+    {
+        var json = System.Text.Json.JsonSerializer.SerializeToNode(Json(r))!.AsObject();
+        var followUp = new JsonObject();
+        foreach (var h in holders)
+            if (h.FollowUp(r.ReceiptId) is { } f) followUp[h.Section] = f;
+        json["followUp"] = followUp;
+        return json;
+    }
 
     private static string Caller(ClaimsPrincipal user) => user.FindFirstValue(ClaimTypes.Name) ?? "unknown";
 
