@@ -124,6 +124,7 @@ internal sealed class RunHistory
                 ["members"] = c.Members, ["eligible"] = c.Eligible, ["added"] = c.Added, ["updated"] = c.Updated, ["removed"] = c.Removed,
                 ["retried"] = c.Retried, ["unchanged"] = c.Unchanged, ["rejected"] = c.Rejected, ["noConsent"] = c.SkippedNoConsent,
                 ["noIdentifier"] = c.SkippedNoIdentifier, ["duplicate"] = c.SkippedDuplicateIdentifier, ["batches"] = c.Batches,
+                ["unsubscribed"] = c.Unsubscribed,
             },
             ["stopped"] = r.StoppedBecause is null ? BsonValue.Null : new BsonValue(r.StoppedBecause),
             ["errors"] = new BsonArray(r.Errors.Select(e => new BsonValue(e))),
@@ -145,7 +146,7 @@ internal sealed class RunHistory
             d["started"].AsDateTime.ToUniversalTime(), d["finished"].IsDateTime ? d["finished"].AsDateTime.ToUniversalTime() : null,
             d["seconds"].IsNumber ? d["seconds"].AsDouble : 0,
             new SyncCounts(N("members"), N("eligible"), N("added"), N("updated"), N("removed"), N("retried"), N("unchanged"), N("rejected"),
-                N("noConsent"), N("noIdentifier"), N("duplicate"), N("batches")),
+                N("noConsent"), N("noIdentifier"), N("duplicate"), N("batches"), N("unsubscribed")),
             d["stopped"].IsString ? d["stopped"].AsString : null,
             d["errors"].IsArray ? d["errors"].AsArray.Select(e => e.AsString).ToList() : [],
             d["samples"].IsArray
