@@ -95,11 +95,11 @@ internal static class PrivacyEndpoints
         return document is null ? TypedResults.NotFound() : TypedResults.Ok(document);
     }
 
-    private static IResult ListDeletions(DeletionReceipts receipts, [FromQuery] int? skip, [FromQuery] int? take)
+    private static IResult ListDeletions(DeletionReceipts receipts, IEnumerable<Cdp.Modules.Shared.Privacy.IPersonalDataHolder> holders, [FromQuery] int? skip, [FromQuery] int? take)
     {
         if (skip is < 0) return BadRequest("skip", "skip must be >= 0");
         if (take is < 1 or > MaxPage) return BadRequest("take", $"take must be between 1 and {MaxPage}");
-        return TypedResults.Ok(new { count = receipts.Count, deletions = receipts.List(skip ?? 0, take ?? 100).Select(Json) });
+        return TypedResults.Ok(new { count = receipts.Count, deletions = receipts.List(skip ?? 0, take ?? 100).Select(r => WithFollowUp(r, holders)) });
     }
 
     private static IResult ListSuppressions(SuppressionList list, [FromQuery] int? skip, [FromQuery] int? take)
