@@ -63,6 +63,7 @@ public sealed class CsvErasureTests : IDisposable
         var ids = await h.SeedAsync([Jane, new Person("u-bob", "bob@example.com", FirstName: "Roberto"), new Person("u-cy", "cy@example.com", FirstName: "Cyrille")]);
         var janeId = h.ProfileOf("u-jane");
         h.Segments.Set("vip", ids);
+        (await h.RunAsync("export", dryRun: true)).FirstPayload.Should().Contain("Janette", "the dry run stores its CSV preview");
         (await h.RunAsync("export")).Counts.Added.Should().Be(3);
         h.Segments.Set("vip", ids.Where(id => id != h.ProfileOf("u-cy")));
         (await h.RunAsync("export")).Counts.Removed.Should().Be(1);
@@ -74,6 +75,9 @@ public sealed class CsvErasureTests : IDisposable
         text.Should().NotContain(Jane.Email).And.NotContain("Janette");
         Regex.IsMatch(text, $@"\b{janeId}\b").Should().BeFalse("no row keeps the erased profile id");
         text.Should().Contain("bob@example.com").And.Contain("Roberto").And.Contain("cy@example.com", "only the person's rows go");
+        var history = JsonSerializer.Serialize(h.Syncs.Runs("export", 10));
+        history.Should().NotContain(Jane.Email).And.NotContain("Janette", "the stored CSV preview lost the person's row");
+        history.Should().Contain("Roberto");
         var drop = Drop(receipt);
         drop.GetProperty("status").GetString().Should().Be("rewritten");
         drop.GetProperty("filesRewritten").EnumerateArray().Select(f => f.GetString()).Should().ContainSingle().Which.Should().EndWith("-added.csv");
