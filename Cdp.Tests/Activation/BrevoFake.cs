@@ -6,7 +6,9 @@ namespace Cdp.Tests.Activation;
 /// <summary>
 /// Brevo API v3 as documented: "api-key" header; POST /v3/contacts/import (jsonBody, listIds, updateExistingContacts) answers 202
 /// {processId}, GET /v3/processes/{id} goes queued -> in_process -> completed; POST /v3/contacts/lists/{id}/contacts/remove
-/// takes at most 150 emails and answers 201 {contacts:{success:[...], failure:[...]}}.
+/// takes at most 150 emails and answers 201 {contacts:{success:[...], failure:[...]}}; DELETE /v3/contacts/{identifier} deletes a
+/// contact (204) and PUT /v3/contacts/{identifier} updates one (emailBlacklisted, attributes; 204), both answering 404
+/// {code:"document_not_found"} for an unknown contact; identifierType=email_id says the identifier is an email address.
 /// </summary>
 public sealed partial class BrevoFake(string apiKey, long listId) : VendorFake
 {
@@ -20,6 +22,12 @@ public sealed partial class BrevoFake(string apiKey, long listId) : VendorFake
     public HashSet<string> FailRemoval { get; } = new(StringComparer.Ordinal);
 
     private readonly Dictionary<long, (int Polls, JsonArray Body, bool Update)> _processes = [];
+
+    /// <summary>Contacts deleted by DELETE /v3/contacts/{identifier}.</summary>
+    public HashSet<string> Deleted { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Contacts blocklisted for email (emailBlacklisted: true): Brevo sends them no campaign.</summary>
+    public HashSet<string> Blacklisted { get; } = new(StringComparer.Ordinal);
 
     protected override FakeResponse Handle(FakeRequest r)
     {
@@ -59,8 +67,29 @@ public sealed partial class BrevoFake(string apiKey, long listId) : VendorFake
             foreach (var e in success) InList.Remove(e);
             return FakeResponse.Json(201, new { contacts = new { success, failure, total = emails.Count } });
         }
+        if (ContactPath().Match(r.Path) is { Success: true } cm && r.Method is "DELETE" or "PUT")
+        {
+            if (!r.Query.Contains("identifierType=email_id", StringComparison.Ordinal))
+                return FakeResponse.Json(400, new { code = "invalid_parameter", message = "identifierType must say what the identifier is" });
+            var email = Uri.UnescapeDataString(cm.Groups[1].Value);
+            if (!Contacts.ContainsKey(email)) return FakeResponse.Json(404, new { code = "document_not_found", message = "Contact does not exist" });
+            if (r.Method == "DELETE")
+            {
+                Contacts.Remove(email);
+                InList.Remove(email);
+                Deleted.Add(email);
+                return new FakeResponse(204);
+            }
+            var body = r.Json?.AsObject();
+            if (body is null || body.Count == 0) return FakeResponse.Json(400, new { code = "missing_parameter", message = "nothing to update" });
+            if (body["emailBlacklisted"]?.GetValue<bool>() == true) Blacklisted.Add(email);
+            return new FakeResponse(204);
+        }
         return FakeResponse.Json(404, new { code = "not_found", message = $"{r.Method} {r.Path}" });
     }
+
+    [GeneratedRegex("^/v3/contacts/([^/]+)$")]
+    private static partial Regex ContactPath();
 
     [GeneratedRegex("^/v3/processes/(\\d+)$")]
     private static partial Regex ProcessPath();

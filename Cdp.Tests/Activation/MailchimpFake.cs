@@ -8,7 +8,10 @@ namespace Cdp.Tests.Activation;
 /// <summary>
 /// Mailchimp Marketing API 3.0 as documented: Basic auth with the API key as password; POST /3.0/lists/{id} batch upsert
 /// (members[] ≤ 500, update_existing, per-member errors[] in a 200); static segments (GET/POST /3.0/lists/{id}/segments,
-/// POST .../segments/{sid} members_to_add / members_to_remove ≤ 500 each); DELETE .../members/{md5} archives.
+/// POST .../segments/{sid} members_to_add / members_to_remove ≤ 500 each); DELETE .../members/{md5} archives;
+/// PATCH .../members/{md5} changes a member (status one of subscribed, unsubscribed, cleaned, pending, transactional; 404 for an
+/// unknown member); POST .../members/{md5}/actions/delete-permanent erases a member for good (204; 404 when there is none).
+/// Errors are problem documents (type, title, status, detail, instance).
 /// </summary>
 public sealed partial class MailchimpFake(string apiKey, string listId) : VendorFake
 {
@@ -23,6 +26,9 @@ public sealed partial class MailchimpFake(string apiKey, string listId) : Vendor
 
     /// <summary>Every address received by batch upserts, in order (a resend shows up twice here, never twice in Members).</summary>
     public List<string> Upserted { get; } = [];
+
+    /// <summary>Addresses erased by delete-permanent (Mailchimp then refuses to re-import them).</summary>
+    public HashSet<string> PermanentlyDeleted { get; } = new(StringComparer.Ordinal);
 
     public HashSet<string> Tagged(string sync) => Segments.Values.Single(s => s.Name == "cdp-" + sync).Emails;
 
@@ -48,6 +54,25 @@ public sealed partial class MailchimpFake(string apiKey, string listId) : Vendor
             return Upsert(r.Json!.AsObject());
         if (SegmentPath().Match(r.Path) is { Success: true } sm && sm.Groups[1].Value == listId && r.Method == "POST")
             return SegmentMembers(int.Parse(sm.Groups[2].Value), r.Json!.AsObject());
+        if (DeletePermanentPath().Match(r.Path) is { Success: true } dp && dp.Groups[1].Value == listId && r.Method == "POST")
+        {
+            var email = Members.Keys.FirstOrDefault(e => Hash(e) == dp.Groups[2].Value);
+            if (email is null) return NotFound(r);
+            Members.Remove(email);
+            foreach (var segment in Segments.Values) segment.Emails.Remove(email);
+            PermanentlyDeleted.Add(email);
+            return new FakeResponse(204);
+        }
+        if (MemberPath().Match(r.Path) is { Success: true } pm && pm.Groups[1].Value == listId && r.Method == "PATCH")
+        {
+            var email = Members.Keys.FirstOrDefault(e => Hash(e) == pm.Groups[2].Value);
+            if (email is null) return NotFound(r);
+            var status = r.Json?["status"]?.GetValue<string>();
+            if (status is not null && status is not ("subscribed" or "unsubscribed" or "cleaned" or "pending" or "transactional"))
+                return FakeResponse.Json(400, new { type = ErrorsDoc, title = "Invalid Resource", status = 400, detail = "The resource submitted could not be validated.", instance = Guid.NewGuid().ToString() });
+            Members[email] = (status ?? Members[email].Status, Members[email].MergeFields);
+            return FakeResponse.Json(200, new { id = Hash(email), email_address = email, status = Members[email].Status, list_id = listId });
+        }
         if (MemberPath().Match(r.Path) is { Success: true } mm && mm.Groups[1].Value == listId && r.Method == "DELETE")
         {
             var email = Members.Keys.FirstOrDefault(e => Hash(e) == mm.Groups[2].Value);
@@ -57,6 +82,11 @@ public sealed partial class MailchimpFake(string apiKey, string listId) : Vendor
         }
         return FakeResponse.Json(404, new { title = "Resource Not Found", status = 404, detail = $"{r.Method} {r.Path}" });
     }
+
+    private const string ErrorsDoc = "https://mailchimp.com/developer/marketing/docs/errors/";
+
+    private static FakeResponse NotFound(FakeRequest r) =>
+        FakeResponse.Json(404, new { type = ErrorsDoc, title = "Resource Not Found", status = 404, detail = "The requested resource could not be found.", instance = r.Path });
 
     private FakeResponse Upsert(JsonObject body)
     {
@@ -114,4 +144,7 @@ public sealed partial class MailchimpFake(string apiKey, string listId) : Vendor
 
     [GeneratedRegex("^/3.0/lists/([^/]+)/members/([0-9a-f]{32})$")]
     private static partial Regex MemberPath();
+
+    [GeneratedRegex("^/3.0/lists/([^/]+)/members/([0-9a-f]{32})/actions/delete-permanent$")]
+    private static partial Regex DeletePermanentPath();
 }

@@ -7,7 +7,9 @@ namespace Cdp.Tests.Activation;
 /// SendGrid Marketing Contacts as documented: Bearer auth; PUT /v3/marketing/contacts (list_ids, contacts ≤ 30,000, body ≤ 6 MB)
 /// answers 202 {job_id}, GET /v3/marketing/contacts/imports/{id} goes pending -> completed; invalid rows answer 400
 /// {errors:[{field:"contacts[i].email",message}]}; POST /v3/marketing/contacts/search/emails gives ids (404 when none);
-/// DELETE /v3/marketing/lists/{id}/contacts?contact_ids=... answers 202 {job_id}.
+/// DELETE /v3/marketing/lists/{id}/contacts?contact_ids=... answers 202 {job_id}; DELETE /v3/marketing/contacts?ids=... deletes
+/// contacts (202 {job_id}; 400 without ids); POST /v3/asm/suppressions/global {recipient_emails} adds to the global unsubscribes
+/// (201, echoing recipient_emails).
 /// </summary>
 public sealed partial class SendGridFake(string apiKey, string listId) : VendorFake
 {
@@ -21,6 +23,11 @@ public sealed partial class SendGridFake(string apiKey, string listId) : VendorF
     public HashSet<string> Invalid { get; } = new(StringComparer.Ordinal);
 
     private readonly Dictionary<string, (int Polls, JsonArray Contacts)> _jobs = [];
+
+    public HashSet<string> Deleted { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The global unsubscribe list: SendGrid sends these addresses no marketing email at all.</summary>
+    public HashSet<string> GlobalUnsubscribes { get; } = new(StringComparer.Ordinal);
 
     protected override FakeResponse Handle(FakeRequest r)
     {
@@ -68,6 +75,26 @@ public sealed partial class SendGridFake(string apiKey, string listId) : VendorF
             var ids = Regex.Match(r.Query, "contact_ids=([^&]*)").Groups[1].Value.Split("%2C", StringSplitOptions.None).SelectMany(x => x.Split(',')).ToHashSet();
             foreach (var (email, c) in Contacts.Where(c => ids.Contains(c.Value.Id)).ToList()) InList.Remove(email);
             return FakeResponse.Json(202, new { job_id = Guid.NewGuid().ToString() });
+        }
+        if (r.Method == "DELETE" && r.Path == "/v3/marketing/contacts")
+        {
+            var ids = Uri.UnescapeDataString(Regex.Match(r.Query, "(?:^|[?&])ids=([^&]*)").Groups[1].Value).Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+            if (ids.Count == 0) return FakeResponse.Json(400, new { errors = new[] { new { field = "ids", message = "ids or delete_all_contacts is required" } } });
+            if (ids.Count > 100) return FakeResponse.Json(400, new { errors = new[] { new { field = "ids", message = "at most 100 ids" } } });
+            foreach (var (email, _) in Contacts.Where(c => ids.Contains(c.Value.Id)).ToList())
+            {
+                Contacts.Remove(email);
+                InList.Remove(email);
+                Deleted.Add(email);
+            }
+            return FakeResponse.Json(202, new { job_id = Guid.NewGuid().ToString() });
+        }
+        if (r.Method == "POST" && r.Path == "/v3/asm/suppressions/global")
+        {
+            if (r.Json?["recipient_emails"] is not JsonArray emails || emails.Count == 0)
+                return FakeResponse.Json(400, new { errors = new[] { new { field = "recipient_emails", message = "recipient_emails is required" } } });
+            foreach (var e in emails) GlobalUnsubscribes.Add(e!.GetValue<string>());
+            return FakeResponse.Json(201, new { recipient_emails = emails });
         }
         return FakeResponse.Json(404, new { errors = new[] { new { message = $"{r.Method} {r.Path}" } } });
     }

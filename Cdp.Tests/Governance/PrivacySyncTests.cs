@@ -46,7 +46,7 @@ public sealed class PrivacySyncTests : IDisposable
         host.Service<ISyncOperations>().RunAsync("newsletter", new SyncRunRequest("test"), CancellationToken.None);
 
     [Fact]
-    public async Task The_next_sync_removes_a_deleted_person_at_the_destination_even_past_the_mass_removal_guard()
+    public async Task A_deleted_person_is_erased_permanently_at_the_destination_and_no_later_run_sends_or_shows_them()
     {
         using var host = Host(new() { ["Cdp:Syncs:newsletter:MaxRemovalShare"] = "0.1" });
         await host.TrackingClient().SendBatch([
@@ -64,24 +64,24 @@ public sealed class PrivacySyncTests : IDisposable
 
         var receipt = JsonDocument.Parse(await (await admin.DeleteAsync($"/api/privacy/profiles/{jane}")).Content.ReadAsStringAsync()).RootElement;
         receipt.GetProperty("erased").GetProperty("syncMembers").GetInt64().Should().Be(1);
-        receipt.GetProperty("erased").GetProperty("syncRunEntries").GetInt64().Should().Be(1, "the dry run's sample row of jane");
-        JsonSerializer.Serialize(host.Service<ISyncOperations>().Runs("newsletter", 10)).Should().NotContain("jane@example.com");
-        var dryAfter = await host.Service<ISyncOperations>().RunAsync("newsletter", new SyncRunRequest("test", DryRun: true), CancellationToken.None);
-        dryAfter.Counts.Removed.Should().Be(1);
-        dryAfter.Samples.Should().ContainSingle(r => r.Action == "remove").Which.Identifier.Should().Be("(erased person)");
-        var run = await Run(host);
+        receipt.GetProperty("erased").GetProperty("syncRunEntries").GetInt64().Should().Be(1, "the dry run (its sample row and first payload); a real run stores no payload");
+        receipt.GetProperty("erased").GetProperty("destinationErasures").GetInt64().Should().Be(1);
+        JsonSerializer.Serialize(host.Service<ISyncOperations>().Runs("newsletter", 10)).Should().NotContain("jane@example.com").And.NotContain("u-jane");
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (_fake.PermanentlyDeleted.Count == 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
 
-        run.Status.Should().Be(SyncRunStatus.Succeeded, run.StoppedBecause + string.Join("; ", run.Errors));
-        run.Counts.Removed.Should().Be(1);
+        _fake.PermanentlyDeleted.Should().Equal("jane@example.com");
         _fake.Tagged("newsletter").Should().BeEquivalentTo("bob@example.com");
+        var dryAfter = await host.Service<ISyncOperations>().RunAsync("newsletter", new SyncRunRequest("test", DryRun: true), CancellationToken.None);
+        dryAfter.Counts.Removed.Should().Be(0, "the vendor's own deletion replaced the removal");
+        var run = await Run(host);
+        run.Status.Should().Be(SyncRunStatus.Succeeded, run.StoppedBecause + string.Join("; ", run.Errors));
+        run.Counts.Unchanged.Should().Be(1);
         host.Service<ISyncOperations>().Find("newsletter")!.Members.Should().Be(1);
-        var again = await Run(host);
-        again.Counts.Removed.Should().Be(0, "the pending removal was sent once and forgotten");
-        again.Counts.Unchanged.Should().Be(1);
     }
 
     [Fact]
-    public async Task A_sync_with_a_consent_purpose_sends_only_consenting_profiles_and_removes_one_who_revokes()
+    public async Task A_sync_with_a_consent_purpose_sends_only_consenting_profiles_and_unsubscribes_one_who_revokes()
     {
         using var host = Host(new() { ["Cdp:Syncs:newsletter:ConsentPurpose"] = "Advertising", ["Cdp:Syncs:newsletter:MaxRemovalShare"] = "1" });
         static string Consent(bool granted) => ",\"context\":{\"consent\":{\"categoryPreferences\":{\"Advertising\":" + (granted ? "true" : "false") + "}}}";
@@ -106,7 +106,9 @@ public sealed class PrivacySyncTests : IDisposable
         var second = await Run(host);
 
         second.Status.Should().Be(SyncRunStatus.Succeeded, second.StoppedBecause);
-        second.Counts.Removed.Should().Be(1);
+        second.Counts.Unsubscribed.Should().Be(1, "a revoked consent is an opt-out: unsubscribed at the vendor");
+        second.Counts.Removed.Should().Be(0, "opt-outs are counted apart from list removals");
         _fake.Tagged("newsletter").Should().BeEquivalentTo("dee@example.com");
+        _fake.Members["ann@example.com"].Status.Should().Be("unsubscribed");
     }
 }

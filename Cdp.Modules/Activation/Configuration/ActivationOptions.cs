@@ -142,6 +142,13 @@ internal sealed class SyncSettings
     /// <summary>Profiles whose trait of this name is true-ish are never sent (an opt-out flag); empty: none.</summary>
     public string SuppressedTrait { get; set; } = "suppressed";
 
+    /// <summary>
+    /// Email destinations (Mailchimp, Brevo, SendGrid): a member who opts out (revoked consent for <see cref="ConsentPurpose"/>,
+    /// a true-ish <see cref="SuppressedTrait"/>, or a suppressed identifier) is also unsubscribed at the vendor (Mailchimp status
+    /// unsubscribed, Brevo emailBlacklisted, SendGrid global unsubscribe), not only taken off the list. Counted as "unsubscribed".
+    /// </summary>
+    public bool UnsubscribeOnOptOut { get; set; } = true;
+
     /// <summary>A run that would remove more than this share of the synced members stops (unless run with allowMassRemoval).</summary>
     public double MaxRemovalShare { get; set; } = 0.5;
 

@@ -45,10 +45,12 @@ public sealed record SyncRunReport(
 /// <summary>
 /// Members: in the segment now. Eligible: of those, with consent and an identifier. Added/Updated/Removed/Retried: planned
 /// (dry run) or acknowledged by the destination. Rejected: rows the destination refused (retried next run).
+/// Removed counts list removals of members who left; Unsubscribed counts members who opted out (revoked consent, suppression)
+/// and were unsubscribed at the vendor (taken off the list as well, but not counted in Removed).
 /// </summary>
 public sealed record SyncCounts(
     long Members, long Eligible, long Added, long Updated, long Removed, long Retried, long Unchanged, long Rejected,
-    long SkippedNoConsent, long SkippedNoIdentifier, long SkippedDuplicateIdentifier, long Batches);
+    long SkippedNoConsent, long SkippedNoIdentifier, long SkippedDuplicateIdentifier, long Batches, long Unsubscribed = 0);
 
 public sealed record SyncSampleRow(string Action, string ProfileId, string Identifier, IReadOnlyDictionary<string, string?> Fields);
 

@@ -30,26 +30,51 @@ internal sealed class MemberState(CdpDatabase db)
     private const string ErasedField = "x";
 
     /// <summary>
-    /// Privacy erasure, inside the caller's transaction: a member the destination has becomes a pending removal (key only);
-    /// any other record of the person goes. Returns the records touched.
+    /// Members the destination acknowledged once and that later left the sync (activation_departed, _id as activation_members,
+    /// k = the address sent): the vendor still has the contact (untagged, archived, off the list), so a privacy erasure must
+    /// still reach it. Written only when a removal is committed, read only by erasure and export.
     /// </summary>
-    public long Erase(LiteDatabase d, IEnumerable<string> syncs, IReadOnlyCollection<string> profileIds)
+    private const string Departed = "activation_departed";
+
+    /// <summary>
+    /// Privacy erasure, inside the caller's transaction: every record of the person goes (current members and departed ones);
+    /// the addresses the destinations were sent are returned, by sync, for the deletion calls at the vendors, which replace the
+    /// removal a next run would otherwise send. Returns the records removed too.
+    /// </summary>
+    public (long Records, List<(string Sync, string Key)> Sent) Erase(LiteDatabase d, IEnumerable<string> syncs, IReadOnlyCollection<string> profileIds)
     {
         var col = d.GetCollection(Members, BsonAutoId.Int64);
+        var departed = d.GetCollection(Departed, BsonAutoId.Int64);
         long touched = 0;
+        var sent = new List<(string, string)>();
         foreach (var sync in syncs)
         foreach (var profileId in profileIds)
         {
-            var doc = col.FindById(Id(sync, profileId));
-            if (doc is null) continue;
-            touched++;
-            if (!doc["v"].AsBoolean) { col.Delete(doc["_id"]); continue; }
-            col.Update(new BsonDocument
+            var id = Id(sync, profileId);
+            if (col.FindById(id) is { } doc)
             {
-                ["_id"] = doc["_id"], ["k"] = doc["k"], ["h"] = 0L, ["v"] = true, ["r"] = false, ["e"] = BsonValue.Null, [ErasedField] = true,
-            });
+                touched++;
+                if (doc["v"].AsBoolean) sent.Add((sync, doc["k"].AsString));
+                col.Delete(id);
+            }
+            if (departed.FindById(id) is { } gone)
+            {
+                touched++;
+                sent.Add((sync, gone["k"].AsString));
+                departed.Delete(id);
+            }
         }
-        return touched;
+        return (touched, sent.Distinct().ToList());
+    }
+
+    /// <summary>Addresses a destination was sent for the person and that left the sync since (subject access export).</summary>
+    public IEnumerable<(string Sync, string Key)> FindDeparted(IEnumerable<string> syncs, IReadOnlyCollection<string> profileIds)
+    {
+        var col = db.Collection(Departed);
+        foreach (var sync in syncs)
+        foreach (var profileId in profileIds)
+            if (col.FindById(Id(sync, profileId)) is { } d)
+                yield return (sync, d["k"].AsString);
     }
 
     /// <summary>The person's records per sync, for a subject access export.</summary>
@@ -99,11 +124,15 @@ internal sealed class MemberState(CdpDatabase db)
         db.InTransaction(d =>
         {
             var col = d.GetCollection(Members, BsonAutoId.Int64);
+            ILiteCollection<BsonDocument>? departed = null;
             foreach (var c in commits)
             {
                 var id = Id(sync, c.ProfileId);
                 if (c.Record is null)
                 {
+                    // A member the destination had stays known there (the vendor keeps the contact): remembered for erasure.
+                    if (col.FindById(id) is { } old && old["v"].AsBoolean)
+                        (departed ??= d.GetCollection(Departed, BsonAutoId.Int64)).Upsert(new BsonDocument { ["_id"] = id, ["k"] = old["k"] });
                     col.Delete(id);
                     continue;
                 }

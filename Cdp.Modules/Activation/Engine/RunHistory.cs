@@ -56,12 +56,16 @@ internal sealed class RunHistory
     });
 
     /// <summary>
-    /// Privacy erasure, inside the caller's transaction: sample rows of the person's profiles go, and their identifier values
-    /// are blanked out of error messages and first payloads. Returns the runs changed.
+    /// Privacy erasure, inside the caller's transaction: every trace of the person leaves run history. Sample rows of their
+    /// profiles or addresses go whole (names and all); in a stored first payload (a dry run's JSON for a vendor or webhook, or its
+    /// CSV preview) every member entry holding one of their addresses or profile ids goes whole, and any address left elsewhere
+    /// (error messages, payload text) is blanked. Returns the runs changed.
     /// </summary>
     public static long Scrub(LiteDatabase d, IReadOnlySet<string> profileIds, IReadOnlyList<string> values)
     {
         var col = d.GetCollection(Runs, BsonAutoId.Int64);
+        var person = new HashSet<string>(values.Where(v => v.Length > 0), StringComparer.OrdinalIgnoreCase);
+        person.UnionWith(profileIds);
         long changed = 0;
         foreach (var run in col.FindAll().ToList())
         {
@@ -70,13 +74,22 @@ internal sealed class RunHistory
             {
                 var samples = run["samples"].AsArray;
                 for (var i = samples.Count - 1; i >= 0; i--)
-                    if (profileIds.Contains(samples[i]["profile"].AsString)) { samples.RemoveAt(i); touched = true; }
+                    if (profileIds.Contains(samples[i]["profile"].AsString) || (samples[i]["key"].IsString && person.Contains(samples[i]["key"].AsString)))
+                    {
+                        samples.RemoveAt(i);
+                        touched = true;
+                    }
             }
             if (run["errors"].IsArray)
             {
                 var errors = run["errors"].AsArray;
                 for (var i = 0; i < errors.Count; i++)
                     if (Blank(errors[i].AsString, values) is { } blanked) { errors[i] = blanked; touched = true; }
+            }
+            if (run["payload"].IsString && PayloadScrub.Without(run["payload"].AsString, person) is { } withoutMembers)
+            {
+                run["payload"] = withoutMembers;
+                touched = true;
             }
             if (run["payload"].IsString && Blank(run["payload"].AsString, values) is { } payload) { run["payload"] = payload; touched = true; }
             if (!touched) continue;
@@ -111,6 +124,7 @@ internal sealed class RunHistory
                 ["members"] = c.Members, ["eligible"] = c.Eligible, ["added"] = c.Added, ["updated"] = c.Updated, ["removed"] = c.Removed,
                 ["retried"] = c.Retried, ["unchanged"] = c.Unchanged, ["rejected"] = c.Rejected, ["noConsent"] = c.SkippedNoConsent,
                 ["noIdentifier"] = c.SkippedNoIdentifier, ["duplicate"] = c.SkippedDuplicateIdentifier, ["batches"] = c.Batches,
+                ["unsubscribed"] = c.Unsubscribed,
             },
             ["stopped"] = r.StoppedBecause is null ? BsonValue.Null : new BsonValue(r.StoppedBecause),
             ["errors"] = new BsonArray(r.Errors.Select(e => new BsonValue(e))),
@@ -132,7 +146,7 @@ internal sealed class RunHistory
             d["started"].AsDateTime.ToUniversalTime(), d["finished"].IsDateTime ? d["finished"].AsDateTime.ToUniversalTime() : null,
             d["seconds"].IsNumber ? d["seconds"].AsDouble : 0,
             new SyncCounts(N("members"), N("eligible"), N("added"), N("updated"), N("removed"), N("retried"), N("unchanged"), N("rejected"),
-                N("noConsent"), N("noIdentifier"), N("duplicate"), N("batches")),
+                N("noConsent"), N("noIdentifier"), N("duplicate"), N("batches"), N("unsubscribed")),
             d["stopped"].IsString ? d["stopped"].AsString : null,
             d["errors"].IsArray ? d["errors"].AsArray.Select(e => e.AsString).ToList() : [],
             d["samples"].IsArray

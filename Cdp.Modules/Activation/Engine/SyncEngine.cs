@@ -29,6 +29,7 @@ internal sealed class SyncEngine(
     DestinationSessions sessions,
     Redactor redactor,
     IEnumerable<IBatchCommitHook> hooks,
+    VendorPrivacyCalls privacyCalls,
     TimeProvider clock,
     ILogger<SyncEngine> log) : ISyncOperations
 {
@@ -109,7 +110,7 @@ internal sealed class SyncEngine(
             {
                 var projection = new MemberProjection(s, scalarFields: d.Kind != DestinationType.Webhook);
                 var recorded = state.Load(name);
-                var plan = Plan(s, projection, recorded, full || DestinationSessions.WantsEveryMember(d), run);
+                var plan = Plan(s, projection, recorded, full || DestinationSessions.WantsEveryMember(d), run, Unsubscribes(s, d));
                 var atDestination = recorded.Values.Count(r => r.AtDestination);
                 var leaving = plan.Removes.Count(r => r.Leaving && !r.Erasure); // privacy erasures are owed, whatever their share
                 if (atDestination > 0 && leaving > s.MaxRemovalShare * atDestination && !request.AllowMassRemoval)
@@ -125,7 +126,7 @@ internal sealed class SyncEngine(
                     state.Commit(name, plan.StateOnly);
                     session = sessions.Open(target);
                     await session.PrepareAsync(cancellationToken);
-                    await SendAsync(name, session, plan, projection, recorded, run, cancellationToken);
+                    await SendAsync(target, session, plan, projection, recorded, run, cancellationToken);
                 }
             }
         }
@@ -173,7 +174,8 @@ internal sealed class SyncEngine(
 
     /// <param name="Leaving">A removal because the profile left (counted by the guard), not because its identifier changed.</param>
     /// <param name="Erasure">The person was deleted (privacy): removed whatever the mass-removal guard says; never shown by its key.</param>
-    private sealed record PlannedChange(ChangeKind Kind, string ProfileId, string Key, bool Leaving = false, bool Erasure = false)
+    /// <param name="OptOut">The member opted out (revoked consent, suppressed trait or identifier): unsubscribed at the vendor too.</param>
+    private sealed record PlannedChange(ChangeKind Kind, string ProfileId, string Key, bool Leaving = false, bool Erasure = false, bool OptOut = false)
     {
         /// <summary>What run history (samples, errors) may show: an erased person's address is not kept there.</summary>
         public string Shown => Erasure ? ErasedPerson : Key;
@@ -185,8 +187,9 @@ internal sealed class SyncEngine(
     private sealed record SyncPlan(List<PlannedChange> Upserts, List<PlannedChange> Removes, List<MemberCommit> StateOnly);
 
     /// <summary>One pass over the segment: compact changes only (profile id, key); the fields are read again when a batch is sent.</summary>
-    private SyncPlan Plan(SyncSettings s, MemberProjection projection, Dictionary<string, MemberRecord> recorded, bool everyMember, RunTally run)
+    private SyncPlan Plan(SyncSettings s, MemberProjection projection, Dictionary<string, MemberRecord> recorded, bool everyMember, RunTally run, bool unsubscribe)
     {
+        var optOuts = new OptOuts(services, projection);
         var upserts = new List<PlannedChange>();
         var removes = new List<PlannedChange>();
         var stateOnly = new List<MemberCommit>();
@@ -202,6 +205,8 @@ internal sealed class SyncEngine(
                 case Eligibility.NoConsent: run.NoConsent++; continue;
                 case Eligibility.NoIdentifier: run.NoIdentifier++; continue;
             }
+            if (optOuts.Suppressed(key)) { run.NoConsent++; continue; } // a suppressed identifier is never sent, and an opt-out
+
             if (!seen.Add(profileId)) continue;
             if (!keys.Add(key)) { run.Duplicate++; seen.Remove(profileId); continue; } // two profiles, one email: the first wins
             run.Eligible++;
@@ -223,16 +228,18 @@ internal sealed class SyncEngine(
             if (seen.Contains(profileId)) continue;
             // Never sent, or its address now belongs to a member who stays: forget it without a destination call.
             if (!record.AtDestination || keys.Contains(record.Key)) stateOnly.Add(new MemberCommit(profileId, null));
-            else removes.Add(new(ChangeKind.Remove, profileId, record.Key, Leaving: true, Erasure: record.Erased));
+            else removes.Add(new(ChangeKind.Remove, profileId, record.Key, Leaving: true, Erasure: record.Erased,
+                OptOut: unsubscribe && !record.Erased && optOuts.OptedOut(profiles.Get(profileId), record.Key)));
         }
         // A changed identifier's old address is removed only when no current member now has it.
         removes.RemoveAll(r => !r.Leaving && keys.Contains(r.Key));
         return new SyncPlan(upserts, removes, stateOnly);
     }
 
-    private async Task SendAsync(string name, IDestinationSession session, SyncPlan plan, MemberProjection projection,
+    private async Task SendAsync(SyncTarget target, IDestinationSession session, SyncPlan plan, MemberProjection projection,
         Dictionary<string, MemberRecord> recorded, RunTally run, CancellationToken cancellationToken)
     {
+        var name = target.Sync;
         var deferred = session.AcknowledgesAtCompletion ? new List<MemberCommit>() : null;
         var deferredTally = new RunTally();
         var batchNo = 0;
@@ -279,6 +286,7 @@ internal sealed class SyncEngine(
         {
             var members = chunk.Select(c => OutgoingMember.Removal(c.ProfileId, c.Key)).ToList();
             var refused = await session.RemoveAsync(members, cancellationToken);
+            refused = await UnsubscribeAsync(target, chunk, refused, cancellationToken);
             batchNo++;
             var tally = deferred is null ? run : deferredTally;
             tally.Batches++;
@@ -294,7 +302,8 @@ internal sealed class SyncEngine(
                 if (c.Leaving)
                 {
                     commits.Add(new MemberCommit(c.ProfileId, null));
-                    tally.Removed++;
+                    if (c.OptOut) tally.Unsubscribed++;
+                    else tally.Removed++;
                 }
             }
             Commit(name, batchNo, commits, deferred);
@@ -304,6 +313,22 @@ internal sealed class SyncEngine(
         _hooks.ToList().ForEach(h => h.BeforeCommit(name, batchNo));
         foreach (var chunk in deferred.Chunk(StateChunk)) state.Commit(name, chunk);
         run.Add(deferredTally);
+    }
+
+    /// <summary>Opt-outs are unsubscribed at email destinations when the sync says so (UnsubscribeOnOptOut, default true).</summary>
+    private static bool Unsubscribes(SyncSettings s, DestinationSettings d) => s.UnsubscribeOnOptOut && VendorPrivacyCalls.Unsubscribes(d);
+
+    /// <summary>After a removal batch: its opted-out members (not refused by the removal) are unsubscribed at the vendor; refusals join.</summary>
+    private async Task<IReadOnlyDictionary<string, string>> UnsubscribeAsync(SyncTarget target, PlannedChange[] chunk, IReadOnlyDictionary<string, string> refused,
+        CancellationToken cancellationToken)
+    {
+        var keys = chunk.Where(c => c.OptOut && !refused.ContainsKey(c.Key)).Select(c => c.Key).Distinct(StringComparer.Ordinal).ToList();
+        if (keys.Count == 0) return refused;
+        var more = await privacyCalls.UnsubscribeAsync(target.DestinationName, target.Destination, keys, cancellationToken);
+        if (more.Count == 0) return refused;
+        var all = new Dictionary<string, string>(refused, StringComparer.Ordinal);
+        foreach (var (k, v) in more) all[k] = v;
+        return all;
     }
 
     private void Commit(string name, int batchNo, List<MemberCommit> commits, List<MemberCommit>? deferred)
@@ -329,7 +354,8 @@ internal sealed class SyncEngine(
                 default: run.Unchanged++; break;
             }
         }
-        run.Removed = plan.Removes.Count(r => r.Leaving);
+        run.Removed = plan.Removes.Count(r => r.Leaving && !r.OptOut);
+        run.Unsubscribed = plan.Removes.Count(r => r.OptOut);
         var size = DestinationSessions.UpsertBatchSize(target.Destination);
         run.Batches = (plan.Upserts.Count + size - 1) / size + (plan.Removes.Count + DestinationSessions.RemoveBatchSize(target.Destination) - 1) / DestinationSessions.RemoveBatchSize(target.Destination);
         var first = new List<OutgoingMember>();
@@ -342,13 +368,13 @@ internal sealed class SyncEngine(
                 samples.Add(new SyncSampleRow(c.Kind.ToString().ToLowerInvariant(), m.ProfileId, m.Key, m.Fields.ToDictionary(f => f.Key, f => OutgoingMember.Text(f.Value))));
         }
         foreach (var c in plan.Removes.Take(SampleRows))
-            samples.Add(new SyncSampleRow("remove", c.ProfileId, c.Shown, new Dictionary<string, string?>()));
+            samples.Add(new SyncSampleRow(c.OptOut ? "unsubscribe" : "remove", c.ProfileId, c.Shown, new Dictionary<string, string?>()));
         firstPayload = first.Count > 0 ? DestinationSessions.Preview(target, first) : null;
     }
 
     private sealed class RunTally
     {
-        public long Members, Eligible, Added, Updated, Removed, Retried, Unchanged, Rejected, NoConsent, NoIdentifier, Duplicate, Batches;
+        public long Members, Eligible, Added, Updated, Removed, Retried, Unchanged, Rejected, NoConsent, NoIdentifier, Duplicate, Batches, Unsubscribed;
         private long _errorsDropped;
 
         public List<string> Errors { get; } = [];
@@ -364,10 +390,10 @@ internal sealed class SyncEngine(
         public void Add(RunTally other)
         {
             Added += other.Added; Updated += other.Updated; Removed += other.Removed; Retried += other.Retried;
-            Unchanged += other.Unchanged; Rejected += other.Rejected; Batches += other.Batches;
+            Unchanged += other.Unchanged; Rejected += other.Rejected; Batches += other.Batches; Unsubscribed += other.Unsubscribed;
             foreach (var e in other.Errors) Error(e);
         }
 
-        public SyncCounts Counts() => new(Members, Eligible, Added, Updated, Removed, Retried, Unchanged, Rejected, NoConsent, NoIdentifier, Duplicate, Batches);
+        public SyncCounts Counts() => new(Members, Eligible, Added, Updated, Removed, Retried, Unchanged, Rejected, NoConsent, NoIdentifier, Duplicate, Batches, Unsubscribed);
     }
 }

@@ -57,7 +57,7 @@ internal sealed class PersonErasure(
             receipt = db.InTransaction(d =>
             {
                 added = suppressions.Add(d, subjects.Spellings(subject.Identifiers), receiptId, requestedAt);
-                var full = subject with { EventSequences = subject.EventSequences.Concat(UnprocessedEventsCarryingSuppressed()).Distinct().Order().ToList() };
+                var full = subject with { EventSequences = subject.EventSequences.Concat(UnprocessedEventsCarryingSuppressed()).Distinct().Order().ToList(), ReceiptId = receiptId };
                 subject = full;
                 var erased = new SortedDictionary<string, long>(StringComparer.Ordinal);
                 foreach (var holder in _holders)

@@ -22,8 +22,8 @@ internal static class PrivacyEndpoints
         group.MapDelete("/profiles/{profileId}", DeleteProfile).WithSummary("Delete a person by profile id; answers the deletion receipt");
         group.MapPost("/deletions", DeleteByIdentifier).WithSummary("Delete a person by identifier ({identifierType, value}); answers the deletion receipt");
         group.MapGet("/deletions", ListDeletions).WithSummary("Past deletion receipts, newest first (skip, take)");
-        group.MapGet("/deletions/{receiptId}", (string receiptId, DeletionReceipts receipts) =>
-            receipts.Get(receiptId) is { } r ? Results.Ok(Json(r)) : Results.NotFound());
+        group.MapGet("/deletions/{receiptId}", (string receiptId, DeletionReceipts receipts, IEnumerable<Cdp.Modules.Shared.Privacy.IPersonalDataHolder> holders) =>
+            receipts.Get(receiptId) is { } r ? Results.Ok(WithFollowUp(r, holders)) : Results.NotFound());
         group.MapGet("/profiles/{profileId}/export", Export).WithSummary("Subject access request: everything held about the person, as one JSON document");
         group.MapGet("/suppressions", ListSuppressions);
         group.MapPost("/suppressions", Suppress).WithSummary("Suppress an identifier without deleting anyone");
@@ -39,6 +39,17 @@ internal static class PrivacyEndpoints
         receiptId = r.ReceiptId, profileId = r.ProfileId, requestedBy = r.RequestedBy, requestedAt = r.RequestedAt, completedAt = r.CompletedAt,
         erased = r.Erased, suppressedIdentifiers = r.SuppressedIdentifiers,
     };
+
+    /// <summary>The receipt with each holder's follow-up (e.g. "syncs": the deletion at every destination, its outcome and when it completed).</summary>
+    private static JsonObject WithFollowUp(DeletionReceipt r, IEnumerable<Cdp.Modules.Shared.Privacy.IPersonalDataHolder> holders)
+    {
+        var json = System.Text.Json.JsonSerializer.SerializeToNode(Json(r))!.AsObject();
+        var followUp = new JsonObject();
+        foreach (var h in holders)
+            if (h.FollowUp(r.ReceiptId) is { } f) followUp[h.Section] = f;
+        json["followUp"] = followUp;
+        return json;
+    }
 
     private static string Caller(ClaimsPrincipal user) => user.FindFirstValue(ClaimTypes.Name) ?? "unknown";
 
@@ -84,11 +95,11 @@ internal static class PrivacyEndpoints
         return document is null ? TypedResults.NotFound() : TypedResults.Ok(document);
     }
 
-    private static IResult ListDeletions(DeletionReceipts receipts, [FromQuery] int? skip, [FromQuery] int? take)
+    private static IResult ListDeletions(DeletionReceipts receipts, IEnumerable<Cdp.Modules.Shared.Privacy.IPersonalDataHolder> holders, [FromQuery] int? skip, [FromQuery] int? take)
     {
         if (skip is < 0) return BadRequest("skip", "skip must be >= 0");
         if (take is < 1 or > MaxPage) return BadRequest("take", $"take must be between 1 and {MaxPage}");
-        return TypedResults.Ok(new { count = receipts.Count, deletions = receipts.List(skip ?? 0, take ?? 100).Select(Json) });
+        return TypedResults.Ok(new { count = receipts.Count, deletions = receipts.List(skip ?? 0, take ?? 100).Select(r => WithFollowUp(r, holders)) });
     }
 
     private static IResult ListSuppressions(SuppressionList list, [FromQuery] int? skip, [FromQuery] int? take)

@@ -13,6 +13,9 @@ public sealed record PersonalDataSubject(
 {
     /// <summary>Profile ids ("p_123") of the live profile and every profile merged into it.</summary>
     public IEnumerable<string> ProfileIds => ProfileNumbers.Select(n => "p_" + n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>The deletion receipt this erasure writes (set by the orchestration): what follow-up work (vendor calls) is keyed by.</summary>
+    public string? ReceiptId { get; init; }
 }
 
 /// <summary>
@@ -37,6 +40,12 @@ public interface IPersonalDataHolder
 
     /// <summary>Everything this module holds about the subject, as one JSON value (any thread; committed state).</summary>
     JsonNode? Export(PersonalDataSubject subject);
+
+    /// <summary>
+    /// Work of a deletion that goes on after its transaction (e.g. the deletion calls at the vendors), as the receipt shows it:
+    /// null when this holder has none for the receipt. Any thread; holds no personal data.
+    /// </summary>
+    JsonNode? FollowUp(string receiptId) => null;
 }
 
 /// <summary>
