@@ -49,6 +49,12 @@ internal sealed class DestinationSettings
     /// <summary>Rows per request; 0 = the vendor's maximum (Mailchimp 500, Brevo import 1,000 / remove 150, SendGrid 30,000 / 6 MB, webhook 100).</summary>
     public int BatchSize { get; set; }
 
+    /// <summary>
+    /// Mailchimp, SendGrid: a text longer than the vendor's published limit (SendGrid first_name 50, city 60...; Mailchimp merge
+    /// fields 255) is cut to the limit. False (default): such a row is not sent and is rejected alone, with its reason.
+    /// </summary>
+    public bool TruncateLongFields { get; set; }
+
     /// <summary>Requests in flight to this destination at once (all its syncs together).</summary>
     public int MaxConcurrency { get; set; } = 2;
 
@@ -77,6 +83,12 @@ internal sealed class DestinationSettings
     public int RetainFiles { get; set; } = 30;
 
     public char Delimiter { get; set; } = ',';
+
+    /// <summary>
+    /// CsvFile: a text cell starting with =, +, -, @, tab or CR gets a leading ' so a spreadsheet shows it as text instead of
+    /// running it as a formula (CSV injection; OWASP's advice). False only for files read by programs, never by people.
+    /// </summary>
+    public bool EscapeFormulas { get; set; } = true;
 
     /// <summary>CsvFile: optional SFTP upload of each finished file.</summary>
     public SftpSettings? Sftp { get; set; }
