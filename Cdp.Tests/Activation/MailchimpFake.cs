@@ -24,6 +24,8 @@ public sealed partial class MailchimpFake(string apiKey, string listId) : Vendor
     /// <summary>Every address received by batch upserts, in order (a resend shows up twice here, never twice in Members).</summary>
     public List<string> Upserted { get; } = [];
 
+    private int _nextSegmentId = 1001;
+
     public HashSet<string> Tagged(string sync) => Segments.Values.Single(s => s.Name == "cdp-" + sync).Emails;
 
     protected override FakeResponse Handle(FakeRequest r)
@@ -40,7 +42,7 @@ public sealed partial class MailchimpFake(string apiKey, string listId) : Vendor
             return FakeResponse.Json(200, new { segments = Segments.Select(s => new { id = s.Key, name = s.Value.Name }).ToList(), total_items = Segments.Count });
         if (r.Method == "POST" && r.Path == list + "/segments")
         {
-            var id = Segments.Count + 1001;
+            var id = _nextSegmentId++;
             Segments[id] = (r.Json!["name"]!.GetValue<string>(), new HashSet<string>(StringComparer.Ordinal));
             return FakeResponse.Json(200, new { id, name = Segments[id].Name, type = "static", member_count = 0 });
         }
