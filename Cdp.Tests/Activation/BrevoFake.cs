@@ -18,6 +18,9 @@ public sealed partial class BrevoFake(string apiKey, long listId) : VendorFake
 
     public HashSet<string> InList { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Addresses that make Brevo refuse a whole import (400) without saying which row.</summary>
+    public HashSet<string> Poison { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Addresses the remove call reports under failure[].</summary>
     public HashSet<string> FailRemoval { get; } = new(StringComparer.Ordinal);
 
@@ -38,6 +41,8 @@ public sealed partial class BrevoFake(string apiKey, long listId) : VendorFake
             var body = r.Json!.AsObject();
             if (body["jsonBody"] is not JsonArray contacts || body["listIds"]?.AsArray().FirstOrDefault()?.GetValue<long>() != listId)
                 return FakeResponse.Json(400, new { code = "invalid_parameter", message = "jsonBody and listIds are required" });
+            if (contacts.Any(c => Poison.Contains(c!["email"]!.GetValue<string>())))
+                return FakeResponse.Json(400, new { code = "invalid_parameter", message = "Invalid attribute value in the import" });
             var id = _processes.Count + 78;
             _processes[id] = (0, (JsonArray)contacts.DeepClone(), body["updateExistingContacts"]?.GetValue<bool>() == true);
             return FakeResponse.Json(202, new { processId = id });

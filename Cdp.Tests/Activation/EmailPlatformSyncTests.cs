@@ -11,8 +11,11 @@ public sealed class EmailPlatformSyncTests : IDisposable
     private const string BrevoKey = "xkeysib-0123456789abcdef0123456789abcdef";
     private const string SendGridKey = "SG.testkey.0123456789abcdef";
 
-    private readonly BrevoFake _brevo = new(BrevoKey, 7);
-    private readonly SendGridFake _sendGrid = new(SendGridKey, "list-uuid-1");
+    /// <summary>SendGrid list ids are UUIDs (list_ids items have format uuid in its OpenAPI document).</summary>
+    private const string SendGridList = "0d7d4f3e-59c4-4b0c-9a5e-5f2d8c1e7a10";
+
+    private readonly BrevoFake _brevo = new(BrevoKey, 7) { Contract = VendorContract.Brevo };
+    private readonly SendGridFake _sendGrid = new(SendGridKey, SendGridList) { Contract = VendorContract.SendGrid };
     private ActivationHarness? _harness;
 
     private ActivationHarness Start(Dictionary<string, string?>? extra = null)
@@ -28,7 +31,7 @@ public sealed class EmailPlatformSyncTests : IDisposable
             ["Cdp:Destinations:sg:Type"] = "SendGrid",
             ["Cdp:Destinations:sg:BaseUrl"] = _sendGrid.Url,
             ["Cdp:Destinations:sg:ApiKey"] = SendGridKey,
-            ["Cdp:Destinations:sg:ListId"] = "list-uuid-1",
+            ["Cdp:Destinations:sg:ListId"] = SendGridList,
             ["Cdp:Destinations:sg:PollInterval"] = "00:00:00.020",
             ["Cdp:Destinations:sg:RetryBaseDelay"] = "00:00:00.010",
             ["Cdp:Syncs:to-brevo:Segment"] = "vip",
@@ -50,6 +53,9 @@ public sealed class EmailPlatformSyncTests : IDisposable
         _harness?.Dispose();
         _brevo.Dispose();
         _sendGrid.Dispose();
+        // Every request every test sent was checked against the vendor's own published OpenAPI document.
+        _brevo.ContractViolations.Should().BeEmpty("Brevo's OpenAPI document (TestData/vendor-openapi) must accept every request");
+        _sendGrid.ContractViolations.Should().BeEmpty("SendGrid's OpenAPI document (TestData/vendor-openapi) must accept every request");
     }
 
     [Fact]
@@ -117,7 +123,7 @@ public sealed class EmailPlatformSyncTests : IDisposable
         run.Errors.Should().ContainSingle(e => e.Contains("person4@example.com") && e.Contains("contacts[3].email"));
         _sendGrid.InList.Should().HaveCount(5).And.NotContain("person4@example.com");
         var put = _sendGrid.Requests.Last(r => r.Method == "PUT").Json!;
-        put["list_ids"]![0]!.GetValue<string>().Should().Be("list-uuid-1");
+        put["list_ids"]![0]!.GetValue<string>().Should().Be(SendGridList);
         put["contacts"]![0]!["first_name"]!.GetValue<string>().Should().StartWith("First");
         put["contacts"]![0]!["custom_fields"]!["tier"]!.GetValue<string>().Should().StartWith("First");
         _sendGrid.Requests.Count(r => r.Method == "PUT").Should().Be(3, "the 429, the 400 naming row 3, the resend without it");
@@ -144,6 +150,112 @@ public sealed class EmailPlatformSyncTests : IDisposable
         _sendGrid.InList.Should().HaveCount(3).And.NotContain("person1@example.com");
     }
 
+    [Fact]
+    public void The_vendors_OpenAPI_contracts_name_the_field_a_request_breaks()
+    {
+        var longName = new string('x', 51);
+        var put = new FakeRequest("PUT", "/v3/marketing/contacts", "", new Dictionary<string, string>(),
+            $$"""{"list_ids":["{{SendGridList}}"],"contacts":[{"email":"a@example.com"},{"email":"b@example.com","first_name":"{{longName}}"}]}""");
+        VendorContract.SendGrid.Check(put).Should().ContainSingle().Which.Should().Contain("/contacts/1/first_name").And.Contain("maxLength");
+        VendorContract.SendGrid.Check(put with { Body = put.Body.Replace(longName, "Ann") }).Should().BeEmpty();
+        VendorContract.SendGrid.Check(put with { Body = put.Body.Replace(longName, "Ann").Replace(SendGridList, "newsletter") }).Should().ContainSingle().Which.Should().Contain("/list_ids/0").And.Contain("format");
+        VendorContract.SendGrid.Check(new FakeRequest("DELETE", $"/v3/marketing/lists/{SendGridList}/contacts", "?ids=1", new Dictionary<string, string>(), ""))
+            .Should().Contain(v => v.Contains("query parameter ids is not in the contract")).And.Contain(v => v.Contains("required query parameter contact_ids is missing"));
+        VendorContract.Brevo.Check(new FakeRequest("POST", "/v3/contacts/lists/seven/contacts/remove", "", new Dictionary<string, string>(), """{"emails":["a@example.com"]}"""))
+            .Should().ContainSingle().Which.Should().Contain("path parameter listId");
+        VendorContract.Brevo.Check(new FakeRequest("POST", "/v3/contacts/lists/7/contacts/remove", "", new Dictionary<string, string>(), $$"""{"emails":[{{string.Join(",", Enumerable.Range(0, 151).Select(i => $"\"p{i}@example.com\""))}}]}"""))
+            .Should().NotBeEmpty("at most 150 emails per removal").And.Contain(v => v.Contains("/emails"));
+        VendorContract.Brevo.Check(new FakeRequest("POST", "/v3/contacts/imports", "", new Dictionary<string, string>(), "{}")).Should().ContainSingle().Which.Should().Contain("no such path");
+    }
+
+    [Fact]
+    public async Task SendGrid_fields_longer_than_its_contract_allows_reject_only_their_row_or_are_cut_when_TruncateLongFields_is_on()
+    {
+        var h = Start();
+        var people = ActivationHarness.People(5).ToList();
+        people[1] = people[1] with { FirstName = new string('a', 51) };
+        people[3] = people[3] with { FirstName = new string('b', 55) };
+        var ids = await h.SeedAsync(people);
+        h.Segments.Set("vip", ids);
+
+        var run = await h.RunAsync("to-sendgrid");
+
+        run.Status.Should().Be(SyncRunStatus.Partial, string.Join("; ", run.Errors));
+        run.Counts.Added.Should().Be(3, "the three rows within SendGrid's limits land in this run");
+        run.Counts.Rejected.Should().Be(2);
+        run.Errors.Should().Contain(e => e.Contains("person2@example.com") && e.Contains("first_name has 51 characters; SendGrid accepts at most 50"));
+        run.Errors.Should().Contain(e => e.Contains("person4@example.com") && e.Contains("first_name has 55 characters"));
+        _sendGrid.InList.Should().BeEquivalentTo("person1@example.com", "person3@example.com", "person5@example.com");
+        _sendGrid.Requests.Where(r => r.Method == "PUT").Should().OnlyContain(r => !r.Body.Contains(new string('a', 51)), "a row breaking the contract is never sent");
+
+        h.Dispose();
+        _sendGrid.InList.Clear();
+        var cut = Start(new() { ["Cdp:Destinations:sg:TruncateLongFields"] = "true" });
+        var again = await cut.SeedAsync(people);
+        cut.Segments.Set("vip", again);
+        var truncated = await cut.RunAsync("to-sendgrid");
+        truncated.Status.Should().Be(SyncRunStatus.Succeeded, string.Join("; ", truncated.Errors));
+        _sendGrid.Contacts["person4@example.com"].Contact["first_name"]!.GetValue<string>().Should().Be(new string('b', 50));
+    }
+
+    [Fact]
+    public async Task A_Brevo_import_refused_whole_for_one_bad_row_is_split_until_the_good_rows_land_in_the_same_run()
+    {
+        var h = Start();
+        var ids = await h.SeedAsync(ActivationHarness.People(8));
+        h.Segments.Set("vip", ids);
+        _brevo.Poison.Add("person3@example.com");
+
+        var run = await h.RunAsync("to-brevo");
+
+        run.Status.Should().Be(SyncRunStatus.Partial, string.Join("; ", run.Errors));
+        run.Counts.Added.Should().Be(7);
+        run.Counts.Rejected.Should().Be(1);
+        run.Errors.Should().ContainSingle().Which.Should().StartWith("person3@example.com").And.Contain("400");
+        _brevo.Contacts.Keys.Should().HaveCount(7).And.NotContain("person3@example.com");
+        _brevo.Requests.Count(r => r.Path == "/v3/contacts/import").Should().Be(7, "8 rows -> 4+4 -> 2+2 -> 1+1: six more imports isolate one bad row");
+    }
+
+    [Fact]
+    public async Task A_SendGrid_errored_import_job_rejects_only_the_rows_its_error_report_names()
+    {
+        var h = Start();
+        var ids = await h.SeedAsync(ActivationHarness.People(4));
+        h.Segments.Set("vip", ids);
+        _sendGrid.ErroredInJob.Add("person2@example.com");
+
+        var run = await h.RunAsync("to-sendgrid");
+
+        run.Status.Should().Be(SyncRunStatus.Partial, string.Join("; ", run.Errors));
+        run.Counts.Added.Should().Be(3);
+        run.Counts.Rejected.Should().Be(1);
+        run.Errors.Should().ContainSingle().Which.Should().Contain("person2@example.com").And.Contain("invalid value for custom field");
+        _sendGrid.Requests.Should().Contain(r => r.Path.StartsWith("/reports/", StringComparison.Ordinal), "the job's error report was read");
+
+        _sendGrid.ErroredInJob.Clear();
+        var next = await h.RunAsync("to-sendgrid");
+        next.Counts.Retried.Should().Be(1, "only the row the report named is sent again");
+        next.Counts.Unchanged.Should().Be(3);
+        _sendGrid.InList.Should().HaveCount(4);
+    }
+
+    [Fact]
+    public async Task A_Retry_After_beyond_MaxRetryDelay_is_not_retried_early_and_run_history_says_until_when_the_vendor_asked_to_wait()
+    {
+        var h = Start(new() { ["Cdp:Destinations:sg:MaxRetryDelay"] = "00:00:03" });
+        var ids = await h.SeedAsync(ActivationHarness.People(2));
+        h.Segments.Set("vip", ids);
+        _sendGrid.Fail(r => r.Method == "PUT", FakeResponse.Json(429, new { errors = new[] { new { message = "too many requests" } } },
+            new Dictionary<string, string> { ["Retry-After"] = "30" }));
+
+        var run = await h.RunAsync("to-sendgrid");
+
+        run.Status.Should().Be(SyncRunStatus.Failed);
+        _sendGrid.Requests.Count(r => r.Method == "PUT").Should().Be(1, "a vendor asking for 30 s is not called again after 3 s");
+        run.Errors.Should().ContainSingle().Which.Should().Contain("asked to wait 0:00:30").And.Contain("longer than MaxRetryDelay 0:00:03")
+            .And.Contain("next attempt: the next");
+    }
+
     [Theory]
     [InlineData("Cdp:Syncs:to-brevo:Destination", "nowhere", "Cdp:Syncs:to-brevo:Destination")]
     [InlineData("Cdp:Syncs:to-brevo:Identifier", "phone", "Cdp:Syncs:to-brevo:Identifier")]
@@ -154,6 +266,7 @@ public sealed class EmailPlatformSyncTests : IDisposable
     [InlineData("Cdp:Destinations:brevo:Type", "Mailjet", "Cdp:Destinations:brevo:Type")]
     [InlineData("Cdp:Syncs:to-brevo:RequireConsent", "false", "Cdp:Syncs:to-brevo:RequireConsent: was replaced by ConsentPurpose")]
     [InlineData("Cdp:Syncs:to-brevo:ConsentTrait", "newsletter_ok", "Cdp:Syncs:to-brevo:ConsentTrait: was replaced by Cdp:Profiles:ConsentTraits")]
+    [InlineData("Cdp:Destinations:mail-archive:Type", "SendGrid", "Cdp:Destinations:mail-archive:ApiKey: is required (set it with the environment variable Cdp__Destinations__mail-archive__ApiKey; its name holds '-', which bash's export refuses: start Cdp with env 'Cdp__Destinations__mail-archive__ApiKey=...' Cdp.Host")]
     public async Task Invalid_activation_settings_stop_the_start_with_a_message_naming_the_key(string key, string value, string named)
     {
         using var folder = new TempFolder();

@@ -30,6 +30,8 @@ public sealed partial class MailchimpFake(string apiKey, string listId) : Vendor
     /// <summary>Addresses erased by delete-permanent (Mailchimp then refuses to re-import them).</summary>
     public HashSet<string> PermanentlyDeleted { get; } = new(StringComparer.Ordinal);
 
+    private int _nextSegmentId = 1001;
+
     public HashSet<string> Tagged(string sync) => Segments.Values.Single(s => s.Name == "cdp-" + sync).Emails;
 
     protected override FakeResponse Handle(FakeRequest r)
@@ -46,7 +48,7 @@ public sealed partial class MailchimpFake(string apiKey, string listId) : Vendor
             return FakeResponse.Json(200, new { segments = Segments.Select(s => new { id = s.Key, name = s.Value.Name }).ToList(), total_items = Segments.Count });
         if (r.Method == "POST" && r.Path == list + "/segments")
         {
-            var id = Segments.Count + 1001;
+            var id = _nextSegmentId++;
             Segments[id] = (r.Json!["name"]!.GetValue<string>(), new HashSet<string>(StringComparer.Ordinal));
             return FakeResponse.Json(200, new { id, name = Segments[id].Name, type = "static", member_count = 0 });
         }

@@ -46,6 +46,34 @@ public sealed class MailchimpSyncTests : IDisposable
     }
 
     [Fact]
+    public async Task A_static_segment_deleted_in_Mailchimp_is_created_again_once_the_run_says_so_and_carries_on()
+    {
+        var h = Start();
+        var ids = await h.SeedAsync(ActivationHarness.People(4));
+        h.Segments.Set("vip", ids.Take(3));
+        (await h.RunAsync("newsletter")).Status.Should().Be(SyncRunStatus.Succeeded);
+        var gone = _fake.Segments.Single().Key;
+        _fake.Segments.Remove(gone); // an admin deleted the tag in Mailchimp; Cdp still has its id cached
+
+        h.Segments.Set("vip", ids);
+        var run = await h.RunAsync("newsletter");
+
+        run.Status.Should().Be(SyncRunStatus.Succeeded, string.Join("; ", run.Errors));
+        run.Counts.Added.Should().Be(1);
+        run.Counts.Rejected.Should().Be(0);
+        var recreated = _fake.Segments.Single();
+        recreated.Key.Should().NotBe(gone);
+        run.Errors.Should().ContainSingle().Which.Should().Contain($"static segment {gone} answered 404").And.Contain($"created 'cdp-newsletter' again as {recreated.Key}");
+        _fake.Tagged("newsletter").Should().Contain("person4@example.com");
+
+        var fresh = await h.SeedAsync([new Person("u9", "person9@example.com", FirstName: "Nine")]);
+        h.Segments.Set("vip", ids.Concat(fresh));
+        var next = await h.RunAsync("newsletter");
+        next.Errors.Should().BeEmpty("the new segment id was cached");
+        _fake.Tagged("newsletter").Should().Contain("person9@example.com");
+    }
+
+    [Fact]
     public async Task First_sync_upserts_consenting_members_in_calls_of_at_most_500_and_tags_them_in_the_segment_the_sync_owns()
     {
         var h = Start();

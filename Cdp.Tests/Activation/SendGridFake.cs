@@ -22,6 +22,14 @@ public sealed partial class SendGridFake(string apiKey, string listId) : VendorF
     /// <summary>Addresses the PUT refuses with a 400 naming their row.</summary>
     public HashSet<string> Invalid { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Addresses the import job fails on: the job ends "errored" and its error report (results.errors_url) names them.</summary>
+    public HashSet<string> ErroredInJob { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>SendGrid's published maxLength of the reserved fields (contact-request): a longer value refuses the whole PUT.</summary>
+    private static readonly Dictionary<string, int> MaxLength = new() { ["first_name"] = 50, ["last_name"] = 50, ["city"] = 60, ["address_line_1"] = 100 };
+
+    private readonly Dictionary<string, string> _reports = [];
+
     private readonly Dictionary<string, (int Polls, JsonArray Contacts)> _jobs = [];
 
     public HashSet<string> Deleted { get; } = new(StringComparer.Ordinal);
@@ -31,6 +39,8 @@ public sealed partial class SendGridFake(string apiKey, string listId) : VendorF
 
     protected override FakeResponse Handle(FakeRequest r)
     {
+        if (r.Method == "GET" && r.Path.StartsWith("/reports/", StringComparison.Ordinal)) // the errors_url download (a signed link: no API key)
+            return _reports.TryGetValue(r.Path["/reports/".Length..^".csv".Length], out var report) ? new FakeResponse(200, report) : new FakeResponse(404);
         if (r.Header("Authorization") != "Bearer " + apiKey)
             return FakeResponse.Json(401, new { errors = new[] { new { field = (string?)null, message = "authorization required" } } });
         if (r.Method == "PUT" && r.Path == "/v3/marketing/contacts")
@@ -44,6 +54,10 @@ public sealed partial class SendGridFake(string apiKey, string listId) : VendorF
             var invalid = contacts.Select((c, i) => (c, i)).Where(x => Invalid.Contains(x.c!["email"]!.GetValue<string>()))
                 .Select(x => new { field = $"contacts[{x.i}].email", message = "invalid email" }).ToList();
             if (invalid.Count > 0) return FakeResponse.Json(400, new { errors = invalid });
+            foreach (var c in contacts)
+                foreach (var (field, max) in MaxLength)
+                    if (c![field]?.GetValue<string>() is { } v && v.Length > max)
+                        return FakeResponse.Json(400, new { errors = new[] { new { field, message = $"{field} must be at most {max} characters" } } });
             var job = Guid.NewGuid().ToString();
             _jobs[job] = (0, (JsonArray)contacts.DeepClone());
             return FakeResponse.Json(202, new { job_id = job });
@@ -54,13 +68,20 @@ public sealed partial class SendGridFake(string apiKey, string listId) : VendorF
             if (!_jobs.TryGetValue(id, out var job)) return FakeResponse.Json(404, new { errors = new[] { new { message = "job not found" } } });
             _jobs[id] = job with { Polls = job.Polls + 1 };
             if (job.Polls == 0) return FakeResponse.Json(200, new { id, status = "pending", job_type = "upsert", results = new { requested_count = job.Contacts.Count } });
+            var failed = job.Contacts.Select(c => c!["email"]!.GetValue<string>()).Where(ErroredInJob.Contains).ToList();
             if (job.Polls == 1)
                 foreach (var c in job.Contacts)
                 {
                     var email = c!["email"]!.GetValue<string>();
+                    if (failed.Contains(email)) continue;
                     Contacts[email] = (Contacts.TryGetValue(email, out var old) ? old.Id : "c-" + Guid.NewGuid().ToString("N")[..12], c.DeepClone().AsObject());
                     InList.Add(email);
                 }
+            if (failed.Count > 0)
+            {
+                _reports[id] = "email,error\n" + string.Concat(failed.Select(e => $"{e},\"invalid value for custom field, row skipped\"\n"));
+                return FakeResponse.Json(200, new { id, status = "errored", job_type = "upsert", results = new { requested_count = job.Contacts.Count, created_count = job.Contacts.Count - failed.Count, updated_count = 0, errored_count = failed.Count, errors_url = $"{Url}/reports/{id}.csv" } });
+            }
             return FakeResponse.Json(200, new { id, status = "completed", job_type = "upsert", results = new { requested_count = job.Contacts.Count, created_count = job.Contacts.Count, updated_count = 0, errored_count = 0 } });
         }
         if (r.Method == "POST" && r.Path == "/v3/marketing/contacts/search/emails")

@@ -45,6 +45,12 @@ public abstract class VendorFake : IDisposable
 
     public ConcurrentQueue<FakeRequest> Requests { get; } = new();
 
+    /// <summary>The vendor's published OpenAPI contract every request is checked against (null: none is vendored).</summary>
+    public VendorContract? Contract { get; init; }
+
+    /// <summary>Every way a request broke <see cref="Contract"/>, naming the operation and the field.</summary>
+    public ConcurrentQueue<string> ContractViolations { get; } = new();
+
     public int Count(string method, string pathStart) => Requests.Count(r => r.Method == method && r.Path.StartsWith(pathStart, StringComparison.Ordinal));
 
     /// <summary>The next <paramref name="times"/> requests that match get <paramref name="response"/> instead of the vendor's answer.</summary>
@@ -64,6 +70,7 @@ public abstract class VendorFake : IDisposable
             message.Headers?.ToDictionary(h => h.Key.ToLowerInvariant(), h => string.Join(",", h.Value)) ?? new Dictionary<string, string>(),
             message.Body ?? "");
         Requests.Enqueue(request);
+        foreach (var violation in Contract?.Check(request) ?? []) ContractViolations.Enqueue(violation);
         FakeResponse? fault = null;
         TimeSpan stall = TimeSpan.Zero;
         lock (_gate)

@@ -1,6 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 using Cdp.Modules.Activation.Contracts;
+using Microsoft.AspNetCore.Http;
+using StandardWebhooks;
+using StandardWebhooks.Diagnostics;
 
 namespace Cdp.Tests.Activation;
 
@@ -26,10 +29,29 @@ public sealed class WebhookReceiver(string secret) : VendorFake
         return false;
     }
 
+    /// <summary>The independent check: the StandardWebhooks library (NuGet) verifies the signature and its 5-minute timestamp tolerance.</summary>
+    public static bool LibraryVerifies(string secret, FakeRequest r)
+    {
+        var headers = new HeaderDictionary
+        {
+            ["webhook-id"] = r.Header("webhook-id"), ["webhook-timestamp"] = r.Header("webhook-timestamp"), ["webhook-signature"] = r.Header("webhook-signature"),
+        };
+        try
+        {
+            new StandardWebhook(secret).Verify(r.Body, headers);
+            return true;
+        }
+        catch (WebhookVerificationException)
+        {
+            return false;
+        }
+    }
+
     protected override FakeResponse Handle(FakeRequest r)
     {
         var ok = r.Header("webhook-id") is { } id && r.Header("webhook-timestamp") is { } ts && r.Header("webhook-signature") is { } sig
-                 && Math.Abs(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - long.Parse(ts)) < 300 && Verify(secret, id, ts, r.Body, sig);
+                 && Math.Abs(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - long.Parse(ts)) < 300 && Verify(secret, id, ts, r.Body, sig)
+                 && LibraryVerifies(secret, r);
         if (!ok)
         {
             Refused.Add(r);
@@ -114,6 +136,49 @@ public sealed class WebhookSyncTests : IDisposable
         _receiver.Requests.Count.Should().BeGreaterThanOrEqualTo(3, "the 503 and the stalled attempt are retried");
         _receiver.Requests.Select(r => r.Header("webhook-id")).Distinct().Should().ContainSingle("webhook-id is stable across retries");
         _receiver.Accepted.Should().NotBeEmpty("a stalled attempt may land after the sender gave up: the same webhook-id lets the receiver drop the copy");
+    }
+
+    [Fact]
+    public async Task Each_attempt_after_a_Retry_After_gets_a_fresh_timestamp_and_signature_that_the_StandardWebhooks_library_verifies()
+    {
+        var h = Start(new() { ["Cdp:Destinations:hook:BatchSize"] = "10" });
+        var ids = await h.SeedAsync(ActivationHarness.People(2));
+        h.Segments.Set("vip", ids);
+        _receiver.Fail(_ => true, FakeResponse.Json(503, new { error = "busy" }, new Dictionary<string, string> { ["Retry-After"] = "1" }), times: 2);
+
+        var run = await h.RunAsync("crm-push");
+
+        run.Status.Should().Be(SyncRunStatus.Succeeded, string.Join("; ", run.Errors));
+        var attempts = _receiver.Requests.ToList();
+        attempts.Should().HaveCount(3, "two 503s asking to wait 1 s, then the delivery");
+        attempts.Select(r => r.Header("webhook-id")).Distinct().Should().ContainSingle("one message, one id, whatever the attempts");
+        var stamps = attempts.Select(r => long.Parse(r.Header("webhook-timestamp")!)).ToList();
+        stamps.Should().BeInAscendingOrder();
+        (stamps[2] - stamps[0]).Should().BeGreaterThanOrEqualTo(2, "each attempt is stamped when it is sent, after the wait the receiver asked for");
+        attempts.Select(r => r.Header("webhook-signature")).Distinct().Should().HaveCount(3);
+        attempts.Should().OnlyContain(r => WebhookReceiver.LibraryVerifies(Secret, r), "every attempt verifies on its own");
+        _receiver.Accepted.Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task Two_messages_with_the_same_body_get_distinct_webhook_ids()
+    {
+        var h = Start();
+        var ids = await h.SeedAsync(ActivationHarness.People(2));
+        h.Segments.Set("vip", ids);
+        await h.RunAsync("crm-push");
+        h.Segments.Set("vip", ids.Skip(1));
+        await h.RunAsync("crm-push"); // person1 removed
+        h.Segments.Set("vip", ids);
+        await h.RunAsync("crm-push"); // re-added
+        h.Segments.Set("vip", ids.Skip(1));
+        await h.RunAsync("crm-push"); // removed again: the same body as the first removal
+
+        var removals = _receiver.Accepted.Where(r => r.Json!["type"]!.GetValue<string>() == "members.removed").ToList();
+        removals.Should().HaveCount(2);
+        removals[0].Body.Should().Be(removals[1].Body);
+        removals[0].Header("webhook-id").Should().NotBe(removals[1].Header("webhook-id"), "a receiver de-duplicating on webhook-id must not drop the second, real removal");
+        _receiver.Accepted.Select(r => r.Header("webhook-id")).Should().OnlyHaveUniqueItems();
     }
 
     [Fact]

@@ -49,6 +49,12 @@ internal sealed class DestinationSettings
     /// <summary>Rows per request; 0 = the vendor's maximum (Mailchimp 500, Brevo import 1,000 / remove 150, SendGrid 30,000 / 6 MB, webhook 100).</summary>
     public int BatchSize { get; set; }
 
+    /// <summary>
+    /// Mailchimp, SendGrid: a text longer than the vendor's published limit (SendGrid first_name 50, city 60...; Mailchimp merge
+    /// fields 255) is cut to the limit. False (default): such a row is not sent and is rejected alone, with its reason.
+    /// </summary>
+    public bool TruncateLongFields { get; set; }
+
     /// <summary>Requests in flight to this destination at once (all its syncs together).</summary>
     public int MaxConcurrency { get; set; } = 2;
 
@@ -77,6 +83,12 @@ internal sealed class DestinationSettings
     public int RetainFiles { get; set; } = 30;
 
     public char Delimiter { get; set; } = ',';
+
+    /// <summary>
+    /// CsvFile: a text cell starting with =, +, -, @, tab or CR gets a leading ' so a spreadsheet shows it as text instead of
+    /// running it as a formula (CSV injection; OWASP's advice). False only for files read by programs, never by people.
+    /// </summary>
+    public bool EscapeFormulas { get; set; } = true;
 
     /// <summary>CsvFile: optional SFTP upload of each finished file.</summary>
     public SftpSettings? Sftp { get; set; }
@@ -175,6 +187,18 @@ internal static partial class SettingNames
     [GeneratedRegex("^(traits|computed)\\.[^.]+.*$")]
     public static partial Regex Source();
 
+    /// <summary>
+    /// How to set a destination's secret from the environment. bash cannot <c>export</c> a name holding '-', so for such
+    /// destinations the hint shows <c>env</c>, which can (as can systemd's Environment= and docker -e).
+    /// </summary>
+    public static string EnvironmentHint(string destination, string key)
+    {
+        var variable = $"Cdp__Destinations__{destination}__{key}";
+        return destination.Contains('-')
+            ? $"set it with the environment variable {variable}; its name holds '-', which bash's export refuses: start Cdp with env '{variable}=...' Cdp.Host, or with systemd Environment= or docker -e, or rename the destination with '_'"
+            : $"set it with the environment variable {variable}";
+    }
+
     public static bool IsHttp(DestinationType? type) => type is DestinationType.Mailchimp or DestinationType.Brevo or DestinationType.SendGrid or DestinationType.Webhook;
 
     public static bool NeedsEmail(DestinationType? type) => type is DestinationType.Mailchimp or DestinationType.Brevo or DestinationType.SendGrid;
@@ -225,19 +249,19 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
                 switch (d.Kind)
                 {
                     case DestinationType.Mailchimp:
-                        if (string.IsNullOrWhiteSpace(d.ApiKey)) Fail("ApiKey", "is required (set it with the environment variable Cdp__Destinations__" + name + "__ApiKey)");
+                        if (string.IsNullOrWhiteSpace(d.ApiKey)) Fail("ApiKey", "is required (" + SettingNames.EnvironmentHint(name, "ApiKey") + ")");
                         else if (d.BaseUrl.Length == 0 && !d.ApiKey.Contains('-')) Fail("ApiKey", "has no data centre suffix (e.g. ...-us21); set BaseUrl or use the full key");
                         if (string.IsNullOrWhiteSpace(d.ListId)) Fail("ListId", "is required: the Mailchimp audience (list) id");
                         if (d.NewMemberStatus is not ("subscribed" or "pending" or "transactional")) Fail("NewMemberStatus", "must be subscribed, pending or transactional");
                         if (d.BatchSize is < 0 or > 500) Fail("BatchSize", "must be 0 (500) to 500: Mailchimp takes at most 500 members per call");
                         break;
                     case DestinationType.Brevo:
-                        if (string.IsNullOrWhiteSpace(d.ApiKey)) Fail("ApiKey", "is required (set it with the environment variable Cdp__Destinations__" + name + "__ApiKey)");
+                        if (string.IsNullOrWhiteSpace(d.ApiKey)) Fail("ApiKey", "is required (" + SettingNames.EnvironmentHint(name, "ApiKey") + ")");
                         if (!long.TryParse(d.ListId, out var l) || l <= 0) Fail("ListId", "must be the Brevo list id, a positive number");
                         if (d.BatchSize is < 0 or > 10000) Fail("BatchSize", "must be 0 (1000) to 10000");
                         break;
                     case DestinationType.SendGrid:
-                        if (string.IsNullOrWhiteSpace(d.ApiKey)) Fail("ApiKey", "is required (set it with the environment variable Cdp__Destinations__" + name + "__ApiKey)");
+                        if (string.IsNullOrWhiteSpace(d.ApiKey)) Fail("ApiKey", "is required (" + SettingNames.EnvironmentHint(name, "ApiKey") + ")");
                         if (string.IsNullOrWhiteSpace(d.ListId)) Fail("ListId", "is required: the SendGrid marketing list id");
                         if (d.BatchSize is < 0 or > 30000) Fail("BatchSize", "must be 0 (30000) to 30000: SendGrid takes at most 30,000 contacts per call");
                         break;

@@ -24,6 +24,8 @@ internal sealed class BrevoSession(SyncTarget target, HttpClient client) : IDest
 
     public bool WantsEveryMember => false;
 
+    public bool IsolatesRefusedRows => true;
+
     public Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public static string ImportBody(SyncTarget target, IReadOnlyList<OutgoingMember> members) => JsonBodies.Write(w =>

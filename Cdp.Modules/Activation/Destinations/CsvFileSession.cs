@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using CsvHelper;
 using Cdp.Modules.Activation.Configuration;
 using Cdp.Modules.Activation.Engine;
@@ -12,6 +13,8 @@ namespace Cdp.Modules.Activation.Destinations;
 /// Snapshot = one file with every current member; Changes = "-added" (adds and updates) and "-removed" files.
 /// Optionally uploaded by SFTP (again to a temporary name, then renamed). The files are the acknowledgment: the member state
 /// is committed only after they are complete (and uploaded). The newest RetainFiles files of the sync are kept.
+/// Text cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) get a leading ' (OWASP's advice
+/// against CSV injection) unless EscapeFormulas is false; numbers are written as numbers, so -5 stays -5.
 /// </summary>
 internal sealed class CsvFileSession : IDestinationSession
 {
@@ -57,7 +60,10 @@ internal sealed class CsvFileSession : IDestinationSession
     private static string[] Header(SyncTarget target) =>
         [target.Settings.Identifier, "profile_id", .. target.Settings.FieldMappings.Keys.Order(StringComparer.Ordinal)];
 
-    private CsvWriterOptions Options => new() { Separator = _d.Delimiter };
+    private CsvWriterOptions Options => WriterOptions(_d);
+
+    private static CsvWriterOptions WriterOptions(DestinationSettings d) =>
+        new() { Separator = d.Delimiter, Injection = d.EscapeFormulas ? CsvInjection.Escape : CsvInjection.None };
 
     private OpenFile Open(string name, string[] header)
     {
@@ -75,7 +81,11 @@ internal sealed class CsvFileSession : IDestinationSession
 
     public async Task<IReadOnlyDictionary<string, string>> UpsertAsync(IReadOnlyList<OutgoingMember> members, CancellationToken cancellationToken)
     {
-        foreach (var m in members) await _upserts.Writer.WriteRecordAsync(Row(m), cancellationToken);
+        foreach (var m in members)
+        {
+            WriteRow(_upserts.Writer, m);
+            await _upserts.Writer.EndRecordAsync(cancellationToken);
+        }
         return Refusals.None;
     }
 
@@ -86,22 +96,30 @@ internal sealed class CsvFileSession : IDestinationSession
         return Refusals.None;
     }
 
-    private static string[] Row(OutgoingMember m)
+    /// <summary>One member's cells: text through the writer's formula escaping, JSON numbers as numbers (never escaped).</summary>
+    private static void WriteRow(CsvWriter w, OutgoingMember m)
     {
-        var row = new string[m.Fields.Count + 2];
-        row[0] = m.Key;
-        row[1] = m.ProfileId;
-        for (var i = 0; i < m.Fields.Count; i++) row[i + 2] = OutgoingMember.Text(m.Fields[i].Value) ?? "";
-        return row;
+        w.WriteField(m.Key);
+        w.WriteField(m.ProfileId);
+        foreach (var (_, value) in m.Fields)
+        {
+            if (value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var number)) w.WriteField(number, default);
+            else if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var big)) w.WriteField(big, "R");
+            else w.WriteField(OutgoingMember.Text(value) ?? "");
+        }
     }
 
     public static string Preview(SyncTarget target, IReadOnlyList<OutgoingMember> members)
     {
         using var buffer = new MemoryStream();
-        using (var w = CsvWriter.Create(buffer, new CsvWriterOptions { Separator = target.Destination.Delimiter }, leaveOpen: true))
+        using (var w = CsvWriter.Create(buffer, WriterOptions(target.Destination), leaveOpen: true))
         {
             w.WriteHeader(Header(target));
-            foreach (var m in members.Take(20)) w.WriteRecord(Row(m));
+            foreach (var m in members.Take(20))
+            {
+                WriteRow(w, m);
+                w.EndRecord();
+            }
         }
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }

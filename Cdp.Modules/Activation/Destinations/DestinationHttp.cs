@@ -15,10 +15,15 @@ namespace Cdp.Modules.Activation.Destinations;
 /// One HttpClient per destination, each with its own resilience pipeline: a concurrency limit (all syncs of the destination
 /// share it, so one failing destination never holds another's permits), retries of 429/5xx/timeouts with exponential backoff
 /// and jitter or the vendor's reset header (Retry-After, X-RateLimit-Reset, x-sib-ratelimit-reset), and a timeout per attempt.
+/// A vendor asking to wait longer than MaxRetryDelay is not retried early: the request fails at once and says until when the
+/// vendor asked to wait. Webhook requests are signed again on every attempt (fresh webhook-timestamp and signature).
 /// </summary>
 [Service]
-internal sealed class DestinationHttp(IOptions<ActivationOptions> options) : IDisposable
+internal sealed class DestinationHttp(IOptions<ActivationOptions> options, TimeProvider clock) : IDisposable
 {
+    /// <summary>Set on a request whose answer asked for a wait longer than MaxRetryDelay: the wait asked for, and the limit.</summary>
+    internal static readonly HttpRequestOptionsKey<(TimeSpan Wait, TimeSpan Max)> AskedToWait = new("cdp.asked-to-wait");
+
     private readonly ConcurrentDictionary<string, HttpClient> _clients = new(StringComparer.Ordinal);
 
     /// <summary>Counts requests per destination (attempts included): what tests and dry runs check.</summary>
@@ -39,16 +44,27 @@ internal sealed class DestinationHttp(IOptions<ActivationOptions> options) : IDi
                 Delay = d.RetryBaseDelay,
                 MaxDelay = d.MaxRetryDelay,
                 ShouldRetryAfterHeader = false, // the DelayGenerator below reads Retry-After and the vendors' own headers
+                ShouldHandle = args => ValueTask.FromResult(HttpClientResiliencePredicates.IsTransient(args.Outcome) && !AsksTooLongAWait(args.Outcome.Result, d.MaxRetryDelay)),
                 DelayGenerator = args => ValueTask.FromResult(ResetDelay(args.Outcome.Result, d.MaxRetryDelay)),
             })
             .AddTimeout(d.Timeout)
             .Build();
-        var counting = new CountingHandler(() => _attempts.AddOrUpdate(name, 1, (_, n) => n + 1))
+        HttpMessageHandler inner = new CountingHandler(() => _attempts.AddOrUpdate(name, 1, (_, n) => n + 1))
         {
             InnerHandler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AutomaticDecompression = DecompressionMethods.All },
         };
-        return new HttpClient(new ResilienceHandler(pipeline) { InnerHandler = counting }) { Timeout = Timeout.InfiniteTimeSpan };
+        // Inside the retry pipeline: each attempt is signed with its own timestamp (Standard Webhooks receivers refuse old ones).
+        if (d.Kind == DestinationType.Webhook) inner = new WebhookSigningHandler(WebhookSession.Key(d.Secret), clock) { InnerHandler = inner };
+        return new HttpClient(new ResilienceHandler(pipeline) { InnerHandler = inner }) { Timeout = Timeout.InfiniteTimeSpan };
     });
+
+    /// <summary>The vendor asks for a wait longer than <paramref name="max"/>: not retried early; the request is marked with <see cref="AskedToWait"/>.</summary>
+    private static bool AsksTooLongAWait(HttpResponseMessage? response, TimeSpan max)
+    {
+        if (ResetDelay(response, TimeSpan.MaxValue) is not { } wait || wait <= max) return false;
+        response!.RequestMessage?.Options.Set(AskedToWait, (wait, max));
+        return true;
+    }
 
     /// <summary>The wait a vendor asks for: Retry-After (seconds or a date), X-RateLimit-Reset (epoch seconds or seconds), x-sib-ratelimit-reset (seconds).</summary>
     internal static TimeSpan? ResetDelay(HttpResponseMessage? response, TimeSpan max)
@@ -88,6 +104,13 @@ internal sealed class DestinationHttp(IOptions<ActivationOptions> options) : IDi
         if (body.Length > 500) body = body[..500] + "...";
         response.Dispose();
         var what = $"{vendor} answered {status} {response.ReasonPhrase}: {body}";
+        if (response.RequestMessage?.Options.TryGetValue(AskedToWait, out var asked) == true)
+        {
+            var until = DateTimeOffset.UtcNow + asked.Wait;
+            throw new DestinationUnavailableException(
+                $"{what} (the vendor asked to wait {asked.Wait:g}, until {until:yyyy-MM-dd HH:mm:ss}Z, longer than MaxRetryDelay {asked.Max:g}: not retried early, the run stops here)",
+                retryNotBefore: until);
+        }
         if (status is 401 or 403) throw new DestinationUnavailableException($"{what} (credentials refused: the run stops)");
         if (status is 408 or 429 || status >= 500) throw new DestinationUnavailableException($"{what} (still failing after its retries)");
         throw new BatchRefusedException(what);

@@ -26,6 +26,12 @@ internal interface IDestinationSession : IAsyncDisposable
     Task<IReadOnlyDictionary<string, string>> RemoveAsync(IReadOnlyList<OutgoingMember> members, CancellationToken cancellationToken);
 
     Task CompleteAsync(CancellationToken cancellationToken);
+
+    /// <summary>A batch the vendor refused whole is split in halves and sent again until the bad rows are alone (email platforms).</summary>
+    bool IsolatesRefusedRows => false;
+
+    /// <summary>What the session did on its own that run history must say (e.g. a cached vendor id found gone and recreated); emptied by the call.</summary>
+    IReadOnlyList<string> TakeNotes() => [];
 }
 
 /// <summary>What a destination would be sent, without sending it (dry runs).</summary>
@@ -38,7 +44,11 @@ internal interface IPayloadPreview
 internal sealed record SyncTarget(string Sync, SyncSettings Settings, string DestinationName, DestinationSettings Destination, long RunId);
 
 /// <summary>The run cannot go on (credentials refused, destination still failing after its retries): stop, keep what was acknowledged.</summary>
-internal sealed class DestinationUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+/// <param name="retryNotBefore">The vendor asked not to be called again before this time (a Retry-After beyond MaxRetryDelay).</param>
+internal sealed class DestinationUnavailableException(string message, Exception? inner = null, DateTimeOffset? retryNotBefore = null) : Exception(message, inner)
+{
+    public DateTimeOffset? RetryNotBefore { get; } = retryNotBefore;
+}
 
 /// <summary>The destination refused a whole batch for good (a 4xx other than auth and rate limits): its rows are rejected, the run goes on.</summary>
 internal sealed class BatchRefusedException(string message) : Exception(message);
@@ -47,6 +57,14 @@ internal static class Refusals
 {
     public static readonly IReadOnlyDictionary<string, string> None = new Dictionary<string, string>();
 
-    public static IReadOnlyDictionary<string, string> All(IEnumerable<OutgoingMember> members, string reason) =>
-        members.GroupBy(m => m.Key).ToDictionary(g => g.Key, _ => reason, StringComparer.Ordinal);
+    /// <summary>The vendor refused the whole batch (one reason for every row): the engine may isolate the bad rows.</summary>
+    public static IReadOnlyDictionary<string, string> All(IEnumerable<OutgoingMember> members, string reason)
+    {
+        var all = new WholeBatchRefusal();
+        foreach (var m in members) all[m.Key] = reason;
+        return all;
+    }
 }
+
+/// <summary>Every row of a batch refused for one reason, not row by row.</summary>
+internal sealed class WholeBatchRefusal() : Dictionary<string, string>(StringComparer.Ordinal);

@@ -17,7 +17,7 @@ internal sealed class DestinationSessions(DestinationHttp http, MemberState stat
         DestinationType.Mailchimp => new MailchimpSession(target, http.Client(target.DestinationName), state),
         DestinationType.Brevo => new BrevoSession(target, http.Client(target.DestinationName)),
         DestinationType.SendGrid => new SendGridSession(target, http.Client(target.DestinationName)),
-        DestinationType.Webhook => new WebhookSession(target, http.Client(target.DestinationName), clock),
+        DestinationType.Webhook => new WebhookSession(target, http.Client(target.DestinationName)),
         DestinationType.CsvFile => new CsvFileSession(target, clock, logs.CreateLogger<CsvFileSession>()),
         _ => throw new InvalidOperationException($"destination type {target.Destination.Type} is not supported"),
     };

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Cdp.Modules.Activation.Configuration;
 using Cdp.Modules.Activation.Engine;
 
@@ -21,6 +22,8 @@ internal sealed class MailchimpSession(SyncTarget target, HttpClient client, Mem
     private readonly DestinationSettings _d = target.Destination;
     private readonly string _root = Root(target.Destination);
     private string? _segmentId;
+    private bool _segmentRecovered;
+    private readonly List<string> _notes = [];
 
     public int UpsertBatchSize => DestinationSessions.UpsertBatchSize(_d);
 
@@ -29,6 +32,8 @@ internal sealed class MailchimpSession(SyncTarget target, HttpClient client, Mem
     public bool AcknowledgesAtCompletion => false;
 
     public bool WantsEveryMember => false;
+
+    public bool IsolatesRefusedRows => true;
 
     public static string SegmentName(string sync) => "cdp-" + sync;
 
@@ -41,10 +46,23 @@ internal sealed class MailchimpSession(SyncTarget target, HttpClient client, Mem
     {
         _segmentId = state.Remote(target.Sync, SegmentIdKey);
         if (_segmentId is not null) return;
+        await FindOrCreateSegmentAsync(cancellationToken);
+    }
+
+    public IReadOnlyList<string> TakeNotes()
+    {
+        var notes = _notes.ToList();
+        _notes.Clear();
+        return notes;
+    }
+
+    /// <summary>Looks the sync's static segment up by name, or creates it; caches its id in the member state.</summary>
+    private async Task<bool> FindOrCreateSegmentAsync(CancellationToken cancellationToken)
+    {
         var name = SegmentName(target.Sync);
         var list = await JsonBodies.ReadAsync(await SendAsync(HttpMethod.Get,
             $"/3.0/lists/{_d.ListId}/segments?type=static&count=1000&fields=segments.id,segments.name", null, cancellationToken), cancellationToken);
-        _segmentId = JsonBodies.Array(list, "segments").FirstOrDefault(s => JsonBodies.String(s, "name") == name) is { ValueKind: System.Text.Json.JsonValueKind.Object } found
+        _segmentId = JsonBodies.Array(list, "segments").FirstOrDefault(s => JsonBodies.String(s, "name") == name) is { ValueKind: JsonValueKind.Object } found
             ? JsonBodies.String(found, "id")
             : null;
         if (_segmentId is null)
@@ -52,8 +70,11 @@ internal sealed class MailchimpSession(SyncTarget target, HttpClient client, Mem
             var body = JsonBodies.Write(w => { w.WriteStartObject(); w.WriteString("name", name); w.WriteStartArray("static_segment"); w.WriteEndArray(); w.WriteEndObject(); });
             var created = await JsonBodies.ReadAsync(await SendAsync(HttpMethod.Post, $"/3.0/lists/{_d.ListId}/segments", body, cancellationToken), cancellationToken);
             _segmentId = JsonBodies.String(created, "id") ?? throw new DestinationUnavailableException($"{Vendor} created the segment '{name}' but returned no id");
+            state.SetRemote(target.Sync, SegmentIdKey, _segmentId);
+            return true;
         }
         state.SetRemote(target.Sync, SegmentIdKey, _segmentId);
+        return false;
     }
 
     public static string UpsertBody(SyncTarget target, IReadOnlyList<OutgoingMember> members, string? status = null) => JsonBodies.Write(w =>
@@ -133,11 +154,28 @@ internal sealed class MailchimpSession(SyncTarget target, HttpClient client, Mem
         return refused;
     }
 
-    /// <summary>members_to_add / members_to_remove of the sync's static segment; errors[] name the addresses refused.</summary>
+    /// <summary>
+    /// members_to_add / members_to_remove of the sync's static segment; errors[] name the addresses refused. A 404 means the
+    /// cached segment is gone (deleted in Mailchimp): it is looked up by name again or recreated, once per run, and the run says so.
+    /// </summary>
     private async Task SegmentAsync(string field, IReadOnlyList<string> emails, Dictionary<string, string> refused, CancellationToken cancellationToken)
     {
         var body = JsonBodies.Write(w => { w.WriteStartObject(); JsonBodies.Strings(w, field, emails); w.WriteEndObject(); });
-        var answer = await JsonBodies.ReadAsync(await SendAsync(HttpMethod.Post, $"/3.0/lists/{_d.ListId}/segments/{_segmentId}", body, cancellationToken), cancellationToken);
+        JsonElement answer;
+        try
+        {
+            answer = await JsonBodies.ReadAsync(await SendAsync(HttpMethod.Post, $"/3.0/lists/{_d.ListId}/segments/{_segmentId}", body, cancellationToken), cancellationToken);
+        }
+        catch (BatchRefusedException ex) when (ex.Message.Contains(" 404 ", StringComparison.Ordinal) && !_segmentRecovered)
+        {
+            _segmentRecovered = true;
+            var gone = _segmentId;
+            var created = await FindOrCreateSegmentAsync(cancellationToken);
+            _notes.Add($"{Vendor}: the sync's static segment {gone} answered 404 (deleted in Mailchimp?); " +
+                       (created ? $"created '{SegmentName(target.Sync)}' again as {_segmentId}" : $"found '{SegmentName(target.Sync)}' again as {_segmentId}") +
+                       " and carried on" + (created ? "; members synced by earlier runs are put back in it by a full resync (fullResync=true)" : ""));
+            answer = await JsonBodies.ReadAsync(await SendAsync(HttpMethod.Post, $"/3.0/lists/{_d.ListId}/segments/{_segmentId}", body, cancellationToken), cancellationToken);
+        }
         foreach (var e in JsonBodies.Array(answer, "errors"))
             foreach (var email in JsonBodies.Array(e, "email_addresses"))
                 refused[email.GetString()!.ToLowerInvariant()] = $"segment {field}: {JsonBodies.String(e, "error")}";

@@ -38,6 +38,8 @@ internal sealed partial class SendGridSession(SyncTarget target, HttpClient clie
 
     public bool WantsEveryMember => false;
 
+    public bool IsolatesRefusedRows => true;
+
     public Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public static string UpsertBody(SyncTarget target, IReadOnlyList<OutgoingMember> members) => JsonBodies.Write(w =>
@@ -108,13 +110,53 @@ internal sealed partial class SendGridSession(SyncTarget target, HttpClient clie
             {
                 case "completed":
                     return;
-                case "failed" or "errored":
-                    foreach (var m in members) refused[m.Key] = $"{Vendor} import job {job} {JsonBodies.String(status, "status")}";
+                case "errored":
+                    // "Finished with some errors": the job's error report names the rows that failed; the others landed.
+                    await ErroredRowsAsync(job, status, members, refused, cancellationToken);
+                    return;
+                case "failed":
+                    foreach (var m in members) refused[m.Key] = $"{Vendor} import job {job} failed";
                     return;
             }
             if (DateTime.UtcNow > deadline) throw new DestinationUnavailableException($"{Vendor} import job {job} still pending after {_d.PollTimeout}");
             await Task.Delay(_d.PollInterval, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// An errored import job: its results.errors_url report (CSV with the contact's email and the error, gzip or plain) names
+    /// the rows that failed; only those are rejected. A report that cannot be read or names none of the batch rejects every row
+    /// (they are sent again next run, an upsert).
+    /// </summary>
+    private async Task ErroredRowsAsync(string job, JsonElement status, IReadOnlyList<OutgoingMember> members, Dictionary<string, string> refused, CancellationToken cancellationToken)
+    {
+        var inBatch = members.Select(m => m.Key).ToHashSet(StringComparer.Ordinal);
+        var named = new Dictionary<string, string>(StringComparer.Ordinal);
+        var url = status.ValueKind == JsonValueKind.Object && status.TryGetProperty("results", out var results) ? JsonBodies.String(results, "errors_url") : null;
+        string? unreadable = url is null ? "it gave no errors_url" : null;
+        if (url is not null)
+        {
+            try
+            {
+                var report = await SendAsync(HttpMethod.Get, url, null, cancellationToken);
+                using (report)
+                {
+                    var bytes = await report.Content.ReadAsByteArrayAsync(cancellationToken);
+                    foreach (var (email, error) in SendGridErrorReport.Rows(bytes))
+                        if (inBatch.Contains(email)) named[email] = $"{Vendor} import job {job} errored for this contact: {error}";
+                }
+            }
+            catch (Exception ex) when (ex is BatchRefusedException or InvalidDataException or CsvHelper.CsvFormatException or IOException)
+            {
+                unreadable = "its error report could not be read: " + ex.Message;
+            }
+        }
+        if (named.Count == 0)
+        {
+            foreach (var m in members) refused[m.Key] = $"{Vendor} import job {job} errored and {unreadable ?? "its error report names none of the batch"}";
+            return;
+        }
+        foreach (var (email, reason) in named) refused[email] = reason;
     }
 
     public async Task<IReadOnlyDictionary<string, string>> RemoveAsync(IReadOnlyList<OutgoingMember> members, CancellationToken cancellationToken)
@@ -147,11 +189,14 @@ internal sealed partial class SendGridSession(SyncTarget target, HttpClient clie
     [GeneratedRegex("contacts\\[(\\d+)\\]\\.?([A-Za-z0-9_.]*)")]
     private static partial Regex RowErrors();
 
+    /// <param name="path">A path under the API root, or an absolute URL (a report SendGrid links to; the key goes only to the API's own host).</param>
     private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? json, CancellationToken cancellationToken) =>
         DestinationHttp.SendAsync(client, Vendor, () =>
         {
-            var request = new HttpRequestMessage(method, _root + path);
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _d.ApiKey);
+            var absolute = Uri.TryCreate(path, UriKind.Absolute, out var u) && u.Scheme is "http" or "https";
+            var request = new HttpRequestMessage(method, absolute ? path : _root + path);
+            if (!absolute || string.Equals(u!.Authority, new Uri(_root).Authority, StringComparison.OrdinalIgnoreCase))
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _d.ApiKey);
             if (json is not null) request.Content = JsonBodies.Content(json);
             return request;
         }, cancellationToken);

@@ -25,7 +25,7 @@ internal sealed record VendorOutcome(string Status, string Detail);
 /// </list>
 /// </summary>
 [Service]
-internal sealed class VendorPrivacyCalls(DestinationHttp http, TimeProvider clock)
+internal sealed class VendorPrivacyCalls(DestinationHttp http)
 {
     /// <summary>SendGrid's search by email takes at most 100 addresses; its contact delete takes at most 100 ids per call.</summary>
     private const int SendGridPage = 100;
@@ -178,15 +178,13 @@ internal sealed class VendorPrivacyCalls(DestinationHttp http, TimeProvider cloc
             JsonBodies.Strings(w, "profileIds", profileIds);
             w.WriteEndObject();
         });
-        var key = Convert.FromBase64String(d.Secret["whsec_".Length..]);
-        var id = WebhookSession.MessageId(name, body);
-        var timestamp = clock.GetUtcNow().ToUnixTimeSeconds();
+        // One webhook-id per message (kept across this call's retries); webhook-timestamp and webhook-signature are set per
+        // attempt by the destination client's WebhookSigningHandler.
+        var id = WebhookSession.NewMessageId();
         (await DestinationHttp.SendAsync(client, "Webhook", () =>
         {
             var request = new HttpRequestMessage(HttpMethod.Post, d.BaseUrl) { Content = JsonBodies.Content(body) };
             request.Headers.Add("webhook-id", id);
-            request.Headers.Add("webhook-timestamp", timestamp.ToString(CultureInfo.InvariantCulture));
-            request.Headers.Add("webhook-signature", WebhookSession.Sign(key, id, timestamp, body));
             return request;
         }, cancellationToken)).Dispose();
     }

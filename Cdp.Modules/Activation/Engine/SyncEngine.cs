@@ -133,7 +133,7 @@ internal sealed class SyncEngine(
         catch (Exception ex) when (ex is DestinationUnavailableException or BatchRefusedException)
         {
             aborted = true;
-            run.Error(redactor.Redact(ex.Message));
+            run.Error(redactor.Redact(ex.Message + NextAttempt(name, s, ex as DestinationUnavailableException)));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -150,6 +150,7 @@ internal sealed class SyncEngine(
         {
             if (session is not null)
             {
+                foreach (var note in session.TakeNotes()) run.Error(redactor.Redact(note));
                 try { await session.DisposeAsync(); }
                 catch (Exception ex) { run.Error(redactor.Redact($"closing the destination: {ex.Message}")); }
             }
@@ -168,6 +169,56 @@ internal sealed class SyncEngine(
             "Sync {Sync} run {Run}: {Status} in {Seconds:N1} s, +{Added} ~{Updated} -{Removed} retried {Retried} rejected {Rejected}{Stopped}",
             name, runId, status, report.DurationSeconds, run.Added, run.Updated, run.Removed, run.Retried, run.Rejected, stopped is null ? "" : ": " + stopped);
         return report;
+    }
+
+    /// <summary>When a vendor asked to wait beyond MaxRetryDelay: when the next attempt is (the next scheduled run, or by hand).</summary>
+    private string NextAttempt(string name, SyncSettings s, DestinationUnavailableException? ex)
+    {
+        if (ex?.RetryNotBefore is not { } notBefore) return "";
+        var next = s.Enabled ? services.GetService<IRecurringJobSchedule>()?.Find(SyncCatalog.JobId(name))?.NextExecution : null;
+        var vendorTime = notBefore.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        if (next is not { } at) return $"; next attempt: the next run started by hand (after {vendorTime}, the time the vendor named)";
+        var when = at.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        return at.ToUniversalTime() >= notBefore.UtcDateTime
+            ? $"; next attempt: the next scheduled run at {when}"
+            : $"; next attempt: the next scheduled run at {when}, before {vendorTime} (the vendor may ask it to wait again)";
+    }
+
+    /// <summary>
+    /// Most extra calls spent isolating the bad rows of one batch the vendor refused whole (one bad row among 30,000 costs about
+    /// 2 x log2(30,000) = 30): a batch refused for a reason of its own (a wrong list id) is not split into thousands of calls.
+    /// </summary>
+    public const int IsolationBudget = 64;
+
+    /// <summary>
+    /// Upserts the batch; when the vendor refuses it whole (one reason for every row) and the destination supports it, sends each
+    /// half again, recursively, so that the good rows land in this run and only the bad ones are rejected.
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<string, string>> UpsertIsolatingAsync(IDestinationSession session, IReadOnlyList<OutgoingMember> members, CancellationToken cancellationToken)
+    {
+        var refused = await session.UpsertAsync(members, cancellationToken);
+        if (refused is not WholeBatchRefusal || members.Count < 2 || !session.IsolatesRefusedRows) return refused;
+        var budget = IsolationBudget;
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        await SplitAsync(members, refused, cancellationToken);
+        return result;
+
+        async Task SplitAsync(IReadOnlyList<OutgoingMember> part, IReadOnlyDictionary<string, string> whole, CancellationToken ct)
+        {
+            if (part.Count < 2 || budget < 2)
+            {
+                foreach (var m in part) result[m.Key] = whole.GetValueOrDefault(m.Key) ?? whole.Values.First();
+                return;
+            }
+            var half = part.Count / 2;
+            foreach (var piece in new[] { part.Take(half).ToList(), part.Skip(half).ToList() })
+            {
+                budget--;
+                var answer = await session.UpsertAsync(piece, ct);
+                if (answer is WholeBatchRefusal && piece.Count > 1) await SplitAsync(piece, answer, ct);
+                else foreach (var (key, reason) in answer) result[key] = reason;
+            }
+        }
     }
 
     private enum ChangeKind { Add, Update, Retry, Keep, Remove }
@@ -240,6 +291,7 @@ internal sealed class SyncEngine(
         Dictionary<string, MemberRecord> recorded, RunTally run, CancellationToken cancellationToken)
     {
         var name = target.Sync;
+        var d = target.Destination;
         var deferred = session.AcknowledgesAtCompletion ? new List<MemberCommit>() : null;
         var deferredTally = new RunTally();
         var batchNo = 0;
@@ -256,7 +308,17 @@ internal sealed class SyncEngine(
                 kinds[change.ProfileId] = change.Kind;
             }
             if (members.Count == 0) continue;
-            var refused = await session.UpsertAsync(members, cancellationToken);
+            // The vendor's published field rules first: a row that breaks one (and cannot be fixed by the rule) is rejected alone.
+            var sendable = new List<OutgoingMember>(members.Count);
+            var refused = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (var i = 0; i < members.Count; i++)
+            {
+                var (row, why) = VendorFieldRules.Apply(d, members[i]);
+                if (row is null) refused[members[i].Key] = why!;
+                else sendable.Add(members[i] = row);
+            }
+            if (sendable.Count > 0)
+                foreach (var (key, reason) in await UpsertIsolatingAsync(session, sendable, cancellationToken)) refused[key] = reason;
             batchNo++;
             var tally = deferred is null ? run : deferredTally;
             tally.Batches++;
