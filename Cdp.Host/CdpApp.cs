@@ -54,6 +54,8 @@ public static class CdpApp
         // Connection limits and idle timeouts from Cdp:Http (validated at start, exit 2 naming the key), for every Kestrel
         // the host runs, whatever else configures it
         services.AddValidatedSettings<HttpLimitsOptions, HttpLimitsOptionsValidator>(configuration, HttpLimitsOptions.Section);
+        // Cdp:Http:ForwardedHeaders: X-Forwarded-For/-Proto from trusted proxies only, in front of every other middleware
+        ForwardedHeadersStartup.Register(services, configuration);
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<HttpLimitsOptions>>((k, http) =>
         {
             var o = http.Value;

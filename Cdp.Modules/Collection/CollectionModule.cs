@@ -20,6 +20,7 @@ public sealed class CollectionModule : ICdpModule
     public void AddServices(IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedSettings<SourcesOptions, SourcesOptionsValidator>(configuration, SourcesOptions.Section);
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<SourcesOptions>, ProductionWriteKeyRules>();
         services.AddValidatedSettings<CollectionOptions, CollectionOptionsValidator>(configuration, CollectionOptions.Section);
         services.AddSingleton<TrackingEventValidator>();
         services.AddSingleton(sp => new EventNormaliser(

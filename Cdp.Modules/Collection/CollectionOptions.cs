@@ -1,4 +1,6 @@
 using FluentValidation;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Cdp.Modules.Collection;
 
@@ -6,6 +8,9 @@ namespace Cdp.Modules.Collection;
 internal sealed class SourcesOptions() : Dictionary<string, SourceOptions>(StringComparer.Ordinal)
 {
     public const string Section = "Cdp:Sources";
+
+    /// <summary>The write key of the shipped <c>website</c> source in appsettings.json: published, so refused outside Development.</summary>
+    public const string SampleWriteKey = "dev-website-write-key";
 }
 
 internal sealed class SourceOptions
@@ -51,6 +56,24 @@ internal sealed class SourcesOptionsValidator : AbstractValidator<SourcesOptions
             foreach (var dup in sources.GroupBy(s => s.Value.WriteKey, StringComparer.Ordinal).Where(g => g.Count() > 1))
                 ctx.AddFailure($"{dup.Last().Key}:WriteKey", $"the same WriteKey is used by {string.Join(" and ", dup.Select(d => d.Key))}");
         });
+    }
+}
+
+/// <summary>
+/// Outside the Development environment the host refuses to start while a source still has the sample write key that
+/// appsettings.json and the README publish (anyone could send as that source); Program prints it and exits with 2.
+/// </summary>
+internal sealed class ProductionWriteKeyRules(IHostEnvironment environment) : IValidateOptions<SourcesOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SourcesOptions options)
+    {
+        if (environment.IsDevelopment()) return ValidateOptionsResult.Success;
+        var failures = options
+            .Where(s => string.Equals(s.Value.WriteKey, SourcesOptions.SampleWriteKey, StringComparison.Ordinal))
+            .Select(s => $"{SourcesOptions.Section}:{s.Key}:WriteKey: is the sample write key from appsettings.json; outside Development " +
+                $"set your own, e.g. Cdp__Sources__{s.Key}__WriteKey=$(openssl rand -hex 16) (environment: {environment.EnvironmentName})")
+            .ToList();
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
 

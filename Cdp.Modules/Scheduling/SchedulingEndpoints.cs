@@ -23,7 +23,7 @@ internal static class SchedulingEndpoints
             r.LastExecution,
             r.LastJobId,
             r.LastJobState,
-            r.Error)).ToList())).RequireReader();
+            r.Error)).ToList())).RequireAdmin();
 
         group.MapPost("/recurring/{id}/trigger", Results<Accepted<TriggeredRun>, NotFound<ProblemDetails>> (string id, IBackgroundJobs jobs) =>
             jobs.TriggerRecurring(id) is { } jobId

@@ -51,6 +51,15 @@ public sealed class SchedulingModule : ICdpModule
         services.AddSingleton<IGlobalConfiguration>(_ => GlobalConfiguration.Configuration);
         services.AddSingleton(_ => DashboardRoutes.Routes);
         services.AddSingleton<IStartupFilter, DashboardSignIn>();
+        // Hangfire's dashboard requires and renders ASP.NET Core's anti-forgery token on its POSTs when IAntiforgery is registered
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = DashboardSignIn.AntiforgeryCookieName;
+            o.Cookie.Path = DashboardSignIn.Path;
+            o.Cookie.SameSite = Microsoft.AspNetCore.Http.SameSiteMode.Strict;
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SecurePolicy = Microsoft.AspNetCore.Http.CookieSecurePolicy.SameAsRequest;
+        });
         if (configuration.GetValue<bool>(SchedulingOptions.Section + ":" + nameof(SchedulingOptions.DiagnosticKinds)))
             services.AddSingleton<IRecurringJobKind, DiagnosticSleepJobKind>();
         services.AddModuleServices(typeof(SchedulingModule));
@@ -65,6 +74,7 @@ public sealed class SchedulingModule : ICdpModule
             DashboardTitle = "Cdp jobs",
             AppPath = "/",
             DisplayStorageConnectionString = false,
+            IgnoreAntiforgeryToken = false, // every dashboard POST needs the page's token (checked: DashboardSecurityTests)
         }, endpoints.ServiceProvider.GetRequiredService<LiteDbJobStorage>());
     }
 

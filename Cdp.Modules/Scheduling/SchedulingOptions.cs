@@ -19,8 +19,18 @@ internal sealed partial class SchedulingOptions
 
     public int WorkerCount { get; set; } = 4;
 
-    /// <summary>Queues this server takes jobs from, in priority order.</summary>
-    public List<string> Queues { get; set; } = ["default"];
+    /// <summary>The queue served when Queues names none, and the one recurring jobs use unless they name theirs.</summary>
+    public const string DefaultQueue = "default";
+
+    /// <summary>
+    /// Queues this server takes jobs from, in priority order; empty means <see cref="DefaultQueue"/>. Empty by default
+    /// because the configuration binder appends to a list it finds filled: a default of ["default"] turned a configured
+    /// ["critical", "default"] into default,critical,default. Read it through <see cref="ServedQueues"/>.
+    /// </summary>
+    public List<string> Queues { get; set; } = [];
+
+    /// <summary>The queues as configured, in their order, or the default queue when none is configured.</summary>
+    public IReadOnlyList<string> ServedQueues() => Queues.Count == 0 ? [DefaultQueue] : Queues;
 
     /// <summary>How often scheduled (delayed, retried) and recurring jobs are checked for being due.</summary>
     public TimeSpan SchedulePollInterval { get; set; } = TimeSpan.FromSeconds(15);
@@ -60,7 +70,7 @@ internal sealed class RecurringJobSettings
     /// <summary>IANA or Windows time zone id the Cron is read in.</summary>
     public string TimeZone { get; set; } = "UTC";
 
-    public string Queue { get; set; } = "default";
+    public string Queue { get; set; } = SchedulingOptions.DefaultQueue;
 
     /// <summary>Passed to the kind as RecurringJobRun.Arguments.</summary>
     public Dictionary<string, string> Arguments { get; set; } = new(StringComparer.Ordinal);
@@ -71,7 +81,8 @@ internal sealed class SchedulingOptionsValidator : AbstractValidator<SchedulingO
     public SchedulingOptionsValidator()
     {
         RuleFor(o => o.WorkerCount).InclusiveBetween(1, 200);
-        RuleFor(o => o.Queues).NotEmpty().WithMessage("must name at least one queue, e.g. [\"default\"]");
+        RuleFor(o => o.Queues).Must(q => q.Distinct(StringComparer.Ordinal).Count() == q.Count)
+            .WithMessage("names a queue twice: list each queue once, in priority order, e.g. [\"critical\", \"default\"]");
         RuleForEach(o => o.Queues).Must(q => SchedulingOptions.QueueName().IsMatch(q ?? ""))
             .WithMessage("queue names use lowercase letters, digits, '_' and '-' only");
         RuleFor(o => o.SchedulePollInterval).GreaterThan(TimeSpan.Zero);

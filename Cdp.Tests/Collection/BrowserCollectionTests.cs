@@ -24,8 +24,8 @@ public sealed class BrowserCollectionTests : IDisposable
         ["Cdp:Sources:web:AllowedOrigins:0"] = Shop,
         ["Cdp:Sources:web:AllowedOrigins:1"] = "http://localhost:3000",
         ["Cdp:Sources:crm:AllowedOrigins:0"] = Crm,
-        // the shipped appsettings.json source stays in the test host; it would allow any origin by default
-        ["Cdp:Sources:website:WriteKey"] = "dev-website-write-key",
+        // a second source with its own origins (the Development settings' website source, with a test key)
+        ["Cdp:Sources:website:WriteKey"] = "test-write-key-website",
         ["Cdp:Sources:website:AllowedOrigins:0"] = "https://www.example",
     });
 

@@ -158,4 +158,109 @@ public sealed class AdminApiFuzzTests(ITestOutputHelper output)
         (await host.CreateClient().GetAsync("/health/ready")).StatusCode.Should().Be(HttpStatusCode.OK);
         (await host.AdminClient().GetAsync("/api/segments")).StatusCode.Should().Be(HttpStatusCode.OK);
     }
+
+    /// <summary>Paths a client without a key can reach, beside every mapped route outside the Tracking API (filled as above).</summary>
+    private static readonly string[] UnauthenticatedPaths =
+    [
+        "/jobs", "/jobs/", "/jobs/stats", "/jobs/sign-in", "/jobs/sign-out", "/jobs/recurring", "/jobs/recurring/remove",
+        "/jobs/recurring/trigger", "/jobs/jobs/details/1", "/jobs/jobs/enqueued/delete", "/jobs/servers", "/jobs/retries",
+        "/jobs/js18250", "/jobs/css18250", "/jobs/fonts/glyphicons-halflings-regular/eot", "/jobs/nope/%00", "/jobs/%ED%A0%80",
+        "/admin", "/admin/", "/admin/index.html", "/admin/js/app.js", "/admin/app.css", "/admin/..%2f..%2fappsettings.json",
+        "/admin/nope", "/metrics", "/metrics/x", "/health/live", "/health/ready", "/health/nope", "/health/%FF",
+        "/openapi", "/openapi/v1.json", "/openapi/nope.json", "/openapi/%00.json", "/api", "/api/nope", "/api/me",
+    ];
+
+    private static HttpContent HostileForm(Random rng) => rng.Next(10) switch
+    {
+        0 => new FormUrlEncodedContent([new("key", new string('k', 2049 + rng.Next(5000)))]),
+        1 => new StringContent(new string('n', 2049 + rng.Next(3000)) + "=x", Encoding.ASCII, "application/x-www-form-urlencoded"),
+        2 => new StringContent("key=%zz%E0%A4%A&=&&==", Encoding.ASCII, "application/x-www-form-urlencoded"),
+        3 => new StringContent(string.Join('&', Enumerable.Range(0, 1100).Select(i => $"f{i}=v")), Encoding.ASCII, "application/x-www-form-urlencoded"),
+        4 => Raw("--x\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nabc\r\n--x", "multipart/form-data; boundary=x"),
+        5 => Raw("garbage without boundaries", "multipart/form-data"),
+        6 => Raw("--" + new string('b', 200) + "\r\n\r\n", "multipart/form-data; boundary=" + new string('b', 200)),
+        7 => new ByteArrayContent(Body(rng)),
+        8 => new FormUrlEncodedContent([new("__RequestVerificationToken", "CfDJ8" + new string('A', rng.Next(3000))), new("key", CdpHost.AdminKey[..10])]),
+        _ => Raw(Encoding.Latin1.GetString(Body(rng)), "application/x-www-form-urlencoded; charset=utf-7"),
+    };
+
+    private static StringContent Raw(string text, string contentType)
+    {
+        var content = new StringContent(text, Encoding.UTF8);
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        return content;
+    }
+
+    private static readonly string[] HostileCookies =
+    [
+        "", "cdp_jobs_session=", "cdp_jobs_session=x", "cdp_jobs_session=" + new string('s', 4000), "cdp_jobs_session=%00%FF",
+        "cdp_jobs_key=" + CdpHost.AdminKey[..8], "cdp_jobs_antiforgery=CfDJ8garbage", "cdp_jobs_session=a; cdp_jobs_session=b",
+        ".AspNetCore.Antiforgery.x=" + new string('a', 3000),
+    ];
+
+    [Fact]
+    public async Task Requests_without_a_key_to_jobs_admin_metrics_health_openapi_and_api_never_get_a_5xx()
+    {
+        using var host = new CdpHost();
+        var mapped = host.Service<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText is { } r && !r.TrimStart('/').StartsWith("v1", StringComparison.Ordinal))
+            .Select(e => e.RoutePattern.RawText!).Distinct().ToList();
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("CDP_FUZZ_SEED"), out var s) ? s : 20261203;
+        var rng = new Random(seed);
+        var routeEndpoints = host.Service<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => mapped.Contains(e.RoutePattern.RawText!)).ToList();
+        var paths = UnauthenticatedPaths.Concat(routeEndpoints.Select(e => Fill(rng, e).Replace("{**path}", "stats"))).Distinct().ToList();
+        string[] methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+
+        using var anonymous = new HttpClient(new HttpClientHandler { UseCookies = false, AllowAutoRedirect = false })
+        {
+            BaseAddress = new Uri(host.ServerAddress),
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+        var failures = new ConcurrentBag<string>();
+        var statuses = new ConcurrentDictionary<int, int>();
+        using var gate = new SemaphoreSlim(8);
+        var tasks = new List<Task>();
+        foreach (var path in paths)
+        {
+            foreach (var method in methods)
+            {
+                for (var i = 0; i < (method == "POST" ? 6 : 2); i++)
+                {
+                    var content = method is "POST" or "PUT" or "PATCH" ? HostileForm(rng) : null;
+                    var cookie = HostileCookies[rng.Next(HostileCookies.Length)];
+                    var header = rng.Next(6) switch { 0 => "Bearer", 1 => "Bearer " + new string('x', 3000), 2 => "Basic %%%", _ => null };
+                    await gate.WaitAsync();
+                    tasks.Add(Task.Run(async () =>
+                    {
+                        try
+                        {
+                            using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = content };
+                            if (cookie.Length > 0) request.Headers.TryAddWithoutValidation("Cookie", cookie);
+                            if (header is not null) request.Headers.TryAddWithoutValidation("Authorization", header);
+                            using var response = await anonymous.SendAsync(request);
+                            statuses.AddOrUpdate((int)response.StatusCode, 1, (_, n) => n + 1);
+                            if ((int)response.StatusCode >= 500)
+                            {
+                                var answer = await response.Content.ReadAsStringAsync();
+                                failures.Add($"{(int)response.StatusCode} {method} {(path.Length > 150 ? path[..150] : path)} content-type: {content?.Headers.ContentType} cookie: {(cookie.Length > 40 ? cookie[..40] : cookie)} answer: {(answer.Length > 300 ? answer[..300] : answer)}");
+                            }
+                        }
+                        finally
+                        {
+                            gate.Release();
+                        }
+                    }));
+                }
+            }
+        }
+        await Task.WhenAll(tasks);
+
+        var total = statuses.Values.Sum();
+        failures.Should().BeEmpty($"{failures.Count} of {total} requests without a key got a 5xx (seed {seed}):\n{string.Join("\n", failures.Take(30))}");
+        statuses.Keys.Should().Contain(401, "the admin surfaces refuse a request without a key");
+        output.WriteLine($"unauthenticated fuzz: {total} requests to {paths.Count} paths: " + string.Join(", ", statuses.OrderBy(p => p.Key).Select(p => $"{p.Key}: {p.Value}")));
+        (await host.CreateClient().GetAsync("/health/ready")).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await host.AdminClient().GetAsync("/jobs")).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
 }

@@ -53,9 +53,10 @@ public sealed class AuditLogTests
     public async Task Dashboard_sign_ins_are_recorded_without_the_key()
     {
         using var host = new CdpHost();
-        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = new Uri(host.ServerAddress) };
-        (await browser.PostAsync("/jobs/sign-in", new FormUrlEncodedContent([new("key", CdpHost.AdminKey)]))).StatusCode.Should().Be(HttpStatusCode.Redirect);
-        (await browser.PostAsync("/jobs/sign-in", new FormUrlEncodedContent([new("key", "a-wrong-key-of-some-length")]))).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        using var browser = new DashboardBrowser(host.ServerAddress);
+        (await browser.SignIn(CdpHost.AdminKey)).StatusCode.Should().Be(HttpStatusCode.Redirect);
+        using var stranger = new DashboardBrowser(host.ServerAddress);
+        (await stranger.SignIn("a-wrong-key-of-some-length")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
 
         // the record is written after the answer went out: wait for both (failed once in a clean-clone CI run)
         var records = await Audit(host);

@@ -133,16 +133,13 @@ public sealed class SchedulingHostTests(SchedulingHostFixture fixture) : IClassF
         (await fixture.Host.AdminClient().GetAsync("/jobs/jobs/succeeded")).StatusCode.Should().Be(HttpStatusCode.OK);
 
         (await anonymous.GetAsync(DashboardSignIn.SignInPath)).StatusCode.Should().Be(HttpStatusCode.OK);
-        var wrong = await anonymous.PostAsync(DashboardSignIn.SignInPath, new FormUrlEncodedContent([new("key", "wrong-key-0123456789")]));
-        wrong.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
-        var signIn = await anonymous.PostAsync(DashboardSignIn.SignInPath, new FormUrlEncodedContent([new("key", CdpHost.AdminKey)]));
+        using var browser = new DashboardBrowser(baseAddress!.ToString());
+        (await browser.SignIn("wrong-key-0123456789")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        var signIn = await browser.SignIn(CdpHost.AdminKey);
         signIn.StatusCode.Should().Be(HttpStatusCode.Redirect);
-        var cookie = signIn.Headers.GetValues("Set-Cookie").Single();
-        cookie.Should().Contain("httponly").And.Contain("samesite=strict").And.Contain("path=/jobs");
-
-        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = baseAddress };
-        browser.DefaultRequestHeaders.Add("Cookie", cookie.Split(';')[0]);
-        (await browser.GetAsync("/jobs")).StatusCode.Should().Be(HttpStatusCode.OK);
+        var cookie = signIn.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith(DashboardSignIn.CookieName + "=", StringComparison.Ordinal));
+        cookie.Should().Contain("httponly").And.Contain("samesite=strict").And.Contain("path=/jobs").And.NotContain(CdpHost.AdminKey);
+        (await browser.Client.GetAsync("/jobs")).StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
     [Fact]

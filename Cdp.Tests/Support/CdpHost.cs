@@ -37,7 +37,6 @@ public sealed class CdpHost : WebApplicationFactory<Program>
             ["Logging:Console:FormatterName"] = "simple",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Cdp:Storage:Path"] = _folder.File("cdp.db"),
-            ["Cdp:Sources:website"] = null,
             ["Cdp:Sources:web:WriteKey"] = WriteKey,
             ["Cdp:Sources:crm:WriteKey"] = StrictWriteKey,
             ["Cdp:Sources:crm:Strict"] = "true",
@@ -77,9 +76,16 @@ public sealed class CdpHost : WebApplicationFactory<Program>
     {
         base.ConfigureClient(client);
         if (client.BaseAddress is not { Port: 0 }) return;
-        var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        var bound = addresses.Select(a => new Uri(a)).FirstOrDefault(a => a.Port != 0)
-            ?? throw new InvalidOperationException("Kestrel reports no bound address: " + string.Join(", ", addresses));
+        // Kestrel may still be binding when the factory hands out its first client: give it a moment
+        ICollection<string> addresses = [];
+        Uri? bound = null;
+        for (var waited = 0; bound is null && waited < 30_000; waited += 50)
+        {
+            addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            bound = addresses.Select(a => new Uri(a)).FirstOrDefault(a => a.Port != 0);
+            if (bound is null) Thread.Sleep(50);
+        }
+        if (bound is null) throw new InvalidOperationException("Kestrel reports no bound address: " + string.Join(", ", addresses));
         client.BaseAddress = new UriBuilder(client.BaseAddress) { Port = bound.Port }.Uri;
     }
 

@@ -1,6 +1,4 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Encodings.Web;
 using Cdp.Modules.Shared.Http;
 using Microsoft.AspNetCore.Authentication;
@@ -9,12 +7,12 @@ using Microsoft.Extensions.Options;
 
 namespace Cdp.Modules.Governance.Access;
 
-/// <summary>Admin API keys as Bearer tokens (Authorization: Bearer &lt;key&gt;), compared in constant time.</summary>
+/// <summary>Admin API keys as Bearer tokens (Authorization: Bearer &lt;key&gt;), compared in constant time (<see cref="AdminKeyRing"/>).</summary>
 internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> schemeOptions,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    IOptions<AdminOptions> admin)
+    AdminKeyRing keys)
     : AuthenticationHandler<AuthenticationSchemeOptions>(schemeOptions, logger, encoder)
 {
     public const string RoleClaim = ClaimTypes.Role;
@@ -24,16 +22,9 @@ internal sealed class ApiKeyAuthenticationHandler(
         string? header = Request.Headers.Authorization;
         if (string.IsNullOrEmpty(header) || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
             return Task.FromResult(AuthenticateResult.NoResult());
-        var presented = Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim());
-        foreach (var (name, key) in admin.Value.ApiKeys)
-        {
-            if (CryptographicOperations.FixedTimeEquals(presented, Encoding.UTF8.GetBytes(key.Key)))
-            {
-                var identity = new ClaimsIdentity(
-                    [new Claim(ClaimTypes.Name, name), new Claim(RoleClaim, key.Role.ToString())], AdminAccess.Scheme);
-                return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), AdminAccess.Scheme)));
-            }
-        }
+        // the keys in force (AdminKeyRing: as validated at start, or as reloaded from a valid edit of the settings)
+        if (keys.Find(header["Bearer ".Length..]) is { } key)
+            return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(AdminKeyRing.Principal(key), AdminAccess.Scheme)));
         return Task.FromResult(AuthenticateResult.Fail("unknown API key"));
     }
 

@@ -55,7 +55,7 @@ internal sealed class JobMachinery
         new BackgroundJobServerOptions
         {
             WorkerCount = options.WorkerCount,
-            Queues = options.Queues.ToArray(),
+            Queues = options.ServedQueues().ToArray(),
             SchedulePollingInterval = options.SchedulePollInterval,
             ShutdownTimeout = options.ShutdownTimeout,
             Activator = Activator,

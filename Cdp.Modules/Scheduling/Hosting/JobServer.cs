@@ -31,7 +31,7 @@ internal sealed class JobServer(
         }
         _server = machinery.StartServer(options.Value);
         log.LogInformation("Job server started: {Workers} workers on {Queues}, jobs file {Path}",
-            options.Value.WorkerCount, string.Join(",", options.Value.Queues), machinery.Storage.FilePath);
+            options.Value.WorkerCount, string.Join(",", options.Value.ServedQueues()), machinery.Storage.FilePath);
         return Task.CompletedTask;
     }
 
