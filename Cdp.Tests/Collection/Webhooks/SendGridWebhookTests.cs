@@ -81,6 +81,21 @@ public sealed class SendGridWebhookTests : IDisposable
     }
 
     [Fact]
+    public async Task Events_of_an_erased_person_are_acknowledged_but_not_stored_as_on_v1()
+    {
+        await _host.TrackingClient().Send("identify", """{"userId":"u-gone","traits":{"email":"gone@clinic-mail.com"}}""");
+        await _host.Processed();
+        var admin = _host.AdminClient();
+        (await admin.DeleteAsync("/api/privacy/profiles/" + await admin.ProfileId("user_id:u-gone"))).EnsureSuccessStatusCode();
+        var body = """[{"email":"Gone@Clinic-Mail.com","event":"open","sg_event_id":"gone-1","timestamp":1700000000},{"email":"kept@clinic-mail.com","event":"open","sg_event_id":"kept-1","timestamp":1700000000}]""";
+
+        var response = await _host.CreateClient().SendAsync(SignedSendGrid(_key, body));
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        _host.Logged("sg").Select(e => e.GetProperty("messageId").GetString()).Should().Equal(["sendgrid:kept-1"], "the suppression check of the ingest path applies");
+    }
+
+    [Fact]
     public async Task A_redelivered_batch_is_stored_once()
     {
         var body = TestData("sendgrid-events.json");
