@@ -32,6 +32,7 @@ public sealed class CollectionModule : ICdpModule
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
         TrackingEndpoints.Map(endpoints);
+        Webhooks.WebhookEndpoints.Map(endpoints);
         SdkSettingsEndpoints.Map(endpoints);
         var admin = endpoints.MapGroup("/api/collection").WithTags("Collection").RequireReader();
         DeadLetterEndpoints.Map(admin);

@@ -15,8 +15,51 @@ internal sealed class SourcesOptions() : Dictionary<string, SourceOptions>(Strin
 
 internal sealed class SourceOptions
 {
-    /// <summary>The Segment write key SDKs send (HTTP Basic user name, or "writeKey" in the body).</summary>
+    /// <summary>
+    /// What sends: <c>Segment</c> (the default: SDKs and servers with a write key on /v1), or a vendor webhook posting to
+    /// /v1/webhooks/&lt;name&gt;: <c>SendGrid</c>, <c>Mailchimp</c>, <c>Brevo</c>, <c>Mapped</c> (any JSON or form webhook).
+    /// </summary>
+    public string Kind { get; set; } = nameof(Webhooks.SourceKind.Segment);
+
+    /// <summary><see cref="Kind"/> read (case-insensitive); null when it names no kind (the validator refuses the start).</summary>
+    public Webhooks.SourceKind? ParsedKind =>
+        Enum.TryParse<Webhooks.SourceKind>(Kind, ignoreCase: true, out var k) && Enum.IsDefined(k) && !int.TryParse(Kind, out _) ? k : null;
+
+    /// <summary>The Segment write key SDKs send (HTTP Basic user name, or "writeKey" in the body). Segment sources only.</summary>
     public string WriteKey { get; set; } = "";
+
+    /// <summary>SendGrid: the Signed Event Webhook's verification key (base64 DER, as SendGrid shows it).</summary>
+    public string PublicKey { get; set; } = "";
+
+    /// <summary>SendGrid and Mapped with a timestamp: older (or further in the future) signed requests are refused as replays.</summary>
+    public TimeSpan MaxSignatureAge { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Mailchimp: the secret path segment of the webhook URL (/v1/webhooks/&lt;name&gt;/&lt;secret&gt;).</summary>
+    public string Secret { get; set; } = "";
+
+    /// <summary>Brevo: HTTP Basic credentials Brevo sends (its "basic authentication" option).</summary>
+    public string Username { get; set; } = "";
+
+    /// <summary>Brevo: the password of <see cref="Username"/>.</summary>
+    public string Password { get; set; } = "";
+
+    /// <summary>Brevo: the token Brevo sends as "Authorization: Bearer &lt;token&gt;" (its "token" option).</summary>
+    public string Token { get; set; } = "";
+
+    /// <summary>
+    /// Consent purpose the vendor's opt-outs revoke (unsubscribe, spam report, cleaned, hard bounce; see
+    /// <see cref="OptOutEvents"/>), with this source as the statement's origin. Empty: opt-outs are recorded as events only.
+    /// </summary>
+    public string OptOutPurpose { get; set; } = "marketing";
+
+    /// <summary>The vendor's event types that revoke <see cref="OptOutPurpose"/>; empty = the kind's defaults (see README).</summary>
+    public List<string> OptOutEvents { get; set; } = [];
+
+    /// <summary>Mapped: how a payload becomes events.</summary>
+    public Webhooks.WebhookMapping Mapping { get; set; } = new();
+
+    /// <summary>Mapped: the optional HMAC signature check.</summary>
+    public Webhooks.WebhookSignature Signature { get; set; } = new();
 
     /// <summary>Reject invalid events with 400 instead of keeping them as dead letters.</summary>
     public bool Strict { get; set; }
@@ -42,6 +85,19 @@ internal sealed class SourcesOptionsValidator : AbstractValidator<SourcesOptions
         {
             foreach (var (name, source) in sources)
             {
+                if (source.ParsedKind is null)
+                {
+                    ctx.AddFailure($"{name}:Kind", $"'{source.Kind}' is not a source kind: use Segment, SendGrid, Mailchimp, Brevo or Mapped");
+                    continue;
+                }
+                if (source.ParsedKind != Webhooks.SourceKind.Segment)
+                {
+                    foreach (var (field, message) in Webhooks.WebhookOptionsRules.Check(source))
+                        ctx.AddFailure($"{name}:{field}", message);
+                    if (source.MaxRequestsPerSecond < 0)
+                        ctx.AddFailure($"{name}:MaxRequestsPerSecond", "must be 0 (no limit) or a positive number of requests per second");
+                    continue;
+                }
                 if (string.IsNullOrWhiteSpace(source.WriteKey) || source.WriteKey.Length < MinimumWriteKeyLength)
                     ctx.AddFailure($"{name}:WriteKey", $"must be at least {MinimumWriteKeyLength} characters (the key SDKs send)");
                 if (source.MaxRequestsPerSecond < 0)
@@ -53,7 +109,7 @@ internal sealed class SourcesOptionsValidator : AbstractValidator<SourcesOptions
                             $"'{source.AllowedOrigins[i]}' is not an origin: use * or scheme://host[:port] with no path, e.g. https://www.example.com");
                 }
             }
-            foreach (var dup in sources.GroupBy(s => s.Value.WriteKey, StringComparer.Ordinal).Where(g => g.Count() > 1))
+            foreach (var dup in sources.Where(s => s.Value.ParsedKind == Webhooks.SourceKind.Segment).GroupBy(s => s.Value.WriteKey, StringComparer.Ordinal).Where(g => g.Count() > 1))
                 ctx.AddFailure($"{dup.Last().Key}:WriteKey", $"the same WriteKey is used by {string.Join(" and ", dup.Select(d => d.Key))}");
         });
     }

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
@@ -54,7 +55,7 @@ internal sealed class IngestBench : IBenchScenario
         // Collection alone (processor paused: events are acknowledged and wait in the log), as the collection figures are
         // defined; then the same loads with the processor running beside them on the same two cores. Every event of the
         // track load is a new person (a new profile, identifiers and timeline), the processor's most expensive case.
-        LoadGenerator.Result single, durable, batch, singleMixed, batchMixed, preflights, browserPairs;
+        LoadGenerator.Result single, durable, batch, singleMixed, batchMixed, preflights, browserPairs, sendGrid;
         long lagAfterTrack, lagAfterBatch;
         await using (var cdp = await StartCdpAsync(Path.Combine(context.WorkFolder, "a"), durable: false))
         {
@@ -62,6 +63,7 @@ internal sealed class IngestBench : IBenchScenario
             await processor.PauseAsync(CancellationToken.None);
             single = await Track(cdp, WriteKey);
             batch = await Batch(cdp);
+            sendGrid = await LoadGenerator.RunWithHeadersAsync(Address(cdp), "/v1/webhooks/sendgrid", 8, duration, SignedSendGridBody);
             preflights = await Browser(cdp, preflightOnly: true);
             browserPairs = await Browser(cdp, preflightOnly: false);
             await cdp.StopAsync();
@@ -100,6 +102,9 @@ internal sealed class IngestBench : IBenchScenario
         figures.Add(new BenchFigure("/v1/batch 500-event batches", batch.RequestsPerSecond * 500, "events/s",
             Target: 100_000, CeilingName: "raw LiteDB append (1 doc/event)", Ceiling: rawAppend));
         figures.Add(new BenchFigure("/v1/batch latency p99", batch.P99Ms, "ms", LowerIsBetter: true));
+        figures.Add(new BenchFigure("SendGrid webhook, signed arrays of 100 events", sendGrid.RequestsPerSecond * SendGridEventsPerRequest, "events/s",
+            CeilingName: "/v1/batch", Ceiling: batch.RequestsPerSecond * 500));
+        figures.Add(new BenchFigure("SendGrid webhook latency p99", sendGrid.P99Ms, "ms", LowerIsBetter: true));
         figures.Add(new BenchFigure("/v1/track while processing (each event a new person)", singleMixed.RequestsPerSecond, "events/s",
             CeilingName: "collection alone", Ceiling: single.RequestsPerSecond));
         figures.Add(new BenchFigure("/v1/track while processing: latency p99", singleMixed.P99Ms, "ms", LowerIsBetter: true));
@@ -107,7 +112,7 @@ internal sealed class IngestBench : IBenchScenario
         figures.Add(new BenchFigure("/v1/batch while processing", batchMixed.RequestsPerSecond * 500, "events/s",
             CeilingName: "collection alone", Ceiling: batch.RequestsPerSecond * 500));
         figures.Add(new BenchFigure("processor lag after the batch load", lagAfterBatch, "events", LowerIsBetter: true));
-        var failures = single.Failures + batch.Failures + durable.Failures + singleMixed.Failures + batchMixed.Failures
+        var failures = single.Failures + batch.Failures + sendGrid.Failures + durable.Failures + singleMixed.Failures + batchMixed.Failures
             + preflights.Failures + browserPairs.Failures;
         figures.Add(new BenchFigure("non-200 answers during the runs", failures, "requests", Target: 0, LowerIsBetter: true));
         return figures;
@@ -192,6 +197,48 @@ internal sealed class IngestBench : IBenchScenario
         return new PatchedBody(Encoding.UTF8.GetBytes(sb.Append("]}").ToString()));
     });
 
+    /// <summary>SendGrid posts its events in arrays; 100 per request is a busy account's typical delivery.</summary>
+    private const int SendGridEventsPerRequest = 100;
+
+    private static readonly Lazy<ECDsa> SendGridKey = new(() => ECDsa.Create(ECCurve.NamedCurves.nistP256));
+
+    /// <summary>Each load worker signs with its own copy of the key (an ECDsa object is not for concurrent use).</summary>
+    private static readonly ThreadLocal<ECDsa> SignerPerThread = new(() =>
+    {
+        var signer = ECDsa.Create();
+        signer.ImportParameters(SendGridKey.Value.ExportParameters(includePrivateParameters: true));
+        return signer;
+    });
+
+    /// <summary>
+    /// A SendGrid-shaped delivery: 100 open/click/delivered events of 100 new people with unique sg_event_ids, signed as the
+    /// Signed Event Webhook signs (ECDSA P-256 over the timestamp and the body). The signing is the load generator's cost.
+    /// </summary>
+    private static (byte[] Body, (string, string)[] Headers) SignedSendGridBody(long n)
+    {
+        var body = SendGridTemplate.Value.Make(n);
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var signed = new byte[timestamp.Length + body.Length];
+        Encoding.ASCII.GetBytes(timestamp, signed);
+        body.CopyTo(signed, timestamp.Length);
+        var signature = SignerPerThread.Value!.SignData(signed, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+        return (body, [("X-Twilio-Email-Event-Webhook-Signature", Convert.ToBase64String(signature)), ("X-Twilio-Email-Event-Webhook-Timestamp", timestamp)]);
+    }
+
+    private static readonly Lazy<PatchedBody> SendGridTemplate = new(() =>
+    {
+        string[] events = ["delivered", "open", "click"];
+        var sb = new StringBuilder("[");
+        for (var i = 0; i < SendGridEventsPerRequest; i++)
+        {
+            if (i > 0) sb.Append(",\r\n");
+            var id = PatchedBody.Slot + "-" + i.ToString("D3");
+            var ev = events[i % 3];
+            sb.Append($$"""{"email":"person-{{id}}@clinic.example","timestamp":1764583200,"smtp-id":"<{{id}}@ismtpd-555>","event":"{{ev}}","category":["newsletter","dermatology"],"sg_event_id":"ev-{{id}}","sg_message_id":"msg-{{PatchedBody.Slot}}.filterdrecv-p3mdw1","useragent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15","ip":"203.0.113.7"{{(ev == "click" ? ",\"url\":\"https://clinic.example/dermatology/acne\"" : "")}}{{(ev == "open" ? ",\"sg_machine_open\":false" : "")}}}""");
+        }
+        return new PatchedBody(Encoding.UTF8.GetBytes(sb.Append("]\r\n").ToString()));
+    });
+
     private sealed class PatchedBody(byte[] template)
     {
         public const string Slot = "################"; // 16 digits of the request number
@@ -268,6 +315,8 @@ internal sealed class IngestBench : IBenchScenario
             $"--Cdp:Storage:DurableCommits={durable}",
             $"--Cdp:Sources:bench:WriteKey={WriteKey}",
             $"--Cdp:Sources:bench:AllowedOrigins:0={BrowserOrigin}",
+            "--Cdp:Sources:sendgrid:Kind=SendGrid",
+            $"--Cdp:Sources:sendgrid:PublicKey={Convert.ToBase64String(SendGridKey.Value.ExportSubjectPublicKeyInfo())}",
             "--Cdp:Collection:QueueCapacity=1000000",
             .. (Environment.GetEnvironmentVariable("CDP_BENCH_BATCH") is { } batch ? ["--Cdp:Profiles:BatchSize=" + batch] : Array.Empty<string>()),
         ]);

@@ -17,6 +17,21 @@ internal static class LoadGenerator
         Uri baseAddress, string path, string? basicUser, int concurrency, TimeSpan duration, Func<long, byte[]> body) =>
         RunAsync(baseAddress, basicUser, concurrency, duration, (client, n) => Send(client, path, body(n)));
 
+    /// <summary>POSTs whose headers depend on the body (a signed webhook): <paramref name="request"/> gives both for request n.</summary>
+    public static Task<Result> RunWithHeadersAsync(
+        Uri baseAddress, string path, int concurrency, TimeSpan duration, Func<long, (byte[] Body, (string Name, string Value)[] Headers)> request) =>
+        RunAsync(baseAddress, null, concurrency, duration, async (client, n) =>
+        {
+            var (body, headers) = request(n);
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var post = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+            foreach (var (name, value) in headers) post.Headers.Add(name, value);
+            using var response = await client.SendAsync(post);
+            await response.Content.CopyToAsync(Stream.Null);
+            return response.StatusCode == HttpStatusCode.OK;
+        });
+
     /// <summary>
     /// A browser on another origin: each step is the CORS preflight (OPTIONS with Origin and Access-Control-Request-*),
     /// then, unless <paramref name="preflightOnly"/>, the POST with its Origin header; one result per step (a pair).

@@ -10,6 +10,12 @@ internal sealed record Source(string Name, bool Strict, RateLimiter? RateLimit =
 {
     public string WriteKey { get; init; } = "";
 
+    /// <summary>Segment (write key on /v1) or a vendor webhook (/v1/webhooks/&lt;name&gt;, no write key).</summary>
+    public Webhooks.SourceKind Kind { get; init; } = Webhooks.SourceKind.Segment;
+
+    /// <summary>A webhook source's settings (null for Segment sources).</summary>
+    public SourceOptions? Webhook { get; init; }
+
     /// <summary>The web origins whose browsers may send with this source's write key.</summary>
     public AllowedOrigins Origins { get; init; } = new([]);
 }
@@ -27,9 +33,12 @@ internal sealed class SourceRegistry
         {
             WriteKey = kv.Value.WriteKey,
             Origins = new AllowedOrigins(kv.Value.AllowedOrigins),
+            Kind = kv.Value.ParsedKind ?? Webhooks.SourceKind.Segment,
+            Webhook = kv.Value.ParsedKind is null or Webhooks.SourceKind.Segment ? null : kv.Value,
         }, StringComparer.Ordinal);
-        _byKey = options.Value.ToDictionary(kv => kv.Value.WriteKey, kv => _byName[kv.Key], StringComparer.Ordinal);
-        _anyOrigin = _byName.Values.Any(s => s.Origins.Any);
+        // webhook sources have no write key: they are reached only by their own URL
+        _byKey = options.Value.Where(kv => kv.Value.ParsedKind is null or Webhooks.SourceKind.Segment).ToDictionary(kv => kv.Value.WriteKey, kv => _byName[kv.Key], StringComparer.Ordinal);
+        _anyOrigin = _byName.Values.Any(s => s.Kind == Webhooks.SourceKind.Segment && s.Origins.Any);
         _listedOrigins = new HashSet<string>(_byName.Values.SelectMany(s => s.Origins.Listed), StringComparer.OrdinalIgnoreCase);
     }
 

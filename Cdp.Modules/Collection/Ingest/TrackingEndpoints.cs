@@ -250,9 +250,10 @@ internal sealed class TrackingEndpoints(
         return new Prepared(null, items.Count, accepted, rejected, allErrors);
     }
 
-    private sealed record Prepared(IResult? Problem, int Count = 0, List<AcceptedEvent>? Accepted = null, List<RejectedEvent>? Rejected = null, List<EventError>? Errors = null);
+    internal sealed record Prepared(IResult? Problem, int Count = 0, List<AcceptedEvent>? Accepted = null, List<RejectedEvent>? Rejected = null, List<EventError>? Errors = null);
 
-    private async Task SubmitAsync(HttpContext ctx, Prepared prepared, Source source, bool strict)
+    /// <summary>The common tail of every way in (/v1 and /v1/webhooks): strict mode, free space, the group commit, 429/503, 200 after commit.</summary>
+    internal async Task SubmitAsync(HttpContext ctx, Prepared prepared, Source source, bool strict)
     {
         var (accepted, rejected, allErrors) = (prepared.Accepted!, prepared.Rejected, prepared.Errors);
         if (strict && allErrors is not null)
@@ -298,7 +299,7 @@ internal sealed class TrackingEndpoints(
     }
 
     /// <summary>Reads at most limit + 1 bytes into a pooled buffer (the caller returns it).</summary>
-    private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpRequest request, int limit)
+    internal static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpRequest request, int limit)
     {
         var size = request.ContentLength is { } cl && cl <= limit ? (int)cl + 1 : 16 * 1024;
         var buffer = ArrayPool<byte>.Shared.Rent(size);
@@ -321,7 +322,7 @@ internal sealed class TrackingEndpoints(
         return (buffer, length);
     }
 
-    private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    internal static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
     {
         var offset = 0;
         while (offset < bytes.Length)

@@ -99,7 +99,11 @@ public sealed record ProfileSkips(IReadOnlyDictionary<string, long> Counts, IRea
 public sealed record SkippedValue(long Sequence, string Field, string Reason);
 
 /// <param name="Source">Where it was read: "context.consent" or "trait:&lt;name&gt;".</param>
-public sealed record ConsentState(bool Granted, DateTime At, string Source);
+public sealed record ConsentState(bool Granted, DateTime At, string Source)
+{
+    /// <summary>The Cdp source (Cdp:Sources name) whose event made the statement, e.g. a SendGrid webhook source; null for statements recorded before it was kept.</summary>
+    public string? Via { get; init; }
+}
 
 public sealed record SourcePresence(DateTime FirstSeen, DateTime LastSeen, long Events);
 

@@ -8,12 +8,14 @@ namespace Cdp.Modules.Profiles.Projection;
 /// Per-purpose consent on a profile: { purpose: { g: granted, t: event timestamp ticks, s: source } }, purposes lower-case.
 /// Read from Segment's context.consent.categoryPreferences ({"Advertising": true, ...}) and from the traits mapped in
 /// Cdp:Profiles:ConsentTraits. The latest statement (event timestamp) wins; at an equal timestamp the later event wins.
+/// Each statement also keeps <c>v</c>: the Cdp source (Cdp:Sources name) of the event that made it, e.g. the SendGrid webhook
+/// whose unsubscribe revoked marketing, so the profile shows where a revocation came from.
 /// </summary>
 internal static class ConsentSet
 {
     public const string FromContext = "context.consent";
 
-    public static void Apply(BsonDocument consent, JsonElement payload, IReadOnlyDictionary<string, string> traitPurposes, long ticks, ProfileLimits limits, SkipSink skips)
+    public static void Apply(BsonDocument consent, JsonElement payload, IReadOnlyDictionary<string, string> traitPurposes, long ticks, ProfileLimits limits, SkipSink skips, string via = "")
     {
         if (payload.TryGetProperty("context", out var ctx) && ctx.ValueKind == JsonValueKind.Object)
         {
@@ -24,24 +26,24 @@ internal static class ConsentSet
                 {
                     if (p.Name.Length == 0 || Granted(p.Value) is not { } granted) continue;
                     if (TraitBudget.BadKey(p.Name, limits) is { } bad) { skips.Add(SkippedValues.Consent, "context.consent.categoryPreferences: " + bad); continue; }
-                    Set(consent, p.Name, granted, ticks, FromContext, limits, skips);
+                    Set(consent, p.Name, granted, ticks, FromContext, via, limits, skips);
                 }
             }
             if (traitPurposes.Count > 0 && ctx.TryGetProperty("traits", out var ct) && ct.ValueKind == JsonValueKind.Object)
-                ApplyTraits(consent, ct, traitPurposes, ticks, limits, skips);
+                ApplyTraits(consent, ct, traitPurposes, ticks, via, limits, skips);
         }
         if (traitPurposes.Count > 0 && payload.TryGetProperty("type", out var t) && t.ValueEquals("identify")
             && payload.TryGetProperty("traits", out var traits) && traits.ValueKind == JsonValueKind.Object)
-            ApplyTraits(consent, traits, traitPurposes, ticks, limits, skips);
+            ApplyTraits(consent, traits, traitPurposes, ticks, via, limits, skips);
     }
 
-    private static void ApplyTraits(BsonDocument consent, JsonElement traits, IReadOnlyDictionary<string, string> traitPurposes, long ticks, ProfileLimits limits, SkipSink skips)
+    private static void ApplyTraits(BsonDocument consent, JsonElement traits, IReadOnlyDictionary<string, string> traitPurposes, long ticks, string via, ProfileLimits limits, SkipSink skips)
     {
         foreach (var (trait, purpose) in traitPurposes)
-            if (traits.TryGetProperty(trait, out var v) && Granted(v) is { } granted) Set(consent, purpose, granted, ticks, "trait:" + trait, limits, skips);
+            if (traits.TryGetProperty(trait, out var v) && Granted(v) is { } granted) Set(consent, purpose, granted, ticks, "trait:" + trait, via, limits, skips);
     }
 
-    private static void Set(BsonDocument consent, string purpose, bool granted, long ticks, string source, ProfileLimits limits, SkipSink skips)
+    private static void Set(BsonDocument consent, string purpose, bool granted, long ticks, string source, string via, ProfileLimits limits, SkipSink skips)
     {
         var key = purpose.ToLowerInvariant();
         if (consent.TryGetValue(key, out var existing))
@@ -53,7 +55,9 @@ internal static class ConsentSet
             skips.Add(SkippedValues.Consent, $"{source}: purpose \"{SkippedValues.Cut(key)}\" over {limits.MaxConsentPurposes} purposes (MaxConsentPurposes)");
             return;
         }
-        consent[key] = new BsonDocument { ["g"] = granted, ["t"] = ticks, ["s"] = source };
+        var statement = new BsonDocument { ["g"] = granted, ["t"] = ticks, ["s"] = source };
+        if (via.Length > 0) statement["v"] = via;
+        consent[key] = statement;
     }
 
     private static long Ticks(BsonValue statement) => statement.IsDocument && statement["t"].IsNumber ? statement["t"].AsInt64 : long.MinValue;
@@ -86,6 +90,7 @@ internal static class ConsentSet
     public static IReadOnlyDictionary<string, ConsentState> View(BsonDocument consent) =>
         consent.Where(c => c.Value.IsDocument && c.Value["g"].IsBoolean && c.Value["t"].IsNumber && c.Value["s"].IsString
                 && c.Value["t"].AsInt64 is >= 0 and <= 3_155_378_975_999_999_999) // DateTime's range
-            .ToDictionary(c => c.Key, c => new ConsentState(c.Value["g"].AsBoolean, new DateTime(c.Value["t"].AsInt64, DateTimeKind.Utc), c.Value["s"].AsString),
+            .ToDictionary(c => c.Key, c => new ConsentState(c.Value["g"].AsBoolean, new DateTime(c.Value["t"].AsInt64, DateTimeKind.Utc), c.Value["s"].AsString)
+            { Via = c.Value["v"].IsString ? c.Value["v"].AsString : null },
             StringComparer.Ordinal);
 }

@@ -66,7 +66,7 @@ internal sealed class ProfilePersonalData(ProfileReader reader) : IPersonalDataH
     {
         var o = new JsonObject();
         foreach (var (purpose, c) in v.Consent.OrderBy(c => c.Key, StringComparer.Ordinal))
-            o[purpose] = new JsonObject { ["granted"] = c.Granted, ["at"] = c.At, ["source"] = c.Source };
+            o[purpose] = new JsonObject { ["granted"] = c.Granted, ["at"] = c.At, ["source"] = c.Source, ["via"] = c.Via };
         return o;
     }
 }

@@ -82,7 +82,7 @@ internal sealed class ProfileWork
             else if (p.Groups.Count >= _limits.MaxGroups) _skips.Add(SkippedValues.Groups, $"groupId \"{SkippedValues.Cut(groupId)}\": over {_limits.MaxGroups} groups (MaxGroups)");
             else p.Groups.Add(groupId);
         }
-        ConsentSet.Apply(p.Consent, payload, _options.ConsentTraits, ticks, _limits, _skips);
+        ConsentSet.Apply(p.Consent, payload, _options.ConsentTraits, ticks, _limits, _skips, e.Source);
         if (_computed.Any)
         {
             var properties = payload.TryGetProperty(type is "identify" or "group" ? "traits" : "properties", out var props) ? props : default;

@@ -163,7 +163,7 @@ function traitList(traits, emptyText) {
   return h('dl', { class: 'facts traits' }, entries.map(([k, v]) => [h('dt', null, k), h('dd', null, value(v))]));
 }
 
-/** Consent per purpose ({ purpose: { granted, at, source } }); older servers without it: the consent-like traits. */
+/** Consent per purpose ({ purpose: { granted, at, source, via } }); older servers without it: the consent-like traits. */
 function consent(profile) {
   if (profile.consent && typeof profile.consent === 'object') {
     const rows = Object.entries(profile.consent).map(([purpose, c]) => ({ purpose, ...c }));
@@ -171,7 +171,8 @@ function consent(profile) {
       { label: 'Purpose', cell: c => c.purpose },
       { label: 'Status', cell: c => statusBadge(c.granted ? 'granted' : 'denied') },
       { label: 'Since', cell: c => when(c.at) },
-      { label: 'Source', cell: c => consentSource(c.source) },
+      // via: the Cdp source whose event made the statement (e.g. the SendGrid webhook that recorded an unsubscribe)
+      { label: 'Source', cell: c => c.via ? h('span', null, consentSource(c.source), ' from source ', h('code', null, c.via)) : consentSource(c.source) },
     ], rows, { empty: 'No consent recorded: no event stated consent for any purpose.', rowClass: c => 'consent-' + c.purpose });
   }
   const fromTraits = Object.entries(profile.traits || {}).filter(([k]) => /consent|opt_?in|unsubscribed|suppressed/i.test(k));
