@@ -27,4 +27,4 @@ internal sealed record AuditRecordView(
         new(r.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), r.At, r.Actor, r.Role, r.Method, r.Path, r.Route, r.Query, r.Status, r.DurationMs, r.Action);
 }
 
-internal sealed record AuditPage(IReadOnlyList<AuditRecordView> Items, string? NextAfter);
+internal sealed record AuditPage(IReadOnlyList<AuditRecordView> Items, string? NextCursor);

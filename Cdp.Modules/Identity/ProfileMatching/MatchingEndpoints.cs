@@ -17,25 +17,29 @@ internal static class MatchingEndpoints
 
     public static void Map(RouteGroupBuilder group)
     {
-        group.MapGet("/review", List);
+        group.MapGet("/review", List).WithCursorPaging();
         group.MapGet("/review/{id}", (string id, ReviewQueue queue, IProfileReader profiles, IIdentityDirectory directory) =>
             queue.Get(id) is { } item ? Results.Ok(Json(item, profiles, directory)) : Results.NotFound());
         group.MapPost("/review/{id}/accept", Accept).RequireAdmin();
         group.MapPost("/review/{id}/reject", Reject).RequireAdmin();
         group.MapPost("/matching/run", Run).RequireAdmin();
-        group.MapGet("/matching/runs", ([FromQuery] int? take, IProfileMatching matching) =>
-            take is < 1 or > MaxTake
-                ? Problem(400, "invalid take", $"take must be between 1 and {MaxTake}")
-                : Results.Ok(new { runs = matching.RecentRuns(take ?? 20) }));
+        group.MapGet("/matching/runs", ([FromQuery] int? limit, IProfileMatching matching) =>
+            limit is < 1 or > MaxTake
+                ? CursorPaging.InvalidLimit(MaxTake)
+                : Results.Ok(new { runs = matching.RecentRuns(limit ?? 20) })).WithCursorPaging();
     }
 
-    private static IResult List([FromQuery] string? status, [FromQuery] int? skip, [FromQuery] int? take, ReviewQueue queue, IProfileReader profiles, IIdentityDirectory directory)
+    private static IResult List([FromQuery] string? status, [FromQuery] string? cursor, [FromQuery] int? limit, ReviewQueue queue, IProfileReader profiles, IIdentityDirectory directory)
     {
         status ??= ReviewStatus.Pending;
         if (!ReviewStatus.IsKnown(status)) return Problem(400, "invalid status", "status must be pending, accepted or rejected");
-        if (skip is < 0 || take is < 1 or > MaxTake) return Problem(400, "invalid paging", $"skip must be >= 0 and take between 1 and {MaxTake}");
-        var (total, items) = queue.List(status, skip ?? 0, take ?? 50);
-        return Results.Ok(new { total, items = items.Select(i => Json(i, profiles, directory)) });
+        if (limit is < 1 or > MaxTake) return CursorPaging.InvalidLimit(MaxTake);
+        // the cursor is the position in the queue's order (an offset): a decision taken between pages shifts it by one
+        if (!CursorPaging.TryReadPosition(cursor, out var skip) || skip > int.MaxValue) return CursorPaging.InvalidCursor();
+        var take = limit ?? 50;
+        var (total, items) = queue.List(status, (int)skip, take);
+        var next = skip + items.Count < total && items.Count == take ? CursorPaging.Format(skip + items.Count) : null;
+        return Results.Ok(new { total, items = items.Select(i => Json(i, profiles, directory)), nextCursor = next });
     }
 
     private static async Task<IResult> Accept(string id, ReviewDecisions decisions, CancellationToken ct)

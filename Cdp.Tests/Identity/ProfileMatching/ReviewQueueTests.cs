@@ -80,18 +80,18 @@ public sealed class ReviewQueueTests
         (await admin.PostAsync("/api/identity/review/rv-nope/accept", null)).StatusCode.Should().Be(HttpStatusCode.NotFound);
         (await admin.PostAsync("/api/identity/review/rv-nope/reject", null)).StatusCode.Should().Be(HttpStatusCode.NotFound);
         (await admin.GetAsync("/api/identity/review?status=maybe")).StatusCode.Should().Be(HttpStatusCode.BadRequest);
-        (await admin.GetAsync("/api/identity/review?take=0")).StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await admin.GetAsync("/api/identity/review?limit=0")).StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await reader.PostAsync("/api/identity/matching/run", null)).StatusCode.Should().Be(HttpStatusCode.Forbidden);
         (await host.CreateClient().GetAsync("/api/identity/review")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
 
         var run = await admin.Run();
-        var list = await reader.GetFromJsonAsync<JsonElement>("/api/identity/review?status=pending&skip=0&take=50");
+        var list = await reader.GetFromJsonAsync<JsonElement>("/api/identity/review?status=pending&limit=50");
         list.Int("total").Should().Be(1);
         var id = list.GetProperty("items").EnumerateArray().Single().GetProperty("id").GetString();
         (await reader.GetAsync($"/api/identity/review/{id}")).StatusCode.Should().Be(HttpStatusCode.OK);
         (await reader.PostAsync($"/api/identity/review/{id}/accept", null)).StatusCode.Should().Be(HttpStatusCode.Forbidden);
         (await reader.PostAsync($"/api/identity/review/{id}/reject", null)).StatusCode.Should().Be(HttpStatusCode.Forbidden);
-        var runs = await reader.GetFromJsonAsync<JsonElement>("/api/identity/matching/runs?take=20");
+        var runs = await reader.GetFromJsonAsync<JsonElement>("/api/identity/matching/runs?limit=20");
         runs.GetProperty("runs").EnumerateArray().Single().GetProperty("id").GetString().Should().Be(run.GetProperty("id").GetString());
 
         // the pair's profiles merge by an event: accepting it now has nothing left to do
