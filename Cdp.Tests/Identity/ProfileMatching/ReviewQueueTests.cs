@@ -180,6 +180,20 @@ public sealed class ReviewQueueTests
         (await admin.Review()).Int("total").Should().Be(1, "the two refused Mary pairs are one pair of profiles now");
     }
 
+    [Theory]
+    [InlineData("1")]
+    [InlineData("10001")]
+    public void A_cluster_guard_outside_2_to_10000_stops_the_start_naming_the_setting(string value)
+    {
+        using var folder = new TempFolder();
+        var app = Cdp.Host.CdpApp.CreateBuilder([$"--Cdp:Storage:Path={folder.File("cdp.db")}", $"--Cdp:Identity:MaxSourceProfilesPerMatch={value}"]).Build();
+        using (app as IDisposable)
+        {
+            var validate = () => Cdp.Host.CdpApp.ValidateSettings(app.Services);
+            validate.Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>().Which.Message.Should().Contain("MaxSourceProfilesPerMatch");
+        }
+    }
+
     [Fact]
     public async Task An_automatic_match_past_the_cluster_guard_goes_to_review_with_the_reason()
     {
