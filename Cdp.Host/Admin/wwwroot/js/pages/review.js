@@ -3,7 +3,7 @@ import { h, fmt, into, pageHeader, table, when, statusBadge, empty, errorBox, no
 
 const PAGE = 10;
 const RUNS = 5;
-const STATUSES = ['pending', 'accepted', 'rejected'];
+const STATUSES = ['pending', 'accepted', 'rejected', 'merged-elsewhere'];
 
 /** The probabilistic matcher's candidate pairs: both profiles side by side, the score per comparison, accept or reject. */
 export async function reviewPage(view, { query }) {
@@ -110,6 +110,7 @@ function decision(item) {
     return h('p', { class: 'ok' }, '✓ Accepted ', when(item.decidedAt, true), item.mergeId ? [': merge ', h('code', null, item.mergeId)] : '', '.');
   }
   if (item.status === 'rejected') return h('p', { class: 'muted' }, 'Rejected ', when(item.decidedAt, true), ': they stay two people.');
+  if (item.status === 'merged-elsewhere') return h('p', { class: 'muted' }, 'Closed ', when(item.decidedAt, true), ': ', item.closed ?? 'merged elsewhere', '.');
   return null;
 }
 
