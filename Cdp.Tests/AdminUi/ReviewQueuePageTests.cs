@@ -95,8 +95,11 @@ public sealed class ReviewQueuePageTests
         (await sue.GetByRole(AriaRole.Button, new() { Name = "Accept: same person" }).CountAsync()).Should().Be(0);
         await tab.ScreenshotAsync("review-refused");
         await refusal.GetByRole(AriaRole.Button, new() { Name = "Reload the queue" }).ClickAsync();
-        await page.GetByText("1 pending pair.").WaitForAsync();
-        await sue.GetByText("Both sides are one profile now.").WaitForAsync();
+        await page.GetByText("Nothing to review: every likely match has been decided.").WaitForAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "merged-elsewhere", Exact = true }).ClickAsync();
+        await page.GetByText("1 merged-elsewhere pair.").WaitForAsync();
+        await Pair(page, "Sue").GetByText("Both sides are one profile now.").WaitForAsync();
+        await Pair(page, "Sue").Locator(".outcome").GetByText("both profiles are now p_", new() { Exact = false }).WaitForAsync();
 
         await page.GetByRole(AriaRole.Link, new() { Name = "accepted", Exact = true }).ClickAsync();
         await page.GetByText("1 accepted pair.").WaitForAsync();
@@ -111,7 +114,7 @@ public sealed class ReviewQueuePageTests
         await Pair(phone.Page, "Jon").Locator(".outcome").GetByText("Rejected").WaitForAsync();
         await phone.Page.Locator("#matching-runs tbody tr").WaitForAsync();
         await phone.ScreenshotAsync("review");
-        await phone.GoAsync("review?status=pending");
+        await phone.GoAsync("review?status=merged-elsewhere");
         await Pair(phone.Page, "Sue").GetByText("97%").WaitForAsync();
         (await phone.Page.GetByRole(AriaRole.Button, new() { Name = "Run matching now" }).CountAsync()).Should().Be(0);
         (await phone.Page.Locator("article.pair button").CountAsync()).Should().Be(0);

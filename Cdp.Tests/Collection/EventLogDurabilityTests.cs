@@ -156,7 +156,7 @@ public sealed class EventLogDurabilityTests
             long after = 0;
             while (true)
             {
-                var page = await cdp.AdminClient().GetFromJsonAsync<JsonElement>($"/api/collection/events?after={after}&limit=1000");
+                var page = await cdp.AdminClient().GetFromJsonAsync<JsonElement>($"/api/collection/events?cursor={after}&limit=1000");
                 var items = page.GetProperty("items").EnumerateArray().ToList();
                 stored.AddRange(items.Select(e => e.GetProperty("messageId").GetString()!));
                 if (items.Count < 1000) break;

@@ -362,9 +362,9 @@ public sealed class TrackingApiTests : IDisposable
     public async Task The_event_log_endpoint_pages_in_sequence_order()
     {
         for (var i = 0; i < 5; i++) await _host.TrackingClient().PostAsync("/v1/track", Json($$"""{"userId":"u1","event":"E{{i}}"}"""));
-        var page = await _host.AdminClient().GetFromJsonAsync<JsonElement>("/api/collection/events?after=1&limit=2");
+        var page = await _host.AdminClient().GetFromJsonAsync<JsonElement>("/api/collection/events?cursor=1&limit=2");
         page.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("sequence").GetInt64()).Should().Equal(2, 3);
-        page.GetProperty("nextAfter").GetInt64().Should().Be(3);
+        page.GetProperty("nextCursor").GetString().Should().Be("3");
         page.GetProperty("items")[0].GetProperty("payload").GetProperty("event").GetString().Should().Be("E1");
     }
 

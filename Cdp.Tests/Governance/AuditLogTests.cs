@@ -14,7 +14,7 @@ public sealed class AuditLogTests
 {
     private static async Task<List<JsonElement>> Audit(CdpHost host, string query = "")
     {
-        var page = await host.AdminClient().GetFromJsonAsync<JsonElement>("/api/audit?take=1000" + query);
+        var page = await host.AdminClient().GetFromJsonAsync<JsonElement>("/api/audit?limit=1000" + query);
         return page.GetProperty("items").EnumerateArray().ToList();
     }
 
@@ -78,10 +78,10 @@ public sealed class AuditLogTests
         var none = new Dictionary<string, string>();
         for (var i = 0; i < 5; i++) trail.Append(i % 2 == 0 ? "alice" : "bob", "Admin", "POST", $"/api/x/{i}", none, null, 200, 1, null);
 
-        var first = await host.AdminClient().GetFromJsonAsync<JsonElement>("/api/audit?take=2");
+        var first = await host.AdminClient().GetFromJsonAsync<JsonElement>("/api/audit?limit=2");
         first.GetProperty("items").EnumerateArray().Select(r => r.GetProperty("path").GetString()).Should().Equal("/api/x/0", "/api/x/1");
-        var next = first.GetProperty("nextAfter").GetString();
-        var second = await host.AdminClient().GetFromJsonAsync<JsonElement>($"/api/audit?take=2&after={next}");
+        var next = first.GetProperty("nextCursor").GetString();
+        var second = await host.AdminClient().GetFromJsonAsync<JsonElement>($"/api/audit?limit=2&cursor={next}");
         second.GetProperty("items").EnumerateArray().Select(r => r.GetProperty("path").GetString()).Should().Equal("/api/x/2", "/api/x/3");
 
         (await Audit(host, "&actor=bob")).Select(r => r.GetProperty("path").GetString()).Should().Equal("/api/x/1", "/api/x/3");
@@ -90,7 +90,7 @@ public sealed class AuditLogTests
         (await Audit(host, $"&to={future}&actor=alice")).Should().HaveCount(3);
 
         (await host.AdminClient().GetAsync("/api/audit?from=yesterday")).StatusCode.Should().Be(HttpStatusCode.BadRequest);
-        (await host.AdminClient().GetAsync("/api/audit?take=0")).StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await host.AdminClient().GetAsync("/api/audit?limit=0")).StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await host.AdminClient(CdpHost.AnalystKey).GetAsync("/api/audit")).StatusCode.Should().Be(HttpStatusCode.Forbidden);
     }
 

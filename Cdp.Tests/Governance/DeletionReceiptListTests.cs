@@ -38,15 +38,16 @@ public sealed class DeletionReceiptListTests
         var single = await admin.GetFromJsonAsync<JsonElement>($"/api/privacy/deletions/{receipts[0].GetProperty("receiptId").GetString()}");
         single.GetRawText().Should().Be(receipts[0].GetRawText(), "the list shows each receipt as GET /deletions/{id} does");
 
-        var page = await admin.GetFromJsonAsync<JsonElement>("/api/privacy/deletions?skip=1&take=1");
+        var page = await admin.GetFromJsonAsync<JsonElement>("/api/privacy/deletions?cursor=1&limit=1");
         page.GetProperty("count").GetInt64().Should().Be(3);
         page.GetProperty("deletions").EnumerateArray().Select(r => r.GetProperty("profileId").GetString()).Should().Equal(deleted[1]);
     }
 
     [Theory]
-    [InlineData("take=0", "take")]
-    [InlineData("take=1001", "take")]
-    [InlineData("skip=-1", "skip")]
+    [InlineData("limit=0", "limit")]
+    [InlineData("limit=1001", "limit")]
+    [InlineData("cursor=-1", "cursor")]
+    [InlineData("skip=1", "skip")]
     public async Task Bad_paging_is_a_400_naming_the_field(string query, string field)
     {
         using var host = new CdpHost();

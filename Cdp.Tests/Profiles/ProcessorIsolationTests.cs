@@ -222,7 +222,7 @@ public sealed class ProcessorIsolationTests
         await host.Processed();
         Events(await admin.Profile("user_id:bob")).Should().Be(1);
         (await Failures(admin)).GetProperty("count").GetInt32().Should().Be(0);
-        var audit = await admin.GetStringAsync("/api/audit?take=1000");
+        var audit = await admin.GetStringAsync("/api/audit?limit=1000");
         audit.Should().Contain($"/api/profiles/processor/failures/{sequence}").And.Contain("DELETE");
     }
 

@@ -1,4 +1,5 @@
 using Cdp.Modules.Collection.EventLog;
+using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
 using Microsoft.AspNetCore.Http;
@@ -21,7 +22,7 @@ internal sealed record DeadLetter(long Id, string Source, DateTime ReceivedAt, i
         d["raw"].AsString);
 }
 
-internal sealed record DeadLetterPage(IReadOnlyList<DeadLetter> Items, long? NextBefore);
+internal sealed record DeadLetterPage(IReadOnlyList<DeadLetter> Items, string? NextCursor);
 
 /// <summary>GET /api/collection/dead-letters: events that failed validation, newest first, with their reasons.</summary>
 internal static class DeadLetterEndpoints
@@ -30,16 +31,16 @@ internal static class DeadLetterEndpoints
 
     public static void Map(IEndpointRouteBuilder group)
     {
-        group.MapGet("/dead-letters", Results<Ok<DeadLetterPage>, ValidationProblem> (CdpDatabase db, long? before, int? limit) =>
+        group.MapGet("/dead-letters", (CdpDatabase db, string? cursor, int? limit) =>
         {
             var take = limit ?? 100;
-            if (take is < 1 or > MaxPageSize)
-                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"must be between 1 and {MaxPageSize}"] });
+            if (take is < 1 or > MaxPageSize) return CursorPaging.InvalidLimit(MaxPageSize);
+            if (!CursorPaging.TryReadPosition(cursor, out var before)) return CursorPaging.InvalidCursor();
             var col = db.Collection(EventLogSchema.DeadLetters);
             var query = col.Query();
-            if (before is { } b) query = query.Where(Filter.LT("_id", b));
+            if (!string.IsNullOrEmpty(cursor)) query = query.Where(Filter.LT("_id", before));
             var items = query.OrderByDescending("_id").Limit(take).ToList().Select(DeadLetter.FromBson).ToList();
-            return TypedResults.Ok(new DeadLetterPage(items, items.Count == take ? items[^1].Id : null));
-        }).WithName("ListDeadLetters").WithSummary("Events that failed validation, newest first, with their reasons");
+            return TypedResults.Ok(new DeadLetterPage(items, items.Count == take ? CursorPaging.Format(items[^1].Id) : null));
+        }).WithCursorPaging().WithName("ListDeadLetters").WithSummary("Events that failed validation, newest first, with their reasons");
     }
 }

@@ -1,12 +1,14 @@
 using System.Text.Json;
 using Cdp.Modules.Collection.Contracts;
+using Cdp.Modules.Shared.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Cdp.Modules.Collection.EventLog;
 
 internal sealed record LoggedEventView(long Sequence, string Source, string MessageId, DateTime ReceivedAt, JsonElement Payload);
 
-internal sealed record EventLogPage(IReadOnlyList<LoggedEventView> Items, long LastSequence, long? NextAfter);
+/// <param name="NextCursor">The last sequence of this page (null on the last page): the log after it is the next page.</param>
+internal sealed record EventLogPage(IReadOnlyList<LoggedEventView> Items, long LastSequence, string? NextCursor);
 
 /// <summary>GET /api/collection/events: the raw event log in sequence order, for operators and audits.</summary>
 internal static class EventLogEndpoints
@@ -15,17 +17,16 @@ internal static class EventLogEndpoints
 
     public static void Map(IEndpointRouteBuilder group)
     {
-        group.MapGet("/events", Results<Ok<EventLogPage>, ValidationProblem> (IEventLog log, long? after, int? limit) =>
+        // the cursor is a sequence number: cursor=41 starts at event 42, so an operator can also jump to one event
+        group.MapGet("/events", (IEventLog log, string? cursor, int? limit) =>
         {
             var take = limit ?? 100;
-            if (take is < 1 or > MaxPageSize)
-                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"must be between 1 and {MaxPageSize}"] });
-            if (after is < 0)
-                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["after"] = ["must be 0 or a sequence number"] });
-            var events = log.ReadAfter(after ?? 0, take);
+            if (take is < 1 or > MaxPageSize) return CursorPaging.InvalidLimit(MaxPageSize);
+            if (!CursorPaging.TryReadPosition(cursor, out var after)) return CursorPaging.InvalidCursor();
+            var events = log.ReadAfter(after, take);
             var items = events.Select(e => new LoggedEventView(e.Sequence, e.Source, e.MessageId, e.ReceivedAt,
                 JsonDocument.Parse(e.Json).RootElement.Clone())).ToList();
-            return TypedResults.Ok(new EventLogPage(items, log.LastSequence, items.Count == take ? items[^1].Sequence : null));
-        }).WithName("ListLoggedEvents").WithSummary("The event log in sequence order (cursor: after)");
+            return TypedResults.Ok(new EventLogPage(items, log.LastSequence, items.Count == take ? CursorPaging.Format(items[^1].Sequence) : null));
+        }).WithCursorPaging().WithName("ListLoggedEvents").WithSummary("The event log in sequence order; page on with cursor=nextCursor (a sequence: the events after it)");
     }
 }

@@ -4,32 +4,32 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Cdp.Modules.Governance.Audit;
 
-/// <summary>GET /api/audit: the audit log, oldest first, paged with after=nextAfter (admin only).</summary>
+/// <summary>GET /api/audit: the audit log, oldest first, paged with cursor=nextCursor (admin only).</summary>
 internal static class AuditEndpoints
 {
     public const int MaxPageSize = 1000;
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/api/audit", Results<Ok<AuditPage>, ValidationProblem> (AuditTrail trail, string? after, int? take, string? actor, string? from, string? to) =>
+        endpoints.MapGet("/api/audit", Results<Ok<AuditPage>, ValidationProblem> (AuditTrail trail, string? cursor, int? limit, string? actor, string? from, string? to) =>
         {
             var errors = new Dictionary<string, string[]>();
-            var n = take ?? 100;
-            if (n is < 1 or > MaxPageSize) errors["take"] = [$"must be between 1 and {MaxPageSize}"];
-            long cursor = 0;
-            if (after is { Length: > 0 } && (!long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out cursor)))
-                errors["after"] = ["must be the nextAfter of a previous page"];
+            var n = limit ?? 100;
+            if (n is < 1 or > MaxPageSize) errors["limit"] = [$"must be between 1 and {MaxPageSize}"];
+            if (!CursorPaging.TryReadPosition(cursor, out var after))
+                errors["cursor"] = ["must be the nextCursor of a previous page"];
             var fromTime = ParseTime(from, "from", errors);
             var toTime = ParseTime(to, "to", errors);
             if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
-            var records = trail.Page(cursor, n, string.IsNullOrEmpty(actor) ? null : actor, fromTime, toTime);
+            var records = trail.Page(after, n, string.IsNullOrEmpty(actor) ? null : actor, fromTime, toTime);
             var next = records.Count == n ? records[^1].Id.ToString(CultureInfo.InvariantCulture) : null;
             return TypedResults.Ok(new AuditPage(records.Select(AuditRecordView.Of).ToList(), next));
         })
         .RequireAdmin()
+        .WithCursorPaging()
         .WithTags("Governance")
         .WithName("ListAuditRecords")
-        .WithSummary("Admin actions (who, what, when, outcome), oldest first; filter by actor and time, page with after");
+        .WithSummary("Admin actions (who, what, when, outcome), oldest first; filter by actor and time, page with cursor=nextCursor");
 
         endpoints.MapPost("/api/audit/hash", Results<Ok<AuditValueHash>, ValidationProblem> (AuditKey key, AuditValueRequest? request) =>
         {

@@ -33,4 +33,4 @@ internal sealed record AuditRecordView(
             r.DurationMs, r.Action, r.Remote, r.Count);
 }
 
-internal sealed record AuditPage(IReadOnlyList<AuditRecordView> Items, string? NextAfter);
+internal sealed record AuditPage(IReadOnlyList<AuditRecordView> Items, string? NextCursor);

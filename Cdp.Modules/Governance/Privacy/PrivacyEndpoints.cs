@@ -21,11 +21,11 @@ internal static class PrivacyEndpoints
         var group = endpoints.MapGroup("/api/privacy").WithTags("Privacy").RequireAdmin();
         group.MapDelete("/profiles/{profileId}", DeleteProfile).WithSummary("Delete a person by profile id; answers the deletion receipt");
         group.MapPost("/deletions", DeleteByIdentifier).WithSummary("Delete a person by identifier ({identifierType, value}); answers the deletion receipt");
-        group.MapGet("/deletions", ListDeletions).WithSummary("Past deletion receipts, newest first (skip, take)");
+        group.MapGet("/deletions", ListDeletions).WithCursorPaging().WithSummary("Past deletion receipts, newest first; page on with cursor=nextCursor");
         group.MapGet("/deletions/{receiptId}", (string receiptId, DeletionReceipts receipts, IEnumerable<Cdp.Modules.Shared.Privacy.IPersonalDataHolder> holders) =>
             receipts.Get(receiptId) is { } r ? Results.Ok(WithFollowUp(r, holders)) : Results.NotFound());
         group.MapGet("/profiles/{profileId}/export", Export).WithSummary("Subject access request: everything held about the person, as one JSON document");
-        group.MapGet("/suppressions", ListSuppressions);
+        group.MapGet("/suppressions", ListSuppressions).WithCursorPaging();
         group.MapPost("/suppressions", Suppress).WithSummary("Suppress an identifier without deleting anyone");
         group.MapDelete("/suppressions/{hash}", (string hash, SuppressionList list) =>
             list.Remove(hash) ? Results.NoContent() : Results.NotFound()).WithSummary("Un-suppress: events with the identifier are accepted again");
@@ -95,20 +95,27 @@ internal static class PrivacyEndpoints
         return document is null ? TypedResults.NotFound() : TypedResults.Ok(document);
     }
 
-    private static IResult ListDeletions(DeletionReceipts receipts, IEnumerable<Cdp.Modules.Shared.Privacy.IPersonalDataHolder> holders, [FromQuery] int? skip, [FromQuery] int? take)
+    // the cursor of these two lists is an offset in their order (newest first), as opaque to clients as any cursor
+    private static IResult ListDeletions(DeletionReceipts receipts, IEnumerable<Cdp.Modules.Shared.Privacy.IPersonalDataHolder> holders, [FromQuery] string? cursor, [FromQuery] int? limit)
     {
-        if (skip is < 0) return BadRequest("skip", "skip must be >= 0");
-        if (take is < 1 or > MaxPage) return BadRequest("take", $"take must be between 1 and {MaxPage}");
-        return TypedResults.Ok(new { count = receipts.Count, deletions = receipts.List(skip ?? 0, take ?? 100).Select(r => WithFollowUp(r, holders)) });
+        if (limit is < 1 or > MaxPage) return BadRequest("limit", $"limit must be between 1 and {MaxPage}");
+        if (!CursorPaging.TryReadPosition(cursor, out var skip) || skip > int.MaxValue) return BadRequest("cursor", "cursor must be the nextCursor of a previous page");
+        var take = limit ?? 100;
+        var page = receipts.List((int)skip, take);
+        return TypedResults.Ok(new { count = receipts.Count, deletions = page.Select(r => WithFollowUp(r, holders)), nextCursor = page.Count == take ? CursorPaging.Format(skip + take) : null });
     }
 
-    private static IResult ListSuppressions(SuppressionList list, [FromQuery] int? skip, [FromQuery] int? take)
+    private static IResult ListSuppressions(SuppressionList list, [FromQuery] string? cursor, [FromQuery] int? limit)
     {
-        if (skip is < 0 || take is < 1 or > MaxPage) return BadRequest("take", $"skip must be >= 0 and take between 1 and {MaxPage}");
+        if (limit is < 1 or > MaxPage) return BadRequest("limit", $"limit must be between 1 and {MaxPage}");
+        if (!CursorPaging.TryReadPosition(cursor, out var skip) || skip > int.MaxValue) return BadRequest("cursor", "cursor must be the nextCursor of a previous page");
+        var take = limit ?? 100;
+        var page = list.List((int)skip, take);
         return TypedResults.Ok(new
         {
             count = list.Count,
-            suppressions = list.List(skip ?? 0, take ?? 100).Select(s => new { hash = s.Hash, type = s.Type, createdAt = s.CreatedAt, receiptId = s.ReceiptId }),
+            suppressions = page.Select(s => new { hash = s.Hash, type = s.Type, createdAt = s.CreatedAt, receiptId = s.ReceiptId }),
+            nextCursor = page.Count == take ? CursorPaging.Format(skip + take) : null,
         });
     }
 

@@ -8,18 +8,22 @@ namespace Cdp.Modules.Identity.Api;
 /// <summary>/api/identity: merge records, "why are A and B one person?", unmerge, the blob-guard quarantine list.</summary>
 internal static class IdentityEndpoints
 {
+    private const int MaxQuarantinePage = 1000;
+
     public static void Map(RouteGroupBuilder group)
     {
         group.MapGet("/merges/{mergeId}", (string mergeId, IIdentityDirectory d) =>
             d.Merge(mergeId) is { } m ? Results.Ok(Json(m)) : Results.NotFound());
         group.MapPost("/merges/{mergeId}/unmerge", Unmerge).RequireAdmin();
         group.MapGet("/why", Why);
-        group.MapGet("/quarantine", ([FromQuery] int? skip, [FromQuery] int? take, IIdentityDirectory d) =>
+        group.MapGet("/quarantine", ([FromQuery] string? cursor, [FromQuery] int? limit, IIdentityDirectory d) =>
         {
-            if (skip is < 0 || take is < 1 or > 1000)
-                return Results.Problem(detail: "skip must be >= 0 and take between 1 and 1000", statusCode: 400, title: "invalid paging");
-            return Results.Ok(new { entries = d.Quarantine(skip ?? 0, take ?? 100) });
-        });
+            if (limit is < 1 or > MaxQuarantinePage) return CursorPaging.InvalidLimit(MaxQuarantinePage);
+            if (!CursorPaging.TryReadPosition(cursor, out var skip) || skip > int.MaxValue) return CursorPaging.InvalidCursor();
+            var take = limit ?? 100;
+            var entries = d.Quarantine((int)skip, take);
+            return Results.Ok(new { entries, nextCursor = entries.Count == take ? CursorPaging.Format(skip + take) : null });
+        }).WithCursorPaging();
     }
 
     private static object Json(MergeRecordView m) => m.Evidence is not { } ev

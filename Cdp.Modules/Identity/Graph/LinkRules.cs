@@ -40,6 +40,9 @@ internal static class LinkRules
             return $"would give one profile more than {options.MaxIdentifiersPerProfile} identifiers (MaxIdentifiersPerProfile)";
         if (a.Merges + b.Merges + 1 > options.MaxMergesPerProfile)
             return $"would give one profile more than {options.MaxMergesPerProfile} merges (MaxMergesPerProfile)";
+        // each merge absorbed one profile: a side with n merges was made from n + 1 source profiles
+        if (a.Merges + b.Merges + 2 > options.MaxSourceProfilesPerMatch)
+            return $"would make one profile from {a.Merges + b.Merges + 2} source profiles, more than {options.MaxSourceProfilesPerMatch} (MaxSourceProfilesPerMatch): check it by hand";
         return null;
     }
 }

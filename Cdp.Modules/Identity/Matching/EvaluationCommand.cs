@@ -66,6 +66,20 @@ internal static class EvaluationCommand
         }
 
         var engine = new MatchingEngine(options);
+        // a field that is no column would be "always empty" and quietly worsen the result: refuse it like invalid settings
+        var columns = data.Records.Count > 0 ? data.Records[0].Fields.Keys.ToHashSet(StringComparer.OrdinalIgnoreCase) : [];
+        foreach (var c in engine.Plan.Comparisons)
+            foreach (var f in c.OtherFields.Prepend(c.Field).Where(f => !columns.Contains(f)))
+            {
+                output.WriteLine($"comparison '{c.Name}': field '{f}' is not a column of {Path.GetFileName(parsed.Csv)} (columns: {string.Join(", ", columns)})");
+                return 2;
+            }
+        foreach (var r in engine.Plan.BlockingRules)
+            foreach (var k in r.Keys.Where(k => !columns.Contains(k.Field)))
+            {
+                output.WriteLine($"blocking rule '{string.Join("+", r.Keys.Select(x => x.Field))}': field '{k.Field}' is not a column of {Path.GetFileName(parsed.Csv)} (columns: {string.Join(", ", columns)})");
+                return 2;
+            }
         MatchRun run;
         try
         {
@@ -245,7 +259,7 @@ internal sealed record EvaluationData(IReadOnlyList<MatchRecord> Records, int[] 
                 idIndex = Column(idColumn);
                 truthIndex = truthColumn is null ? idIndex : Column(truthColumn);
             }
-            var fields = new Dictionary<string, string?>(header.Length, StringComparer.Ordinal);
+            var fields = new Dictionary<string, string?>(header.Length, StringComparer.OrdinalIgnoreCase); // like the CSV import
             for (var i = 0; i < header.Length && i < csv.FieldCount; i++)
             {
                 if (i == truthIndex && truthColumn is not null) continue; // the truth is never a matching field

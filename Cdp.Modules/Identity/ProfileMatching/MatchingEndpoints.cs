@@ -17,25 +17,33 @@ internal static class MatchingEndpoints
 
     public static void Map(RouteGroupBuilder group)
     {
-        group.MapGet("/review", List);
+        group.MapGet("/review", List).WithCursorPaging();
         group.MapGet("/review/{id}", (string id, ReviewQueue queue, IProfileReader profiles, IIdentityDirectory directory) =>
             queue.Get(id) is { } item ? Results.Ok(Json(item, profiles, directory)) : Results.NotFound());
         group.MapPost("/review/{id}/accept", Accept).RequireAdmin();
+        group.MapPost("/review/accept", AcceptAll).RequireAdmin()
+            .WithSummary("Accept every pending pair scoring at least minScore, best first, with the checks of a single accept");
         group.MapPost("/review/{id}/reject", Reject).RequireAdmin();
         group.MapPost("/matching/run", Run).RequireAdmin();
-        group.MapGet("/matching/runs", ([FromQuery] int? take, IProfileMatching matching) =>
-            take is < 1 or > MaxTake
-                ? Problem(400, "invalid take", $"take must be between 1 and {MaxTake}")
-                : Results.Ok(new { runs = matching.RecentRuns(take ?? 20) }));
+        group.MapGet("/matching/runs", ([FromQuery] int? limit, IProfileMatching matching) =>
+            limit is < 1 or > MaxTake
+                ? CursorPaging.InvalidLimit(MaxTake)
+                : Results.Ok(new { runs = matching.RecentRuns(limit ?? 20) })).WithCursorPaging();
     }
 
-    private static IResult List([FromQuery] string? status, [FromQuery] int? skip, [FromQuery] int? take, ReviewQueue queue, IProfileReader profiles, IIdentityDirectory directory)
+    private static IResult List([FromQuery] string? status, [FromQuery] string? cursor, [FromQuery] int? limit, ReviewQueue queue, IProfileReader profiles, IIdentityDirectory directory)
     {
         status ??= ReviewStatus.Pending;
-        if (!ReviewStatus.IsKnown(status)) return Problem(400, "invalid status", "status must be pending, accepted or rejected");
-        if (skip is < 0 || take is < 1 or > MaxTake) return Problem(400, "invalid paging", $"skip must be >= 0 and take between 1 and {MaxTake}");
-        var (total, items) = queue.List(status, skip ?? 0, take ?? 50);
-        return Results.Ok(new { total, items = items.Select(i => Json(i, profiles, directory)) });
+        if (!ReviewStatus.IsKnown(status)) return Problem(400, "invalid status", "status must be pending, accepted, rejected or merged-elsewhere");
+        if (limit is < 1 or > MaxTake) return CursorPaging.InvalidLimit(MaxTake);
+        // the cursor is the position in the queue's order (an offset): a decision taken between pages shifts it by one
+        if (!CursorPaging.TryReadPosition(cursor, out var skip) || skip > int.MaxValue) return CursorPaging.InvalidCursor();
+        var take = limit ?? 50;
+        // merges since the last look (events, automatic matches, accepted pairs) close the items they made moot
+        if (status == ReviewStatus.Pending && skip == 0) queue.Reconcile(directory);
+        var (total, items) = queue.List(status, (int)skip, take);
+        var next = skip + items.Count < total && items.Count == take ? CursorPaging.Format(skip + items.Count) : null;
+        return Results.Ok(new { total, items = items.Select(i => Json(i, profiles, directory)), nextCursor = next });
     }
 
     private static async Task<IResult> Accept(string id, ReviewDecisions decisions, CancellationToken ct)
@@ -47,6 +55,13 @@ internal static class MatchingEndpoints
             DecisionResult.Conflict => Problem(409, "cannot accept", message!),
             _ => Results.Ok(new { mergeId = item!.MergeId, winnerProfileId = ProfileIds.Format(item.Winner!.Value) }),
         };
+    }
+
+    private static async Task<IResult> AcceptAll([FromQuery] double? minScore, ReviewDecisions decisions, CancellationToken ct)
+    {
+        if (minScore is not (> 0 and <= 1))
+            return Problem(400, "invalid minScore", "minScore (a match probability above 0 and at most 1) is required: every pending pair scoring at least it is accepted");
+        return Results.Ok(await decisions.AcceptAllAsync(minScore.Value, ct));
     }
 
     private static async Task<IResult> Reject(string id, ReviewDecisions decisions, IProfileReader profiles, IIdentityDirectory directory, CancellationToken ct)
@@ -87,6 +102,8 @@ internal static class MatchingEndpoints
         matchWeight = i.MatchWeight,
         createdAt = i.CreatedAt,
         reason = i.Reason,
+        impact = i.Impact,
+        closed = i.Closed,
         decidedAt = i.DecidedAt,
         mergeId = i.MergeId,
         left = Side(i.Left, profiles, directory),

@@ -96,6 +96,7 @@ internal sealed class ProfileMatcher(
         var queued = LivePairs(review.WithStatus(ReviewStatus.Pending).Select(r => (r.Left, r.Right)));
         int above = 0, skipped = 0, already = 0, refused = 0, toReview = 0;
         var auto = new List<(ProfileLink Link, ReviewItem AsReview)>();
+        var forReview = new List<ReviewItem>();
         for (var i = 0; i < candidates.Count; i++)
         {
             int a = candidates.Left[i], b = candidates.Right[i];
@@ -116,10 +117,7 @@ internal sealed class ProfileMatcher(
                 auto.Add((new ProfileLink(NewLinkId(), numbers[a], numbers[b], new MatchEvidence(probability, weight, "auto", comparisons)), item));
                 continue;
             }
-            if (refusal is not null) refused++;
-            review.Add(item);
-            queued.Add(key);
-            toReview++;
+            forReview.Add(item);
         }
 
         // strongest first: when one profile matches several, the best pair decides who joins whom first
@@ -132,11 +130,31 @@ internal sealed class ProfileMatcher(
                 if (outcomes[k].Merge is not null) { merged++; continue; }
                 if (outcomes[k].RefusalKind != LinkRefusalKind.Rules) continue;
                 // refused once earlier links of this run had joined a third profile (e.g. two user_ids now meet)
-                review.Add(chunk[k].AsReview with { Reason = outcomes[k].Refusal });
-                refused++;
-                toReview++;
+                forReview.Add(chunk[k].AsReview);
             }
         }
+
+        // queued after this run's merges, as pairs of the profiles they left: a pair they made one is no decision, and
+        // several pairs that now join the same two profiles are one decision (the best-scored one is shown)
+        if (merged > 0)
+        {
+            rejected = LivePairs(review.WithStatus(ReviewStatus.Rejected).Select(r => (r.Left, r.Right)).Concat(UndoneLinks()));
+            queued = LivePairs(review.WithStatus(ReviewStatus.Pending).Select(r => (r.Left, r.Right)));
+        }
+        var sources = new Dictionary<long, int>();
+        int Sources(long p) => sources.TryGetValue(p, out var n) ? n : sources[p] = (directory.Get(p)?.Merges ?? 0) + 1;
+        foreach (var item in forReview.OrderByDescending(i => i.MatchWeight))
+        {
+            if (directory.LiveProfile(item.Left) is not { } a || directory.LiveProfile(item.Right) is not { } b || a == b) continue;
+            var key = Key(a, b);
+            if (rejected.Contains(key)) { skipped++; continue; }
+            if (!queued.Add(key)) { already++; continue; }
+            var refusal = directory.LinkRefusal(a, b);
+            if (refusal is not null) refused++;
+            review.Add(item with { Left = a, Right = b, Reason = refusal, Impact = Sources(a) + Sources(b) });
+            toReview++;
+        }
+        review.Reconcile(directory);
         store.SaveJournalCheckpoint(journalLast);
         MatchingJournal.DeleteThrough(db, journalLast);
         return Report(candidates.Count, above, merged, toReview, skipped, already, training, model.Lambda, note, refused);

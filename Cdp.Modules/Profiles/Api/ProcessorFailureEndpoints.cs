@@ -22,22 +22,21 @@ internal static class ProcessorFailureEndpoints
     public static void Map(RouteGroupBuilder group)
     {
         group.MapGet("/processor/failures", List)
-            .WithSummary("Events set aside because they fail alone, ascending by sequence; page on with after=nextAfter");
+            .WithCursorPaging().WithSummary("Events set aside because they fail alone, ascending by sequence; page on with cursor=nextCursor");
         group.MapPost("/processor/failures/{sequence:long}/retry", Retry).RequireAdmin()
             .WithSummary("Re-run a set-aside event now (after a fix): applied after the current checkpoint, then removed from the list");
         group.MapDelete("/processor/failures/{sequence:long}", Discard).RequireAdmin()
             .WithSummary("Discard a set-aside event: it stays skipped (a reprocess skips it too) and leaves the list");
     }
 
-    private static Results<Ok<FailurePage>, ProblemHttpResult> List(ProcessorFailures failures, [FromQuery] long? after, [FromQuery] int? limit,
+    private static IResult List(ProcessorFailures failures, [FromQuery] string? cursor, [FromQuery] int? limit,
         [FromQuery] bool? discarded)
     {
-        if (limit is < 1 or > MaxPage)
-            return TypedResults.Problem(detail: $"limit must be between 1 and {MaxPage}", statusCode: 400, title: "invalid limit");
-        if (after is < 0) return TypedResults.Problem(detail: "after must be 0 or a sequence", statusCode: 400, title: "invalid after");
+        if (limit is < 1 or > MaxPage) return CursorPaging.InvalidLimit(MaxPage);
+        if (!CursorPaging.TryReadPosition(cursor, out var after)) return CursorPaging.InvalidCursor();
         var take = limit ?? DefaultPage;
-        var items = failures.List(after ?? 0, take, discarded ?? false);
-        return TypedResults.Ok(new FailurePage(failures.Listed, items, items.Count == take ? items[^1].Sequence : null));
+        var items = failures.List(after, take, discarded ?? false);
+        return TypedResults.Ok(new FailurePage(failures.Listed, items, items.Count == take ? CursorPaging.Format(items[^1].Sequence) : null));
     }
 
     private static async Task<IResult> Retry(long sequence, ProfileProcessor processor, ProcessorFailures failures, CancellationToken ct)
@@ -70,5 +69,5 @@ internal static class ProcessorFailureEndpoints
     }
 
     /// <param name="Count">Listed failures in all (not discarded).</param>
-    internal sealed record FailurePage(int Count, IReadOnlyList<ProcessorFailureView> Items, long? NextAfter);
+    internal sealed record FailurePage(int Count, IReadOnlyList<ProcessorFailureView> Items, string? NextCursor);
 }

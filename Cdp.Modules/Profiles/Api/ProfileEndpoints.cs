@@ -25,7 +25,7 @@ internal static class ProfileEndpoints
 
     public static void Map(RouteGroupBuilder group)
     {
-        group.MapGet("/", List);
+        group.MapGet("/", List).WithCursorPaging();
         group.MapGet("/search", Search);
         group.MapGet("/processor", (IProfileProcessor p) => TypedResults.Ok(p.Status));
         group.MapPost("/processor/pause", async (IProfileProcessor p, CancellationToken ct) => { await p.PauseAsync(ct); return TypedResults.Ok(p.Status); })
@@ -38,7 +38,7 @@ internal static class ProfileEndpoints
         group.MapGet("/{reference}/traits", Traits);
         group.MapGet("/{reference}/identifiers", Identifiers);
         group.MapGet("/{reference}/merges", Merges);
-        group.MapGet("/{reference}/timeline", Timeline);
+        group.MapGet("/{reference}/timeline", Timeline).WithCursorPaging();
     }
 
     private static ProblemHttpResult BadRequest(string field, string message) =>

@@ -35,12 +35,12 @@ internal static class SegmentEndpoints
         group.MapPost("/preview", Preview).RequireAdmin();
         group.MapPost("/sweep", (SegmentEvaluation evaluation) => TypedResults.Ok(evaluation.Sweep())).RequireAdmin();
         group.MapGet("/profiles/{reference}", ProfileSegments);
-        group.MapGet("/profiles/{reference}/history", ProfileHistory);
+        group.MapGet("/profiles/{reference}/history", ProfileHistory).WithCursorPaging();
         group.MapGet("/{key}", Get);
         group.MapPut("/{key}", Update).RequireAdmin();
         group.MapDelete("/{key}", Delete).RequireAdmin();
-        group.MapGet("/{key}/members", Members);
-        group.MapGet("/{key}/history", SegmentHistory);
+        group.MapGet("/{key}/members", Members).WithCursorPaging();
+        group.MapGet("/{key}/history", SegmentHistory).WithCursorPaging();
     }
 
     /// <summary>A problem document; a definition problem also carries its "line" and "column" in the condition.</summary>
@@ -132,36 +132,39 @@ internal static class SegmentEndpoints
     private static IResult Members(string key, SegmentCatalogue catalogue, SegmentMembershipReader reader, [FromQuery] string? cursor, [FromQuery] int? limit)
     {
         if (!catalogue.Current.ByKey.TryGetValue(key, out var s)) return TypedResults.NotFound();
-        var take = Math.Clamp(limit ?? DefaultPage, 1, MaxPage);
+        var take = limit ?? DefaultPage;
+        if (take is < 1 or > MaxPage) return CursorPaging.InvalidLimit(MaxPage);
         var page = reader.Page(s.No, cursor ?? "", take);
         return TypedResults.Ok(new JsonObject
         {
             ["segment"] = s.Key,
             ["total"] = SegmentMembershipReader.Count(s.No, reader.Live()),
             ["members"] = new JsonArray(page.Select(p => (JsonNode)p).ToArray()),
-            ["next"] = page.Count == take ? page[^1] : null,
+            ["nextCursor"] = page.Count == take ? page[^1] : null,
         });
     }
 
-    private static IResult SegmentHistory(string key, SegmentCatalogue catalogue, CdpDatabase db, [FromQuery] long? before, [FromQuery] int? limit)
+    private static IResult SegmentHistory(string key, SegmentCatalogue catalogue, CdpDatabase db, [FromQuery] string? cursor, [FromQuery] int? limit)
     {
         if (!catalogue.Current.ByKey.TryGetValue(key, out var s)) return TypedResults.NotFound();
-        return History(db, Filter.EQ("s", s.No), before, limit);
+        return History(db, Filter.EQ("s", s.No), cursor, limit);
     }
 
-    private static IResult ProfileHistory(string reference, IIdentityDirectory directory, CdpDatabase db, [FromQuery] long? before, [FromQuery] int? limit)
+    private static IResult ProfileHistory(string reference, IIdentityDirectory directory, CdpDatabase db, [FromQuery] string? cursor, [FromQuery] int? limit)
     {
         var (profile, error) = Resolve(reference, directory);
         if (error is not null) return error;
-        return History(db, Filter.EQ("p", profile), before, limit);
+        return History(db, Filter.EQ("p", profile), cursor, limit);
     }
 
-    /// <summary>Newest first; <paramref name="before"/> is the id of the oldest entry of the previous page.</summary>
-    private static IResult History(CdpDatabase db, BsonExpression filter, long? before, int? limit)
+    /// <summary>Newest first; <paramref name="cursor"/> is the id of the oldest entry of the previous page.</summary>
+    private static IResult History(CdpDatabase db, BsonExpression filter, string? cursor, int? limit)
     {
-        var take = Math.Clamp(limit ?? DefaultPage, 1, MaxPage);
+        var take = limit ?? DefaultPage;
+        if (take is < 1 or > MaxPage) return CursorPaging.InvalidLimit(MaxPage);
+        if (!CursorPaging.TryReadPosition(cursor, out var before)) return CursorPaging.InvalidCursor();
         var query = db.Collection(SegmentSchema.History).Query().Where(filter);
-        if (before is { } b) query = query.Where(Filter.LT("_id", b));
+        if (!string.IsNullOrEmpty(cursor)) query = query.Where(Filter.LT("_id", before));
         var entries = query.OrderByDescending("_id").Limit(take).ToList();
         return TypedResults.Ok(new JsonObject
         {
@@ -174,7 +177,7 @@ internal static class SegmentEndpoints
                 ["at"] = e["at"].AsDateTime.ToUniversalTime(),
                 ["cause"] = e["cause"].AsString,
             }).ToArray()),
-            ["next"] = entries.Count == take ? entries[^1]["_id"].AsInt64 : null,
+            ["nextCursor"] = entries.Count == take ? CursorPaging.Format(entries[^1]["_id"].AsInt64) : null,
         });
     }
 

@@ -82,6 +82,27 @@ public sealed class MatchingSettingsTests
     }
 
     [Fact]
+    public void Match_evaluate_exits_2_naming_a_comparison_or_blocking_field_that_is_no_column_and_ignores_case_like_the_import()
+    {
+        using var folder = new TempFolder();
+        var settings = folder.File("fields.json");
+        const string Levels = """[ { "Kind": "Exact" }, { "Kind": "Else" } ]""";
+        File.WriteAllText(settings, $$"""{ "Comparisons": [ { "Field": "First_Name", "Levels": {{Levels}} }, { "Field": "SURNAME", "Levels": {{Levels}} } ], "Blocking": [ { "Keys": [ "Surname" ] } ] }""");
+        var output = new StringWriter();
+        MatchEvaluationCommand.Run([TestData("linkage", "fake_1000.csv"), "--id", "unique_id", "--truth", "cluster", "--settings", settings], output).Should().Be(0, output.ToString());
+
+        File.WriteAllText(settings, $$"""{ "Comparisons": [ { "Field": "first_nme", "Levels": {{Levels}} } ], "Blocking": [ { "Keys": [ "surname" ] } ] }""");
+        output = new StringWriter();
+        MatchEvaluationCommand.Run([TestData("linkage", "fake_1000.csv"), "--id", "unique_id", "--truth", "cluster", "--settings", settings], output).Should().Be(2);
+        output.ToString().Should().Contain("field 'first_nme' is not a column").And.Contain("first_name");
+
+        File.WriteAllText(settings, $$"""{ "Comparisons": [ { "Field": "surname", "Levels": {{Levels}} } ], "Blocking": [ { "Keys": [ "postcode" ] } ] }""");
+        output = new StringWriter();
+        MatchEvaluationCommand.Run([TestData("linkage", "fake_1000.csv"), "--id", "unique_id", "--truth", "cluster", "--settings", settings], output).Should().Be(2);
+        output.ToString().Should().Contain("blocking rule 'postcode': field 'postcode' is not a column");
+    }
+
+    [Fact]
     public void Match_evaluate_refuses_missing_arguments_and_invalid_settings()
     {
         var output = new StringWriter();

@@ -1,7 +1,7 @@
 import { api, session, enc } from '../api.js';
 import { h, fmt, into, fill, pageHeader, table, badge, empty } from '../dom.js';
 
-// GET /api/audit answers oldest first, at most 1,000 a page, paged with nextAfter. People want the newest first, so the
+// GET /api/audit answers oldest first, at most 1,000 a page, paged with nextCursor. People want the newest first, so the
 // page loads a whole period (by default the last 24 hours) and shows it newest first, 50 rows at a time. A period with
 // more than MAX_LOADED actions is cut after the earliest MAX_LOADED and says so, with a link to the later ones.
 const TAKE = 1000;
@@ -117,15 +117,15 @@ function filters(state) {
 }
 
 async function load(state) {
-  const base = `/api/audit?take=${TAKE}` + (state.actor ? '&actor=' + enc(state.actor) : '')
+  const base = `/api/audit?limit=${TAKE}` + (state.actor ? '&actor=' + enc(state.actor) : '')
     + (state.from ? '&from=' + enc(state.from) : '') + (state.to ? '&to=' + enc(state.to) : '');
   const items = [];
   let cursor = state.after;
   let next = null;
   for (let i = 0; i < MAX_REQUESTS; i++) {
-    const page = await api(base + (cursor ? '&after=' + enc(cursor) : ''));
+    const page = await api(base + (cursor ? '&cursor=' + enc(cursor) : ''));
     items.push(...page.items);
-    next = page.nextAfter ?? null;
+    next = page.nextCursor ?? null;
     if (!next) break;
     cursor = next;
   }

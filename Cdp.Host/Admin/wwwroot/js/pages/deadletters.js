@@ -12,7 +12,7 @@ export async function deadLettersPage(view, { query }) {
     h('section', { class: 'card', 'aria-label': 'Dead letters' }, box));
   into(box, async () => {
     const before = stack[stack.length - 1];
-    const page = await api(`/api/collection/dead-letters?limit=${PAGE}${before ? '&before=' + before : ''}`);
+    const page = await api(`/api/collection/dead-letters?limit=${PAGE}${before ? '&cursor=' + before : ''}`);
     return [
       table([
         { label: 'Received', cell: d => when(d.receivedAt) },
@@ -23,7 +23,7 @@ export async function deadLettersPage(view, { query }) {
       pager({
         label: 'Dead letter pages',
         onPrev: stack.length ? () => { location.hash = '#/dead-letters' + (stack.length > 1 ? '?before=' + stack.slice(0, -1).join(',') : ''); } : null,
-        onNext: page.nextBefore ? () => { location.hash = '#/dead-letters?before=' + [...stack, page.nextBefore].join(','); } : null,
+        onNext: page.nextCursor ? () => { location.hash = '#/dead-letters?before=' + [...stack, page.nextCursor].join(','); } : null,
       }),
     ];
   });

@@ -140,7 +140,7 @@ async function eventsChart(range) {
   const head = await api('/api/collection/events?limit=1');
   const after = Math.max(0, (head.lastSequence ?? 0) - RECENT_EVENTS);
   const [events, dead] = await Promise.all([
-    api(`/api/collection/events?after=${after}&limit=${RECENT_EVENTS}`),
+    api(`/api/collection/events?cursor=${after}&limit=${RECENT_EVENTS}`),
     api(`/api/collection/dead-letters?limit=${RECENT_DEAD}`),
   ]);
   const now = Date.now();

@@ -3,7 +3,7 @@ import { h, fmt, into, pageHeader, table, when, statusBadge, empty, errorBox, no
 
 const PAGE = 10;
 const RUNS = 5;
-const STATUSES = ['pending', 'accepted', 'rejected'];
+const STATUSES = ['pending', 'accepted', 'rejected', 'merged-elsewhere'];
 
 /** The probabilistic matcher's candidate pairs: both profiles side by side, the score per comparison, accept or reject. */
 export async function reviewPage(view, { query }) {
@@ -28,7 +28,7 @@ export async function reviewPage(view, { query }) {
 async function queue(status, skip) {
   let page;
   try {
-    page = await api(`/api/identity/review?status=${status}&skip=${skip}&take=${PAGE}`);
+    page = await api(`/api/identity/review?status=${status}&limit=${PAGE}${skip ? '&cursor=' + skip : ''}`);
   } catch (err) {
     if (err.notAvailable) return notAvailable('The review queue');
     throw err;
@@ -37,7 +37,7 @@ async function queue(status, skip) {
   return [
     h('p', { class: 'muted' }, page.total ? `${fmt.num(page.total)} ${status} pair${page.total === 1 ? '' : 's'}.` : ''),
     page.items.length ? page.items.map(item => pair(item)) : empty(status === 'pending' ? 'Nothing to review: every likely match has been decided.' : `No ${status} pairs.`),
-    pager({ label: 'Review pages', onPrev: skip > 0 ? go(Math.max(0, skip - PAGE)) : null, onNext: skip + PAGE < page.total ? go(skip + PAGE) : null }),
+    pager({ label: 'Review pages', onPrev: skip > 0 ? go(Math.max(0, skip - PAGE)) : null, onNext: page.nextCursor ? go(Number(page.nextCursor)) : null }),
   ];
 }
 
@@ -58,7 +58,7 @@ async function runMatching(out, refresh) {
 async function runs() {
   let list;
   try {
-    ({ runs: list } = await api(`/api/identity/matching/runs?take=${RUNS}`));
+    ({ runs: list } = await api(`/api/identity/matching/runs?limit=${RUNS}`));
   } catch (err) {
     if (err.notAvailable) return notAvailable('The list of matching runs');
     throw err;
@@ -110,6 +110,7 @@ function decision(item) {
     return h('p', { class: 'ok' }, '✓ Accepted ', when(item.decidedAt, true), item.mergeId ? [': merge ', h('code', null, item.mergeId)] : '', '.');
   }
   if (item.status === 'rejected') return h('p', { class: 'muted' }, 'Rejected ', when(item.decidedAt, true), ': they stay two people.');
+  if (item.status === 'merged-elsewhere') return h('p', { class: 'muted' }, 'Closed ', when(item.decidedAt, true), ': ', item.closed ?? 'merged elsewhere', '.');
   return null;
 }
 

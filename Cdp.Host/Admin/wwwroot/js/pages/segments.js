@@ -233,7 +233,7 @@ async function sizeChart(key, current) {
 function history(box, key) {
   const stack = [];
   async function load(before) {
-    const page = await api(`/api/segments/${enc(key)}/history?limit=${HISTORY_PAGE}${before ? '&before=' + before : ''}`);
+    const page = await api(`/api/segments/${enc(key)}/history?limit=${HISTORY_PAGE}${before ? '&cursor=' + enc(before) : ''}`);
     return [
       table([
         { label: 'When', cell: e => when(e.at) },
@@ -244,7 +244,7 @@ function history(box, key) {
       pager({
         label: 'History pages',
         onPrev: stack.length ? () => into(box, () => load(stack.pop())) : null,
-        onNext: page.next ? () => { stack.push(before); into(box, () => load(page.next)); } : null,
+        onNext: page.nextCursor ? () => { stack.push(before); into(box, () => load(page.nextCursor)); } : null,
       }),
     ];
   }
@@ -261,7 +261,7 @@ function members(box, key) {
       pager({
         label: 'Member pages',
         onPrev: stack.length ? () => into(box, () => load(stack.pop())) : null,
-        onNext: page.next ? () => { stack.push(cursor); into(box, () => load(page.next)); } : null,
+        onNext: page.nextCursor ? () => { stack.push(cursor); into(box, () => load(page.nextCursor)); } : null,
       }),
     ];
   }
