@@ -33,7 +33,8 @@ public sealed class PrivacyPageTests
         var consent = page.Locator("section", new() { Has = page.GetByRole(AriaRole.Heading, new() { Name = "Consent" }) });
         var marketing = consent.Locator("tr.consent-marketing");
         (await marketing.Locator("td[data-label=Status]").TextContentAsync()).Should().Be("granted");
-        (await marketing.Locator("td[data-label=Source]").TextContentAsync()).Should().Be("trait marketing_consent");
+        (await marketing.Locator("td[data-label=Source]").TextContentAsync()).Should().StartWith("trait marketing_consent from source ",
+            "the statement names the trait and the Cdp source whose event made it");
         var advertising = consent.Locator("tr.consent-advertising");
         (await advertising.Locator("td[data-label=Status]").TextContentAsync()).Should().Be("denied");
         (await advertising.Locator("td[data-label=Source]").TextContentAsync()).Should().Contain("context.consent");
