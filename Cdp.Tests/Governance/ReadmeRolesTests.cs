@@ -35,7 +35,7 @@ public sealed partial class ReadmeRolesTests
     private static string Shape(string path) => RouteParameter().Replace(path.Split('?')[0], "{}").TrimEnd('/');
 
     /// <summary>
-    /// Rows of the table under "### Admin API". A cell names endpoints as `METHOD /path`; a bare `/path` after one is
+    /// Rows of the endpoint | role | what table under "### Admin API". A cell names endpoints as `METHOD /path`; a bare `/path` after one is
     /// relative to a prefix of it (`/traits` after /api/profiles/{id}, `/syncs/{name}` after /api/activation/syncs),
     /// whichever names a mapped route. "Admin, Analyst" gives the roles of the row's `METHOD /path` entries in order.
     /// </summary>
@@ -45,7 +45,10 @@ public sealed partial class ReadmeRolesTests
         var start = readme.IndexOf("### Admin API", StringComparison.Ordinal);
         start.Should().BeGreaterThan(0, "the README has an Admin API section");
         var end = readme.IndexOf("\n### ", start + 10, StringComparison.Ordinal);
-        var rows = readme[start..end].Split('\n').Where(l => l.StartsWith("| `", StringComparison.Ordinal));
+        // only the rows of the table headed "| endpoint | role | what |" (the section holds others, e.g. the paging table)
+        var table = readme.IndexOf("| endpoint | role | what |", start, end - start, StringComparison.Ordinal);
+        table.Should().BeGreaterThan(0, "the Admin API section has the endpoint | role | what table");
+        var rows = readme[table..end].Split('\n').Skip(2).TakeWhile(l => l.StartsWith('|')).Where(l => l.StartsWith("| `", StringComparison.Ordinal));
         var documented = new List<Documented>();
         foreach (var row in rows)
         {
