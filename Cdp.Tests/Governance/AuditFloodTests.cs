@@ -24,7 +24,7 @@ public sealed class AuditFloodTests
     }
 
     private static async Task<List<JsonElement>> Audit(CdpHost host) =>
-        (await host.AdminClient().GetFromJsonAsync<JsonElement>("/api/audit?take=1000")).GetProperty("items").EnumerateArray().ToList();
+        (await host.AdminClient().GetFromJsonAsync<JsonElement>("/api/audit?limit=1000")).GetProperty("items").EnumerateArray().ToList();
 
     [Fact]
     public async Task A_flood_without_a_key_grows_the_audit_log_by_at_most_the_bound_a_minute_and_the_metrics_count_every_request()

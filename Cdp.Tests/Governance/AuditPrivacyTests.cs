@@ -51,7 +51,7 @@ public sealed class AuditPrivacyTests
         var deletion = await PostJson(admin, "/api/privacy/deletions", new { identifierType = "user_id", value = "u-jane" });
         deletion.IsSuccessStatusCode.Should().BeTrue(await deletion.Content.ReadAsStringAsync());
 
-        var page = await admin.GetStringAsync("/api/audit?take=1000");
+        var page = await admin.GetStringAsync("/api/audit?limit=1000");
         var items = JsonDocument.Parse(page).RootElement.GetProperty("items").EnumerateArray().ToList();
         items.Select(i => i.GetProperty("path").GetString()).Should().Contain(p => p!.StartsWith("/api/profiles/search", StringComparison.Ordinal))
             .And.Contain("/api/privacy/deletions");
@@ -118,7 +118,7 @@ public sealed class AuditPrivacyTests
         List<JsonElement> items = [];
         for (var i = 0; i < 200; i++)
         {
-            items = (await admin.GetFromJsonAsync<JsonElement>("/api/audit?take=10")).GetProperty("items").EnumerateArray().ToList();
+            items = (await admin.GetFromJsonAsync<JsonElement>("/api/audit?limit=10")).GetProperty("items").EnumerateArray().ToList();
             if (!items[0].GetProperty("query").GetString()!.Contains("Jane", StringComparison.Ordinal)) break;
             await Task.Delay(50);
         }
