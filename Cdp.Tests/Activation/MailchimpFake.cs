@@ -11,7 +11,8 @@ namespace Cdp.Tests.Activation;
 /// POST .../segments/{sid} members_to_add / members_to_remove ≤ 500 each); DELETE .../members/{md5} archives;
 /// PATCH .../members/{md5} changes a member (status one of subscribed, unsubscribed, cleaned, pending, transactional; 404 for an
 /// unknown member); POST .../members/{md5}/actions/delete-permanent erases a member for good (204; 404 when there is none).
-/// Errors are problem documents (type, title, status, detail, instance).
+/// Errors are problem documents (type, title, status, detail, instance). With <c>Contract = VendorContract.Mailchimp</c> every
+/// request is also checked against Mailchimp's own request schemas (TestData/vendor-openapi, see its README).
 /// </summary>
 public sealed partial class MailchimpFake(string apiKey, string listId) : VendorFake
 {

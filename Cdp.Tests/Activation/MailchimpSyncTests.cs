@@ -14,7 +14,7 @@ public sealed class MailchimpSyncTests : IDisposable
     private const string ApiKey = "0123456789abcdef0123456789abcdef-us21";
     private const string List = "a1b2c3d4e5";
 
-    private readonly MailchimpFake _fake = new(ApiKey, List);
+    private readonly MailchimpFake _fake = new(ApiKey, List) { Contract = VendorContract.Mailchimp };
     private readonly CrashBeforeCommit _crash = new();
     private ActivationHarness? _harness;
 
@@ -43,6 +43,8 @@ public sealed class MailchimpSyncTests : IDisposable
     {
         _harness?.Dispose();
         _fake.Dispose();
+        // Every request every test sent was checked against Mailchimp's own published request schemas.
+        _fake.ContractViolations.Should().BeEmpty("Mailchimp's Marketing API schemas (TestData/vendor-openapi) must accept every request");
     }
 
     [Fact]
@@ -297,6 +299,28 @@ public sealed class MailchimpSyncTests : IDisposable
         (await h.Host.AdminClient(CdpHost.AnalystKey).PostAsync("/api/activation/syncs/newsletter/run", null)).StatusCode.Should().Be(HttpStatusCode.Forbidden);
         var recurring = await admin.GetFromJsonAsync<JsonElement>("/api/scheduling/recurring");
         recurring.EnumerateArray().Select(r => r.GetProperty("id").GetString()).Should().Contain("sync-newsletter");
+    }
+
+    [Fact]
+    public void Mailchimps_request_schemas_name_the_operation_and_field_a_request_breaks()
+    {
+        static FakeRequest Req(string method, string path, string body = "", string query = "") => new(method, path, query, new Dictionary<string, string>(), body);
+        var member = $"/3.0/lists/{List}/members/{new string('a', 32)}";
+        VendorContract.Mailchimp.Check(Req("PATCH", member, """{"status":"unsubscribed"}""")).Should().BeEmpty();
+        VendorContract.Mailchimp.Check(Req("PATCH", member, """{"status":"archived"}""")).Should().ContainSingle()
+            .Which.Should().Contain("PATCH " + member).And.Contain("/status").And.Contain("enum");
+        VendorContract.Mailchimp.Check(Req("POST", $"/3.0/lists/{List}", """{"members":[{"email_address":"a@example.com","status":"subscribed"}],"update_existing":"yes"}"""))
+            .Should().ContainSingle().Which.Should().Contain("/update_existing").And.Contain("type");
+        VendorContract.Mailchimp.Check(Req("POST", $"/3.0/lists/{List}", """{"update_existing":true}"""))
+            .Should().ContainSingle().Which.Should().Contain("required").And.Contain("members");
+        VendorContract.Mailchimp.Check(Req("POST", $"/3.0/lists/{List}/segments", """{"static_segment":[]}"""))
+            .Should().ContainSingle().Which.Should().Contain("required").And.Contain("name");
+        VendorContract.Mailchimp.Check(Req("POST", $"/3.0/lists/{List}/segments/1001", """{"members_to_add":[1]}"""))
+            .Should().ContainSingle().Which.Should().Contain("/members_to_add/0").And.Contain("type");
+        VendorContract.Mailchimp.Check(Req("POST", member + "/actions/delete-permanent", """{"status":"x"}"""))
+            .Should().ContainSingle().Which.Should().Contain("takes no request body");
+        VendorContract.Mailchimp.Check(Req("PUT", member + "/tags", "{}")).Should().ContainSingle().Which.Should().Contain("no such path");
+        VendorContract.Mailchimp.Check(Req("GET", $"/3.0/lists/{List}/segments", query: "?type=static")).Should().BeEmpty("the one call the vendored schemas do not cover");
     }
 
     [Fact]

@@ -22,7 +22,7 @@ public sealed class VendorPrivacyTests : IDisposable
     private const string SendGridKey = "SG.testkey.0123456789abcdef";
     private static readonly string Secret = "whsec_" + Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)(i * 5)).ToArray());
 
-    private readonly MailchimpFake _mailchimp = new(MailchimpKey, MailchimpList);
+    private readonly MailchimpFake _mailchimp = new(MailchimpKey, MailchimpList) { Contract = VendorContract.Mailchimp };
     private readonly BrevoFake _brevo = new(BrevoKey, 7);
     private readonly SendGridFake _sendGrid = new(SendGridKey, "list-uuid-1");
     private readonly WebhookReceiver _hook = new(Secret);
@@ -78,6 +78,7 @@ public sealed class VendorPrivacyTests : IDisposable
         _brevo.Dispose();
         _sendGrid.Dispose();
         _hook.Dispose();
+        _mailchimp.ContractViolations.Should().BeEmpty("Mailchimp's Marketing API schemas (TestData/vendor-openapi) must accept every request");
     }
 
     private static readonly Person Jane = new("u-jane", "jane.doe@example.com", FirstName: "Janette");

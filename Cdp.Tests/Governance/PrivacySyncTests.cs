@@ -11,9 +11,13 @@ public sealed class PrivacySyncTests : IDisposable
     private const string ApiKey = "0123456789abcdef0123456789abcdef-us21";
     private const string List = "a1b2c3d4e5";
 
-    private readonly MailchimpFake _fake = new(ApiKey, List);
+    private readonly MailchimpFake _fake = new(ApiKey, List) { Contract = VendorContract.Mailchimp };
 
-    public void Dispose() => _fake.Dispose();
+    public void Dispose()
+    {
+        _fake.Dispose();
+        _fake.ContractViolations.Should().BeEmpty("Mailchimp's Marketing API schemas (TestData/vendor-openapi) must accept every request");
+    }
 
     private CdpHost Host(Dictionary<string, string?>? extra = null)
     {
