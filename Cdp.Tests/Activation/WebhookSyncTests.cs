@@ -139,6 +139,28 @@ public sealed class WebhookSyncTests : IDisposable
     }
 
     [Fact]
+    public async Task With_MaxAttempts_1_a_batch_is_sent_once_and_a_5xx_fails_the_run_without_a_retry()
+    {
+        // MaxAttempts = 1 is valid (1 to 20) and means "no retry"; Polly's retry strategy refuses 0 retries, so it once
+        // made every run of such a destination fail with a validation error before sending anything.
+        var h = Start(new() { ["Cdp:Destinations:hook:BatchSize"] = "10", ["Cdp:Destinations:hook:MaxAttempts"] = "1" });
+        var ids = await h.SeedAsync(ActivationHarness.People(2));
+        h.Segments.Set("vip", ids);
+        _receiver.Fail(_ => true, FakeResponse.Json(503, new { error = "down" }), times: 1);
+
+        var failed = await h.RunAsync("crm-push");
+
+        failed.Status.Should().NotBe(SyncRunStatus.Succeeded);
+        _receiver.Requests.Should().HaveCount(1, "one attempt, no retry");
+        string.Join("; ", failed.Errors).Should().NotContain("MaxRetryAttempts");
+
+        var next = await h.RunAsync("crm-push");
+
+        next.Status.Should().Be(SyncRunStatus.Succeeded, string.Join("; ", next.Errors));
+        _receiver.Requests.Should().HaveCount(2, "the next run sends the batch again, once");
+    }
+
+    [Fact]
     public async Task Each_attempt_after_a_Retry_After_gets_a_fresh_timestamp_and_signature_that_the_StandardWebhooks_library_verifies()
     {
         var h = Start(new() { ["Cdp:Destinations:hook:BatchSize"] = "10" });

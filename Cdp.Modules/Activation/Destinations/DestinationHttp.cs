@@ -34,11 +34,13 @@ internal sealed class DestinationHttp(IOptions<ActivationOptions> options, TimeP
     public HttpClient Client(string destination) => _clients.GetOrAdd(destination, name =>
     {
         var d = options.Value.Destinations[name];
-        var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage>()
-            .AddConcurrencyLimiter(d.MaxConcurrency, queueLimit: 10_000)
-            .AddRetry(new HttpRetryStrategyOptions
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>()
+            .AddConcurrencyLimiter(d.MaxConcurrency, queueLimit: 10_000);
+        // MaxAttempts = 1 means no retry at all: Polly's retry strategy refuses 0 retries (MaxRetryAttempts is 1 or more).
+        if (d.MaxAttempts > 1)
+            builder.AddRetry(new HttpRetryStrategyOptions
             {
-                MaxRetryAttempts = Math.Max(0, d.MaxAttempts - 1),
+                MaxRetryAttempts = d.MaxAttempts - 1,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = d.RetryBaseDelay,
@@ -46,9 +48,8 @@ internal sealed class DestinationHttp(IOptions<ActivationOptions> options, TimeP
                 ShouldRetryAfterHeader = false, // the DelayGenerator below reads Retry-After and the vendors' own headers
                 ShouldHandle = args => ValueTask.FromResult(HttpClientResiliencePredicates.IsTransient(args.Outcome) && !AsksTooLongAWait(args.Outcome.Result, d.MaxRetryDelay)),
                 DelayGenerator = args => ValueTask.FromResult(ResetDelay(args.Outcome.Result, d.MaxRetryDelay)),
-            })
-            .AddTimeout(d.Timeout)
-            .Build();
+            });
+        var pipeline = builder.AddTimeout(d.Timeout).Build();
         HttpMessageHandler inner = new CountingHandler(() => _attempts.AddOrUpdate(name, 1, (_, n) => n + 1))
         {
             InnerHandler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AutomaticDecompression = DecompressionMethods.All },
