@@ -114,7 +114,7 @@ internal sealed class DestinationHttp(IOptions<ActivationOptions> options, TimeP
         }
         if (status is 401 or 403) throw new DestinationUnavailableException($"{what} (credentials refused: the run stops)");
         if (status is 408 or 429 || status >= 500) throw new DestinationUnavailableException($"{what} (still failing after its retries)");
-        throw new BatchRefusedException(what);
+        throw new BatchRefusedException(what, status);
     }
 
     public void Dispose()

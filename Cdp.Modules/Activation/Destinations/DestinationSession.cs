@@ -51,7 +51,14 @@ internal sealed class DestinationUnavailableException(string message, Exception?
 }
 
 /// <summary>The destination refused a whole batch for good (a 4xx other than auth and rate limits): its rows are rejected, the run goes on.</summary>
-internal sealed class BatchRefusedException(string message) : Exception(message);
+/// <summary>The vendor refused the request (a 4xx other than 401/403/408/429); <see cref="Status"/> is its HTTP status.</summary>
+internal sealed class BatchRefusedException(string message, int status) : Exception(message)
+{
+    public int Status { get; } = status;
+
+    /// <summary>The vendor has no such thing (404): for a deletion, already gone; for a cached id, look it up again.</summary>
+    public bool NotFound => Status == 404;
+}
 
 internal static class Refusals
 {
