@@ -326,7 +326,7 @@ public sealed class MailchimpSyncTests : IDisposable
     [Fact]
     public void The_data_centre_comes_from_the_keys_suffix_unless_a_base_url_is_set()
     {
-        MailchimpSession.Root(new DestinationSettings { ApiKey = "abc-us21" }).Should().Be("https://us21.api.mailchimp.com");
-        MailchimpSession.Root(new DestinationSettings { ApiKey = "abc-us21", BaseUrl = "http://127.0.0.1:9/" }).Should().Be("http://127.0.0.1:9");
+        VendorApi.Root(new DestinationSettings { Type = "Mailchimp", ApiKey = "abc-us21" }).Should().Be("https://us21.api.mailchimp.com");
+        VendorApi.Root(new DestinationSettings { Type = "Mailchimp", ApiKey = "abc-us21", BaseUrl = "http://127.0.0.1:9/" }).Should().Be("http://127.0.0.1:9");
     }
 }

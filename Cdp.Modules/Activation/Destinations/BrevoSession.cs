@@ -14,7 +14,7 @@ internal sealed class BrevoSession(SyncTarget target, HttpClient client) : IDest
     private const string Vendor = "Brevo";
 
     private readonly DestinationSettings _d = target.Destination;
-    private readonly string _root = target.Destination.BaseUrl.Length > 0 ? target.Destination.BaseUrl.TrimEnd('/') : "https://api.brevo.com";
+    private readonly string _root = VendorApi.Root(target.Destination);
 
     public int UpsertBatchSize => DestinationSessions.UpsertBatchSize(_d);
 
@@ -93,8 +93,7 @@ internal sealed class BrevoSession(SyncTarget target, HttpClient client) : IDest
         DestinationHttp.SendAsync(client, Vendor, () =>
         {
             var request = new HttpRequestMessage(method, _root + path);
-            request.Headers.Add("api-key", _d.ApiKey);
-            request.Headers.Accept.ParseAdd("application/json");
+            VendorApi.Authorize(request, _d);
             if (json is not null) request.Content = JsonBodies.Content(json);
             return request;
         }, cancellationToken);

@@ -20,7 +20,7 @@ internal sealed class MailchimpSession(SyncTarget target, HttpClient client, Mem
     private const string SegmentIdKey = "mailchimpSegmentId";
 
     private readonly DestinationSettings _d = target.Destination;
-    private readonly string _root = Root(target.Destination);
+    private readonly string _root = VendorApi.Root(target.Destination);
     private string? _segmentId;
     private bool _segmentRecovered;
     private readonly List<string> _notes = [];
@@ -36,11 +36,6 @@ internal sealed class MailchimpSession(SyncTarget target, HttpClient client, Mem
     public bool IsolatesRefusedRows => true;
 
     public static string SegmentName(string sync) => "cdp-" + sync;
-
-    /// <summary>BaseUrl, else https://&lt;dc&gt;.api.mailchimp.com from the key's suffix ("...-us21").</summary>
-    public static string Root(DestinationSettings d) => d.BaseUrl.Length > 0
-        ? d.BaseUrl.TrimEnd('/')
-        : $"https://{d.ApiKey[(d.ApiKey.LastIndexOf('-') + 1)..]}.api.mailchimp.com";
 
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
@@ -137,7 +132,7 @@ internal sealed class MailchimpSession(SyncTarget target, HttpClient client, Mem
                     {
                         (await SendAsync(HttpMethod.Delete, $"/3.0/lists/{_d.ListId}/members/{SubscriberHash(email)}", null, cancellationToken)).Dispose();
                     }
-                    catch (BatchRefusedException ex) when (ex.Message.Contains(" 404 ", StringComparison.Ordinal))
+                    catch (BatchRefusedException ex) when (ex.NotFound)
                     {
                     }
                     catch (BatchRefusedException ex)
@@ -166,7 +161,7 @@ internal sealed class MailchimpSession(SyncTarget target, HttpClient client, Mem
         {
             answer = await JsonBodies.ReadAsync(await SendAsync(HttpMethod.Post, $"/3.0/lists/{_d.ListId}/segments/{_segmentId}", body, cancellationToken), cancellationToken);
         }
-        catch (BatchRefusedException ex) when (ex.Message.Contains(" 404 ", StringComparison.Ordinal) && !_segmentRecovered)
+        catch (BatchRefusedException ex) when (ex.NotFound && !_segmentRecovered)
         {
             _segmentRecovered = true;
             var gone = _segmentId;
@@ -188,7 +183,7 @@ internal sealed class MailchimpSession(SyncTarget target, HttpClient client, Mem
         DestinationHttp.SendAsync(client, Vendor, () =>
         {
             var request = new HttpRequestMessage(method, _root + path);
-            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("cdp:" + _d.ApiKey)));
+            VendorApi.Authorize(request, _d);
             if (json is not null) request.Content = JsonBodies.Content(json);
             return request;
         }, cancellationToken);

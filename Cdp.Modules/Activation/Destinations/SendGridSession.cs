@@ -28,7 +28,7 @@ internal sealed partial class SendGridSession(SyncTarget target, HttpClient clie
     };
 
     private readonly DestinationSettings _d = target.Destination;
-    private readonly string _root = target.Destination.BaseUrl.Length > 0 ? target.Destination.BaseUrl.TrimEnd('/') : "https://api.sendgrid.com";
+    private readonly string _root = VendorApi.Root(target.Destination);
 
     public int UpsertBatchSize => DestinationSessions.UpsertBatchSize(_d);
 
@@ -196,7 +196,7 @@ internal sealed partial class SendGridSession(SyncTarget target, HttpClient clie
             var absolute = Uri.TryCreate(path, UriKind.Absolute, out var u) && u.Scheme is "http" or "https";
             var request = new HttpRequestMessage(method, absolute ? path : _root + path);
             if (!absolute || string.Equals(u!.Authority, new Uri(_root).Authority, StringComparison.OrdinalIgnoreCase))
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _d.ApiKey);
+                VendorApi.Authorize(request, _d);
             if (json is not null) request.Content = JsonBodies.Content(json);
             return request;
         }, cancellationToken);

@@ -153,7 +153,7 @@ internal sealed class VendorPrivacyCalls(DestinationHttp http)
             {
                 response = await SendAsync(client, d, HttpMethod.Post, "/v3/marketing/contacts/search/emails", body, cancellationToken);
             }
-            catch (BatchRefusedException ex) when (IsNotFound(ex))
+            catch (BatchRefusedException ex) when (ex.NotFound)
             {
                 continue;
             }
@@ -197,40 +197,18 @@ internal sealed class VendorPrivacyCalls(DestinationHttp http)
             (await SendAsync(client, d, method, path, json, cancellationToken)).Dispose();
             return true;
         }
-        catch (BatchRefusedException ex) when (IsNotFound(ex))
+        catch (BatchRefusedException ex) when (ex.NotFound)
         {
             return false;
         }
     }
 
-    /// <summary>DestinationHttp words a refusal "&lt;vendor&gt; answered &lt;status&gt; ...".</summary>
-    private static bool IsNotFound(BatchRefusedException ex) => ex.Message.Contains(" answered 404 ", StringComparison.Ordinal);
-
     private static Task<HttpResponseMessage> SendAsync(HttpClient client, DestinationSettings d, HttpMethod method, string path, string? json, CancellationToken cancellationToken) =>
         DestinationHttp.SendAsync(client, d.Kind.ToString()!, () =>
         {
-            var request = new HttpRequestMessage(method, Root(d) + path);
-            switch (d.Kind)
-            {
-                case DestinationType.Mailchimp:
-                    request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("cdp:" + d.ApiKey)));
-                    break;
-                case DestinationType.Brevo:
-                    request.Headers.Add("api-key", d.ApiKey);
-                    request.Headers.Accept.ParseAdd("application/json");
-                    break;
-                case DestinationType.SendGrid:
-                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", d.ApiKey);
-                    break;
-            }
+            var request = new HttpRequestMessage(method, VendorApi.Root(d) + path);
+            VendorApi.Authorize(request, d);
             if (json is not null) request.Content = JsonBodies.Content(json);
             return request;
         }, cancellationToken);
-
-    private static string Root(DestinationSettings d) => d.Kind switch
-    {
-        DestinationType.Mailchimp => MailchimpSession.Root(d),
-        DestinationType.Brevo => d.BaseUrl.Length > 0 ? d.BaseUrl.TrimEnd('/') : "https://api.brevo.com",
-        _ => d.BaseUrl.Length > 0 ? d.BaseUrl.TrimEnd('/') : "https://api.sendgrid.com",
-    };
 }
