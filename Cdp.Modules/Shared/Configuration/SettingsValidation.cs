@@ -1,6 +1,8 @@
 using FluentValidation;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Cdp.Modules.Shared.Configuration;
@@ -13,10 +15,12 @@ public static class SettingsValidation
 {
     public static OptionsBuilder<TOptions> AddValidatedSettings<TOptions, TValidator>(
         this IServiceCollection services, IConfiguration configuration, string section)
-        where TOptions : class
+        where TOptions : class, new()
         where TValidator : AbstractValidator<TOptions>, new()
     {
         services.AddSingleton<IValidateOptions<TOptions>>(new FluentOptionsValidator<TOptions>(new TValidator(), section));
+        services.AddSingleton<IWatchedSettings>(new WatchedSettings<TOptions>(section, new TValidator()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SettingsChangeWatcher>());
         return services.AddOptions<TOptions>()
             .Bind(configuration.GetSection(section), b => b.ErrorOnUnknownConfiguration = false)
             .ValidateOnStart();
@@ -28,12 +32,13 @@ public static class SettingsValidation
         public ValidateOptionsResult Validate(string? name, TOptions options)
         {
             var result = validator.Validate(options);
-            if (result.IsValid) return ValidateOptionsResult.Success;
-            // Property names use ':' so that "Sources:web:WriteKey" reads as the appsettings key.
-            return ValidateOptionsResult.Fail(result.Errors.Select(e =>
-                $"{section}:{e.PropertyName.Replace('.', ':').Replace("[", ":").Replace("]", "")}: {e.ErrorMessage}"));
+            return result.IsValid ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(Failures(result, section));
         }
     }
+
+    /// <summary>Each failure as "full:appsettings:key: message" (property names use ':' so "Sources:web:WriteKey" reads as the key).</summary>
+    internal static IEnumerable<string> Failures(FluentValidation.Results.ValidationResult result, string section) =>
+        result.Errors.Select(e => $"{section}:{e.PropertyName.Replace('.', ':').Replace("[", ":").Replace("]", "")}: {e.ErrorMessage}");
 }
 
 /// <summary>Thrown (and printed) when appsettings are invalid: the host refuses to start.</summary>
