@@ -87,17 +87,21 @@ internal static class ThresholdSweep
         {
             var marks = string.Join(", ", new[] { r.Band?.ToString(), ReferenceEquals(r, best) ? "best clustered F1" : null }.OfType<string>());
             var text = labelled
-                ? FormattableString.Invariant($"  {r.Weight,7:F2} {ProbabilityText(r.Probability),10} {r.Pairs,10:N0} {r.Pairwise!.Precision,9:F4} {r.Pairwise.Recall,7:F4} {r.Pairwise.F1,7:F4} {r.Clustered!.F1,12:F4}")
-                : FormattableString.Invariant($"  {r.Weight,7:F2} {ProbabilityText(r.Probability),10} {r.Pairs,10:N0}");
+                ? FormattableString.Invariant($"  {r.Weight,7:F2} {ProbabilityText(r.Weight),10} {r.Pairs,10:N0} {r.Pairwise!.Precision,9:F4} {r.Pairwise.Recall,7:F4} {r.Pairwise.F1,7:F4} {r.Clustered!.F1,12:F4}")
+                : FormattableString.Invariant($"  {r.Weight,7:F2} {ProbabilityText(r.Weight),10} {r.Pairs,10:N0}");
             output.WriteLine(marks.Length == 0 ? text : $"{text}  {marks}");
         }
     }
 
-    /// <summary>Probabilities near 0 or 1 in a form that still tells them apart (1-2.0e-05 rather than 1.0000).</summary>
-    internal static string ProbabilityText(double p) => p switch
+    /// <summary>
+    /// A weight's match probability in a form that still tells values near 0 or 1 apart: 1-2.0e-05 rather than 1.0000
+    /// (1 - p computed from the weight, where a double holding p would round to 1).
+    /// </summary>
+    internal static string ProbabilityText(double weight)
     {
-        < 0.001 => p.ToString("0.0e+00", CultureInfo.InvariantCulture),
-        > 0.999 => "1-" + (1 - p).ToString("0.0e+00", CultureInfo.InvariantCulture),
-        _ => p.ToString("0.####", CultureInfo.InvariantCulture),
-    };
+        var p = MatchProbability.FromWeight(weight);
+        if (p < 0.001) return p.ToString("0.0e+00", CultureInfo.InvariantCulture);
+        if (p <= 0.999) return p.ToString("0.####", CultureInfo.InvariantCulture);
+        return "1-" + (1.0 / (1.0 + Math.Pow(2, weight))).ToString("0.0e+00", CultureInfo.InvariantCulture);
+    }
 }
