@@ -225,6 +225,28 @@ public sealed class MatchEvaluateOutputTests
         Refuses(["--link", Fake1000, noSurname, .. rest], 2, "field 'surname' is not a column of no-surname.csv");
     }
 
+    [Fact]
+    public async Task The_executable_links_two_files_and_exits_1_when_the_output_folder_is_missing()
+    {
+        using var folder = new TempFolder();
+        var lines = File.ReadAllLines(TestData("linkage", "febrl_dataset1.csv"));
+        var originals = folder.File("originals.csv");
+        var duplicates = folder.File("duplicates.csv");
+        File.WriteAllLines(originals, lines.Take(1).Concat(lines.Skip(1).Where(l => l.Contains("-org,", StringComparison.Ordinal))));
+        File.WriteAllLines(duplicates, lines.Take(1).Concat(lines.Skip(1).Where(l => l.Contains("-dup-", StringComparison.Ordinal))));
+        string[] args = ["match", "evaluate", "--link", originals, duplicates, "--id", "rec_id", "--truth-from-rec-id", "--settings", TestData("matching", "febrl.json")];
+
+        var missing = await CdpProcess.RunToExitAsync(folder.Path, [.. args, "--clusters-out", folder.File("out/clusters.csv")]);
+        var done = await CdpProcess.RunToExitAsync(folder.Path, [.. args, "--clusters-out", folder.File("clusters.csv")]);
+
+        missing.ExitCode.Should().Be(1, missing.Output);
+        missing.Output.Should().Contain("does not exist");
+        done.ExitCode.Should().Be(0, done.Output);
+        var clusters = ReadCsv(folder.File("clusters.csv"));
+        clusters.Should().HaveCount(1_000).And.OnlyContain(c => c["cluster_size"] == "2", "each original is linked to its one duplicate");
+        clusters.GroupBy(c => c["cluster_id"]).Should().OnlyContain(g => g.Count(c => c["file"] == "originals.csv") == 1 && g.Count(c => c["file"] == "duplicates.csv") == 1);
+    }
+
     private static void Refuses(string[] args, int exit, string message)
     {
         var (code, text) = Evaluate(args);
