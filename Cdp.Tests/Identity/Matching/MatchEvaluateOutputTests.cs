@@ -183,6 +183,23 @@ public sealed class MatchEvaluateOutputTests
     }
 
     [Fact]
+    public void Repeated_record_ids_are_reported_since_the_output_files_name_records_by_id()
+    {
+        using var folder = new TempFolder();
+        var lines = File.ReadAllLines(Fake1000);
+        var repeated = folder.File("repeated.csv");
+        File.WriteAllLines(repeated, [.. lines, .. lines.Skip(1).Take(3)]); // the first three records once more
+
+        var (exit, text) = Evaluate([repeated, "--id", "unique_id", "--truth", "cluster", "--settings", Fake1000Settings]);
+        var (cleanExit, clean) = Evaluate([Fake1000, "--id", "unique_id", "--truth", "cluster", "--settings", Fake1000Settings]);
+
+        exit.Should().Be(0, text);
+        text.Should().Contain("note: 3 records of repeated.csv share their --id value with an earlier record");
+        cleanExit.Should().Be(0);
+        clean.Should().NotContain("note:");
+    }
+
+    [Fact]
     public void Output_files_are_refused_before_the_run_when_their_folder_is_missing_they_exist_or_they_are_an_input()
     {
         using var folder = new TempFolder();
