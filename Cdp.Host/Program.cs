@@ -54,7 +54,7 @@ try
         case "match" when rest.Length > 0 && rest[0] == "run":
             return await MatchRunVerb.RunAsync(rest[1..]);
         case "match":
-            Console.Error.WriteLine("usage: cdp match run [--full] [--retrain] | cdp match evaluate <csv> --id <column> --truth <column> [--settings <json file>] (cdp match evaluate --help)");
+            Console.Error.WriteLine("usage: cdp match run [--full] [--retrain] | cdp match evaluate (<csv> | --link <a.csv> <b.csv>) --id <column> --truth <column> [--settings <json file>] [--pairs-out <file>] [--clusters-out <file>] (cdp match evaluate --help)");
             return 1;
         default:
             Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, import, backup, restore, reprocess, unmerge, identity dry-run, match run, match evaluate, syncs. See README.md.");

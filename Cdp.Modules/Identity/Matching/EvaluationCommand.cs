@@ -14,12 +14,20 @@ namespace Cdp.Modules.Identity.Matching;
 internal static class EvaluationCommand
 {
     public const string Usage =
-        "usage: cdp match evaluate <csv> --id <column> (--truth <column> | --truth-from-rec-id | --truth-pattern <regex>) [--settings <json file>] [--verbose] [--explain <n>] [--errors <n>]\n" +
+        "usage: cdp match evaluate (<csv> | --link <a.csv> <b.csv>) --id <column> [--truth <column> | --truth-from-rec-id | --truth-pattern <regex>]\n" +
+        "                          [--settings <json file>] [--pairs-out <file>] [--clusters-out <file>] [--overwrite] [--verbose] [--explain <n>] [--errors <n>]\n" +
+        "  --link <a> <b>         two-file linkage: only pairs of one record of <a> and one of <b> are compared and counted\n" +
         "  --truth <column>       records with the same value in this column are the same person\n" +
         "  --truth-from-rec-id    FEBRL ids: rec-N-org and rec-N-dup-k with the same N are the same person\n" +
         "  --truth-pattern <re>   the truth is the first capture group of <re> applied to --truth (or else --id) column\n" +
+        "                         (no ground truth: only with --pairs-out or --clusters-out; no precision or recall then)\n" +
         "  --settings <file>      JSON with the Cdp:Identity:Matching section (or that section's content at the root);\n" +
         "                         default: the Cdp:Identity:Matching section of appsettings.json beside the executable\n" +
+        "  --pairs-out <file>     write the pairs at or above Review as CSV: left_id, right_id, match_probability, match_weight,\n" +
+        "                         band (AutoMerge or Review), true_match (true/false; empty without ground truth)\n" +
+        "  --clusters-out <file>  write every record's cluster (the connected components of the AutoMerge pairs) as CSV:\n" +
+        "                         record_id, cluster_id, cluster_size (with --link also file)\n" +
+        "  --overwrite            replace existing output files (without it an existing file stops the command)\n" +
         "  --verbose              also print the trained m, u and weights per comparison level\n" +
         "  --explain <n>          also print the n lowest-scoring pairs routed to Review or AutoMerge, with their breakdown\n" +
         "  --errors <n>           also print up to n wrongly merged and n missed candidate pairs (at AutoMerge), with their breakdown";
@@ -41,9 +49,19 @@ internal static class EvaluationCommand
             output.WriteLine(Usage);
             return 1;
         }
-        if (!File.Exists(parsed.Csv))
+        foreach (var input in parsed.Inputs)
         {
-            output.WriteLine($"no such file: {parsed.Csv}");
+            if (!File.Exists(input))
+            {
+                output.WriteLine(Directory.Exists(input) ? $"{input} is a folder, not a CSV file" : $"no such file: {input}");
+                return 1;
+            }
+        }
+        // checked before the (possibly long) run, so a typo in an output path costs nothing
+        var outputs = PredictionFiles.Check(parsed.PairsOut, parsed.ClustersOut, parsed.Inputs, parsed.Overwrite);
+        if (outputs.Error is not null)
+        {
+            output.WriteLine(outputs.Error);
             return 1;
         }
 
@@ -54,51 +72,94 @@ internal static class EvaluationCommand
             return 2;
         }
 
-        EvaluationData data;
-        try
+        var files = new List<EvaluationData>(parsed.Inputs.Length);
+        for (var source = 0; source < parsed.Inputs.Length; source++)
         {
-            data = EvaluationData.Read(parsed.Csv, parsed.Id, parsed.Truth, parsed.TruthPattern);
-        }
-        catch (Exception ex) when (ex is InvalidDataException or CsvFormatException or ArgumentException)
-        {
-            output.WriteLine(ex.Message);
-            return 1;
+            var input = parsed.Inputs[source];
+            try
+            {
+                files.Add(EvaluationData.Read(input, parsed.Id, parsed.Truth, parsed.TruthPattern, labelled: parsed.Labelled, source));
+            }
+            catch (Exception ex) when (ex is InvalidDataException or CsvFormatException or ArgumentException or IOException or UnauthorizedAccessException or RegexMatchTimeoutException)
+            {
+                output.WriteLine(ex is InvalidDataException ? ex.Message : $"cannot read {input}: {ex.Message}");
+                return 1;
+            }
         }
 
         var engine = new MatchingEngine(options);
         // a field that is no column would be "always empty" and quietly worsen the result: refuse it like invalid settings
-        var columns = data.Records.Count > 0 ? data.Records[0].Fields.Keys.ToHashSet(StringComparer.OrdinalIgnoreCase) : [];
-        foreach (var c in engine.Plan.Comparisons)
-            foreach (var f in c.OtherFields.Prepend(c.Field).Where(f => !columns.Contains(f)))
+        foreach (var file in files)
+        {
+            if (MissingField(engine.Plan, file) is { } missing)
             {
-                output.WriteLine($"comparison '{c.Name}': field '{f}' is not a column of {Path.GetFileName(parsed.Csv)} (columns: {string.Join(", ", columns)})");
+                output.WriteLine(missing);
                 return 2;
             }
-        foreach (var r in engine.Plan.BlockingRules)
-            foreach (var k in r.Keys.Where(k => !columns.Contains(k.Field)))
-            {
-                output.WriteLine($"blocking rule '{string.Join("+", r.Keys.Select(x => x.Field))}': field '{k.Field}' is not a column of {Path.GetFileName(parsed.Csv)} (columns: {string.Join(", ", columns)})");
-                return 2;
-            }
+        }
+        var records = files.Count == 1 ? files[0].Records : [.. files.SelectMany(f => f.Records)];
+        var truth = parsed.Labelled ? LinkageEvaluation.Labels(files.SelectMany(f => f.Labels!)) : null;
+        var linkType = parsed.Inputs.Length == 2 ? LinkType.Link : LinkType.Dedupe;
         MatchRun run;
         try
         {
-            run = engine.Run(data.Records);
+            run = engine.Run(records, linkType);
         }
         catch (InvalidOperationException ex)
         {
             output.WriteLine(ex.Message);
             return 1;
         }
-        var report = EvaluationReport.Of(run, data.Truth, LinkType.Dedupe);
-        report.Print(output, Path.GetFileName(parsed.Csv));
+        var fileNames = FileLabels(parsed.Inputs);
+        var report = EvaluationReport.Of(run, truth, linkType);
+        report.Print(output, string.Join(" + ", fileNames));
+        foreach (var file in files.Where(f => f.DuplicateIds > 0))
+            output.WriteLine($"note: {file.DuplicateIds:N0} records of {Path.GetFileName(file.Path)} share their --id value with an earlier record; the output files name records by that id");
         if (parsed.Verbose) output.Write(run.Model.Describe());
-        if (parsed.Explain > 0) PrintExplanations(run, data.Truth, parsed.Explain, output);
-        if (parsed.Errors > 0) PrintErrors(run, data.Truth, parsed.Errors, output);
+        if (parsed.Explain > 0) PrintExplanations(run, truth, parsed.Explain, output);
+        if (parsed.Errors > 0) PrintErrors(run, truth!, parsed.Errors, output);
+        try
+        {
+            if (outputs.Pairs is not null)
+            {
+                var written = PredictionFiles.WritePairs(outputs.Pairs, run, truth, parsed.Overwrite);
+                output.WriteLine($"pairs: {written:N0} written to {outputs.Pairs}");
+            }
+            if (outputs.Clusters is not null)
+            {
+                var clusters = PredictionFiles.WriteClusters(outputs.Clusters, run, linkType == LinkType.Link ? fileNames : null, parsed.Overwrite);
+                output.WriteLine($"clusters: {clusters:N0} ({run.Records.Count:N0} records) written to {outputs.Clusters}");
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            output.WriteLine($"cannot write the output: {ex.Message}");
+            return 1;
+        }
         return 0;
     }
 
-    private static void PrintExplanations(MatchRun run, int[] truth, int count, TextWriter output)
+    /// <summary>The files' names as the output shows them; their paths when two have the same name.</summary>
+    private static string[] FileLabels(string[] inputs)
+    {
+        var names = inputs.Select(i => Path.GetFileName(i)).ToArray();
+        return names.Distinct(StringComparer.Ordinal).Count() == names.Length ? names : inputs;
+    }
+
+    private static string? MissingField(ComparisonPlan plan, EvaluationData file)
+    {
+        var columns = file.Columns.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var name = Path.GetFileName(file.Path);
+        foreach (var c in plan.Comparisons)
+            foreach (var f in c.OtherFields.Prepend(c.Field).Where(f => !columns.Contains(f)))
+                return $"comparison '{c.Name}': field '{f}' is not a column of {name} (columns: {string.Join(", ", file.Columns)})";
+        foreach (var r in plan.BlockingRules)
+            foreach (var k in r.Keys.Where(k => !columns.Contains(k.Field)))
+                return $"blocking rule '{string.Join("+", r.Keys.Select(x => x.Field))}': field '{k.Field}' is not a column of {name} (columns: {string.Join(", ", file.Columns)})";
+        return null;
+    }
+
+    private static void PrintExplanations(MatchRun run, int[]? truth, int count, TextWriter output)
     {
         output.WriteLine($"lowest-scoring {count} pairs at or above Review:");
         foreach (var i in Enumerable.Range(0, run.Pairs.Count).OrderBy(i => run.Pairs.Weight[i]).Take(count))
@@ -120,11 +181,11 @@ internal static class EvaluationCommand
         foreach (var x in missed.Take(count)) PrintPair(run, truth, candidates.Left[x.i], candidates.Right[x.i], run.CandidatePatterns[x.i], output);
     }
 
-    private static void PrintPair(MatchRun run, int[] truth, int left, int right, ulong pattern, TextWriter output)
+    private static void PrintPair(MatchRun run, int[]? truth, int left, int right, ulong pattern, TextWriter output)
     {
         var result = run.Explain(left, right, pattern);
-        var same = truth[left] == truth[right] ? "true match" : "NOT a match";
-        output.WriteLine(FormattableString.Invariant($"{result.LeftId} ~ {result.RightId}: {result.Route}, p={result.Probability:F4}, weight {result.Weight:F2} (prior {result.PriorWeight:F2}), {same}"));
+        var same = truth is null ? "" : truth[left] == truth[right] ? ", true match" : ", NOT a match";
+        output.WriteLine(FormattableString.Invariant($"{result.LeftId} ~ {result.RightId}: {result.Route}, p={result.Probability:F4}, weight {result.Weight:F2} (prior {result.PriorWeight:F2}){same}"));
         foreach (var c in result.Comparisons)
             output.WriteLine(FormattableString.Invariant($"    {c.Comparison,-16} {c.Level,-34} {c.Weight,7:F2}  '{c.LeftValue}' / '{c.RightValue}'"));
     }
@@ -168,13 +229,19 @@ internal static class EvaluationCommand
         string.Join('\n', result.Errors.Select(e =>
             $"  - {prefix}{e.PropertyName.Replace('.', ':').Replace("[", ":").Replace("]", "")}: {e.ErrorMessage}"));
 
-    private sealed record Arguments(string Csv, string Id, string? Truth, Regex? TruthPattern, string? Settings, bool Verbose, int Explain, int Errors)
+    private sealed record Arguments(
+        string[] Inputs, string Id, string? Truth, Regex? TruthPattern, string? Settings, bool Verbose, int Explain, int Errors,
+        string? PairsOut, string? ClustersOut, bool Overwrite)
     {
+        public bool Labelled => Truth is not null || TruthPattern is not null;
+
         public static Arguments? Parse(string[] args, out string error)
         {
             error = "";
-            string? csv = null, id = null, truth = null, pattern = null, settings = null;
+            string? csv = null, id = null, truth = null, pattern = null, settings = null, pairsOut = null, clustersOut = null;
+            string[]? link = null;
             var verbose = false;
+            var overwrite = false;
             var explain = 0;
             var errors = 0;
             for (var i = 0; i < args.Length; i++)
@@ -189,6 +256,33 @@ internal static class EvaluationCommand
                     case "--truth-from-rec-id": pattern = RecIdPattern; break;
                     case "--settings": settings = Value(); break;
                     case "--verbose": verbose = true; break;
+                    case "--overwrite": overwrite = true; break;
+                    case "--pairs-out":
+                        pairsOut = Value();
+                        if (string.IsNullOrWhiteSpace(pairsOut))
+                        {
+                            error = "--pairs-out needs a file name";
+                            return null;
+                        }
+                        break;
+                    case "--clusters-out":
+                        clustersOut = Value();
+                        if (string.IsNullOrWhiteSpace(clustersOut))
+                        {
+                            error = "--clusters-out needs a file name";
+                            return null;
+                        }
+                        break;
+                    case "--link":
+                        var a = Value();
+                        var b = Value();
+                        if (a is null || b is null || a.StartsWith("--", StringComparison.Ordinal) || b.StartsWith("--", StringComparison.Ordinal))
+                        {
+                            error = "--link needs two CSV files: --link <a.csv> <b.csv>";
+                            return null;
+                        }
+                        link = [a, b];
+                        break;
                     case "--explain":
                         if (!int.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out explain))
                         {
@@ -213,9 +307,13 @@ internal static class EvaluationCommand
                         break;
                 }
             }
-            if (csv is null) error = "missing the CSV file";
+            var labelled = truth is not null || pattern is not null;
+            if (csv is not null && link is not null) error = "give either one CSV file (deduplication) or --link <a.csv> <b.csv> (linkage), not both";
+            else if (csv is null && link is null) error = "missing the CSV file (or --link <a.csv> <b.csv>)";
             else if (string.IsNullOrEmpty(id)) error = "missing --id <column>";
-            else if (truth is null && pattern is null) error = "missing the ground truth: --truth <column>, --truth-from-rec-id or --truth-pattern <regex>";
+            else if (!labelled && pairsOut is null && clustersOut is null)
+                error = "missing the ground truth: --truth <column>, --truth-from-rec-id or --truth-pattern <regex> (or --pairs-out / --clusters-out to only write the predictions)";
+            else if (!labelled && errors > 0) error = "--errors needs the ground truth";
             if (error.Length > 0) return null;
             Regex? regex = null;
             if (pattern is not null)
@@ -230,15 +328,51 @@ internal static class EvaluationCommand
                     return null;
                 }
             }
-            return new Arguments(csv!, id!, truth, regex, settings, verbose, explain, errors);
+            return new Arguments(link ?? [csv!], id!, truth, regex, settings, verbose, explain, errors, pairsOut, clustersOut, overwrite);
         }
     }
 }
 
-/// <summary>Records and their ground truth read from a CSV file (fields trimmed, empty = missing).</summary>
-internal sealed record EvaluationData(IReadOnlyList<MatchRecord> Records, int[] Truth)
+/// <summary>
+/// Records and their ground truth read from a CSV file (fields trimmed, empty = missing). The truth column is never a
+/// matching field. <see cref="Labels"/> is null when the file is read without ground truth.
+/// </summary>
+internal sealed class EvaluationData
 {
-    public static EvaluationData Read(string path, string idColumn, string? truthColumn, Regex? truthPattern)
+    /// <summary>A record of person data is a few hundred bytes: one over 1 MiB means broken quoting, not data.</summary>
+    private const int MaxRecordBytes = 1 << 20;
+
+    private EvaluationData(string path, IReadOnlyList<string> columns, IReadOnlyList<MatchRecord> records, IReadOnlyList<string>? labels, int duplicateIds)
+    {
+        Path = path;
+        Columns = columns;
+        Records = records;
+        Labels = labels;
+        DuplicateIds = duplicateIds;
+    }
+
+    public string Path { get; }
+
+    /// <summary>The columns matching fields may name (the truth column left out).</summary>
+    public IReadOnlyList<string> Columns { get; }
+
+    public IReadOnlyList<MatchRecord> Records { get; }
+
+    /// <summary>Each record's ground-truth label as read (after the truth pattern), or null without ground truth.</summary>
+    public IReadOnlyList<string>? Labels { get; }
+
+    /// <summary>Records whose id an earlier record of the file already has.</summary>
+    public int DuplicateIds { get; }
+
+    /// <summary>The labels as small integers (one file on its own; several files share labels through <see cref="LinkageEvaluation.Labels"/>).</summary>
+    public int[] Truth => LinkageEvaluation.Labels(Labels ?? throw new InvalidOperationException($"{Path} was read without ground truth"));
+
+    /// <summary>One labelled file: the truth is <paramref name="truthColumn"/> (else the id column), through <paramref name="truthPattern"/> when given.</summary>
+    public static EvaluationData Read(string path, string idColumn, string? truthColumn, Regex? truthPattern) =>
+        Read(path, idColumn, truthColumn, truthPattern, labelled: true, source: 0);
+
+    /// <param name="source">The file's number when linking (records of different sources are compared).</param>
+    public static EvaluationData Read(string path, string idColumn, string? truthColumn, Regex? truthPattern, bool labelled, int source)
     {
         using var csv = CsvReader.FromFile(path, new CsvReaderOptions
         {
@@ -246,9 +380,14 @@ internal sealed record EvaluationData(IReadOnlyList<MatchRecord> Records, int[] 
             TrimWhitespace = true, // FEBRL files put a space after each comma
             FieldCountMismatch = CsvFieldCountHandling.Allow,
             MissingField = CsvMissingFieldHandling.ReturnEmpty,
+            MalformedData = CsvMalformedDataHandling.Throw, // a mis-quoted file would silently shift values between fields
+            MaxRecordSize = MaxRecordBytes,
+            TrackLineNumbers = true,
         });
         var records = new List<MatchRecord>();
-        var truth = new List<string>();
+        var labels = labelled ? new List<string>() : null;
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var duplicates = 0;
         string[]? header = null;
         int idIndex = -1, truthIndex = -1;
         while (csv.Read())
@@ -266,19 +405,24 @@ internal sealed record EvaluationData(IReadOnlyList<MatchRecord> Records, int[] 
                 fields[header[i]] = csv.GetStringOrNull(i);
             }
             var id = csv.GetStringOrNull(idIndex) ?? "";
-            var label = csv.GetStringOrNull(truthIndex) ?? "";
-            if (truthPattern is not null)
+            if (!ids.Add(id)) duplicates++;
+            if (labels is not null)
             {
-                var match = truthPattern.Match(label);
-                if (!match.Success)
-                    throw new InvalidDataException($"row {csv.RowNumber}: '{label}' does not match the truth pattern {truthPattern}");
-                label = match.Groups.Count > 1 ? match.Groups[1].Value : match.Value;
+                var label = csv.GetStringOrNull(truthIndex) ?? "";
+                if (truthPattern is not null)
+                {
+                    var match = truthPattern.Match(label);
+                    if (!match.Success)
+                        throw new InvalidDataException($"{path}, row {csv.RowNumber}: '{label}' does not match the truth pattern {truthPattern}");
+                    label = match.Groups.Count > 1 ? match.Groups[1].Value : match.Value;
+                }
+                labels.Add(label);
             }
-            records.Add(new MatchRecord(id, fields));
-            truth.Add(label);
+            records.Add(new MatchRecord(id, fields, source));
         }
-        if (header is null) throw new InvalidDataException($"{path} has no records");
-        return new EvaluationData(records, LinkageEvaluation.Labels(truth));
+        if (header is null) throw new InvalidDataException($"{path} has no records (a header line and at least one row are needed)");
+        var columns = header.Where((_, i) => !(i == truthIndex && truthColumn is not null)).ToArray();
+        return new EvaluationData(path, columns, records, labels, duplicates);
 
         int Column(string name)
         {
@@ -287,26 +431,27 @@ internal sealed record EvaluationData(IReadOnlyList<MatchRecord> Records, int[] 
         }
     }
 }
-/// <summary>The figures `match evaluate` prints, at both thresholds.</summary>
+
+/// <summary>The figures `match evaluate` prints, at both thresholds and over the whole score range (accuracy only with ground truth).</summary>
 internal sealed record EvaluationReport(
     int Records,
     CandidatePairs Candidates,
-    PairCounts Blocking,
-    PairCounts PairwiseAutoMerge,
-    PairCounts ClusteredAutoMerge,
-    PairCounts PairwiseReview,
-    PairCounts ClusteredReview,
+    PairCounts? Blocking,
+    PairCounts? PairwiseAutoMerge,
+    PairCounts? ClusteredAutoMerge,
+    PairCounts? PairwiseReview,
+    PairCounts? ClusteredReview,
+    IReadOnlyList<SweepRow> Sweep,
     MatchRun Run,
-    int[] Truth,
     LinkType LinkType)
 {
-    /// <summary>Only pairs kept by the run (at or above Review) can be swept: higher thresholds are shown.</summary>
-    private double[] SweepProbabilities => [.. new[] { 0.5, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999 }.Where(p => p >= Run.Plan.Options.Thresholds.Review)];
-
-    public static EvaluationReport Of(MatchRun run, int[] truth, LinkType linkType)
+    public static EvaluationReport Of(MatchRun run, int[]? truth, LinkType linkType)
     {
         var sources = run.Records.Sources;
         var plan = run.Plan;
+        var sweep = ThresholdSweep.Of(run, truth, linkType);
+        if (truth is null)
+            return new EvaluationReport(run.Records.Count, run.Candidates, null, null, null, null, null, sweep, run, linkType);
         return new EvaluationReport(
             run.Records.Count,
             run.Candidates,
@@ -315,29 +460,37 @@ internal sealed record EvaluationReport(
             LinkageEvaluation.Clustered(run.Clusters, truth, sources, linkType),
             LinkageEvaluation.Pairwise(run.Pairs, plan.ReviewWeight, truth, sources, linkType),
             LinkageEvaluation.Clustered(run.ClustersAt(plan.ReviewWeight), truth, sources, linkType),
+            sweep,
             run,
-            truth,
             linkType);
     }
 
     public void Print(TextWriter output, string name)
     {
         var plan = Run.Plan;
-        output.WriteLine(FormattableString.Invariant($"match evaluate {name}: {Records:N0} records, {plan.Comparisons.Length} comparisons, {plan.BlockingRules.Length} blocking rules"));
-        output.WriteLine(FormattableString.Invariant($"candidate pairs {Candidates.Count:N0} of {Candidates.ComparablePairs:N0} comparable; true pairs among them {Blocking.TruePositives:N0} of {Blocking.Actual:N0} (blocking recall {Blocking.Recall:F4})"));
+        var mode = LinkType == LinkType.Link ? " (linkage: only pairs across the files)" : "";
+        var perFile = LinkType == LinkType.Link
+            ? " (" + string.Join(" + ", Run.Records.Sources.GroupBy(s => s).OrderBy(g => g.Key).Select(g => g.Count().ToString("N0", CultureInfo.InvariantCulture))) + ")"
+            : "";
+        output.WriteLine(FormattableString.Invariant($"match evaluate {name}{mode}: {Records:N0} records{perFile}, {plan.Comparisons.Length} comparisons, {plan.BlockingRules.Length} blocking rules"));
+        output.WriteLine(Blocking is null
+            ? FormattableString.Invariant($"candidate pairs {Candidates.Count:N0} of {Candidates.ComparablePairs:N0} comparable (no ground truth: no precision or recall)")
+            : FormattableString.Invariant($"candidate pairs {Candidates.Count:N0} of {Candidates.ComparablePairs:N0} comparable; true pairs among them {Blocking.TruePositives:N0} of {Blocking.Actual:N0} (blocking recall {Blocking.Recall:F4})"));
         foreach (var rule in Candidates.Report)
             output.WriteLine(FormattableString.Invariant($"  rule {rule.Rule,-32} {rule.Pairs,12:N0} pairs {rule.NewPairs,12:N0} new"));
         output.WriteLine(FormattableString.Invariant($"model: prior {Run.Model.Lambda:G4} (weight {Run.Model.PriorWeight:F2}), {Run.Model.Sessions.Count} EM sessions"));
-        output.WriteLine(FormattableString.Invariant($"{"",-34} {"pairs",9} {"precision",10} {"recall",8} {"F1",8}"));
-        Row($"AutoMerge p>={plan.Options.Thresholds.AutoMerge} pairwise", PairwiseAutoMerge);
-        Row($"AutoMerge p>={plan.Options.Thresholds.AutoMerge} clustered", ClusteredAutoMerge);
-        Row($"Review p>={plan.Options.Thresholds.Review} pairwise", PairwiseReview);
-        Row($"Review p>={plan.Options.Thresholds.Review} clustered", ClusteredReview);
-        output.WriteLine("clustered F1 by threshold (to choose thresholds on labelled data):");
-        var sweep = SweepProbabilities.Select(p => (p, LinkageEvaluation.Clustered(Run.ClustersAt(MatchProbability.ToWeight(p)), Truth, Run.Records.Sources, LinkType)));
-        output.WriteLine("  " + string.Join("  ", sweep.Select(x => FormattableString.Invariant($"p>={x.p}: {x.Item2.F1:F4}"))));
-        var autoMerge = PairwiseAutoMerge.Predicted;
-        output.WriteLine(FormattableString.Invariant($"routed: AutoMerge {autoMerge:N0} pairs, Review {PairwiseReview.Predicted - autoMerge:N0} pairs, None {Candidates.Count - PairwiseReview.Predicted:N0} pairs"));
+        if (PairwiseAutoMerge is not null)
+        {
+            output.WriteLine(FormattableString.Invariant($"{"",-34} {"pairs",9} {"precision",10} {"recall",8} {"F1",8}"));
+            Row($"AutoMerge p>={plan.Options.Thresholds.AutoMerge} pairwise", PairwiseAutoMerge);
+            Row($"AutoMerge p>={plan.Options.Thresholds.AutoMerge} clustered", ClusteredAutoMerge!);
+            Row($"Review p>={plan.Options.Thresholds.Review} pairwise", PairwiseReview!);
+            Row($"Review p>={plan.Options.Thresholds.Review} clustered", ClusteredReview!);
+        }
+        ThresholdSweep.Print(Sweep, Candidates.Count, output);
+        var autoMerge = Sweep.First(r => r.Band == MatchRoute.AutoMerge).Pairs;
+        var review = Sweep.First(r => r.Band == MatchRoute.Review).Pairs;
+        output.WriteLine(FormattableString.Invariant($"routed: AutoMerge {autoMerge:N0} pairs, Review {review - autoMerge:N0} pairs, None {Candidates.Count - review:N0} pairs"));
         var t = Run.Timings;
         output.WriteLine(FormattableString.Invariant($"time: {Ms(t.Total)} ms (encode {Ms(t.Encode)}, blocking {Ms(t.Blocking)}, compare {Ms(t.Compare)}, u sampling {Ms(t.U)}, EM {Ms(t.Em)}, scoring {Ms(t.Scoring)}, clustering {Ms(t.Clustering)})"));
 

@@ -31,9 +31,8 @@ internal static class LinkageEvaluation
 
     public static PairCounts Clustered(int[] clusters, int[] truth, int[] sources, LinkType linkType)
     {
-        var records = Enumerable.Range(0, clusters.Length).ToArray();
-        var predicted = records.GroupBy(r => clusters[r]).Sum(g => PairsIn(g, sources, linkType));
-        var correct = records.GroupBy(r => (clusters[r], truth[r])).Sum(g => PairsIn(g, sources, linkType));
+        var predicted = PairsWithin(clusters.Length, r => clusters[r], sources, linkType);
+        var correct = PairsWithin(clusters.Length, r => ((long)clusters[r] << 32) | (uint)truth[r], sources, linkType);
         return new PairCounts(correct, predicted, TruePairs(truth, sources, linkType));
     }
 
@@ -47,15 +46,26 @@ internal static class LinkageEvaluation
     }
 
     public static long TruePairs(int[] truth, int[] sources, LinkType linkType) =>
-        Enumerable.Range(0, truth.Length).GroupBy(r => truth[r]).Sum(g => PairsIn(g, sources, linkType));
+        PairsWithin(truth.Length, r => truth[r], sources, linkType);
 
-    private static long PairsIn(IEnumerable<int> members, int[] sources, LinkType linkType)
+    /// <summary>
+    /// Unordered pairs of records with the same group (cross-source pairs only when linking), counted per group in one pass:
+    /// n(n-1)/2 per group, or (n² - Σ per source²)/2 when linking. Linear, so a threshold sweep can call it per threshold.
+    /// </summary>
+    private static long PairsWithin(int records, Func<int, long> group, int[] sources, LinkType linkType)
     {
-        var list = members as ICollection<int> ?? [.. members];
-        long n = list.Count;
-        if (linkType == LinkType.Dedupe) return n * (n - 1) / 2;
-        var sameSource = list.GroupBy(r => sources[r]).Sum(g => (long)g.Count() * g.Count());
-        return (n * n - sameSource) / 2;
+        var sizes = new Dictionary<long, long>(records);
+        Dictionary<(long, int), long>? perSource = linkType == LinkType.Dedupe ? null : new(records);
+        for (var r = 0; r < records; r++)
+        {
+            var g = group(r);
+            sizes[g] = sizes.GetValueOrDefault(g) + 1;
+            if (perSource is not null) perSource[(g, sources[r])] = perSource.GetValueOrDefault((g, sources[r])) + 1;
+        }
+        if (perSource is null) return sizes.Values.Sum(n => n * (n - 1) / 2);
+        var all = sizes.Values.Sum(n => n * n);
+        var sameSource = perSource.Values.Sum(n => n * n);
+        return (all - sameSource) / 2;
     }
 
     /// <summary>Truth labels as small integers, so records compare by int.</summary>
