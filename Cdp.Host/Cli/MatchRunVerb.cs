@@ -31,8 +31,9 @@ internal static class MatchRunVerb
             Console.WriteLine($"  candidate pairs: {r.CandidatePairs:N0}");
             foreach (var rule in r.CandidatePairsPerRule) Console.WriteLine($"    {rule.Rule}: {rule.Pairs:N0} ({rule.NewPairs:N0} new)");
             Console.WriteLine($"  at or above Review: {r.PairsAboveReview:N0}; auto-merged: {r.AutoMerged:N0}; queued for review: {r.QueuedForReview:N0} " +
-                              $"({r.RefusedByRules:N0} refused by the merge rules); skipped as rejected: {r.SkippedAsRejected:N0}; already queued: {r.AlreadyQueued:N0}");
+                              $"({r.RefusedByRules:N0} refused by the merge rules, {r.HeldByMemberGuard:N0} held because members disagree); skipped as rejected: {r.SkippedAsRejected:N0}; already queued: {r.AlreadyQueued:N0}");
             if (r.Note is not null) Console.WriteLine("  " + r.Note);
+            foreach (var w in r.FieldWarnings ?? []) Console.WriteLine("  warning: " + w.Message);
             return 0;
         });
     }

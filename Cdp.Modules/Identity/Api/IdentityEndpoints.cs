@@ -36,7 +36,7 @@ internal static class IdentityEndpoints
         {
             id = m.Id, winner = ProfileIds.Format(m.Winner), loser = ProfileIds.Format(m.Loser), rule = m.Rule,
             joiningIdentifier = m.JoiningIdentifier, matchedIdentifier = m.MatchedIdentifier, sequence = m.Sequence, source = m.Source, messageId = m.MessageId, at = m.At,
-            score = ev.Probability, matchWeight = ev.MatchWeight, decidedBy = ev.DecidedBy,
+            score = ev.Probability, matchWeight = ev.MatchWeight, decidedBy = ev.DecidedBy, memberCheck = ev.MemberCheck,
             comparisons = ev.Comparisons.Select(c => new { name = c.Name, level = c.Level, weight = c.Weight, left = c.Left, right = c.Right }),
         };
 

@@ -19,11 +19,19 @@ public interface IProfileMatching
 public sealed class MatchingBusyException() : InvalidOperationException("a matching run is already going; try again when it has finished");
 
 /// <summary>What one matching run did. Candidate pairs are those that touch a compared profile.</summary>
+/// <param name="HeldByMemberGuard">Pairs queued for review (not merged) because members of the two sides disagree strongly.</param>
+/// <param name="FieldWarnings">Comparison and blocking fields no profile has, or under 1% of the profiles have.</param>
 public sealed record MatchRunReport(
     string Id, string Trigger, bool Full, DateTime StartedAt, double DurationSeconds,
     int Profiles, int ProfilesCompared, long CandidatePairs, IReadOnlyList<BlockingRuleCount> CandidatePairsPerRule,
     int PairsAboveReview, int AutoMerged, int QueuedForReview, int SkippedAsRejected, int AlreadyQueued, int RefusedByRules,
-    bool ModelTrained, double? Prior, string? Note);
+    bool ModelTrained, double? Prior, string? Note, int HeldByMemberGuard = 0, IReadOnlyList<MatchFieldWarning>? FieldWarnings = null);
+
+/// <summary>
+/// A field the matching settings read that few profiles have: <paramref name="Profiles"/> of the run's profiles hold a
+/// value in it (trait names match fields ignoring case). <paramref name="UsedBy"/> names the comparisons and blocking rules.
+/// </summary>
+public sealed record MatchFieldWarning(string Field, IReadOnlyList<string> UsedBy, int Profiles, double Share, string Message);
 
 /// <summary>Candidate pairs a blocking rule found, and how many of them no earlier rule had found.</summary>
 public sealed record BlockingRuleCount(string Rule, long Pairs, long NewPairs);

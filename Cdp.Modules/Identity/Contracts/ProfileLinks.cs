@@ -10,7 +10,9 @@ public sealed record ProfileLink(string Id, long Left, long Right, MatchEvidence
 
 /// <summary>Why a probabilistic merge happened: match probability (0..1), match weight (log2 odds) and each comparison's part.</summary>
 /// <param name="DecidedBy">"auto" (at or above AutoMerge) or "review" (accepted by an admin).</param>
-public sealed record MatchEvidence(double Probability, double MatchWeight, string DecidedBy, IReadOnlyList<MatchComparison> Comparisons);
+/// <param name="MemberCheck">What the "members disagree strongly" guard found when the merge was made (the worst cross pair
+/// of the two profiles' members), or null when neither side had other members or the guard was off.</param>
+public sealed record MatchEvidence(double Probability, double MatchWeight, string DecidedBy, IReadOnlyList<MatchComparison> Comparisons, string? MemberCheck = null);
 
 /// <summary>One comparison of a scored pair: the level that held, its weight, and both sides' values.</summary>
 public sealed record MatchComparison(string Name, string Level, double Weight, string? Left, string? Right);

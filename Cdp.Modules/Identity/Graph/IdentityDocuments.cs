@@ -146,18 +146,24 @@ internal sealed record MergeRecord(string Id, long Winner, long Loser, string Ru
 
 internal static class EvidenceBson
 {
-    public static BsonDocument ToBson(MatchEvidence e) => new()
+    public static BsonDocument ToBson(MatchEvidence e)
     {
-        ["p"] = e.Probability, ["w"] = e.MatchWeight, ["by"] = e.DecidedBy,
-        ["c"] = new BsonArray(e.Comparisons.Select(c => (BsonValue)new BsonDocument
+        var d = new BsonDocument
         {
-            ["n"] = c.Name, ["lv"] = c.Level, ["wt"] = c.Weight, ["a"] = c.Left is null ? BsonValue.Null : c.Left, ["b"] = c.Right is null ? BsonValue.Null : c.Right,
-        })),
-    };
+            ["p"] = e.Probability, ["w"] = e.MatchWeight, ["by"] = e.DecidedBy,
+            ["c"] = new BsonArray(e.Comparisons.Select(c => (BsonValue)new BsonDocument
+            {
+                ["n"] = c.Name, ["lv"] = c.Level, ["wt"] = c.Weight, ["a"] = c.Left is null ? BsonValue.Null : c.Left, ["b"] = c.Right is null ? BsonValue.Null : c.Right,
+            })),
+        };
+        if (e.MemberCheck is not null) d["mc"] = e.MemberCheck; // the member guard's finding (ProfileMatching/MemberGuard)
+        return d;
+    }
 
     public static MatchEvidence FromBson(BsonDocument d) => new(d["p"].AsDouble, d["w"].AsDouble, d["by"].AsString,
         d["c"].AsArray.Select(x => x.AsDocument).Select(c => new MatchComparison(c["n"].AsString, c["lv"].AsString, c["wt"].AsDouble,
-            c["a"].IsNull ? null : c["a"].AsString, c["b"].IsNull ? null : c["b"].AsString)).ToList());
+            c["a"].IsNull ? null : c["a"].AsString, c["b"].IsNull ? null : c["b"].AsString)).ToList(),
+        d.TryGetValue("mc", out var mc) && mc.IsString ? mc.AsString : null);
 }
 
 /// <summary>Where a probabilistic link stands: applied (merged), pending (a reprocess will apply it), void (a replay found nothing to merge), undone (unmerged).</summary>

@@ -21,6 +21,9 @@ internal sealed class MatchingOptions
 
     public MatchTrainingOptions Training { get; set; } = new();
 
+    /// <summary>The "members disagree strongly" guard on probabilistic merges (see <see cref="MemberGuardOptions"/>).</summary>
+    public MemberGuardOptions MemberGuard { get; set; } = new();
+
     /// <summary>
     /// Cron (5 fields, UTC) of the incremental matching run over the profiles, as the recurring job "identity-matching";
     /// empty = not scheduled (run it with POST /api/identity/matching/run or `cdp match run`).
@@ -89,6 +92,24 @@ internal sealed class MatchThresholdOptions
     public double Review { get; set; } = 0.8;
 }
 
+/// <summary>
+/// <c>Cdp:Identity:Matching:MemberGuard</c>: a probabilistic merge (automatic, accepted, bulk accepted) of two profiles is
+/// held back when a member of one side (its current traits or a record an earlier probabilistic merge joined into it)
+/// and a member of the other side weigh at most -<see cref="DisagreementWeight"/> against each other on their own
+/// comparisons (the sum of the comparison weights, without the prior): each link of a chain looks alike but its ends are
+/// different people. Automatic merges go to review instead, accepts answer 409 with the reason.
+/// </summary>
+internal sealed class MemberGuardOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// Log2 odds against: 10 means the two members' comparisons make them about 1,000 times likelier two people than one.
+    /// Two records of one person with typos weigh above 0; two different people with most fields filled weigh -15 to -40.
+    /// </summary>
+    public double DisagreementWeight { get; set; } = 10;
+}
+
 internal sealed class MatchTrainingOptions
 {
     /// <summary>
@@ -137,6 +158,9 @@ internal sealed class MatchingOptionsValidator : AbstractValidator<MatchingOptio
             .WithMessage("must be a match probability strictly between 0 and 1");
         RuleFor(o => o.Thresholds.Review).LessThanOrEqualTo(o => o.Thresholds.AutoMerge)
             .WithMessage("must not be above Thresholds:AutoMerge");
+
+        RuleFor(o => o.MemberGuard.DisagreementWeight).InclusiveBetween(1.0, 200.0)
+            .WithMessage("must be a match weight (log2 odds against) between 1 and 200");
 
         RuleFor(o => o.Training.USamplePairs).InclusiveBetween(1_000, 100_000_000);
         RuleFor(o => o.Training.MaxIterations).InclusiveBetween(1, 10_000);

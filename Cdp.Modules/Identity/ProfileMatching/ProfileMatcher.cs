@@ -23,7 +23,7 @@ namespace Cdp.Modules.Identity.ProfileMatching;
 [Service]
 internal sealed class ProfileMatcher(
     CdpDatabase db, MatchingEngine engine, MatchingStore store, ReviewQueue review, IProfileReader profiles,
-    IProfileProcessor processor, IIdentityDirectory directory, ILogger<ProfileMatcher> log) : IProfileMatching
+    IProfileProcessor processor, IIdentityDirectory directory, MemberGuard guard, ILogger<ProfileMatcher> log) : IProfileMatching
 {
     /// <summary>Profiles read per page while building the records.</summary>
     private const int PageSize = 2_000;
@@ -33,6 +33,9 @@ internal sealed class ProfileMatcher(
 
     /// <summary>Links per processor command: one transaction each, short enough not to hold up event processing.</summary>
     private const int LinksPerCommand = 500;
+
+    /// <summary>A comparison or blocking field fewer profiles than this share have is reported (a misspelt or retired trait).</summary>
+    public const double RareFieldShare = 0.01;
 
     private readonly SemaphoreSlim _running = new(1, 1);
 
@@ -45,6 +48,8 @@ internal sealed class ProfileMatcher(
         {
             var report = await RunLockedAsync(full, retrain, trigger, cancellationToken);
             store.SaveRun(report);
+            foreach (var w in report.FieldWarnings ?? [])
+                log.LogWarning("Matching run {Id}: {Warning}", report.Id, w.Message);
             log.LogInformation("Matching run {Id} ({Trigger}{Full}): {Compared}/{Profiles} profiles compared, {Pairs} candidate pairs, {Merged} merged, {Queued} queued, {Rejected} skipped as rejected{Note}",
                 report.Id, trigger, full ? ", full" : "", report.ProfilesCompared, report.Profiles, report.CandidatePairs, report.AutoMerged,
                 report.QueuedForReview, report.SkippedAsRejected, report.Note is null ? "" : "; " + report.Note);
@@ -65,7 +70,8 @@ internal sealed class ProfileMatcher(
 
         // the journal is read before the profiles: a change committed meanwhile is seen now or by the next run
         var (changed, journalLast) = MatchingJournal.Seal(db, store.JournalCheckpoint);
-        var records = ReadRecords(plan, ct);
+        var (records, present) = ReadRecords(plan, ct);
+        var fieldWarnings = FieldWarnings(plan, records.Count, present);
         var encoded = EncodedRecords.Encode(plan, records);
         var numbers = records.Select(r => ProfileIdsOf(r.Id)).ToArray();
         var touching = numbers.Select(n => full || changed.Contains(n)).ToArray();
@@ -95,7 +101,7 @@ internal sealed class ProfileMatcher(
             .Concat(UndoneLinks()));
         var queued = LivePairs(review.WithStatus(ReviewStatus.Pending).Select(r => (r.Left, r.Right)));
         int above = 0, skipped = 0, already = 0, refused = 0, toReview = 0;
-        var auto = new List<(ProfileLink Link, ReviewItem AsReview)>();
+        var auto = new List<(ProfileLink Link, ReviewItem AsReview, int A, int B)>();
         var forReview = new List<ReviewItem>();
         for (var i = 0; i < candidates.Count; i++)
         {
@@ -114,15 +120,20 @@ internal sealed class ProfileMatcher(
             var item = new ReviewItem(ReviewQueue.NewId(), ReviewStatus.Pending, numbers[a], numbers[b], probability, weight, DateTime.UtcNow, refusal, comparisons);
             if (route == MatchRoute.AutoMerge && refusal is null)
             {
-                auto.Add((new ProfileLink(NewLinkId(), numbers[a], numbers[b], new MatchEvidence(probability, weight, "auto", comparisons)), item));
+                auto.Add((new ProfileLink(NewLinkId(), numbers[a], numbers[b], new MatchEvidence(probability, weight, "auto", comparisons)), item, a, b));
                 continue;
             }
             forReview.Add(item);
         }
 
         // strongest first: when one profile matches several, the best pair decides who joins whom first
+        var index = new Dictionary<long, int>(numbers.Length);
+        for (var r = 0; r < numbers.Length; r++) index.TryAdd(numbers[r], r);
+        MatchRecord? RecordOf(long profile) => index.TryGetValue(profile, out var r) ? records[r] : null;
+        var ordered = auto.OrderByDescending(x => x.Link.Evidence.MatchWeight).Select(x => (x.Link, x.AsReview, x.A, x.B)).ToList();
+        if (guard.Enabled) ordered = GuardChains(ordered, model, RecordOf, forReview);
         var merged = 0;
-        foreach (var chunk in auto.OrderByDescending(x => x.Link.Evidence.MatchWeight).Chunk(LinksPerCommand))
+        foreach (var chunk in ordered.Chunk(LinksPerCommand))
         {
             var outcomes = await processor.LinkAsync(chunk.Select(x => x.Link).ToList(), CancellationToken.None);
             for (var k = 0; k < outcomes.Count; k++)
@@ -143,6 +154,9 @@ internal sealed class ProfileMatcher(
         }
         var sources = new Dictionary<long, int>();
         int Sources(long p) => sources.TryGetValue(p, out var n) ? n : sources[p] = (directory.Get(p)?.Merges ?? 0) + 1;
+        var members = new Dictionary<long, List<Member>>();
+        List<Member> Members(long p) => members.TryGetValue(p, out var m) ? m : members[p] = guard.MembersOf(p, RecordOf(p), Sources(p) - 1);
+        var held = 0;
         foreach (var item in forReview.OrderByDescending(i => i.MatchWeight))
         {
             if (directory.LiveProfile(item.Left) is not { } a || directory.LiveProfile(item.Right) is not { } b || a == b) continue;
@@ -151,19 +165,26 @@ internal sealed class ProfileMatcher(
             if (!queued.Add(key)) { already++; continue; }
             var refusal = directory.LinkRefusal(a, b);
             if (refusal is not null) refused++;
+            // members that disagree strongly are named on the item (committed state: after this run's merges)
+            else if (guard.Enabled && Sources(a) + Sources(b) > 2 && guard.Check(model, Members(a), Members(b)) is { Disagrees: true } check)
+            {
+                refusal = check.Describe();
+                held++;
+            }
             review.Add(item with { Left = a, Right = b, Reason = refusal, Impact = Sources(a) + Sources(b) });
             toReview++;
         }
         review.Reconcile(directory);
         store.SaveJournalCheckpoint(journalLast);
         MatchingJournal.DeleteThrough(db, journalLast);
-        return Report(candidates.Count, above, merged, toReview, skipped, already, training, model.Lambda, note, refused);
+        return Report(candidates.Count, above, merged, toReview, skipped, already, training, model.Lambda, note, refused, held);
 
         MatchRunReport Report(long pairs, int aboveReview, int autoMerged, int queuedForReview, int skippedRejected, int alreadyQueued,
-            bool trained, double? prior, string? why, int refusedByRules = 0) => new(
+            bool trained, double? prior, string? why, int refusedByRules = 0, int heldByMembers = 0) => new(
             id, trigger, full, started, clock.Elapsed.TotalSeconds, records.Count, compared, pairs,
             candidates?.Report.Select(r => new BlockingRuleCount(r.Rule, r.Pairs, r.NewPairs)).ToList() ?? [],
-            aboveReview, autoMerged, queuedForReview, skippedRejected, alreadyQueued, refusedByRules, trained, prior, why);
+            aboveReview, autoMerged, queuedForReview, skippedRejected, alreadyQueued, refusedByRules, trained, prior, why,
+            heldByMembers, fieldWarnings);
     }
 
     private static long ProfileIdsOf(string id) => ProfileIds.TryParse(id, out var no) ? no : 0;
@@ -186,11 +207,70 @@ internal sealed class ProfileMatcher(
         return set;
     }
 
-    /// <summary>Every live profile as a match record: each comparison (and Swapped With) field read from the traits.</summary>
-    private List<MatchRecord> ReadRecords(ComparisonPlan plan, CancellationToken ct)
+    /// <summary>
+    /// In a run, each auto-merge pair (strongest first) is checked against the members of both sides as this run's earlier
+    /// links have grown them (a union of the sides, not yet committed): a chain A~B~C~D of one run stops at the link whose
+    /// sides hold members that disagree strongly. That pair goes to review instead; the others carry the check in their
+    /// merge evidence. A link the processor later refuses leaves the union larger than the truth: the guard errs towards review.
+    /// </summary>
+    private List<(ProfileLink Link, ReviewItem AsReview, int A, int B)> GuardChains(List<(ProfileLink Link, ReviewItem AsReview, int A, int B)> ordered,
+        MatchModel model, Func<long, MatchRecord?> recordOf, List<ReviewItem> forReview)
     {
-        var fields = plan.Comparisons.SelectMany(c => c.OtherFields.Prepend(c.Field))
-            .Concat(plan.BlockingRules.SelectMany(r => r.Keys.Select(k => k.Field))).Distinct(StringComparer.Ordinal).ToArray();
+        var parent = new Dictionary<long, long>();
+        var members = new Dictionary<long, List<Member>>();
+        long Find(long p)
+        {
+            while (parent.TryGetValue(p, out var q)) p = q;
+            return p;
+        }
+        List<Member> Members(long root) => members.TryGetValue(root, out var m) ? m
+            : members[root] = guard.MembersOf(root, recordOf(root), directory.Get(root)?.Merges ?? 0);
+
+        var kept = new List<(ProfileLink Link, ReviewItem AsReview, int A, int B)>(ordered.Count);
+        foreach (var x in ordered)
+        {
+            var ra = Find(x.Link.Left);
+            var rb = Find(x.Link.Right);
+            if (ra == rb)
+            {
+                kept.Add(x); // already joined by this run: the processor answers "already one"
+                continue;
+            }
+            var ma = Members(ra);
+            var mb = Members(rb);
+            var check = guard.Check(model, ma, mb);
+            if (check is { Disagrees: true })
+            {
+                forReview.Add(x.AsReview with { Reason = check.Describe() });
+                continue;
+            }
+            kept.Add(check is null ? x : x with { Link = x.Link with { Evidence = x.Link.Evidence with { MemberCheck = check.Describe() } } });
+            parent[rb] = ra;
+            var union = new List<Member>(ma);
+            MemberGuard.Add(union, mb);
+            members[ra] = union;
+            members.Remove(rb);
+        }
+        return kept;
+    }
+
+    /// <summary>The fields a plan reads from each profile: comparison fields, Swapped With fields, blocking key fields.</summary>
+    internal static string[] FieldsOf(ComparisonPlan plan) => plan.Comparisons.SelectMany(c => c.OtherFields.Prepend(c.Field))
+        .Concat(plan.BlockingRules.SelectMany(r => r.Keys.Select(k => k.Field))).Distinct(StringComparer.Ordinal).ToArray();
+
+    /// <summary>A profile as a match record.</summary>
+    internal static MatchRecord RecordOf(ProfileView p, string[] fields)
+    {
+        var values = new Dictionary<string, string?>(fields.Length, StringComparer.Ordinal);
+        foreach (var f in fields) values[f] = TraitValue(p.Traits, f);
+        return new MatchRecord(p.Id, values);
+    }
+
+    /// <summary>Every live profile as a match record, and how many profiles hold a value in each field (same order as <see cref="FieldsOf"/>).</summary>
+    private (List<MatchRecord> Records, int[] Present) ReadRecords(ComparisonPlan plan, CancellationToken ct)
+    {
+        var fields = FieldsOf(plan);
+        var present = new int[fields.Length];
         var records = new List<MatchRecord>();
         long after = 0;
         while (true)
@@ -200,26 +280,69 @@ internal sealed class ProfileMatcher(
             if (page.Count == 0) break;
             foreach (var p in page)
             {
-                var values = new Dictionary<string, string?>(fields.Length, StringComparer.Ordinal);
-                foreach (var f in fields) values[f] = TraitValue(p.Traits, f);
-                records.Add(new MatchRecord(p.Id, values));
+                var record = RecordOf(p, fields);
+                for (var f = 0; f < fields.Length; f++)
+                    if (!string.IsNullOrWhiteSpace(record.Fields[fields[f]])) present[f]++;
+                records.Add(record);
             }
             after = ProfileIdsOf(page[^1].Id);
         }
-        return records;
+        return (records, present);
     }
 
-    /// <summary>A trait by path: "email", or "address.city" (a trait literally named so first, then the nested one).</summary>
+    /// <summary>
+    /// Fields of the settings that no profile has (a misspelt field reads as "always missing" and silently weakens every
+    /// score), or that fewer than <see cref="RareFieldShare"/> of the profiles have.
+    /// </summary>
+    internal static List<MatchFieldWarning> FieldWarnings(ComparisonPlan plan, int profiles, int[] present)
+    {
+        var warnings = new List<MatchFieldWarning>();
+        if (profiles == 0) return warnings;
+        var fields = FieldsOf(plan);
+        for (var f = 0; f < fields.Length; f++)
+        {
+            var share = present[f] / (double)profiles;
+            if (share >= RareFieldShare) continue;
+            var field = fields[f];
+            var usedBy = plan.Comparisons.Where(c => c.Field == field).Select(c => $"comparison {c.Name}")
+                .Concat(plan.Comparisons.Where(c => c.Field != field && c.OtherFields.Contains(field, StringComparer.Ordinal)).Select(c => $"comparison {c.Name} (Swapped With)"))
+                .Concat(plan.BlockingRules.Where(r => r.Keys.Any(k => k.Field == field)).Select(r => $"blocking rule {r.Name}")).ToList();
+            var message = present[f] == 0
+                ? $"no profile has the field '{field}' (used by {string.Join(", ", usedBy)}): it is always missing, so it never counts for or against a pair; check its spelling against the profiles' traits"
+                : string.Create(CultureInfo.InvariantCulture, $"only {present[f]:N0} of {profiles:N0} profiles ({share:P1}) have the field '{field}' (used by {string.Join(", ", usedBy)})");
+            warnings.Add(new MatchFieldWarning(field, usedBy, present[f], Math.Round(share, 6), message));
+        }
+        return warnings;
+    }
+
+    /// <summary>
+    /// A trait by path: "email", or "address.city" (a trait literally named so first, then the nested one). Names match
+    /// exactly first, then ignoring case (as the CSV import maps columns): field "firstName" reads a trait "FirstName".
+    /// </summary>
     internal static string? TraitValue(JsonElement traits, string path)
     {
         if (traits.ValueKind != JsonValueKind.Object) return null;
-        if (traits.TryGetProperty(path, out var direct)) return Text(direct);
+        if (Property(traits, path, out var direct)) return Text(direct);
         var current = traits;
         foreach (var part in path.Split('.'))
         {
-            if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(part, out current)) return null;
+            if (current.ValueKind != JsonValueKind.Object || !Property(current, part, out current)) return null;
         }
         return Text(current);
+
+        static bool Property(JsonElement o, string name, out JsonElement value)
+        {
+            if (o.TryGetProperty(name, out value)) return true;
+            foreach (var p in o.EnumerateObject())
+            {
+                if (!p.NameEquals(name) && string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
+                {
+                    value = p.Value;
+                    return true;
+                }
+            }
+            return false;
+        }
 
         static string? Text(JsonElement v) => v.ValueKind switch
         {

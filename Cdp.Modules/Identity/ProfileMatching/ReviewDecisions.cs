@@ -1,4 +1,5 @@
 using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Identity.Matching;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
 
@@ -13,7 +14,8 @@ internal sealed record BulkRefusal(string Id, string Reason);
 
 /// <summary>Accept (merge through the identity graph, rule "probabilistic", decided by "review") or reject a queued pair; one decision at a time.</summary>
 [Service]
-internal sealed class ReviewDecisions(ReviewQueue queue, IIdentityDirectory directory, IProfileProcessor processor)
+internal sealed class ReviewDecisions(ReviewQueue queue, IIdentityDirectory directory, IProfileProcessor processor,
+    MemberGuard guard, MatchingEngine engine, MatchingStore store, IProfileReader profiles)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -74,8 +76,15 @@ internal sealed class ReviewDecisions(ReviewQueue queue, IIdentityDirectory dire
             // checked on committed state first for a quick answer; the processor checks again when it applies the link
             if (directory.LinkRefusal(left.Value, right.Value) is { } refusal)
                 return (DecisionResult.Conflict, item, "the merge rules refuse this merge: " + refusal);
+            var check = CheckMembers(item, left.Value, right.Value);
+            if (check is { Disagrees: true })
+            {
+                var held = item with { Reason = check.Describe() };
+                queue.Update(held); // the item says why it cannot be accepted
+                return (DecisionResult.Conflict, held, "the member guard refuses this merge: " + held.Reason);
+            }
             var link = new ProfileLink(ProfileMatcher.NewLinkId(), left.Value, right.Value,
-                new MatchEvidence(item.Probability, item.MatchWeight, "review", item.Comparisons));
+                new MatchEvidence(item.Probability, item.MatchWeight, "review", item.Comparisons, check?.Describe()));
             var outcome = (await processor.LinkAsync([link], ct))[0];
             if (outcome.Merge is not { } merge)
             {
@@ -87,6 +96,29 @@ internal sealed class ReviewDecisions(ReviewQueue queue, IIdentityDirectory dire
             queue.Update(accepted);
             return (DecisionResult.Done, accepted, null);
         }
+    }
+
+    /// <summary>
+    /// The member guard on committed state: each side's members are its current traits, the records its probabilistic
+    /// merges joined, and the side's values when the pair was queued. Null when the guard is off, there is no model, or
+    /// neither side has members beyond the pair itself.
+    /// </summary>
+    private MemberCheck? CheckMembers(ReviewItem item, long left, long right)
+    {
+        if (!guard.Enabled) return null;
+        var l = directory.Get(left);
+        var r = directory.Get(right);
+        if (l is null || r is null || l.Merges + r.Merges == 0) return null;
+        var plan = engine.Plan;
+        var fields = ProfileMatcher.FieldsOf(plan);
+        List<Member> Side(ProfileIdentity side, long queued, bool isLeft)
+        {
+            var current = profiles.Get(ProfileIds.Format(side.Profile)) is { } view ? ProfileMatcher.RecordOf(view, fields) : null;
+            var members = guard.MembersOf(side.Profile, current, side.Merges);
+            MemberGuard.Add(members, [new Member($"{ProfileIds.Format(queued)} when queued", MemberGuard.RecordOf(plan, item.Comparisons, isLeft))]);
+            return members;
+        }
+        return guard.Check(store.LoadModel(plan), Side(l, item.Left, true), Side(r, item.Right, false));
     }
 
     private ReviewItem CloseAsOne(ReviewItem item, long profile)

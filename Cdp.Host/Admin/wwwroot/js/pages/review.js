@@ -47,8 +47,10 @@ async function runMatching(out, refresh) {
     const r = await api('/api/identity/matching/run', { method: 'POST' });
     out.replaceChildren(h('p', { class: 'ok' }, `✓ Matching compared ${fmt.num(r.profilesCompared)} of ${fmt.num(r.profiles)} profiles: `,
       `${fmt.num(r.queuedForReview)} queued for review, ${fmt.num(r.autoMerged)} merged automatically`,
-      r.refusedByRules ? `, ${fmt.num(r.refusedByRules)} refused by the merge rules` : '', '.',
-      r.note ? [' ', h('span', { class: 'muted' }, r.note)] : null));
+      r.refusedByRules ? `, ${fmt.num(r.refusedByRules)} refused by the merge rules` : '',
+      r.heldByMemberGuard ? `, ${fmt.num(r.heldByMemberGuard)} held because members disagree` : '', '.',
+      r.note ? [' ', h('span', { class: 'muted' }, r.note)] : null,
+      fieldWarnings(r)));
     refresh();
   } catch (err) {
     out.replaceChildren(err.notAvailable && err.status === 405 ? notAvailable('Running the matcher') : errorBox(err));
@@ -71,8 +73,15 @@ async function runs() {
     { label: 'Merged', cell: r => fmt.num(r.autoMerged), class: 'num' },
     { label: 'Queued', cell: r => fmt.num(r.queuedForReview), class: 'num' },
     { label: 'Duration', cell: r => fmt.seconds(r.durationSeconds) },
-    { label: 'Note', cell: r => (r.modelTrained || r.note ? [r.modelTrained ? 'model trained. ' : '', r.note || ''] : '—') },
+    { label: 'Note', cell: r => (r.modelTrained || r.note || (r.fieldWarnings || []).length
+      ? [r.modelTrained ? 'model trained. ' : '', r.note || '', fieldWarnings(r)] : '—') },
   ], list || [], { empty: 'No matching runs yet.' });
+}
+
+/** A run's warnings about comparison or blocking fields that no profile (or under 1%) has. */
+function fieldWarnings(r) {
+  const warnings = r.fieldWarnings || [];
+  return warnings.length ? h('ul', { class: 'field-warnings' }, warnings.map(w => h('li', { class: 'warn' }, w.message))) : null;
 }
 
 /**
