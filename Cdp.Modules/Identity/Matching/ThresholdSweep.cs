@@ -6,10 +6,7 @@ namespace Cdp.Modules.Identity.Matching;
 /// One threshold of the sweep: the candidate pairs whose weight reaches it, and (with ground truth) their pairwise
 /// and clustered accuracy. <see cref="Band"/> marks the configured Review and AutoMerge thresholds.
 /// </summary>
-internal sealed record SweepRow(double Weight, MatchRoute? Band, long Pairs, PairCounts? Pairwise, PairCounts? Clustered)
-{
-    public double Probability => MatchProbability.FromWeight(Weight);
-}
+internal sealed record SweepRow(double Weight, MatchRoute? Band, long Pairs, PairCounts? Pairwise, PairCounts? Clustered);
 
 /// <summary>
 /// The threshold sweep of <c>match evaluate</c>: every candidate pair scored (not only those the run keeps at or above
