@@ -45,6 +45,9 @@ public sealed class ReviewQueuePageTests
         var runRow = page.Locator("#matching-runs tbody tr");
         (await runRow.CountAsync()).Should().Be(1);
         (await runRow.Locator("td[data-label=Queued]").TextContentAsync()).Should().Be("3");
+        // nobody here has a phone or an address: the run warns about those fields, in its result and in the list of runs
+        await page.Locator("#run-result li.warn").GetByText("no profile has the field 'phone'").WaitForAsync();
+        await runRow.Locator("td[data-label=Note] li.warn").GetByText("no profile has the field 'address.street'").WaitForAsync();
 
         var mary = Pair(page, "Mary");
         var jon = Pair(page, "Jon");

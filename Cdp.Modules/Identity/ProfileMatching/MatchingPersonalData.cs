@@ -45,7 +45,7 @@ internal sealed class MatchingPersonalData(CdpDatabase db) : IPersonalDataHolder
             .Select(i => (JsonNode)new JsonObject
             {
                 ["id"] = i.Id, ["status"] = i.Status, ["left"] = "p_" + i.Left, ["right"] = "p_" + i.Right, ["score"] = i.Probability,
-                ["createdAt"] = i.CreatedAt, ["decidedAt"] = i.DecidedAt, ["comparisons"] = Comparisons(i.Comparisons),
+                ["createdAt"] = i.CreatedAt, ["decidedAt"] = i.DecidedAt, ["reason"] = i.Reason, ["comparisons"] = Comparisons(i.Comparisons),
             }).ToArray();
         var links = db.Collection(IdentitySchema.Links).FindAll().Where(d => Involves(d, mine)).Select(LinkRecord.FromBson)
             .Select(l => (JsonNode)new JsonObject

@@ -96,6 +96,7 @@ public sealed class IncrementalRunTests
         var (code, output) = await Cli(folder, "match", "run", "--full");
         code.Should().Be(0, output);
         output.Should().Contain("auto-merged: 1").And.Contain("queued for review: 1").And.Contain("lastName+birthday");
+        output.Should().Contain("  warning: no profile has the field 'phone' (used by comparison phone, blocking rule phone)", "nobody here has a phone");
 
         string mergeId;
         using (var host = new CdpHost(Settings(), folder))
