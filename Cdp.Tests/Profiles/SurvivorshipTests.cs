@@ -98,6 +98,9 @@ public sealed class SurvivorshipTests : IDisposable
         title.GetProperty("messageId").GetString().Should().Be("crm-2");
         title.GetProperty("at").GetDateTime().Should().Be(Base.AddHours(5));
         title.GetProperty("sources").EnumerateArray().Select(s => s.GetString()).Should().Equal("crm", "web");
+
+        var openApi = await _host.CreateClient().GetStringAsync("/openapi/v1.json");
+        openApi.Should().Contain("/api/profiles/{reference}/traits/why", "the why endpoint is in the OpenAPI document");
     }
 
     [Fact]
