@@ -21,6 +21,7 @@ public sealed class ProfilesModule : ICdpModule
     public void AddServices(IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedSettings<ProfilesOptions, ProfilesOptionsValidator>(configuration, ProfilesOptions.Section);
+        services.AddSingleton<IValidateOptions<ProfilesOptions>, SurvivorshipSourceRules>();
         services.AddSingleton(sp => new ComputedTraits(sp.GetRequiredService<IOptions<ProfilesOptions>>().Value, sp.GetRequiredService<SkippedValueMetrics>()));
         services.AddValidatedSettings<ProcessorRecoveryOptions, ProcessorRecoveryOptionsValidator>(configuration, ProcessorRecoveryOptions.Section);
         services.AddModuleServices(typeof(ProfilesModule));

@@ -1,3 +1,4 @@
+using Cdp.Modules.Profiles.Projection;
 using FluentValidation;
 
 namespace Cdp.Modules.Profiles;
@@ -46,6 +47,45 @@ internal sealed class ProfilesOptions
 
     /// <summary>What one profile (or account) document may hold: <c>Cdp:Profiles:Limits</c>.</summary>
     public ProfileLimits Limits { get; set; } = new();
+
+    /// <summary>Which value of a trait survives when events (and merged profiles) disagree: <c>Cdp:Profiles:Survivorship</c>.</summary>
+    public SurvivorshipOptions Survivorship { get; set; } = new();
+}
+
+/// <summary>
+/// appsettings section <c>Cdp:Profiles:Survivorship</c>: a rule per trait path (a top-level trait name, or a dotted path to
+/// a nested one such as "address.city"; a rule on an object's path covers every leaf under it unless a longer path names
+/// its own) and a default for every other trait. Rules are names of <see cref="SurvivorshipRule"/>.
+/// </summary>
+internal sealed class SurvivorshipOptions
+{
+    /// <summary>The rule of every trait no entry of <see cref="Traits"/> covers.</summary>
+    public string Default { get; set; } = nameof(SurvivorshipRule.MostRecent);
+
+    /// <summary>SourcePriority's order (Cdp:Sources names, strongest first) for every trait whose entry lists none of its own.</summary>
+    public List<string> Sources { get; set; } = [];
+
+    /// <summary>
+    /// Distinct values a MostFrequent trait counts per profile. Past it the least frequent value (the least recent among
+    /// equals) is forgotten to make room, so counts stay exact only for values never forgotten.
+    /// </summary>
+    public int MaxCandidates { get; set; } = 20;
+
+    /// <summary>Trait path -> its rule.</summary>
+    public Dictionary<string, TraitSurvivorshipOptions> Traits { get; set; } = new(StringComparer.Ordinal);
+
+    private SurvivorshipPolicy? _policy;
+
+    /// <summary>The rule tree of these (validated) settings, built once.</summary>
+    public SurvivorshipPolicy Policy() => _policy ??= new SurvivorshipPolicy(this);
+}
+
+internal sealed class TraitSurvivorshipOptions
+{
+    public string Rule { get; set; } = "";
+
+    /// <summary>SourcePriority only: this trait's source order (strongest first); empty: Survivorship:Sources.</summary>
+    public List<string> Sources { get; set; } = [];
 }
 
 /// <summary>
@@ -142,6 +182,40 @@ internal sealed class ProfilesOptionsValidator : AbstractValidator<ProfilesOptio
         RuleFor(o => o).Must(o => ProfileLimits.WorstCase(o) <= ProfileLimits.MaxDocumentBytes).OverridePropertyName("Limits")
             .WithMessage(o => $"these limits, MaxEventNames and the computed traits allow a profile document of {ProfileLimits.WorstCase(o):N0} bytes; "
                 + $"at most {ProfileLimits.MaxDocumentBytes:N0} (LiteDB's limit is 16 MB): lower MaxTraitBytes, MaxEventNames, MaxKeyLength or a Unique trait's MaxValues");
+        RuleFor(o => o.Survivorship.Default).Must(SurvivorshipRules.IsRule).OverridePropertyName("Survivorship.Default")
+            .WithMessage(o => $"\"{o.Survivorship.Default}\" is no survivorship rule; one of {SurvivorshipRules.Names}");
+        RuleFor(o => o.Survivorship.Sources).Must(s => s.Count > 0).When(o => SurvivorshipRules.Parse(o.Survivorship.Default) == SurvivorshipRule.SourcePriority)
+            .OverridePropertyName("Survivorship.Sources").WithMessage("the default rule SourcePriority needs the sources in order, e.g. [\"crm\", \"website\"]");
+        RuleFor(o => o.Survivorship.MaxCandidates).InclusiveBetween(1, 1_000).OverridePropertyName("Survivorship.MaxCandidates");
+        RuleFor(o => o.Survivorship.Sources).Custom((sources, context) =>
+        {
+            for (var i = 0; i < sources.Count; i++)
+            {
+                if (string.IsNullOrWhiteSpace(sources[i])) context.AddFailure($"Survivorship.Sources[{i}]", "a source name (a Cdp:Sources entry) may not be empty");
+                else if (sources.IndexOf(sources[i]) < i) context.AddFailure($"Survivorship.Sources[{i}]", $"\"{sources[i]}\" is listed twice");
+            }
+        });
+        RuleFor(o => o.Survivorship.Traits).Custom((traits, context) =>
+        {
+            // the failure names the entry's key; a dotted path's dots read as ':' there, so the message quotes the path too
+            foreach (var (path, t) in traits)
+            {
+                var key = $"Survivorship.Traits.{path}";
+                if (!SurvivorshipRules.IsPath(path))
+                    context.AddFailure(key, $"\"{path}\" is no trait path: a trait name or dotted names (address.city), none of them empty");
+                if (!SurvivorshipRules.IsRule(t.Rule))
+                    context.AddFailure(key + ".Rule", $"\"{t.Rule}\" (trait path \"{path}\") is no survivorship rule; one of {SurvivorshipRules.Names}");
+                else if (SurvivorshipRules.Parse(t.Rule) != SurvivorshipRule.SourcePriority && t.Sources.Count > 0)
+                    context.AddFailure(key + ".Sources", $"only the rule SourcePriority reads a source list (trait path \"{path}\" has {t.Rule})");
+                else if (SurvivorshipRules.Parse(t.Rule) == SurvivorshipRule.SourcePriority && t.Sources.Count == 0 && context.InstanceToValidate.Survivorship.Sources.Count == 0)
+                    context.AddFailure(key + ".Sources", $"SourcePriority (trait path \"{path}\") needs the sources in order, here or in Survivorship:Sources, e.g. [\"crm\", \"website\"]");
+                for (var i = 0; i < t.Sources.Count; i++)
+                {
+                    if (string.IsNullOrWhiteSpace(t.Sources[i])) context.AddFailure($"{key}.Sources[{i}]", $"a source name (a Cdp:Sources entry) may not be empty (trait path \"{path}\")");
+                    else if (t.Sources.IndexOf(t.Sources[i]) < i) context.AddFailure($"{key}.Sources[{i}]", $"\"{t.Sources[i]}\" is listed twice (trait path \"{path}\")");
+                }
+            }
+        });
         RuleForEach(o => o.ConsentTraits).Must(t => !string.IsNullOrWhiteSpace(t.Key) && !string.IsNullOrWhiteSpace(t.Value))
             .OverridePropertyName("ConsentTraits").WithMessage("each entry maps a trait name to a purpose name, e.g. \"marketing_consent\": \"marketing\"");
         RuleForEach(o => o.ComputedTraits).ChildRules(t =>
@@ -157,4 +231,28 @@ internal sealed class ProfilesOptionsValidator : AbstractValidator<ProfilesOptio
                 .OverridePropertyName("Type").WithMessage("must be track, page, screen, identify, group, alias or *");
         }).OverridePropertyName("ComputedTraits");
     }
+}
+
+/// <summary>
+/// SourcePriority lists name sources that exist: every event's source is a <c>Cdp:Sources</c> entry (write key, webhook or
+/// CSV import), so a name that is not one is a typo that would silently rank last.
+/// </summary>
+internal sealed class SurvivorshipSourceRules(Microsoft.Extensions.Configuration.IConfiguration configuration) : Microsoft.Extensions.Options.IValidateOptions<ProfilesOptions>
+{
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, ProfilesOptions options)
+    {
+        var known = configuration.GetSection("Cdp:Sources").GetChildren().Select(c => c.Key).ToHashSet(StringComparer.Ordinal);
+        var s = options.Survivorship;
+        var failures = new List<string>();
+        for (var i = 0; i < s.Sources.Count; i++)
+            if (!string.IsNullOrWhiteSpace(s.Sources[i]) && !known.Contains(s.Sources[i]))
+                failures.Add($"{ProfilesOptions.Section}:Survivorship:Sources:{i}: \"{s.Sources[i]}\" is no source (Cdp:Sources has {Known(known)})");
+        foreach (var (path, t) in s.Traits)
+            for (var i = 0; i < t.Sources.Count; i++)
+                if (!string.IsNullOrWhiteSpace(t.Sources[i]) && !known.Contains(t.Sources[i]))
+                    failures.Add($"{ProfilesOptions.Section}:Survivorship:Traits:{path}:Sources:{i}: \"{t.Sources[i]}\" is no source (Cdp:Sources has {Known(known)})");
+        return failures.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(failures);
+    }
+
+    private static string Known(HashSet<string> known) => known.Count == 0 ? "no entries" : string.Join(", ", known.Order(StringComparer.Ordinal));
 }

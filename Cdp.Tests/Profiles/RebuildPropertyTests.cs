@@ -13,6 +13,8 @@ namespace Cdp.Tests.Profiles;
 /// <summary>
 /// Property: for random event streams (small identifier pools so that merges, limit refusals, blocked values and
 /// the blob guard all happen), the incrementally processed state equals the state `reprocess` rebuilds from the log.
+/// Survivorship rules of every kind (and a MostFrequent bound the values exceed) are configured, and the events come from
+/// two sources, so the candidates stored on the profiles are part of the compared state.
 /// </summary>
 public sealed class RebuildPropertyTests(Xunit.Abstractions.ITestOutputHelper output)
 {
@@ -77,12 +79,27 @@ public sealed class RebuildPropertyTests(Xunit.Abstractions.ITestOutputHelper ou
         ["Cdp:Profiles:ComputedTraits:max_revenue:Kind"] = "Max",
         ["Cdp:Profiles:ComputedTraits:max_revenue:Property"] = "revenue",
         ["Cdp:Profiles:ComputedTraits:max_revenue:Window"] = "7.00:00:00",
+        // survivorship rules of every kind, over values that disagree, with a candidate bound the four names exceed
+        ["Cdp:Profiles:Survivorship:MaxCandidates"] = "3",
+        ["Cdp:Profiles:Survivorship:Traits:name:Rule"] = "MostFrequent",
+        ["Cdp:Profiles:Survivorship:Traits:email:Rule"] = "FirstSeen",
+        ["Cdp:Profiles:Survivorship:Traits:phone:Rule"] = "SourcePriority",
+        ["Cdp:Profiles:Survivorship:Traits:phone:Sources:0"] = "crm",
+        ["Cdp:Profiles:Survivorship:Traits:phone:Sources:1"] = "web",
+        ["Cdp:Profiles:Survivorship:Traits:address:Rule"] = "Longest",
+        ["Cdp:Profiles:Survivorship:Traits:address.zip:Rule"] = "NeverOverwrite",
     };
 
-    internal static async Task Append(CdpHost host, IEnumerable<string> events)
+    internal static Task Append(CdpHost host, IEnumerable<string> events) => Append(host, events, mixedSources: false);
+
+    /// <summary><paramref name="mixedSources"/>: about half the events come from the source "crm" (by their messageId), the rest from "web".</summary>
+    internal static async Task Append(CdpHost host, IEnumerable<string> events, bool mixedSources)
     {
-        var accepted = events.Select(json => new AcceptedEvent("web", System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("messageId").GetString()!,
-            Encoding.UTF8.GetBytes(json))).ToList();
+        var accepted = events.Select(json =>
+        {
+            var messageId = System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("messageId").GetString()!;
+            return new AcceptedEvent(mixedSources && messageId[0] < '8' ? "crm" : "web", messageId, Encoding.UTF8.GetBytes(json));
+        }).ToList();
         (await host.Service<EventLogWriter>().SubmitAsync(accepted, [])).Should().Be(SubmitOutcome.Committed);
     }
 
@@ -99,11 +116,12 @@ public sealed class RebuildPropertyTests(Xunit.Abstractions.ITestOutputHelper ou
         using var host = new CdpHost(Settings());
         await Gen.Int[1, 6].SelectMany(n => Event.Array[n * 10, n * 25]).SampleAsync(async events =>
         {
-            await Append(host, events.Take(events.Length / 2));
+            await Append(host, events.Take(events.Length / 2), mixedSources: true);
             await host.Processed();
-            await Append(host, events.Skip(events.Length / 2));
+            await Append(host, events.Skip(events.Length / 2), mixedSources: true);
             await host.Processed();
             var incremental = ProjectionSnapshot.Take(host.Service<CdpDatabase>());
+            incremental.Should().Contain("sv:", "the profiles hold survivorship candidates, compared with the rest");
             var rebuilt = await Rebuilt(host);
             rebuilt.Should().Be(incremental);
             host.Service<IProfileProcessor>().Status.LastError.Should().BeNull();
@@ -123,7 +141,7 @@ public sealed class RebuildPropertyTests(Xunit.Abstractions.ITestOutputHelper ou
         await Gen.Select(GroupedEvent.Array[40, 120], GroupedEvent.Array[0, 40], Gen.Int[0, 1000]).SampleAsync(async t =>
         {
             var (before, after, pick) = t;
-            await Append(host, before);
+            await Append(host, before, mixedSources: true);
             await host.Processed();
             var db = host.Service<CdpDatabase>();
             var ids = db.Collection("identity_merges").FindAll().Select(d => d["_id"].AsString).ToList();
@@ -136,7 +154,7 @@ public sealed class RebuildPropertyTests(Xunit.Abstractions.ITestOutputHelper ou
                 largest = Math.Max(largest, result.EventsReplayed);
                 logged += host.Service<IEventLog>().LastSequence;
             }
-            await Append(host, after);
+            await Append(host, after, mixedSources: true);
             await host.Processed();
             var incremental = ProjectionSnapshot.Take(db);
             var rebuilt = await Rebuilt(host);

@@ -36,6 +36,8 @@ internal static class ProfileEndpoints
         group.MapGet("/accounts/{groupId}", Account);
         group.MapGet("/{reference}", Get);
         group.MapGet("/{reference}/traits", Traits);
+        group.MapGet("/{reference}/traits/why", TraitsWhy)
+            .WithSummary("Per trait: the survivorship rule that chose its value and the event that gave it (sequence, source, messageId, time)");
         group.MapGet("/{reference}/identifiers", Identifiers);
         group.MapGet("/{reference}/merges", Merges);
         group.MapGet("/{reference}/timeline", Timeline).WithCursorPaging();
@@ -114,6 +116,14 @@ internal static class ProfileEndpoints
             ["traits"] = JsonNode.Parse(v.Traits.GetRawText()),
             ["computedTraits"] = JsonNode.Parse(v.ComputedTraits.GetRawText()),
         });
+    }
+
+    private static IResult TraitsWhy(string reference, IIdentityDirectory directory, ProfileReader reader, TraitProvenance provenance)
+    {
+        var (no, error) = Resolve(reference, directory);
+        if (error is not null) return error;
+        var state = reader.Load(no);
+        return state is null ? TypedResults.NotFound() : TypedResults.Ok(provenance.Explain(state));
     }
 
     private static IResult Identifiers(string reference, IIdentityDirectory directory)

@@ -52,7 +52,34 @@ internal sealed class ProfilePersonalData(ProfileReader reader) : IPersonalDataH
             ["sources"] = JsonSerializer.SerializeToNode(v.Sources.ToDictionary(s => s.Key, s => new { firstSeen = s.Value.FirstSeen, lastSeen = s.Value.LastSeen, events = s.Value.Events })),
             ["groups"] = JsonSerializer.SerializeToNode(v.Groups),
             ["skipped"] = SkippedJson(v.Skipped),
+            ["survivorshipCandidates"] = CandidatesJson(state.Survivors),
         };
+    }
+
+    /// <summary>
+    /// Every value the survivorship rules hold for the profile, winners and losers alike (personal data like the traits):
+    /// <c>{ "trait.path": [ { value, count, lastSeen, source, sequence } ] }</c>. They live in the profile document, so the
+    /// erasure above deletes them with it.
+    /// </summary>
+    public static JsonObject CandidatesJson(BsonDocument survivors)
+    {
+        var o = new JsonObject();
+        void Walk(BsonDocument d, string prefix)
+        {
+            foreach (var (name, value) in d)
+            {
+                var path = prefix.Length == 0 ? name : prefix + "." + name;
+                if (value.IsDocument) Walk(value.AsDocument, path);
+                else if (value.IsArray)
+                    o[path] = new JsonArray(value.AsArray.Select(TraitCandidate.From).Select(c => (JsonNode)new JsonObject
+                    {
+                        ["value"] = Api.BsonJson.ToNode(c.Value), ["count"] = c.Count, ["lastSeen"] = new DateTime(c.Ticks, DateTimeKind.Utc),
+                        ["source"] = c.Source, ["sequence"] = c.Sequence,
+                    }).ToArray());
+            }
+        }
+        Walk(survivors, "");
+        return o;
     }
 
     /// <summary>The values a profile did not take: <c>{ "counts": { field: n }, "recent": [ { sequence, field, reason } ] }</c>.</summary>

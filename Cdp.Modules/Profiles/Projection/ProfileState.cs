@@ -35,6 +35,7 @@ internal sealed class ProfileState(long profile)
     public BsonDocument EventCounts { get; set; } = new(); // track event name -> n
     public BsonDocument Traits { get; set; } = new();
     public BsonDocument TraitTimes { get; set; } = new();  // same shape as Traits, leaves are timestamp ticks
+    public BsonDocument Survivors { get; set; } = new();   // survivorship candidates of ruled traits, same shape, leaves are arrays (TraitCandidate)
     public BsonDocument Computed { get; set; } = new();    // trait name -> state
     public List<string> Groups { get; set; } = [];
     public BsonDocument Consent { get; set; } = new();     // purpose -> { g, t, s } (ConsentSet)
@@ -75,6 +76,7 @@ internal sealed class ProfileState(long profile)
             d["tb"] = _budget?.Bytes ?? _storedBytes;
         }
         if (Skipped.Count > 0) d["sk"] = Skipped;
+        if (Survivors.Count > 0) d["sv"] = Survivors;
         if (Computed.Count > 0) d["ct"] = Computed;
         if (Groups.Count > 0) d["g"] = new BsonArray(Groups.Select(g => new BsonValue(g)));
         if (Consent.Count > 0) d["cs"] = Consent;
@@ -97,6 +99,7 @@ internal sealed class ProfileState(long profile)
         p.TraitTimes = d["tt"].AsDocument;
         if (d.TryGetValue("tk", out var tk) && tk.IsNumber && d.TryGetValue("tb", out var tb) && tb.IsNumber) { p._storedKeys = tk.AsInt32; p._storedBytes = tb.AsInt64; }
         if (d.TryGetValue("sk", out var sk) && sk.IsDocument) p.Skipped = sk.AsDocument;
+        if (d.TryGetValue("sv", out var sv) && sv.IsDocument) p.Survivors = sv.AsDocument;
         if (d.TryGetValue("ct", out var ct)) p.Computed = ct.AsDocument;
         if (d.TryGetValue("g", out var g)) p.Groups = g.AsArray.Select(x => x.AsString).ToList();
         if (d.TryGetValue("cs", out var cs)) p.Consent = cs.AsDocument;

@@ -27,6 +27,7 @@ internal sealed class ProfileWork
     private readonly HashSet<long> _created = new();
     private readonly Dictionary<string, AccountState> _accounts = new(StringComparer.Ordinal);
     private readonly ProfileLimits _limits;
+    private readonly SurvivorshipPolicy _survivorship;
     private readonly SkipSink _skips = new(); // values of this batch's events the profiles did not take
 
     private readonly BoundedCache<ProfileState>? _cache;
@@ -37,6 +38,7 @@ internal sealed class ProfileWork
         _cache = cache;
         _options = options;
         _limits = options.Limits;
+        _survivorship = options.Survivorship.Policy();
         _computed = computed;
         if (dissolve is null) return;
         _rebuild = true;
@@ -73,9 +75,9 @@ internal sealed class ProfileWork
 
         if (payload.TryGetProperty("context", out var ctx) && ctx.ValueKind == JsonValueKind.Object
             && ctx.TryGetProperty("traits", out var ct) && ct.ValueKind == JsonValueKind.Object)
-            TraitSet.Apply(p.Traits, p.TraitTimes, ct, ticks, p.Budget(_limits), _skips);
+            TraitSet.Apply(p.Traits, p.TraitTimes, ct, ticks, p.Budget(_limits), _skips, Rules(p, e));
         if (type == "identify" && payload.TryGetProperty("traits", out var traits) && traits.ValueKind == JsonValueKind.Object)
-            TraitSet.Apply(p.Traits, p.TraitTimes, traits, ticks, p.Budget(_limits), _skips);
+            TraitSet.Apply(p.Traits, p.TraitTimes, traits, ticks, p.Budget(_limits), _skips, Rules(p, e));
         if (type == "group" && Str(payload, "groupId") is { } groupId && !p.Groups.Contains(groupId))
         {
             if (TraitBudget.BadKey(groupId, _limits) is { } bad) _skips.Add(SkippedValues.Groups, "groupId: " + bad);
@@ -94,7 +96,7 @@ internal sealed class ProfileWork
         _dirty.Add(profile);
     }
 
-    /// <summary>Folds the loser into the winner: counters add up, traits by timestamp, timelines interleave.</summary>
+    /// <summary>Folds the loser into the winner: counters add up, traits by their survivorship rules, timelines interleave.</summary>
     public void Merge(long winner, long loser)
     {
         var w = Get(winner, false);
@@ -110,7 +112,7 @@ internal sealed class ProfileWork
         _skips.Record = w.Skipped;
         _skips.Sequence = 0; // what a merge drops has no event of its own (and a replay merges at other batch positions): sequence 0
         SkippedValues.Merge(w.Skipped, l.Skipped);
-        TraitSet.Merge(w.Traits, w.TraitTimes, l.Traits, l.TraitTimes, w.Budget(_limits), _skips);
+        TraitSet.Merge(w.Traits, w.TraitTimes, l.Traits, l.TraitTimes, w.Budget(_limits), _skips, _survivorship, w.Survivors, l.Survivors);
         _computed.Merge(w.Computed, l.Computed, _skips);
         foreach (var g in l.Groups)
         {
@@ -134,6 +136,10 @@ internal sealed class ProfileWork
         _dirty.Add(winner);
         _dirty.Add(loser);
     }
+
+    /// <summary>The survivorship context of an event on a profile; null when every trait is MostRecent (today's path, nothing stored).</summary>
+    private TraitSet.Rules? Rules(ProfileState p, LoggedEvent e) =>
+        _survivorship.Root is null ? null : new TraitSet.Rules(_survivorship, p.Survivors, new TraitOrigin(e.Sequence, e.Source));
 
     private ProfileState Get(long profile, bool created)
     {

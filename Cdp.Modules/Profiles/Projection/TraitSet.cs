@@ -22,6 +22,106 @@ internal static class TraitSet
             var name = p.Name;
             if (name.Length == 0) continue;
             if (budget.BadKey(name) is { } badKey) { skips.Add(SkippedValues.Traits, $"{path}: {badKey}"); continue; }
+            ApplyProperty(traits, times, p, ticks, budget, skips, path, depth);
+        }
+    }
+
+    /// <summary>Today's rule (MostRecent) for one incoming property whose key is valid.</summary>
+    private static void ApplyProperty(BsonDocument traits, BsonDocument times, JsonProperty p, long ticks, TraitBudget budget, SkipSink skips, string path, int depth)
+    {
+        var name = p.Name;
+        if (p.Value.ValueKind == JsonValueKind.Object)
+        {
+            if (!(traits.TryGetValue(name, out var existing) && existing.IsDocument && times.TryGetValue(name, out var et) && et.IsDocument))
+            {
+                if (times.TryGetValue(name, out var t) && Newest(t) > ticks) return;
+                if (depth >= budget.Limits.MaxTraitDepth)
+                {
+                    skips.Add(SkippedValues.Traits, $"{path}.{name}: objects nested deeper than {budget.Limits.MaxTraitDepth} levels (MaxTraitDepth)");
+                    return;
+                }
+                if (budget.Refuses(traits, times, name, TraitBudget.ObjectCost(name)) is { } full) { skips.Add(SkippedValues.Traits, $"{path}.{name}: {full}"); return; }
+                traits[name] = new BsonDocument();
+                times[name] = new BsonDocument();
+            }
+            Apply(traits[name].AsDocument, times[name].AsDocument, p.Value, ticks, budget, skips, path + "." + name, depth + 1);
+            return;
+        }
+        if (times.TryGetValue(name, out var time) && Newest(time) > ticks) return;
+        if (!TryToBson(p.Value, budget.Limits, budget.Limits.MaxTraitDepth - depth, out var value, out var why))
+        {
+            skips.Add(SkippedValues.Traits, $"{path}.{name}: {why}");
+            return;
+        }
+        if (budget.Refuses(traits, times, name, TraitBudget.LeafCost(name, value)) is { } over) { skips.Add(SkippedValues.Traits, $"{path}.{name}: {over}"); return; }
+        traits[name] = value;
+        times[name] = ticks;
+    }
+
+    /// <summary>Brings a merged-away profile's traits in: its leaves win only when strictly newer, within the winner's budget.</summary>
+    public static void Merge(BsonDocument traits, BsonDocument times, BsonDocument loserTraits, BsonDocument loserTimes, TraitBudget budget, SkipSink skips) =>
+        Merge(traits, times, loserTraits, loserTimes, budget, skips, "traits", 1);
+
+    private static void Merge(BsonDocument traits, BsonDocument times, BsonDocument loserTraits, BsonDocument loserTimes, TraitBudget budget, SkipSink skips, string path, int depth)
+    {
+        foreach (var (name, value) in loserTraits)
+        {
+            if (!loserTimes.TryGetValue(name, out var lt)) continue;
+            MergeEntry(traits, times, name, value, lt, budget, skips, path, depth);
+        }
+    }
+
+    /// <summary>Today's rule (MostRecent) for one trait of the merged-away profile.</summary>
+    private static void MergeEntry(BsonDocument traits, BsonDocument times, string name, BsonValue value, BsonValue lt, TraitBudget budget, SkipSink skips, string path, int depth)
+    {
+        if (value.IsDocument && lt.IsDocument)
+        {
+            if (!(traits.TryGetValue(name, out var existing) && existing.IsDocument && times.TryGetValue(name, out var et) && et.IsDocument))
+            {
+                if (times.TryGetValue(name, out var t) && Newest(t) >= Newest(lt)) return;
+                if (depth >= budget.Limits.MaxTraitDepth)
+                {
+                    skips.Add(SkippedValues.Traits, $"{path}.{name} (merge): objects nested deeper than {budget.Limits.MaxTraitDepth} levels (MaxTraitDepth)");
+                    return;
+                }
+                if (budget.Refuses(traits, times, name, TraitBudget.ObjectCost(name)) is { } full) { skips.Add(SkippedValues.Traits, $"{path}.{name} (merge): {full}"); return; }
+                traits[name] = new BsonDocument();
+                times[name] = new BsonDocument();
+            }
+            Merge(traits[name].AsDocument, times[name].AsDocument, value.AsDocument, lt.AsDocument, budget, skips, path + "." + name, depth + 1);
+            return;
+        }
+        if (times.TryGetValue(name, out var time) && Newest(time) >= Newest(lt)) return;
+        if (budget.Refuses(traits, times, name, TraitBudget.LeafCost(name, value)) is { } over) { skips.Add(SkippedValues.Traits, $"{path}.{name} (merge): {over}"); return; }
+        traits[name] = value;
+        times[name] = lt;
+    }
+
+    /// <summary>The survivorship state an event or a merge works on: the rules, the profile's candidates ("sv") and the event's origin.</summary>
+    internal readonly record struct Rules(SurvivorshipPolicy Policy, BsonDocument Candidates, TraitOrigin Origin);
+
+    /// <summary>
+    /// With survivorship rules: a ruled leaf combines the event's value with its candidates (<see cref="TraitCandidates"/>)
+    /// and the winner becomes the trait (its timestamp the leaf's time); everything else takes today's path. A value of the
+    /// other shape (an object where a ruled leaf is, or a leaf where an object is) is settled by the newest timestamp, as today,
+    /// and the candidates of what it replaces are dropped.
+    /// </summary>
+    public static void Apply(BsonDocument traits, BsonDocument times, JsonElement incoming, long ticks, TraitBudget budget, SkipSink skips, Rules? rules)
+    {
+        if (rules is not { Policy.Root: { } root } r) { Apply(traits, times, incoming, ticks, budget, skips, "traits", 1); return; }
+        ApplyRuled(traits, times, r.Candidates, root, incoming, ticks, budget, skips, r, "traits", 1);
+    }
+
+    private static void ApplyRuled(BsonDocument traits, BsonDocument times, BsonDocument sv, SurvivorshipNode node, JsonElement incoming, long ticks, TraitBudget budget,
+        SkipSink skips, Rules rules, string path, int depth)
+    {
+        foreach (var p in incoming.EnumerateObject())
+        {
+            var name = p.Name;
+            if (name.Length == 0) continue;
+            if (budget.BadKey(name) is { } badKey) { skips.Add(SkippedValues.Traits, $"{path}: {badKey}"); continue; }
+            var child = node.Child(name);
+            if (!child.Ruled) { ApplyProperty(traits, times, p, ticks, budget, skips, path, depth); continue; }
             if (p.Value.ValueKind == JsonValueKind.Object)
             {
                 if (!(traits.TryGetValue(name, out var existing) && existing.IsDocument && times.TryGetValue(name, out var et) && et.IsDocument))
@@ -35,31 +135,59 @@ internal static class TraitSet
                     if (budget.Refuses(traits, times, name, TraitBudget.ObjectCost(name)) is { } full) { skips.Add(SkippedValues.Traits, $"{path}.{name}: {full}"); continue; }
                     traits[name] = new BsonDocument();
                     times[name] = new BsonDocument();
+                    budget.SetCandidates(sv, name, new BsonDocument());
                 }
-                Apply(traits[name].AsDocument, times[name].AsDocument, p.Value, ticks, budget, skips, path + "." + name, depth + 1);
+                else if (!(sv.TryGetValue(name, out var s) && s.IsDocument)) budget.SetCandidates(sv, name, new BsonDocument());
+                ApplyRuled(traits[name].AsDocument, times[name].AsDocument, sv[name].AsDocument, child, p.Value, ticks, budget, skips, rules, path + "." + name, depth + 1);
                 continue;
             }
-            if (times.TryGetValue(name, out var time) && Newest(time) > ticks) continue;
+            if (child.Rule == SurvivorshipRule.MostRecent)
+            {
+                // a leaf where ruled paths lie below: today's rule; replacing the object drops the candidates under it
+                var hadObject = traits.TryGetValue(name, out var before) && before.IsDocument;
+                ApplyProperty(traits, times, p, ticks, budget, skips, path, depth);
+                if (hadObject && !traits[name].IsDocument) budget.SetCandidates(sv, name, null);
+                continue;
+            }
             if (!TryToBson(p.Value, budget.Limits, budget.Limits.MaxTraitDepth - depth, out var value, out var why))
             {
                 skips.Add(SkippedValues.Traits, $"{path}.{name}: {why}");
                 continue;
             }
-            if (budget.Refuses(traits, times, name, TraitBudget.LeafCost(name, value)) is { } over) { skips.Add(SkippedValues.Traits, $"{path}.{name}: {over}"); continue; }
-            traits[name] = value;
-            times[name] = ticks;
+            if (TraitCandidate.IsBlank(value)) continue;
+            BsonArray current;
+            if (traits.TryGetValue(name, out var old) && old.IsDocument)
+            {
+                if (times.TryGetValue(name, out var t) && Newest(t) > ticks) continue;
+                current = [];
+            }
+            else current = sv.TryGetValue(name, out var c) && c.IsArray ? c.AsArray : TraitCandidates.Seed(traits, times, name);
+            var next = TraitCandidates.Combine(child, rules.Policy.MaxCandidates, current, TraitCandidates.Of(value, ticks, rules.Origin));
+            if (budget.RefusesCandidates(traits, times, sv, name, next) is { } over) { skips.Add(SkippedValues.Traits, $"{path}.{name}: {over}"); continue; }
+            var winner = next[0].AsDocument;
+            traits[name] = winner["v"];
+            times[name] = winner["t"];
+            sv[name] = next;
         }
     }
 
-    /// <summary>Brings a merged-away profile's traits in: its leaves win only when strictly newer, within the winner's budget.</summary>
-    public static void Merge(BsonDocument traits, BsonDocument times, BsonDocument loserTraits, BsonDocument loserTimes, TraitBudget budget, SkipSink skips) =>
-        Merge(traits, times, loserTraits, loserTimes, budget, skips, "traits", 1);
+    /// <summary>A merge with survivorship rules: a ruled leaf's candidates are combined (as if all events had gone to one profile).</summary>
+    public static void Merge(BsonDocument traits, BsonDocument times, BsonDocument loserTraits, BsonDocument loserTimes, TraitBudget budget, SkipSink skips,
+        SurvivorshipPolicy policy, BsonDocument candidates, BsonDocument loserCandidates)
+    {
+        if (policy.Root is not { } root) { Merge(traits, times, loserTraits, loserTimes, budget, skips, "traits", 1); return; }
+        MergeRuled(traits, times, candidates, loserTraits, loserTimes, loserCandidates, root, policy, budget, skips, "traits", 1);
+    }
 
-    private static void Merge(BsonDocument traits, BsonDocument times, BsonDocument loserTraits, BsonDocument loserTimes, TraitBudget budget, SkipSink skips, string path, int depth)
+    private static void MergeRuled(BsonDocument traits, BsonDocument times, BsonDocument sv, BsonDocument loserTraits, BsonDocument loserTimes, BsonDocument loserSv,
+        SurvivorshipNode node, SurvivorshipPolicy policy, TraitBudget budget, SkipSink skips, string path, int depth)
     {
         foreach (var (name, value) in loserTraits)
         {
             if (!loserTimes.TryGetValue(name, out var lt)) continue;
+            var child = node.Child(name);
+            if (!child.Ruled) { MergeEntry(traits, times, name, value, lt, budget, skips, path, depth); continue; }
+            var lsv = loserSv.TryGetValue(name, out var x) ? x : BsonValue.Null;
             if (value.IsDocument && lt.IsDocument)
             {
                 if (!(traits.TryGetValue(name, out var existing) && existing.IsDocument && times.TryGetValue(name, out var et) && et.IsDocument))
@@ -73,14 +201,35 @@ internal static class TraitSet
                     if (budget.Refuses(traits, times, name, TraitBudget.ObjectCost(name)) is { } full) { skips.Add(SkippedValues.Traits, $"{path}.{name} (merge): {full}"); continue; }
                     traits[name] = new BsonDocument();
                     times[name] = new BsonDocument();
+                    budget.SetCandidates(sv, name, new BsonDocument());
                 }
-                Merge(traits[name].AsDocument, times[name].AsDocument, value.AsDocument, lt.AsDocument, budget, skips, path + "." + name, depth + 1);
+                else if (!(sv.TryGetValue(name, out var s) && s.IsDocument)) budget.SetCandidates(sv, name, new BsonDocument());
+                MergeRuled(traits[name].AsDocument, times[name].AsDocument, sv[name].AsDocument, value.AsDocument, lt.AsDocument,
+                    lsv.IsDocument ? lsv.AsDocument : new BsonDocument(), child, policy, budget, skips, path + "." + name, depth + 1);
                 continue;
             }
-            if (times.TryGetValue(name, out var time) && Newest(time) >= Newest(lt)) continue;
-            if (budget.Refuses(traits, times, name, TraitBudget.LeafCost(name, value)) is { } over) { skips.Add(SkippedValues.Traits, $"{path}.{name} (merge): {over}"); continue; }
-            traits[name] = value;
-            times[name] = lt;
+            if (child.Rule == SurvivorshipRule.MostRecent)
+            {
+                var hadObject = traits.TryGetValue(name, out var before) && before.IsDocument;
+                MergeEntry(traits, times, name, value, lt, budget, skips, path, depth);
+                if (hadObject && !traits[name].IsDocument) budget.SetCandidates(sv, name, null);
+                continue;
+            }
+            var theirs = lsv.IsArray ? lsv.AsArray : TraitCandidates.Seed(loserTraits, loserTimes, name);
+            if (theirs.Count == 0) continue;
+            BsonArray current;
+            if (traits.TryGetValue(name, out var old) && old.IsDocument)
+            {
+                if (times.TryGetValue(name, out var t) && Newest(t) >= Newest(lt)) continue;
+                current = [];
+            }
+            else current = sv.TryGetValue(name, out var c) && c.IsArray ? c.AsArray : TraitCandidates.Seed(traits, times, name);
+            var next = TraitCandidates.Combine(child, policy.MaxCandidates, current, theirs);
+            if (budget.RefusesCandidates(traits, times, sv, name, next) is { } over) { skips.Add(SkippedValues.Traits, $"{path}.{name} (merge): {over}"); continue; }
+            var winner = next[0].AsDocument;
+            traits[name] = winner["v"];
+            times[name] = winner["t"];
+            sv[name] = next;
         }
     }
 
@@ -176,6 +325,34 @@ internal sealed class TraitBudget(ProfileLimits limits)
         Keys = keys;
         Bytes = bytes;
         return null;
+    }
+
+    /// <summary>
+    /// Why a ruled leaf <paramref name="name"/> (value, timestamp and candidates) cannot become <paramref name="candidates"/>'s
+    /// winner with these candidates; null when it fits (then it is counted). Candidates count in MaxTraitBytes like the traits.
+    /// </summary>
+    public string? RefusesCandidates(BsonDocument traits, BsonDocument times, BsonDocument sv, string name, BsonArray candidates)
+    {
+        int oldKeys = 0;
+        long oldBytes = 0;
+        if (traits.TryGetValue(name, out var old)) (oldKeys, oldBytes) = Measure(name, old, times.TryGetValue(name, out var ot) ? ot : BsonValue.Null);
+        if (sv.TryGetValue(name, out var oldCandidates)) oldBytes += KeyCost(name) + Size(oldCandidates);
+        var keys = Keys - oldKeys + 1;
+        var bytes = Bytes - oldBytes + LeafCost(name, candidates[0]["v"]) + KeyCost(name) + Size(candidates);
+        if (keys > Limits.MaxTraitKeys && keys > Keys) return $"more than {Limits.MaxTraitKeys:N0} trait keys (MaxTraitKeys)";
+        if (bytes > Limits.MaxTraitBytes && bytes > Bytes) return $"traits and their survivorship candidates would take more than {Limits.MaxTraitBytes:N0} bytes (MaxTraitBytes)";
+        Keys = keys;
+        Bytes = bytes;
+        return null;
+    }
+
+    /// <summary>Sets (null: removes) the candidates entry <paramref name="name"/> of <paramref name="sv"/>, counting its bytes.</summary>
+    public void SetCandidates(BsonDocument sv, string name, BsonValue? value)
+    {
+        if (sv.TryGetValue(name, out var old)) Bytes -= KeyCost(name) + Size(old);
+        if (value is null) { sv.Remove(name); return; }
+        sv[name] = value;
+        Bytes += KeyCost(name) + Size(value);
     }
 
     /// <summary>Keys and bytes of a whole traits document with its timestamps (documents written before the limits existed).</summary>
