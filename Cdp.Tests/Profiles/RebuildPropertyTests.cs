@@ -212,7 +212,8 @@ public sealed class RebuildPropertyTests(Xunit.Abstractions.ITestOutputHelper ou
     {
         var sb = new StringBuilder("## segments\n");
         foreach (var d in db.Collection("segment_profiles").FindAll().OrderBy(d => d["_id"]))
-            sb.Append(d["_id"].AsInt64).Append(' ').Append(d["c"].ToString()).Append(' ').Append(d["m"].ToString()).AppendLine();
+            sb.Append(d["_id"].AsInt64).Append(' ').Append(string.Join(",", d["c"].AsDocument.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}={c.Value}")))
+                .Append(' ').Append(d["m"].ToString()).AppendLine();
         var live = db.Collection("segment_state").FindById("live");
         if (live?["n"] is { IsDocument: true } counts)
             sb.Append("counts ").AppendLine(string.Join(",", counts.AsDocument.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}={c.Value.AsInt64}")));
