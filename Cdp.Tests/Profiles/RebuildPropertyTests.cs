@@ -118,31 +118,34 @@ public sealed class RebuildPropertyTests(Xunit.Abstractions.ITestOutputHelper ou
         Gen.Select(GroupedEvent.Array[40, 120], GroupedEvent.Array[0, 40], Gen.Int[0, 1000]);
 
     /// <summary>
-    /// A sample is a whole history on a fresh host: up to 40 rounds, so the log grows to thousands of events and the
-    /// unmerge decisions pile up (including unmerges of a merge id freed by an earlier unmerge). A sample depends on its
-    /// seed only, so a failing seed printed by CsCheck replays the same history.
+    /// A sample is a whole history on a fresh host: <paramref name="least"/> to <paramref name="most"/> rounds, so the log
+    /// grows to thousands of events and the unmerge decisions pile up (including unmerges of a merge id freed by an
+    /// earlier unmerge). A sample depends on its seed only, so a failing seed printed by CsCheck replays the same history.
     /// </summary>
-    private static readonly Gen<(string[] Before, string[] After, int Pick)[]> UnmergeHistory = UnmergeRound.Array[1, 40];
+    private static Gen<(string[] Before, string[] After, int Pick)[]> UnmergeHistory(int least, int most) => UnmergeRound.Array[least, most];
 
-    /// <summary>Samples of the random run (CDP_UNMERGE_ITER overrides it for a long run, e.g. 40).</summary>
-    private const int UnmergeSamples = 2;
+    /// <summary>Samples of the random run and their most rounds (CDP_UNMERGE_ITER and CDP_UNMERGE_ROUNDS override them for a long run).</summary>
+    private const int UnmergeSamples = 2, UnmergeRounds = 40;
 
     /// <summary>
-    /// Seeds that once ended with a state different from the rebuild's (found at CDP_UNMERGE_ITER=80 before the unmerge
-    /// replay applied the merge rules to the identifiers outside the dissolved profiles); each replays its whole history.
+    /// Histories that once ended with a state different from the rebuild's (found with CDP_UNMERGE_ROUNDS=80, before the
+    /// unmerge replay applied the merge rules to the identifiers outside the dissolved profiles): the seed, the rounds it
+    /// was generated with, and the round that diverged (the test stops there).
     /// </summary>
-    public static TheoryData<string> DivergingSeeds => new() { };
+    public static TheoryData<string, int, int> DivergingSeeds => new() { };
 
     [Theory]
     [MemberData(nameof(DivergingSeeds))]
-    public Task Rebuilding_after_unmerges_gives_the_incremental_state_for_the_seeds_that_once_diverged(string seed) =>
-        UnmergeHistory.SampleAsync(RunUnmergeHistory, seed: seed, iter: 1, threads: 1, print: Describe);
+    public Task Rebuilding_after_unmerges_gives_the_incremental_state_for_the_histories_that_once_diverged(string seed, int rounds, int through) =>
+        UnmergeHistory(rounds, rounds).SampleAsync(history => RunUnmergeHistory(history[..through]), seed: seed, iter: 1, threads: 1, print: Describe);
 
     [Fact]
     public async Task Rebuilding_after_unmerges_gives_the_incremental_state()
     {
         var iter = int.TryParse(Environment.GetEnvironmentVariable("CDP_UNMERGE_ITER"), out var it) ? it : UnmergeSamples;
-        await UnmergeHistory.SampleAsync(RunUnmergeHistory, iter: iter, threads: 1, print: Describe);
+        // CDP_UNMERGE_ROUNDS=80: every history has exactly 80 rounds, so that a failing seed can be pinned with (seed, 80, round)
+        var history = int.TryParse(Environment.GetEnvironmentVariable("CDP_UNMERGE_ROUNDS"), out var r) ? UnmergeHistory(r, r) : UnmergeHistory(UnmergeRounds / 2, UnmergeRounds);
+        await history.SampleAsync(RunUnmergeHistory, iter: iter, threads: 1, print: Describe);
         output.WriteLine($"{_unmerges} unmerges replayed {_replayed} events in all ({(double)_replayed / Math.Max(1, _unmerges):F0} each, at most {_largest}), "
             + $"{100.0 * _replayed / Math.Max(1, _logged):F1}% of the log at the time");
         _unmerges.Should().BeGreaterThan(0, "the generator must produce merges for this property to mean anything");
