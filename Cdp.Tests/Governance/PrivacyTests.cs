@@ -208,7 +208,7 @@ public sealed class PrivacyTests
 
         log.LastSequence.Should().Be(head + 1, "only carol's event is stored");
         RawLog(host)[head + 1].Should().Contain("u-carol");
-        var metrics = await admin.GetStringAsync("/metrics");
+        var metrics = await admin.MetricsText();
         metrics.Should().Contain("cdp_events_suppressed_total 4");
 
         var list = await Json(await admin.GetAsync("/api/privacy/suppressions"));

@@ -81,11 +81,11 @@ public sealed class SyncCrashTests(ITestOutputHelper output)
             var again = await (await admin.PostAsync("/api/activation/syncs/push/run", null)).Content.ReadFromJsonAsync<JsonElement>();
             again.GetProperty("counts").GetProperty("added").GetInt64().Should().Be(0, "nothing changed since the completed run");
 
-            var metrics = (await admin.GetStringAsync("/metrics")).Split('\n');
+            var metrics = (await admin.MetricsText()).Split('\n');
             metrics.Should().Contain("cdp_sync_runs_total{destination=\"hook\",status=\"succeeded\"} 2");
-            var added = metrics.Single(l => l.StartsWith("cdp_sync_members_total{destination=\"hook\",change=\"added\"}", StringComparison.Ordinal));
+            var added = metrics.Single(l => l.StartsWith("cdp_sync_members_total{change=\"added\",destination=\"hook\"}", StringComparison.Ordinal));
             long.Parse(added.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture).Should().Be(resumed.GetProperty("counts").GetProperty("added").GetInt64());
-            metrics.Should().Contain("cdp_sync_members_total{destination=\"hook\",change=\"failed\"} 0");
+            metrics.Should().Contain("cdp_sync_members_total{change=\"failed\",destination=\"hook\"} 0");
         }
 
         var received = hook.Upserted.ToList();

@@ -142,7 +142,7 @@ public sealed class ProcessorIsolationTests
         failure.GetProperty("stack").GetString().Should().Contain(nameof(FaultyParticipant));
         failure.GetProperty("attempts").GetInt32().Should().Be(1);
 
-        var metrics = await admin.GetStringAsync("/metrics");
+        var metrics = await admin.MetricsText();
         metrics.Should().Contain("cdp_processor_failed_events 1").And.Contain("cdp_processor_events_set_aside_total 1");
         (await admin.GetAsync("/health/ready")).StatusCode.Should().Be(HttpStatusCode.OK, "a set-aside event does not stop processing");
     }
@@ -266,7 +266,7 @@ public sealed class ProcessorIsolationTests
         during.FailedEvents.Should().Be(0, "an environmental failure sets nothing aside");
         var ready = await admin.GetAsync("/health/ready");
         ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
-        (await admin.GetStringAsync("/metrics")).Should().Contain("cdp_processor_environmental_failure 1");
+        (await admin.MetricsText()).Should().Contain("cdp_processor_environmental_failure 1");
         (await admin.GetAsync("/api/profiles/processor/failures")).StatusCode.Should().Be(HttpStatusCode.OK);
         (await Failures(admin)).GetProperty("count").GetInt32().Should().Be(0);
         // commands still run while the batch waits for its retry
@@ -280,7 +280,7 @@ public sealed class ProcessorIsolationTests
         Events(await admin.Profile("user_id:cat")).Should().Be(21, "nothing was lost and nothing applied twice");
         processor.Status.FailedEvents.Should().Be(0);
         faults.DiskFullFailures.Should().BeGreaterThanOrEqualTo(3);
-        (await admin.GetStringAsync("/metrics")).Should().Contain("cdp_processor_environmental_failure 0");
+        (await admin.MetricsText()).Should().Contain("cdp_processor_environmental_failure 0");
     }
 
     [Fact]
@@ -438,7 +438,7 @@ public sealed class ProcessorIsolationTests
 
         var ready = await admin.GetAsync("/health/ready");
         ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
-        (await admin.GetStringAsync("/metrics")).Should().Contain("cdp_processor_dead 1");
+        (await admin.MetricsText()).Should().Contain("cdp_processor_dead 1");
     }
 
     [Fact]

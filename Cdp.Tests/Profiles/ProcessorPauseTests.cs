@@ -32,7 +32,7 @@ public sealed class ProcessorPauseTests : IDisposable
         await Task.Delay(300); // the processor would have taken a batch by now if it were running
         _host.Service<IProfileProcessor>().Status.Checkpoint.Should().Be(checkpoint);
         (await admin.GetAsync("/api/profiles/user_id:during")).StatusCode.Should().Be(HttpStatusCode.NotFound);
-        (await admin.GetStringAsync("/metrics")).Should().Contain("cdp_processor_paused 1");
+        (await admin.MetricsText()).Should().Contain("cdp_processor_paused 1");
 
         (await admin.PostAsync("/api/profiles/processor/resume", null)).StatusCode.Should().Be(HttpStatusCode.OK);
         await _host.Processed();

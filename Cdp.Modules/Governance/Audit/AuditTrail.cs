@@ -190,14 +190,14 @@ internal sealed class AuditTrail : IMetricsSource
         return upgraded;
     }
 
-    public void Collect(MetricsWriter metrics)
+    public void Register(CdpMetrics metrics)
     {
-        metrics.Counter("cdp_audit_records_total", "Admin actions recorded in the audit log since start.", Interlocked.Read(ref _recorded));
-        metrics.Counter("cdp_audit_denied_total", "Audited requests answered 401 or 403 since start.", Interlocked.Read(ref _denied));
-        metrics.Counter("cdp_audit_failed_total", "Audited requests answered with a 5xx since start.", Interlocked.Read(ref _failed));
-        metrics.Counter("cdp_audit_pruned_total", "Audit records deleted by retention since start.", Interlocked.Read(ref _pruned));
-        metrics.Counter("cdp_audit_trimmed_total", "Oldest audit records deleted to stay within Cdp:Governance:AuditMaxRecords since start.", Interlocked.Read(ref _trimmed));
-        metrics.Gauge("cdp_audit_stored_records", "Records in the audit log now (bounded by Cdp:Governance:AuditMaxRecords).", Interlocked.Read(ref _stored));
+        metrics.Counter("cdp_audit_records_total", "Admin actions recorded in the audit log since start.", () => Interlocked.Read(ref _recorded));
+        metrics.Counter("cdp_audit_denied_total", "Audited requests answered 401 or 403 since start.", () => Interlocked.Read(ref _denied));
+        metrics.Counter("cdp_audit_failed_total", "Audited requests answered with a 5xx since start.", () => Interlocked.Read(ref _failed));
+        metrics.Counter("cdp_audit_pruned_total", "Audit records deleted by retention since start.", () => Interlocked.Read(ref _pruned));
+        metrics.Counter("cdp_audit_trimmed_total", "Oldest audit records deleted to stay within Cdp:Governance:AuditMaxRecords since start.", () => Interlocked.Read(ref _trimmed));
+        metrics.Gauge("cdp_audit_stored_records", "Records in the audit log now (bounded by Cdp:Governance:AuditMaxRecords).", () => Interlocked.Read(ref _stored));
     }
 
     private static AuditRecord FromBson(BsonDocument d)
