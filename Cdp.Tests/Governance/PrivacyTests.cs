@@ -129,7 +129,9 @@ public sealed class PrivacyTests
         processor.Status.Checkpoint.Should().BeLessThan(host.Service<IEventLog>().LastSequence, "the two events wait for the processor");
 
         var deletion = admin.DeleteAsync($"/api/privacy/profiles/{jane}");
-        await Task.Delay(200); // the deletion queues behind the paused command
+        // the signal that the deletion waits on the processor's thread behind the held command, with the two events unprocessed
+        await Eventually.Until(() => processor.Status.QueuedCommands == 1, "the deletion to queue behind the held command");
+        processor.Status.Checkpoint.Should().BeLessThan(host.Service<IEventLog>().LastSequence, "the two events still wait when the deletion runs");
         gate.Set();
         await paused;
         var receipt = await Json(await deletion);

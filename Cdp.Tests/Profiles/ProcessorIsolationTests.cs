@@ -88,16 +88,6 @@ public sealed class ProcessorIsolationTests
 
     private static long Events(JsonElement? profile) => profile!.Value.GetProperty("events").GetInt64();
 
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        using var patience = new CancellationTokenSource(Patience);
-        while (!condition())
-        {
-            if (patience.IsCancellationRequested) throw new TimeoutException("still waiting for: " + what);
-            await Task.Delay(20, CancellationToken.None);
-        }
-    }
-
     /// <summary>Sends <paramref name="events"/> while processing is paused, so that the processor takes them as one batch.</summary>
     private static async Task SendAsOneBatch(CdpHost host, IReadOnlyList<string> events)
     {
@@ -260,7 +250,7 @@ public sealed class ProcessorIsolationTests
         faults.DiskFull = true;
         await web.SendBatch(Enumerable.Range(1, 20).Select(i => Track("cat", i)));
         var processor = host.Service<IProfileProcessor>();
-        await Until(() => processor.Status.RetryAttempts >= 3, "three failed attempts");
+        await Eventually.Until(() => processor.Status.RetryAttempts >= 3, "three failed attempts", seconds: 60);
         var during = processor.Status;
         during.EnvironmentalError.Should().Contain("IOException").And.Contain("No space left on device");
         during.FailedEvents.Should().Be(0, "an environmental failure sets nothing aside");
@@ -416,7 +406,7 @@ public sealed class ProcessorIsolationTests
         var processor = host.Service<IProfileProcessor>();
         try
         {
-            await Until(() => processor.Status.Dead, "the processor gives up loading its state");
+            await Eventually.Until(() => processor.Status.Dead, "the processor gives up loading its state", seconds: 60);
         }
         finally
         {

@@ -24,7 +24,7 @@ public sealed class RecurringJobsTests
         using (var host = new CdpHost(Sleepy(folder, "every-second", "* * * * * *"), folder))
         {
             _ = host.Services; // starts the host
-            await FastScheduling.Until(() => File.Exists(folder.File("every-second.log"))
+            await Eventually.Until(() => File.Exists(folder.File("every-second.log"))
                 && File.ReadAllLines(folder.File("every-second.log")).Count(l => l.StartsWith("finished")) >= 2, "two runs of the recurring job",
                 explain: () => string.Join(" | ", host.Service<RecurringJobCatalog>().List().Select(r => $"{r.Id} next={r.NextExecution:O} last={r.LastExecution:O} job={r.LastJobId} {r.LastJobState} {r.Error}"))
                     + " kinds=" + string.Join(",", host.Service<RecurringJobCatalog>().KindNames)

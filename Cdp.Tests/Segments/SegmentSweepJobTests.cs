@@ -25,7 +25,7 @@ public sealed class SegmentSweepJobTests
         var jobs = host.Service<IBackgroundJobs>();
         var jobId = jobs.TriggerRecurring("segment-sweep");
         jobId.Should().NotBeNull();
-        await FastScheduling.Until(() => jobs.StateOf(jobId!) == SucceededState.StateName, "the sweep job to succeed", explain: () => jobs.StateOf(jobId!) ?? "?");
+        await Eventually.Until(() => jobs.StateOf(jobId!) == SucceededState.StateName, "the sweep job to succeed", explain: () => jobs.StateOf(jobId!) ?? "?");
         (await Seed()).GetProperty("lastSweep").ValueKind.Should().Be(JsonValueKind.String);
     }
 
@@ -40,7 +40,7 @@ public sealed class SegmentSweepJobTests
 
         var jobs = host.Service<IBackgroundJobs>();
         var jobId = jobs.TriggerRecurring("nightly-sweep");
-        await FastScheduling.Until(() => jobs.StateOf(jobId!) == SucceededState.StateName, "the sweep job to succeed", explain: () => jobs.StateOf(jobId!) ?? "?");
+        await Eventually.Until(() => jobs.StateOf(jobId!) == SucceededState.StateName, "the sweep job to succeed", explain: () => jobs.StateOf(jobId!) ?? "?");
         (await host.AdminClient().GetFromJsonAsync<JsonElement>("/api/segments/dermatology-no-booking")).GetProperty("lastSweep").ValueKind.Should().Be(JsonValueKind.String);
     }
 }
