@@ -114,17 +114,22 @@ internal sealed class AuditTrail : IMetricsSource
         return record;
     }
 
-    /// <summary>Oldest first after the cursor, within [from, to), optionally one actor's.</summary>
-    public List<AuditRecord> Page(long after, int take, string? actor, DateTime? from, DateTime? to)
+    /// <summary>
+    /// Within [from, to), optionally one actor's: oldest first after the cursor, or with <paramref name="newestFirst"/> newest
+    /// first before it (a record's id is its time in ticks, so the cursor is a position in time either way).
+    /// </summary>
+    public List<AuditRecord> Page(long cursor, int take, string? actor, DateTime? from, DateTime? to, bool newestFirst = false)
     {
-        var lower = Math.Max(after, from is { } f ? f.ToUniversalTime().Ticks - 1 : long.MinValue);
+        var lower = from is { } f ? f.ToUniversalTime().Ticks - 1 : long.MinValue;
         var upper = to is { } t ? t.ToUniversalTime().Ticks : long.MaxValue;
+        if (newestFirst && cursor != 0) upper = Math.Min(upper, cursor);
+        else if (!newestFirst) lower = Math.Max(lower, cursor);
         var query = _db.Collection(CollectionName).Query();
         if (actor is not null)
             query = query.Where(Filter.EQ(Fields.Actor, actor)).Where(Filter.Inside("_id", lower, upper));
         else
             query = query.Where(Filter.Inside("_id", lower, upper));
-        return query.OrderBy("_id").Limit(take).ToList().Select(FromBson).ToList();
+        return (newestFirst ? query.OrderByDescending("_id") : query.OrderBy("_id")).Limit(take).ToList().Select(FromBson).ToList();
     }
 
     /// <summary>Deletes records older than <paramref name="retention"/>; returns how many.</summary>
