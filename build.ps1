@@ -33,6 +33,26 @@ function Install-NodeTestPackages {
     }
 }
 
+# In CI (CI=true) a skipped test fails the run unless .ci/allowed-skips lists it with its reason: a test that skips
+# because its Debian package or mount is missing is right on a developer's machine, but in CI it would hide a broken
+# install step (.ci/run installs sshd and chromium and runs as root for the disk-full tests' tmpfs).
+function Assert-NoUnlistedSkips([string]$TrxDir) {
+    $skipped = @(Get-ChildItem -Path $TrxDir -Filter *.trx -Recurse -ErrorAction SilentlyContinue | ForEach-Object {
+        [xml]$trx = Get-Content -Raw $_.FullName
+        $trx.TestRun.Results.UnitTestResult | Where-Object { $_.outcome -eq 'NotExecuted' } | ForEach-Object {
+            [pscustomobject]@{ Name = $_.testName; Why = "$($_.Output.ErrorInfo.Message) $($_.Output.StdOut)".Trim() }
+        }
+    })
+    if ($skipped.Count -eq 0) { return }
+    Write-Host "$($skipped.Count) test(s) skipped" -ForegroundColor Yellow
+    if ($env:CI -ne 'true') { return }
+    $allowed = @(Get-Content (Join-Path $PSScriptRoot '.ci/allowed-skips') | ForEach-Object { ($_ -split '#', 2)[0].Trim() } | Where-Object { $_ })
+    $unlisted = @($skipped | Where-Object { $name = $_.Name; -not ($allowed | Where-Object { $name.StartsWith($_) }) })
+    if ($unlisted.Count -eq 0) { return }
+    foreach ($t in $unlisted) { Write-Host "SKIPPED IN CI: $($t.Name): $($t.Why)" -ForegroundColor Red }
+    throw "$($unlisted.Count) test(s) skipped in CI without being listed in .ci/allowed-skips (fix the install step, or list the test with its reason)"
+}
+
 switch ($Target) {
     'build' {
         $c = if ($Configuration) { $Configuration } else { 'Debug' }
@@ -62,6 +82,7 @@ switch ($Target) {
             }
             throw "dotnet test ($c) failed with exit code $code"
         }
+        Assert-NoUnlistedSkips $trxDir
     }
     'run' {
         $c = if ($Configuration) { $Configuration } else { 'Debug' }

@@ -72,10 +72,13 @@ catch (Exception ex) when (StorageUnavailable(ex) is { } storage)
     Console.Error.WriteLine($"Cdp cannot start: {storage.Message}. Free space on that disk (or fix the file's permissions), then start Cdp again.");
     return StorageUnavailableException.ExitCode;
 }
-catch (OptionsValidationException ex)
+catch (Exception ex) when (ex is OptionsValidationException
+    || ex is AggregateException { InnerExceptions: var inner } && inner.All(e => e is OptionsValidationException))
 {
+    // several sections wrong at once (e.g. a bad cron in Cdp:Syncs and in Cdp:Governance) come as one AggregateException
+    var failures = ex is AggregateException all ? all.InnerExceptions.Cast<OptionsValidationException>().SelectMany(e => e.Failures) : ((OptionsValidationException)ex).Failures;
     Console.Error.WriteLine("Cdp cannot start: invalid settings in appsettings.json (or its environment overrides):");
-    foreach (var failure in ex.Failures) Console.Error.WriteLine("  - " + failure);
+    foreach (var failure in failures) Console.Error.WriteLine("  - " + failure);
     return 2;
 }
 catch (Exception ex) when (ex is ArgumentException or CsvImportRejectedException)

@@ -37,6 +37,7 @@ public sealed class CollectionModule : ICdpModule
         var admin = endpoints.MapGroup("/api/collection").WithTags("Collection").RequireReader();
         DeadLetterEndpoints.Map(admin);
         EventLogEndpoints.Map(admin);
+        Statistics.IngestStatistics.Map(admin);
         ImportEndpoints.Map(admin);
     }
 }

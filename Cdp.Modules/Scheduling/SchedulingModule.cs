@@ -29,6 +29,9 @@ public sealed class SchedulingModule : ICdpModule
     public void AddServices(IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedSettings<SchedulingOptions, SchedulingOptionsValidator>(configuration, SchedulingOptions.Section);
+        // job kinds are known once every module has registered: the collection is read when the settings are validated
+        services.AddSingleton(new KnownJobKinds(services));
+        services.AddSingleton<IValidateOptions<SchedulingOptions>, RecurringJobKindsValidator>();
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<SchedulingOptions>>().Value;

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Cdp.Modules.Scheduling.Contracts;
 using FluentValidation;
 
 namespace Cdp.Modules.Scheduling;
@@ -64,7 +65,7 @@ internal sealed class RecurringJobSettings
     /// <summary>The name of a registered IRecurringJobKind.</summary>
     public string Kind { get; set; } = "";
 
-    /// <summary>Cron, 5 fields (minute precision) or 6 (with seconds first).</summary>
+    /// <summary>Cron, 5 fields (minute precision) or 6 (with seconds first); checked by <see cref="CronSchedule"/>.</summary>
     public string Cron { get; set; } = "";
 
     /// <summary>IANA or Windows time zone id the Cron is read in.</summary>
@@ -100,7 +101,7 @@ internal sealed class SchedulingOptionsValidator : AbstractValidator<SchedulingO
                 var at = $"RecurringJobs:{id}:";
                 if (!SchedulingOptions.QueueName().IsMatch(id)) context.AddFailure("RecurringJobs:" + id, "recurring job ids use lowercase letters, digits, '_' and '-' only");
                 if (string.IsNullOrWhiteSpace(job.Kind)) context.AddFailure(at + "Kind", "must name a job kind, e.g. \"litedb-checkpoint\"");
-                if (string.IsNullOrWhiteSpace(job.Cron)) context.AddFailure(at + "Cron", "must be a cron expression, e.g. \"*/15 * * * *\"");
+                if (CronSchedule.Problem(job.Cron) is { } cron) context.AddFailure(at + "Cron", cron);
                 if (!TimeZoneInfo.TryFindSystemTimeZoneById(job.TimeZone ?? "", out _))
                     context.AddFailure(at + "TimeZone", "must be a known time zone id, e.g. \"UTC\" or \"Europe/Paris\"");
                 if (!SchedulingOptions.QueueName().IsMatch(job.Queue ?? "")) context.AddFailure(at + "Queue", "queue names use lowercase letters, digits, '_' and '-' only");

@@ -16,6 +16,7 @@ public static class SharedServices
         services.AddSingleton<StorageHealth>();
         services.AddSingleton<FreeSpace>();
         services.AddSingleton<IMetricsSource, StorageMetrics>();
+        services.AddCdpMetrics();
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
         services.AddSingleton<CdpDatabase>();
         services.AddSingleton<StorageWatchdog>();

@@ -50,12 +50,14 @@ public sealed class ActivationHarness : IDisposable
 {
     private readonly Dictionary<string, string> _profileByUser = new(StringComparer.Ordinal);
 
-    internal ActivationHarness(IDictionary<string, string?> settings, CrashBeforeCommit? crash = null)
+    /// <param name="clock">Replaces the host's TimeProvider (a FakeTimeProvider where a test moves time itself).</param>
+    internal ActivationHarness(IDictionary<string, string?> settings, CrashBeforeCommit? crash = null, TimeProvider? clock = null)
     {
         Host = new CdpHost(settings, services: s =>
         {
             s.AddSingleton<ISegmentMembership>(Segments);
             if (crash is not null) s.AddSingleton<IBatchCommitHook>(crash);
+            if (clock is not null) s.AddSingleton(clock);
         });
     }
 

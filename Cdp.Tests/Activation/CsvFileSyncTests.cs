@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Text;
 using Cdp.Modules.Activation.Contracts;
 using Cdp.Tests.Support;
@@ -11,7 +12,7 @@ public sealed class CsvFileSyncTests : IDisposable
     private readonly TempFolder _out = new();
     private ActivationHarness? _harness;
 
-    private ActivationHarness Start(Dictionary<string, string?>? extra = null)
+    private ActivationHarness Start(Dictionary<string, string?>? extra = null, TimeProvider? clock = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -23,7 +24,7 @@ public sealed class CsvFileSyncTests : IDisposable
             ["Cdp:Syncs:export:FieldMappings:first_name"] = "traits.first_name",
         };
         foreach (var (k, v) in extra ?? []) settings[k] = v;
-        return _harness = new ActivationHarness(settings);
+        return _harness = new ActivationHarness(settings, clock: clock);
     }
 
     public void Dispose()
@@ -47,7 +48,8 @@ public sealed class CsvFileSyncTests : IDisposable
     [Fact]
     public async Task A_snapshot_lists_every_current_member_and_no_temporary_file_is_left()
     {
-        var h = Start();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var h = Start(clock: clock);
         var ids = await h.SeedAsync([.. ActivationHarness.People(3), new Person("u9", "quote\"comma,@example.com", FirstName: "Zoë, \"Z\"")]);
         h.Segments.Set("vip", ids);
 
@@ -63,7 +65,7 @@ public sealed class CsvFileSyncTests : IDisposable
         rows.Single(r => r[0].StartsWith("quote")).Should().Equal("quote\"comma,@example.com", h.ProfileOf("u9"), "Zoë, \"Z\"");
 
         h.Segments.Set("vip", ids.Skip(1));
-        await Task.Delay(1100); // file names carry the run's second
+        clock.Advance(TimeSpan.FromSeconds(1)); // file names carry the run's second
         var second = await h.RunAsync("export");
         second.Counts.Removed.Should().Be(1);
         second.Counts.Unchanged.Should().Be(3);

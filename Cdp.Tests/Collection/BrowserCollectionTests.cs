@@ -254,7 +254,7 @@ public sealed class BrowserCollectionTests : IDisposable
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         Header(response, "Access-Control-Allow-Origin").Should().Be(Shop);
         Logged().Should().BeEmpty();
-        var metrics = await _host.AdminClient(CdpHost.AnalystKey).GetStringAsync("/metrics");
+        var metrics = await _host.AdminClient(CdpHost.AnalystKey).MetricsText();
         metrics.Should().Contain("cdp_sdk_metrics_requests_total 1");
     }
 

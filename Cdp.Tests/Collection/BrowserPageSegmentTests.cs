@@ -48,7 +48,7 @@ public sealed class BrowserPageSegmentTests
     }
 
     private static CdpHost Host(ManualClock clock) => new(
-        new Dictionary<string, string?> { ["Cdp:SegmentEvaluation:DailySweep"] = "false" },
+        new Dictionary<string, string?> { ["Cdp:SegmentEvaluation:SweepSchedule"] = "" },
         services: s => s.AddSingleton<TimeProvider>(clock));
 
     [Fact]

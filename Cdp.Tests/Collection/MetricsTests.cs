@@ -16,8 +16,8 @@ public sealed class MetricsTests
         await tracking.PostAsync("/v1/track", TrackingApiTests.Json("""{"userId":"""));
 
         (await host.CreateClient().GetAsync("/metrics")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
-        var text = await host.AdminClient(CdpHost.AnalystKey).GetStringAsync("/metrics");
-        var values = text.Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#'))
+        var text = await host.AdminClient(CdpHost.AnalystKey).MetricsText();
+        var values = text.Split('\n').Where(l => l.StartsWith("cdp_", StringComparison.Ordinal))
             .Select(l => l.Split(' ')).ToDictionary(p => p[0], p => double.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture));
         values["cdp_events_accepted_total"].Should().Be(1);
         values["cdp_events_duplicate_total"].Should().Be(1);
@@ -25,5 +25,30 @@ public sealed class MetricsTests
         values["cdp_requests_rejected_total"].Should().Be(1);
         values["cdp_event_log_last_sequence"].Should().Be(1);
         values.Should().ContainKey("cdp_processor_lag_events");
+    }
+
+    [Fact]
+    public async Task Metrics_include_request_duration_histograms_by_route_and_the_runtime_metrics()
+    {
+        using var host = new CdpHost();
+        (await host.TrackingClient().PostAsync("/v1/track", TrackingApiTests.Json("""{"userId":"u1","event":"A"}"""))).EnsureSuccessStatusCode();
+
+        var text = await host.AdminClient().MetricsText();
+
+        text.Should().Contain("# TYPE http_server_request_duration_seconds histogram");
+        text.Should().MatchRegex(@"\nhttp_server_request_duration_seconds_count\{[^}]*http_route=""/v1/track""[^}]*\} [1-9]");
+        text.Should().MatchRegex(@"\ndotnet_gc_heap_total_allocated_bytes(_total)? [1-9]", "the runtime's own meter (System.Runtime)");
+        text.Should().MatchRegex(@"\nkestrel_active_connections\{", "Kestrel's meter");
+    }
+
+    [Fact]
+    public async Task Every_cdp_metric_on_metrics_is_documented_in_the_readme()
+    {
+        using var host = new CdpHost();
+        var text = await host.AdminClient().MetricsText();
+        var names = text.Split('\n').Where(l => l.StartsWith("# TYPE cdp_", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToList();
+        names.Should().HaveCountGreaterThan(30);
+        var readme = Cdp.Tests.Governance.ReadmeRolesTests.Readme();
+        names.Where(n => !readme.Contains('`' + n, StringComparison.Ordinal)).Should().BeEmpty("every metric is named in README's Metrics section");
     }
 }

@@ -297,7 +297,7 @@ public sealed class TrackingApiTests : IDisposable
         ids.Should().HaveCount(1501, "d-0 was forgotten (the index holds 1,000) and is stored again; d-1499 is still a duplicate");
         ids.Count(id => id == "d-0").Should().Be(2);
         ids.Count(id => id == "d-1499").Should().Be(1);
-        var metrics = await host.AdminClient().GetStringAsync("/metrics");
+        var metrics = await host.AdminClient().MetricsText();
         metrics.Should().Contain("cdp_dedup_evicted_early_total 501").And.Contain("cdp_dedup_entries 1000");
     }
 

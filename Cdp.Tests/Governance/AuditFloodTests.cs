@@ -17,8 +17,8 @@ public sealed class AuditFloodTests
 {
     private static async Task<Dictionary<string, double>> Metrics(CdpHost host)
     {
-        var text = await host.AdminClient().GetStringAsync("/metrics");
-        return text.Split('\n').Where(l => l.Length > 0 && l[0] != '#')
+        var text = await host.AdminClient().MetricsText();
+        return text.Split('\n').Where(l => l.StartsWith("cdp_", StringComparison.Ordinal))
             .Select(l => (Name: l[..l.LastIndexOf(' ')], Value: double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)))
             .ToDictionary(p => p.Name, p => p.Value);
     }
@@ -64,8 +64,8 @@ public sealed class AuditFloodTests
 
         var metrics = await Metrics(host);
         metrics.Where(m => m.Key.StartsWith("cdp_unauthenticated_requests_total{", StringComparison.Ordinal)).Sum(m => m.Value).Should().Be(requests);
-        metrics["cdp_unauthenticated_requests_total{route=\"(unmatched)\",address=\"127.0.0.1\"}"].Should().Be(requests / 2);
-        metrics["cdp_unauthenticated_requests_total{route=\"/api/profiles/reprocess\",address=\"127.0.0.1\"}"].Should().Be(requests / 2);
+        metrics["cdp_unauthenticated_requests_total{address=\"127.0.0.1\",route=\"(unmatched)\"}"].Should().Be(requests / 2);
+        metrics["cdp_unauthenticated_requests_total{address=\"127.0.0.1\",route=\"/api/profiles/reprocess\"}"].Should().Be(requests / 2);
         metrics["cdp_audit_unrecorded_total"].Should().Be(requests - records.Count, "every request not recorded is counted");
         metrics["cdp_audit_stored_records"].Should().Be(trail.StoredRecords);
 

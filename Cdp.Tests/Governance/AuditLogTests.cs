@@ -50,6 +50,38 @@ public sealed class AuditLogTests
     }
 
     [Fact]
+    public async Task Order_desc_pages_the_audit_log_newest_first_within_the_limit_and_cursor_convention()
+    {
+        using var host = new CdpHost();
+        var admin = host.AdminClient();
+        for (var i = 0; i < 5; i++) await admin.GetAsync($"/api/profiles/user_id:person-{i}");
+
+        async Task<(List<string> Records, string? Next)> Page(string query)
+        {
+            var page = await admin.GetFromJsonAsync<JsonElement>("/api/audit?" + query);
+            var next = page.GetProperty("nextCursor");
+            return (page.GetProperty("items").EnumerateArray().Select(r => r.GetRawText()).ToList(),
+                next.ValueKind == JsonValueKind.Null ? null : next.GetString());
+        }
+
+        // up to now: the audit log's own reads below may be recorded too
+        var to = "&to=" + Uri.EscapeDataString(DateTime.UtcNow.ToString("O"));
+        var oldestFirst = (await Page("limit=1000" + to)).Records;
+        oldestFirst.Should().HaveCountGreaterThanOrEqualTo(5);
+        var newestFirst = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = await Page("order=desc&limit=2" + to + (cursor is null ? "" : "&cursor=" + cursor));
+            page.Records.Count.Should().BeLessThanOrEqualTo(2);
+            newestFirst.AddRange(page.Records);
+            cursor = page.Next;
+        } while (cursor is not null);
+        newestFirst.Should().Equal(Enumerable.Reverse(oldestFirst), "the same records, newest first, each once across the pages");
+        (await admin.GetAsync("/api/audit?order=newest")).StatusCode.Should().Be(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
     public async Task Dashboard_sign_ins_are_recorded_without_the_key()
     {
         using var host = new CdpHost();

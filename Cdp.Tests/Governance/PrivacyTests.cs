@@ -129,7 +129,9 @@ public sealed class PrivacyTests
         processor.Status.Checkpoint.Should().BeLessThan(host.Service<IEventLog>().LastSequence, "the two events wait for the processor");
 
         var deletion = admin.DeleteAsync($"/api/privacy/profiles/{jane}");
-        await Task.Delay(200); // the deletion queues behind the paused command
+        // the signal that the deletion waits on the processor's thread behind the held command, with the two events unprocessed
+        await Eventually.Until(() => processor.Status.QueuedCommands == 1, "the deletion to queue behind the held command");
+        processor.Status.Checkpoint.Should().BeLessThan(host.Service<IEventLog>().LastSequence, "the two events still wait when the deletion runs");
         gate.Set();
         await paused;
         var receipt = await Json(await deletion);
@@ -208,7 +210,7 @@ public sealed class PrivacyTests
 
         log.LastSequence.Should().Be(head + 1, "only carol's event is stored");
         RawLog(host)[head + 1].Should().Contain("u-carol");
-        var metrics = await admin.GetStringAsync("/metrics");
+        var metrics = await admin.MetricsText();
         metrics.Should().Contain("cdp_events_suppressed_total 4");
 
         var list = await Json(await admin.GetAsync("/api/privacy/suppressions"));

@@ -16,7 +16,7 @@ public sealed partial class ReadmeRolesTests
     private sealed record Documented(string Method, string Path, string Role, string Row);
 
     /// <summary>The repository's README.md, found upwards from the test output.</summary>
-    private static string Readme()
+    internal static string Readme()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -59,10 +59,10 @@ public sealed class SyncCrashTests(ITestOutputHelper output)
                 "{\"type\":\"identify\",\"userId\":\"u" + i + "\",\"traits\":{\"email\":\"person" + i + "@example.com\"}}")) + "]}";
             (await cdp.TrackingClient().PostAsync("/v1/batch", TrackingApiTests.Json(batch))).EnsureSuccessStatusCode();
             var admin = cdp.AdminClient();
-            await Until(async () => (await admin.GetFromJsonAsync<JsonElement>("/api/segments/with-email")).GetProperty("members").GetInt64() == People);
+            await Eventually.Until(async () => (await admin.GetFromJsonAsync<JsonElement>("/api/segments/with-email")).GetProperty("members").GetInt64() == People, "every person in the segment", seconds: 60);
 
             _ = admin.PostAsync("/api/activation/syncs/push/run", null); // answers when the run ends: it will not
-            await Until(() => Task.FromResult(hook.Batches >= 8));
+            await Eventually.Until(() => hook.Batches >= 8, "eight batches at the webhook", seconds: 60);
             cdp.Kill();
         }
         var beforeRestart = hook.Upserted.Count;
@@ -81,11 +81,11 @@ public sealed class SyncCrashTests(ITestOutputHelper output)
             var again = await (await admin.PostAsync("/api/activation/syncs/push/run", null)).Content.ReadFromJsonAsync<JsonElement>();
             again.GetProperty("counts").GetProperty("added").GetInt64().Should().Be(0, "nothing changed since the completed run");
 
-            var metrics = (await admin.GetStringAsync("/metrics")).Split('\n');
+            var metrics = (await admin.MetricsText()).Split('\n');
             metrics.Should().Contain("cdp_sync_runs_total{destination=\"hook\",status=\"succeeded\"} 2");
-            var added = metrics.Single(l => l.StartsWith("cdp_sync_members_total{destination=\"hook\",change=\"added\"}", StringComparison.Ordinal));
+            var added = metrics.Single(l => l.StartsWith("cdp_sync_members_total{change=\"added\",destination=\"hook\"}", StringComparison.Ordinal));
             long.Parse(added.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture).Should().Be(resumed.GetProperty("counts").GetProperty("added").GetInt64());
-            metrics.Should().Contain("cdp_sync_members_total{destination=\"hook\",change=\"failed\"} 0");
+            metrics.Should().Contain("cdp_sync_members_total{change=\"failed\",destination=\"hook\"} 0");
         }
 
         var received = hook.Upserted.ToList();
@@ -94,15 +94,5 @@ public sealed class SyncCrashTests(ITestOutputHelper output)
         twice.Where(g => g.Count() != 2).Should().BeEmpty("a member is sent at most twice (none when the kill fell between batches)");
         twice.Count.Should().BeLessThanOrEqualTo(BatchSize, "only the batch in flight at the kill (sent, not yet committed) is sent again");
         output.WriteLine($"killed after {beforeRestart} of {People} members were received; after the restart {received.Count - beforeRestart} more; {twice.Count} received twice (the batch in flight)");
-    }
-
-    private static async Task Until(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met within 60 s");
-            await Task.Delay(50);
-        }
     }
 }

@@ -38,7 +38,7 @@ public sealed class HostileValueTests
         skipped.GetProperty("counts").GetProperty("computed.lifetime_revenue").GetInt64().Should().Be(2);
         var reasons = skipped.GetProperty("recent").EnumerateArray().Select(r => r.GetProperty("reason").GetString()).ToList();
         reasons.Should().HaveCount(2).And.Contain(r => r!.Contains("12.50 EUR") && r.Contains("not a finite number"));
-        (await admin.GetStringAsync("/metrics")).Should().Contain("cdp_profile_values_skipped_total{field=\"computed.lifetime_revenue\"} 2");
+        (await admin.MetricsText()).Should().Contain("cdp_profile_values_skipped_total{field=\"computed.lifetime_revenue\"} 2");
 
         var members = await admin.GetFromJsonAsync<JsonElement>("/api/segments/has-email/members");
         members.GetRawText().Should().Contain(profile.GetProperty("id").GetString()!, "the live segment reading traits evaluated the profile");

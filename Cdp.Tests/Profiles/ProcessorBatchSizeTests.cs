@@ -46,7 +46,7 @@ public sealed class ProcessorBatchSizeTests : IDisposable
         await SendWhilePaused(batches: 1, perBatch: 25);
 
         _host.Service<IProfileProcessor>().Status.LastBatchWriteMilliseconds.Should().BePositive();
-        var metrics = await _host.AdminClient().GetStringAsync("/metrics");
+        var metrics = await _host.AdminClient().MetricsText();
         metrics.Should().MatchRegex(@"(?m)^cdp_processor_last_batch_write_ms [0-9.]+$");
     }
 

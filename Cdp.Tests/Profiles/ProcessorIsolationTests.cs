@@ -88,16 +88,6 @@ public sealed class ProcessorIsolationTests
 
     private static long Events(JsonElement? profile) => profile!.Value.GetProperty("events").GetInt64();
 
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        using var patience = new CancellationTokenSource(Patience);
-        while (!condition())
-        {
-            if (patience.IsCancellationRequested) throw new TimeoutException("still waiting for: " + what);
-            await Task.Delay(20, CancellationToken.None);
-        }
-    }
-
     /// <summary>Sends <paramref name="events"/> while processing is paused, so that the processor takes them as one batch.</summary>
     private static async Task SendAsOneBatch(CdpHost host, IReadOnlyList<string> events)
     {
@@ -142,7 +132,7 @@ public sealed class ProcessorIsolationTests
         failure.GetProperty("stack").GetString().Should().Contain(nameof(FaultyParticipant));
         failure.GetProperty("attempts").GetInt32().Should().Be(1);
 
-        var metrics = await admin.GetStringAsync("/metrics");
+        var metrics = await admin.MetricsText();
         metrics.Should().Contain("cdp_processor_failed_events 1").And.Contain("cdp_processor_events_set_aside_total 1");
         (await admin.GetAsync("/health/ready")).StatusCode.Should().Be(HttpStatusCode.OK, "a set-aside event does not stop processing");
     }
@@ -260,13 +250,13 @@ public sealed class ProcessorIsolationTests
         faults.DiskFull = true;
         await web.SendBatch(Enumerable.Range(1, 20).Select(i => Track("cat", i)));
         var processor = host.Service<IProfileProcessor>();
-        await Until(() => processor.Status.RetryAttempts >= 3, "three failed attempts");
+        await Eventually.Until(() => processor.Status.RetryAttempts >= 3, "three failed attempts", seconds: 60);
         var during = processor.Status;
         during.EnvironmentalError.Should().Contain("IOException").And.Contain("No space left on device");
         during.FailedEvents.Should().Be(0, "an environmental failure sets nothing aside");
         var ready = await admin.GetAsync("/health/ready");
         ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
-        (await admin.GetStringAsync("/metrics")).Should().Contain("cdp_processor_environmental_failure 1");
+        (await admin.MetricsText()).Should().Contain("cdp_processor_environmental_failure 1");
         (await admin.GetAsync("/api/profiles/processor/failures")).StatusCode.Should().Be(HttpStatusCode.OK);
         (await Failures(admin)).GetProperty("count").GetInt32().Should().Be(0);
         // commands still run while the batch waits for its retry
@@ -280,7 +270,7 @@ public sealed class ProcessorIsolationTests
         Events(await admin.Profile("user_id:cat")).Should().Be(21, "nothing was lost and nothing applied twice");
         processor.Status.FailedEvents.Should().Be(0);
         faults.DiskFullFailures.Should().BeGreaterThanOrEqualTo(3);
-        (await admin.GetStringAsync("/metrics")).Should().Contain("cdp_processor_environmental_failure 0");
+        (await admin.MetricsText()).Should().Contain("cdp_processor_environmental_failure 0");
     }
 
     [Fact]
@@ -416,7 +406,7 @@ public sealed class ProcessorIsolationTests
         var processor = host.Service<IProfileProcessor>();
         try
         {
-            await Until(() => processor.Status.Dead, "the processor gives up loading its state");
+            await Eventually.Until(() => processor.Status.Dead, "the processor gives up loading its state", seconds: 60);
         }
         finally
         {
@@ -438,7 +428,7 @@ public sealed class ProcessorIsolationTests
 
         var ready = await admin.GetAsync("/health/ready");
         ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
-        (await admin.GetStringAsync("/metrics")).Should().Contain("cdp_processor_dead 1");
+        (await admin.MetricsText()).Should().Contain("cdp_processor_dead 1");
     }
 
     [Fact]

@@ -29,10 +29,15 @@ public sealed class ProcessorPauseTests : IDisposable
         for (var i = 0; i < 20; i++) await web.Send("track", $$"""{"userId":"during","event":"Viewed","messageId":"m-{{i}}"}""");
         var head = _host.Service<IEventLog>().LastSequence;
         head.Should().Be(checkpoint + 20, "collection goes on while processing is paused");
-        await Task.Delay(300); // the processor would have taken a batch by now if it were running
-        _host.Service<IProfileProcessor>().Status.Checkpoint.Should().Be(checkpoint);
+        // The signal that the processor went round its loop since the events were committed: two commands run on its thread
+        // one after the other. Its loop runs the commands waiting, then (unless paused) takes a batch, so a processor that
+        // ignored the pause would have processed the 20 events between the two.
+        var processor = _host.Service<IProfileProcessor>();
+        await processor.RunExclusiveAsync(() => true, CancellationToken.None);
+        await processor.RunExclusiveAsync(() => true, CancellationToken.None);
+        processor.Status.Checkpoint.Should().Be(checkpoint, "a paused processor takes no batch");
         (await admin.GetAsync("/api/profiles/user_id:during")).StatusCode.Should().Be(HttpStatusCode.NotFound);
-        (await admin.GetStringAsync("/metrics")).Should().Contain("cdp_processor_paused 1");
+        (await admin.MetricsText()).Should().Contain("cdp_processor_paused 1");
 
         (await admin.PostAsync("/api/profiles/processor/resume", null)).StatusCode.Should().Be(HttpStatusCode.OK);
         await _host.Processed();

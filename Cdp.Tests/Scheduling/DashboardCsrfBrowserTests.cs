@@ -42,7 +42,7 @@ public sealed class DashboardCsrfBrowserTests
         Skip.If(AdminUiFixture.MissingReason is not null, AdminUiFixture.MissingReason);
         using var host = new CdpHost();
         var cdp = host.ServerAddress; // http://127.0.0.1:<port>/
-        await FastScheduling.Until(() => RecurringJobExists(host).GetAwaiter().GetResult(), "the recurring job to be reconciled");
+        await Eventually.Until(() => RecurringJobExists(host).GetAwaiter().GetResult(), "the recurring job to be reconciled");
         await using var attacker = await AttackerSite(cdp);
         var attackerUrl = attacker.Urls.Single();
         new Uri(attackerUrl).Port.Should().NotBe(new Uri(cdp).Port);

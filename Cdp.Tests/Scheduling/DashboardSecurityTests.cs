@@ -74,7 +74,7 @@ public sealed class DashboardSecurityTests
     public async Task A_dashboard_post_with_the_session_cookie_but_without_the_pages_token_is_refused_and_with_it_works()
     {
         using var host = new CdpHost();
-        await FastScheduling.Until(() => RecurringJobExists(host, "litedb-checkpoint").GetAwaiter().GetResult(), "the recurring job to be reconciled");
+        await Eventually.Until(() => RecurringJobExists(host, "litedb-checkpoint").GetAwaiter().GetResult(), "the recurring job to be reconciled");
         using var browser = new DashboardBrowser(host.ServerAddress);
         (await browser.SignIn(CdpHost.AdminKey)).StatusCode.Should().Be(HttpStatusCode.Redirect);
 

@@ -35,7 +35,7 @@ public sealed class JobQueueSettingsTests
             services: s => s.AddSingleton<ILoggerProvider>(log));
         var storage = host.Service<JobStorage>();
         IReadOnlyList<string> served = [];
-        await FastScheduling.Until(() => (served = storage.GetMonitoringApi().Servers().SingleOrDefault()?.Queues.ToList() ?? []).Count > 0,
+        await Eventually.Until(() => (served = storage.GetMonitoringApi().Servers().SingleOrDefault()?.Queues.ToList() ?? []).Count > 0,
             "the job server to announce itself");
         return (served, log.Lines.Single(l => l.StartsWith("Job server started", StringComparison.Ordinal)));
     }

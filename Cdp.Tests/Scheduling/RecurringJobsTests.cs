@@ -24,12 +24,12 @@ public sealed class RecurringJobsTests
         using (var host = new CdpHost(Sleepy(folder, "every-second", "* * * * * *"), folder))
         {
             _ = host.Services; // starts the host
-            await FastScheduling.Until(() => File.Exists(folder.File("every-second.log"))
+            await Eventually.Until(() => File.Exists(folder.File("every-second.log"))
                 && File.ReadAllLines(folder.File("every-second.log")).Count(l => l.StartsWith("finished")) >= 2, "two runs of the recurring job",
                 explain: () => string.Join(" | ", host.Service<RecurringJobCatalog>().List().Select(r => $"{r.Id} next={r.NextExecution:O} last={r.LastExecution:O} job={r.LastJobId} {r.LastJobState} {r.Error}"))
                     + " kinds=" + string.Join(",", host.Service<RecurringJobCatalog>().KindNames)
                     + " stats=" + System.Text.Json.JsonSerializer.Serialize(host.Service<Hangfire.JobStorage>().GetMonitoringApi().GetStatistics()));
-            host.Service<RecurringJobCatalog>().List().Select(r => r.Id).Should().BeEquivalentTo(["every-second", "litedb-checkpoint"]);
+            host.Service<RecurringJobCatalog>().List().Select(r => r.Id).Should().BeEquivalentTo(["every-second", "litedb-checkpoint", "audit-retention", "segment-sweep"], "the modules add the audit retention and the segment sweep");
         }
 
         // Restart with another configuration on the same jobs file: the old job goes, the new one comes, the cron is updated.
@@ -39,7 +39,7 @@ public sealed class RecurringJobsTests
         using (var host = new CdpHost(settings, folder))
         {
             var jobs = host.Service<RecurringJobCatalog>().List();
-            jobs.Select(r => r.Id).Should().BeEquivalentTo(["nightly", "litedb-checkpoint"]);
+            jobs.Select(r => r.Id).Should().BeEquivalentTo(["nightly", "litedb-checkpoint", "audit-retention", "segment-sweep"]);
             jobs.Single(r => r.Id == "nightly").TimeZoneId.Should().Be("Europe/Paris");
             jobs.Single(r => r.Id == "litedb-checkpoint").Cron.Should().Be("*/5 * * * *");
         }

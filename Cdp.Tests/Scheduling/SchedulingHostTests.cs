@@ -22,15 +22,9 @@ internal static class FastScheduling
         return settings;
     }
 
-    public static async Task Until(Func<bool> condition, string what, int seconds = 20, Func<string>? explain = null)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("waited in vain for: " + what + (explain is null ? "" : " | " + explain()));
-            await Task.Delay(50);
-        }
-    }
+    /// <summary>Kept for the callers outside Scheduling: <see cref="Eventually.Until(Func{bool}, string, int, Func{string}?)"/>.</summary>
+    public static Task Until(Func<bool> condition, string what, int seconds = 20, Func<string>? explain = null) =>
+        Eventually.Until(condition, what, seconds, explain);
 }
 
 public sealed class SchedulingHostFixture : IDisposable
@@ -47,7 +41,7 @@ public sealed class SchedulingHostTests(SchedulingHostFixture fixture) : IClassF
     private static string Token() => Guid.NewGuid().ToString("N");
 
     private Task Succeeded(string jobId) =>
-        FastScheduling.Until(() => fixture.Jobs.StateOf(jobId) == SucceededState.StateName, $"job {jobId} to succeed");
+        Eventually.Until(() => fixture.Jobs.StateOf(jobId) == SucceededState.StateName, $"job {jobId} to succeed");
 
     [Fact]
     public async Task An_enqueued_job_runs_once_and_succeeds()
@@ -150,7 +144,7 @@ public sealed class SchedulingHostTests(SchedulingHostFixture fixture) : IClassF
         var here = fixture.Jobs.Enqueue<E2EJobs>(j => j.RecordHost(token));
         var there = other.Service<IBackgroundJobs>().Enqueue<E2EJobs>(j => j.RecordHost(token));
         await Succeeded(here);
-        await FastScheduling.Until(() => other.Service<IBackgroundJobs>().StateOf(there) == SucceededState.StateName, "the other host's job");
+        await Eventually.Until(() => other.Service<IBackgroundJobs>().StateOf(there) == SucceededState.StateName, "the other host's job");
         E2EJobs.RunsOf(token).Should().BeEquivalentTo(
             ["LiteDB job storage: " + Path.Combine(fixture.Host.DataFolder, "cdp-jobs.db"), "LiteDB job storage: " + Path.Combine(other.DataFolder, "cdp-jobs.db")]);
     }

@@ -66,7 +66,7 @@ public sealed class SchedulingProcessTests : IDisposable
     {
         var client = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(5) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
-        await FastScheduling.Until(() =>
+        await Eventually.Until(() =>
         {
             if (process.HasExited) throw new InvalidOperationException("Cdp.Host exited with code " + process.ExitCode);
             try { return client.GetAsync("/health/live").Result.IsSuccessStatusCode; }
@@ -85,14 +85,14 @@ public sealed class SchedulingProcessTests : IDisposable
         var trigger = await client.PostAsync("/api/scheduling/recurring/sleepy/trigger", null);
         trigger.StatusCode.Should().Be(HttpStatusCode.Accepted);
         var jobId = JsonDocument.Parse(await trigger.Content.ReadAsStringAsync()).RootElement.GetProperty("jobId").GetString();
-        await FastScheduling.Until(() => MarkerLines().Contains($"started {jobId} {first.Id}"), "the job to start in the first process");
+        await Eventually.Until(() => MarkerLines().Contains($"started {jobId} {first.Id}"), "the job to start in the first process");
 
         first.Kill(); // SIGKILL on Unix: no shutdown, no requeue, the job's lease is left to lapse
         await first.WaitForExitAsync();
 
         var (second, url2) = StartCdp(jobSeconds: 0.2);
         await Ready(url2, second);
-        await FastScheduling.Until(() => MarkerLines().Contains($"finished {jobId} {second.Id}"), "the job to run again and finish in the second process",
+        await Eventually.Until(() => MarkerLines().Contains($"finished {jobId} {second.Id}"), "the job to run again and finish in the second process",
             seconds: 60, explain: () => string.Join(" / ", MarkerLines()));
         MarkerLines().Should().NotContain($"finished {jobId} {first.Id}");
         MarkerLines().Count(l => l.StartsWith($"started {jobId} ")).Should().Be(2, "it ran once per process, never twice at once");

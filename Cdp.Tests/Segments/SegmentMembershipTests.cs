@@ -29,7 +29,7 @@ public sealed class SegmentMembershipTests
 
     private static CdpHost Host(ManualClock clock, IDictionary<string, string?>? settings = null)
     {
-        var all = new Dictionary<string, string?> { ["Cdp:SegmentEvaluation:DailySweep"] = "false" };
+        var all = new Dictionary<string, string?> { ["Cdp:SegmentEvaluation:SweepSchedule"] = "" };
         if (settings is not null) foreach (var (k, v) in settings) all[k] = v;
         return new CdpHost(all, services: s => s.AddSingleton<TimeProvider>(clock));
     }
@@ -203,7 +203,7 @@ public sealed class SegmentMembershipTests
     {
         var clock = new ManualClock(Now);
         using var folder = new TempFolder();
-        var settings = new Dictionary<string, string?> { ["Cdp:SegmentEvaluation:DailySweep"] = "false" };
+        var settings = new Dictionary<string, string?> { ["Cdp:SegmentEvaluation:SweepSchedule"] = "" };
         using (var first = new CdpHost(settings, folder, s => s.AddSingleton<TimeProvider>(clock)))
         {
             // erin's first dermatology page is counted; other visitors have no segment state at all

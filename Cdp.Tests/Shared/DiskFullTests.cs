@@ -64,7 +64,7 @@ public sealed class DiskFullTests
         var ready = await admin.GetAsync("/health/ready");
         ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
         (await ready.Content.ReadAsStringAsync()).Should().Contain("Unhealthy");
-        var metrics = await (await admin.GetAsync("/metrics")).Content.ReadAsStringAsync();
+        var metrics = await admin.MetricsText();
         metrics.Should().Contain("\ncdp_storage_writable 0\n");
         metrics.Should().MatchRegex(@"\ncdp_storage_write_failures_total [1-9]");
         host.Service<StorageHealth>().Failing.Should().Contain(f => f.Reason.StartsWith("disk full"));
@@ -95,7 +95,7 @@ public sealed class DiskFullTests
         while ((await admin.GetAsync("/health/ready")).StatusCode != HttpStatusCode.OK && readyAgain.Elapsed < TimeSpan.FromSeconds(15))
             await Task.Delay(200);
         (await admin.GetAsync("/health/ready")).StatusCode.Should().Be(HttpStatusCode.OK);
-        (await (await admin.GetAsync("/metrics")).Content.ReadAsStringAsync()).Should().Contain("\ncdp_storage_writable 1\n");
+        (await admin.MetricsText()).Should().Contain("\ncdp_storage_writable 1\n");
     }
 
     [Fact]
@@ -114,7 +114,7 @@ public sealed class DiskFullTests
         var ready = await admin.GetAsync("/health/ready");
         ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
         (await ready.Content.ReadAsStringAsync()).Should().Contain("Unhealthy");
-        (await (await admin.GetAsync("/metrics")).Content.ReadAsStringAsync()).Should().MatchRegex(@"\ncdp_storage_free_bytes [1-9]");
+        (await admin.MetricsText()).Should().MatchRegex(@"\ncdp_storage_free_bytes [1-9]");
     }
 
     [SkippableFact]

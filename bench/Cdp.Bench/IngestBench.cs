@@ -46,6 +46,26 @@ internal sealed class IngestBench : IBenchScenario
         Console.WriteLine(external ? "   load generator: wrk (external process)" : "   load generator: in-process HttpClient (install the wrk package for the external one)");
         if (Environment.GetEnvironmentVariable("CDP_BENCH_INGEST_PART") == "suppression")
             return await SuppressionAsync(context, external, duration);
+        if (Environment.GetEnvironmentVariable("CDP_BENCH_INGEST_PART") == "track")
+        {
+            // the single-event figure alone, beside its ceiling (e.g. to compare two builds: the ratio is the stable figure)
+            LoadGenerator.Result bareOnly, trackOnly;
+            await using (var bare = await StartBareKestrelAsync())
+                bareOnly = await Track(bare, null);
+            await using (var cdp = await StartCdpAsync(Path.Combine(context.WorkFolder, "t"), durable: false))
+            {
+                await cdp.Services.GetRequiredService<IProfileProcessor>().PauseAsync(CancellationToken.None);
+                trackOnly = await Track(cdp, WriteKey);
+                await cdp.StopAsync();
+            }
+            return
+            [
+                new BenchFigure("bare Kestrel JSON parse (ceiling)", bareOnly.RequestsPerSecond, "req/s"),
+                new BenchFigure("/v1/track single events, ack after commit", trackOnly.RequestsPerSecond, "events/s",
+                    Target: 20_000, CeilingName: "bare Kestrel", Ceiling: bareOnly.RequestsPerSecond, RatioTarget: 0.35),
+                new BenchFigure("/v1/track latency p99", trackOnly.P99Ms, "ms", LowerIsBetter: true),
+            ];
+        }
 
         // ceiling 1: bare Kestrel + JSON parse
         LoadGenerator.Result ceiling;

@@ -181,7 +181,7 @@ internal sealed class SegmentsBench : IBenchScenario
             $"--Cdp:Storage:Path={Path.Combine(folder, "cdp.db")}",
             $"--Cdp:Sources:bench:WriteKey={WriteKey}",
             "--Cdp:Collection:QueueCapacity=1000000",
-            $"--Cdp:SegmentEvaluation:DailySweep={dailySweep}",
+            $"--Cdp:SegmentEvaluation:SweepSchedule={(dailySweep ? "5 0 * * *" : "")}",
         };
         if (withSegments) foreach (var (key, where) in Segments) args.Add($"--Cdp:Segments:{key}:Where={where}");
         var builder = CdpApp.CreateBuilder([.. args]);

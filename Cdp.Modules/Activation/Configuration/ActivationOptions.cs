@@ -220,7 +220,7 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
                 if (!destinations.TryGetValue(s.Destination ?? "", out var d))
                     Fail("Destination", $"'{s.Destination}' is not a destination in Cdp:Destinations (known: {string.Join(", ", destinations.Keys.Order())})");
                 if (s.Enabled && string.IsNullOrWhiteSpace(s.Cron)) Fail("Cron", "must be a cron expression, e.g. \"0 3 * * *\" (or set Enabled=false)");
-                else if (s.Enabled && s.Cron.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length is not (5 or 6)) Fail("Cron", $"'{s.Cron}' is not a cron expression of 5 (or 6) fields");
+                else if (s.Enabled && Scheduling.Contracts.CronSchedule.Problem(s.Cron) is { } cron) Fail("Cron", cron);
                 if (!TimeZoneInfo.TryFindSystemTimeZoneById(s.TimeZone ?? "", out _)) Fail("TimeZone", "must be a known time zone id, e.g. \"UTC\" or \"Europe/Paris\"");
                 if (string.IsNullOrWhiteSpace(s.Identifier)) Fail("Identifier", "must name the trait sent as identifier, e.g. email");
                 else if (d is not null && SettingNames.NeedsEmail(d.Kind) && s.Identifier != "email") Fail("Identifier", $"{d.Kind} contacts are keyed by email: Identifier must be \"email\"");

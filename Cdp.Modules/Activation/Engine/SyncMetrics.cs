@@ -37,19 +37,18 @@ internal sealed class SyncMetrics(IOptions<ActivationOptions> options) : IMetric
         Interlocked.Add(ref t.Rejected, report.Counts.Rejected);
     }
 
-    public void Collect(MetricsWriter metrics)
+    public void Register(CdpMetrics metrics)
     {
         metrics.Counter("cdp_sync_runs_total", "Sync runs finished since start, by destination and status (succeeded, partial, failed, dry run).",
-            _runs.OrderBy(p => p.Key.Destination, StringComparer.Ordinal).ThenBy(p => p.Key.Status, StringComparer.Ordinal)
-                .Select(p => ((IReadOnlyList<(string, string)>)[("destination", p.Key.Destination), ("status", p.Key.Status)], (double)p.Value)));
-        var members = _members.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+            () => _runs.OrderBy(p => p.Key.Destination, StringComparer.Ordinal).ThenBy(p => p.Key.Status, StringComparer.Ordinal)
+                .Select(p => ((IReadOnlyList<(string, string)>)[("destination", p.Key.Destination), ("status", p.Key.Status)], p.Value)));
         metrics.Counter("cdp_sync_members_total", "Members sent and acknowledged by destinations since start, by destination and change (added, updated, removed), and rows rejected (failed).",
-            members.SelectMany(p => new[]
+            () => _members.OrderBy(p => p.Key, StringComparer.Ordinal).SelectMany(p => new[]
             {
-                ((IReadOnlyList<(string, string)>)[("destination", p.Key), ("change", "added")], (double)Interlocked.Read(ref p.Value.Added)),
-                ((IReadOnlyList<(string, string)>)[("destination", p.Key), ("change", "updated")], (double)Interlocked.Read(ref p.Value.Updated)),
-                ((IReadOnlyList<(string, string)>)[("destination", p.Key), ("change", "removed")], (double)Interlocked.Read(ref p.Value.Removed)),
-                ((IReadOnlyList<(string, string)>)[("destination", p.Key), ("change", "failed")], (double)Interlocked.Read(ref p.Value.Rejected)),
+                ((IReadOnlyList<(string, string)>)[("destination", p.Key), ("change", "added")], Interlocked.Read(ref p.Value.Added)),
+                ((IReadOnlyList<(string, string)>)[("destination", p.Key), ("change", "updated")], Interlocked.Read(ref p.Value.Updated)),
+                ((IReadOnlyList<(string, string)>)[("destination", p.Key), ("change", "removed")], Interlocked.Read(ref p.Value.Removed)),
+                ((IReadOnlyList<(string, string)>)[("destination", p.Key), ("change", "failed")], Interlocked.Read(ref p.Value.Rejected)),
             }));
     }
 }

@@ -4,14 +4,14 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Cdp.Modules.Governance.Audit;
 
-/// <summary>GET /api/audit: the audit log, oldest first, paged with cursor=nextCursor (admin only).</summary>
+/// <summary>GET /api/audit: the audit log, oldest first (order=desc: newest first), paged with cursor=nextCursor (admin only).</summary>
 internal static class AuditEndpoints
 {
     public const int MaxPageSize = 1000;
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/api/audit", Results<Ok<AuditPage>, ValidationProblem> (AuditTrail trail, string? cursor, int? limit, string? actor, string? from, string? to) =>
+        endpoints.MapGet("/api/audit", Results<Ok<AuditPage>, ValidationProblem> (AuditTrail trail, string? cursor, int? limit, string? actor, string? from, string? to, string? order) =>
         {
             var errors = new Dictionary<string, string[]>();
             var n = limit ?? 100;
@@ -20,8 +20,9 @@ internal static class AuditEndpoints
                 errors["cursor"] = ["must be the nextCursor of a previous page"];
             var fromTime = ParseTime(from, "from", errors);
             var toTime = ParseTime(to, "to", errors);
+            if (order is not (null or "" or "asc" or "desc")) errors["order"] = ["must be asc (oldest first, the default) or desc (newest first)"];
             if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
-            var records = trail.Page(after, n, string.IsNullOrEmpty(actor) ? null : actor, fromTime, toTime);
+            var records = trail.Page(after, n, string.IsNullOrEmpty(actor) ? null : actor, fromTime, toTime, newestFirst: order == "desc");
             var next = records.Count == n ? records[^1].Id.ToString(CultureInfo.InvariantCulture) : null;
             return TypedResults.Ok(new AuditPage(records.Select(AuditRecordView.Of).ToList(), next));
         })
@@ -29,7 +30,7 @@ internal static class AuditEndpoints
         .WithCursorPaging()
         .WithTags("Governance")
         .WithName("ListAuditRecords")
-        .WithSummary("Admin actions (who, what, when, outcome), oldest first; filter by actor and time, page with cursor=nextCursor");
+        .WithSummary("Admin actions (who, what, when, outcome), oldest first or with order=desc newest first; filter by actor and time, page with cursor=nextCursor");
 
         endpoints.MapPost("/api/audit/hash", Results<Ok<AuditValueHash>, ValidationProblem> (AuditKey key, AuditValueRequest? request) =>
         {

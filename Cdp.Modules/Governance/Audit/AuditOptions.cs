@@ -1,3 +1,4 @@
+using Cdp.Modules.Scheduling.Contracts;
 using FluentValidation;
 
 namespace Cdp.Modules.Governance.Audit;
@@ -7,8 +8,14 @@ internal sealed class AuditOptions
 {
     public const string Section = "Cdp:Governance";
 
-    /// <summary>Audit records older than this many days are pruned (at start and every few hours).</summary>
+    /// <summary>Audit records older than this many days are pruned (at start and on <see cref="AuditRetentionSchedule"/>).</summary>
     public int AuditRetentionDays { get; set; } = 365;
+
+    /// <summary>
+    /// Cron (UTC) of the recurring job "audit-retention" that prunes the audit log. Retention is counted in days: pruning a
+    /// few times a day keeps the log within a few hours of it.
+    /// </summary>
+    public string AuditRetentionSchedule { get; set; } = "17 */6 * * *";
 
     /// <summary>
     /// The audit log's size bound: past this many records the oldest go first (whatever their age). A record takes about
@@ -41,6 +48,7 @@ internal sealed class AuditOptionsValidator : AbstractValidator<AuditOptions>
     {
         RuleFor(o => o.AuditRetentionDays).InclusiveBetween(1, MaxRetentionDays)
             .WithMessage($"must be between 1 and {MaxRetentionDays} days");
+        RuleFor(o => o.AuditRetentionSchedule).MustBeCron();
         RuleFor(o => o.AuditMaxRecords).InclusiveBetween(MinRecords, MaxRecords)
             .WithMessage($"must be between {MinRecords} and {MaxRecords} records");
         RuleFor(o => o.UnauthenticatedRecordsPerMinute).InclusiveBetween(0, MaxUnauthenticatedPerMinute)

@@ -1,3 +1,4 @@
+using Cdp.Modules.Scheduling.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -5,17 +6,13 @@ using Microsoft.Extensions.Options;
 
 namespace Cdp.Modules.Governance.Audit;
 
-/// <summary>Deletes audit records older than Cdp:Governance:AuditRetentionDays, at start and then every few hours.</summary>
+/// <summary>At start: rewrites records from before keyed hashes, then prunes once (the recurring job does it after).</summary>
 [Service]
 internal sealed class AuditRetention(AuditTrail trail, AuditMiddleware audit, IOptions<AuditOptions> options, ILogger<AuditRetention> log) : BackgroundService
 {
-    /// <summary>Retention is counted in days: pruning a few times a day keeps the log within a few hours of it.</summary>
-    private static readonly TimeSpan Interval = TimeSpan.FromHours(6);
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
-        var retention = TimeSpan.FromDays(options.Value.AuditRetentionDays);
         try
         {
             var n = trail.UpgradeLegacyRecords(audit.RewriteLegacy);
@@ -25,20 +22,46 @@ internal sealed class AuditRetention(AuditTrail trail, AuditMiddleware audit, IO
         {
             log.LogError(ex, "Audit log: rewriting the records from before keyed hashes failed; trying again at the next start");
         }
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            try
-            {
-                var n = trail.Prune(retention);
-                if (n > 0) log.LogInformation("Audit log: {Count} records older than {Days} days deleted", n, options.Value.AuditRetentionDays);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                log.LogError(ex, "Audit log pruning failed; trying again in {Interval}", Interval);
-            }
-            try { await Task.Delay(Interval, stoppingToken); }
-            catch (OperationCanceledException) { return; }
+            Prune(trail, options.Value, log);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            log.LogError(ex, "Audit log pruning failed; the recurring job \"{JobId}\" tries again", AuditRetentionSchedule.JobId);
+        }
+    }
+
+    public static void Prune(AuditTrail trail, AuditOptions options, ILogger log)
+    {
+        var n = trail.Prune(TimeSpan.FromDays(options.AuditRetentionDays));
+        if (n > 0) log.LogInformation("Audit log: {Count} records older than {Days} days deleted", n, options.AuditRetentionDays);
+    }
+}
+
+/// <summary>Gives Scheduling the recurring job "audit-retention" (kind "audit-retention") on Cdp:Governance:AuditRetentionSchedule (UTC).</summary>
+[Service]
+internal sealed class AuditRetentionSchedule(IOptions<AuditOptions> options) : IRecurringJobSource
+{
+    public const string JobId = AuditRetentionJobKind.KindName;
+
+    public IReadOnlyList<RecurringJobDefinition> RecurringJobs() =>
+        [new RecurringJobDefinition(JobId, AuditRetentionJobKind.KindName, options.Value.AuditRetentionSchedule.Trim(), "UTC",
+            new Dictionary<string, string>(), AuditOptions.Section + ":" + nameof(AuditOptions.AuditRetentionSchedule))];
+}
+
+/// <summary>"audit-retention": deletes audit records older than Cdp:Governance:AuditRetentionDays. Idempotent.</summary>
+[Service]
+internal sealed class AuditRetentionJobKind(AuditTrail trail, IOptions<AuditOptions> options, ILogger<AuditRetentionJobKind> log) : IRecurringJobKind
+{
+    public const string KindName = "audit-retention";
+
+    public string Name => KindName;
+
+    public Task RunAsync(RecurringJobRun run, CancellationToken cancellationToken)
+    {
+        AuditRetention.Prune(trail, options.Value, log);
+        return Task.CompletedTask;
     }
 }
 

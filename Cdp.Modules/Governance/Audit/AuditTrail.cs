@@ -114,17 +114,22 @@ internal sealed class AuditTrail : IMetricsSource
         return record;
     }
 
-    /// <summary>Oldest first after the cursor, within [from, to), optionally one actor's.</summary>
-    public List<AuditRecord> Page(long after, int take, string? actor, DateTime? from, DateTime? to)
+    /// <summary>
+    /// Within [from, to), optionally one actor's: oldest first after the cursor, or with <paramref name="newestFirst"/> newest
+    /// first before it (a record's id is its time in ticks, so the cursor is a position in time either way).
+    /// </summary>
+    public List<AuditRecord> Page(long cursor, int take, string? actor, DateTime? from, DateTime? to, bool newestFirst = false)
     {
-        var lower = Math.Max(after, from is { } f ? f.ToUniversalTime().Ticks - 1 : long.MinValue);
+        var lower = from is { } f ? f.ToUniversalTime().Ticks - 1 : long.MinValue;
         var upper = to is { } t ? t.ToUniversalTime().Ticks : long.MaxValue;
+        if (newestFirst && cursor != 0) upper = Math.Min(upper, cursor);
+        else if (!newestFirst) lower = Math.Max(lower, cursor);
         var query = _db.Collection(CollectionName).Query();
         if (actor is not null)
             query = query.Where(Filter.EQ(Fields.Actor, actor)).Where(Filter.Inside("_id", lower, upper));
         else
             query = query.Where(Filter.Inside("_id", lower, upper));
-        return query.OrderBy("_id").Limit(take).ToList().Select(FromBson).ToList();
+        return (newestFirst ? query.OrderByDescending("_id") : query.OrderBy("_id")).Limit(take).ToList().Select(FromBson).ToList();
     }
 
     /// <summary>Deletes records older than <paramref name="retention"/>; returns how many.</summary>
@@ -190,14 +195,14 @@ internal sealed class AuditTrail : IMetricsSource
         return upgraded;
     }
 
-    public void Collect(MetricsWriter metrics)
+    public void Register(CdpMetrics metrics)
     {
-        metrics.Counter("cdp_audit_records_total", "Admin actions recorded in the audit log since start.", Interlocked.Read(ref _recorded));
-        metrics.Counter("cdp_audit_denied_total", "Audited requests answered 401 or 403 since start.", Interlocked.Read(ref _denied));
-        metrics.Counter("cdp_audit_failed_total", "Audited requests answered with a 5xx since start.", Interlocked.Read(ref _failed));
-        metrics.Counter("cdp_audit_pruned_total", "Audit records deleted by retention since start.", Interlocked.Read(ref _pruned));
-        metrics.Counter("cdp_audit_trimmed_total", "Oldest audit records deleted to stay within Cdp:Governance:AuditMaxRecords since start.", Interlocked.Read(ref _trimmed));
-        metrics.Gauge("cdp_audit_stored_records", "Records in the audit log now (bounded by Cdp:Governance:AuditMaxRecords).", Interlocked.Read(ref _stored));
+        metrics.Counter("cdp_audit_records_total", "Admin actions recorded in the audit log since start.", () => Interlocked.Read(ref _recorded));
+        metrics.Counter("cdp_audit_denied_total", "Audited requests answered 401 or 403 since start.", () => Interlocked.Read(ref _denied));
+        metrics.Counter("cdp_audit_failed_total", "Audited requests answered with a 5xx since start.", () => Interlocked.Read(ref _failed));
+        metrics.Counter("cdp_audit_pruned_total", "Audit records deleted by retention since start.", () => Interlocked.Read(ref _pruned));
+        metrics.Counter("cdp_audit_trimmed_total", "Oldest audit records deleted to stay within Cdp:Governance:AuditMaxRecords since start.", () => Interlocked.Read(ref _trimmed));
+        metrics.Gauge("cdp_audit_stored_records", "Records in the audit log now (bounded by Cdp:Governance:AuditMaxRecords).", () => Interlocked.Read(ref _stored));
     }
 
     private static AuditRecord FromBson(BsonDocument d)

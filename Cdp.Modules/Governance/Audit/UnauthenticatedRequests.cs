@@ -128,15 +128,15 @@ internal sealed class UnauthenticatedRequests(IOptions<AuditOptions> options, Ti
         return new IPAddress(bytes) + "/64";
     }
 
-    public void Collect(MetricsWriter metrics)
+    public void Register(CdpMetrics metrics)
     {
         metrics.Counter("cdp_unauthenticated_requests_total",
             $"Requests under /api and /jobs without a valid key, per route pattern and remote address (IPv6 per /64; beyond {MaxLabelledAddresses} label sets new addresses count as \"(other)\").",
-            _counts.OrderBy(p => p.Key.Route, StringComparer.Ordinal).ThenBy(p => p.Key.Address, StringComparer.Ordinal)
-                .Select(p => ((IReadOnlyList<(string, string)>)[("route", p.Key.Route), ("address", p.Key.Address)], (double)Interlocked.Read(ref p.Value.Value))));
-        metrics.Counter("cdp_unauthenticated_rate_limited_total", "Requests without a valid key answered 429 by the per-address limit.", Interlocked.Read(ref _rateLimited));
+            () => _counts.OrderBy(p => p.Key.Route, StringComparer.Ordinal).ThenBy(p => p.Key.Address, StringComparer.Ordinal)
+                .Select(p => ((IReadOnlyList<(string, string)>)[("route", p.Key.Route), ("address", p.Key.Address)], Interlocked.Read(ref p.Value.Value))));
+        metrics.Counter("cdp_unauthenticated_rate_limited_total", "Requests without a valid key answered 429 by the per-address limit.", () => Interlocked.Read(ref _rateLimited));
         metrics.Counter("cdp_audit_unrecorded_total",
             "Audited requests not recorded one by one (without a key beyond the per-minute bound, or to unknown routes); summarised in one audit record a minute.",
-            Interlocked.Read(ref _unrecordedTotal));
+            () => Interlocked.Read(ref _unrecordedTotal));
     }
 }

@@ -45,3 +45,14 @@ internal sealed class MatchingJobKind(IProfileMatching matching, ILogger<Matchin
         }
     }
 }
+
+/// <summary>Cdp:Identity:Matching:Schedule is empty or a cron expression: checked with the other settings (check-config, start).</summary>
+[Service]
+internal sealed class MatchingScheduleValidator : IValidateOptions<MatchingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, MatchingOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.Schedule) || CronSchedule.Problem(options.Schedule) is not { } problem) return ValidateOptionsResult.Success;
+        return ValidateOptionsResult.Fail($"{MatchingOptions.Section}:{nameof(MatchingOptions.Schedule)}: {problem}");
+    }
+}

@@ -154,6 +154,9 @@ public sealed record ProcessorStatus(
 
     public string? DeadReason { get; init; }
 
+    /// <summary>Commands (pause, deletions, unmerges, ...) posted to the processor's thread and not yet started.</summary>
+    public int QueuedCommands { get; init; }
+
     /// <summary>
     /// Set while processing fails for a reason outside the events (I/O, disk full, the database engine): the batch is
     /// retried with backoff, nothing is set aside, and /health/ready is unhealthy. Null when processing works.

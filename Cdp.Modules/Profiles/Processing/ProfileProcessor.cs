@@ -105,6 +105,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             {
                 Dead = dead is not null,
                 DeadReason = dead,
+                QueuedCommands = _commands.Count,
                 EnvironmentalError = environmental?.Reason,
                 EnvironmentalErrorSince = environmental?.Since,
                 RetryAttempts = environmental?.Attempts ?? 0,

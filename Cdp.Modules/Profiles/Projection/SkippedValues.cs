@@ -117,7 +117,7 @@ internal sealed class SkippedValueMetrics : IMetricsSource
 
     public long Get(string field) => _counts.GetValueOrDefault(field);
 
-    public void Collect(MetricsWriter metrics) => metrics.Counter("cdp_profile_values_skipped_total",
+    public void Register(CdpMetrics metrics) => metrics.Counter("cdp_profile_values_skipped_total",
         "Values in events that a profile did not take since start: of the wrong type for what reads them, or over a limit (Cdp:Profiles:Limits). The profile's 'skipped' says which and why.",
-        _counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => ((IReadOnlyList<(string, string)>)[("field", c.Key)], (double)c.Value)));
+        () => _counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => ((IReadOnlyList<(string, string)>)[("field", c.Key)], c.Value)));
 }

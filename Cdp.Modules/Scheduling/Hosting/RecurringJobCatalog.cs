@@ -64,8 +64,9 @@ internal sealed class RecurringJobCatalog(
         var configured = All();
         foreach (var (id, (settings, at)) in configured)
         {
-            if (!_kinds.ContainsKey(settings.Kind))
-                throw Invalid($"{at}:Kind: unknown job kind '{settings.Kind}'. Known kinds: {string.Join(", ", _kinds.Keys.Order())}");
+            // the settings validators (check-config and the start) said the same of appsettings' own jobs; this also covers the modules' jobs
+            if (!_kinds.ContainsKey(settings.Kind)) throw Invalid($"{at}:Kind: {KnownJobKinds.Unknown(settings.Kind, _kinds.Keys)}");
+            if (CronSchedule.Problem(settings.Cron) is { } cron) throw Invalid($"{at}:Cron: {cron}");
             var job = new Job(typeof(RecurringJobRunner), typeof(RecurringJobRunner).GetMethod(nameof(RecurringJobRunner.RunAsync))!,
                 [settings.Kind, id, null, CancellationToken.None], settings.Queue);
             try
@@ -75,7 +76,7 @@ internal sealed class RecurringJobCatalog(
             }
             catch (ArgumentException ex)
             {
-                throw Invalid($"{at}:Cron: '{settings.Cron}' is not a valid cron expression ({ex.Message.Split('\n')[0].Trim()})");
+                throw Invalid($"{at}:Cron: '{settings.Cron}' is not a valid cron expression ({ex.Message.Split('\n')[0].Trim()})"); // not reached: CronSchedule applies Hangfire's own parser rules first
             }
         }
 

@@ -1,3 +1,4 @@
+using Cdp.Modules.Scheduling.Contracts;
 using Cdp.Modules.Segments.Language;
 using FluentValidation;
 using FluentValidation.Results;
@@ -71,10 +72,13 @@ internal sealed class SegmentEvaluationOptions
     public const string Section = "Cdp:SegmentEvaluation";
 
     /// <summary>
-    /// Run the time-window sweep in-process once per UTC day, shortly after midnight (and at start-up when the last
-    /// sweep is from an earlier day). Turn off when the scheduler's recurring "segment-sweep" job runs it.
+    /// Cron (UTC) of the time-window sweep, the recurring job "segment-sweep" (Hangfire, like every periodic task): by default
+    /// daily five minutes after midnight. An occurrence missed while Cdp was stopped runs once at the next start. Empty: no sweep.
     /// </summary>
-    public bool DailySweep { get; set; } = true;
+    public string SweepSchedule { get; set; } = DefaultSweepSchedule;
+
+    /// <summary>Windows are counted in UTC days: the sweep runs just after each day begins.</summary>
+    public const string DefaultSweepSchedule = "5 0 * * *";
 
     /// <summary>Members returned by a preview as a sample.</summary>
     public int PreviewSampleSize { get; set; } = 20;
@@ -90,6 +94,7 @@ internal sealed class SegmentEvaluationOptionsValidator : AbstractValidator<Segm
 {
     public SegmentEvaluationOptionsValidator()
     {
+        RuleFor(o => o.SweepSchedule).MustBeCron(emptyMeansOff: true);
         RuleFor(o => o.PreviewSampleSize).InclusiveBetween(0, 1000);
         RuleFor(o => o.CachedStates).InclusiveBetween(0, 10_000_000);
     }

@@ -19,8 +19,7 @@ internal sealed record SweepResult(string Kind, DateTime At, long Profiles, int 
 /// traits) re-evaluates every built segment for every profile; a build evaluates new or changed segments (and their
 /// dependents) for every profile, first recounting from the profiles' events any counter that was not kept before.
 /// Each page of profiles is one transaction under the segment lock, so it interleaves safely with the processor.
-/// Runs in-process daily after midnight UTC when <c>Cdp:SegmentEvaluation:DailySweep</c> is on; the scheduler's
-/// recurring job kind "segment-sweep" should call <see cref="Sweep"/> instead.
+/// Builds run here when a definition changes; sweeps run as the recurring job "segment-sweep" (SegmentSweepJobKind).
 /// </summary>
 [Service]
 internal sealed class SegmentEvaluation : IHostedService, IDisposable
@@ -32,7 +31,6 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
     private readonly SegmentCatalogue _catalogue;
     private readonly IProfileReader _profiles;
     private readonly TimeProvider _clock;
-    private readonly SegmentEvaluationOptions _options;
     private readonly ILogger<SegmentEvaluation> _logger;
     private readonly SemaphoreSlim _one = new(1, 1);
     private readonly SemaphoreSlim _signal = new(0);
@@ -41,14 +39,13 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
     private readonly StoredSegmentStates _stored;
 
     public SegmentEvaluation(CdpDatabase db, SegmentCatalogue catalogue, IProfileReader profiles, TimeProvider clock,
-        IOptions<SegmentEvaluationOptions> options, ILogger<SegmentEvaluation> logger, StoredSegmentStates stored)
+        ILogger<SegmentEvaluation> logger, StoredSegmentStates stored)
     {
         _db = db;
         _stored = stored;
         _catalogue = catalogue;
         _profiles = profiles;
         _clock = clock;
-        _options = options.Value;
         _logger = logger;
         _catalogue.BuildNeeded += () => _signal.Release();
     }
@@ -93,7 +90,6 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
             try
             {
                 BuildPending();
-                if (_options.DailySweep && SweepDue()) Sweep();
                 LastError = null;
             }
             catch (Exception ex) when (!_stop.IsCancellationRequested)
@@ -104,13 +100,6 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
             try { await _signal.WaitAsync(TimeSpan.FromMinutes(1), _stop.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
         }
-    }
-
-    /// <summary>True when the last sweep was on an earlier UTC day than today (windows moved since).</summary>
-    public bool SweepDue()
-    {
-        var last = LastSweepAt();
-        return last is null || Days.Of(last.Value) < Days.Of(_clock.GetUtcNow().UtcDateTime);
     }
 
     public DateTime? LastSweepAt()

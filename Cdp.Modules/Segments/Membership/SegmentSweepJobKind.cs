@@ -1,12 +1,14 @@
 using Cdp.Modules.Scheduling.Contracts;
+using Cdp.Modules.Segments.Definitions;
 using Cdp.Modules.Shared.Modules;
+using Microsoft.Extensions.Options;
 
 namespace Cdp.Modules.Segments.Membership;
 
 /// <summary>
-/// "segment-sweep": the time-window sweep as a recurring job, e.g.
-/// <c>Cdp:Scheduling:RecurringJobs:segment-sweep = { "Kind": "segment-sweep", "Cron": "5 0 * * *" }</c>
-/// (then Cdp:SegmentEvaluation:DailySweep can be turned off). Idempotent: a repeated run re-evaluates the same windows.
+/// "segment-sweep": the time-window sweep as a recurring job, scheduled by Cdp:SegmentEvaluation:SweepSchedule (see
+/// <see cref="SegmentSweepSchedule"/>) or by an entry of Cdp:Scheduling:RecurringJobs. Idempotent: a repeated run
+/// re-evaluates the same windows.
 /// </summary>
 [Service]
 internal sealed class SegmentSweepJobKind(SegmentEvaluation evaluation) : IRecurringJobKind
@@ -20,4 +22,16 @@ internal sealed class SegmentSweepJobKind(SegmentEvaluation evaluation) : IRecur
         evaluation.Sweep();
         return Task.CompletedTask;
     }
+}
+
+/// <summary>Gives Scheduling the recurring job "segment-sweep" from Cdp:SegmentEvaluation:SweepSchedule (UTC); none when it is empty.</summary>
+[Service]
+internal sealed class SegmentSweepSchedule(IOptions<SegmentEvaluationOptions> options) : IRecurringJobSource
+{
+    public const string JobId = "segment-sweep";
+
+    public IReadOnlyList<RecurringJobDefinition> RecurringJobs() => string.IsNullOrWhiteSpace(options.Value.SweepSchedule)
+        ? []
+        : [new RecurringJobDefinition(JobId, SegmentSweepJobKind.KindName, options.Value.SweepSchedule.Trim(), "UTC",
+            new Dictionary<string, string>(), SegmentEvaluationOptions.Section + ":" + nameof(SegmentEvaluationOptions.SweepSchedule))];
 }

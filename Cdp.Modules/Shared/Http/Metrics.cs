@@ -1,48 +1,87 @@
-using System.Globalization;
-using System.Text;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Metrics;
 
 namespace Cdp.Modules.Shared.Http;
 
-/// <summary>A module's counters and gauges for GET /metrics (Prometheus text format). Registered in DI by the module.</summary>
+/// <summary>
+/// A module's counters and gauges, registered once at start on Cdp's <see cref="Meter"/> (System.Diagnostics.Metrics) and read
+/// by their callbacks at each scrape of GET /metrics (OpenTelemetry's Prometheus exporter). Registered in DI by the module.
+/// </summary>
 public interface IMetricsSource
 {
-    void Collect(MetricsWriter metrics);
+    void Register(CdpMetrics metrics);
 }
 
-/// <summary>Writes Prometheus text exposition format 0.0.4: a HELP and TYPE line, then the sample.</summary>
-public sealed class MetricsWriter
+/// <summary>
+/// Cdp's own instruments. They observe counts the modules keep anyway (Interlocked fields read at a scrape), so
+/// no hot path records anything for them. Metric names are the Prometheus names, with no unit suffix added.
+/// </summary>
+public sealed class CdpMetrics : IDisposable
 {
-    private readonly StringBuilder _text = new();
+    /// <summary>The meter's name: OpenTelemetry subscribes to it; the exporter labels every series with it (otel_scope_name="Cdp").</summary>
+    public const string MeterName = "Cdp";
 
-    public void Counter(string name, string help, double value) => Write(name, help, "counter", value);
+    /// <summary>Created by the host's IMeterFactory (its Scope), like ASP.NET Core's own meters.</summary>
+    public CdpMetrics(IMeterFactory factory) => Meter = factory.Create(MeterName);
 
-    public void Gauge(string name, string help, double value) => Write(name, help, "gauge", value);
+    public Meter Meter { get; }
+
+    public void Counter(string name, string help, Func<long> value) => Meter.CreateObservableCounter(name, value, description: help);
+
+    public void Gauge(string name, string help, Func<long> value) => Meter.CreateObservableGauge(name, value, description: help);
+
+    public void Gauge(string name, string help, Func<double> value) => Meter.CreateObservableGauge(name, value, description: help);
 
     /// <summary>One counter with a sample per label set, e.g. cdp_sync_runs_total{destination="news",status="failed"} 3.</summary>
-    public void Counter(string name, string help, IEnumerable<(IReadOnlyList<(string Name, string Value)> Labels, double Value)> samples)
+    public void Counter(string name, string help, Func<IEnumerable<(IReadOnlyList<(string Name, string Value)> Labels, long Value)>> samples) =>
+        Meter.CreateObservableCounter(name, () => samples().Select(s =>
+            new Measurement<long>(s.Value, s.Labels.Select(l => new KeyValuePair<string, object?>(l.Name, l.Value)))), description: help);
+
+    /// <summary>The host's IMeterFactory disposes the meter.</summary>
+    public void Dispose() { }
+}
+
+public static class MetricsServices
+{
+    /// <summary>
+    /// The meters exported besides Cdp's own: ASP.NET Core's request durations (http.server.request.duration, by route,
+    /// method and status) and active requests, Kestrel's connections, and the runtime's GC, heap, thread pool and CPU.
+    /// All built into .NET: listening to them is all it takes.
+    /// </summary>
+    private static readonly string[] PlatformMeters = ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime"];
+
+    /// <summary>Cdp's meter, the modules' instruments on it (registered at start), and OpenTelemetry with its Prometheus exporter.</summary>
+    public static IServiceCollection AddCdpMetrics(this IServiceCollection services)
     {
-        _text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
-        _text.Append("# TYPE ").Append(name).Append(" counter\n");
-        foreach (var (labels, value) in samples)
+        services.AddMetrics();
+        services.AddSingleton<CdpMetrics>();
+        services.AddHostedService<MetricsRegistration>();
+        services.AddOpenTelemetry().WithMetrics(b =>
         {
-            _text.Append(name).Append('{');
-            for (var i = 0; i < labels.Count; i++)
+            b.AddMeter(CdpMetrics.MeterName).AddMeter(PlatformMeters)
+                // every scrape reads the counters now: tests and operators read /metrics right after an action
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
+            // OpenTelemetry subscribes by meter name in the whole process. One host per process in production; the hosts a
+            // test process runs side by side each export only the meters of their own IMeterFactory (and the runtime's).
+            ((IDeferredMeterProviderBuilder)b).Configure((sp, builder) =>
             {
-                if (i > 0) _text.Append(',');
-                _text.Append(labels[i].Name).Append("=\"").Append(Escape(labels[i].Value)).Append('"');
-            }
-            _text.Append("} ").Append(value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
-        }
+                var own = sp.GetRequiredService<IMeterFactory>();
+                builder.AddView(i => i.Meter.Scope is IMeterFactory factory && !ReferenceEquals(factory, own) ? MetricStreamConfiguration.Drop : null);
+            });
+        });
+        return services;
     }
 
-    private static string Escape(string label) => label.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
-
-    private void Write(string name, string help, string type, double value)
+    /// <summary>Creates every module's instruments once the services exist (the instruments' callbacks hold the modules' singletons).</summary>
+    private sealed class MetricsRegistration(CdpMetrics metrics, IEnumerable<IMetricsSource> sources) : IHostedService
     {
-        _text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
-        _text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
-        _text.Append(name).Append(' ').Append(value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
-    }
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            foreach (var source in sources) source.Register(metrics);
+            return Task.CompletedTask;
+        }
 
-    public override string ToString() => _text.ToString();
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 }

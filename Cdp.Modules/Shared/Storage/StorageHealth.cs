@@ -99,12 +99,12 @@ internal sealed class StorageHealthCheck(StorageHealth health, FreeSpace space) 
 /// <summary>cdp_storage_writable, cdp_storage_write_failures_total, cdp_storage_reopens_total, cdp_storage_free_bytes.</summary>
 internal sealed class StorageMetrics(StorageHealth health, FreeSpace space) : IMetricsSource
 {
-    public void Collect(MetricsWriter m)
+    public void Register(CdpMetrics m)
     {
         if (space.MinFreeBytes > 0)
-            m.Gauge("cdp_storage_free_bytes", "Free bytes on the disk of cdp.db at the last reading (once a second; -1 unknown).", space.FreeBytes);
-        m.Gauge("cdp_storage_writable", "1 while every database file takes writes, 0 from a failed commit (disk full, I/O error) until a commit succeeds again.", health.Writable ? 1 : 0);
-        m.Counter("cdp_storage_write_failures_total", "Failed commits and writes to the database files since start.", health.WriteFailures);
-        m.Counter("cdp_storage_reopens_total", "LiteDB engines closed and reopened to drop the state a failed write left behind.", health.Reopens);
+            m.Gauge("cdp_storage_free_bytes", "Free bytes on the disk of cdp.db at the last reading (once a second; -1 unknown).", () => space.FreeBytes);
+        m.Gauge("cdp_storage_writable", "1 while every database file takes writes, 0 from a failed commit (disk full, I/O error) until a commit succeeds again.", () => health.Writable ? 1 : 0);
+        m.Counter("cdp_storage_write_failures_total", "Failed commits and writes to the database files since start.", () => health.WriteFailures);
+        m.Counter("cdp_storage_reopens_total", "LiteDB engines closed and reopened to drop the state a failed write left behind.", () => health.Reopens);
     }
 }

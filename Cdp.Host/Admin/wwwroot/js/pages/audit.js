@@ -117,7 +117,7 @@ function filters(state) {
 }
 
 async function load(state) {
-  const base = `/api/audit?limit=${TAKE}` + (state.actor ? '&actor=' + enc(state.actor) : '')
+  const base = `/api/audit?order=desc&limit=${TAKE}` + (state.actor ? '&actor=' + enc(state.actor) : '')
     + (state.from ? '&from=' + enc(state.from) : '') + (state.to ? '&to=' + enc(state.to) : '');
   const items = [];
   let cursor = state.after;
@@ -129,7 +129,7 @@ async function load(state) {
     if (!next) break;
     cursor = next;
   }
-  return { items: items.reverse(), more: next };
+  return { items, more: next };
 }
 
 function results(state, { items: all, more }) {
@@ -150,10 +150,10 @@ function results(state, { items: all, more }) {
     failed ? [' · ', badge(`${failed} failed`, 'bad')] : null);
   const notices = [
     state.after ? h('div', { class: 'notice', role: 'status' },
-      h('p', null, `Showing the actions after ${fmt.date(tickTime(state.after))} in this period. `, h('a', { href: link({ ...state, after: '' }) }, 'Back to the start of the period'))) : null,
+      h('p', null, `Showing the actions before ${fmt.date(tickTime(state.after))} in this period. `, h('a', { href: link({ ...state, after: '' }) }, 'Back to the start of the period'))) : null,
     more ? h('div', { class: 'notice', role: 'status', id: 'audit-more' },
-      h('p', null, `This period holds more than ${fmt.num(MAX_LOADED)} actions: these are the earliest ${fmt.num(all.length)}, up to ${fmt.date(all[0]?.at)}. Narrow the period, or `,
-        h('a', { href: link({ ...state, after: more }) }, 'show the later actions'), '.')) : null,
+      h('p', null, `This period holds more than ${fmt.num(MAX_LOADED)} actions: these are the latest ${fmt.num(all.length)}, back to ${fmt.date(all[all.length - 1]?.at)}. Narrow the period, or `,
+        h('a', { href: link({ ...state, after: more }) }, 'show the earlier actions'), '.')) : null,
   ];
   if (!items.length) {
     return [summary, notices, empty(all.length ? 'Only successful reads in this period: untick “Hide successful reads” to see them.'

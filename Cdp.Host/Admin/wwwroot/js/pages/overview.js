@@ -2,25 +2,12 @@ import { api, session } from '../api.js';
 import { h, fmt, into, section, pageHeader, table, when, statusBadge, errorBox, actionButton, confirmDialog, toast } from '../dom.js';
 import { barChart } from '../chart.js';
 
-/** How many of the newest events and dead letters the chart reads (the API pages cap at 1000 and 500). */
-const RECENT_EVENTS = 1000;
-const RECENT_DEAD = 500;
-
+/** The chart's ranges: the server counts events per minute and sums them into these buckets (GET /api/collection/stats). */
 const RANGES = {
-  '1h': { label: 'last hour', ms: 3600e3, bucket: 5 * 60e3 },
-  '24h': { label: 'last 24 hours', ms: 24 * 3600e3, bucket: 3600e3 },
-  '7d': { label: 'last 7 days', ms: 7 * 24 * 3600e3, bucket: 6 * 3600e3 },
+  '1h': { label: 'last hour', ms: 3600e3 },
+  '24h': { label: 'last 24 hours', ms: 24 * 3600e3 },
+  '7d': { label: 'last 7 days', ms: 7 * 24 * 3600e3 },
 };
-
-export function parseMetrics(text) {
-  const values = {};
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const [name, v] = line.split(/\s+/);
-    values[name] = Number(v);
-  }
-  return values;
-}
 
 export async function overviewPage(view, { query }) {
   const range = RANGES[query.get('range')] ? query.get('range') : '24h';
@@ -45,7 +32,7 @@ export async function overviewPage(view, { query }) {
   const refreshAll = () => { refreshCards(); refreshFailures(); };
   refreshCards();
   refreshFailures();
-  into(chartBox, () => eventsChart(RANGES[range]));
+  into(chartBox, () => eventsChart(range));
   into(segBox, segments);
   into(syncBox, syncs);
 }
@@ -76,12 +63,9 @@ function processorControl(processor, refresh) {
 }
 
 async function figures(refresh) {
-  const [metricsText, processor, dead] = await Promise.all([
-    api('/metrics'), api('/api/profiles/processor'), api(`/api/collection/dead-letters?limit=${RECENT_DEAD}`),
-  ]);
-  const m = parseMetrics(metricsText);
+  const [day, processor] = await Promise.all([api('/api/collection/stats?range=24h'), api('/api/profiles/processor')]);
   const lag = Math.max(0, (processor.logHead ?? 0) - (processor.checkpoint ?? 0));
-  const deadCount = dead.items.length;
+  const deadCount = day.totals.deadLettered;
   const failed = processor.failedEvents ?? 0;
   const state = processor.dead ? `processor thread is dead: ${processor.deadReason}`
     : processor.environmentalError ? `retrying (attempt ${processor.retryAttempts}): ${processor.environmentalError}`
@@ -89,8 +73,8 @@ async function figures(refresh) {
         : processor.running ? `p95 freshness ${fmt.seconds((processor.freshnessP95Milliseconds ?? 0) / 1000)} · ${fmt.num(Math.round(processor.eventsPerSecond ?? 0))}/s`
           : 'processor is not running';
   return [
-    card('Events accepted', fmt.num(m.cdp_events_accepted_total), 'since Cdp started'),
-    card('Requests rejected', fmt.num(m.cdp_requests_rejected_total), 'refused with 4xx/5xx since start', m.cdp_requests_rejected_total > 0 ? 'warn' : ''),
+    card('Events accepted', fmt.num(day.totals.accepted), 'last 24 hours'),
+    card('Requests rejected', fmt.num(day.totals.rejected), 'refused with 4xx/5xx, last 24 hours', day.totals.rejected > 0 ? 'warn' : ''),
     card('Processing lag', `${fmt.num(lag)} events`,
       [state, ' ', processorControl(processor, refresh)],
       !processor.running || processor.dead || processor.environmentalError || processor.lastError ? 'bad' : processor.paused || lag > 10000 ? 'warn' : 'good'),
@@ -98,8 +82,8 @@ async function figures(refresh) {
       h('a', { href: '#failed-events', onclick: e => { e.preventDefault(); document.getElementById('failed-events')?.scrollIntoView(); } },
         failed ? 'set aside by the processor: see below' : 'none set aside'),
       failed ? 'bad' : 'good'),
-    card('Dead letters', deadCount >= RECENT_DEAD ? `${fmt.num(RECENT_DEAD)}+` : fmt.num(deadCount),
-      h('a', { href: '#/dead-letters' }, 'see rejected events'), deadCount ? 'warn' : 'good'),
+    card('Dead letters', fmt.num(deadCount),
+      h('a', { href: '#/dead-letters' }, 'last 24 hours: see rejected events'), deadCount ? 'warn' : 'good'),
   ];
 }
 
@@ -136,37 +120,25 @@ async function failedEvents(refresh) {
   ];
 }
 
-async function eventsChart(range) {
-  const head = await api('/api/collection/events?limit=1');
-  const after = Math.max(0, (head.lastSequence ?? 0) - RECENT_EVENTS);
-  const [events, dead] = await Promise.all([
-    api(`/api/collection/events?cursor=${after}&limit=${RECENT_EVENTS}`),
-    api(`/api/collection/dead-letters?limit=${RECENT_DEAD}`),
-  ]);
-  const now = Date.now();
-  const start = Math.floor((now - range.ms) / range.bucket) * range.bucket + range.bucket;
-  const n = Math.round(range.ms / range.bucket);
-  const buckets = Array.from({ length: n }, (_, i) => ({ start: new Date(start + i * range.bucket), values: { accepted: 0, rejected: 0 } }));
-  const put = (iso, key) => {
-    const i = Math.floor((new Date(iso).getTime() - start) / range.bucket);
-    if (i >= 0 && i < n) buckets[i].values[key]++;
-  };
-  for (const e of events.items) put(e.receivedAt, 'accepted');
-  for (const d of dead.items) put(d.receivedAt, 'rejected');
-  const total = buckets.reduce((a, b) => a + b.values.accepted + b.values.rejected, 0);
+/** Drawn from the server's per-minute counters: no event is downloaded, and the counts cover the whole range. */
+async function eventsChart(key) {
+  const range = RANGES[key];
+  const stats = await api(`/api/collection/stats?range=${key}`);
+  const buckets = stats.buckets.map(b => ({ start: new Date(b.start), values: { accepted: b.accepted, deadLettered: b.deadLettered, rejected: b.rejected } }));
+  const total = stats.totals.accepted + stats.totals.deadLettered;
   const xFormat = range.ms > 24 * 3600e3
     ? d => d.toLocaleDateString(undefined, { weekday: 'short', hour: '2-digit' })
     : d => d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-  const truncated = events.items.length >= RECENT_EVENTS || dead.items.length >= RECENT_DEAD;
+  const per = stats.bucketSeconds >= 3600 ? stats.bucketSeconds / 3600 + ' h' : stats.bucketSeconds / 60 + ' min';
   return [
     barChart({
-      label: `Events accepted and rejected per ${range.bucket >= 3600e3 ? range.bucket / 3600e3 + ' h' : range.bucket / 60e3 + ' min'}, ${range.label}`,
+      label: `Events accepted and dead-lettered, and requests rejected, per ${per}, ${range.label}`,
       buckets, xFormat,
-      series: [{ key: 'accepted', name: 'accepted', cls: 'fill-a' }, { key: 'rejected', name: 'rejected (dead letters)', cls: 'fill-b' }],
+      series: [{ key: 'accepted', name: 'accepted', cls: 'fill-a' }, { key: 'deadLettered', name: 'dead letters', cls: 'fill-b' },
+        { key: 'rejected', name: 'requests rejected', cls: 'fill-c' }],
     }),
     h('p', { class: 'muted small' },
-      total === 0 ? `No events in the ${range.label}.` : `${fmt.num(total)} events in the ${range.label}.`,
-      truncated ? ` Counted from the newest ${fmt.num(RECENT_EVENTS)} events and ${fmt.num(RECENT_DEAD)} dead letters; older ones are not shown.` : ''),
+      total === 0 ? `No events in the ${range.label}.` : `${fmt.num(stats.totals.accepted)} events accepted and ${fmt.num(stats.totals.deadLettered)} dead-lettered in the ${range.label}; ${fmt.num(stats.totals.rejected)} requests rejected.`),
   ];
 }
 

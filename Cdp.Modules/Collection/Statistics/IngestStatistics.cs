@@ -1,0 +1,164 @@
+using Cdp.Modules.Collection.EventLog;
+using Cdp.Modules.Shared.Http;
+using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
+using LiteDB;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Cdp.Modules.Collection.Statistics;
+
+/// <summary>One minute's ingest counts.</summary>
+internal sealed record IngestCounts(long Accepted, long DeadLettered, long Rejected);
+
+/// <summary>One bar of the overview's chart: the counts of the minutes from <see cref="Start"/> on.</summary>
+internal sealed record IngestBucket(DateTime Start, long Accepted, long DeadLettered, long Rejected);
+
+internal sealed record IngestStatisticsReport(string Range, int BucketSeconds, DateTime From, DateTime To, IngestCounts Totals,
+    IReadOnlyList<IngestBucket> Buckets);
+
+/// <summary>
+/// Events accepted, dead-lettered and requests rejected per minute for the last 7 days, kept as counters (never by reading
+/// events): the ingest path's own Interlocked totals are sampled and each difference is added to the minute it fell in.
+/// Nothing is recorded per event. Each hour's minutes are one small document in cdp.db, written when a minute ends, so the
+/// history survives a restart (the minute running at a crash is lost).
+/// </summary>
+[Service]
+internal sealed class IngestStatistics(EventLogWriter writer, RejectedRequests rejected, CdpDatabase db, TimeProvider clock, ILogger<IngestStatistics> log)
+    : BackgroundService
+{
+    public const string Collection = "ingest_stats";
+
+    /// <summary>The overview's longest range.</summary>
+    public static readonly TimeSpan Kept = TimeSpan.FromDays(7);
+
+    /// <summary>A difference is put in the minute it is seen in: sampling this often keeps it within seconds of when it happened.</summary>
+    private static readonly TimeSpan SampleInterval = TimeSpan.FromSeconds(5);
+
+    private readonly Lock _gate = new();
+    private readonly SortedDictionary<long, long[]> _hours = []; // hour number -> [minute * 3 + (accepted, dead lettered, rejected)]
+    private (long Accepted, long Dead, long Rejected) _seen;
+    private long _lastMinute = -1;
+    private bool _loaded;
+
+    public static readonly IReadOnlyDictionary<string, (TimeSpan Range, TimeSpan Bucket)> Ranges = new Dictionary<string, (TimeSpan, TimeSpan)>
+    {
+        ["1h"] = (TimeSpan.FromHours(1), TimeSpan.FromMinutes(5)),
+        ["24h"] = (TimeSpan.FromHours(24), TimeSpan.FromHours(1)),
+        ["7d"] = (TimeSpan.FromDays(7), TimeSpan.FromHours(6)),
+    };
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(SampleInterval, clock);
+        try
+        {
+            do
+            {
+                try { Sample(); }
+                catch (Exception ex) when (ex is not OperationCanceledException) { log.LogWarning(ex, "Ingest statistics: sampling failed; trying again"); }
+            } while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+    }
+
+    /// <summary>Adds what the ingest counters gained since the last sample to the current minute; writes the hour of a minute that ended.</summary>
+    public void Sample()
+    {
+        lock (_gate)
+        {
+            Load();
+            var now = clock.GetUtcNow().UtcDateTime;
+            var minute = now.Ticks / TimeSpan.TicksPerMinute;
+            long accepted = Interlocked.Read(ref writer.CommittedEvents), dead = Interlocked.Read(ref writer.DeadLetteredEvents), refused = rejected.Total;
+            var hour = minute / 60;
+            if (!_hours.TryGetValue(hour, out var counts)) _hours[hour] = counts = new long[180];
+            var at = (int)(minute % 60) * 3;
+            counts[at] += accepted - _seen.Accepted;
+            counts[at + 1] += dead - _seen.Dead;
+            counts[at + 2] += refused - _seen.Rejected;
+            _seen = (accepted, dead, refused);
+            if (_lastMinute >= 0 && minute != _lastMinute) Save(_lastMinute / 60, minute);
+            _lastMinute = minute;
+        }
+    }
+
+    public IngestStatisticsReport Report(string range)
+    {
+        var (span, bucket) = Ranges[range];
+        Sample();
+        lock (_gate)
+        {
+            var to = clock.GetUtcNow().UtcDateTime;
+            var bucketMinutes = (long)bucket.TotalMinutes;
+            var lastBucket = to.Ticks / TimeSpan.TicksPerMinute / bucketMinutes;
+            var firstBucket = lastBucket - (long)(span / bucket) + 1;
+            var buckets = new List<IngestBucket>();
+            long a = 0, d = 0, r = 0;
+            for (var b = firstBucket; b <= lastBucket; b++)
+            {
+                long ba = 0, bd = 0, br = 0;
+                for (var m = b * bucketMinutes; m < (b + 1) * bucketMinutes; m++)
+                {
+                    if (!_hours.TryGetValue(m / 60, out var counts)) continue;
+                    var at = (int)(m % 60) * 3;
+                    ba += counts[at]; bd += counts[at + 1]; br += counts[at + 2];
+                }
+                buckets.Add(new IngestBucket(new DateTime(b * bucketMinutes * TimeSpan.TicksPerMinute, DateTimeKind.Utc), ba, bd, br));
+                a += ba; d += bd; r += br;
+            }
+            return new IngestStatisticsReport(range, (int)bucket.TotalSeconds, buckets[0].Start, to, new IngestCounts(a, d, r), buckets);
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        try
+        {
+            lock (_gate) if (_lastMinute >= 0) Save(_lastMinute / 60, _lastMinute);
+        }
+        catch (Exception ex)
+        {
+            log.LogWarning(ex, "Ingest statistics: the last minute could not be written");
+        }
+    }
+
+    private void Load()
+    {
+        if (_loaded) return;
+        _loaded = true;
+        var oldest = (clock.GetUtcNow().UtcDateTime - Kept).Ticks / TimeSpan.TicksPerHour;
+        foreach (var doc in db.Collection(Collection).Find(Filter.GTE("_id", oldest)))
+            _hours[doc["_id"].AsInt64] = doc["c"].AsArray.Select(v => v.AsInt64).ToArray();
+    }
+
+    /// <summary>Writes the hour of the minute that ended (and the current one when it began), then forgets hours past <see cref="Kept"/>.</summary>
+    private void Save(long endedHour, long minute)
+    {
+        var oldest = (clock.GetUtcNow().UtcDateTime - Kept).Ticks / TimeSpan.TicksPerHour;
+        var hours = new[] { endedHour, minute / 60 }.Distinct().Where(_hours.ContainsKey).ToList();
+        db.InTransaction(d =>
+        {
+            var col = d.GetCollection(Collection);
+            foreach (var h in hours)
+                col.Upsert(new BsonDocument { ["_id"] = h, ["c"] = new BsonArray(_hours[h].Select(v => new BsonValue(v))) });
+            col.DeleteMany(Filter.LT("_id", oldest));
+        });
+        foreach (var old in _hours.Keys.Where(h => h < oldest).ToList()) _hours.Remove(old);
+    }
+
+    public static void Map(IEndpointRouteBuilder group) =>
+        group.MapGet("/stats", Results<Ok<IngestStatisticsReport>, ProblemHttpResult> (IngestStatistics statistics, string? range) =>
+        {
+            var r = string.IsNullOrEmpty(range) ? "24h" : range;
+            if (!Ranges.ContainsKey(r))
+                return TypedResults.Problem(title: "Unknown range", detail: $"range must be one of {string.Join(", ", Ranges.Keys)}", statusCode: 400);
+            return TypedResults.Ok(statistics.Report(r));
+        }).WithName("IngestStatistics")
+        .WithSummary("Events accepted, dead-lettered and requests rejected per bucket over the last hour (5 min), 24 h (1 h) or 7 days (6 h), kept as counters");
+}
