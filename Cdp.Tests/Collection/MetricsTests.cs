@@ -28,9 +28,9 @@ public sealed class MetricsTests
     }
 
     [Fact]
-    public async Task Metrics_include_request_duration_histograms_by_route_and_the_runtime_metrics()
+    public async Task With_request_metrics_on_metrics_include_request_duration_histograms_by_route_and_the_runtime_metrics()
     {
-        using var host = new CdpHost();
+        using var host = new CdpHost(new Dictionary<string, string?> { ["Cdp:Http:RequestMetrics"] = "true" });
         (await host.TrackingClient().PostAsync("/v1/track", TrackingApiTests.Json("""{"userId":"u1","event":"A"}"""))).EnsureSuccessStatusCode();
 
         var text = await host.AdminClient().MetricsText();
@@ -39,6 +39,18 @@ public sealed class MetricsTests
         text.Should().MatchRegex(@"\nhttp_server_request_duration_seconds_count\{[^}]*http_route=""/v1/track""[^}]*\} [1-9]");
         text.Should().MatchRegex(@"\ndotnet_gc_heap_total_allocated_bytes(_total)? [1-9]", "the runtime's own meter (System.Runtime)");
         text.Should().MatchRegex(@"\nkestrel_active_connections\{", "Kestrel's meter");
+    }
+
+    [Fact]
+    public async Task By_default_metrics_hold_the_runtime_meters_but_no_per_request_meters()
+    {
+        using var host = new CdpHost();
+        (await host.TrackingClient().PostAsync("/v1/track", TrackingApiTests.Json("""{"userId":"u1","event":"A"}"""))).EnsureSuccessStatusCode();
+
+        var text = await host.AdminClient().MetricsText();
+
+        text.Should().MatchRegex(@"\ndotnet_gc_heap_total_allocated_bytes(_total)? [1-9]", "the runtime's own meter (System.Runtime)");
+        text.Should().NotContain("http_server_request_duration_seconds").And.NotContain("kestrel_active_connections");
     }
 
     [Fact]

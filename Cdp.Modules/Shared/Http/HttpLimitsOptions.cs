@@ -26,6 +26,12 @@ public sealed class HttpLimitsOptions
 
     /// <summary>A connection that has not sent a request's headers within this is closed (Kestrel's default, 30 s).</summary>
     public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Export ASP.NET Core's and Kestrel's per-request meters (request duration histograms by route, active requests,
+    /// connections) on /metrics. Off by default: listening to them cost ~13% of single-event ingest throughput.
+    /// </summary>
+    public bool RequestMetrics { get; set; }
 }
 
 public sealed class HttpLimitsOptionsValidator : AbstractValidator<HttpLimitsOptions>
