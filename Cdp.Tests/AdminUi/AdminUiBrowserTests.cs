@@ -138,6 +138,7 @@ public sealed class AdminUiBrowserTests(AdminUiFixture fx) : IClassFixture<Admin
         (await page.Locator("#preview-added").TextContentAsync()).Should().Be("+2");
         (await page.Locator("#preview-removed").TextContentAsync()).Should().Be("−0");
         (await page.Locator("#preview-sample li").CountAsync()).Should().Be(3);
+        (await page.Locator("#preview-sample li").AllTextContentsAsync()).Should().Contain(["Jane Doe", "Bob Stone", "Carol King"], "people are listed by name, not by profile id");
         await page.GetByText("✓ Valid condition").WaitForAsync();
         await tab.ScreenshotAsync("segment");
         tab.Problems.Should().BeEmpty();

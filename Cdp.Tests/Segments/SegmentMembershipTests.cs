@@ -171,6 +171,32 @@ public sealed class SegmentMembershipTests
     }
 
     [Fact]
+    public async Task A_preview_names_the_people_it_lists_from_their_traits_and_leaves_out_those_without_a_name()
+    {
+        using var host = Host(new ManualClock(Now));
+        await Send(host,
+            Identify("ann", """{"name":"Ann Lee","email":"ann@example.com"}""", Now.AddDays(-2)),
+            Identify("ben", """{"first_name":"Ben","lastName":"Ng"}""", Now.AddDays(-2)),
+            Identify("cai", """{"email":"cai@example.com"}""", Now.AddDays(-2)),
+            Identify("dan", """{"name":42,"plan":"gold"}""", Now.AddDays(-2)));
+        var admin = host.AdminClient();
+        var ids = new Dictionary<string, string>();
+        foreach (var anon in new[] { "ann", "ben", "cai", "dan" }) ids[anon] = await admin.ProfileId("anonymous_id:" + anon);
+
+        var preview = await (await admin.PostAsJsonAsync("/api/segments/preview", new { where = "performed any event at least 1 time" }))
+            .Content.ReadFromJsonAsync<JsonElement>();
+
+        preview.GetProperty("sample").EnumerateArray().Select(e => e.GetString()).Should().BeEquivalentTo(ids.Values);
+        var names = preview.GetProperty("names").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString());
+        names.Should().BeEquivalentTo(new Dictionary<string, string?>
+        {
+            [ids["ann"]] = "Ann Lee",
+            [ids["ben"]] = "Ben Ng",
+            [ids["cai"]] = "cai@example.com",
+        }, "a number where the name should be is no name: that profile is shown by its id");
+    }
+
+    [Fact]
     public async Task An_invalid_expression_over_the_API_is_a_400_naming_line_and_column()
     {
         using var host = Host(new ManualClock(Now));

@@ -5,12 +5,15 @@ using Cdp.Modules.Segments.Language;
 using Cdp.Modules.Segments.Membership;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
+using System.Text.Json;
 using LiteDB;
 
 namespace Cdp.Modules.Segments.Api;
 
+/// <param name="Names">A readable name for each profile id listed in the samples (name, first + last name, or email), when its traits have one.</param>
 internal sealed record PreviewResult(long Count, IReadOnlyList<string> Sample, long Added, long Removed,
-    IReadOnlyList<string> AddedSample, IReadOnlyList<string> RemovedSample, long Profiles, string? ComparedWith);
+    IReadOnlyList<string> AddedSample, IReadOnlyList<string> RemovedSample, long Profiles, string? ComparedWith,
+    IReadOnlyDictionary<string, string> Names);
 
 /// <summary>
 /// Evaluates a draft condition over every profile without saving anything: the count, a sample of members and the
@@ -35,6 +38,7 @@ internal sealed class SegmentPreview(CdpDatabase db, SegmentCatalogue catalogue,
         var sample = new List<string>();
         var added = new List<string>();
         var removed = new List<string>();
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
         long count = 0, addedCount = 0, removedCount = 0, seen = 0;
         long after = 0;
         while (true)
@@ -62,16 +66,43 @@ internal sealed class SegmentPreview(CdpDatabase db, SegmentCatalogue catalogue,
                 if (inDraft)
                 {
                     count++;
-                    if (sample.Count < sampleSize) sample.Add(page[i].Id);
+                    if (sample.Count < sampleSize) Listed(sample, page[i]);
                 }
                 if (live is null) continue;
-                if (inDraft && !inLive && addedCount++ < DiffSample) added.Add(page[i].Id);
-                if (!inDraft && inLive && removedCount++ < DiffSample) removed.Add(page[i].Id);
+                if (inDraft && !inLive && addedCount++ < DiffSample) Listed(added, page[i]);
+                if (!inDraft && inLive && removedCount++ < DiffSample) Listed(removed, page[i]);
             }
             after = numbers[^1];
         }
-        return new PreviewResult(count, sample, addedCount, removedCount, added, removed, seen, live?.Key);
+        return new PreviewResult(count, sample, addedCount, removedCount, added, removed, seen, live?.Key, names);
+
+        void Listed(List<string> list, ProfileView profile)
+        {
+            list.Add(profile.Id);
+            if (ReadableName(profile.Traits) is { } name) names[profile.Id] = name;
+        }
     }
+
+    /// <summary>
+    /// The name a person is shown by: traits.name, else first and last name (snake or camel case), else email; null when
+    /// none is a non-blank string (a number or an object where a name should be is not shown).
+    /// </summary>
+    internal static string? ReadableName(JsonElement traits)
+    {
+        if (traits.ValueKind != JsonValueKind.Object) return null;
+        if (Text(traits, "name") is { } name) return name;
+        var full = string.Join(' ', new[] { Text(traits, "first_name") ?? Text(traits, "firstName"), Text(traits, "last_name") ?? Text(traits, "lastName") }
+            .Where(p => p is not null));
+        return full.Length > 0 ? full : Text(traits, "email");
+    }
+
+    private static string? Text(JsonElement traits, string key) =>
+        traits.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String && v.GetString() is { } t && !string.IsNullOrWhiteSpace(t)
+            ? (t.Length > MaxNameLength ? t[..MaxNameLength] + "…" : t)
+            : null;
+
+    /// <summary>A name longer than this is cut: it is a label in a list, and traits may hold long strings.</summary>
+    private const int MaxNameLength = 120;
 
     private void Recount(ProfileSegmentState state, string profileId, List<CounterSpec> specs, int today)
     {

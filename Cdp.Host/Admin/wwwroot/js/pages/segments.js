@@ -198,15 +198,18 @@ export async function segmentPage(view, { args }) {
 
 function previewResult(r) {
   const sample = r.sample || [];
+  const names = r.names || {};
+  // a person by name (the server reads it from their traits), with the id as the tooltip; the id when they have none
+  const named = id => { const a = profileLink(id, names[id] || id); if (names[id]) a.title = id; return a; };
   return [
     h('div', { class: 'cards' },
       h('div', { class: 'figure' }, h('span', { class: 'label' }, 'Would match'), h('strong', { id: 'preview-count' }, fmt.num(r.count)), h('small', null, `of ${fmt.num(r.profiles)} profiles`)),
       r.comparedWith ? h('div', { class: 'figure good' }, h('span', { class: 'label' }, 'Would enter'), h('strong', { id: 'preview-added' }, '+' + fmt.num(r.added))) : null,
       r.comparedWith ? h('div', { class: 'figure bad' }, h('span', { class: 'label' }, 'Would leave'), h('strong', { id: 'preview-removed' }, '−' + fmt.num(r.removed))) : null),
     h('h3', null, 'Sample members'),
-    sample.length ? h('ul', { class: 'chips', id: 'preview-sample' }, sample.map(id => h('li', null, profileLink(id)))) : empty('Nobody matches.'),
-    r.addedSample?.length ? [h('h3', null, 'Entering'), h('ul', { class: 'chips' }, r.addedSample.map(id => h('li', null, profileLink(id))))] : null,
-    r.removedSample?.length ? [h('h3', null, 'Leaving'), h('ul', { class: 'chips' }, r.removedSample.map(id => h('li', null, profileLink(id))))] : null,
+    sample.length ? h('ul', { class: 'chips', id: 'preview-sample' }, sample.map(id => h('li', null, named(id)))) : empty('Nobody matches.'),
+    r.addedSample?.length ? [h('h3', null, 'Entering'), h('ul', { class: 'chips', id: 'preview-entering' }, r.addedSample.map(id => h('li', null, named(id))))] : null,
+    r.removedSample?.length ? [h('h3', null, 'Leaving'), h('ul', { class: 'chips', id: 'preview-leaving' }, r.removedSample.map(id => h('li', null, named(id))))] : null,
   ];
 }
 
