@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Cdp.Tests.Support;
 using Microsoft.Extensions.Configuration;
@@ -10,29 +9,9 @@ namespace Cdp.Tests.Configuration;
 /// <summary>An edit of appsettings.json while Cdp runs is reported in the log (settings are read at start), never applied half-way nor fatal.</summary>
 public sealed class SettingsChangeTests
 {
-    private sealed class CapturedLog : ILoggerProvider
-    {
-        public ConcurrentQueue<(LogLevel Level, string Text)> Lines { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) =>
-            categoryName.EndsWith("SettingsChangeWatcher", StringComparison.Ordinal) ? new Logger(this) : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-
-        public void Dispose() { }
-
-        private sealed class Logger(CapturedLog log) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                log.Lines.Enqueue((logLevel, formatter(state, exception)));
-        }
-    }
-
     private static (CdpHost Host, CapturedLog Log, IConfigurationRoot Configuration) Start()
     {
-        var log = new CapturedLog();
+        var log = new CapturedLog(category: "SettingsChangeWatcher");
         var host = new CdpHost(services: s => s.AddSingleton<ILoggerProvider>(log));
         _ = host.ServerAddress; // started
         return (host, log, (IConfigurationRoot)host.Service<IConfiguration>());
@@ -54,7 +33,7 @@ public sealed class SettingsChangeTests
         {
             Edit(configuration, "Cdp:Collection:QueueCapacity", "-5");
 
-            log.Lines.Should().ContainSingle(l => l.Level == LogLevel.Error).Which.Text.Should()
+            log.Entries.Should().ContainSingle(l => l.Level == LogLevel.Error).Which.Text.Should()
                 .Contain("Cdp:Collection:QueueCapacity").And.Contain("keeps running with the settings it started with");
             (await host.AdminClient().GetAsync("/api/segments")).StatusCode.Should().Be(HttpStatusCode.OK);
         }
@@ -68,7 +47,7 @@ public sealed class SettingsChangeTests
         {
             Edit(configuration, "Cdp:Collection:QueueCapacity", "lots");
 
-            log.Lines.Should().ContainSingle(l => l.Level == LogLevel.Error).Which.Text.Should().Contain("QueueCapacity");
+            log.Entries.Should().ContainSingle(l => l.Level == LogLevel.Error).Which.Text.Should().Contain("QueueCapacity");
             (await host.AdminClient().GetAsync("/api/segments")).StatusCode.Should().Be(HttpStatusCode.OK);
         }
     }
@@ -82,7 +61,7 @@ public sealed class SettingsChangeTests
             Edit(configuration, "Cdp:Collection:QueueCapacity", "50000");
             _ = Record.Exception(configuration.Reload); // the file watcher often fires twice for one save
 
-            log.Lines.Should().ContainSingle().Which.Should().Match<(LogLevel Level, string Text)>(l =>
+            log.Entries.Should().ContainSingle().Which.Should().Match<(LogLevel Level, string Text)>(l =>
                 l.Level == LogLevel.Warning && l.Text.Contains("Cdp:Collection") && l.Text.Contains("next restart"));
         }
     }
@@ -94,7 +73,7 @@ public sealed class SettingsChangeTests
         using (host)
         {
             _ = Record.Exception(configuration.Reload);
-            log.Lines.Should().BeEmpty();
+            log.Entries.Should().BeEmpty();
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Cdp.Tests.Support;
 using Hangfire;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,25 +8,6 @@ namespace Cdp.Tests.Scheduling;
 /// <summary>Cdp:Scheduling:Queues replaces the default list: the server takes exactly the configured queues, in their order.</summary>
 public sealed class JobQueueSettingsTests
 {
-    private sealed class CapturedLog : ILoggerProvider
-    {
-        public ConcurrentQueue<string> Lines { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this);
-
-        public void Dispose() { }
-
-        private sealed class Logger(CapturedLog log) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                log.Lines.Enqueue(formatter(state, exception));
-        }
-    }
-
     private static async Task<(IReadOnlyList<string> Served, string LogLine)> Start(params (string, string?)[] settings)
     {
         var log = new CapturedLog();

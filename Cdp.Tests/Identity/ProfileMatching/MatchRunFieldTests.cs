@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Cdp.Modules.Identity.Matching;
@@ -14,29 +13,10 @@ namespace Cdp.Tests.Identity.ProfileMatching;
 /// <summary>A live matching run checks the settings' fields against the profiles; trait names match fields ignoring case.</summary>
 public sealed class MatchRunFieldTests
 {
-    private sealed class CapturedLog : ILoggerProvider
-    {
-        public ConcurrentQueue<string> Lines { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this);
-
-        public void Dispose() { }
-
-        private sealed class Logger(CapturedLog log) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                log.Lines.Enqueue(formatter(state, exception));
-        }
-    }
-
     [Fact]
     public async Task A_run_warns_in_its_report_the_runs_API_and_the_log_about_each_field_no_profile_has_and_fields_under_one_percent()
     {
-        var log = new CapturedLog();
+        var log = new CapturedLog(minimum: LogLevel.Warning);
         using var host = new CdpHost(Settings(), services: s => s.AddSingleton<ILoggerProvider>(log));
         SeedModel(host);
         // 150 people with names and birthdays, one of them with a phone; nobody has an email or an address
