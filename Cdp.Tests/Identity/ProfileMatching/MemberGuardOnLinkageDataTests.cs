@@ -1,8 +1,8 @@
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Tests.Support;
+using Microsoft.Extensions.Configuration;
 using Xunit.Abstractions;
 using static Cdp.Tests.Identity.Matching.MatchingTestSettings;
 
@@ -48,32 +48,19 @@ public sealed class MemberGuardOnLinkageDataTests(ITestOutputHelper output)
 
     private async Task<Outcome> Measure(Dictionary<string, string> truth, bool guard)
     {
-        var settings = Flatten(JsonDocument.Parse(await File.ReadAllTextAsync(TestData("matching", "fake_1000.json"))).RootElement, "Cdp:Identity:Matching");
+        var settings = Flatten(TestData("matching", "fake_1000.json"), "Cdp:Identity:Matching");
         settings["Cdp:Identity:Matching:MemberGuard:Enabled"] = guard ? "true" : "false";
         // with Review 0.8 this set queues 29 pairs and accepting them all mixes nobody (guard on or off: 369 profiles, all
         // pure); a queue of every doubtful pair (0.01) is where "accept everything" joins look-alikes
         settings["Cdp:Identity:Matching:Thresholds:Review"] = "0.01";
         using var host = new CdpHost(settings);
+        await host.ImportFake1000(Mapping);
         var admin = host.AdminClient();
-        var csv = await File.ReadAllTextAsync(TestData("linkage", "fake_1000.csv"));
-        var import = await admin.PostAsync("/api/collection/imports?source=web&fileName=fake_1000.csv&map=" + Uri.EscapeDataString(Mapping),
-            new StringContent(csv, Encoding.UTF8, "text/csv"));
-        import.EnsureSuccessStatusCode();
-        await host.Processed();
 
         var run = await admin.Run(full: true);
         var mixingAfterRun = Clusters(host, truth).Count(c => c.People > 1);
 
-        var items = new List<JsonElement>();
-        string? cursor = null;
-        do
-        {
-            var page = await admin.GetFromJsonAsync<JsonElement>("/api/identity/review?limit=500" + (cursor is null ? "" : "&cursor=" + cursor));
-            items.AddRange(page.GetProperty("items").EnumerateArray());
-            cursor = page.GetProperty("nextCursor").GetString();
-        } while (cursor is not null);
-        var pairs = items.Select(i => (i.GetProperty("left").GetProperty("profileId").GetString()!, i.GetProperty("right").GetProperty("profileId").GetString()!))
-            .Select(p => string.CompareOrdinal(p.Item1, p.Item2) < 0 ? p : (p.Item2, p.Item1)).ToList();
+        var (items, pairs) = await admin.PendingReview();
 
         var accept = await admin.PostAsync("/api/identity/review/accept?minScore=0.000001", null);
         accept.EnsureSuccessStatusCode();
@@ -87,27 +74,13 @@ public sealed class MemberGuardOnLinkageDataTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// A settings file as configuration keys. The shipped list has 8 comparisons and the file 5: the binder keeps the
-    /// shipped 6th to 8th (address fields no profile here has, always missing: they weigh nothing).
+    /// A settings file as configuration keys under <paramref name="prefix"/> (read by the configuration's own JSON provider). The
+    /// shipped list has 8 comparisons and the file 5: the binder keeps the shipped 6th to 8th (address fields no profile here
+    /// has, always missing: they weigh nothing).
     /// </summary>
-    private static Dictionary<string, string?> Flatten(JsonElement e, string prefix)
-    {
-        var result = new Dictionary<string, string?>();
-        switch (e.ValueKind)
-        {
-            case JsonValueKind.Object:
-                foreach (var p in e.EnumerateObject()) foreach (var kv in Flatten(p.Value, prefix + ":" + p.Name)) result[kv.Key] = kv.Value;
-                break;
-            case JsonValueKind.Array:
-                var i = 0;
-                foreach (var x in e.EnumerateArray()) foreach (var kv in Flatten(x, prefix + ":" + i++)) result[kv.Key] = kv.Value;
-                break;
-            default:
-                result[prefix] = e.ValueKind == JsonValueKind.String ? e.GetString() : e.GetRawText();
-                break;
-        }
-        return result;
-    }
+    private static Dictionary<string, string?> Flatten(string file, string prefix) =>
+        new ConfigurationBuilder().AddJsonFile(file).Build().AsEnumerable().Where(kv => kv.Value is not null)
+            .ToDictionary(kv => prefix + ":" + kv.Key, kv => kv.Value);
 
     /// <summary>Each live profile's records (rows) and how many different people (true clusters) they are.</summary>
     private static List<(int Records, int People)> Clusters(CdpHost host, Dictionary<string, string> truth)
