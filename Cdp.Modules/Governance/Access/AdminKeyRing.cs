@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using Cdp.Modules.Shared.Configuration;
 using Cdp.Modules.Shared.Http;
 using FluentValidation;
 using Microsoft.Extensions.Configuration;
@@ -62,7 +63,7 @@ internal sealed class AdminKeyRing : IDisposable
         {
             var options = new AdminOptions();
             _configuration.GetSection(AdminOptions.Section).Bind(options);
-            var failures = new AdminOptionsValidator().Validate(options).Errors.Select(e => $"{AdminOptions.Section}:{e.PropertyName}: {e.ErrorMessage}")
+            var failures = SettingsValidation.Failures(new AdminOptionsValidator().Validate(options), AdminOptions.Section)
                 .Concat(new ProductionAdminKeyRules(_environment).Validate(null, options) is { Failed: true } weak ? weak.Failures : [])
                 .ToList();
             if (failures.Count > 0)
