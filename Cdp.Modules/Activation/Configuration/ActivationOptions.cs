@@ -3,7 +3,7 @@ using FluentValidation;
 
 namespace Cdp.Modules.Activation.Configuration;
 
-internal enum DestinationType { Mailchimp, Brevo, SendGrid, Webhook, CsvFile }
+internal enum DestinationType { Mailchimp, Brevo, SendGrid, Webhook, CsvFile, MetaCustomAudience }
 
 /// <summary>What happens in Mailchimp to a contact that leaves the segment.</summary>
 internal enum ExitPolicy { Untag, Archive, Unsubscribe, None }
@@ -21,7 +21,7 @@ internal sealed class DestinationSettings
 {
     public const string Section = "Cdp:Destinations";
 
-    /// <summary>Mailchimp, Brevo, SendGrid, Webhook or CsvFile (read as text so that a wrong value is reported with its key).</summary>
+    /// <summary>Mailchimp, Brevo, SendGrid, Webhook, CsvFile or MetaCustomAudience (read as text so that a wrong value is reported with its key).</summary>
     public string Type { get; set; } = "";
 
     /// <summary>The parsed <see cref="Type"/>; null when it names no known type.</summary>
@@ -92,6 +92,31 @@ internal sealed class DestinationSettings
 
     /// <summary>CsvFile: optional SFTP upload of each finished file.</summary>
     public SftpSettings? Sftp { get; set; }
+
+    /// <summary>MetaCustomAudience: the ad account's id (the digits; "act_" in front is accepted).</summary>
+    public string AdAccountId { get; set; } = "";
+
+    /// <summary>MetaCustomAudience: an existing customer-list audience; empty: each sync creates its own ("cdp-&lt;sync&gt;") once.</summary>
+    public string AudienceId { get; set; } = "";
+
+    /// <summary>MetaCustomAudience: a system user's access token with the ads_management permission.</summary>
+    public string AccessToken { get; set; } = "";
+
+    /// <summary>MetaCustomAudience: the Graph API version in every path.</summary>
+    public string ApiVersion { get; set; } = "v21.0";
+
+    /// <summary>MetaCustomAudience: customer_file_source of a created audience: USER_PROVIDED_ONLY, PARTNER_PROVIDED_ONLY or BOTH_USER_AND_PARTNER_PROVIDED.</summary>
+    public string CustomerFileSource { get; set; } = "USER_PROVIDED_ONLY";
+
+    /// <summary>
+    /// MetaCustomAudience: Meta's identifier key (EMAIL, PHONE, FN, LN, CT, ST, ZIP, COUNTRY, DOBY, DOBM, DOBD, GEN, EXTERN_ID,
+    /// MADID) -> profile value ("traits.&lt;name&gt;" or "computed.&lt;name&gt;"). Empty: EMAIL, PHONE, FN, LN, COUNTRY from the
+    /// Segment spec's traits (email, phone, firstName, lastName, address.country), each sent where the profile has it.
+    /// </summary>
+    public Dictionary<string, string> Identifiers { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>MetaCustomAudience: region of phone numbers written without a country code (ISO 3166 two letters), as Cdp:Identity:DefaultPhoneRegion.</summary>
+    public string DefaultPhoneRegion { get; set; } = "US";
 }
 
 internal sealed class SftpSettings
@@ -142,8 +167,19 @@ internal sealed class SyncSettings
     /// <summary>
     /// Only profiles whose consent for this purpose is granted (the profile's consent: context.consent.categoryPreferences and
     /// Cdp:Profiles:ConsentTraits, latest wins). Empty: no consent filter. A revoked consent removes the member on the next run.
+    /// Not set: "marketing", or "advertising" for ad audiences (see <see cref="EffectiveConsentPurpose"/>).
     /// </summary>
-    public string ConsentPurpose { get; set; } = "marketing";
+    public string? ConsentPurpose { get; set; }
+
+    /// <summary>The purpose a sync to <paramref name="d"/> filters on: <see cref="ConsentPurpose"/> when set (even ""), else "advertising"
+    /// for ad audiences (<see cref="SettingNames.IsAdAudience"/>) and "marketing" for every other destination.</summary>
+    public string EffectiveConsentPurpose(DestinationSettings? d) => ConsentPurpose ?? (SettingNames.IsAdAudience(d?.Kind) ? "advertising" : "marketing");
+
+    /// <summary>
+    /// Ad audiences: the numeric profile value sent as each member's value (Meta's LOOKALIKE_VALUE of a value-based audience):
+    /// "computed.&lt;name&gt;", "traits.&lt;name&gt;", or a bare name (the computed trait of that name, else the trait). Empty: none.
+    /// </summary>
+    public string ValueTrait { get; set; } = "";
 
     /// <summary>Replaced by <see cref="ConsentPurpose"/>: bound only so that an old appsettings.json is refused, not silently ignored.</summary>
     public string? RequireConsent { get; set; }
@@ -199,7 +235,11 @@ internal static partial class SettingNames
             : $"set it with the environment variable {variable}";
     }
 
-    public static bool IsHttp(DestinationType? type) => type is DestinationType.Mailchimp or DestinationType.Brevo or DestinationType.SendGrid or DestinationType.Webhook;
+    public static bool IsHttp(DestinationType? type) => type is DestinationType.Mailchimp or DestinationType.Brevo or DestinationType.SendGrid or DestinationType.Webhook
+        or DestinationType.MetaCustomAudience;
+
+    /// <summary>Ad platforms' audiences (hashed identifiers): their syncs' consent purpose defaults to "advertising".</summary>
+    public static bool IsAdAudience(DestinationType? type) => type is DestinationType.MetaCustomAudience;
 
     public static bool NeedsEmail(DestinationType? type) => type is DestinationType.Mailchimp or DestinationType.Brevo or DestinationType.SendGrid;
 }
@@ -230,6 +270,9 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
                     if (!SettingNames.Source().IsMatch(source ?? "")) Fail($"FieldMappings:{field}", $"'{source}' must be traits.<name> or computed.<name>");
                 }
                 if (s.MaxRemovalShare is < 0 or > 1) Fail("MaxRemovalShare", "must be between 0 and 1 (0.5 = 50%)");
+                if (s.ValueTrait.Length > 0 && !Destinations.Meta.MetaAudienceRows.ValueSourceIsValid(s.ValueTrait))
+                    Fail("ValueTrait", $"'{s.ValueTrait}' must be a trait name, traits.<name> or computed.<name>");
+                if (d?.Kind == DestinationType.MetaCustomAudience && Destinations.Meta.MetaAudienceRows.SyncProblem(s, d) is { } meta) Fail(meta.Key, meta.Message);
                 if (s.ConsentPurpose is { Length: > 0 } purpose && string.IsNullOrWhiteSpace(purpose)) Fail("ConsentPurpose", "must name a consent purpose (e.g. marketing) or be empty");
                 if (s.RequireConsent is not null)
                     Fail("RequireConsent", "was replaced by ConsentPurpose: set ConsentPurpose to a purpose (e.g. \"marketing\") or to \"\" for no consent filter, and remove RequireConsent");
@@ -243,7 +286,7 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
             {
                 void Fail(string key, string message) => context.AddFailure($"Destinations:{name}:{key}", message);
                 if (!SettingNames.Name().IsMatch(name)) context.AddFailure("Destinations:" + name, "destination names use lowercase letters, digits, '_' and '-' (at most 64)");
-                if (d.Kind is null) { Fail("Type", $"'{d.Type}' is not a destination type: use Mailchimp, Brevo, SendGrid, Webhook or CsvFile"); continue; }
+                if (d.Kind is null) { Fail("Type", $"'{d.Type}' is not a destination type: use Mailchimp, Brevo, SendGrid, Webhook, CsvFile or MetaCustomAudience"); continue; }
                 if (d.BaseUrl.Length > 0 && !(Uri.TryCreate(d.BaseUrl, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
                     Fail("BaseUrl", "must be an absolute http(s) URL");
                 switch (d.Kind)
@@ -284,6 +327,9 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
                             if (!s.HostKeyFingerprint.StartsWith("SHA256:", StringComparison.Ordinal) || s.HostKeyFingerprint.Length < 20)
                                 Fail("Sftp:HostKeyFingerprint", "must pin the server's host key as \"SHA256:<base64>\" (ssh-keygen -lf <host key>.pub prints it)");
                         }
+                        break;
+                    case DestinationType.MetaCustomAudience:
+                        foreach (var (key, message) in Destinations.Meta.MetaAudienceRows.DestinationProblems(name, d)) Fail(key, message);
                         break;
                 }
                 if (SettingNames.IsHttp(d.Kind))

@@ -56,6 +56,8 @@ internal sealed class DestinationHttp(IOptions<ActivationOptions> options, TimeP
         };
         // Inside the retry pipeline: each attempt is signed with its own timestamp (Standard Webhooks receivers refuse old ones).
         if (d.Kind == DestinationType.Webhook) inner = new WebhookSigningHandler(WebhookSession.Key(d.Secret), clock) { InnerHandler = inner };
+        // Inside the retry pipeline: Meta's error codes in a 400 (rate limits, token) become the statuses the pipeline acts on.
+        if (d.Kind == DestinationType.MetaCustomAudience) inner = new Meta.MetaGraphErrors { InnerHandler = inner };
         return new HttpClient(new ResilienceHandler(pipeline) { InnerHandler = inner }) { Timeout = Timeout.InfiniteTimeSpan };
     });
 

@@ -41,7 +41,8 @@ internal interface IPayloadPreview
 }
 
 /// <summary>Everything a destination needs about the run it serves.</summary>
-internal sealed record SyncTarget(string Sync, SyncSettings Settings, string DestinationName, DestinationSettings Destination, long RunId);
+/// <param name="Full">A full resync (Mode Full or started as one): every current member is sent (Meta replaces its audience).</param>
+internal sealed record SyncTarget(string Sync, SyncSettings Settings, string DestinationName, DestinationSettings Destination, long RunId, bool Full = false);
 
 /// <summary>The run cannot go on (credentials refused, destination still failing after its retries): stop, keep what was acknowledged.</summary>
 /// <param name="retryNotBefore">The vendor asked not to be called again before this time (a Retry-After beyond MaxRetryDelay).</param>

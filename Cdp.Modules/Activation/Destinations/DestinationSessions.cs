@@ -1,5 +1,7 @@
 using Cdp.Modules.Activation.Configuration;
+using Cdp.Modules.Activation.Destinations.Meta;
 using Cdp.Modules.Activation.Engine;
+using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Microsoft.Extensions.Logging;
 
@@ -7,7 +9,7 @@ namespace Cdp.Modules.Activation.Destinations;
 
 /// <summary>Opens a destination session by type; batch sizes and dry-run previews without any I/O.</summary>
 [Service]
-internal sealed class DestinationSessions(DestinationHttp http, MemberState state, ILoggerFactory logs, TimeProvider clock)
+internal sealed class DestinationSessions(DestinationHttp http, MemberState state, ILoggerFactory logs, TimeProvider clock, IProfileReader profiles)
 {
     /// <summary>Vendor limits: Mailchimp 500 members per batch call; Brevo removes 150 per call; SendGrid 30,000 contacts (6 MB) per PUT.</summary>
     public const int MailchimpMax = 500, BrevoImportDefault = 1000, BrevoRemoveMax = 150, SendGridMax = 30_000, SendGridSearchMax = 100, WebhookDefault = 100, CsvRows = 5000;
@@ -19,6 +21,7 @@ internal sealed class DestinationSessions(DestinationHttp http, MemberState stat
         DestinationType.SendGrid => new SendGridSession(target, http.Client(target.DestinationName)),
         DestinationType.Webhook => new WebhookSession(target, http.Client(target.DestinationName)),
         DestinationType.CsvFile => new CsvFileSession(target, clock, logs.CreateLogger<CsvFileSession>()),
+        DestinationType.MetaCustomAudience => new MetaAudienceSession(target, http.Client(target.DestinationName), state, profiles),
         _ => throw new InvalidOperationException($"destination type {target.Destination.Type} is not supported"),
     };
 
@@ -30,6 +33,7 @@ internal sealed class DestinationSessions(DestinationHttp http, MemberState stat
         DestinationType.Brevo => d.BatchSize > 0 ? d.BatchSize : BrevoImportDefault,
         DestinationType.SendGrid => d.BatchSize > 0 ? d.BatchSize : SendGridMax,
         DestinationType.Webhook => d.BatchSize > 0 ? d.BatchSize : WebhookDefault,
+        DestinationType.MetaCustomAudience => d.BatchSize > 0 ? d.BatchSize : MetaAudienceRows.MaxRows,
         _ => CsvRows,
     };
 
@@ -46,6 +50,11 @@ internal sealed class DestinationSessions(DestinationHttp http, MemberState stat
         DestinationType.Brevo => BrevoSession.ImportBody(target, upserts),
         DestinationType.SendGrid => SendGridSession.UpsertBody(target, upserts),
         DestinationType.Webhook => WebhookSession.Body(target, "members.upserted", upserts),
+        DestinationType.MetaCustomAudience => MetaAudienceSession.Preview(target, upserts),
         _ => CsvFileSession.Preview(target, upserts),
     };
+
+    /// <summary>How a sync's profiles become members: consent purpose by destination type; ad audiences send their own rows.</summary>
+    public static MemberProjection Projection(SyncSettings s, DestinationSettings d) => new(s, scalarFields: d.Kind != DestinationType.Webhook,
+        s.EffectiveConsentPurpose(d), d.Kind == DestinationType.MetaCustomAudience ? new MetaAudienceRows(s, d).Fields : null);
 }

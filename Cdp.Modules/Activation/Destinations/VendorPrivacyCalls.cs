@@ -25,7 +25,7 @@ internal sealed record VendorOutcome(string Status, string Detail);
 /// </list>
 /// </summary>
 [Service]
-internal sealed class VendorPrivacyCalls(DestinationHttp http)
+internal sealed class VendorPrivacyCalls(DestinationHttp http, Meta.MetaAudienceErasure meta)
 {
     /// <summary>SendGrid's search by email takes at most 100 addresses; its contact delete takes at most 100 ids per call.</summary>
     private const int SendGridPage = 100;
@@ -79,6 +79,8 @@ internal sealed class VendorPrivacyCalls(DestinationHttp http)
                 await PostErasedAsync(client, name, d, keys, profileIds, cancellationToken);
                 return new VendorOutcome(Acknowledged, "members.erased delivered");
             }
+            case DestinationType.MetaCustomAudience:
+                return await meta.EraseAsync(name, d, keys, cancellationToken);
             default:
                 throw new InvalidOperationException($"{d.Type} has no vendor erasure call");
         }

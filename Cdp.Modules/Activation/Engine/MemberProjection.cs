@@ -26,10 +26,15 @@ internal enum Eligibility { Eligible, NoConsent, NoIdentifier }
 /// Turns a profile into what a sync sends. Consent: the profile's consent for Cdp:Syncs:&lt;name&gt;:ConsentPurpose must be granted,
 /// and its SuppressedTrait must not be true-ish. With <paramref name="scalarFields"/> (email platforms, CSV: their fields hold
 /// text, numbers and booleans) a mapped trait holding an object or an array is sent as null: a wrong type costs that field,
-/// never the member's row or its batch at the vendor.
+/// never the member's row or its batch at the vendor. <paramref name="consentPurpose"/>: the purpose the sync filters on (its
+/// destination's default when the sync names none, see <see cref="SyncSettings.EffectiveConsentPurpose"/>). <paramref name="rows"/>:
+/// a destination that sends its own fields instead of FieldMappings (ad audiences: Meta's identifier keys and value).
 /// </summary>
-internal sealed class MemberProjection(SyncSettings sync, bool scalarFields = false)
+internal sealed class MemberProjection(SyncSettings sync, bool scalarFields = false, string? consentPurpose = null,
+    Func<ProfileView, KeyValuePair<string, JsonElement>[]>? rows = null)
 {
+    private readonly string _purpose = consentPurpose ?? sync.EffectiveConsentPurpose(null);
+
     private static readonly JsonElement Null = JsonDocument.Parse("null").RootElement.Clone();
 
     private readonly (string Field, bool Computed, string[] Path)[] _mappings = sync.FieldMappings
@@ -43,7 +48,7 @@ internal sealed class MemberProjection(SyncSettings sync, bool scalarFields = fa
     public Eligibility Check(ProfileView profile, out string key)
     {
         key = "";
-        if (sync.ConsentPurpose.Length > 0 && !profile.ConsentGranted(sync.ConsentPurpose)) return Eligibility.NoConsent;
+        if (_purpose.Length > 0 && !profile.ConsentGranted(_purpose)) return Eligibility.NoConsent;
         if (sync.SuppressedTrait.Length > 0 && IsTrue(Find(profile.Traits, [sync.SuppressedTrait]))) return Eligibility.NoConsent;
         var id = Find(profile.Traits, sync.Identifier.Split('.'));
         var text = id is { ValueKind: JsonValueKind.String } ? id.Value.GetString()!.Trim()
@@ -60,6 +65,11 @@ internal sealed class MemberProjection(SyncSettings sync, bool scalarFields = fa
 
     public OutgoingMember Project(ProfileView profile, string key)
     {
+        if (rows is not null)
+        {
+            var own = rows(profile);
+            return new OutgoingMember(profile.Id, key, own, Hash(key, own));
+        }
         var fields = new KeyValuePair<string, JsonElement>[_mappings.Length];
         for (var i = 0; i < _mappings.Length; i++)
         {
@@ -85,7 +95,7 @@ internal sealed class MemberProjection(SyncSettings sync, bool scalarFields = fa
         return unchecked((long)hash.GetCurrentHashAsUInt64());
     }
 
-    private static JsonElement? Find(JsonElement root, string[] path)
+    internal static JsonElement? Find(JsonElement root, string[] path)
     {
         var e = root;
         foreach (var p in path)
