@@ -107,9 +107,12 @@ public sealed partial class MetaFake(string accessToken, string adAccount) : Ven
         return FakeResponse.Json(200, new { audience_id = audience.Id, session_id = 0, num_received = rows.Count, num_invalid_entries = invalid, invalid_entry_samples = new { } });
     }
 
-    /// <summary>Meta matches people by any of their identifiers: a row names everyone sharing one of its hashes.</summary>
+    /// <summary>Identifiers that name one person on their own (a name, city or country never does).</summary>
+    private static readonly HashSet<string> Identifying = new(StringComparer.Ordinal) { "EMAIL", "PHONE", "EXTERN_ID", "MADID" };
+
+    /// <summary>Meta matches people by their identifying keys: a row names everyone sharing one of its email, phone, external id or device id hashes.</summary>
     private static void Remove(List<Row> rows, Row row) =>
-        rows.RemoveAll(x => x.Ids.Any(kv => kv.Value.Length > 0 && row.Ids.TryGetValue(kv.Key, out var v) && v == kv.Value));
+        rows.RemoveAll(x => x.Ids.Any(kv => Identifying.Contains(kv.Key) && row.Ids.TryGetValue(kv.Key, out var v) && v == kv.Value));
 
     private bool Payload(JsonObject body, Audience audience, bool removal, out List<Row> rows, out int invalid, out string? problem)
     {
