@@ -79,10 +79,11 @@ public sealed partial class MetaFake(string accessToken, string adAccount) : Ven
         switch (r.Method, edge)
         {
             case ("POST", "users"):
-                foreach (var row in rows) { Remove(audience.Rows, row); audience.Rows.Add(row); }
+                Remove(audience.Rows, rows);
+                audience.Rows.AddRange(rows);
                 break;
             case ("DELETE", "users"):
-                foreach (var row in rows) Remove(audience.Rows, row);
+                Remove(audience.Rows, rows);
                 break;
             case ("POST", "usersreplace"):
                 if (body["session"] is not JsonObject session) return Error("(#100) The parameter session is required", 100);
@@ -97,7 +98,7 @@ public sealed partial class MetaFake(string accessToken, string adAccount) : Ven
                 if (last)
                 {
                     audience.Rows.Clear();
-                    foreach (var row in pending) { Remove(audience.Rows, row); audience.Rows.Add(row); }
+                    audience.Rows.AddRange(pending);
                     _replacing.Remove(sessionId);
                 }
                 return FakeResponse.Json(200, new { account_id = adAccount, session_id = sessionId, num_received = rows.Count, num_invalid_entries = invalid, invalid_entry_samples = new { } });
@@ -111,8 +112,11 @@ public sealed partial class MetaFake(string accessToken, string adAccount) : Ven
     private static readonly HashSet<string> Identifying = new(StringComparer.Ordinal) { "EMAIL", "PHONE", "EXTERN_ID", "MADID" };
 
     /// <summary>Meta matches people by their identifying keys: a row names everyone sharing one of its email, phone, external id or device id hashes.</summary>
-    private static void Remove(List<Row> rows, Row row) =>
-        rows.RemoveAll(x => x.Ids.Any(kv => Identifying.Contains(kv.Key) && row.Ids.TryGetValue(kv.Key, out var v) && v == kv.Value));
+    private static void Remove(List<Row> rows, IEnumerable<Row> named)
+    {
+        var keys = named.SelectMany(r => r.Ids).Where(kv => Identifying.Contains(kv.Key)).Select(kv => kv.Key + ":" + kv.Value).ToHashSet(StringComparer.Ordinal);
+        rows.RemoveAll(x => x.Ids.Any(kv => keys.Contains(kv.Key + ":" + kv.Value)));
+    }
 
     private bool Payload(JsonObject body, Audience audience, bool removal, out List<Row> rows, out int invalid, out string? problem)
     {
