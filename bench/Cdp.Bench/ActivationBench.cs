@@ -24,6 +24,9 @@ namespace Cdp.Bench;
 /// 500 per call), then a delta sync after a 1% change (0.5% changed names, 0.5% leavers). Profiles come through the real
 /// /v1 API and processor. Reference: the same number of 500-member upsert calls POSTed straight to the fake.
 /// Memory: peak managed heap and peak RSS sampled during the first sync, beside the heap before it.
+/// Then the first sync of the same members to a Meta Custom Audience fake in the same run (audience created, then
+/// POST /users with 10,000 hashed multi-key rows per call: normalisation and SHA-256 of email, phone, first name), its
+/// time and peak memory next to Mailchimp's.
 /// </summary>
 public sealed class ActivationBench : IBenchScenario
 {
@@ -36,6 +39,7 @@ public sealed class ActivationBench : IBenchScenario
     {
         var members = context.Quick ? 20_000 : 100_000;
         using var fake = new MailchimpCompatibleFake();
+        using var meta = new MetaCompatibleFake();
         var segment = new AllProfiles();
         var builder = CdpApp.CreateBuilder([
             "--urls=http://127.0.0.1:0",
@@ -53,6 +57,17 @@ public sealed class ActivationBench : IBenchScenario
             "--Cdp:Syncs:newsletter:Cron=0 3 * * *",
             "--Cdp:Syncs:newsletter:FieldMappings:FNAME=traits.first_name",
             "--Cdp:Syncs:newsletter:MaxRemovalShare=0.5",
+            "--Cdp:Destinations:meta:Type=MetaCustomAudience",
+            $"--Cdp:Destinations:meta:BaseUrl={meta.Url}",
+            $"--Cdp:Destinations:meta:AccessToken={MetaCompatibleFake.Token}",
+            "--Cdp:Destinations:meta:AdAccountId=1234567890",
+            "--Cdp:Destinations:meta:Identifiers:EMAIL=traits.email",
+            "--Cdp:Destinations:meta:Identifiers:PHONE=traits.phone",
+            "--Cdp:Destinations:meta:Identifiers:FN=traits.first_name",
+            "--Cdp:Syncs:ads:Segment=everyone",
+            "--Cdp:Syncs:ads:Destination=meta",
+            "--Cdp:Syncs:ads:Enabled=false",
+            "--Cdp:Syncs:ads:ConsentPurpose=marketing",
         ]);
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<ISegmentMembership>(segment);
@@ -98,9 +113,26 @@ public sealed class ActivationBench : IBenchScenario
             if (second.Status != SyncRunStatus.Succeeded) throw new InvalidOperationException($"delta sync: {second.Status}: {string.Join("; ", second.Errors)}");
             Console.WriteLine($"   delta: {second.Counts.Updated:N0} updated, {second.Counts.Removed:N0} removed, {second.Counts.Unchanged:N0} unchanged, {second.Counts.Batches:N0} batches");
 
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            var metaHeapBefore = GC.GetTotalMemory(false);
+            using var metaSampler = new PeakSampler();
+            var metaFirst = Stopwatch.StartNew();
+            var metaRun = await syncs.RunAsync("ads", new SyncRunRequest("bench"), CancellationToken.None);
+            metaFirst.Stop();
+            metaSampler.Stop();
+            if (metaRun.Status != SyncRunStatus.Succeeded || metaRun.Counts.Added != members - changed)
+                throw new InvalidOperationException($"Meta first sync: {metaRun.Status}, added {metaRun.Counts.Added}: {string.Join("; ", metaRun.Errors)}");
+            if (meta.Rows != members - changed) throw new InvalidOperationException($"the Meta fake holds {meta.Rows} rows, expected {members - changed}");
+            Console.WriteLine($"   Meta: {metaRun.Counts.Added:N0} members in {metaRun.Counts.Batches:N0} calls");
+
             var raw = await RawUpsertsAsync(fake.Url, members);
             return
             [
+                new BenchFigure($"Meta first sync, {members - changed:N0} members", metaFirst.Elapsed.TotalSeconds, "s", Target: 60, CeilingName: "Mailchimp first sync", Ceiling: first.Elapsed.TotalSeconds, LowerIsBetter: true),
+                new BenchFigure("Meta peak managed heap during first sync", metaSampler.PeakManaged / 1048576.0, "MB", CeilingName: "heap before the sync", Ceiling: metaHeapBefore / 1048576.0, LowerIsBetter: true),
+                new BenchFigure("Meta peak RSS during first sync", metaSampler.PeakRss / 1048576.0, "MB", Target: 2048, LowerIsBetter: true),
                 new BenchFigure($"first sync, {members:N0} members", first.Elapsed.TotalSeconds, "s", Target: 60, CeilingName: "raw 500-member POSTs to the fake", Ceiling: raw, LowerIsBetter: true),
                 new BenchFigure("first sync throughput", members / first.Elapsed.TotalSeconds, "members/s"),
                 new BenchFigure("delta sync after a 1% change", delta.Elapsed.TotalSeconds, "s", CeilingName: "first sync", Ceiling: first.Elapsed.TotalSeconds, LowerIsBetter: true),
@@ -123,7 +155,7 @@ public sealed class ActivationBench : IBenchScenario
         {
             var sb = new StringBuilder("{\"batch\":[");
             foreach (var (user, name) in chunk)
-                sb.Append($"{{\"type\":\"identify\",\"userId\":\"u{user}\",\"traits\":{{\"email\":\"person{user}@example.com\",\"first_name\":\"{name}\",\"marketing_consent\":true}},\"timestamp\":\"{now}\"}},");
+                sb.Append($"{{\"type\":\"identify\",\"userId\":\"u{user}\",\"traits\":{{\"email\":\"person{user}@example.com\",\"phone\":\"+1 650 {user % 1000:D3} {user % 10000:D4}\",\"first_name\":\"{name}\",\"marketing_consent\":true}},\"timestamp\":\"{now}\"}},");
             sb.Length--;
             sb.Append("]}");
             while (true)
@@ -231,12 +263,44 @@ public sealed class ActivationBench : IBenchScenario
             return Answer(200, body);
         }
 
-        private static ResponseMessage Answer(int status, string body) => new()
+        internal static ResponseMessage Answer(int status, string body) => new()
         {
             StatusCode = status,
             Headers = new Dictionary<string, WireMockList<string>> { ["Content-Type"] = new("application/json") },
             BodyData = new BodyData { BodyAsString = body, DetectedBodyType = BodyType.String, Encoding = Encoding.UTF8 },
         };
+
+        public void Dispose() => _server.Dispose();
+    }
+
+    /// <summary>Just enough of Meta's Marketing API for a first sync: audience creation, POST /{audience}/users (≤ 10,000 rows). Counts distinct EMAIL hashes.</summary>
+    private sealed class MetaCompatibleFake : IDisposable
+    {
+        public const string Token = "EAAbenchtoken0123456789";
+
+        private readonly WireMockServer _server = WireMockServer.Start(new WireMock.Settings.WireMockServerSettings { MaxRequestLogCount = 1 });
+        private readonly HashSet<string> _rows = new(StringComparer.Ordinal);
+        private readonly object _gate = new();
+
+        public MetaCompatibleFake() =>
+            _server.Given(Request.Create().UsingAnyMethod()).RespondWith(Response.Create().WithCallback(Respond));
+
+        public string Url => _server.Url!;
+
+        public int Rows { get { lock (_gate) return _rows.Count; } }
+
+        private IResponseMessage Respond(IRequestMessage r)
+        {
+            if (!(r.Headers?.TryGetValue("Authorization", out var auth) == true && auth.Contains("Bearer " + Token)))
+                return MailchimpCompatibleFake.Answer(400, "{\"error\":{\"message\":\"Invalid OAuth access token\",\"type\":\"OAuthException\",\"code\":190}}");
+            if (r.Path.EndsWith("/customaudiences", StringComparison.Ordinal)) return MailchimpCompatibleFake.Answer(200, "{\"id\":\"23850000000000001\"}");
+            var payload = JsonNode.Parse(r.Body!)!["payload"]!;
+            var data = payload["data"]!.AsArray();
+            if (data.Count > 10_000) return MailchimpCompatibleFake.Answer(400, "{\"error\":{\"message\":\"(#100) Too many users\",\"type\":\"OAuthException\",\"code\":100}}");
+            var email = payload["schema"]!.AsArray().Select(n => n!.GetValue<string>()).ToList().IndexOf("EMAIL");
+            lock (_gate) foreach (var row in data) _rows.Add(row![email]!.GetValue<string>());
+            return MailchimpCompatibleFake.Answer(200, $"{{\"audience_id\":\"23850000000000001\",\"num_received\":{data.Count},\"num_invalid_entries\":0,\"invalid_entry_samples\":{{}}}}");
+        }
 
         public void Dispose() => _server.Dispose();
     }
