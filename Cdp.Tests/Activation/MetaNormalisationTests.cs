@@ -118,3 +118,37 @@ public sealed class MetaNormalisationTests
         }
     }
 }
+
+/// <summary>The rows a Meta audience gets from a profile: wire values only, a bad identifier or value costing only itself.</summary>
+public sealed class MetaAudienceRowsTests
+{
+    private static Cdp.Modules.Profiles.Contracts.ProfileView View(string traits, string computed) => new("p_1",
+        JsonDocument.Parse(traits).RootElement, JsonDocument.Parse(computed).RootElement, DateTime.UtcNow, DateTime.UtcNow, 1,
+        new Dictionary<string, long>(), new Dictionary<string, long>(), new Dictionary<string, Cdp.Modules.Profiles.Contracts.SourcePresence>(), []);
+
+    [Theory]
+    [InlineData("200", 200)]
+    [InlineData("35.5", 35.5)]
+    [InlineData("\"120.25\"", 120.25)]
+    [InlineData("\"lots\"", 0)]
+    [InlineData("-5", 0)]
+    [InlineData("true", 0)]
+    [InlineData("{\"eur\":5}", 0)]
+    [InlineData("null", 0)]
+    public void A_member_value_that_is_not_a_non_negative_number_is_sent_as_0_and_the_row_keeps_its_identifiers(string value, double sent)
+    {
+        var sync = new Cdp.Modules.Activation.Configuration.SyncSettings { ValueTrait = "computed.lifetime_revenue" };
+        var rows = new MetaAudienceRows(sync, new Cdp.Modules.Activation.Configuration.DestinationSettings { Type = "MetaCustomAudience" });
+        var fields = rows.Fields(View("""{"email":"Ann@Example.com","phone":12,"firstName":["x"]}""", $$"""{"lifetime_revenue":{{value}}}"""));
+
+        fields.Single(f => f.Key == "LOOKALIKE_VALUE").Value.GetDouble().Should().Be(sent);
+        fields.Single(f => f.Key == "EMAIL").Value.GetString().Should().Be(MetaNormalisation.Hash("ann@example.com"));
+        fields.Single(f => f.Key == "PHONE").Value.ValueKind.Should().Be(JsonValueKind.Null, "12 is no phone number: that identifier is dropped");
+        fields.Single(f => f.Key == "FN").Value.ValueKind.Should().Be(JsonValueKind.Null, "an array is no name");
+        var body = JsonDocument.Parse(rows.Body([new("p_1", "ann@example.com", fields, 0)], withValue: true)).RootElement.GetProperty("payload");
+        body.GetProperty("schema").EnumerateArray().Select(s => s.GetString()).Should().Equal("EMAIL", "PHONE", "FN", "LN", "COUNTRY", "LOOKALIKE_VALUE");
+        var row = body.GetProperty("data")[0].EnumerateArray().ToList();
+        row[1].GetString().Should().Be("", "a missing identifier is sent empty");
+        row[5].GetDouble().Should().Be(sent);
+    }
+}

@@ -177,7 +177,7 @@ internal sealed class SyncSettings
 
     /// <summary>
     /// Ad audiences: the numeric profile value sent as each member's value (Meta's LOOKALIKE_VALUE of a value-based audience):
-    /// "computed.&lt;name&gt;", "traits.&lt;name&gt;", or a bare name (the computed trait of that name, else the trait). Empty: none.
+    /// "computed.&lt;name&gt;" (e.g. computed.lifetime_revenue) or "traits.&lt;path&gt;". Empty: none.
     /// </summary>
     public string ValueTrait { get; set; } = "";
 
@@ -271,7 +271,7 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
                 }
                 if (s.MaxRemovalShare is < 0 or > 1) Fail("MaxRemovalShare", "must be between 0 and 1 (0.5 = 50%)");
                 if (s.ValueTrait.Length > 0 && !Destinations.Meta.MetaAudienceRows.ValueSourceIsValid(s.ValueTrait))
-                    Fail("ValueTrait", $"'{s.ValueTrait}' must be a trait name, traits.<name> or computed.<name>");
+                    Fail("ValueTrait", $"'{s.ValueTrait}' must be traits.<name> or computed.<name>");
                 if (d?.Kind == DestinationType.MetaCustomAudience && Destinations.Meta.MetaAudienceRows.SyncProblem(s, d) is { } meta) Fail(meta.Key, meta.Message);
                 if (s.ConsentPurpose is { Length: > 0 } purpose && string.IsNullOrWhiteSpace(purpose)) Fail("ConsentPurpose", "must name a consent purpose (e.g. marketing) or be empty");
                 if (s.RequireConsent is not null)

@@ -35,13 +35,13 @@ internal sealed partial class MetaAudienceRows
     private static readonly JsonElement Zero = JsonDocument.Parse("0").RootElement.Clone();
 
     private readonly (string Key, bool Computed, string[] Path)[] _identifiers;
-    private readonly (bool? Computed, string[] Path)? _value;
+    private readonly (bool Computed, string[] Path)? _value;
     private readonly string _region;
 
     public MetaAudienceRows(SyncSettings sync, DestinationSettings d)
     {
         var identifiers = d.Identifiers.Count > 0 ? d.Identifiers : DefaultIdentifiers;
-        _identifiers = MetaNormalisation.Keys.Where(identifiers.ContainsKey).Select(k => (k, Source(identifiers[k]).Computed ?? false, Source(identifiers[k]).Path)).ToArray();
+        _identifiers = MetaNormalisation.Keys.Where(identifiers.ContainsKey).Select(k => (k, Source(identifiers[k]).Computed, Source(identifiers[k]).Path)).ToArray();
         Schema = _identifiers.Select(i => i.Key).ToArray();
         if (sync.ValueTrait.Length > 0) _value = Source(sync.ValueTrait);
         _region = d.DefaultPhoneRegion;
@@ -77,14 +77,9 @@ internal sealed partial class MetaAudienceRows
     /// A non-negative finite number (or a text holding one) is sent as it is; anything else (text, negative, missing) is sent as 0:
     /// a value-based audience needs a value on every row, so a bad value costs that row's value, never the row or the run.
     /// </summary>
-    private static JsonElement Value(ProfileView profile, (bool? Computed, string[] Path) source)
+    private static JsonElement Value(ProfileView profile, (bool Computed, string[] Path) source)
     {
-        var raw = source.Computed switch
-        {
-            true => MemberProjection.Find(profile.ComputedTraits, source.Path),
-            false => MemberProjection.Find(profile.Traits, source.Path),
-            null => MemberProjection.Find(profile.ComputedTraits, source.Path) ?? MemberProjection.Find(profile.Traits, source.Path),
-        };
+        var raw = MemberProjection.Find(source.Computed ? profile.ComputedTraits : profile.Traits, source.Path);
         double n;
         if (raw is { ValueKind: JsonValueKind.Number } num && num.TryGetDouble(out n)) { }
         else if (raw is { ValueKind: JsonValueKind.String } str && double.TryParse(str.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out n)) { }
@@ -141,22 +136,14 @@ internal sealed partial class MetaAudienceRows
         });
     }
 
-    private static (bool? Computed, string[] Path) Source(string source)
+    /// <summary>"traits.&lt;path&gt;" or "computed.&lt;name&gt;" (checked by the validator: SettingNames.Source).</summary>
+    private static (bool Computed, string[] Path) Source(string source)
     {
         var dot = source.IndexOf('.');
-        var root = dot < 0 ? "" : source[..dot];
-        return root switch
-        {
-            "traits" => (false, source[(dot + 1)..].Split('.')),
-            "computed" => (true, source[(dot + 1)..].Split('.')),
-            _ => (null, source.Split('.')),
-        };
+        return (source[..dot] == "computed", source[(dot + 1)..].Split('.'));
     }
 
-    public static bool ValueSourceIsValid(string source) => SettingNames.Source().IsMatch(source) || BareName().IsMatch(source);
-
-    [GeneratedRegex("^[A-Za-z0-9_$-]+$")]
-    private static partial Regex BareName();
+    public static bool ValueSourceIsValid(string source) => SettingNames.Source().IsMatch(source);
 
     [GeneratedRegex("^\\d+$")]
     private static partial Regex Digits();
