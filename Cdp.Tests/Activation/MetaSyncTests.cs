@@ -115,6 +115,31 @@ public sealed class MetaSyncTests : IDisposable
     }
 
     [Fact]
+    public async Task An_audience_deleted_in_Ads_Manager_is_created_again_once_and_the_run_says_so()
+    {
+        var h = Start();
+        var ids = await SeedPeople(h, 3);
+        h.Segments.Set("vip", ids.Take(2));
+        (await h.RunAsync("ads")).Status.Should().Be(SyncRunStatus.Succeeded);
+        var gone = _fake.Audiences.Keys.Single();
+        _fake.Audiences.Remove(gone);
+
+        h.Segments.Set("vip", ids);
+        var run = await h.RunAsync("ads");
+
+        run.Status.Should().Be(SyncRunStatus.Succeeded, string.Join("; ", run.Errors));
+        var recreated = _fake.Audiences.Values.Single();
+        recreated.Id.Should().NotBe(gone);
+        run.Errors.Should().Contain(e => e.Contains($"the sync's audience {gone} no longer exists") && e.Contains($"created {recreated.Id}"));
+        recreated.Emails.Should().Equal(Sha("person3@example.com"));
+
+        var full = await h.RunAsync("ads", full: true);
+        full.Status.Should().Be(SyncRunStatus.Succeeded, string.Join("; ", full.Errors));
+        full.Errors.Should().BeEmpty("the new audience id was kept");
+        recreated.Emails.Should().BeEquivalentTo(new[] { 1, 2, 3 }.Select(i => Sha($"person{i}@example.com")), "a full resync puts everyone back");
+    }
+
+    [Fact]
     public async Task A_delta_adds_newcomers_and_deletes_leavers_by_all_their_hashed_identifiers()
     {
         var h = Start();

@@ -31,10 +31,18 @@ internal sealed class MetaAudienceErasure(DestinationHttp http, MemberState stat
             var members = keys.Select(k => new OutgoingMember("", k, shape.KeyOnly(k), 0)).Where(m => m.Fields.Count > 0).ToList();
             foreach (var page in members.Chunk(MetaAudienceRows.MaxRows))
             {
-                (await MetaGraphErrors.SendAsync(client, d, HttpMethod.Delete, $"{audience}/users", shape.Body(page, withValue: false), cancellationToken)).Dispose();
-                rows += page.Length;
+                try
+                {
+                    (await MetaGraphErrors.SendAsync(client, d, HttpMethod.Delete, $"{audience}/users", shape.Body(page, withValue: false), cancellationToken)).Dispose();
+                    rows += page.Length;
+                }
+                catch (BatchRefusedException ex) when (ex.NotFound)
+                {
+                    // The audience was deleted in Ads Manager: nobody is left in it to remove.
+                }
             }
         }
+        if (rows == 0) return new VendorOutcome(VendorPrivacyCalls.Gone, "the destination's audiences no longer exist at Meta");
         return new VendorOutcome(VendorPrivacyCalls.Deleted,
             string.Create(CultureInfo.InvariantCulture, $"{rows} hashed row(s) removed from {audiences.Count} audience(s) (Meta takes up to 24 hours to apply a removal)"));
     }

@@ -27,6 +27,7 @@ internal sealed class MetaAudienceSession(SyncTarget target, HttpClient client, 
     private readonly MetaAudienceRows _rows = new(target.Settings, target.Destination);
     private readonly List<string> _notes = [];
     private string _audienceId = "";
+    private bool _audienceRecreated;
 
     // The replace session of a full run: the batch held back until the next one shows it was not the last.
     private readonly long _sessionId = RandomNumberGenerator.GetInt32(1, int.MaxValue) * 1_000L + RandomNumberGenerator.GetInt32(0, 1000);
@@ -59,7 +60,11 @@ internal sealed class MetaAudienceSession(SyncTarget target, HttpClient client, 
     {
         _audienceId = _d.AudienceId.Length > 0 ? _d.AudienceId : state.Remote(target.Sync, AudienceIdKey) ?? "";
         _estimatedTotal = state.Count(target.Sync).Members;
-        if (_audienceId.Length > 0) return;
+        if (_audienceId.Length == 0) await CreateAudienceAsync(cancellationToken);
+    }
+
+    private async Task CreateAudienceAsync(CancellationToken cancellationToken)
+    {
         var account = _d.AdAccountId.StartsWith("act_", StringComparison.Ordinal) ? _d.AdAccountId[4..] : _d.AdAccountId;
         var body = JsonBodies.Write(w =>
         {
@@ -76,6 +81,28 @@ internal sealed class MetaAudienceSession(SyncTarget target, HttpClient client, 
             : throw new DestinationUnavailableException($"{Vendor} created the audience '{AudienceName(target.Sync)}' but returned no id");
         state.SetRemote(target.Sync, AudienceIdKey, _audienceId);
         _notes.Add($"{Vendor}: created the custom audience '{AudienceName(target.Sync)}' ({_audienceId}){(_rows.ValueBased ? ", value-based" : "")} in ad account {account}");
+    }
+
+    /// <summary>
+    /// A call to the audience the sync created, which may have been deleted in Ads Manager since (Meta: object does not exist):
+    /// the audience is created again, once per run, the run says so, and the call is sent to the new one. Members synced by
+    /// earlier runs are put in the new audience by a full resync. A configured AudienceId is never replaced.
+    /// </summary>
+    private async Task<JsonElement> AudienceCallAsync(HttpMethod method, string edge, Func<string> body, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await JsonBodies.ReadAsync(await SendAsync(method, $"{_audienceId}/{edge}", body(), cancellationToken), cancellationToken);
+        }
+        catch (BatchRefusedException ex) when (ex.NotFound && _d.AudienceId.Length == 0 && !_audienceRecreated)
+        {
+            _audienceRecreated = true;
+            var gone = _audienceId;
+            await CreateAudienceAsync(cancellationToken);
+            _notes.Add($"{Vendor}: the sync's audience {gone} no longer exists (deleted in Ads Manager?); created {_audienceId} and carried on; " +
+                       "members synced by earlier runs are put back by a full resync (fullResync=true)");
+            return await JsonBodies.ReadAsync(await SendAsync(method, $"{_audienceId}/{edge}", body(), cancellationToken), cancellationToken);
+        }
     }
 
     /// <summary>What a dry run shows: the first request's body, hashes only.</summary>
@@ -95,7 +122,7 @@ internal sealed class MetaAudienceSession(SyncTarget target, HttpClient client, 
         }
         try
         {
-            Count(await JsonBodies.ReadAsync(await SendAsync(HttpMethod.Post, $"{_audienceId}/users", _rows.Body(members, withValue: true), cancellationToken), cancellationToken), "add");
+            Count(await AudienceCallAsync(HttpMethod.Post, "users", () => _rows.Body(members, withValue: true), cancellationToken), "add");
             return Refusals.None;
         }
         catch (BatchRefusedException ex)
@@ -113,7 +140,7 @@ internal sealed class MetaAudienceSession(SyncTarget target, HttpClient client, 
         if (rows.Count == 0) return Refusals.None;
         try
         {
-            Count(await JsonBodies.ReadAsync(await SendAsync(HttpMethod.Delete, $"{_audienceId}/users", _rows.Body(rows, withValue: false), cancellationToken), cancellationToken), "remove");
+            Count(await AudienceCallAsync(HttpMethod.Delete, "users", () => _rows.Body(rows, withValue: false), cancellationToken), "remove");
             return Refusals.None;
         }
         catch (BatchRefusedException ex)
@@ -144,7 +171,11 @@ internal sealed class MetaAudienceSession(SyncTarget target, HttpClient client, 
         var batch = new ReplaceBatch(_sessionId, ++_batchSeq, last, Math.Max(_estimatedTotal, _uploaded));
         try
         {
-            Count(await JsonBodies.ReadAsync(await SendAsync(HttpMethod.Post, $"{_audienceId}/usersreplace", _rows.Body(members, withValue: true, batch), cancellationToken), cancellationToken), "replace");
+            // Only the first batch may move to a recreated audience: a session cannot continue in another audience.
+            Count(batch.BatchSeq == 1
+                ? await AudienceCallAsync(HttpMethod.Post, "usersreplace", () => _rows.Body(members, withValue: true, batch), cancellationToken)
+                : await JsonBodies.ReadAsync(await SendAsync(HttpMethod.Post, $"{_audienceId}/usersreplace", _rows.Body(members, withValue: true, batch), cancellationToken), cancellationToken),
+                "replace");
         }
         catch (BatchRefusedException ex)
         {

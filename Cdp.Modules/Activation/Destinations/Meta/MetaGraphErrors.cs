@@ -14,7 +14,8 @@ namespace Cdp.Modules.Activation.Destinations.Meta;
 /// from X-Business-Use-Case-Usage's estimated_time_to_regain_access (minutes) when Meta names one: retried with backoff, or the
 /// run stops saying until when Meta asked to wait;</item>
 /// <item>an invalid or expired access token (code 190) becomes 401: the run stops with a message saying what to do;</item>
-/// <item>an error Meta marks is_transient becomes 503 (retried).</item>
+/// <item>an error Meta marks is_transient becomes 503 (retried);</item>
+/// <item>"object does not exist" (code 100, subcode 33: an audience deleted in Ads Manager) becomes 404.</item>
 /// </list>
 /// Every other error stays as Meta sent it (a 400 refuses the batch).
 /// </summary>
@@ -39,6 +40,11 @@ internal sealed class MetaGraphErrors : DelegatingHandler
         {
             response.StatusCode = HttpStatusCode.Unauthorized;
             response.ReasonPhrase = "(Meta error 190: the access token is invalid or expired; create a new system user token with ads_management and set the destination's AccessToken)";
+        }
+        else if (error.Code == 100 && error.Subcode == 33)
+        {
+            response.StatusCode = HttpStatusCode.NotFound;
+            response.ReasonPhrase = "(Meta error 100/33: no such object)";
         }
         else if (error.Transient)
         {
