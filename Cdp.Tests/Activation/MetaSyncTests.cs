@@ -140,6 +140,31 @@ public sealed class MetaSyncTests : IDisposable
     }
 
     [Fact]
+    public async Task A_list_keyed_by_phone_sends_people_without_an_email_and_removes_them_by_their_hashed_phone()
+    {
+        var h = Start(new()
+        {
+            ["Cdp:Syncs:ads:Identifier"] = "phone", ["Cdp:Syncs:ads:MaxRemovalShare"] = "1",
+            ["Cdp:Destinations:meta:Identifiers:PHONE"] = "traits.phone", ["Cdp:Destinations:meta:Identifiers:EMAIL"] = "traits.email",
+        });
+        var ids = await Seed(h, [
+            ("u1", new Dictionary<string, object?> { ["phone"] = "(650) 555-0101", ["ads_consent"] = true }),
+            ("u2", new Dictionary<string, object?> { ["phone"] = "+44 20 7183 8750", ["email"] = "two@example.com", ["ads_consent"] = true }),
+        ]);
+        h.Segments.Set("vip", ids);
+
+        (await h.RunAsync("ads")).Counts.Added.Should().Be(2);
+        var add = Sent("POST", "users").Single().Json!["payload"]!;
+        add["schema"]!.AsArray().Select(s => (string)s!).Should().Equal("EMAIL", "PHONE");
+        add["data"]![0]!.AsArray().Select(c => (string)c!).Should().Equal("", Sha("16505550101"));
+
+        h.Segments.Set("vip", ids.Skip(1));
+        (await h.RunAsync("ads")).Counts.Removed.Should().Be(1);
+        Sent("DELETE", "users").Single().Json!["payload"]!["data"]![0]!.AsArray().Select(c => (string)c!).Should().Contain(Sha("16505550101"));
+        _fake.Audiences.Values.Single().Rows.Select(r => r.Ids["PHONE"]).Should().Equal(Sha("442071838750"));
+    }
+
+    [Fact]
     public async Task A_delta_adds_newcomers_and_deletes_leavers_by_all_their_hashed_identifiers()
     {
         var h = Start();
