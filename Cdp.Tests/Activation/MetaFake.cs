@@ -9,7 +9,7 @@ namespace Cdp.Tests.Activation;
 /// handling and rate limiting): the access token as a Bearer header; POST /{v}/act_{id}/customaudiences (name, subtype CUSTOM,
 /// customer_file_source, is_value_based) answers {"id"}; POST and DELETE /{v}/{audience}/users with
 /// {"payload":{"schema":[...],"data":[[...]]}} (at most 10,000 rows; every identifier a SHA-256 lowercase hex or "", MADID
-/// as is, LOOKALIKE_VALUE a number and required by a value-based audience) answer {audience_id, session_id, num_received,
+/// as is, LOOKALIKE_VALUE a non-negative decimal text as in Meta's example ("0.9") and required by a value-based audience) answer {audience_id, session_id, num_received,
 /// num_invalid_entries, invalid_entry_samples}; POST /{v}/{audience}/usersreplace with a session {session_id, batch_seq,
 /// last_batch_flag, estimated_num_total} replaces the audience when the last batch arrives. Errors are
 /// {"error":{"message","type","code","error_subcode","fbtrace_id"}} with HTTP 400; an unknown token is code 190.
@@ -145,8 +145,12 @@ public sealed partial class MetaFake(string accessToken, string adAccount) : Ven
             {
                 if (schema[i] == "LOOKALIKE_VALUE")
                 {
-                    if (cells[i]?.GetValueKind() != JsonValueKind.Number) { problem = "(#100) LOOKALIKE_VALUE must be a number"; return false; }
-                    value = cells[i]!.GetValue<double>();
+                    if (cells[i]?.GetValueKind() != JsonValueKind.String || !double.TryParse(cells[i]!.GetValue<string>(), System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var v))
+                    {
+                        problem = $"(#100) LOOKALIKE_VALUE must be a non-negative decimal: {cells[i]?.ToJsonString()}";
+                        return false;
+                    }
+                    value = v;
                     continue;
                 }
                 var text = cells[i]?.GetValueKind() == JsonValueKind.String ? cells[i]!.GetValue<string>() : null;

@@ -149,6 +149,6 @@ public sealed class MetaAudienceRowsTests
         body.GetProperty("schema").EnumerateArray().Select(s => s.GetString()).Should().Equal("EMAIL", "PHONE", "FN", "LN", "COUNTRY", "LOOKALIKE_VALUE");
         var row = body.GetProperty("data")[0].EnumerateArray().ToList();
         row[1].GetString().Should().Be("", "a missing identifier is sent empty");
-        row[5].GetDouble().Should().Be(sent);
+        row[5].GetString().Should().Be(sent.ToString(System.Globalization.CultureInfo.InvariantCulture), "Meta's example sends the value as a decimal text");
     }
 }

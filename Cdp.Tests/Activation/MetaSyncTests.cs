@@ -377,10 +377,10 @@ public sealed class MetaSyncTests : IDisposable
         Sent("POST", "customaudiences").Single().Json!["is_value_based"]!.GetValue<bool>().Should().BeTrue();
         var payload = Sent("POST", "users").Single().Json!["payload"]!;
         payload["schema"]!.AsArray().Select(s => (string)s!).Last().Should().Be("LOOKALIKE_VALUE");
-        var values = payload["data"]!.AsArray().ToDictionary(r => r![0]!.GetValue<string>(), r => r![r!.AsArray().Count - 1]!.GetValue<double>());
-        values.Should().BeEquivalentTo(new Dictionary<string, double>
+        var values = payload["data"]!.AsArray().ToDictionary(r => r![0]!.GetValue<string>(), r => r![r!.AsArray().Count - 1]!.GetValue<string>());
+        values.Should().BeEquivalentTo(new Dictionary<string, string>
         {
-            [Sha("person1@example.com")] = 200, [Sha("person2@example.com")] = 35, [Sha("person3@example.com")] = 0,
+            [Sha("person1@example.com")] = "200", [Sha("person2@example.com")] = "35", [Sha("person3@example.com")] = "0",
         });
     }
 

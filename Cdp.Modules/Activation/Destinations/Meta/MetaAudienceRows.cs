@@ -94,7 +94,7 @@ internal sealed partial class MetaAudienceRows
     /// <summary>
     /// The users / usersreplace body: {"payload":{"schema":[...],"data":[[...],...]}} (plus "session" for a replace). The schema is
     /// the identifier keys (and LOOKALIKE_VALUE when <paramref name="withValue"/>); a row without a key sends "" there, as Meta's
-    /// multi-key examples do.
+    /// multi-key examples do, and its value as a decimal text ("120.5").
     /// </summary>
     public string Body(IReadOnlyList<OutgoingMember> members, bool withValue, ReplaceBatch? session = null)
     {
@@ -125,7 +125,8 @@ internal sealed partial class MetaAudienceRows
                 foreach (var key in schema)
                 {
                     var value = m.Fields.FirstOrDefault(f => f.Key == key).Value;
-                    if (key == ValueKey) { if (value.ValueKind == JsonValueKind.Number) value.WriteTo(w); else w.WriteNumberValue(0); }
+                    // As a decimal text in the all-text row, as Meta's own example sends it ("0.9"), never an exponent.
+                    if (key == ValueKey) w.WriteStringValue(value.ValueKind == JsonValueKind.Number ? value.GetDouble().ToString("0.####", CultureInfo.InvariantCulture) : "0");
                     else w.WriteStringValue(value.ValueKind == JsonValueKind.String ? value.GetString() : "");
                 }
                 w.WriteEndArray();
