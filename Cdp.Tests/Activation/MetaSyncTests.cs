@@ -289,6 +289,21 @@ public sealed class MetaSyncTests : IDisposable
     }
 
     [Fact]
+    public async Task A_permission_error_stops_the_run_instead_of_rejecting_every_batch()
+    {
+        var h = Start(new() { ["Cdp:Destinations:meta:AdAccountId"] = "act_999" }); // an ad account the system user was not given
+        var ids = await SeedPeople(h, 2);
+        h.Segments.Set("vip", ids);
+
+        var run = await h.RunAsync("ads");
+
+        run.Status.Should().Be(SyncRunStatus.Failed);
+        run.Counts.Rejected.Should().Be(0);
+        run.Errors.Should().ContainSingle().Which.Should().Contain("Meta permission error 200").And.Contain("ads_management").And.Contain("credentials refused");
+        _fake.Requests.Should().ContainSingle();
+    }
+
+    [Fact]
     public async Task An_erasure_removes_the_person_from_the_audience_by_the_hash_of_their_identifier()
     {
         var h = Start(new() { ["Cdp:Syncs:ads:MaxRemovalShare"] = "1" });

@@ -13,7 +13,8 @@ namespace Cdp.Modules.Activation.Destinations.Meta;
 /// <item>rate limits (codes 4, 17, 32, 341, 613 and the business use case limits 80000-80014) become 429, with Retry-After
 /// from X-Business-Use-Case-Usage's estimated_time_to_regain_access (minutes) when Meta names one: retried with backoff, or the
 /// run stops saying until when Meta asked to wait;</item>
-/// <item>an invalid or expired access token (code 190) becomes 401: the run stops with a message saying what to do;</item>
+/// <item>an invalid or expired access token (code 190) becomes 401 and a permission error (10, 200-299) 403: the run stops
+/// with a message saying what to do;</item>
 /// <item>an error Meta marks is_transient becomes 503 (retried);</item>
 /// <item>"object does not exist" (code 100, subcode 33: an audience deleted in Ads Manager) becomes 404.</item>
 /// </list>
@@ -40,6 +41,11 @@ internal sealed class MetaGraphErrors : DelegatingHandler
         {
             response.StatusCode = HttpStatusCode.Unauthorized;
             response.ReasonPhrase = "(Meta error 190: the access token is invalid or expired; create a new system user token with ads_management and set the destination's AccessToken)";
+        }
+        else if (error.Code is 10 or (>= 200 and <= 299))
+        {
+            response.StatusCode = HttpStatusCode.Forbidden;
+            response.ReasonPhrase = $"(Meta permission error {error.Code}: the system user needs the ad account assigned and the ads_management permission)";
         }
         else if (error.Code == 100 && error.Subcode == 33)
         {
