@@ -19,6 +19,7 @@ public sealed class ActivationModule : ICdpModule
     public void AddServices(IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedSettings<ActivationOptions, ActivationOptionsValidator>(configuration, ActivationOptions.Section);
+        services.PostConfigure<ActivationOptions>(o => AdAudienceConsent.ApplyDefaults(o, configuration));
         services.AddModuleServices(typeof(ActivationModule));
     }
 

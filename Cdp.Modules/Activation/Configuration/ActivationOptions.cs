@@ -3,7 +3,7 @@ using FluentValidation;
 
 namespace Cdp.Modules.Activation.Configuration;
 
-internal enum DestinationType { Mailchimp, Brevo, SendGrid, Webhook, CsvFile }
+internal enum DestinationType { Mailchimp, Brevo, SendGrid, Webhook, CsvFile, GoogleCustomerMatch }
 
 /// <summary>What happens in Mailchimp to a contact that leaves the segment.</summary>
 internal enum ExitPolicy { Untag, Archive, Unsubscribe, None }
@@ -17,7 +17,7 @@ internal enum CsvOutput { Snapshot, Changes }
 /// appsettings section <c>Cdp:Destinations</c>: destinations by name. Secrets can come from environment variables,
 /// e.g. <c>Cdp__Destinations__newsletter__ApiKey</c>.
 /// </summary>
-internal sealed class DestinationSettings
+internal sealed partial class DestinationSettings
 {
     public const string Section = "Cdp:Destinations";
 
@@ -151,6 +151,12 @@ internal sealed class SyncSettings
     /// <summary>Replaced by <see cref="ConsentPurpose"/> and Cdp:Profiles:ConsentTraits (see <see cref="RequireConsent"/>).</summary>
     public string? ConsentTrait { get; set; }
 
+    /// <summary>
+    /// Ad audiences: the profile value sent as the member's value for value-based (lookalike) seeds, "traits.&lt;name&gt;" or
+    /// "computed.&lt;name&gt;" (e.g. computed.lifetime_revenue); empty: no value. Google Customer Match: userAttribute.lifetimeValueMicros.
+    /// </summary>
+    public string ValueTrait { get; set; } = "";
+
     /// <summary>Profiles whose trait of this name is true-ish are never sent (an opt-out flag); empty: none.</summary>
     public string SuppressedTrait { get; set; } = "suppressed";
 
@@ -199,7 +205,10 @@ internal static partial class SettingNames
             : $"set it with the environment variable {variable}";
     }
 
-    public static bool IsHttp(DestinationType? type) => type is DestinationType.Mailchimp or DestinationType.Brevo or DestinationType.SendGrid or DestinationType.Webhook;
+    public static bool IsHttp(DestinationType? type) => type is DestinationType.Mailchimp or DestinationType.Brevo or DestinationType.SendGrid or DestinationType.Webhook or DestinationType.GoogleCustomerMatch;
+
+    /// <summary>Ad platforms' audiences (hashed identifiers): their syncs ask for the "advertising" consent purpose unless they name another.</summary>
+    public static bool IsAdAudience(DestinationType? type) => type is DestinationType.GoogleCustomerMatch;
 
     public static bool NeedsEmail(DestinationType? type) => type is DestinationType.Mailchimp or DestinationType.Brevo or DestinationType.SendGrid;
 }
@@ -229,6 +238,9 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
                     if (string.IsNullOrWhiteSpace(field)) Fail("FieldMappings", "a destination field name is empty");
                     if (!SettingNames.Source().IsMatch(source ?? "")) Fail($"FieldMappings:{field}", $"'{source}' must be traits.<name> or computed.<name>");
                 }
+                if (s.ValueTrait.Length > 0 && !SettingNames.Source().IsMatch(s.ValueTrait)) Fail("ValueTrait", $"'{s.ValueTrait}' must be traits.<name> or computed.<name>");
+                else if (s.ValueTrait.Length > 0 && d is not null && !SettingNames.IsAdAudience(d.Kind)) Fail("ValueTrait", $"{d.Kind} takes no member value: ValueTrait is for ad audiences");
+                if (d?.Kind == DestinationType.GoogleCustomerMatch) GoogleCustomerMatchSettings.ValidateSync(s, Fail);
                 if (s.MaxRemovalShare is < 0 or > 1) Fail("MaxRemovalShare", "must be between 0 and 1 (0.5 = 50%)");
                 if (s.ConsentPurpose is { Length: > 0 } purpose && string.IsNullOrWhiteSpace(purpose)) Fail("ConsentPurpose", "must name a consent purpose (e.g. marketing) or be empty");
                 if (s.RequireConsent is not null)
@@ -243,7 +255,7 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
             {
                 void Fail(string key, string message) => context.AddFailure($"Destinations:{name}:{key}", message);
                 if (!SettingNames.Name().IsMatch(name)) context.AddFailure("Destinations:" + name, "destination names use lowercase letters, digits, '_' and '-' (at most 64)");
-                if (d.Kind is null) { Fail("Type", $"'{d.Type}' is not a destination type: use Mailchimp, Brevo, SendGrid, Webhook or CsvFile"); continue; }
+                if (d.Kind is null) { Fail("Type", $"'{d.Type}' is not a destination type: use Mailchimp, Brevo, SendGrid, Webhook, CsvFile or GoogleCustomerMatch"); continue; }
                 if (d.BaseUrl.Length > 0 && !(Uri.TryCreate(d.BaseUrl, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
                     Fail("BaseUrl", "must be an absolute http(s) URL");
                 switch (d.Kind)
@@ -269,6 +281,9 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
                         if (d.BaseUrl.Length == 0) Fail("BaseUrl", "is required: the URL the batches are POSTed to");
                         if (!WebhookSecretIsValid(d.Secret)) Fail("Secret", "must be \"whsec_\" followed by base64 of at least 24 bytes (Standard Webhooks)");
                         if (d.BatchSize is < 0 or > 10000) Fail("BatchSize", "must be 0 (100) to 10000");
+                        break;
+                    case DestinationType.GoogleCustomerMatch:
+                        GoogleCustomerMatchSettings.Validate(name, d, Fail);
                         break;
                     case DestinationType.CsvFile:
                         if (string.IsNullOrWhiteSpace(d.Folder)) Fail("Folder", "is required: the local folder the files are written to");

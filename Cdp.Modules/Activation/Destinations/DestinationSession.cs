@@ -41,7 +41,11 @@ internal interface IPayloadPreview
 }
 
 /// <summary>Everything a destination needs about the run it serves.</summary>
-internal sealed record SyncTarget(string Sync, SyncSettings Settings, string DestinationName, DestinationSettings Destination, long RunId);
+internal sealed record SyncTarget(string Sync, SyncSettings Settings, string DestinationName, DestinationSettings Destination, long RunId)
+{
+    /// <summary>A full resync (every current member is sent): destinations that can replace their list do so (Google: removeAll first).</summary>
+    public bool Full { get; init; }
+}
 
 /// <summary>The run cannot go on (credentials refused, destination still failing after its retries): stop, keep what was acknowledged.</summary>
 /// <param name="retryNotBefore">The vendor asked not to be called again before this time (a Retry-After beyond MaxRetryDelay).</param>

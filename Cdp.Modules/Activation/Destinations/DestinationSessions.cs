@@ -19,6 +19,7 @@ internal sealed class DestinationSessions(DestinationHttp http, MemberState stat
         DestinationType.SendGrid => new SendGridSession(target, http.Client(target.DestinationName)),
         DestinationType.Webhook => new WebhookSession(target, http.Client(target.DestinationName)),
         DestinationType.CsvFile => new CsvFileSession(target, clock, logs.CreateLogger<CsvFileSession>()),
+        DestinationType.GoogleCustomerMatch => new Google.GoogleCustomerMatchSession(target, http.Client(target.DestinationName)),
         _ => throw new InvalidOperationException($"destination type {target.Destination.Type} is not supported"),
     };
 
@@ -30,6 +31,7 @@ internal sealed class DestinationSessions(DestinationHttp http, MemberState stat
         DestinationType.Brevo => d.BatchSize > 0 ? d.BatchSize : BrevoImportDefault,
         DestinationType.SendGrid => d.BatchSize > 0 ? d.BatchSize : SendGridMax,
         DestinationType.Webhook => d.BatchSize > 0 ? d.BatchSize : WebhookDefault,
+        DestinationType.GoogleCustomerMatch => d.BatchSize > 0 ? d.BatchSize : GoogleCustomerMatchSettings.DefaultBatch,
         _ => CsvRows,
     };
 
@@ -46,6 +48,7 @@ internal sealed class DestinationSessions(DestinationHttp http, MemberState stat
         DestinationType.Brevo => BrevoSession.ImportBody(target, upserts),
         DestinationType.SendGrid => SendGridSession.UpsertBody(target, upserts),
         DestinationType.Webhook => WebhookSession.Body(target, "members.upserted", upserts),
+        DestinationType.GoogleCustomerMatch => Google.GoogleCustomerMatchSession.Preview(target, upserts),
         _ => CsvFileSession.Preview(target, upserts),
     };
 }

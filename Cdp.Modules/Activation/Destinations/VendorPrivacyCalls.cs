@@ -79,6 +79,8 @@ internal sealed class VendorPrivacyCalls(DestinationHttp http)
                 await PostErasedAsync(client, name, d, keys, profileIds, cancellationToken);
                 return new VendorOutcome(Acknowledged, "members.erased delivered");
             }
+            case DestinationType.GoogleCustomerMatch:
+                return await Google.CustomerMatchErasure.EraseAsync(client, d, keys, cancellationToken);
             default:
                 throw new InvalidOperationException($"{d.Type} has no vendor erasure call");
         }

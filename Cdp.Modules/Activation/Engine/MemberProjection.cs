@@ -28,11 +28,16 @@ internal enum Eligibility { Eligible, NoConsent, NoIdentifier }
 /// text, numbers and booleans) a mapped trait holding an object or an array is sent as null: a wrong type costs that field,
 /// never the member's row or its batch at the vendor.
 /// </summary>
-internal sealed class MemberProjection(SyncSettings sync, bool scalarFields = false)
+/// <param name="requiredPurposes">Consent purposes the member must also have granted (an ad audience's consent mapping).</param>
+internal sealed class MemberProjection(SyncSettings sync, bool scalarFields = false, IReadOnlyList<string>? requiredPurposes = null)
 {
     private static readonly JsonElement Null = JsonDocument.Parse("null").RootElement.Clone();
 
+    /// <summary>The field a sync's ValueTrait is sent under (ad audiences' value-based seeds); no vendor field has this name.</summary>
+    public const string ValueField = "$value";
+
     private readonly (string Field, bool Computed, string[] Path)[] _mappings = sync.FieldMappings
+        .Concat(sync.ValueTrait.Length > 0 ? [new KeyValuePair<string, string>(ValueField, sync.ValueTrait)] : [])
         .OrderBy(m => m.Key, StringComparer.Ordinal)
         .Select(m =>
         {
@@ -44,6 +49,8 @@ internal sealed class MemberProjection(SyncSettings sync, bool scalarFields = fa
     {
         key = "";
         if (sync.ConsentPurpose.Length > 0 && !profile.ConsentGranted(sync.ConsentPurpose)) return Eligibility.NoConsent;
+        foreach (var purpose in requiredPurposes ?? [])
+            if (!profile.ConsentGranted(purpose)) return Eligibility.NoConsent;
         if (sync.SuppressedTrait.Length > 0 && IsTrue(Find(profile.Traits, [sync.SuppressedTrait]))) return Eligibility.NoConsent;
         var id = Find(profile.Traits, sync.Identifier.Split('.'));
         var text = id is { ValueKind: JsonValueKind.String } ? id.Value.GetString()!.Trim()

@@ -101,14 +101,14 @@ internal sealed class SyncEngine(
         log.LogInformation("Sync {Sync} run {Run} started ({Trigger}{Full}{Dry})", name, runId, request.Trigger, full ? ", full" : "", request.DryRun ? ", dry run" : "");
         try
         {
-            var target = new SyncTarget(name, s, s.Destination, d, runId);
+            var target = new SyncTarget(name, s, s.Destination, d, runId) { Full = full };
             if (!Segments.Exists(s.Segment))
             {
                 stopped = $"segment '{s.Segment}' does not exist ({SyncSettings.Section}:{name}:Segment): nothing was sent";
             }
             else
             {
-                var projection = new MemberProjection(s, scalarFields: d.Kind != DestinationType.Webhook);
+                var projection = new MemberProjection(s, scalarFields: d.Kind != DestinationType.Webhook, AdAudienceConsent.RequiredPurposes(d));
                 var recorded = state.Load(name);
                 var plan = Plan(s, projection, recorded, full || DestinationSessions.WantsEveryMember(d), run, Unsubscribes(s, d));
                 var atDestination = recorded.Values.Count(r => r.AtDestination);
