@@ -45,8 +45,8 @@ internal sealed partial class DestinationSettings
 /// <summary>Defaults and the validation of the Google Customer Match settings (called by <see cref="ActivationOptionsValidator"/>).</summary>
 internal static partial class GoogleCustomerMatchSettings
 {
-    /// <summary>The API version used when ApiVersion is empty: v19, the version whose protos the tests check requests against.</summary>
-    public const string DefaultApiVersion = "v19";
+    /// <summary>The API version used when ApiVersion is empty: v25, the newest version whose protos (googleapis, 2026-08) the tests check requests against.</summary>
+    public const string DefaultApiVersion = "v25";
 
     public const string DefaultTokenUrl = "https://oauth2.googleapis.com/token";
 
@@ -77,7 +77,7 @@ internal static partial class GoogleCustomerMatchSettings
         if (!UserListPattern().IsMatch(d.UserListId)) fail("UserListId", "must be the id (digits) of the Customer Match user list");
         foreach (var (key, value) in new[] { ("DeveloperToken", d.DeveloperToken), ("ClientId", d.ClientId), ("ClientSecret", d.ClientSecret), ("RefreshToken", d.RefreshToken) })
             if (string.IsNullOrWhiteSpace(value)) fail(key, "is required (" + SettingNames.EnvironmentHint(name, key) + ")");
-        if (d.ApiVersion.Length > 0 && !VersionPattern().IsMatch(d.ApiVersion)) fail("ApiVersion", "must be a Google Ads API version such as \"v19\", or empty");
+        if (d.ApiVersion.Length > 0 && !VersionPattern().IsMatch(d.ApiVersion)) fail("ApiVersion", "must be a Google Ads API version such as \"v25\", or empty");
         if (!(Uri.TryCreate(d.TokenUrl, UriKind.Absolute, out var t) && t.Scheme is "http" or "https")) fail("TokenUrl", "must be an absolute http(s) URL");
         if (d.BatchSize is < 0 or > MaxOperations) fail("BatchSize", $"must be 0 ({DefaultBatch}) to {MaxOperations}: Google takes at most 100,000 identifiers per request");
         if (d.AdUserDataConsent is { Length: > 0 } a && string.IsNullOrWhiteSpace(a)) fail("AdUserDataConsent", "must name a consent purpose or be empty");
