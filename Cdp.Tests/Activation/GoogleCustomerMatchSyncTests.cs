@@ -263,6 +263,21 @@ public sealed class GoogleCustomerMatchSyncTests : IDisposable
     }
 
     [Fact]
+    public async Task A_user_list_Google_does_not_know_stops_the_run_at_the_job_creation_naming_the_list()
+    {
+        var h = Start(new() { ["Cdp:Destinations:ads:UserListId"] = "999", ["Cdp:Destinations:ads:BatchSize"] = "1" });
+        var ids = await Seed(h, People(3));
+        h.Segments.Set("vip", ids);
+
+        var run = await h.RunAsync("to-ads");
+
+        run.Status.Should().Be(SyncRunStatus.Failed);
+        run.Errors.Should().ContainSingle().Which.Should().Contain("INVALID_USER_LIST_ID").And.Contain("customers/1234567890/userLists/999");
+        Api.Should().ContainSingle("one refused creation, not one per batch");
+        h.Syncs.Find("to-ads")!.Members.Should().Be(0);
+    }
+
+    [Fact]
     public async Task A_FAILED_job_fails_the_run_and_records_nothing_as_sent()
     {
         var h = Start();

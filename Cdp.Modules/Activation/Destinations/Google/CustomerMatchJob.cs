@@ -55,7 +55,16 @@ internal sealed class CustomerMatchJob(HttpClient client, DestinationSettings d,
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
     {
         if (ResourceName is not null) return;
-        var answer = await JsonBodies.ReadAsync(await SendAsync($"/customers/{_customer}/offlineUserDataJobs:create", CreateBody(), cancellationToken), cancellationToken);
+        JsonElement answer;
+        try
+        {
+            answer = await JsonBodies.ReadAsync(await SendAsync($"/customers/{_customer}/offlineUserDataJobs:create", CreateBody(), cancellationToken), cancellationToken);
+        }
+        catch (BatchRefusedException ex)
+        {
+            // Not a member's fault: the list, the account or the job type (attributes not enabled) is refused. No batch can go.
+            throw new DestinationUnavailableException($"{ex.Message} (no job could be created for {UserList}: check CustomerId, UserListId and, with ValueTrait, that customer attributes are enabled; the run stops)");
+        }
         ResourceName = JsonBodies.String(answer, "resourceName") is { Length: > 0 } name ? name
             : throw new DestinationUnavailableException($"{Vendor} created no offline user data job (no resourceName in its answer)");
     }
