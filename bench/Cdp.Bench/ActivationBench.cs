@@ -24,6 +24,8 @@ namespace Cdp.Bench;
 /// 500 per call), then a delta sync after a 1% change (0.5% changed names, 0.5% leavers). Profiles come through the real
 /// /v1 API and processor. Reference: the same number of 500-member upsert calls POSTed straight to the fake.
 /// Memory: peak managed heap and peak RSS sampled during the first sync, beside the heap before it.
+/// In the same run, the first sync of the same segment to a Google Ads Customer Match fake (OAuth token, one job, addOperations
+/// of 10,000 hashed members, run, status polled): time and peak memory beside the Mailchimp figures.
 /// </summary>
 public sealed class ActivationBench : IBenchScenario
 {
@@ -36,6 +38,7 @@ public sealed class ActivationBench : IBenchScenario
     {
         var members = context.Quick ? 20_000 : 100_000;
         using var fake = new MailchimpCompatibleFake();
+        using var google = new GoogleAdsCompatibleFake();
         var segment = new AllProfiles();
         var builder = CdpApp.CreateBuilder([
             "--urls=http://127.0.0.1:0",
@@ -53,6 +56,23 @@ public sealed class ActivationBench : IBenchScenario
             "--Cdp:Syncs:newsletter:Cron=0 3 * * *",
             "--Cdp:Syncs:newsletter:FieldMappings:FNAME=traits.first_name",
             "--Cdp:Syncs:newsletter:MaxRemovalShare=0.5",
+            "--Cdp:Destinations:gads:Type=GoogleCustomerMatch",
+            $"--Cdp:Destinations:gads:BaseUrl={google.Url}",
+            $"--Cdp:Destinations:gads:TokenUrl={google.Url}/token",
+            "--Cdp:Destinations:gads:CustomerId=1234567890",
+            "--Cdp:Destinations:gads:UserListId=555",
+            "--Cdp:Destinations:gads:DeveloperToken=bench-dev-token",
+            "--Cdp:Destinations:gads:ClientId=bench-client",
+            "--Cdp:Destinations:gads:ClientSecret=bench-secret",
+            "--Cdp:Destinations:gads:RefreshToken=bench-refresh",
+            "--Cdp:Destinations:gads:PollInterval=00:00:00.050",
+            "--Cdp:Destinations:gads:AdUserDataConsent=marketing",
+            "--Cdp:Destinations:gads:AdPersonalizationConsent=marketing",
+            "--Cdp:Syncs:ads:Segment=everyone",
+            "--Cdp:Syncs:ads:Destination=gads",
+            "--Cdp:Syncs:ads:Enabled=false",
+            "--Cdp:Syncs:ads:ConsentPurpose=marketing",
+            "--Cdp:Syncs:ads:FieldMappings:firstName=traits.first_name",
         ]);
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<ISegmentMembership>(segment);
@@ -98,6 +118,20 @@ public sealed class ActivationBench : IBenchScenario
             if (second.Status != SyncRunStatus.Succeeded) throw new InvalidOperationException($"delta sync: {second.Status}: {string.Join("; ", second.Errors)}");
             Console.WriteLine($"   delta: {second.Counts.Updated:N0} updated, {second.Counts.Removed:N0} removed, {second.Counts.Unchanged:N0} unchanged, {second.Counts.Batches:N0} batches");
 
+            // Google Customer Match, first sync of the same members (email + first name hashed; no address: no last name).
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            var googleHeapBefore = GC.GetTotalMemory(false);
+            using var googleSampler = new PeakSampler();
+            var googleWatch = Stopwatch.StartNew();
+            var googleRun = await syncs.RunAsync("ads", new SyncRunRequest("bench"), CancellationToken.None);
+            googleWatch.Stop();
+            googleSampler.Stop();
+            if (googleRun.Status != SyncRunStatus.Succeeded || googleRun.Counts.Added != segment.Ids.Count || google.Operations != segment.Ids.Count)
+                throw new InvalidOperationException($"Google sync: {googleRun.Status}, added {googleRun.Counts.Added}, fake {google.Operations}: {string.Join("; ", googleRun.Errors)}");
+            Console.WriteLine($"   Google Customer Match: {googleRun.Counts.Added:N0} members in {google.AddRequests} addOperations requests, one job");
+
             var raw = await RawUpsertsAsync(fake.Url, members);
             return
             [
@@ -107,6 +141,10 @@ public sealed class ActivationBench : IBenchScenario
                 new BenchFigure("peak managed heap during first sync", sampler.PeakManaged / 1048576.0, "MB", CeilingName: "heap before the sync", Ceiling: heapBefore / 1048576.0, LowerIsBetter: true),
                 new BenchFigure("live heap after first sync (forced GC)", heapAfter / 1048576.0, "MB", CeilingName: "heap before the sync", Ceiling: heapBefore / 1048576.0, LowerIsBetter: true),
                 new BenchFigure("peak RSS during first sync", sampler.PeakRss / 1048576.0, "MB", Target: 2048, LowerIsBetter: true),
+                new BenchFigure($"Google Customer Match first sync, {segment.Ids.Count:N0} members", googleWatch.Elapsed.TotalSeconds, "s", CeilingName: "Mailchimp first sync", Ceiling: first.Elapsed.TotalSeconds, LowerIsBetter: true),
+                new BenchFigure("Google Customer Match throughput", segment.Ids.Count / googleWatch.Elapsed.TotalSeconds, "members/s"),
+                new BenchFigure("peak managed heap during Google sync", googleSampler.PeakManaged / 1048576.0, "MB", CeilingName: "heap before it", Ceiling: googleHeapBefore / 1048576.0, LowerIsBetter: true),
+                new BenchFigure("peak RSS during Google sync", googleSampler.PeakRss / 1048576.0, "MB", Target: 2048, LowerIsBetter: true),
             ];
         }
         finally
@@ -201,6 +239,45 @@ public sealed class ActivationBench : IBenchScenario
         public void Dispose() => _stop.Dispose();
     }
 
+    /// <summary>
+    /// Just enough of the Google Ads API for a Customer Match sync: the OAuth token, job creation, addOperations (counted; at
+    /// most 100,000 identifiers per request), run, and the status search answering SUCCESS.
+    /// </summary>
+    private sealed class GoogleAdsCompatibleFake : IDisposable
+    {
+        private readonly WireMockServer _server = WireMockServer.Start(new WireMock.Settings.WireMockServerSettings { MaxRequestLogCount = 1 });
+        private readonly object _gate = new();
+        private int _operations, _requests;
+
+        private static ResponseMessage Answer(int status, string body) => MailchimpCompatibleFake.Answer(status, body);
+
+        public GoogleAdsCompatibleFake() =>
+            _server.Given(Request.Create().UsingAnyMethod()).RespondWith(Response.Create().WithCallback(Respond));
+
+        public string Url => _server.Url!;
+
+        public int Operations { get { lock (_gate) return _operations; } }
+
+        public int AddRequests { get { lock (_gate) return _requests; } }
+
+        private IResponseMessage Respond(IRequestMessage r)
+        {
+            if (r.Path == "/token") return Answer(200, "{\"access_token\":\"ya29.bench\",\"expires_in\":3599,\"token_type\":\"Bearer\"}");
+            if (r.Path.EndsWith(":create", StringComparison.Ordinal)) return Answer(200, "{\"resourceName\":\"customers/1234567890/offlineUserDataJobs/1\"}");
+            if (r.Path.EndsWith(":addOperations", StringComparison.Ordinal))
+            {
+                var operations = JsonNode.Parse(r.Body!)!["operations"]!.AsArray();
+                if (operations.Sum(o => o!["create"]?["userIdentifiers"]?.AsArray().Count ?? 0) > 100_000) return Answer(400, "{\"error\":{\"code\":400,\"status\":\"INVALID_ARGUMENT\"}}");
+                lock (_gate) { _operations += operations.Count; _requests++; }
+                return Answer(200, "{}");
+            }
+            if (r.Path.EndsWith(":run", StringComparison.Ordinal)) return Answer(200, "{\"name\":\"customers/1234567890/operations/1\"}");
+            return Answer(200, "{\"results\":[{\"offlineUserDataJob\":{\"resourceName\":\"customers/1234567890/offlineUserDataJobs/1\",\"status\":\"SUCCESS\"}}]}");
+        }
+
+        public void Dispose() => _server.Dispose();
+    }
+
     /// <summary>Just enough of Mailchimp for the sync: static segments, batch upserts (≤ 500), segment adds/removes. Counts members.</summary>
     private sealed class MailchimpCompatibleFake : IDisposable
     {
@@ -231,7 +308,7 @@ public sealed class ActivationBench : IBenchScenario
             return Answer(200, body);
         }
 
-        private static ResponseMessage Answer(int status, string body) => new()
+        internal static ResponseMessage Answer(int status, string body) => new()
         {
             StatusCode = status,
             Headers = new Dictionary<string, WireMockList<string>> { ["Content-Type"] = new("application/json") },
