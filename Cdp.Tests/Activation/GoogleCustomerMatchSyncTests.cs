@@ -364,6 +364,23 @@ public sealed class GoogleCustomerMatchSyncTests : IDisposable
     }
 
     [Fact]
+    public async Task A_list_keyed_by_phone_sends_the_E164_hash_read_in_the_members_country_and_skips_numbers_that_are_not_valid()
+    {
+        var h = Start(new() { ["Cdp:Syncs:to-ads:Identifier"] = "phone" });
+        var ids = await Seed(h,
+            new AdPerson("u-ny", "ny@example.com", Phone: "(212) 565-0000", Country: "US"),
+            new AdPerson("u-bad", "bad@example.com", Phone: "12", Country: "US"));
+        h.Segments.Set("vip", ids);
+
+        var run = await h.RunAsync("to-ads");
+
+        (run.Counts.Added, run.Counts.Rejected).Should().Be((1, 1));
+        run.Errors.Should().ContainSingle().Which.Should().Contain("no identifier Google accepts");
+        _google.List.Keys.Should().Equal(Hash("+12125650000"));
+        _google.List.Values.Single()["userIdentifiers"]!.AsArray().Should().ContainSingle("no email is sent when the list is keyed by phone");
+    }
+
+    [Fact]
     public async Task A_dry_run_shows_the_first_addOperations_body_with_hashes_only_and_calls_nobody()
     {
         var h = Start();
