@@ -220,6 +220,49 @@ public sealed class GoogleCustomerMatchSyncTests : IDisposable
         _google.List.Should().HaveCount(2);
     }
 
+    /// <summary>Google's RESOURCE_EXHAUSTED answer: no header, the wait in quotaErrorDetails.retryDelay.</summary>
+    private static FakeResponse QuotaExhausted(string retryDelay) => new(429, new JsonObject
+    {
+        ["error"] = new JsonObject
+        {
+            ["code"] = 429, ["message"] = "Resource has been exhausted (e.g. check quota).", ["status"] = "RESOURCE_EXHAUSTED",
+            ["details"] = new JsonArray(new JsonObject
+            {
+                ["@type"] = "type.googleapis.com/google.ads.googleads.v25.errors.GoogleAdsFailure",
+                ["errors"] = new JsonArray(new JsonObject
+                {
+                    ["errorCode"] = new JsonObject { ["quotaError"] = "RESOURCE_EXHAUSTED" },
+                    ["message"] = $"Too many requests. Retry in {retryDelay}.",
+                    ["details"] = new JsonObject
+                    {
+                        ["quotaErrorDetails"] = new JsonObject { ["rateScope"] = "ACCOUNT", ["rateName"] = "Number of operations for basic access", ["retryDelay"] = retryDelay },
+                    },
+                }),
+                ["requestId"] = "req-quota",
+            }),
+        },
+    }.ToJsonString());
+
+    [Fact]
+    public async Task Googles_retryDelay_in_the_quota_error_body_is_honoured_like_Retry_After()
+    {
+        var h = Start(new() { ["Cdp:Destinations:ads:MaxRetryDelay"] = "00:00:03" });
+        var ids = await Seed(h, People(2));
+        h.Segments.Set("vip", ids);
+        _google.Fail(r => r.Path.EndsWith(":addOperations", StringComparison.Ordinal), QuotaExhausted("1s"));
+
+        (await h.RunAsync("to-ads")).Status.Should().Be(SyncRunStatus.Succeeded);
+        Api.Count(r => r.Path.EndsWith(":addOperations", StringComparison.Ordinal)).Should().Be(2);
+
+        h.Segments.Set("vip", ids.Take(1));
+        _google.Fail(r => r.Path.EndsWith(":addOperations", StringComparison.Ordinal), QuotaExhausted("30s"));
+        var run = await h.RunAsync("to-ads");
+
+        run.Status.Should().Be(SyncRunStatus.Failed);
+        run.Errors.Should().ContainSingle().Which.Should().Contain("asked to wait 0:00:30").And.Contain("longer than MaxRetryDelay 0:00:03");
+        Api.Count(r => r.Path.EndsWith(":addOperations", StringComparison.Ordinal)).Should().Be(3, "a wait of 30 s is not cut short by a retry after 3 s");
+    }
+
     [Fact]
     public async Task A_401_refreshes_the_access_token_once_and_otherwise_the_token_is_reused_across_runs()
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Cdp.Modules.Activation.Configuration;
 
 namespace Cdp.Modules.Activation.Destinations.Google;
@@ -14,8 +15,9 @@ namespace Cdp.Modules.Activation.Destinations.Google;
 /// and is refreshed once when the API answers 401 (a token revoked or expired early); a second 401 goes back to the caller,
 /// which stops the run ("credentials refused"). The token endpoint refusing the refresh token or the client (400/401) stops
 /// the run with Google's error code and what to do; its 429/5xx and network failures are retried like any attempt.
+/// A 429 whose wait Google gives only in its body (quotaErrorDetails.retryDelay) gets it as Retry-After for the retry pipeline.
 /// </summary>
-internal sealed class GoogleAdsAuthHandler(string destination, DestinationSettings d, TimeProvider clock) : DelegatingHandler
+internal sealed partial class GoogleAdsAuthHandler(string destination, DestinationSettings d, TimeProvider clock) : DelegatingHandler
 {
     /// <summary>A cached token is replaced this long before it expires, so that no request leaves with a token about to lapse.</summary>
     public static readonly TimeSpan ExpiryMargin = TimeSpan.FromMinutes(2);
@@ -34,11 +36,33 @@ internal sealed class GoogleAdsAuthHandler(string destination, DestinationSettin
         var token = await TokenAsync(stale: null, cancellationToken);
         Authorize(request, token);
         var response = await base.SendAsync(request, cancellationToken);
-        if (response.StatusCode != HttpStatusCode.Unauthorized) return response;
-        response.Dispose();
-        Authorize(request, await TokenAsync(stale: token, cancellationToken));
-        return await base.SendAsync(request, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.Unauthorized)
+        {
+            response.Dispose();
+            Authorize(request, await TokenAsync(stale: token, cancellationToken));
+            response = await base.SendAsync(request, cancellationToken);
+        }
+        if (response.StatusCode == HttpStatusCode.TooManyRequests && response.Headers.RetryAfter is null)
+            await RetryDelayAsRetryAfterAsync(response, cancellationToken);
+        return response;
     }
+
+    /// <summary>
+    /// Google names the wait of a RESOURCE_EXHAUSTED answer in its body (GoogleAdsError details.quotaErrorDetails.retryDelay,
+    /// a protobuf Duration such as "30s"), not in a header: it becomes the response's Retry-After, so that the destination's
+    /// retry pipeline waits for it like for any vendor (and stops the run when it is longer than MaxRetryDelay).
+    /// </summary>
+    private static async Task RetryDelayAsRetryAfterAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        await response.Content.LoadIntoBufferAsync(cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (RetryDelay().Match(body) is { Success: true } m
+            && double.TryParse(m.Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0 and < 86_400)
+            response.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(Math.Ceiling(seconds)));
+    }
+
+    [GeneratedRegex("\"retryDelay\"\\s*:\\s*\"([0-9]+(?:\\.[0-9]+)?)s\"")]
+    private static partial Regex RetryDelay();
 
     private void Authorize(HttpRequestMessage request, string token)
     {
