@@ -114,7 +114,10 @@ internal sealed class CustomerMatchJob(HttpClient client, DestinationSettings d,
         return failures;
     }
 
-    /// <summary>Runs the job and polls it every PollInterval until SUCCESS or FAILED, at most PollTimeout.</summary>
+    /// <summary>Polls of a long job slow down to this: each search costs API quota, and Customer Match jobs can run for hours.</summary>
+    public static readonly TimeSpan MaxPollInterval = TimeSpan.FromMinutes(1);
+
+    /// <summary>Runs the job and polls it from PollInterval on, each wait twice the last up to a minute, until SUCCESS or FAILED, at most PollTimeout.</summary>
     public async Task<CustomerMatchJobOutcome> RunAsync(CancellationToken cancellationToken)
     {
         if (ResourceName is null) throw new InvalidOperationException("the job was not created");
@@ -128,6 +131,7 @@ internal sealed class CustomerMatchJob(HttpClient client, DestinationSettings d,
             w.WriteEndObject();
         });
         var status = "PENDING";
+        var wait = d.PollInterval;
         while (true)
         {
             var answer = await JsonBodies.ReadAsync(await SendAsync($"/customers/{_customer}/googleAds:search", query, cancellationToken), cancellationToken);
@@ -135,7 +139,8 @@ internal sealed class CustomerMatchJob(HttpClient client, DestinationSettings d,
             status = JsonBodies.String(job, "status") ?? status;
             if (status is "SUCCESS" or "FAILED") return new CustomerMatchJobOutcome(status, JsonBodies.String(job, "failureReason"), ResourceName);
             if (DateTime.UtcNow > deadline) return new CustomerMatchJobOutcome(status, null, ResourceName);
-            await Task.Delay(d.PollInterval, cancellationToken);
+            await Task.Delay(wait, cancellationToken);
+            wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, Math.Max(d.PollInterval.Ticks, MaxPollInterval.Ticks)));
         }
     }
 
