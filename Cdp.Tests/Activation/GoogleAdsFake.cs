@@ -58,8 +58,6 @@ public sealed partial class GoogleAdsFake : VendorFake
 
     private long _nextJob = 100;
 
-    public GoogleAdsFake() => Contract = null;
-
     protected override FakeResponse Handle(FakeRequest r)
     {
         foreach (var v in GoogleAdsProtoContract.V25.Check(r)) ContractViolations.Enqueue(v);
