@@ -3,7 +3,7 @@ using FluentValidation;
 
 namespace Cdp.Modules.Activation.Configuration;
 
-internal enum DestinationType { Mailchimp, Brevo, SendGrid, Webhook, CsvFile, MetaCustomAudience }
+internal enum DestinationType { Mailchimp, Brevo, SendGrid, Webhook, CsvFile, MetaCustomAudience, GoogleCustomerMatch }
 
 /// <summary>What happens in Mailchimp to a contact that leaves the segment.</summary>
 internal enum ExitPolicy { Untag, Archive, Unsubscribe, None }
@@ -17,7 +17,7 @@ internal enum CsvOutput { Snapshot, Changes }
 /// appsettings section <c>Cdp:Destinations</c>: destinations by name. Secrets can come from environment variables,
 /// e.g. <c>Cdp__Destinations__newsletter__ApiKey</c>.
 /// </summary>
-internal sealed class DestinationSettings
+internal sealed partial class DestinationSettings
 {
     public const string Section = "Cdp:Destinations";
 
@@ -102,9 +102,6 @@ internal sealed class DestinationSettings
     /// <summary>MetaCustomAudience: a system user's access token with the ads_management permission.</summary>
     public string AccessToken { get; set; } = "";
 
-    /// <summary>MetaCustomAudience: the Graph API version in every path.</summary>
-    public string ApiVersion { get; set; } = "v21.0";
-
     /// <summary>MetaCustomAudience: customer_file_source of a created audience: USER_PROVIDED_ONLY, PARTNER_PROVIDED_ONLY or BOTH_USER_AND_PARTNER_PROVIDED.</summary>
     public string CustomerFileSource { get; set; } = "USER_PROVIDED_ONLY";
 
@@ -175,17 +172,18 @@ internal sealed class SyncSettings
     /// for ad audiences (<see cref="SettingNames.IsAdAudience"/>) and "marketing" for every other destination.</summary>
     public string EffectiveConsentPurpose(DestinationSettings? d) => ConsentPurpose ?? (SettingNames.IsAdAudience(d?.Kind) ? "advertising" : "marketing");
 
-    /// <summary>
-    /// Ad audiences: the numeric profile value sent as each member's value (Meta's LOOKALIKE_VALUE of a value-based audience):
-    /// "computed.&lt;name&gt;" (e.g. computed.lifetime_revenue) or "traits.&lt;path&gt;". Empty: none.
-    /// </summary>
-    public string ValueTrait { get; set; } = "";
-
     /// <summary>Replaced by <see cref="ConsentPurpose"/>: bound only so that an old appsettings.json is refused, not silently ignored.</summary>
     public string? RequireConsent { get; set; }
 
     /// <summary>Replaced by <see cref="ConsentPurpose"/> and Cdp:Profiles:ConsentTraits (see <see cref="RequireConsent"/>).</summary>
     public string? ConsentTrait { get; set; }
+
+    /// <summary>
+    /// Ad audiences: the profile value sent as the member's value for value-based (lookalike) seeds, "traits.&lt;name&gt;" or
+    /// "computed.&lt;name&gt;" (e.g. computed.lifetime_revenue); empty: no value. Meta: LOOKALIKE_VALUE of a value-based audience;
+    /// Google Customer Match: userAttribute.lifetimeValueMicros.
+    /// </summary>
+    public string ValueTrait { get; set; } = "";
 
     /// <summary>Profiles whose trait of this name is true-ish are never sent (an opt-out flag); empty: none.</summary>
     public string SuppressedTrait { get; set; } = "suppressed";
@@ -236,10 +234,10 @@ internal static partial class SettingNames
     }
 
     public static bool IsHttp(DestinationType? type) => type is DestinationType.Mailchimp or DestinationType.Brevo or DestinationType.SendGrid or DestinationType.Webhook
-        or DestinationType.MetaCustomAudience;
+        or DestinationType.MetaCustomAudience or DestinationType.GoogleCustomerMatch;
 
     /// <summary>Ad platforms' audiences (hashed identifiers): their syncs' consent purpose defaults to "advertising".</summary>
-    public static bool IsAdAudience(DestinationType? type) => type is DestinationType.MetaCustomAudience;
+    public static bool IsAdAudience(DestinationType? type) => type is DestinationType.MetaCustomAudience or DestinationType.GoogleCustomerMatch;
 
     public static bool NeedsEmail(DestinationType? type) => type is DestinationType.Mailchimp or DestinationType.Brevo or DestinationType.SendGrid;
 }
@@ -269,9 +267,10 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
                     if (string.IsNullOrWhiteSpace(field)) Fail("FieldMappings", "a destination field name is empty");
                     if (!SettingNames.Source().IsMatch(source ?? "")) Fail($"FieldMappings:{field}", $"'{source}' must be traits.<name> or computed.<name>");
                 }
+                if (s.ValueTrait.Length > 0 && !SettingNames.Source().IsMatch(s.ValueTrait)) Fail("ValueTrait", $"'{s.ValueTrait}' must be traits.<name> or computed.<name>");
+                else if (s.ValueTrait.Length > 0 && d is not null && !SettingNames.IsAdAudience(d.Kind)) Fail("ValueTrait", $"{d.Kind} takes no member value: ValueTrait is for ad audiences");
+                if (d?.Kind == DestinationType.GoogleCustomerMatch) GoogleCustomerMatchSettings.ValidateSync(s, Fail);
                 if (s.MaxRemovalShare is < 0 or > 1) Fail("MaxRemovalShare", "must be between 0 and 1 (0.5 = 50%)");
-                if (s.ValueTrait.Length > 0 && !Destinations.Meta.MetaAudienceRows.ValueSourceIsValid(s.ValueTrait))
-                    Fail("ValueTrait", $"'{s.ValueTrait}' must be traits.<name> or computed.<name>");
                 if (d?.Kind == DestinationType.MetaCustomAudience && Destinations.Meta.MetaAudienceRows.SyncProblem(s, d) is { } meta) Fail(meta.Key, meta.Message);
                 if (s.ConsentPurpose is { Length: > 0 } purpose && string.IsNullOrWhiteSpace(purpose)) Fail("ConsentPurpose", "must name a consent purpose (e.g. marketing) or be empty");
                 if (s.RequireConsent is not null)
@@ -286,7 +285,7 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
             {
                 void Fail(string key, string message) => context.AddFailure($"Destinations:{name}:{key}", message);
                 if (!SettingNames.Name().IsMatch(name)) context.AddFailure("Destinations:" + name, "destination names use lowercase letters, digits, '_' and '-' (at most 64)");
-                if (d.Kind is null) { Fail("Type", $"'{d.Type}' is not a destination type: use Mailchimp, Brevo, SendGrid, Webhook, CsvFile or MetaCustomAudience"); continue; }
+                if (d.Kind is null) { Fail("Type", $"'{d.Type}' is not a destination type: use Mailchimp, Brevo, SendGrid, Webhook, CsvFile, MetaCustomAudience or GoogleCustomerMatch"); continue; }
                 if (d.BaseUrl.Length > 0 && !(Uri.TryCreate(d.BaseUrl, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
                     Fail("BaseUrl", "must be an absolute http(s) URL");
                 switch (d.Kind)
@@ -312,6 +311,9 @@ internal sealed class ActivationOptionsValidator : AbstractValidator<ActivationO
                         if (d.BaseUrl.Length == 0) Fail("BaseUrl", "is required: the URL the batches are POSTed to");
                         if (!WebhookSecretIsValid(d.Secret)) Fail("Secret", "must be \"whsec_\" followed by base64 of at least 24 bytes (Standard Webhooks)");
                         if (d.BatchSize is < 0 or > 10000) Fail("BatchSize", "must be 0 (100) to 10000");
+                        break;
+                    case DestinationType.GoogleCustomerMatch:
+                        GoogleCustomerMatchSettings.Validate(name, d, Fail);
                         break;
                     case DestinationType.CsvFile:
                         if (string.IsNullOrWhiteSpace(d.Folder)) Fail("Folder", "is required: the local folder the files are written to");

@@ -46,7 +46,8 @@ internal sealed class DestinationHttp(IOptions<ActivationOptions> options, TimeP
                 Delay = d.RetryBaseDelay,
                 MaxDelay = d.MaxRetryDelay,
                 ShouldRetryAfterHeader = false, // the DelayGenerator below reads Retry-After and the vendors' own headers
-                ShouldHandle = args => ValueTask.FromResult(HttpClientResiliencePredicates.IsTransient(args.Outcome) && !AsksTooLongAWait(args.Outcome.Result, d.MaxRetryDelay)),
+                ShouldHandle = args => ValueTask.FromResult((HttpClientResiliencePredicates.IsTransient(args.Outcome) || Google.GoogleAdsAuthHandler.IsRetryable(d, args.Outcome.Result))
+                                                      && !AsksTooLongAWait(args.Outcome.Result, d.MaxRetryDelay)),
                 DelayGenerator = args => ValueTask.FromResult(ResetDelay(args.Outcome.Result, d.MaxRetryDelay)),
             });
         var pipeline = builder.AddTimeout(d.Timeout).Build();
@@ -58,6 +59,8 @@ internal sealed class DestinationHttp(IOptions<ActivationOptions> options, TimeP
         if (d.Kind == DestinationType.Webhook) inner = new WebhookSigningHandler(WebhookSession.Key(d.Secret), clock) { InnerHandler = inner };
         // Inside the retry pipeline: Meta's error codes in a 400 (rate limits, token) become the statuses the pipeline acts on.
         if (d.Kind == DestinationType.MetaCustomAudience) inner = new Meta.MetaGraphErrors { InnerHandler = inner };
+        // Google Ads: developer token and an OAuth access token on every attempt, refreshed once on a 401.
+        if (d.Kind == DestinationType.GoogleCustomerMatch) inner = new Google.GoogleAdsAuthHandler(name, d, clock) { InnerHandler = inner };
         return new HttpClient(new ResilienceHandler(pipeline) { InnerHandler = inner }) { Timeout = Timeout.InfiniteTimeSpan };
     });
 

@@ -22,6 +22,7 @@ internal sealed class DestinationSessions(DestinationHttp http, MemberState stat
         DestinationType.Webhook => new WebhookSession(target, http.Client(target.DestinationName)),
         DestinationType.CsvFile => new CsvFileSession(target, clock, logs.CreateLogger<CsvFileSession>()),
         DestinationType.MetaCustomAudience => new MetaAudienceSession(target, http.Client(target.DestinationName), state, profiles),
+        DestinationType.GoogleCustomerMatch => new Google.GoogleCustomerMatchSession(target, http.Client(target.DestinationName)),
         _ => throw new InvalidOperationException($"destination type {target.Destination.Type} is not supported"),
     };
 
@@ -34,6 +35,7 @@ internal sealed class DestinationSessions(DestinationHttp http, MemberState stat
         DestinationType.SendGrid => d.BatchSize > 0 ? d.BatchSize : SendGridMax,
         DestinationType.Webhook => d.BatchSize > 0 ? d.BatchSize : WebhookDefault,
         DestinationType.MetaCustomAudience => d.BatchSize > 0 ? d.BatchSize : MetaAudienceRows.MaxRows,
+        DestinationType.GoogleCustomerMatch => d.BatchSize > 0 ? d.BatchSize : GoogleCustomerMatchSettings.DefaultBatch,
         _ => CsvRows,
     };
 
@@ -51,6 +53,7 @@ internal sealed class DestinationSessions(DestinationHttp http, MemberState stat
         DestinationType.SendGrid => SendGridSession.UpsertBody(target, upserts),
         DestinationType.Webhook => WebhookSession.Body(target, "members.upserted", upserts),
         DestinationType.MetaCustomAudience => MetaAudienceSession.Preview(target, upserts),
+        DestinationType.GoogleCustomerMatch => Google.GoogleCustomerMatchSession.Preview(target, upserts),
         _ => CsvFileSession.Preview(target, upserts),
     };
 

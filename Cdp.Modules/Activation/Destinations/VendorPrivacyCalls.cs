@@ -81,6 +81,8 @@ internal sealed class VendorPrivacyCalls(DestinationHttp http, Meta.MetaAudience
             }
             case DestinationType.MetaCustomAudience:
                 return await meta.EraseAsync(name, d, keys, cancellationToken);
+            case DestinationType.GoogleCustomerMatch:
+                return await Google.CustomerMatchErasure.EraseAsync(client, d, keys, cancellationToken);
             default:
                 throw new InvalidOperationException($"{d.Type} has no vendor erasure call");
         }

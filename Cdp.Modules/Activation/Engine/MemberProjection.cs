@@ -30,14 +30,19 @@ internal enum Eligibility { Eligible, NoConsent, NoIdentifier }
 /// destination's default when the sync names none, see <see cref="SyncSettings.EffectiveConsentPurpose"/>). <paramref name="rows"/>:
 /// a destination that sends its own fields instead of FieldMappings (ad audiences: Meta's identifier keys and value).
 /// </summary>
+/// <param name="requiredPurposes">Consent purposes the member must also have granted (an ad audience's consent mapping).</param>
 internal sealed class MemberProjection(SyncSettings sync, bool scalarFields = false, string? consentPurpose = null,
-    Func<ProfileView, KeyValuePair<string, JsonElement>[]>? rows = null)
+    Func<ProfileView, KeyValuePair<string, JsonElement>[]>? rows = null, IReadOnlyList<string>? requiredPurposes = null)
 {
     private readonly string _purpose = consentPurpose ?? sync.EffectiveConsentPurpose(null);
 
     private static readonly JsonElement Null = JsonDocument.Parse("null").RootElement.Clone();
 
+    /// <summary>The field a sync's ValueTrait is sent under (ad audiences' value-based seeds); no vendor field has this name.</summary>
+    public const string ValueField = "$value";
+
     private readonly (string Field, bool Computed, string[] Path)[] _mappings = sync.FieldMappings
+        .Concat(sync.ValueTrait.Length > 0 ? [new KeyValuePair<string, string>(ValueField, sync.ValueTrait)] : [])
         .OrderBy(m => m.Key, StringComparer.Ordinal)
         .Select(m =>
         {
@@ -49,6 +54,8 @@ internal sealed class MemberProjection(SyncSettings sync, bool scalarFields = fa
     {
         key = "";
         if (_purpose.Length > 0 && !profile.ConsentGranted(_purpose)) return Eligibility.NoConsent;
+        foreach (var purpose in requiredPurposes ?? [])
+            if (!profile.ConsentGranted(purpose)) return Eligibility.NoConsent;
         if (sync.SuppressedTrait.Length > 0 && IsTrue(Find(profile.Traits, [sync.SuppressedTrait]))) return Eligibility.NoConsent;
         var id = Find(profile.Traits, sync.Identifier.Split('.'));
         var text = id is { ValueKind: JsonValueKind.String } ? id.Value.GetString()!.Trim()

@@ -10,7 +10,7 @@ namespace Cdp.Modules.Activation.Engine;
 internal sealed partial class Redactor(IOptions<ActivationOptions> options)
 {
     private readonly string[] _secrets = options.Value.Destinations.Values
-        .SelectMany(d => new[] { d.ApiKey, d.Secret, d.AccessToken, d.Sftp?.Password ?? "", d.Sftp?.PrivateKeyPassphrase ?? "" })
+        .SelectMany(d => new[] { d.ApiKey, d.Secret, d.AccessToken, d.Sftp?.Password ?? "", d.Sftp?.PrivateKeyPassphrase ?? "", d.DeveloperToken, d.ClientSecret, d.RefreshToken })
         .Where(s => s.Length >= 4).Distinct().OrderByDescending(s => s.Length).ToArray();
 
     public string Redact(string text)

@@ -144,7 +144,10 @@ internal sealed partial class MetaAudienceRows
         return (source[..dot] == "computed", source[(dot + 1)..].Split('.'));
     }
 
-    public static bool ValueSourceIsValid(string source) => SettingNames.Source().IsMatch(source);
+    /// <summary>The Graph API version used when ApiVersion is empty.</summary>
+    public const string DefaultApiVersion = "v21.0";
+
+    public static string ApiVersion(DestinationSettings d) => d.ApiVersion.Length > 0 ? d.ApiVersion : DefaultApiVersion;
 
     [GeneratedRegex("^\\d+$")]
     private static partial Regex Digits();
@@ -162,7 +165,7 @@ internal sealed partial class MetaAudienceRows
             yield return ("AdAccountId", "is required when AudienceId is empty: the ad account the sync's audience is created in (Business Settings > Ad accounts, the number after act_)");
         else if (account.Length > 0 && !Digits().IsMatch(account)) yield return ("AdAccountId", $"'{d.AdAccountId}' must be the ad account's number (act_ in front is accepted)");
         if (d.AudienceId.Length > 0 && !Digits().IsMatch(d.AudienceId)) yield return ("AudienceId", $"'{d.AudienceId}' must be the custom audience's number, or empty to create one per sync");
-        if (!Version().IsMatch(d.ApiVersion ?? "")) yield return ("ApiVersion", $"'{d.ApiVersion}' must be a Graph API version such as v21.0");
+        if (d.ApiVersion.Length > 0 && !Version().IsMatch(d.ApiVersion)) yield return ("ApiVersion", $"'{d.ApiVersion}' must be a Graph API version such as v21.0, or empty");
         if (!FileSources.Contains(d.CustomerFileSource ?? "")) yield return ("CustomerFileSource", $"'{d.CustomerFileSource}' must be one of {string.Join(", ", FileSources)}");
         foreach (var (key, source) in d.Identifiers)
         {

@@ -106,7 +106,7 @@ internal sealed class MetaGraphErrors : DelegatingHandler
         CancellationToken cancellationToken) =>
         DestinationHttp.SendAsync(client, MetaAudienceSession.Vendor, () =>
         {
-            var request = new HttpRequestMessage(method, $"{MetaAudienceSession.Root(d)}/{d.ApiVersion}/{path}");
+            var request = new HttpRequestMessage(method, $"{MetaAudienceSession.Root(d)}/{MetaAudienceRows.ApiVersion(d)}/{path}");
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", d.AccessToken);
             if (json is not null) request.Content = JsonBodies.Content(json);
             return request;
