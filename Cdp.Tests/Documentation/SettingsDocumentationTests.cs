@@ -5,7 +5,7 @@ using Cdp.Modules.Shared.Configuration;
 using Cdp.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Cdp.Tests.Configuration;
+namespace Cdp.Tests.Documentation;
 
 /// <summary>
 /// The settings reference cannot drift from the code: every key the options classes bind is in a key table of the docs,
@@ -22,21 +22,8 @@ public sealed partial class SettingsDocumentationTests
 
     private static readonly Lazy<IReadOnlyList<DocumentedKey>> Documented = new(() => KeyTables.Read(Docs()));
 
-    private static IEnumerable<(string File, string Text)> Docs()
-    {
-        var root = RepositoryRoot();
-        yield return ("README.md", File.ReadAllText(Path.Combine(root, "README.md")));
-        foreach (var file in Directory.GetFiles(Path.Combine(root, "docs"), "*.md").Order(StringComparer.Ordinal))
-            yield return ("docs/" + Path.GetFileName(file), File.ReadAllText(file));
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Cdp.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException("Cdp.sln not found above " + AppContext.BaseDirectory);
-    }
+    private static IEnumerable<(string File, string Text)> Docs() =>
+        DocFiles.UserDocs().Select(f => (f, File.ReadAllText(Path.Combine(DocFiles.Root, f))));
 
     [Fact]
     public void Every_setting_an_options_class_binds_is_in_a_key_table_of_the_docs()
