@@ -11,6 +11,9 @@ internal interface IWatchedSettings
 {
     string Section { get; }
 
+    /// <summary>The options class the section binds to (the documentation test walks its properties).</summary>
+    Type OptionsType { get; }
+
     /// <summary>The section's keys and values as configured (to tell a change), and why it is invalid (empty when valid).</summary>
     (string Snapshot, IReadOnlyList<string> Failures) Read(IConfiguration configuration);
 }
@@ -19,6 +22,8 @@ internal sealed class WatchedSettings<TOptions>(string section, IValidator<TOpti
     where TOptions : class, new()
 {
     public string Section { get; } = section;
+
+    public Type OptionsType => typeof(TOptions);
 
     public (string Snapshot, IReadOnlyList<string> Failures) Read(IConfiguration configuration)
     {
