@@ -503,9 +503,10 @@ public sealed class GoogleCustomerMatchSyncTests : IDisposable
         await using (app)
         {
             Cdp.Host.CdpApp.ValidateSettings(app.Services);
-            var syncs = app.Services.GetRequiredService<IOptions<Cdp.Modules.Activation.Configuration.ActivationOptions>>().Value.Syncs;
-            syncs["to-ads"].ConsentPurpose.Should().Be("advertising");
-            syncs["explicit"].ConsentPurpose.Should().Be("ads_only");
+            var options = app.Services.GetRequiredService<IOptions<Cdp.Modules.Activation.Configuration.ActivationOptions>>().Value;
+            var ads = options.Destinations["ads"];
+            options.Syncs["to-ads"].EffectiveConsentPurpose(ads).Should().Be("advertising");
+            options.Syncs["explicit"].EffectiveConsentPurpose(ads).Should().Be("ads_only");
         }
     }
 }

@@ -57,7 +57,11 @@ internal sealed class DestinationSessions(DestinationHttp http, MemberState stat
         _ => CsvFileSession.Preview(target, upserts),
     };
 
-    /// <summary>How a sync's profiles become members: consent purpose by destination type; ad audiences send their own rows.</summary>
+    /// <summary>
+    /// How a sync's profiles become members: consent purpose by destination type (plus the purposes Google's consent fields
+    /// map to); Meta sends its own rows of identifier keys instead of FieldMappings.
+    /// </summary>
     public static MemberProjection Projection(SyncSettings s, DestinationSettings d) => new(s, scalarFields: d.Kind != DestinationType.Webhook,
-        s.EffectiveConsentPurpose(d), d.Kind == DestinationType.MetaCustomAudience ? new MetaAudienceRows(s, d).Fields : null);
+        s.EffectiveConsentPurpose(d), d.Kind == DestinationType.MetaCustomAudience ? new MetaAudienceRows(s, d).Fields : null,
+        AdAudienceConsent.RequiredPurposes(d));
 }
