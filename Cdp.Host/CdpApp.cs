@@ -2,6 +2,7 @@ using Cdp.Modules.Activation;
 using Cdp.Modules.Collection;
 using Cdp.Modules.Governance;
 using Cdp.Modules.Identity;
+using Cdp.Modules.Matching;
 using Cdp.Modules.Profiles;
 using Cdp.Modules.Scheduling;
 using Cdp.Modules.Segments;
@@ -28,6 +29,7 @@ public static class CdpApp
         new CollectionModule(),
         new IdentityModule(),
         new ProfilesModule(),
+        new MatchingModule(),
         new SegmentsModule(),
         new ActivationModule(),
         new SchedulingModule(),

@@ -1,6 +1,7 @@
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Matching.Contracts;
 
 namespace Cdp.Host.Cli;
 

@@ -5,6 +5,7 @@ using CsCheck;
 using LiteDB;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Tests.Profiles;
 

@@ -16,6 +16,7 @@ using WireMock.ResponseBuilders;
 using WireMock.Server;
 using WireMock.Types;
 using WireMock.Util;
+using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Bench;
 

@@ -9,6 +9,7 @@ using Cdp.Modules.Profiles.Contracts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Bench;
 

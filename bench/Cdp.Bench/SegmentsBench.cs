@@ -9,6 +9,7 @@ using Cdp.Modules.Segments.Membership;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration.Json;
+using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Bench;
 

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Cdp.Modules.Shared.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Modules.Governance.Privacy;
 
@@ -55,7 +56,7 @@ internal static class PrivacyEndpoints
 
     private static async Task<IResult> DeleteProfile(string profileId, PersonalDataSubjects subjects, PersonErasure erasure, ClaimsPrincipal user, CancellationToken ct)
     {
-        if (!Cdp.Modules.Profiles.Contracts.ProfileIds.TryParse(profileId, out _))
+        if (!Cdp.Modules.Identity.Contracts.ProfileIds.TryParse(profileId, out _))
             return BadRequest("profileId", "a profile id looks like p_123; to delete by identifier POST /api/privacy/deletions");
         if (subjects.ByProfileId(profileId) is not { } live) return TypedResults.NotFound();
         var receipt = await erasure.DeleteAsync(live, Caller(user), ct);
@@ -85,7 +86,7 @@ internal static class PrivacyEndpoints
 
     private static IResult Export(string profileId, PersonalDataSubjects subjects, SubjectAccessExport export)
     {
-        long? live = Cdp.Modules.Profiles.Contracts.ProfileIds.TryParse(profileId, out _) ? subjects.ByProfileId(profileId)
+        long? live = Cdp.Modules.Identity.Contracts.ProfileIds.TryParse(profileId, out _) ? subjects.ByProfileId(profileId)
             : profileId.IndexOf(':') is > 0 and var i && subjects.Normalise(profileId[..i], profileId[(i + 1)..]) is { } key ? subjects.ByIdentifier(key)
             : null;
         if (live is null)

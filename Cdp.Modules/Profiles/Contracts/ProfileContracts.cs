@@ -177,16 +177,3 @@ public sealed record ProcessorStatus(
 }
 
 public sealed record UnmergeResult(string MergeId, string DissolvedProfile, IReadOnlyList<string> Profiles, int EventsReplayed);
-
-public static class ProfileIds
-{
-    public static string Format(long profile) => "p_" + profile.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    public static bool TryParse(string? id, out long profile)
-    {
-        profile = 0;
-        return id is not null && id.StartsWith("p_", StringComparison.Ordinal)
-            && long.TryParse(id.AsSpan(2), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out profile)
-            && profile > 0;
-    }
-}

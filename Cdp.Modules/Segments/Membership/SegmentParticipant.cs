@@ -4,6 +4,7 @@ using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Modules;
 using LiteDB;
 using Microsoft.Extensions.Options;
+using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Modules.Segments.Membership;
 
