@@ -30,11 +30,10 @@ internal static class ModuleGraph
             if (ModuleOf(outer.Namespace) is not { } from) continue;
             foreach (var used in UsedTypes(type))
             {
+                // only Cdp.Modules defines Cdp.Modules.* namespaces: a type there is a module's type
                 var target = Outermost(used);
-                if (ModuleOf(target.Namespace) is { } to && to != from && target.Scope == module)
+                if (ModuleOf(target.Namespace) is { } to && to != from)
                     found.Add(new Reference(from, outer.FullName, to, target.FullName));
-                else if (ModuleOf(target.Namespace) is { } to2 && to2 != from && target.Module?.Assembly?.Name.Name == module.Assembly.Name.Name)
-                    found.Add(new Reference(from, outer.FullName, to2, target.FullName));
             }
         }
         return found.OrderBy(r => r.FromModule).ThenBy(r => r.ToModule).ThenBy(r => r.From).ThenBy(r => r.To).ToList();

@@ -17,6 +17,7 @@ using WireMock.Server;
 using WireMock.Types;
 using WireMock.Util;
 using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Bench;
 

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Bench;
 

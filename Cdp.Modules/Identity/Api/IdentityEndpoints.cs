@@ -1,11 +1,13 @@
 using Cdp.Modules.Identity.Contracts;
-using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Http;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Cdp.Modules.Identity.Api;
 
-/// <summary>/api/identity: merge records, "why are A and B one person?", unmerge, the blob-guard quarantine list.</summary>
+/// <summary>
+/// /api/identity: merge records, "why are A and B one person?", the blob-guard quarantine list. Unmerge (it replays events
+/// through the processor) is the Pipeline module's, at /api/identity/merges/{mergeId}/unmerge.
+/// </summary>
 internal static class IdentityEndpoints
 {
     private const int MaxQuarantinePage = 1000;
@@ -14,7 +16,6 @@ internal static class IdentityEndpoints
     {
         group.MapGet("/merges/{mergeId}", (string mergeId, IIdentityDirectory d) =>
             d.Merge(mergeId) is { } m ? Results.Ok(Json(m)) : Results.NotFound());
-        group.MapPost("/merges/{mergeId}/unmerge", Unmerge).RequireAdmin();
         group.MapGet("/why", Why);
         group.MapGet("/quarantine", ([FromQuery] string? cursor, [FromQuery] int? limit, IIdentityDirectory d) =>
         {
@@ -39,12 +40,6 @@ internal static class IdentityEndpoints
             score = ev.Probability, matchWeight = ev.MatchWeight, decidedBy = ev.DecidedBy, memberCheck = ev.MemberCheck,
             comparisons = ev.Comparisons.Select(c => new { name = c.Name, level = c.Level, weight = c.Weight, left = c.Left, right = c.Right }),
         };
-
-    private static async Task<IResult> Unmerge(string mergeId, IProfileProcessor processor, CancellationToken ct)
-    {
-        var result = await processor.UnmergeAsync(mergeId, ct);
-        return result is null ? Results.NotFound() : Results.Ok(result);
-    }
 
     private static IResult Why([FromQuery] string? a, [FromQuery] string? b, IIdentityDirectory d)
     {

@@ -3,6 +3,7 @@ using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
 using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Modules.Matching.ProfileMatching;
 

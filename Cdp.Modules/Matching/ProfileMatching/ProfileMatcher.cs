@@ -9,6 +9,7 @@ using Cdp.Modules.Shared.Storage;
 using LiteDB;
 using Microsoft.Extensions.Logging;
 using Cdp.Modules.Matching.Contracts;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Modules.Matching.ProfileMatching;
 

@@ -2,6 +2,7 @@ using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Matching.Engine;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Modules.Matching.ProfileMatching;
 

@@ -14,7 +14,8 @@ using Microsoft.AspNetCore.Mvc;
 namespace Cdp.Modules.Profiles.Api;
 
 /// <summary>
-/// The Profile API under /api/profiles (reader role; reprocess needs admin). A profile reference is its id
+/// The Profile API under /api/profiles (reader role). The processor's routes under it (/processor, /reprocess) are the
+/// Pipeline module's. A profile reference is its id
 /// ("p_123"; a merged-away id answers with the profile it was merged into) or an identifier "type:value"
 /// (e.g. email:jane@example.com, normalised like incoming events).
 /// </summary>
@@ -27,12 +28,6 @@ internal static class ProfileEndpoints
     {
         group.MapGet("/", List).WithCursorPaging();
         group.MapGet("/search", Search);
-        group.MapGet("/processor", (IProfileProcessor p) => TypedResults.Ok(p.Status));
-        group.MapPost("/processor/pause", async (IProfileProcessor p, CancellationToken ct) => { await p.PauseAsync(ct); return TypedResults.Ok(p.Status); })
-            .RequireAdmin().WithSummary("Stop processing event batches (collection goes on); a restart resumes");
-        group.MapPost("/processor/resume", async (IProfileProcessor p, CancellationToken ct) => { await p.ResumeAsync(ct); return TypedResults.Ok(p.Status); })
-            .RequireAdmin().WithSummary("Process event batches again from the checkpoint");
-        group.MapPost("/reprocess", Reprocess).RequireAdmin();
         group.MapGet("/accounts/{groupId}", Account);
         group.MapGet("/{reference}", Get);
         group.MapGet("/{reference}/traits", Traits);
@@ -235,11 +230,5 @@ internal static class ProfileEndpoints
             ["skipped"] = d["sk"].IsDocument ? ProfilePersonalData.SkippedJson(SkippedValues.View(d["sk"].AsDocument)) : ProfilePersonalData.SkippedJson(ProfileSkips.None),
             ["members"] = JsonSerializer.SerializeToNode(members),
         });
-    }
-
-    private static async Task<IResult> Reprocess(IProfileProcessor processor, IEventLog log, CancellationToken ct)
-    {
-        await processor.ReprocessAsync(ct);
-        return TypedResults.Accepted("/api/profiles/processor", new { status = "rebuilding", events = log.LastSequence });
     }
 }

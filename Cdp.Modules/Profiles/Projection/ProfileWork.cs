@@ -13,7 +13,7 @@ namespace Cdp.Modules.Profiles.Projection;
 /// profile is written once, at the end, inside the batch's transaction. In unmerge mode the dissolved profiles are
 /// deleted and rebuilt from scratch from their events.
 /// </summary>
-internal sealed class ProfileWork
+internal sealed class ProfileWork : IProfileWork
 {
     private readonly CdpDatabase _db; // reads only: the writes go through Write's transaction
     private readonly ProfilesOptions _options;
@@ -45,8 +45,6 @@ internal sealed class ProfileWork
         _rebuild = true;
         foreach (var p in dissolve) _deleted.Add(p);
     }
-
-    public int Changed => _dirty.Count;
 
     public void Apply(long profile, bool created, LoggedEvent e, JsonElement payload)
     {
@@ -282,7 +280,7 @@ internal sealed class ProfileWork
     }
 
     /// <summary>What changed, for the batch participants; <paramref name="now"/> evaluates the computed traits of the views.</summary>
-    public List<ProfileChange> Changes(DateTime now)
+    public IReadOnlyList<ProfileChange> Changes(DateTime now)
     {
         var changes = new List<ProfileChange>(_dirty.Count + _deleted.Count);
         foreach (var id in _dirty)

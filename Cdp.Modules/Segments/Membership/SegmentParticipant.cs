@@ -5,6 +5,7 @@ using Cdp.Modules.Shared.Modules;
 using LiteDB;
 using Microsoft.Extensions.Options;
 using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Modules.Segments.Membership;
 

@@ -4,6 +4,7 @@ using Cdp.Modules.Matching.Engine;
 using Cdp.Modules.Matching.ProfileMatching;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Tests.Support;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Tests.Matching.ProfileMatching;
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Profiles.Contracts;
-using Cdp.Modules.Profiles.Processing;
+using Cdp.Modules.Pipeline.Processing;
 using Cdp.Modules.Shared.Storage;
 using Cdp.Tests.Support;
 using CsCheck;
@@ -13,8 +13,10 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Cdp.Modules.Pipeline.Contracts;
+using Cdp.Tests.Profiles;
 
-namespace Cdp.Tests.Profiles;
+namespace Cdp.Tests.Pipeline;
 
 /// <summary>
 /// Poison isolation in the profile processor, with the real host and a real LiteDB file. Events fail on purpose through a

@@ -1,6 +1,6 @@
 using FluentValidation;
 
-namespace Cdp.Modules.Profiles.Processing;
+namespace Cdp.Modules.Pipeline.Processing;
 
 /// <summary>appsettings section <c>Cdp:Profiles:Recovery</c>: how the processor rides out failures of its environment.</summary>
 internal sealed class ProcessorRecoveryOptions

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Cdp.Modules.Profiles.Processing;
+namespace Cdp.Modules.Pipeline.Processing;
 
 /// <summary>
 /// Part of /health/ready (tag "ready"): unhealthy while the processor's thread is dead or not running, and while it rides

@@ -4,8 +4,9 @@ using System.Text.Json;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Tests.Support;
+using Cdp.Modules.Pipeline.Contracts;
 
-namespace Cdp.Tests.Profiles;
+namespace Cdp.Tests.Pipeline;
 
 public sealed class ProcessorPauseTests : IDisposable
 {

@@ -1,8 +1,9 @@
 using System.Text;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Tests.Support;
+using Cdp.Modules.Pipeline.Contracts;
 
-namespace Cdp.Tests.Profiles;
+namespace Cdp.Tests.Pipeline;
 
 /// <summary>
 /// A batch takes the backlog, at least Cdp:Profiles:BatchSize and at most CatchUpBatchSize events, and no more than
@@ -58,7 +59,7 @@ public sealed class ProcessorBatchSizeTests : IDisposable
     [InlineData(100_000, 50.0, 500)]     // very slow writes: never below the batch size
     [InlineData(200, 50.0, 500)]         // and a small backlog reads up to the batch size, as before
     public void A_batch_is_cut_to_the_events_whose_writes_fit_in_the_budget(long backlog, double writeMsPerEvent, int expected) =>
-        Cdp.Modules.Profiles.Processing.ProfileProcessor.BatchSizeFor(backlog, batchSize: 500, catchUp: 25_000, maxWriteMs: 1_000, writeMsPerEvent)
+        Cdp.Modules.Pipeline.Processing.ProfileProcessor.BatchSizeFor(backlog, batchSize: 500, catchUp: 25_000, maxWriteMs: 1_000, writeMsPerEvent)
             .Should().Be(expected);
 
     private async Task SendWhilePaused(int batches, int perBatch)

@@ -3,9 +3,8 @@ using System.Diagnostics;
 using System.Text.Json;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Pipeline.Contracts;
 using Cdp.Modules.Profiles.Contracts;
-using Cdp.Modules.Profiles.Projection;
-using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
@@ -13,12 +12,14 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Cdp.Modules.Profiles.Processing;
+namespace Cdp.Modules.Pipeline.Processing;
 
 /// <summary>
-/// The one processing loop: reads the event log after its checkpoint in batches, resolves identities, updates
-/// profiles, lets the batch participants (segments...) add their writes, and commits all of it together with the
-/// new checkpoint in ONE LiteDB transaction on its dedicated thread (nothing awaits inside it).
+/// The one processing loop: reads the event log after its checkpoint in batches, resolves identities (Identity's
+/// <see cref="IIdentityResolver"/>), updates profiles (Profiles' <see cref="IProfileProjection"/>), lets the batch
+/// participants (segments, matching's journal: modules above this one, through <see cref="IProfileBatchParticipant"/>) add
+/// their writes, and commits all of it together with the new checkpoint in ONE LiteDB transaction on its dedicated thread
+/// (nothing awaits inside it).
 /// Invariant: a batch replayed after a crash changes nothing twice, because its effects and the checkpoint that
 /// skips it commit together; the in-memory identity map is published only after the commit.
 /// Admin commands (unmerge, reprocess) run on the same thread between batches.
@@ -33,12 +34,15 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 {
     private const string CheckpointId = "checkpoint";
 
+    /// <summary>Where the checkpoint is stored: { _id: "checkpoint", seq } (the name existing databases hold).</summary>
+    private const string StateCollection = "processor_state";
+
     private readonly CdpDatabase _db;
     private readonly IEventLog _log;
     private readonly IIdentityResolver _identity;
     private readonly IReadOnlyList<IProfileBatchParticipant> _participants;
-    private readonly ProfilesOptions _options;
-    private readonly ComputedTraits _computed;
+    private readonly IProfileProjection _profiles;
+    private readonly ProfileBatchSizes _sizes;
     private readonly TimeProvider _clock;
     private readonly ILogger<ProfileProcessor> _logger;
     private readonly ProcessorFailures _failures;
@@ -47,11 +51,6 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private readonly ConcurrentQueue<IQueuedCommand> _commands = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Freshness _freshness = new();
-    /// <summary>
-    /// Recently written profiles (Cdp:Profiles:CachedProfiles, ~3-4 KB each), so a returning visitor costs no read; this
-    /// thread is the only writer of profiles. A batch takes its profiles out and puts them back after its commit.
-    /// </summary>
-    private readonly BoundedCache<ProfileState> _cache;
     private readonly List<(long Sequence, TaskCompletionSource Done)> _waiters = [];
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _thread;
@@ -76,7 +75,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private bool _splitLastTime; // the last batch had to be split: the next ones stay at BatchSize until one passes whole
 
     public ProfileProcessor(CdpDatabase db, IEventLog log, IIdentityResolver identity, IEnumerable<IProfileBatchParticipant> participants,
-        IOptions<ProfilesOptions> options, ComputedTraits computed, TimeProvider clock, ILogger<ProfileProcessor> logger,
+        IProfileProjection profiles, TimeProvider clock, ILogger<ProfileProcessor> logger,
         ProcessorFailures failures, IOptions<ProcessorRecoveryOptions> recovery, IHostApplicationLifetime lifetime)
     {
         _failures = failures;
@@ -86,9 +85,8 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         _log = log;
         _identity = identity;
         _participants = participants.ToList();
-        _options = options.Value;
-        _cache = new BoundedCache<ProfileState>(_options.CachedProfiles);
-        _computed = computed;
+        _profiles = profiles;
+        _sizes = profiles.BatchSizes;
         _clock = clock;
         _logger = logger;
     }
@@ -161,7 +159,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     public Task<T> RunExclusiveAsync<T>(Func<T> command, CancellationToken cancellationToken) => Post(() =>
     {
         try { return command(); }
-        finally { _cache.Clear(); }
+        finally { _profiles.DropCache(); }
     }, cancellationToken);
 
     public Task PauseAsync(CancellationToken cancellationToken) => Post(() =>
@@ -377,7 +375,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     {
         if (BatchFailure.IsOutOfMemory(ex))
         {
-            _cache.Clear();
+            _profiles.DropCache();
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
             try
             {
@@ -468,15 +466,15 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 
     private void ReloadCommittedState()
     {
-        _cache.Clear();
+        _profiles.DropCache();
         _identity.Load();
         _failures.Load();
     }
 
-    private long StoredCheckpoint() => _db.Collection(ProfileSchema.State).ById(CheckpointId)?["seq"].AsInt64 ?? 0;
+    private long StoredCheckpoint() => _db.Collection(StateCollection).ById(CheckpointId)?["seq"].AsInt64 ?? 0;
 
     private static void WriteCheckpoint(LiteDatabase db, long through) =>
-        db.GetCollection(ProfileSchema.State).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = through });
+        db.GetCollection(StateCollection).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = through });
 
     /// <summary>The thread cannot go on: commands and waiters fail from now on, readiness is unhealthy, and the host stops (exit code 5).</summary>
     private void Die(string reason, Exception ex)
@@ -500,15 +498,15 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     }
 
     /// <summary>
-    /// The backlog (log head - checkpoint), at least <see cref="ProfilesOptions.BatchSize"/> and at most
-    /// <see cref="ProfilesOptions.CatchUpBatchSize"/>. A processor that keeps up stays on small batches (short holds of
+    /// The backlog (log head - checkpoint), at least Cdp:Profiles:BatchSize and at most
+    /// Cdp:Profiles:CatchUpBatchSize. A processor that keeps up stays on small batches (short holds of
     /// the write gate collection needs, fresh profiles); one that falls behind gets bigger batches, which write far
     /// fewer pages per event, until it catches up. A fixed small size under a load it cannot follow would fall behind
     /// for good (seen at 300k profiles: 500-event batches could not follow 3,900 events/s).
     /// </summary>
     private int NextBatchSize(long head) => _splitLastTime
-        ? _options.BatchSize // failing events about: a split of a small batch redoes less work (cleared by a batch without a split)
-        : BatchSizeFor(head - _checkpoint, _options.BatchSize, _options.CatchUpBatchSize, _options.MaxWriteMilliseconds, _writeMsPerEvent);
+        ? _sizes.BatchSize // failing events about: a split of a small batch redoes less work (cleared by a batch without a split)
+        : BatchSizeFor(head - _checkpoint, _sizes.BatchSize, _sizes.CatchUpBatchSize, _sizes.MaxWriteMilliseconds, _writeMsPerEvent);
 
     /// <summary>
     /// The size rule: the backlog, at least <paramref name="batchSize"/>, at most <paramref name="catchUp"/>, and no more
@@ -531,7 +529,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private void ProcessBatch(IReadOnlyList<LoggedEvent> events, long through, bool resolvesFailure = false)
     {
         var identity = _identity.BeginBatch();
-        var work = new ProfileWork(_db, _options, _computed, _cache);
+        var work = _profiles.Begin();
         long unattributed = 0;
         foreach (var e in events)
         {
@@ -560,7 +558,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
                 _logger.LogWarning("Event {Sequence}, a listed failure, was processed at its place in the log and left the failures list", events[0].Sequence);
             }
             // a batch smaller than BatchSize is mostly fixed cost: its per-event figure would cut the next batches too short
-            if (events.Count >= _options.BatchSize) _writeMsPerEvent = writeMs / events.Count;
+            if (events.Count >= _sizes.BatchSize) _writeMsPerEvent = writeMs / events.Count;
             Volatile.Write(ref _lastBatchWriteMs, writeMs);
             var now = _clock.GetUtcNow().UtcDateTime;
             foreach (var e in events) _freshness.Add((now - e.ReceivedAt).TotalMilliseconds);
@@ -580,7 +578,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     /// Inside the transaction: hands the changes (built only when someone listens; the argument is the time their views'
     /// computed traits are evaluated at) to every participant. Null when there are none.
     /// </summary>
-    private ProfileBatch? OnBatch(LiteDatabase db, ProfileBatchKind kind, long first, long last, Func<DateTime, List<ProfileChange>> changes)
+    private ProfileBatch? OnBatch(LiteDatabase db, ProfileBatchKind kind, long first, long last, Func<DateTime, IReadOnlyList<ProfileChange>> changes)
     {
         if (_participants.Count == 0) return null;
         var batch = new ProfileBatch(kind, first, last, changes(_clock.GetUtcNow().UtcDateTime));
@@ -600,7 +598,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         }
     }
 
-    private static bool Resolve(IIdentityBatch identity, ProfileWork work, LoggedEvent e)
+    private static bool Resolve(IIdentityBatch identity, IProfileWork work, LoggedEvent e)
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(e.Json); }
@@ -621,13 +619,13 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 
     private UnmergeResult? Unmerge(string mergeId)
     {
-        _cache.Clear();
-        var plan = _identity.BeginUnmerge(mergeId, _clock.GetUtcNow().UtcDateTime, p => ProfileTimeline.All(_db, p));
+        _profiles.DropCache();
+        var plan = _identity.BeginUnmerge(mergeId, _clock.GetUtcNow().UtcDateTime, _profiles.Timeline);
         if (plan is null) return null;
-        var work = new ProfileWork(_db, _options, _computed, null, plan.DissolvedProfiles);
+        var work = _profiles.BeginRebuild(plan.DissolvedProfiles);
         foreach (var e in plan.Events) Resolve(plan.Batch, work, e);
         foreach (var m in plan.Batch.ReplayLinks(long.MaxValue)) work.Merge(m.Winner, m.Loser);
-        List<ProfileChange> changes = [];
+        IReadOnlyList<ProfileChange> changes = [];
         ProfileBatch? batch = null;
         _db.InTransaction(db =>
         {
@@ -648,7 +646,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private IReadOnlyList<LinkOutcome> Link(IReadOnlyList<ProfileLink> links)
     {
         var identity = _identity.BeginBatch();
-        var work = new ProfileWork(_db, _options, _computed, _cache);
+        var work = _profiles.Begin();
         var at = _clock.GetUtcNow().UtcDateTime;
         var outcomes = new List<LinkOutcome>(links.Count);
         foreach (var link in links)
@@ -692,7 +690,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     /// The event was skipped, so nothing of it is in the projections: applying it now, like a batch of one after the
     /// checkpoint, adds exactly its effects. Order-free results (counters, sums, traits and consent by their timestamps,
     /// First/Last by timestamp, segment day counters) end as if it had been processed in place; the timeline index is
-    /// put back in sequence order (<see cref="LateTimeline"/>); what depends on processing order (merges it causes happen
+    /// put back in sequence order (Profiles' SortTimeline); what depends on processing order (merges it causes happen
     /// now, Unique's first values) follows the order it was applied in. A reprocess puts it at its place in the log.
     /// </summary>
     private FailureRetryOutcome RetryFailure(long sequence)
@@ -724,7 +722,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private void ApplyLate(LoggedEvent e)
     {
         var identity = _identity.BeginBatch();
-        var work = new ProfileWork(_db, _options, _computed, _cache);
+        var work = _profiles.Begin();
         Resolve(identity, work, e);
         var changes = work.Changes(_clock.GetUtcNow().UtcDateTime);
         ProfileBatch? batch = null;
@@ -734,14 +732,14 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             work.Write(db);
             batch = OnBatch(db, ProfileBatchKind.Events, e.Sequence, _checkpoint, _ => changes);
             foreach (var c in changes)
-                if (c.Kind is ProfileChangeKind.Created or ProfileChangeKind.Updated && ProfileIds.TryParse(c.ProfileId, out var no)) LateTimeline.Sort(db, no);
+                if (c.Kind is ProfileChangeKind.Created or ProfileChangeKind.Updated && ProfileIds.TryParse(c.ProfileId, out var no)) _profiles.SortTimeline(db, no);
             ProcessorFailures.Remove(db, e.Sequence);
         });
         try
         {
             identity.Committed();
             work.Committed();
-            _cache.Clear(); // its profiles' timelines were re-sorted in the database, not in the cached copies
+            _profiles.DropCache(); // its profiles' timelines were re-sorted in the database, not in the cached copies
             Committed(batch);
             _failures.Committed(e.Sequence, discarded: null);
             Interlocked.Increment(ref _processed);
@@ -758,12 +756,12 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         _db.InTransaction(db =>
         {
             _identity.Reset(db);
-            foreach (var c in new[] { ProfileSchema.Profiles, ProfileSchema.Timeline, ProfileSchema.Accounts }) db.GetCollection(c).DeleteAll();
+            _profiles.Reset(db);
             foreach (var p in _participants) p.OnReset(db);
-            db.GetCollection(ProfileSchema.State).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = 0L });
+            db.GetCollection(StateCollection).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = 0L });
         });
         _identity.Load();
-        _cache.Clear();
+        _profiles.DropCache();
         Interlocked.Exchange(ref _checkpoint, 0);
         _logger.LogWarning("Reprocess: identity graph and profiles cleared; rebuilding from the event log ({Head} events; {Failed} listed failures are tried " +
             "again at their place, discarded ones stay skipped)", _log.LastSequence, _failures.Listed);

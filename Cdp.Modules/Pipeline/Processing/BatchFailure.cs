@@ -1,6 +1,6 @@
 using LiteDB;
 
-namespace Cdp.Modules.Profiles.Processing;
+namespace Cdp.Modules.Pipeline.Processing;
 
 /// <summary>
 /// Why a batch failed, as far as the processor can tell from the exception, before it decides what to do:

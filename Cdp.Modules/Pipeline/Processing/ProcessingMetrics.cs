@@ -1,7 +1,7 @@
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
 
-namespace Cdp.Modules.Profiles.Processing;
+namespace Cdp.Modules.Pipeline.Processing;
 
 /// <summary>The processor's progress: checkpoint, lag behind the log, rate and freshness.</summary>
 [Service]

@@ -1,4 +1,4 @@
-namespace Cdp.Modules.Profiles.Processing;
+namespace Cdp.Modules.Pipeline.Processing;
 
 /// <summary>What retrying a listed failure did.</summary>
 internal sealed record FailureRetryOutcome(string Status, string? Error = null)

@@ -1,14 +1,15 @@
 using System.Security.Claims;
 using Cdp.Modules.Profiles.Contracts;
-using Cdp.Modules.Profiles.Processing;
+using Cdp.Modules.Pipeline.Processing;
 using Cdp.Modules.Shared.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using Cdp.Modules.Pipeline.Contracts;
 
-namespace Cdp.Modules.Profiles.Api;
+namespace Cdp.Modules.Pipeline.Api;
 
 /// <summary>
 /// The events the processor set aside because they fail alone: list (reader), retry after a fix, discard (admin).

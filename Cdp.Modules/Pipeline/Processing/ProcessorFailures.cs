@@ -4,7 +4,7 @@ using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
 
-namespace Cdp.Modules.Profiles.Processing;
+namespace Cdp.Modules.Pipeline.Processing;
 
 /// <summary>
 /// Events the processor set aside because they fail alone (collection <see cref="Collection"/>, _id = the event's

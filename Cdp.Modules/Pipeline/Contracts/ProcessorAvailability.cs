@@ -1,4 +1,4 @@
-namespace Cdp.Modules.Profiles.Contracts;
+namespace Cdp.Modules.Pipeline.Contracts;
 
 /// <summary>
 /// A command for the profile processor (unmerge, erasure, link, pause...) cannot run: its thread is dead (its state

@@ -6,7 +6,7 @@ using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
 
-namespace Cdp.Modules.Profiles.Processing;
+namespace Cdp.Modules.Pipeline.Processing;
 
 /// <summary>
 /// The processor failures list's part of a person (processor_failures): an event the processor set aside is the person's

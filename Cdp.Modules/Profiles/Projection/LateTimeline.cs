@@ -2,7 +2,7 @@ using Cdp.Modules.Profiles.Projection;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
 
-namespace Cdp.Modules.Profiles.Processing;
+namespace Cdp.Modules.Profiles.Projection;
 
 /// <summary>
 /// A retried failure is applied after later events: the profile's timeline index then ends with an older sequence,
