@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Cdp.Modules.Matching.Contracts;
 
@@ -18,21 +19,22 @@ internal static class MatchingEndpoints
 
     public static void Map(RouteGroupBuilder group)
     {
-        group.MapGet("/review", List).WithCursorPaging();
-        group.MapGet("/review/{id}", (string id, ReviewQueue queue, IProfileReader profiles, IIdentityDirectory directory) =>
-            queue.Get(id) is { } item ? Results.Ok(Json(item, profiles, directory)) : Results.NotFound());
-        group.MapPost("/review/{id}/accept", Accept).RequireAdmin();
+        group.MapGet("/review", List).WithCursorPaging().WithSummary("The review queue (status=pending by default), biggest impact first");
+        group.MapGet("/review/{id}", Results<Ok<ReviewItemJson>, NotFound> (string id, ReviewQueue queue, IProfileReader profiles, IIdentityDirectory directory) =>
+            queue.Get(id) is { } item ? TypedResults.Ok(Json(item, profiles, directory)) : TypedResults.NotFound())
+            .WithSummary("One review pair: both sides as they are now, the score and its breakdown");
+        group.MapPost("/review/{id}/accept", Accept).RequireAdmin().WithSummary("Accept a pair: the two profiles merge (a probabilistic link)");
         group.MapPost("/review/accept", AcceptAll).RequireAdmin()
             .WithSummary("Accept every pending pair scoring at least minScore, best first, with the checks of a single accept");
-        group.MapPost("/review/{id}/reject", Reject).RequireAdmin();
-        group.MapPost("/matching/run", Run).RequireAdmin();
-        group.MapGet("/matching/runs", ([FromQuery] int? limit, IProfileMatching matching) =>
+        group.MapPost("/review/{id}/reject", Reject).RequireAdmin().WithSummary("Reject a pair: it is not proposed again");
+        group.MapPost("/matching/run", Run).RequireAdmin().WithSummary("Run matching now (full=true: every profile; retrain=true: learn the model again)");
+        group.MapGet("/matching/runs", Results<Ok<MatchRuns>, ProblemHttpResult> ([FromQuery] int? limit, IProfileMatching matching) =>
             limit is < 1 or > MaxTake
                 ? CursorPaging.InvalidLimit(MaxTake)
-                : Results.Ok(new { runs = matching.RecentRuns(limit ?? 20) })).WithCursorPaging();
+                : TypedResults.Ok(new MatchRuns(matching.RecentRuns(limit ?? 20)))).WithCursorPaging().WithSummary("The most recent matching runs, newest first");
     }
 
-    private static IResult List([FromQuery] string? status, [FromQuery] string? cursor, [FromQuery] int? limit, ReviewQueue queue, IProfileReader profiles, IIdentityDirectory directory)
+    private static Results<Ok<ReviewPage>, ProblemHttpResult> List([FromQuery] string? status, [FromQuery] string? cursor, [FromQuery] int? limit, ReviewQueue queue, IProfileReader profiles, IIdentityDirectory directory)
     {
         status ??= ReviewStatus.Pending;
         if (!ReviewStatus.IsKnown(status)) return Problem(400, "invalid status", "status must be pending, accepted, rejected or merged-elsewhere");
@@ -44,43 +46,43 @@ internal static class MatchingEndpoints
         if (status == ReviewStatus.Pending && skip == 0) queue.Reconcile(directory);
         var (total, items) = queue.List(status, (int)skip, take);
         var next = skip + items.Count < total && items.Count == take ? CursorPaging.Format(skip + items.Count) : null;
-        return Results.Ok(new { total, items = items.Select(i => Json(i, profiles, directory)), nextCursor = next });
+        return TypedResults.Ok(new ReviewPage(total, items.Select(i => Json(i, profiles, directory)).ToList(), next));
     }
 
-    private static async Task<IResult> Accept(string id, ReviewDecisions decisions, CancellationToken ct)
+    private static async Task<Results<Ok<ReviewAccepted>, NotFound, ProblemHttpResult>> Accept(string id, ReviewDecisions decisions, CancellationToken ct)
     {
         var (result, item, message) = await decisions.AcceptAsync(id, ct);
         return result switch
         {
-            DecisionResult.NotFound => Results.NotFound(),
+            DecisionResult.NotFound => TypedResults.NotFound(),
             DecisionResult.Conflict => Problem(409, "cannot accept", message!),
-            _ => Results.Ok(new { mergeId = item!.MergeId, winnerProfileId = ProfileIds.Format(item.Winner!.Value) }),
+            _ => TypedResults.Ok(new ReviewAccepted(item!.MergeId, ProfileIds.Format(item.Winner!.Value))),
         };
     }
 
-    private static async Task<IResult> AcceptAll([FromQuery] double? minScore, ReviewDecisions decisions, CancellationToken ct)
+    private static async Task<Results<Ok<BulkAcceptReport>, ProblemHttpResult>> AcceptAll([FromQuery] double? minScore, ReviewDecisions decisions, CancellationToken ct)
     {
         if (minScore is not (> 0 and <= 1))
             return Problem(400, "invalid minScore", "minScore (a match probability above 0 and at most 1) is required: every pending pair scoring at least it is accepted");
-        return Results.Ok(await decisions.AcceptAllAsync(minScore.Value, ct));
+        return TypedResults.Ok(await decisions.AcceptAllAsync(minScore.Value, ct));
     }
 
-    private static async Task<IResult> Reject(string id, ReviewDecisions decisions, IProfileReader profiles, IIdentityDirectory directory, CancellationToken ct)
+    private static async Task<Results<Ok<ReviewItemJson>, NotFound, ProblemHttpResult>> Reject(string id, ReviewDecisions decisions, IProfileReader profiles, IIdentityDirectory directory, CancellationToken ct)
     {
         var (result, item, message) = await decisions.RejectAsync(id, ct);
         return result switch
         {
-            DecisionResult.NotFound => Results.NotFound(),
+            DecisionResult.NotFound => TypedResults.NotFound(),
             DecisionResult.Conflict => Problem(409, "cannot reject", message!),
-            _ => Results.Ok(Json(item!, profiles, directory)),
+            _ => TypedResults.Ok(Json(item!, profiles, directory)),
         };
     }
 
-    private static async Task<IResult> Run([FromQuery] bool? full, [FromQuery] bool? retrain, IProfileMatching matching, CancellationToken ct)
+    private static async Task<Results<Ok<MatchRunReport>, ProblemHttpResult>> Run([FromQuery] bool? full, [FromQuery] bool? retrain, IProfileMatching matching, CancellationToken ct)
     {
         try
         {
-            return Results.Ok(await matching.RunAsync(full ?? false, retrain ?? false, "api", ct));
+            return TypedResults.Ok(await matching.RunAsync(full ?? false, retrain ?? false, "api", ct));
         }
         catch (MatchingBusyException ex)
         {
@@ -92,36 +94,40 @@ internal static class MatchingEndpoints
         }
     }
 
-    private static IResult Problem(int status, string title, string detail) => Results.Problem(detail: detail, statusCode: status, title: title);
+    private static ProblemHttpResult Problem(int status, string title, string detail) => TypedResults.Problem(detail: detail, statusCode: status, title: title);
 
     /// <summary>The shape the admin UI reads: both sides as they are now (the live profile holding each), the score and its breakdown.</summary>
-    private static object Json(ReviewItem i, IProfileReader profiles, IIdentityDirectory directory) => new
-    {
-        id = i.Id,
-        status = i.Status,
-        score = i.Probability,
-        matchWeight = i.MatchWeight,
-        createdAt = i.CreatedAt,
-        reason = i.Reason,
-        impact = i.Impact,
-        closed = i.Closed,
-        decidedAt = i.DecidedAt,
-        mergeId = i.MergeId,
-        left = Side(i.Left, profiles, directory),
-        right = Side(i.Right, profiles, directory),
-        comparisons = i.Comparisons.Select(c => new { name = c.Name, level = c.Level, weight = c.Weight, left = c.Left, right = c.Right }),
-    };
+    private static ReviewItemJson Json(ReviewItem i, IProfileReader profiles, IIdentityDirectory directory) => new(
+        i.Id, i.Status, i.Probability, i.MatchWeight, i.CreatedAt, i.Reason, i.Impact, i.Closed, i.DecidedAt, i.MergeId,
+        Side(i.Left, profiles, directory), Side(i.Right, profiles, directory),
+        i.Comparisons.Select(c => new ReviewComparison(c.Name, c.Level, c.Weight, c.Left, c.Right)).ToList());
 
-    private static object Side(long queued, IProfileReader profiles, IIdentityDirectory directory)
+    private static ReviewSide Side(long queued, IProfileReader profiles, IIdentityDirectory directory)
     {
         var live = directory.LiveProfile(queued) ?? queued;
         var view = profiles.Get(ProfileIds.Format(live));
         var identity = directory.Get(live);
-        return new
-        {
-            profileId = ProfileIds.Format(live),
-            traits = view is null ? new JsonObject() : JsonNode.Parse(view.Traits.GetRawText()),
-            identifiers = identity?.Identifiers.Select(x => new { type = x.Type, value = x.Value }).ToArray() ?? [],
-        };
+        return new ReviewSide(ProfileIds.Format(live), view is null ? new JsonObject() : JsonNode.Parse(view.Traits.GetRawText()),
+            identity?.Identifiers.Select(x => new ReviewIdentifier(x.Type, x.Value)).ToList() ?? []);
     }
 }
+
+/// <summary>GET /api/identity/review: the pairs of one status (<c>total</c> of them), a page in the queue's order.</summary>
+internal sealed record ReviewPage(int Total, IReadOnlyList<ReviewItemJson> Items, string? NextCursor);
+
+/// <summary>The shape the admin UI reads: both sides as they are now (the live profile holding each), the score and its breakdown.</summary>
+internal sealed record ReviewItemJson(string Id, string Status, double Score, double MatchWeight, DateTime CreatedAt, string? Reason, int Impact,
+    string? Closed, DateTime? DecidedAt, string? MergeId, ReviewSide Left, ReviewSide Right, IReadOnlyList<ReviewComparison> Comparisons);
+
+/// <summary>One side of a pair: the live profile, its traits, its identifiers.</summary>
+internal sealed record ReviewSide(string ProfileId, JsonNode? Traits, IReadOnlyList<ReviewIdentifier> Identifiers);
+
+internal sealed record ReviewIdentifier(string Type, string Value);
+
+internal sealed record ReviewComparison(string Name, string Level, double Weight, string? Left, string? Right);
+
+/// <summary>POST /api/identity/review/{id}/accept: the merge the accepted pair made and the profile that won.</summary>
+internal sealed record ReviewAccepted(string? MergeId, string WinnerProfileId);
+
+/// <summary>GET /api/identity/matching/runs.</summary>
+internal sealed record MatchRuns(IReadOnlyList<MatchRunReport> Runs);

@@ -30,7 +30,7 @@ internal static class ProcessorFailureEndpoints
             .WithSummary("Discard a set-aside event: it stays skipped (a reprocess skips it too) and leaves the list");
     }
 
-    private static IResult List(ProcessorFailures failures, [FromQuery] string? cursor, [FromQuery] int? limit,
+    private static Results<Ok<FailurePage>, ProblemHttpResult> List(ProcessorFailures failures, [FromQuery] string? cursor, [FromQuery] int? limit,
         [FromQuery] bool? discarded)
     {
         if (limit is < 1 or > MaxPage) return CursorPaging.InvalidLimit(MaxPage);
@@ -40,10 +40,10 @@ internal static class ProcessorFailureEndpoints
         return TypedResults.Ok(new FailurePage(failures.Listed, items, items.Count == take ? CursorPaging.Format(items[^1].Sequence) : null));
     }
 
-    private static async Task<IResult> Retry(long sequence, ProfileProcessor processor, ProcessorFailures failures, CancellationToken ct)
+    private static async Task<Results<Ok<FailureRetried>, NotFound, ProblemHttpResult>> Retry(long sequence, ProfileProcessor processor, ProcessorFailures failures, CancellationToken ct)
     {
         FailureRetryOutcome outcome;
-        // a dead processor's ProcessorUnavailableException is the /api/profiles group's 503 (ProfilesModule)
+        // a dead processor's ProcessorUnavailableException is the /api/profiles group's 503 (PipelineModule)
         try { outcome = await processor.RetryFailureAsync(sequence, ct); }
         catch (Exception ex) when (BatchFailure.IsEnvironmental(ex))
         {
@@ -52,7 +52,7 @@ internal static class ProcessorFailureEndpoints
         }
         return outcome.Status switch
         {
-            "applied" => TypedResults.Ok(new { sequence, status = outcome.Status }),
+            "applied" => TypedResults.Ok(new FailureRetried(sequence, outcome.Status)),
             "failed again" => TypedResults.Problem(title: "the event fails again", detail: outcome.Error + "; it stays listed",
                 statusCode: StatusCodes.Status409Conflict, extensions: new Dictionary<string, object?> { ["failure"] = failures.Get(sequence) }),
             "discarded" => TypedResults.Problem(title: "the event was discarded", detail: $"event {sequence} was discarded; it stays skipped",
@@ -63,7 +63,7 @@ internal static class ProcessorFailureEndpoints
         };
     }
 
-    private static async Task<IResult> Discard(long sequence, ProfileProcessor processor, ClaimsPrincipal user, CancellationToken ct)
+    private static async Task<Results<NoContent, NotFound>> Discard(long sequence, ProfileProcessor processor, ClaimsPrincipal user, CancellationToken ct)
     {
         var by = user.FindFirstValue(ClaimTypes.Name) ?? "unknown";
         return await processor.DiscardFailureAsync(sequence, by, ct) ? TypedResults.NoContent() : TypedResults.NotFound();
@@ -71,4 +71,7 @@ internal static class ProcessorFailureEndpoints
 
     /// <param name="Count">Listed failures in all (not discarded).</param>
     internal sealed record FailurePage(int Count, IReadOnlyList<ProcessorFailureView> Items, string? NextCursor);
+
+    /// <summary>A retried event was applied (<c>status</c> "applied").</summary>
+    internal sealed record FailureRetried(long Sequence, string Status);
 }
