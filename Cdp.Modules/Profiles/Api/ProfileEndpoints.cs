@@ -35,7 +35,8 @@ internal static class ProfileEndpoints
             .WithSummary("Per trait: the survivorship rule that chose its value and the event that gave it (sequence, source, messageId, time)");
         group.MapGet("/{reference}/identifiers", Identifiers).WithSummary("A profile's identifiers, first and last seen, quarantined ones marked");
         group.MapGet("/{reference}/merges", Merges).WithSummary("The merge records of a profile's history");
-        group.MapGet("/{reference}/timeline", Timeline).WithCursorPaging().WithSummary("A profile's events, newest first, as the log holds them");
+        group.MapGet("/{reference}/timeline", Timeline).WithCursorPaging()
+            .WithSummary("A profile's events, newest first by event time, as the log holds them (with sequence, source and receivedAt)");
     }
 
     private static ProblemHttpResult BadRequest(string field, string message) =>
@@ -111,6 +112,11 @@ internal static class ProfileEndpoints
     private static ProfileMerge MergeOf(MergeRecordView m) => new(m.Id, ProfileIds.Format(m.Winner), ProfileIds.Format(m.Loser), m.Rule,
         m.JoiningIdentifier, m.MatchedIdentifier, m.Sequence, m.Source, m.MessageId, m.At);
 
+    /// <summary>
+    /// Newest first by event time (ties: the later sequence first), whatever order the events arrived in. The cursor is
+    /// "ticks.sequence" of the last event of the previous page, so paging neither repeats nor skips an event. Timeline
+    /// parts written before event times were kept (older databases) take theirs from the log here, once per request.
+    /// </summary>
     private static Results<Ok<ProfileTimelinePage>, NotFound, ProblemHttpResult> Timeline(string reference, IIdentityDirectory directory, ProfileReader reader,
         CdpDatabase db, IEventLog log, [FromQuery] string? cursor, [FromQuery] int? limit)
     {
@@ -119,26 +125,45 @@ internal static class ProfileEndpoints
         if (no == 0) return TypedResults.NotFound();
         var take = limit ?? DefaultPage;
         if (take is < 1 or > MaxPage) return BadRequest("limit", $"limit must be between 1 and {MaxPage}");
-        var before = long.MaxValue;
-        if (cursor is not null && (!long.TryParse(cursor, out before) || before < 1))
+        var after = (Ticks: long.MaxValue, Sequence: long.MaxValue);
+        if (cursor is not null && !TryReadTimelineCursor(cursor, out after))
             return BadRequest("cursor", "cursor must be the nextCursor of a previous page");
         var state = reader.Load(no);
         if (state is null) return TypedResults.NotFound();
-        var page = ProfileTimeline.Page(db, state, before, take + 1);
+        var entries = ProfileTimeline.Entries(db, state);
+        for (var i = 0; i < entries.Count; i++)
+            if (entries[i].Ticks == EventTimes.Unknown && log.ReadAfter(entries[i].Sequence - 1, 1) is [var old] && old.Sequence == entries[i].Sequence)
+                entries[i] = (old.Sequence, ProfileWork.EventTime(old).Ticks);
+        var page = entries.Where(e => e.Ticks < after.Ticks || (e.Ticks == after.Ticks && e.Sequence < after.Sequence))
+            .OrderByDescending(e => e.Ticks).ThenByDescending(e => e.Sequence).Take(take + 1).ToList();
         var more = page.Count > take;
         if (more) page.RemoveAt(page.Count - 1);
         var events = new List<JsonObject>();
-        foreach (var seq in page)
+        foreach (var (seq, _) in page)
         {
             var e = log.ReadAfter(seq - 1, 1);
             if (e.Count == 0 || e[0].Sequence != seq) continue;
             var node = JsonNode.Parse(e[0].Json.Span)!.AsObject();
             node["sequence"] = seq;
             node["source"] = e[0].Source;
+            node["receivedAt"] = e[0].ReceivedAt;
             events.Add(node);
         }
         return TypedResults.Ok(new ProfileTimelinePage(ProfileIds.Format(no), events,
-            more && page.Count > 0 ? page[^1].ToString(System.Globalization.CultureInfo.InvariantCulture) : null));
+            more && page.Count > 0 ? TimelineCursor(page[^1].Ticks, page[^1].Sequence) : null));
+    }
+
+    private static string TimelineCursor(long ticks, long sequence) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{ticks}.{sequence}");
+
+    private static bool TryReadTimelineCursor(string cursor, out (long Ticks, long Sequence) after)
+    {
+        after = default;
+        var dot = cursor.IndexOf('.');
+        return dot > 0
+            && long.TryParse(cursor.AsSpan(0, dot), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out after.Ticks)
+            && long.TryParse(cursor.AsSpan(dot + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out after.Sequence)
+            && after.Sequence >= 1;
     }
 
     private static Results<Ok<ProfilePage>, ProblemHttpResult> List(CdpDatabase db, ProfileReader reader, [FromQuery] string? cursor, [FromQuery] int? limit)

@@ -42,7 +42,10 @@ internal sealed record ProfileMerges(string Id, IReadOnlyList<ProfileMerge> Merg
 internal sealed record ProfileMerge(string Id, string Winner, string Loser, string Rule, string JoiningIdentifier, string MatchedIdentifier,
     long Sequence, string Source, string MessageId, DateTime At);
 
-/// <summary>GET /api/profiles/{reference}/timeline: events as the log holds them, plus <c>sequence</c> and <c>source</c>.</summary>
+/// <summary>
+/// GET /api/profiles/{reference}/timeline: events as the log holds them, plus <c>sequence</c>, <c>source</c> and
+/// <c>receivedAt</c> (when Cdp received it; its <c>timestamp</c> is when it happened), newest first by event time.
+/// </summary>
 internal sealed record ProfileTimelinePage(string Id, IReadOnlyList<JsonObject> Events, string? NextCursor);
 
 /// <summary>GET /api/profiles/accounts/{groupId}: an account's traits, skipped values and members (at most 500).</summary>
