@@ -5,6 +5,8 @@ using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Storage;
 using Microsoft.Extensions.Options;
+using Cdp.Modules.Matching.Contracts;
+using Cdp.Modules.Pipeline.Contracts;
 
 // Cdp.Host [verb] [options] [--Cdp:Section:Key=value ...]   (see README.md, "Command line")
 // Verbs other than run open the data file themselves: stop the server first. One process per database file: a second one

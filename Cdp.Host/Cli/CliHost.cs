@@ -1,4 +1,5 @@
 using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Host.Cli;
 

@@ -1,6 +1,8 @@
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Matching.Contracts;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Host.Cli;
 

@@ -1,5 +1,6 @@
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Host.Cli;
 

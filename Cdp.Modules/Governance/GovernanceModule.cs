@@ -23,7 +23,7 @@ public sealed class GovernanceModule : ICdpModule
         services.AddValidatedSettings<AdminOptions, AdminOptionsValidator>(configuration, AdminOptions.Section);
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<AdminOptions>, ProductionAdminKeyRules>();
         services.AddSingleton<AdminKeyRing>();
-        services.AddSingleton<Contracts.IAdminSessions, AdminSessions>();
+        services.AddSingleton<IAdminSessions, AdminSessions>();
         services.AddAuthentication(AdminAccess.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AdminAccess.Scheme, _ => { });
         services.AddAuthorizationBuilder()

@@ -8,7 +8,10 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Cdp.Modules.Identity;
 
-/// <summary>Identifier normalisation, the deterministic identity graph, merge records, unmerge and rule dry runs.</summary>
+/// <summary>
+/// Identifier normalisation, the deterministic identity graph, merge records, unmerge and rule dry runs. Probabilistic
+/// matching is its own module (Matching) above it; the graph applies and replays the links Matching decides (ProfileLink).
+/// </summary>
 public sealed class IdentityModule : ICdpModule
 {
     public string Name => "Identity";
@@ -17,13 +20,11 @@ public sealed class IdentityModule : ICdpModule
     {
         services.AddValidatedSettings<IdentityOptions, IdentityOptionsValidator>(configuration, IdentityOptions.Section);
         services.AddModuleServices(typeof(IdentityModule));
-        Matching.MatchingRegistration.Add(services, configuration);
     }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/identity").WithTags("Identity").RequireReader();
         IdentityEndpoints.Map(group);
-        ProfileMatching.MatchingEndpoints.Map(group);
     }
 }

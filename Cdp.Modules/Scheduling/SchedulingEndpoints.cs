@@ -23,13 +23,13 @@ internal static class SchedulingEndpoints
             r.LastExecution,
             r.LastJobId,
             r.LastJobState,
-            r.Error)).ToList())).RequireAdmin();
+            r.Error)).ToList())).RequireAdmin().WithSummary("The recurring jobs from Cdp:Scheduling:RecurringJobs: cron, next and last run, state");
 
         group.MapPost("/recurring/{id}/trigger", Results<Accepted<TriggeredRun>, NotFound<ProblemDetails>> (string id, IBackgroundJobs jobs) =>
             jobs.TriggerRecurring(id) is { } jobId
                 ? TypedResults.Accepted($"/jobs/jobs/details/{jobId}", new TriggeredRun(id, jobId))
                 : TypedResults.NotFound(new ProblemDetails { Title = "Not Found", Status = 404, Detail = $"no recurring job '{id}' (Cdp:Scheduling:RecurringJobs)" }))
-            .RequireAdmin();
+            .RequireAdmin().WithSummary("Run a recurring job now (it is queued; follow it on the jobs dashboard)");
     }
 
     internal sealed record RecurringJobView(string Id, string? Kind, string? Cron, string? TimeZone, string? Queue,

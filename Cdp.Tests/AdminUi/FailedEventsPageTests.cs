@@ -4,6 +4,7 @@ using Cdp.Tests.Support;
 using LiteDB;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Tests.AdminUi;
 

@@ -1,6 +1,7 @@
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Tests.Support;
 using Microsoft.Playwright;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Tests.AdminUi;
 

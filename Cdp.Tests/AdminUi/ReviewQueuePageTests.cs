@@ -1,9 +1,9 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Cdp.Tests.Identity.ProfileMatching;
+using Cdp.Tests.Matching.ProfileMatching;
 using Cdp.Tests.Support;
 using Microsoft.Playwright;
-using static Cdp.Tests.Identity.ProfileMatching.MatchingHost;
+using static Cdp.Tests.Matching.ProfileMatching.MatchingHost;
 
 namespace Cdp.Tests.AdminUi;
 

@@ -9,7 +9,7 @@ public sealed class ModuleBoundaryTests
 {
     private static readonly Assembly Modules = typeof(ICdpModule).Assembly;
 
-    private static readonly string[] Names = ["Collection", "Identity", "Profiles", "Segments", "Activation", "Scheduling", "Governance"];
+    private static readonly string[] Names = ["Collection", "Identity", "Profiles", "Pipeline", "Matching", "Segments", "Activation", "Scheduling", "Governance"];
 
     public static readonly TheoryData<string> ModuleNames = new(Names);
 

@@ -8,6 +8,7 @@ using Cdp.Modules.Segments.Definitions;
 using Cdp.Tests.Segments;
 using Cdp.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Tests.Collection;
 

@@ -8,6 +8,7 @@ using Cdp.Modules.Shared.Storage;
 using Cdp.Tests.Support;
 using LiteDB;
 using Microsoft.Extensions.DependencyInjection;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Tests.Governance;
 

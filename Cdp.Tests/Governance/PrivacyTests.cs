@@ -6,6 +6,7 @@ using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Segments.Contracts;
 using Cdp.Modules.Shared.Storage;
 using Cdp.Tests.Support;
+using Cdp.Modules.Pipeline.Contracts;
 
 
 namespace Cdp.Tests.Governance;
@@ -119,7 +120,7 @@ public sealed class PrivacyTests
         await SeedAsync(host);
         var admin = host.AdminClient();
         var jane = await admin.ProfileId("user_id:u-jane");
-        var processor = host.Service<Cdp.Modules.Profiles.Contracts.IProfileProcessor>();
+        var processor = host.Service<Cdp.Modules.Pipeline.Contracts.IProfileProcessor>();
         using var gate = new ManualResetEventSlim();
         var paused = processor.RunExclusiveAsync(() => gate.Wait(TimeSpan.FromSeconds(60)), CancellationToken.None); // holds the processor
         await host.TrackingClient().SendBatch([

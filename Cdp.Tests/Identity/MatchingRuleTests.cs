@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Tests.Support;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Tests.Identity;
 

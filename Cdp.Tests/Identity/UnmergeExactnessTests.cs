@@ -2,6 +2,7 @@ using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Storage;
 using Cdp.Tests.Profiles;
 using Cdp.Tests.Support;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Tests.Identity;
 

@@ -3,6 +3,7 @@ using Cdp.Modules.Profiles.Projection;
 using Cdp.Modules.Shared.Storage;
 using Cdp.Tests.Profiles;
 using Cdp.Tests.Support;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Tests.Identity;
 

@@ -6,6 +6,7 @@ using FluentAssertions;
 using LiteDB;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Tests.Profiles;
 

@@ -7,6 +7,7 @@ using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Storage;
 using Cdp.Tests.Support;
 using CsCheck;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Tests.Profiles;
 

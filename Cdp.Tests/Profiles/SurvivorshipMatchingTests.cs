@@ -1,6 +1,6 @@
-using Cdp.Tests.Identity.ProfileMatching;
+using Cdp.Tests.Matching.ProfileMatching;
 using Cdp.Tests.Support;
-using static Cdp.Tests.Identity.ProfileMatching.MatchingHost;
+using static Cdp.Tests.Matching.ProfileMatching.MatchingHost;
 
 namespace Cdp.Tests.Profiles;
 

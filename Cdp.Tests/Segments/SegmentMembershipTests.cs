@@ -7,6 +7,7 @@ using Cdp.Modules.Segments.Definitions;
 using Cdp.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Tests.Segments;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Cdp.Tests.Support;
-using static Cdp.Tests.Identity.ProfileMatching.MatchingHost;
+using static Cdp.Tests.Matching.ProfileMatching.MatchingHost;
 
 namespace Cdp.Tests.Shared;
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Tests.Support;
 

@@ -7,6 +7,7 @@ using Cdp.Modules.Profiles.Contracts;
 using LiteDB;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Bench;
 

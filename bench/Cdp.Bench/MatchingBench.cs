@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Cdp.Modules.Identity.Matching;
+using Cdp.Modules.Matching.Engine;
 
 namespace Cdp.Bench;
 

@@ -8,6 +8,7 @@ using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Collection.EventLog;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Bench;
 

@@ -31,7 +31,7 @@ internal static class DeadLetterEndpoints
 
     public static void Map(IEndpointRouteBuilder group)
     {
-        group.MapGet("/dead-letters", (CdpDatabase db, string? cursor, int? limit) =>
+        group.MapGet("/dead-letters", Results<Ok<DeadLetterPage>, ProblemHttpResult> (CdpDatabase db, string? cursor, int? limit) =>
         {
             var take = limit ?? 100;
             if (take is < 1 or > MaxPageSize) return CursorPaging.InvalidLimit(MaxPageSize);

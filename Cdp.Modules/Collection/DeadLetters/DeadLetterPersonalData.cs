@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Cdp.Modules.Collection.EventLog;
-using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
@@ -12,13 +12,13 @@ namespace Cdp.Modules.Collection.DeadLetters;
 /// <summary>
 /// Dead letters' part of a person: refused events kept with their raw text (dead_letters). They are attributed to nobody
 /// (they never reached identity resolution), so a dead letter is the person's when its raw payload carries one of the
-/// person's identifiers in any spelling (IIdentifierReader.IdentifiersInText: read as identity reads an event when the text is
+/// person's identifiers in any spelling (ITextIdentifiers.IdentifiersInText, implemented by Identity: read as identity reads an event when the text is
 /// JSON, and every email- and phone-shaped token normalised: "(650) 253-0000" is the phone +16502530000, "mary.major@gmail.com"
 /// is marymajor@gmail.com), or an identifier's value found anywhere in the raw text as a whole token (case-insensitive). Export and
 /// erasure use the same predicate; erasure deletes the whole dead letter (its raw text is the personal data).
 /// </summary>
 [Service]
-internal sealed class DeadLetterPersonalData(CdpDatabase db, IIdentifierReader identifiers) : IPersonalDataHolder
+internal sealed class DeadLetterPersonalData(CdpDatabase db, ITextIdentifiers identifiers) : IPersonalDataHolder
 {
     /// <summary>
     /// Identifier values shorter than this are not searched for as plain text: a short anonymous id ("abc") would match

@@ -18,7 +18,7 @@ internal static class EventLogEndpoints
     public static void Map(IEndpointRouteBuilder group)
     {
         // the cursor is a sequence number: cursor=41 starts at event 42, so an operator can also jump to one event
-        group.MapGet("/events", (IEventLog log, string? cursor, int? limit) =>
+        group.MapGet("/events", Results<Ok<EventLogPage>, ProblemHttpResult> (IEventLog log, string? cursor, int? limit) =>
         {
             var take = limit ?? 100;
             if (take is < 1 or > MaxPageSize) return CursorPaging.InvalidLimit(MaxPageSize);

@@ -3,6 +3,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using Cdp.Modules.Governance.Contracts;
+using Cdp.Modules.Shared.Http;
 
 namespace Cdp.Modules.Governance.Access;
 

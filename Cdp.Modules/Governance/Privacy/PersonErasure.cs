@@ -4,6 +4,7 @@ using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
 using Microsoft.Extensions.Logging;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Modules.Governance.Privacy;
 

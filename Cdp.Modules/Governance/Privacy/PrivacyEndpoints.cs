@@ -1,8 +1,10 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Cdp.Modules.Shared.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Modules.Governance.Privacy;
 
@@ -22,47 +24,44 @@ internal static class PrivacyEndpoints
         group.MapDelete("/profiles/{profileId}", DeleteProfile).WithSummary("Delete a person by profile id; answers the deletion receipt");
         group.MapPost("/deletions", DeleteByIdentifier).WithSummary("Delete a person by identifier ({identifierType, value}); answers the deletion receipt");
         group.MapGet("/deletions", ListDeletions).WithCursorPaging().WithSummary("Past deletion receipts, newest first; page on with cursor=nextCursor");
-        group.MapGet("/deletions/{receiptId}", (string receiptId, DeletionReceipts receipts, IEnumerable<Cdp.Modules.Shared.Privacy.IPersonalDataHolder> holders) =>
-            receipts.Get(receiptId) is { } r ? Results.Ok(WithFollowUp(r, holders)) : Results.NotFound());
+        group.MapGet("/deletions/{receiptId}", Results<Ok<DeletionReceiptJson>, NotFound> (string receiptId, DeletionReceipts receipts,
+                IEnumerable<Cdp.Modules.Shared.Privacy.IPersonalDataHolder> holders) =>
+            receipts.Get(receiptId) is { } r ? TypedResults.Ok(WithFollowUp(r, holders)) : TypedResults.NotFound())
+            .WithSummary("One deletion receipt with each module's follow-up (e.g. the deletions at the destinations)");
         group.MapGet("/profiles/{profileId}/export", Export).WithSummary("Subject access request: everything held about the person, as one JSON document");
-        group.MapGet("/suppressions", ListSuppressions).WithCursorPaging();
+        group.MapGet("/suppressions", ListSuppressions).WithCursorPaging().WithSummary("Suppressed identifiers (hashed), newest first");
         group.MapPost("/suppressions", Suppress).WithSummary("Suppress an identifier without deleting anyone");
-        group.MapDelete("/suppressions/{hash}", (string hash, SuppressionList list) =>
-            list.Remove(hash) ? Results.NoContent() : Results.NotFound()).WithSummary("Un-suppress: events with the identifier are accepted again");
+        group.MapDelete("/suppressions/{hash}", Results<NoContent, NotFound> (string hash, SuppressionList list) =>
+            list.Remove(hash) ? TypedResults.NoContent() : TypedResults.NotFound()).WithSummary("Un-suppress: events with the identifier are accepted again");
     }
 
     private static ProblemHttpResult BadRequest(string field, string message) =>
         TypedResults.Problem(detail: message, statusCode: 400, title: $"invalid {field}", extensions: new Dictionary<string, object?> { ["field"] = field });
 
-    private static object Json(DeletionReceipt r) => new
-    {
-        receiptId = r.ReceiptId, profileId = r.ProfileId, requestedBy = r.RequestedBy, requestedAt = r.RequestedAt, completedAt = r.CompletedAt,
-        erased = r.Erased, suppressedIdentifiers = r.SuppressedIdentifiers,
-    };
+    private static DeletionReceiptJson Json(DeletionReceipt r) =>
+        new(r.ReceiptId, r.ProfileId, r.RequestedBy, r.RequestedAt, r.CompletedAt, r.Erased, r.SuppressedIdentifiers, null);
 
     /// <summary>The receipt with each holder's follow-up (e.g. "syncs": the deletion at every destination, its outcome and when it completed).</summary>
-    private static JsonObject WithFollowUp(DeletionReceipt r, IEnumerable<Cdp.Modules.Shared.Privacy.IPersonalDataHolder> holders)
+    private static DeletionReceiptJson WithFollowUp(DeletionReceipt r, IEnumerable<Cdp.Modules.Shared.Privacy.IPersonalDataHolder> holders)
     {
-        var json = System.Text.Json.JsonSerializer.SerializeToNode(Json(r))!.AsObject();
         var followUp = new JsonObject();
         foreach (var h in holders)
             if (h.FollowUp(r.ReceiptId) is { } f) followUp[h.Section] = f;
-        json["followUp"] = followUp;
-        return json;
+        return Json(r) with { FollowUp = followUp };
     }
 
     private static string Caller(ClaimsPrincipal user) => user.FindFirstValue(ClaimTypes.Name) ?? "unknown";
 
-    private static async Task<IResult> DeleteProfile(string profileId, PersonalDataSubjects subjects, PersonErasure erasure, ClaimsPrincipal user, CancellationToken ct)
+    private static async Task<Results<Ok<DeletionReceiptJson>, NotFound, ProblemHttpResult>> DeleteProfile(string profileId, PersonalDataSubjects subjects, PersonErasure erasure, ClaimsPrincipal user, CancellationToken ct)
     {
-        if (!Cdp.Modules.Profiles.Contracts.ProfileIds.TryParse(profileId, out _))
+        if (!Cdp.Modules.Identity.Contracts.ProfileIds.TryParse(profileId, out _))
             return BadRequest("profileId", "a profile id looks like p_123; to delete by identifier POST /api/privacy/deletions");
         if (subjects.ByProfileId(profileId) is not { } live) return TypedResults.NotFound();
         var receipt = await erasure.DeleteAsync(live, Caller(user), ct);
         return receipt is null ? TypedResults.NotFound() : TypedResults.Ok(Json(receipt));
     }
 
-    private static async Task<IResult> DeleteByIdentifier(IdentifierRequest? request, PersonalDataSubjects subjects, PersonErasure erasure, ClaimsPrincipal user, CancellationToken ct)
+    private static async Task<Results<Ok<DeletionReceiptJson>, NotFound, ProblemHttpResult>> DeleteByIdentifier(IdentifierRequest? request, PersonalDataSubjects subjects, PersonErasure erasure, ClaimsPrincipal user, CancellationToken ct)
     {
         var (key, problem) = Identifier(request, subjects);
         if (problem is not null) return problem;
@@ -71,7 +70,7 @@ internal static class PrivacyEndpoints
         return receipt is null ? TypedResults.NotFound() : TypedResults.Ok(Json(receipt));
     }
 
-    private static (string? Key, IResult? Problem) Identifier(IdentifierRequest? request, PersonalDataSubjects subjects)
+    private static (string? Key, ProblemHttpResult? Problem) Identifier(IdentifierRequest? request, PersonalDataSubjects subjects)
     {
         if (request is null) return (null, BadRequest("body", "send {\"identifierType\": \"email\", \"value\": \"jane@example.com\"}"));
         if (string.IsNullOrWhiteSpace(request.IdentifierType) || !subjects.Types.Contains(request.IdentifierType))
@@ -83,50 +82,67 @@ internal static class PrivacyEndpoints
             : (key, null);
     }
 
-    private static IResult Export(string profileId, PersonalDataSubjects subjects, SubjectAccessExport export)
+    private static Results<Ok<SubjectAccessDocument>, NotFound, ProblemHttpResult> Export(string profileId, PersonalDataSubjects subjects, SubjectAccessExport export)
     {
-        long? live = Cdp.Modules.Profiles.Contracts.ProfileIds.TryParse(profileId, out _) ? subjects.ByProfileId(profileId)
+        long? live = Cdp.Modules.Identity.Contracts.ProfileIds.TryParse(profileId, out _) ? subjects.ByProfileId(profileId)
             : profileId.IndexOf(':') is > 0 and var i && subjects.Normalise(profileId[..i], profileId[(i + 1)..]) is { } key ? subjects.ByIdentifier(key)
             : null;
         if (live is null)
             return profileId.StartsWith("p_", StringComparison.Ordinal) || profileId.Contains(':') ? TypedResults.NotFound()
                 : BadRequest("profileId", "a profile id looks like p_123 (or give an identifier type:value)");
         var document = export.Export(live.Value);
-        return document is null ? TypedResults.NotFound() : TypedResults.Ok(document);
+        return document is null ? TypedResults.NotFound() : TypedResults.Ok(new SubjectAccessDocument { Sections = document.ToDictionary(p => p.Key, p => (object?)p.Value) });
     }
 
     // the cursor of these two lists is an offset in their order (newest first), as opaque to clients as any cursor
-    private static IResult ListDeletions(DeletionReceipts receipts, IEnumerable<Cdp.Modules.Shared.Privacy.IPersonalDataHolder> holders, [FromQuery] string? cursor, [FromQuery] int? limit)
+    private static Results<Ok<DeletionPage>, ProblemHttpResult> ListDeletions(DeletionReceipts receipts, IEnumerable<Cdp.Modules.Shared.Privacy.IPersonalDataHolder> holders, [FromQuery] string? cursor, [FromQuery] int? limit)
     {
         if (limit is < 1 or > MaxPage) return BadRequest("limit", $"limit must be between 1 and {MaxPage}");
         if (!CursorPaging.TryReadPosition(cursor, out var skip) || skip > int.MaxValue) return BadRequest("cursor", "cursor must be the nextCursor of a previous page");
         var take = limit ?? 100;
         var page = receipts.List((int)skip, take);
-        return TypedResults.Ok(new { count = receipts.Count, deletions = page.Select(r => WithFollowUp(r, holders)), nextCursor = page.Count == take ? CursorPaging.Format(skip + take) : null });
+        return TypedResults.Ok(new DeletionPage(receipts.Count, page.Select(r => WithFollowUp(r, holders)).ToList(), page.Count == take ? CursorPaging.Format(skip + take) : null));
     }
 
-    private static IResult ListSuppressions(SuppressionList list, [FromQuery] string? cursor, [FromQuery] int? limit)
+    private static Results<Ok<SuppressionPage>, ProblemHttpResult> ListSuppressions(SuppressionList list, [FromQuery] string? cursor, [FromQuery] int? limit)
     {
         if (limit is < 1 or > MaxPage) return BadRequest("limit", $"limit must be between 1 and {MaxPage}");
         if (!CursorPaging.TryReadPosition(cursor, out var skip) || skip > int.MaxValue) return BadRequest("cursor", "cursor must be the nextCursor of a previous page");
         var take = limit ?? 100;
         var page = list.List((int)skip, take);
-        return TypedResults.Ok(new
-        {
-            count = list.Count,
-            suppressions = page.Select(s => new { hash = s.Hash, type = s.Type, createdAt = s.CreatedAt, receiptId = s.ReceiptId }),
-            nextCursor = page.Count == take ? CursorPaging.Format(skip + take) : null,
-        });
+        return TypedResults.Ok(new SuppressionPage(list.Count, page.Select(s => new SuppressionJson(s.Hash, s.Type, s.CreatedAt, s.ReceiptId)).ToList(),
+            page.Count == take ? CursorPaging.Format(skip + take) : null));
     }
 
-    private static IResult Suppress(IdentifierRequest? request, PersonalDataSubjects subjects, SuppressionList list, Cdp.Modules.Shared.Storage.CdpDatabase db, TimeProvider clock)
+    private static Results<Created<SuppressionJson>, Ok<SuppressionJson>, ProblemHttpResult> Suppress(IdentifierRequest? request, PersonalDataSubjects subjects, SuppressionList list, Cdp.Modules.Shared.Storage.CdpDatabase db, TimeProvider clock)
     {
         var (key, problem) = Identifier(request, subjects);
         if (problem is not null) return problem;
         var added = db.InTransaction(d => list.Add(d, [key!], null, clock.GetUtcNow().UtcDateTime));
         var hash = list.Hash(key!);
         var s = list.Get(hash)!;
-        var body = new { hash, type = s.Type, createdAt = s.CreatedAt, receiptId = s.ReceiptId };
+        var body = new SuppressionJson(hash, s.Type, s.CreatedAt, s.ReceiptId);
         return added.Count > 0 ? TypedResults.Created($"/api/privacy/suppressions/{hash}", body) : TypedResults.Ok(body);
     }
+}
+
+/// <summary>A deletion receipt: what was erased, by kind (counts only); <c>followUp</c> (each module's work after the transaction) where listed.</summary>
+internal sealed record DeletionReceiptJson(string ReceiptId, string ProfileId, string RequestedBy, DateTime RequestedAt, DateTime CompletedAt,
+    IReadOnlyDictionary<string, long> Erased, int SuppressedIdentifiers,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonObject? FollowUp);
+
+/// <summary>GET /api/privacy/deletions: receipts, newest first (<c>count</c> in all).</summary>
+internal sealed record DeletionPage(long Count, IReadOnlyList<DeletionReceiptJson> Deletions, string? NextCursor);
+
+/// <summary>A suppressed identifier: its hash (never the value), type, when, and the deletion that suppressed it (null: suppressed alone).</summary>
+internal sealed record SuppressionJson(string Hash, string Type, DateTime CreatedAt, string? ReceiptId);
+
+/// <summary>GET /api/privacy/suppressions (<c>count</c> in all).</summary>
+internal sealed record SuppressionPage(long Count, IReadOnlyList<SuppressionJson> Suppressions, string? NextCursor);
+
+/// <summary>GET /api/privacy/profiles/{id}/export: one JSON document whose sections are the modules' parts of the person ("events", "profile", ...).</summary>
+internal sealed record SubjectAccessDocument
+{
+    [JsonExtensionData]
+    public Dictionary<string, object?> Sections { get; init; } = [];
 }

@@ -1,9 +1,13 @@
 using System.Text.Json;
+using Cdp.Modules.Collection.Contracts;
 
 namespace Cdp.Modules.Identity.Contracts;
 
-/// <summary>Identifier normalisation as identity resolution does it, for other modules (thread-safe).</summary>
-public interface IIdentifierReader
+/// <summary>
+/// Identifier normalisation as identity resolution does it, for other modules (thread-safe). Its text reading and
+/// <c>Normalise</c> come from Collection's <see cref="ITextIdentifiers"/>, which dead letters use.
+/// </summary>
+public interface IIdentifierReader : ITextIdentifiers
 {
     /// <summary>The normalised identifiers ("type:value") an event carries, strongest first (alias previousId counts as user id and anonymous id).</summary>
     /// <param name="types">Only identifiers of these type names (null: all); the others are not even normalised (phones cost ~10 µs).</param>
@@ -23,16 +27,6 @@ public interface IIdentifierReader
     /// suppression check: stops at the first hit, allocates only for the values it normalises).
     /// </summary>
     bool AnyIdentifierAnywhere(JsonElement payload, Func<string, bool>? types, Func<string, bool> match);
-
-    /// <summary>
-    /// Every identifier in free text (a dead letter's raw text, an error message): when the text is JSON, those of
-    /// <see cref="IdentifiersAnywhere"/>; and every email-shaped token and phone-shaped run of the text, normalised
-    /// ("mary.major@gmail.com" is email:marymajor@gmail.com, "+44 20 7946 0958" is phone:+442079460958).
-    /// </summary>
-    IReadOnlySet<string> IdentifiersInText(string text, Func<string, bool>? types = null);
-
-    /// <summary>"type:value" normalised, or null for an unknown type or a value that does not normalise (or is blocked).</summary>
-    string? Normalise(string type, string value);
 
     /// <summary>The configured identifier type names, strongest first.</summary>
     IReadOnlyList<string> Types { get; }

@@ -108,10 +108,10 @@ internal sealed class IdentityDirectory(CdpDatabase db, IdentityGraph graph) : I
             var q = n.Quarantine ?? quarantine.FindById("profile:" + p)?["reason"].AsString;
             return new LinkSide(p, n.Ids, n.Merges, q, key => quarantine.FindById("key:" + key) is not null);
         }
-        if (a == b) return $"already one profile ({Cdp.Modules.Profiles.Contracts.ProfileIds.Format(a)})";
+        if (a == b) return $"already one profile ({Cdp.Modules.Identity.Contracts.ProfileIds.Format(a)})";
         var sa = Side(a);
         var sb = Side(b);
-        if (sa is null || sb is null) return $"{Cdp.Modules.Profiles.Contracts.ProfileIds.Format(sa is null ? a : b)} no longer exists";
+        if (sa is null || sb is null) return $"{Cdp.Modules.Identity.Contracts.ProfileIds.Format(sa is null ? a : b)} no longer exists";
         return LinkRules.Refusal(graph.Catalogue, sa.Value, sb.Value, DateTime.UtcNow);
     }
 

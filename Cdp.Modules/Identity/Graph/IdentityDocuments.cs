@@ -135,35 +135,13 @@ internal sealed record MergeRecord(string Id, long Winner, long Loser, string Ru
             ["_id"] = Id, ["w"] = Winner, ["l"] = Loser, ["rule"] = Rule, ["key"] = JoiningIdentifier, ["via"] = MatchedIdentifier,
             ["seq"] = Sequence, ["src"] = Source, ["msg"] = MessageId, ["at"] = At,
         };
-        if (Evidence is not null) d["ev"] = EvidenceBson.ToBson(Evidence);
+        if (Evidence is not null) d["ev"] = MatchEvidenceBson.ToBson(Evidence);
         return d;
     }
 
     public static MergeRecord FromBson(BsonDocument d) => new(d["_id"].AsString, d["w"].AsInt64, d["l"].AsInt64, d["rule"].AsString,
         d["key"].AsString, d["via"].AsString, d["seq"].AsInt64, d["src"].AsString, d["msg"].AsString, d["at"].AsDateTime.ToUniversalTime(),
-        d.TryGetValue("ev", out var ev) && ev.IsDocument ? EvidenceBson.FromBson(ev.AsDocument) : null);
-}
-
-internal static class EvidenceBson
-{
-    public static BsonDocument ToBson(MatchEvidence e)
-    {
-        var d = new BsonDocument
-        {
-            ["p"] = e.Probability, ["w"] = e.MatchWeight, ["by"] = e.DecidedBy,
-            ["c"] = new BsonArray(e.Comparisons.Select(c => (BsonValue)new BsonDocument
-            {
-                ["n"] = c.Name, ["lv"] = c.Level, ["wt"] = c.Weight, ["a"] = c.Left is null ? BsonValue.Null : c.Left, ["b"] = c.Right is null ? BsonValue.Null : c.Right,
-            })),
-        };
-        if (e.MemberCheck is not null) d["mc"] = e.MemberCheck; // the member guard's finding (ProfileMatching/MemberGuard)
-        return d;
-    }
-
-    public static MatchEvidence FromBson(BsonDocument d) => new(d["p"].AsDouble, d["w"].AsDouble, d["by"].AsString,
-        d["c"].AsArray.Select(x => x.AsDocument).Select(c => new MatchComparison(c["n"].AsString, c["lv"].AsString, c["wt"].AsDouble,
-            c["a"].IsNull ? null : c["a"].AsString, c["b"].IsNull ? null : c["b"].AsString)).ToList(),
-        d.TryGetValue("mc", out var mc) && mc.IsString ? mc.AsString : null);
+        d.TryGetValue("ev", out var ev) && ev.IsDocument ? MatchEvidenceBson.FromBson(ev.AsDocument) : null);
 }
 
 /// <summary>Where a probabilistic link stands: applied (merged), pending (a reprocess will apply it), void (a replay found nothing to merge), undone (unmerged).</summary>
@@ -184,11 +162,11 @@ internal sealed record LinkRecord(string Id, long Left, long Right, long Sequenc
     public BsonDocument ToBson() => new()
     {
         ["_id"] = Id, ["a"] = Left, ["b"] = Right, ["seq"] = Sequence, ["ord"] = Order, ["at"] = At, ["st"] = Status,
-        ["ev"] = EvidenceBson.ToBson(Evidence), ["note"] = Note is null ? BsonValue.Null : Note,
+        ["ev"] = MatchEvidenceBson.ToBson(Evidence), ["note"] = Note is null ? BsonValue.Null : Note,
     };
 
     public static LinkRecord FromBson(BsonDocument d) => new(d["_id"].AsString, d["a"].AsInt64, d["b"].AsInt64, d["seq"].AsInt64, d["ord"].AsInt64,
-        d["at"].AsDateTime.ToUniversalTime(), d["st"].AsString, EvidenceBson.FromBson(d["ev"].AsDocument), d["note"].IsNull ? null : d["note"].AsString);
+        d["at"].AsDateTime.ToUniversalTime(), d["st"].AsString, MatchEvidenceBson.FromBson(d["ev"].AsDocument), d["note"].IsNull ? null : d["note"].AsString);
 }
 
 internal sealed record QuarantineRecord(string Id, string Kind, string Subject, long Profile, string Reason, long Sequence, DateTime At)

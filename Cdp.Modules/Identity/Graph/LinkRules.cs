@@ -1,5 +1,6 @@
 using Cdp.Modules.Identity.Identifiers;
 using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Modules.Identity.Graph;
 

@@ -14,7 +14,8 @@ using Microsoft.AspNetCore.Mvc;
 namespace Cdp.Modules.Profiles.Api;
 
 /// <summary>
-/// The Profile API under /api/profiles (reader role; reprocess needs admin). A profile reference is its id
+/// The Profile API under /api/profiles (reader role). The processor's routes under it (/processor, /reprocess) are the
+/// Pipeline module's. A profile reference is its id
 /// ("p_123"; a merged-away id answers with the profile it was merged into) or an identifier "type:value"
 /// (e.g. email:jane@example.com, normalised like incoming events).
 /// </summary>
@@ -25,162 +26,147 @@ internal static class ProfileEndpoints
 
     public static void Map(RouteGroupBuilder group)
     {
-        group.MapGet("/", List).WithCursorPaging();
-        group.MapGet("/search", Search);
-        group.MapGet("/processor", (IProfileProcessor p) => TypedResults.Ok(p.Status));
-        group.MapPost("/processor/pause", async (IProfileProcessor p, CancellationToken ct) => { await p.PauseAsync(ct); return TypedResults.Ok(p.Status); })
-            .RequireAdmin().WithSummary("Stop processing event batches (collection goes on); a restart resumes");
-        group.MapPost("/processor/resume", async (IProfileProcessor p, CancellationToken ct) => { await p.ResumeAsync(ct); return TypedResults.Ok(p.Status); })
-            .RequireAdmin().WithSummary("Process event batches again from the checkpoint");
-        group.MapPost("/reprocess", Reprocess).RequireAdmin();
-        group.MapGet("/accounts/{groupId}", Account);
-        group.MapGet("/{reference}", Get);
-        group.MapGet("/{reference}/traits", Traits);
+        group.MapGet("/", List).WithCursorPaging().WithSummary("Live profiles by number (summary: id, first and last seen, events, traits)");
+        group.MapGet("/search", Search).WithSummary("Find profiles by identifier=type:value or by trait=<name>&value=<value>");
+        group.MapGet("/accounts/{groupId}", Account).WithSummary("An account (group): its traits and member profiles");
+        group.MapGet("/{reference}", Get).WithSummary("One profile by id (p_123) or identifier (type:value), with everything it holds");
+        group.MapGet("/{reference}/traits", Traits).WithSummary("A profile's traits and computed traits");
         group.MapGet("/{reference}/traits/why", TraitsWhy)
             .WithSummary("Per trait: the survivorship rule that chose its value and the event that gave it (sequence, source, messageId, time)");
-        group.MapGet("/{reference}/identifiers", Identifiers);
-        group.MapGet("/{reference}/merges", Merges);
-        group.MapGet("/{reference}/timeline", Timeline).WithCursorPaging();
+        group.MapGet("/{reference}/identifiers", Identifiers).WithSummary("A profile's identifiers, first and last seen, quarantined ones marked");
+        group.MapGet("/{reference}/merges", Merges).WithSummary("The merge records of a profile's history");
+        group.MapGet("/{reference}/timeline", Timeline).WithCursorPaging()
+            .WithSummary("A profile's events, newest first by event time, as the log holds them (with sequence, source and receivedAt)");
     }
 
     private static ProblemHttpResult BadRequest(string field, string message) =>
         TypedResults.Problem(detail: message, statusCode: 400, title: $"invalid {field}", extensions: new Dictionary<string, object?> { ["field"] = field });
 
-    /// <summary>Resolves a reference to a live profile number; an error result when it is malformed or unknown.</summary>
-    private static (long Profile, IResult? Error) Resolve(string reference, IIdentityDirectory directory)
+    /// <summary>Resolves a reference to a live profile number; <c>Invalid</c> when it is malformed, <c>Profile</c> 0 when unknown.</summary>
+    private static (long Profile, ProblemHttpResult? Invalid) Resolve(string reference, IIdentityDirectory directory)
     {
-        if (ProfileIds.TryParse(reference, out var no))
-        {
-            var live = directory.LiveProfile(no);
-            return live is null ? (0, TypedResults.NotFound()) : (live.Value, null);
-        }
+        if (ProfileIds.TryParse(reference, out var no)) return (directory.LiveProfile(no) ?? 0, null);
         if (!reference.Contains(':'))
             return (0, BadRequest("reference", "a profile reference is a profile id (p_123) or an identifier type:value, e.g. email:jane@example.com"));
-        var found = directory.FindProfile(reference);
-        return found is null ? (0, TypedResults.NotFound()) : (found.Value, null);
+        return (directory.FindProfile(reference) ?? 0, null);
     }
 
-    private static JsonObject Summary(ProfileView v) => new()
-    {
-        ["id"] = v.Id,
-        ["firstSeen"] = v.FirstSeen,
-        ["lastSeen"] = v.LastSeen,
-        ["events"] = v.EventCount,
-        ["traits"] = JsonNode.Parse(v.Traits.GetRawText()),
-    };
+    private static ProfileSummary Summary(ProfileView v) => new(v.Id, v.FirstSeen, v.LastSeen, v.EventCount, v.Traits);
 
-    private static JsonObject Full(ProfileView v, ProfileIdentity? identity, string reference)
+    private static ProfileDetail Full(ProfileView v, ProfileIdentity? identity, string reference)
     {
-        var o = Summary(v);
-        if (reference != v.Id) o["requested"] = reference;
-        o["computedTraits"] = JsonNode.Parse(v.ComputedTraits.GetRawText());
-        o["consent"] = ProfilePersonalData.ConsentJson(v);
-        o["skipped"] = ProfilePersonalData.SkippedJson(v.Skipped);
-        o["identifiers"] = IdentifierArray(identity);
-        o["eventTypes"] = JsonSerializer.SerializeToNode(v.EventTypeCounts);
-        o["trackEvents"] = JsonSerializer.SerializeToNode(v.TrackEventCounts);
-        o["sources"] = JsonSerializer.SerializeToNode(v.Sources.ToDictionary(s => s.Key, s => new { firstSeen = s.Value.FirstSeen, lastSeen = s.Value.LastSeen, events = s.Value.Events }));
-        o["groups"] = JsonSerializer.SerializeToNode(v.Groups);
-        o["merges"] = identity?.Merges ?? 0;
-        o["mergedProfiles"] = JsonSerializer.SerializeToNode((identity?.Absorbed ?? []).Select(ProfileIds.Format));
-        var warnings = new JsonArray();
+        var warnings = new List<string>();
         if (identity?.Quarantine is { } q) warnings.Add($"quarantined: {q}; no further merges");
         foreach (var i in identity?.Identifiers ?? []) if (i.Quarantined) warnings.Add($"identifier {i.Type}:{i.Value} is quarantined; no further merges through it");
-        o["warnings"] = warnings;
-        return o;
+        return new ProfileDetail(v.Id, v.FirstSeen, v.LastSeen, v.EventCount, v.Traits, reference != v.Id ? reference : null, v.ComputedTraits,
+            ProfilePersonalData.ConsentJson(v), ProfilePersonalData.SkippedJson(v.Skipped), IdentifierList(identity), v.EventTypeCounts, v.TrackEventCounts,
+            v.Sources.ToDictionary(s => s.Key, s => new SourceSeen(s.Value.FirstSeen, s.Value.LastSeen, s.Value.Events)), v.Groups,
+            identity?.Merges ?? 0, (identity?.Absorbed ?? []).Select(ProfileIds.Format).ToList(), warnings);
     }
 
-    private static JsonArray IdentifierArray(ProfileIdentity? identity) => new((identity?.Identifiers ?? []).Select(i => (JsonNode)new JsonObject
-    {
-        ["type"] = i.Type, ["value"] = i.Value, ["firstSeen"] = i.FirstSeen, ["lastSeen"] = i.LastSeen, ["quarantined"] = i.Quarantined,
-    }).ToArray());
+    private static List<ProfileIdentifier> IdentifierList(ProfileIdentity? identity) =>
+        (identity?.Identifiers ?? []).Select(i => new ProfileIdentifier(i.Type, i.Value, i.FirstSeen, i.LastSeen, i.Quarantined)).ToList();
 
-    private static IResult Get(string reference, IIdentityDirectory directory, ProfileReader reader)
+    private static Results<Ok<ProfileDetail>, NotFound, ProblemHttpResult> Get(string reference, IIdentityDirectory directory, ProfileReader reader)
     {
-        var (no, error) = Resolve(reference, directory);
-        if (error is not null) return error;
-        var state = reader.Load(no);
+        var (no, invalid) = Resolve(reference, directory);
+        if (invalid is not null) return invalid;
+        var state = no == 0 ? null : reader.Load(no);
         return state is null ? TypedResults.NotFound() : TypedResults.Ok(Full(reader.View(state), directory.Get(no), reference));
     }
 
-    private static IResult Traits(string reference, IIdentityDirectory directory, ProfileReader reader)
+    private static Results<Ok<ProfileTraits>, NotFound, ProblemHttpResult> Traits(string reference, IIdentityDirectory directory, ProfileReader reader)
     {
-        var (no, error) = Resolve(reference, directory);
-        if (error is not null) return error;
-        var state = reader.Load(no);
+        var (no, invalid) = Resolve(reference, directory);
+        if (invalid is not null) return invalid;
+        var state = no == 0 ? null : reader.Load(no);
         if (state is null) return TypedResults.NotFound();
         var v = reader.View(state);
-        return TypedResults.Ok(new JsonObject
-        {
-            ["id"] = v.Id,
-            ["traits"] = JsonNode.Parse(v.Traits.GetRawText()),
-            ["computedTraits"] = JsonNode.Parse(v.ComputedTraits.GetRawText()),
-        });
+        return TypedResults.Ok(new ProfileTraits(v.Id, v.Traits, v.ComputedTraits));
     }
 
-    private static IResult TraitsWhy(string reference, IIdentityDirectory directory, ProfileReader reader, TraitProvenance provenance)
+    private static Results<Ok<TraitExplanation>, NotFound, ProblemHttpResult> TraitsWhy(string reference, IIdentityDirectory directory, ProfileReader reader, TraitProvenance provenance)
     {
-        var (no, error) = Resolve(reference, directory);
-        if (error is not null) return error;
-        var state = reader.Load(no);
+        var (no, invalid) = Resolve(reference, directory);
+        if (invalid is not null) return invalid;
+        var state = no == 0 ? null : reader.Load(no);
         return state is null ? TypedResults.NotFound() : TypedResults.Ok(provenance.Explain(state));
     }
 
-    private static IResult Identifiers(string reference, IIdentityDirectory directory)
+    private static Results<Ok<ProfileIdentifiers>, NotFound, ProblemHttpResult> Identifiers(string reference, IIdentityDirectory directory)
     {
-        var (no, error) = Resolve(reference, directory);
-        if (error is not null) return error;
-        var identity = directory.Get(no);
-        return identity is null ? TypedResults.NotFound() : TypedResults.Ok(new JsonObject { ["id"] = ProfileIds.Format(no), ["identifiers"] = IdentifierArray(identity) });
+        var (no, invalid) = Resolve(reference, directory);
+        if (invalid is not null) return invalid;
+        var identity = no == 0 ? null : directory.Get(no);
+        return identity is null ? TypedResults.NotFound() : TypedResults.Ok(new ProfileIdentifiers(ProfileIds.Format(no), IdentifierList(identity)));
     }
 
-    private static IResult Merges(string reference, IIdentityDirectory directory)
+    private static Results<Ok<ProfileMerges>, NotFound, ProblemHttpResult> Merges(string reference, IIdentityDirectory directory)
     {
-        var (no, error) = Resolve(reference, directory);
-        if (error is not null) return error;
-        return TypedResults.Ok(new { id = ProfileIds.Format(no), merges = directory.MergeHistory(no).Select(MergeJson) });
+        var (no, invalid) = Resolve(reference, directory);
+        if (invalid is not null) return invalid;
+        if (no == 0) return TypedResults.NotFound();
+        return TypedResults.Ok(new ProfileMerges(ProfileIds.Format(no), directory.MergeHistory(no).Select(MergeOf).ToList()));
     }
 
-    internal static object MergeJson(MergeRecordView m) => new
-    {
-        id = m.Id, winner = ProfileIds.Format(m.Winner), loser = ProfileIds.Format(m.Loser), rule = m.Rule,
-        joiningIdentifier = m.JoiningIdentifier, matchedIdentifier = m.MatchedIdentifier, sequence = m.Sequence, source = m.Source, messageId = m.MessageId, at = m.At,
-    };
+    private static ProfileMerge MergeOf(MergeRecordView m) => new(m.Id, ProfileIds.Format(m.Winner), ProfileIds.Format(m.Loser), m.Rule,
+        m.JoiningIdentifier, m.MatchedIdentifier, m.Sequence, m.Source, m.MessageId, m.At);
 
-    private static IResult Timeline(string reference, IIdentityDirectory directory, ProfileReader reader, CdpDatabase db, IEventLog log,
-        [FromQuery] string? cursor, [FromQuery] int? limit)
+    /// <summary>
+    /// Newest first by event time (ties: the later sequence first), whatever order the events arrived in. The cursor is
+    /// "ticks.sequence" of the last event of the previous page, so paging neither repeats nor skips an event. Timeline
+    /// parts written before event times were kept (older databases) take theirs from the log here, once per request.
+    /// </summary>
+    private static Results<Ok<ProfileTimelinePage>, NotFound, ProblemHttpResult> Timeline(string reference, IIdentityDirectory directory, ProfileReader reader,
+        CdpDatabase db, IEventLog log, [FromQuery] string? cursor, [FromQuery] int? limit)
     {
-        var (no, error) = Resolve(reference, directory);
-        if (error is not null) return error;
+        var (no, invalid) = Resolve(reference, directory);
+        if (invalid is not null) return invalid;
+        if (no == 0) return TypedResults.NotFound();
         var take = limit ?? DefaultPage;
         if (take is < 1 or > MaxPage) return BadRequest("limit", $"limit must be between 1 and {MaxPage}");
-        var before = long.MaxValue;
-        if (cursor is not null && (!long.TryParse(cursor, out before) || before < 1))
+        var after = (Ticks: long.MaxValue, Sequence: long.MaxValue);
+        if (cursor is not null && !TryReadTimelineCursor(cursor, out after))
             return BadRequest("cursor", "cursor must be the nextCursor of a previous page");
         var state = reader.Load(no);
         if (state is null) return TypedResults.NotFound();
-        var page = ProfileTimeline.Page(db, state, before, take + 1);
+        var entries = ProfileTimeline.Entries(db, state);
+        for (var i = 0; i < entries.Count; i++)
+            if (entries[i].Ticks == EventTimes.Unknown && log.ReadAfter(entries[i].Sequence - 1, 1) is [var old] && old.Sequence == entries[i].Sequence)
+                entries[i] = (old.Sequence, ProfileWork.EventTime(old).Ticks);
+        var page = entries.Where(e => e.Ticks < after.Ticks || (e.Ticks == after.Ticks && e.Sequence < after.Sequence))
+            .OrderByDescending(e => e.Ticks).ThenByDescending(e => e.Sequence).Take(take + 1).ToList();
         var more = page.Count > take;
         if (more) page.RemoveAt(page.Count - 1);
-        var events = new JsonArray();
-        foreach (var seq in page)
+        var events = new List<JsonObject>();
+        foreach (var (seq, _) in page)
         {
             var e = log.ReadAfter(seq - 1, 1);
             if (e.Count == 0 || e[0].Sequence != seq) continue;
             var node = JsonNode.Parse(e[0].Json.Span)!.AsObject();
             node["sequence"] = seq;
             node["source"] = e[0].Source;
+            node["receivedAt"] = e[0].ReceivedAt;
             events.Add(node);
         }
-        return TypedResults.Ok(new JsonObject
-        {
-            ["id"] = ProfileIds.Format(no),
-            ["events"] = events,
-            ["nextCursor"] = more && page.Count > 0 ? page[^1].ToString(System.Globalization.CultureInfo.InvariantCulture) : null,
-        });
+        return TypedResults.Ok(new ProfileTimelinePage(ProfileIds.Format(no), events,
+            more && page.Count > 0 ? TimelineCursor(page[^1].Ticks, page[^1].Sequence) : null));
     }
 
-    private static IResult List(CdpDatabase db, ProfileReader reader, [FromQuery] string? cursor, [FromQuery] int? limit)
+    private static string TimelineCursor(long ticks, long sequence) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{ticks}.{sequence}");
+
+    private static bool TryReadTimelineCursor(string cursor, out (long Ticks, long Sequence) after)
+    {
+        after = default;
+        var dot = cursor.IndexOf('.');
+        return dot > 0
+            && long.TryParse(cursor.AsSpan(0, dot), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out after.Ticks)
+            && long.TryParse(cursor.AsSpan(dot + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out after.Sequence)
+            && after.Sequence >= 1;
+    }
+
+    private static Results<Ok<ProfilePage>, ProblemHttpResult> List(CdpDatabase db, ProfileReader reader, [FromQuery] string? cursor, [FromQuery] int? limit)
     {
         var take = limit ?? DefaultPage;
         if (take is < 1 or > MaxPage) return BadRequest("limit", $"limit must be between 1 and {MaxPage}");
@@ -190,15 +176,11 @@ internal static class ProfileEndpoints
             .Where(Filter.GT("_id", after)).Where("into = null")
             .OrderBy("_id").Limit(take + 1).ToList();
         var more = docs.Count > take;
-        var items = docs.Take(take).Select(d => (JsonNode)Summary(reader.View(ProfileState.FromBson(d)))).ToArray();
-        return TypedResults.Ok(new JsonObject
-        {
-            ["profiles"] = new JsonArray(items),
-            ["nextCursor"] = more ? items[^1]!["id"]!.GetValue<string>() : null,
-        });
+        var items = docs.Take(take).Select(d => Summary(reader.View(ProfileState.FromBson(d)))).ToList();
+        return TypedResults.Ok(new ProfilePage(items, more ? items[^1].Id : null));
     }
 
-    private static IResult Search(CdpDatabase db, IIdentityDirectory directory, ProfileReader reader,
+    private static Results<Ok<ProfileSearchResult>, ProblemHttpResult> Search(CdpDatabase db, IIdentityDirectory directory, ProfileReader reader,
         [FromQuery] string? identifier, [FromQuery] string? trait, [FromQuery] string? value, [FromQuery] int? limit)
     {
         var take = limit ?? DefaultPage;
@@ -208,7 +190,7 @@ internal static class ProfileEndpoints
             if (!identifier.Contains(':')) return BadRequest("identifier", "identifier must be type:value, e.g. email:jane@example.com");
             var found = directory.FindProfile(identifier);
             var state = found is null ? null : reader.Load(found.Value);
-            return TypedResults.Ok(new { profiles = state is null ? [] : new[] { Summary(reader.View(state)) } });
+            return TypedResults.Ok(new ProfileSearchResult(state is null ? [] : [Summary(reader.View(state))]));
         }
         if (string.IsNullOrWhiteSpace(trait) || value is null)
             return BadRequest("trait", "search needs identifier=type:value, or trait=<name>&value=<value>");
@@ -219,27 +201,18 @@ internal static class ProfileEndpoints
         var path = "$.tr." + trait;
         var docs = db.Scan(ProfileSchema.Profiles, BsonExpression.Create($"{path} = @0 OR STRING({path}) = @0", new BsonValue(value)))
             .Take(take).ToList();
-        return TypedResults.Ok(new { profiles = docs.Select(d => Summary(reader.View(ProfileState.FromBson(d)))) });
+        return TypedResults.Ok(new ProfileSearchResult(docs.Select(d => Summary(reader.View(ProfileState.FromBson(d)))).ToList()));
     }
 
-    private static IResult Account(string groupId, CdpDatabase db)
+    private static Results<Ok<AccountView>, NotFound> Account(string groupId, CdpDatabase db)
     {
         var d = db.Collection(ProfileSchema.Accounts).FindById(groupId);
         if (d is null) return TypedResults.NotFound();
         var members = db.Scan(ProfileSchema.Profiles, BsonExpression.Create("$.g[*] ANY = @0", new BsonValue(groupId)))
             .Take(MaxPage).Select(m => ProfileIds.Format(m["_id"].AsInt64)).ToList();
-        return TypedResults.Ok(new JsonObject
-        {
-            ["groupId"] = groupId,
-            ["traits"] = d["tr"].IsDocument ? BsonJson.ToObject(d["tr"].AsDocument) : new JsonObject(),
-            ["skipped"] = d["sk"].IsDocument ? ProfilePersonalData.SkippedJson(SkippedValues.View(d["sk"].AsDocument)) : ProfilePersonalData.SkippedJson(ProfileSkips.None),
-            ["members"] = JsonSerializer.SerializeToNode(members),
-        });
-    }
-
-    private static async Task<IResult> Reprocess(IProfileProcessor processor, IEventLog log, CancellationToken ct)
-    {
-        await processor.ReprocessAsync(ct);
-        return TypedResults.Accepted("/api/profiles/processor", new { status = "rebuilding", events = log.LastSequence });
+        return TypedResults.Ok(new AccountView(groupId,
+            d["tr"].IsDocument ? BsonJson.ToObject(d["tr"].AsDocument) : new JsonObject(),
+            d["sk"].IsDocument ? ProfilePersonalData.SkippedJson(SkippedValues.View(d["sk"].AsDocument)) : ProfilePersonalData.SkippedJson(ProfileSkips.None),
+            members));
     }
 }

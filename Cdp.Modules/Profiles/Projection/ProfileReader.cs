@@ -5,6 +5,7 @@ using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
+using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Modules.Profiles.Projection;
 

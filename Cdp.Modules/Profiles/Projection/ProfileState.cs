@@ -7,7 +7,7 @@ namespace Cdp.Modules.Profiles.Projection;
 internal static class ProfileSchema
 {
     public const string Profiles = "profiles";           // _id = profile number; merged-away profiles keep only "into"
-    public const string Timeline = "profile_timeline";   // spilled timeline chunks, _id = profile number << 16 | chunk
+    public const string Timeline = "profile_timeline";   // spilled timeline chunks, _id = profile number << 16 | chunk: { s: sequences, t: event times }
     public const string Accounts = "profile_accounts";   // group (account) profiles, _id = groupId
     public const string State = "processor_state";       // _id "checkpoint": { seq }
 
@@ -40,6 +40,7 @@ internal sealed class ProfileState(long profile)
     public List<string> Groups { get; set; } = [];
     public BsonDocument Consent { get; set; } = new();     // purpose -> { g, t, s } (ConsentSet)
     public List<long> Recent { get; set; } = [];            // newest timeline part, ascending
+    public List<long> RecentTimes { get; set; } = [];       // the event time (ticks) of each of Recent (EventTimes.Unknown: kept before times were)
     public int Chunks { get; set; }
     public bool IsNew { get; set; }
     public BsonDocument Skipped { get; set; } = new();     // SkippedValues: { c: { field: n }, r: [ { s, f, m } ] }
@@ -81,6 +82,7 @@ internal sealed class ProfileState(long profile)
         if (Groups.Count > 0) d["g"] = new BsonArray(Groups.Select(g => new BsonValue(g)));
         if (Consent.Count > 0) d["cs"] = Consent;
         d["tl"] = Varint.Encode(Recent);
+        d["tlt"] = EventTimes.Encode(RecentTimes);
         if (Chunks > 0) d["tlc"] = Chunks;
         return d;
     }
@@ -104,6 +106,7 @@ internal sealed class ProfileState(long profile)
         if (d.TryGetValue("g", out var g)) p.Groups = g.AsArray.Select(x => x.AsString).ToList();
         if (d.TryGetValue("cs", out var cs)) p.Consent = cs.AsDocument;
         p.Recent = Varint.Decode(d["tl"].AsBinary);
+        p.RecentTimes = EventTimes.Decode(d.TryGetValue("tlt", out var tlt) && tlt.IsBinary ? tlt.AsBinary : null, p.Recent.Count);
         p.Chunks = d.TryGetValue("tlc", out var c) ? c.AsInt32 : 0;
         return p;
     }

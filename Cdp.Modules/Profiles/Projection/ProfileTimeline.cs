@@ -20,20 +20,21 @@ internal static class ProfileTimeline
         return all;
     }
 
-    /// <summary>Up to <paramref name="limit"/> sequences older than <paramref name="before"/>, newest first.</summary>
-    public static List<long> Page(CdpDatabase db, ProfileState p, long before, int limit)
+    /// <summary>A chunk's entries (sequence, event time), ascending by sequence; times <see cref="EventTimes.Unknown"/> in a chunk written before they were kept.</summary>
+    public static IEnumerable<(long Sequence, long Ticks)> Entries(BsonDocument chunk) =>
+        Zip(Varint.Decode(chunk["s"].AsBinary), chunk.TryGetValue("t", out var t) && t.IsBinary ? t.AsBinary : null);
+
+    public static IEnumerable<(long Sequence, long Ticks)> Zip(List<long> sequences, byte[]? times) =>
+        sequences.Zip(EventTimes.Decode(times, sequences.Count));
+
+    /// <summary>Every entry of a live profile's timeline index (sequence, event time), in sequence order.</summary>
+    public static List<(long Sequence, long Ticks)> Entries(CdpDatabase db, ProfileState p)
     {
-        var page = new List<long>(limit);
-        for (var i = p.Recent.Count - 1; i >= 0 && page.Count < limit; i--) if (p.Recent[i] < before) page.Add(p.Recent[i]);
+        var all = new List<(long, long)>((int)Math.Min(p.Events, 1_000_000));
         var timeline = db.Collection(ProfileSchema.Timeline);
-        for (var c = p.Chunks - 1; c >= 0 && page.Count < limit; c--)
-        {
-            var chunk = timeline.ById(ProfileSchema.ChunkId(p.Profile, c));
-            if (chunk is null) continue;
-            var seqs = Varint.Decode(chunk["s"].AsBinary);
-            if (seqs.Count > 0 && seqs[0] >= before) continue;
-            for (var i = seqs.Count - 1; i >= 0 && page.Count < limit; i--) if (seqs[i] < before) page.Add(seqs[i]);
-        }
-        return page;
+        for (var c = 0; c < p.Chunks; c++)
+            if (timeline.ById(ProfileSchema.ChunkId(p.Profile, c)) is { } chunk) all.AddRange(Entries(chunk));
+        all.AddRange(p.Recent.Zip(p.RecentTimes));
+        return all;
     }
 }

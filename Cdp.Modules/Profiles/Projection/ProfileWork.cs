@@ -4,6 +4,7 @@ using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
+using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Modules.Profiles.Projection;
 
@@ -12,7 +13,7 @@ namespace Cdp.Modules.Profiles.Projection;
 /// profile is written once, at the end, inside the batch's transaction. In unmerge mode the dissolved profiles are
 /// deleted and rebuilt from scratch from their events.
 /// </summary>
-internal sealed class ProfileWork
+internal sealed class ProfileWork : IProfileWork
 {
     private readonly CdpDatabase _db; // reads only: the writes go through Write's transaction
     private readonly ProfilesOptions _options;
@@ -21,7 +22,7 @@ internal sealed class ProfileWork
     private readonly Dictionary<long, ProfileState> _profiles = new();
     private readonly HashSet<long> _dirty = new();
     private readonly HashSet<long> _deleted = new();
-    private readonly Dictionary<long, byte[]?> _chunks = new(); // chunk id -> bytes, null = delete
+    private readonly Dictionary<long, (byte[] Sequences, byte[] Times)?> _chunks = new(); // chunk id -> its parts, null = delete
     private readonly Dictionary<long, List<ProfileEvent>> _events = new();
     private readonly Dictionary<long, long> _mergedInto = new();
     private readonly HashSet<long> _created = new();
@@ -45,14 +46,12 @@ internal sealed class ProfileWork
         foreach (var p in dissolve) _deleted.Add(p);
     }
 
-    public int Changed => _dirty.Count;
-
     public void Apply(long profile, bool created, LoggedEvent e, JsonElement payload)
     {
         var p = Get(profile, created);
         var type = Str(payload, "type") ?? "track";
         var name = type switch { "track" => Str(payload, "event"), "page" or "screen" => Str(payload, "name"), _ => null };
-        var timestamp = payload.TryGetProperty("timestamp", out var ts) && ts.TryGetDateTime(out var t) ? t.ToUniversalTime() : e.ReceivedAt;
+        var timestamp = EventTime(e, payload);
         var ticks = timestamp.Ticks;
         _skips.Record = p.Skipped;
         _skips.Sequence = e.Sequence;
@@ -91,9 +90,24 @@ internal sealed class ProfileWork
             _computed.Apply(p.Computed, type, name, properties, timestamp, _limits, _skips);
         }
 
-        AppendTimeline(p, e.Sequence);
+        AppendTimeline(p, e.Sequence, ticks);
         (_events.TryGetValue(profile, out var list) ? list : _events[profile] = []).Add(new ProfileEvent(e.Sequence, type, name, timestamp, e.Source, e.Json));
         _dirty.Add(profile);
+    }
+
+    /// <summary>When an event happened: its timestamp (as Collection stored it, skew-corrected), else when it was received.</summary>
+    public static DateTime EventTime(LoggedEvent e, JsonElement payload) =>
+        payload.TryGetProperty("timestamp", out var ts) && ts.TryGetDateTime(out var t) ? t.ToUniversalTime() : e.ReceivedAt;
+
+    /// <summary><see cref="EventTime(LoggedEvent, JsonElement)"/> of a logged event (its JSON parsed here).</summary>
+    public static DateTime EventTime(LoggedEvent e)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(e.Json);
+            return EventTime(e, doc.RootElement);
+        }
+        catch (JsonException) { return e.ReceivedAt; } // the log holds validated JSON; kept for safety
     }
 
     /// <summary>Folds the loser into the winner: counters add up, traits by their survivorship rules, timelines interleave.</summary>
@@ -122,11 +136,12 @@ internal sealed class ProfileWork
         }
         ConsentSet.Merge(w.Consent, l.Consent, _limits, _skips);
 
-        var all = MergeSorted(AllSequences(w), AllSequences(l));
+        var all = MergeSorted(AllEntries(w), AllEntries(l));
         DeleteChunks(w);
         DeleteChunks(l);
         w.Recent = [];
-        foreach (var s in all) AppendTimeline(w, s);
+        w.RecentTimes = [];
+        foreach (var (s, t) in all) AppendTimeline(w, s, t);
 
         if (_events.Remove(loser, out var moved))
             (_events.TryGetValue(winner, out var list) ? list : _events[winner] = []).AddRange(moved);
@@ -161,26 +176,33 @@ internal sealed class ProfileWork
         return p;
     }
 
-    private void AppendTimeline(ProfileState p, long sequence)
+    /// <summary>Appends an event (its sequence and event time) to the profile's timeline index, spilling a full part into a chunk.</summary>
+    private void AppendTimeline(ProfileState p, long sequence, long ticks)
     {
         p.Recent.Add(sequence);
+        p.RecentTimes.Add(ticks);
         if (p.Recent.Count < ProfileSchema.TimelineChunk || p.Chunks >= ProfileSchema.MaxChunks) return;
-        _chunks[ProfileSchema.ChunkId(p.Profile, p.Chunks)] = Varint.Encode(p.Recent);
+        _chunks[ProfileSchema.ChunkId(p.Profile, p.Chunks)] = (Varint.Encode(p.Recent), EventTimes.Encode(p.RecentTimes));
         p.Chunks++;
         p.Recent = [];
+        p.RecentTimes = [];
     }
 
-    private List<long> AllSequences(ProfileState p)
+    /// <summary>The profile's timeline index (sequence, event time), ascending by sequence, staged chunks included.</summary>
+    private List<(long Sequence, long Ticks)> AllEntries(ProfileState p)
     {
-        var all = new List<long>((int)Math.Min(p.Events, 1_000_000));
+        var all = new List<(long, long)>((int)Math.Min(p.Events, 1_000_000));
         var timeline = _db.Collection(ProfileSchema.Timeline);
         for (var c = 0; c < p.Chunks; c++)
         {
             var id = ProfileSchema.ChunkId(p.Profile, c);
-            var bytes = _chunks.TryGetValue(id, out var staged) ? staged : timeline.ById(id)?["s"].AsBinary;
-            if (bytes is not null) all.AddRange(Varint.Decode(bytes));
+            if (_chunks.TryGetValue(id, out var staged))
+            {
+                if (staged is { } part) all.AddRange(ProfileTimeline.Zip(Varint.Decode(part.Sequences), part.Times));
+            }
+            else if (timeline.ById(id) is { } chunk) all.AddRange(ProfileTimeline.Entries(chunk));
         }
-        all.AddRange(p.Recent);
+        all.AddRange(p.Recent.Zip(p.RecentTimes));
         return all;
     }
 
@@ -190,12 +212,12 @@ internal sealed class ProfileWork
         p.Chunks = 0;
     }
 
-    private static List<long> MergeSorted(List<long> a, List<long> b)
+    private static List<(long Sequence, long Ticks)> MergeSorted(List<(long Sequence, long Ticks)> a, List<(long Sequence, long Ticks)> b)
     {
-        var r = new List<long>(a.Count + b.Count);
+        var r = new List<(long, long)>(a.Count + b.Count);
         int i = 0, j = 0;
         while (i < a.Count || j < b.Count)
-            r.Add(j >= b.Count || (i < a.Count && a[i] <= b[j]) ? a[i++] : b[j++]);
+            r.Add(j >= b.Count || (i < a.Count && a[i].Sequence <= b[j].Sequence) ? a[i++] : b[j++]);
         return r;
     }
 
@@ -247,10 +269,10 @@ internal sealed class ProfileWork
             if (!_dirty.Contains(p)) profiles.Delete(p);
             timeline.DeleteMany(Filter.Between("_id", ProfileSchema.ChunkId(p, 0), ProfileSchema.ChunkId(p, ProfileSchema.MaxChunks)));
         }
-        foreach (var (id, bytes) in _chunks)
+        foreach (var (id, part) in _chunks)
         {
-            if (bytes is null) timeline.Delete(id);
-            else timeline.Upsert(new BsonDocument { ["_id"] = id, ["s"] = bytes });
+            if (part is not { } p) timeline.Delete(id);
+            else timeline.Upsert(new BsonDocument { ["_id"] = id, ["s"] = p.Sequences, ["t"] = p.Times });
         }
         // one call per kind of write: LiteDB's per-call overhead is paid once per batch, not once per profile
         var inserts = new List<BsonDocument>();
@@ -281,7 +303,7 @@ internal sealed class ProfileWork
     }
 
     /// <summary>What changed, for the batch participants; <paramref name="now"/> evaluates the computed traits of the views.</summary>
-    public List<ProfileChange> Changes(DateTime now)
+    public IReadOnlyList<ProfileChange> Changes(DateTime now)
     {
         var changes = new List<ProfileChange>(_dirty.Count + _deleted.Count);
         foreach (var id in _dirty)

@@ -7,6 +7,7 @@ using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
 using Microsoft.Extensions.Options;
+using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Modules.Profiles.Projection;
 
@@ -25,7 +26,7 @@ internal sealed class TraitProvenance(CdpDatabase db, IEventLog log, IOptions<Pr
     /// <summary>Events per log read while searching (neighbours in the log cost one read).</summary>
     private const int LogReadSpan = 512;
 
-    public JsonObject Explain(ProfileState p)
+    public TraitExplanation Explain(ProfileState p)
     {
         var policy = options.Value.Survivorship.Policy();
         var leaves = new List<Leaf>();
@@ -78,13 +79,7 @@ internal sealed class TraitProvenance(CdpDatabase db, IEventLog log, IOptions<Pr
             }
             traits.Add(o);
         }
-        return new JsonObject
-        {
-            ["id"] = ProfileIds.Format(p.Profile),
-            ["default"] = policy.Everywhere.Rule.ToString(),
-            ["eventsSearched"] = searched,
-            ["traits"] = traits,
-        };
+        return new TraitExplanation(ProfileIds.Format(p.Profile), policy.Everywhere.Rule.ToString(), searched, traits);
     }
 
     private sealed class Leaf(string[] path, BsonValue value, long? ticks, SurvivorshipNode node)
@@ -191,3 +186,6 @@ internal sealed class TraitProvenance(CdpDatabase db, IEventLog log, IOptions<Pr
         return found;
     }
 }
+
+/// <summary>GET /api/profiles/{reference}/traits/why: per trait (path, value, rule, at, the event that gave it...), the default rule, events searched.</summary>
+internal sealed record TraitExplanation(string Id, string Default, int EventsSearched, JsonArray Traits);

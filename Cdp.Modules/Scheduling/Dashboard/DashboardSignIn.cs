@@ -1,7 +1,7 @@
 using System.Net;
-using Cdp.Modules.Governance.Contracts;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Hosting;
+using Cdp.Modules.Shared.Http;
 using HeaderNames = Microsoft.Net.Http.Headers.HeaderNames;
 
 namespace Cdp.Modules.Scheduling.Dashboard;

@@ -30,17 +30,18 @@ internal static class SegmentEndpoints
 
     public static void Map(RouteGroupBuilder group)
     {
-        group.MapGet("/", List);
-        group.MapPost("/", Create).RequireAdmin();
-        group.MapPost("/preview", Preview).RequireAdmin();
-        group.MapPost("/sweep", (SegmentEvaluation evaluation) => TypedResults.Ok(evaluation.Sweep())).RequireAdmin();
-        group.MapGet("/profiles/{reference}", ProfileSegments);
-        group.MapGet("/profiles/{reference}/history", ProfileHistory).WithCursorPaging();
-        group.MapGet("/{key}", Get);
-        group.MapPut("/{key}", Update).RequireAdmin();
-        group.MapDelete("/{key}", Delete).RequireAdmin();
-        group.MapGet("/{key}/members", Members).WithCursorPaging();
-        group.MapGet("/{key}/history", SegmentHistory).WithCursorPaging();
+        group.MapGet("/", List).WithSummary("Every segment with its definition, members, last evaluation and health");
+        group.MapPost("/", Create).RequireAdmin().WithSummary("Create a segment (key, name, description, where); it is built from the current profiles");
+        group.MapPost("/preview", Preview).RequireAdmin().WithSummary("Evaluate a draft condition on the profiles without saving it: count, sample, differences");
+        group.MapPost("/sweep", (SegmentEvaluation evaluation) => TypedResults.Ok(evaluation.Sweep())).RequireAdmin()
+            .WithSummary("Re-evaluate the time windows of every segment now (what the daily sweep does)");
+        group.MapGet("/profiles/{reference}", ProfileSegments).WithSummary("Every segment's verdict for one profile, explained condition by condition");
+        group.MapGet("/profiles/{reference}/history", ProfileHistory).WithCursorPaging().WithSummary("A profile's segment entries and exits, newest first");
+        group.MapGet("/{key}", Get).WithSummary("One segment");
+        group.MapPut("/{key}", Update).RequireAdmin().WithSummary("Change a segment's name, description or condition");
+        group.MapDelete("/{key}", Delete).RequireAdmin().WithSummary("Delete a segment made through the API (configured ones are read-only)");
+        group.MapGet("/{key}/members", Members).WithCursorPaging().WithSummary("A page of the segment's member profile ids");
+        group.MapGet("/{key}/history", SegmentHistory).WithCursorPaging().WithSummary("The segment's entries and exits, newest first");
     }
 
     /// <summary>A problem document; a definition problem also carries its "line" and "column" in the condition.</summary>
@@ -55,7 +56,7 @@ internal static class SegmentEndpoints
         return TypedResults.Problem(detail: message, statusCode: status, title: status == 400 ? $"invalid {field}" : "conflict", extensions: extensions);
     }
 
-    private static JsonObject Describe(CompiledSegment s, BsonDocument? live, SegmentEvaluation evaluation, DateTime now)
+    private static SegmentView Describe(CompiledSegment s, BsonDocument? live, SegmentEvaluation evaluation, DateTime now)
     {
         var timeDependent = SegmentRules.Events(s.Condition).Any(e => !e.Window.IsEver) || s.ReadsProfile;
         string health;
@@ -65,100 +66,91 @@ internal static class SegmentEndpoints
         else if (timeDependent && live is not null && live.TryGetValue("sweep", out var sw) && Days.Of(sw.AsDateTime.ToUniversalTime()) < Days.Of(now) - 1)
             health = "stale: time windows not swept since " + sw.AsDateTime.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
         else health = "ok";
-        return new JsonObject
-        {
-            ["key"] = s.Key,
-            ["name"] = s.Name,
-            ["description"] = s.Description,
-            ["where"] = s.Where,
-            ["origin"] = s.Origin == SegmentOrigin.Config ? "config" : "api",
-            ["readOnly"] = s.Origin == SegmentOrigin.Config,
-            ["members"] = SegmentMembershipReader.Count(s.No, live),
-            ["lastEvaluated"] = SegmentMembershipReader.LastEvaluated(s, live),
-            ["lastSweep"] = live is not null && live.TryGetValue("sweep", out var at) ? at.AsDateTime.ToUniversalTime() : null,
-            ["health"] = health,
-            ["problem"] = s.Problem, // why the segment cannot be evaluated (a definition that no longer parses): it is skipped
-            ["createdAt"] = s.CreatedAt,
-            ["updatedAt"] = s.UpdatedAt,
-        };
+        return new SegmentView(s.Key, s.Name, s.Description, s.Where, s.Origin == SegmentOrigin.Config ? "config" : "api", s.Origin == SegmentOrigin.Config,
+            SegmentMembershipReader.Count(s.No, live), SegmentMembershipReader.LastEvaluated(s, live),
+            live is not null && live.TryGetValue("sweep", out var at) ? at.AsDateTime.ToUniversalTime() : null,
+            health, s.Problem, s.CreatedAt, s.UpdatedAt);
     }
 
-    private static IResult List(SegmentCatalogue catalogue, SegmentMembershipReader reader, SegmentEvaluation evaluation, TimeProvider clock)
+    private static Ok<SegmentList> List(SegmentCatalogue catalogue, SegmentMembershipReader reader, SegmentEvaluation evaluation, TimeProvider clock)
     {
         var live = reader.Live();
         var now = clock.GetUtcNow().UtcDateTime;
-        return TypedResults.Ok(new JsonObject
-        {
-            ["segments"] = new JsonArray(catalogue.Current.Ordered.OrderBy(s => s.Key, StringComparer.OrdinalIgnoreCase)
-                .Select(s => (JsonNode)Describe(s, live, evaluation, now)).ToArray()),
-        });
+        return TypedResults.Ok(new SegmentList(catalogue.Current.Ordered.OrderBy(s => s.Key, StringComparer.OrdinalIgnoreCase)
+            .Select(s => Describe(s, live, evaluation, now)).ToList()));
     }
 
-    private static IResult Get(string key, SegmentCatalogue catalogue, SegmentMembershipReader reader, SegmentEvaluation evaluation, TimeProvider clock) =>
+    private static Results<Ok<SegmentView>, NotFound> Get(string key, SegmentCatalogue catalogue, SegmentMembershipReader reader, SegmentEvaluation evaluation, TimeProvider clock) =>
         catalogue.Current.ByKey.TryGetValue(key, out var s)
             ? TypedResults.Ok(Describe(s, reader.Live(), evaluation, clock.GetUtcNow().UtcDateTime))
             : TypedResults.NotFound();
 
-    private static IResult Create(SegmentRequest request, SegmentEditor editor, SegmentMembershipReader reader, SegmentEvaluation evaluation, TimeProvider clock)
+    private static Results<Created<SegmentView>, Ok<SegmentView>, NotFound, ProblemHttpResult> Create(SegmentRequest request, SegmentEditor editor, SegmentMembershipReader reader, SegmentEvaluation evaluation, TimeProvider clock)
     {
         if (string.IsNullOrWhiteSpace(request.Key)) return Problem(400, "key", "key is required");
         if (string.IsNullOrWhiteSpace(request.Where)) return Problem(400, "where", "where is required: the segment's condition");
         return Outcome(editor.Create(request.Key, request.Name, request.Description, request.Where), reader, evaluation, clock, created: true);
     }
 
-    private static IResult Update(string key, SegmentRequest request, SegmentEditor editor, SegmentMembershipReader reader, SegmentEvaluation evaluation, TimeProvider clock)
+    private static Results<Created<SegmentView>, Ok<SegmentView>, NotFound, ProblemHttpResult> Update(string key, SegmentRequest request, SegmentEditor editor, SegmentMembershipReader reader, SegmentEvaluation evaluation, TimeProvider clock)
     {
         if (string.IsNullOrWhiteSpace(request.Where)) return Problem(400, "where", "where is required: the segment's condition");
         return Outcome(editor.Update(key, request.Name, request.Description, request.Where), reader, evaluation, clock, created: false);
     }
 
-    private static IResult Delete(string key, SegmentEditor editor, SegmentMembershipReader reader, SegmentEvaluation evaluation, TimeProvider clock)
+    private static Results<NoContent, NotFound, ProblemHttpResult> Delete(string key, SegmentEditor editor)
     {
         var result = editor.Delete(key);
-        return result.Outcome == EditOutcome.Saved ? TypedResults.NoContent() : Outcome(result, reader, evaluation, clock, false);
+        return result.Outcome switch
+        {
+            EditOutcome.Saved => TypedResults.NoContent(),
+            EditOutcome.NotFound => TypedResults.NotFound(),
+            _ => Failed(result),
+        };
     }
 
-    private static IResult Outcome(EditResult result, SegmentMembershipReader reader, SegmentEvaluation evaluation, TimeProvider clock, bool created) => result.Outcome switch
+    private static Results<Created<SegmentView>, Ok<SegmentView>, NotFound, ProblemHttpResult> Outcome(EditResult result, SegmentMembershipReader reader,
+        SegmentEvaluation evaluation, TimeProvider clock, bool created) => result.Outcome switch
     {
         EditOutcome.Saved when created => TypedResults.Created($"/api/segments/{result.Segment!.Key}", Describe(result.Segment, reader.Live(), evaluation, clock.GetUtcNow().UtcDateTime)),
         EditOutcome.Saved => TypedResults.Ok(Describe(result.Segment!, reader.Live(), evaluation, clock.GetUtcNow().UtcDateTime)),
         EditOutcome.NotFound => TypedResults.NotFound(),
-        EditOutcome.Invalid => Problem(400, result.Field!, $"{Capitalised(result.Field!)}: {result.Message}"),
-        _ => Problem(409, result.Field!, result.Message!),
+        _ => Failed(result),
     };
+
+    /// <summary>An edit refused: 400 for an invalid definition, 409 for a conflict (read-only, exists...).</summary>
+    private static ProblemHttpResult Failed(EditResult result) => result.Outcome == EditOutcome.Invalid
+        ? Problem(400, result.Field!, $"{Capitalised(result.Field!)}: {result.Message}")
+        : Problem(409, result.Field!, result.Message!);
 
     private static string Capitalised(string field) => char.ToUpperInvariant(field[0]) + field[1..];
 
-    private static IResult Members(string key, SegmentCatalogue catalogue, SegmentMembershipReader reader, [FromQuery] string? cursor, [FromQuery] int? limit)
+    private static Results<Ok<SegmentMembers>, NotFound, ProblemHttpResult> Members(string key, SegmentCatalogue catalogue, SegmentMembershipReader reader, [FromQuery] string? cursor, [FromQuery] int? limit)
     {
         if (!catalogue.Current.ByKey.TryGetValue(key, out var s)) return TypedResults.NotFound();
         var take = limit ?? DefaultPage;
         if (take is < 1 or > MaxPage) return CursorPaging.InvalidLimit(MaxPage);
         var page = reader.Page(s.No, cursor ?? "", take);
-        return TypedResults.Ok(new JsonObject
-        {
-            ["segment"] = s.Key,
-            ["total"] = SegmentMembershipReader.Count(s.No, reader.Live()),
-            ["members"] = new JsonArray(page.Select(p => (JsonNode)p).ToArray()),
-            ["nextCursor"] = page.Count == take ? page[^1] : null,
-        });
+        return TypedResults.Ok(new SegmentMembers(s.Key, SegmentMembershipReader.Count(s.No, reader.Live()), page, page.Count == take ? page[^1] : null));
     }
 
-    private static IResult SegmentHistory(string key, SegmentCatalogue catalogue, CdpDatabase db, [FromQuery] string? cursor, [FromQuery] int? limit)
+    private static Results<Ok<MembershipHistory>, NotFound, ProblemHttpResult> SegmentHistory(string key, SegmentCatalogue catalogue, CdpDatabase db, [FromQuery] string? cursor, [FromQuery] int? limit)
     {
         if (!catalogue.Current.ByKey.TryGetValue(key, out var s)) return TypedResults.NotFound();
         return History(db, Filter.EQ("s", s.No), cursor, limit);
     }
 
-    private static IResult ProfileHistory(string reference, IIdentityDirectory directory, CdpDatabase db, [FromQuery] string? cursor, [FromQuery] int? limit)
+    private static Results<Ok<MembershipHistory>, NotFound, ProblemHttpResult> ProfileHistory(string reference, IIdentityDirectory directory, CdpDatabase db,
+        [FromQuery] string? cursor, [FromQuery] int? limit)
     {
-        var (profile, error) = Resolve(reference, directory);
-        if (error is not null) return error;
+        var (profile, invalid) = Resolve(reference, directory);
+        if (invalid is not null) return invalid;
+        if (profile == 0) return TypedResults.NotFound();
         return History(db, Filter.EQ("p", profile), cursor, limit);
     }
 
     /// <summary>Newest first; <paramref name="cursor"/> is the id of the oldest entry of the previous page.</summary>
-    private static IResult History(CdpDatabase db, BsonExpression filter, string? cursor, int? limit)
+    private static Results<Ok<MembershipHistory>, NotFound, ProblemHttpResult> History(CdpDatabase db, BsonExpression filter, string? cursor, int? limit)
     {
         var take = limit ?? DefaultPage;
         if (take is < 1 or > MaxPage) return CursorPaging.InvalidLimit(MaxPage);
@@ -166,27 +158,18 @@ internal static class SegmentEndpoints
         var query = db.Collection(SegmentSchema.History).Query().Where(filter);
         if (!string.IsNullOrEmpty(cursor)) query = query.Where(Filter.LT("_id", before));
         var entries = query.OrderByDescending("_id").Limit(take).ToList();
-        return TypedResults.Ok(new JsonObject
-        {
-            ["entries"] = new JsonArray(entries.Select(e => (JsonNode)new JsonObject
-            {
-                ["id"] = e["_id"].AsInt64,
-                ["segment"] = e["k"].AsString,
-                ["profile"] = ProfileIds.Format(e["p"].AsInt64),
-                ["change"] = e["in"].AsBoolean ? "entered" : "exited",
-                ["at"] = e["at"].AsDateTime.ToUniversalTime(),
-                ["cause"] = e["cause"].AsString,
-            }).ToArray()),
-            ["nextCursor"] = entries.Count == take ? CursorPaging.Format(entries[^1]["_id"].AsInt64) : null,
-        });
+        return TypedResults.Ok(new MembershipHistory(entries.Select(e => new MembershipChange(e["_id"].AsInt64, e["k"].AsString, ProfileIds.Format(e["p"].AsInt64),
+                e["in"].AsBoolean ? "entered" : "exited", e["at"].AsDateTime.ToUniversalTime(), e["cause"].AsString)).ToList(),
+            entries.Count == take ? CursorPaging.Format(entries[^1]["_id"].AsInt64) : null));
     }
 
     /// <summary>Every segment with its verdict for the profile and one explanation line per condition.</summary>
-    private static IResult ProfileSegments(string reference, IIdentityDirectory directory, IProfileReader profiles, SegmentCatalogue catalogue,
+    private static Results<Ok<ProfileSegmentsView>, NotFound, ProblemHttpResult> ProfileSegments(string reference, IIdentityDirectory directory, IProfileReader profiles, SegmentCatalogue catalogue,
         CdpDatabase db, TimeProvider clock)
     {
-        var (profile, error) = Resolve(reference, directory);
-        if (error is not null) return error;
+        var (profile, invalid) = Resolve(reference, directory);
+        if (invalid is not null) return invalid;
+        if (profile == 0) return TypedResults.NotFound();
         var id = ProfileIds.Format(profile);
         var view = profiles.Get(id);
         if (view is null) return TypedResults.NotFound();
@@ -198,29 +181,21 @@ internal static class SegmentEndpoints
             InSegment = k => set.ByKey.TryGetValue(k, out var s) && state.Members.Contains(s.No),
             Today = Days.Of(clock.GetUtcNow().UtcDateTime),
         };
-        var result = new JsonArray();
+        var result = new List<ProfileSegmentVerdict>();
         foreach (var s in set.Ordered.OrderBy(s => s.Key, StringComparer.OrdinalIgnoreCase))
         {
             var member = state.Members.Contains(s.No);
             var lines = s.Problem is null ? ConditionEvaluator.Explain(s.Condition, input) : [];
             var reasons = string.Join("; ", lines.Where(l => l.Met == member || lines.Count == 1).Select(l => l.Detail));
-            result.Add(new JsonObject
-            {
-                ["segment"] = s.Key,
-                ["name"] = s.Name,
-                ["member"] = member,
-                ["explanation"] = s.Problem is not null ? "not evaluated: " + s.Problem
+            result.Add(new ProfileSegmentVerdict(s.Key, s.Name, member,
+                s.Problem is not null ? "not evaluated: " + s.Problem
                     : (member ? "in because: " : "out because: ") + (member ? reasons : string.Join("; ", lines.Where(l => !l.Met).Select(l => l.Detail))),
-                ["conditions"] = new JsonArray(lines.Select(l => (JsonNode)new JsonObject
-                {
-                    ["condition"] = l.Condition, ["met"] = l.Met, ["detail"] = l.Detail,
-                }).ToArray()),
-            });
+                lines.Select(l => new ConditionVerdict(l.Condition, l.Met, l.Detail)).ToList()));
         }
-        return TypedResults.Ok(new JsonObject { ["profile"] = id, ["segments"] = result });
+        return TypedResults.Ok(new ProfileSegmentsView(id, result));
     }
 
-    private static IResult Preview(PreviewRequest request, SegmentEditor editor, SegmentCatalogue catalogue, SegmentPreview preview, IOptions<SegmentEvaluationOptions> options)
+    private static Results<Ok<PreviewResult>, ProblemHttpResult> Preview(PreviewRequest request, SegmentEditor editor, SegmentCatalogue catalogue, SegmentPreview preview, IOptions<SegmentEvaluationOptions> options)
     {
         if (string.IsNullOrWhiteSpace(request.Where)) return Problem(400, "where", "Where: is required: the draft condition");
         CompiledSegment? live = null;
@@ -231,16 +206,37 @@ internal static class SegmentEndpoints
         return TypedResults.Ok(preview.Run(condition, live, options.Value.PreviewSampleSize));
     }
 
-    private static (long Profile, IResult? Error) Resolve(string reference, IIdentityDirectory directory)
+    /// <summary>A reference to a live profile number; <c>Invalid</c> when it is malformed, <c>Profile</c> 0 when unknown.</summary>
+    private static (long Profile, ProblemHttpResult? Invalid) Resolve(string reference, IIdentityDirectory directory)
     {
-        if (ProfileIds.TryParse(reference, out var no))
-        {
-            var live = directory.LiveProfile(no);
-            return live is null ? (0, TypedResults.NotFound()) : (live.Value, null);
-        }
+        if (ProfileIds.TryParse(reference, out var no)) return (directory.LiveProfile(no) ?? 0, null);
         if (!reference.Contains(':'))
             return (0, Problem(400, "reference", "a profile reference is a profile id (p_123) or an identifier type:value, e.g. email:jane@example.com"));
-        var found = directory.FindProfile(reference);
-        return found is null ? (0, TypedResults.NotFound()) : (found.Value, null);
+        return (directory.FindProfile(reference) ?? 0, null);
     }
 }
+
+/// <summary>A segment as the API shows it: definition, origin, members, when evaluated and swept, health.</summary>
+/// <param name="Problem">Why the segment cannot be evaluated (a definition that no longer parses): it is skipped.</param>
+internal sealed record SegmentView(string Key, string Name, string? Description, string Where, string Origin, bool ReadOnly, long Members,
+    DateTime? LastEvaluated, DateTime? LastSweep, string Health, string? Problem, DateTime CreatedAt, DateTime UpdatedAt);
+
+/// <summary>GET /api/segments: every segment by key.</summary>
+internal sealed record SegmentList(IReadOnlyList<SegmentView> Segments);
+
+/// <summary>GET /api/segments/{key}/members: a page of member profile ids.</summary>
+internal sealed record SegmentMembers(string Segment, long Total, IReadOnlyList<string> Members, string? NextCursor);
+
+/// <summary>Membership changes, newest first.</summary>
+internal sealed record MembershipHistory(IReadOnlyList<MembershipChange> Entries, string? NextCursor);
+
+/// <summary>A profile entered or exited a segment, when and why.</summary>
+internal sealed record MembershipChange(long Id, string Segment, string Profile, string Change, DateTime At, string Cause);
+
+/// <summary>GET /api/segments/profiles/{reference}: every segment's verdict for the profile.</summary>
+internal sealed record ProfileSegmentsView(string Profile, IReadOnlyList<ProfileSegmentVerdict> Segments);
+
+/// <summary>One segment's verdict for a profile, with one explanation line per condition.</summary>
+internal sealed record ProfileSegmentVerdict(string Segment, string Name, bool Member, string Explanation, IReadOnlyList<ConditionVerdict> Conditions);
+
+internal sealed record ConditionVerdict(string Condition, bool Met, string Detail);

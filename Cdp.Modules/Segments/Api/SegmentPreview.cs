@@ -7,6 +7,7 @@ using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
 using System.Text.Json;
 using LiteDB;
+using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Modules.Segments.Api;
 

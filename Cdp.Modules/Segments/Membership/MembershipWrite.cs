@@ -5,6 +5,7 @@ using Cdp.Modules.Segments.Definitions;
 using Cdp.Modules.Segments.Evaluation;
 using Cdp.Modules.Shared.Storage;
 using LiteDB;
+using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Modules.Segments.Membership;
 

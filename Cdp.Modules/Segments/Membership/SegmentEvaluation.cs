@@ -8,6 +8,7 @@ using LiteDB;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Modules.Segments.Membership;
 

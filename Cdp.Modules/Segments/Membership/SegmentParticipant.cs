@@ -4,6 +4,8 @@ using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Modules;
 using LiteDB;
 using Microsoft.Extensions.Options;
+using Cdp.Modules.Identity.Contracts;
+using Cdp.Modules.Pipeline.Contracts;
 
 namespace Cdp.Modules.Segments.Membership;
 

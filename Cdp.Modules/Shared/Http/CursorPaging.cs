@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Cdp.Modules.Shared.Http;
 
@@ -41,9 +42,9 @@ public static class CursorPaging
 
     public static string Format(long position) => position.ToString(CultureInfo.InvariantCulture);
 
-    public static IResult InvalidCursor() => Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "invalid cursor",
+    public static ProblemHttpResult InvalidCursor() => TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "invalid cursor",
         detail: "cursor must be the nextCursor of a previous page", extensions: new Dictionary<string, object?> { ["field"] = Cursor });
 
-    public static IResult InvalidLimit(int max) => Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "invalid limit",
+    public static ProblemHttpResult InvalidLimit(int max) => TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "invalid limit",
         detail: $"limit must be between 1 and {max}", extensions: new Dictionary<string, object?> { ["field"] = Limit });
 }

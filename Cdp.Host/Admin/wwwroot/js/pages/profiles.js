@@ -230,7 +230,7 @@ function timeline(box, id, profile) {
     } while (wanted && next && shown.length < PAGE && pages < FILTER_READ_PAGES);
     return [
       table([
-        { label: 'When', cell: e => when(e.timestamp) },
+        { label: 'When', cell: e => [when(e.timestamp), arrived(e)] },
         { label: 'Event', cell: e => [h('strong', null, eventName(e)), ' ', h('span', { class: 'muted' }, e.type)] },
         { label: 'Source', cell: e => e.source },
         { label: 'Details', cell: e => h('details', null, h('summary', null, 'payload'), json(e)) },
@@ -245,6 +245,16 @@ function timeline(box, id, profile) {
   filter.addEventListener('change', () => { cursors.length = 0; into(list, () => load(null)); });
   box.append(h('div', { class: 'field inline' }, h('label', { for: 'timeline-filter' }, 'Show'), filter), list);
   into(list, () => load(null));
+}
+
+/** Events are listed by when they happened; when Cdp received one later (a minute or more: sent late, offline, an import), say so. */
+const LATE_ARRIVAL_MS = 60_000;
+function arrived(e) {
+  if (!e.receivedAt || !e.timestamp) return null;
+  const late = Date.parse(e.receivedAt) - Date.parse(e.timestamp);
+  return Number.isFinite(late) && Math.abs(late) >= LATE_ARRIVAL_MS
+    ? h('div', { class: 'muted arrived' }, 'received ', when(e.receivedAt))
+    : null;
 }
 
 async function merges(id) {

@@ -1,0 +1,47 @@
+using Cdp.Modules.Pipeline.Api;
+using Cdp.Modules.Pipeline.Contracts;
+using Cdp.Modules.Pipeline.Processing;
+using Cdp.Modules.Shared.Configuration;
+using Cdp.Modules.Shared.Http;
+using Cdp.Modules.Shared.Modules;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Cdp.Modules.Pipeline;
+
+/// <summary>
+/// The processing pipeline: the one loop that reads the event log after its checkpoint and runs each batch through
+/// identity resolution (Identity), the profile projection (Profiles) and the batch participants (Segments, Matching: they
+/// join through <see cref="IProfileBatchParticipant"/>), in one transaction with the checkpoint; its commands (unmerge,
+/// links, reprocess, pause, erasures on its thread) and the list of events set aside.
+/// </summary>
+public sealed class PipelineModule : ICdpModule
+{
+    public string Name => "Pipeline";
+
+    public void AddServices(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedSettings<ProcessorRecoveryOptions, ProcessorRecoveryOptionsValidator>(configuration, ProcessorRecoveryOptions.Section);
+        services.AddModuleServices(typeof(PipelineModule));
+        services.AddHealthChecks().AddCheck<ProcessorHealthCheck>("profile-processor", tags: ["ready"]);
+    }
+
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+        var profiles = endpoints.MapGroup("/api/profiles").WithTags("Profiles").RequireReader();
+        // a command for a dead processor fails at once: 503 with the reason, not a 500
+        profiles.AddEndpointFilter(async (context, next) =>
+        {
+            try { return await next(context); }
+            catch (ProcessorUnavailableException ex)
+            {
+                return TypedResults.Problem(title: "the profile processor is not running", detail: ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+        });
+        ProcessorEndpoints.MapUnderProfiles(profiles);
+        ProcessorFailureEndpoints.Map(profiles);
+        ProcessorEndpoints.MapUnderIdentity(endpoints.MapGroup("/api/identity").WithTags("Identity").RequireReader());
+    }
+}
