@@ -12,56 +12,11 @@ using Cdp.Modules.Pipeline.Contracts;
 // Verbs other than run open the data file themselves: stop the server first. One process per database file: a second one
 // (server or verb) stops at once with exit code 2, naming the file and the process holding it (Shared/Storage/DatabaseFileLock).
 var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "run";
-var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 
 try
 {
-    switch (verb)
-    {
-        case "check-config":
-        {
-            // services only, no endpoints: mapping them opens the database files (a running server holds them)
-            await using var app = CdpApp.CreateBuilder(rest).Build();
-            CdpApp.ValidateSettings(app.Services);
-            Console.WriteLine("appsettings are valid");
-            return 0;
-        }
-        case "run":
-        {
-            var app = CdpApp.Build(CdpApp.CreateBuilder(rest));
-            CdpApp.ValidateSettings(app.Services);
-            var watchdog = app.Services.GetRequiredService<StorageWatchdog>();
-            var processor = app.Services.GetRequiredService<IProfileProcessor>();
-            await app.RunAsync();
-            // 4 when LiteDB's engine closed itself (StorageWatchdog), 5 when the profile processor's thread died: the service manager restarts Cdp
-            if (watchdog.ExitCode != 0) return watchdog.ExitCode;
-            return processor.Status.Dead ? ProfileProcessorExit.ProcessorDead : 0;
-        }
-        case "import":
-            return await ImportVerb.RunAsync(rest);
-        case "syncs":
-            return await SyncsVerb.RunAsync(rest);
-        case "backup":
-            return await BackupVerb.BackupAsync(rest);
-        case "restore":
-            return await BackupVerb.RestoreAsync(rest);
-        case "reprocess":
-            return await ReprocessVerb.RunAsync(rest);
-        case "unmerge":
-            return await UnmergeVerb.RunAsync(rest);
-        case "identity":
-            return await IdentityDryRunVerb.RunAsync(rest);
-        case "match" when rest.Length > 0 && rest[0] == "evaluate":
-            return MatchEvaluationCommand.Run(rest[1..], Console.Out);
-        case "match" when rest.Length > 0 && rest[0] == "run":
-            return await MatchRunVerb.RunAsync(rest[1..]);
-        case "match":
-            Console.Error.WriteLine("usage: cdp match run [--full] [--retrain] | cdp match evaluate (<csv> | --link <a.csv> <b.csv>) --id <column> --truth <column> [--settings <json file>] [--pairs-out <file>] [--clusters-out <file>] (cdp match evaluate --help)");
-            return 1;
-        default:
-            Console.Error.WriteLine($"unknown verb '{verb}'. Verbs: run (default), check-config, import, backup, restore, reprocess, unmerge, identity dry-run, match run, match evaluate, syncs. See README.md.");
-            return 1;
-    }
+    // the verbs and their options: Cli/CdpCommandLine (System.CommandLine); `Cdp.Host <verb> --help` describes each
+    return await new CdpCommandLine(RunServerAsync, CheckConfigAsync).InvokeAsync(args);
 }
 catch (Exception ex) when (InUse(ex) is { } inUse)
 {
@@ -87,6 +42,27 @@ catch (Exception ex) when (ex is ArgumentException or CsvImportRejectedException
 {
     Console.Error.WriteLine($"{verb}: {ex.Message}");
     return 1;
+}
+
+static async Task<int> CheckConfigAsync(string[] settings)
+{
+    // services only, no endpoints: mapping them opens the database files (a running server holds them)
+    await using var app = CdpApp.CreateBuilder(settings).Build();
+    CdpApp.ValidateSettings(app.Services);
+    Console.WriteLine("appsettings are valid");
+    return 0;
+}
+
+static async Task<int> RunServerAsync(string[] aspNetArgs)
+{
+    var app = CdpApp.Build(CdpApp.CreateBuilder(aspNetArgs));
+    CdpApp.ValidateSettings(app.Services);
+    var watchdog = app.Services.GetRequiredService<StorageWatchdog>();
+    var processor = app.Services.GetRequiredService<IProfileProcessor>();
+    await app.RunAsync();
+    // 4 when LiteDB's engine closed itself (StorageWatchdog), 5 when the profile processor's thread died: the service manager restarts Cdp
+    if (watchdog.ExitCode != 0) return watchdog.ExitCode;
+    return processor.Status.Dead ? ProfileProcessorExit.ProcessorDead : 0;
 }
 
 // the host may wrap a service's failure (start-up of a hosted service, DI activation)

@@ -18,18 +18,17 @@ internal static class BackupVerb
     private const string BackupUsage = "usage: backup <folder> [--server URL --key KEY]";
     private const string RestoreUsage = "usage: restore <folder>   (with the server stopped)";
 
-    public static async Task<int> BackupAsync(string[] args)
+    public static async Task<int> BackupAsync(string? folderArgument, string? server, string? key, string[] settings)
     {
-        var cli = new CliArgs(args, "server", "key");
-        if (cli.Positional.Count != 1) throw new ArgumentException(BackupUsage);
-        var folder = Path.GetFullPath(cli.Positional[0]);
+        if (folderArgument is null) throw new ArgumentException(BackupUsage);
+        var folder = Path.GetFullPath(folderArgument);
 
-        if (cli["server"] is { } server)
+        if (server is not null)
         {
             // the server's folder: relative to its backup root (Cdp:Storage:BackupRoot), or absolute inside it
-            folder = cli.Positional[0];
+            folder = folderArgument;
             using var client = new HttpClient { BaseAddress = new Uri(server), Timeout = TimeSpan.FromHours(2) };
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", cli.Required("key"));
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", CliArgs.Required(key, "key"));
             using var response = await client.PostAsJsonAsync("/api/admin/backup", new { folder });
             if (!response.IsSuccessStatusCode)
             {
@@ -40,7 +39,7 @@ internal static class BackupVerb
             return 0;
         }
 
-        await using var app = OfflineHost(cli.Settings);
+        await using var app = OfflineHost(settings);
         var backup = app.Services.GetRequiredService<IDatabaseBackup>();
         try
         {
@@ -54,11 +53,10 @@ internal static class BackupVerb
         return Refusable("backup", () => Print(backup.Create(folder)));
     }
 
-    public static async Task<int> RestoreAsync(string[] args)
+    public static async Task<int> RestoreAsync(string? folder, string[] settings)
     {
-        var cli = new CliArgs(args);
-        if (cli.Positional.Count != 1) throw new ArgumentException(RestoreUsage);
-        await using var app = OfflineHost(cli.Settings);
+        if (folder is null) throw new ArgumentException(RestoreUsage);
+        await using var app = OfflineHost(settings);
         var backup = app.Services.GetRequiredService<IDatabaseBackup>();
         try
         {
@@ -71,7 +69,7 @@ internal static class BackupVerb
         }
         return Refusable("restore", () =>
         {
-            var report = backup.Restore(Path.GetFullPath(cli.Positional[0]));
+            var report = backup.Restore(Path.GetFullPath(folder));
             Console.WriteLine($"restored from {report.Folder}:");
             foreach (var f in report.Restored) Console.WriteLine("  " + f);
             if (report.KeptAside.Count > 0) Console.WriteLine("previous files kept aside (delete them once the restored server looks right):");

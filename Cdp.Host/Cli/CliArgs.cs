@@ -1,50 +1,48 @@
 namespace Cdp.Host.Cli;
 
 /// <summary>
-/// A verb's own options (--name value) split from settings overrides (--Cdp:Section:Key=value), which go to the host.
+/// Splits the host's settings overrides (<c>--Cdp:Section:Key=value</c>, <c>--Cdp:Section:Key value</c>,
+/// <c>--urls=http://...</c>) from a verb's own arguments before System.CommandLine parses them: the overrides go to the
+/// web host's configuration. They are taken out first because the parser would otherwise read an override standing
+/// before a verb's file or id as that argument.
 /// </summary>
-internal sealed class CliArgs
+internal static class CliArgs
 {
-    private readonly Dictionary<string, string> _options = new(StringComparer.OrdinalIgnoreCase);
-
-    public CliArgs(IEnumerable<string> args, params string[] optionNames)
+    /// <param name="args">the arguments after the verb</param>
+    /// <param name="optionNames">the verb's own option names, without dashes: <c>--delimiter=;</c> stays the verb's</param>
+    public static (string[] Verb, string[] Settings) Split(IReadOnlyList<string> args, IReadOnlySet<string> optionNames)
     {
-        var list = args.ToList();
-        for (var i = 0; i < list.Count; i++)
+        var verb = new List<string>();
+        var settings = new List<string>();
+        for (var i = 0; i < args.Count; i++)
         {
-            var a = list[i];
-            var name = a.StartsWith("--", StringComparison.Ordinal) ? a[2..] : null;
-            if (name is not null && optionNames.Contains(name, StringComparer.OrdinalIgnoreCase))
+            var a = args[i];
+            if (a == "--") // everything after it is the verb's, as System.CommandLine reads it
             {
-                if (i + 1 >= list.Count) throw new ArgumentException($"--{name} needs a value");
-                _options[name] = list[++i];
+                verb.AddRange(args.Skip(i));
+                break;
             }
-            else if (name is not null && name.Contains('='))
+            var name = a.StartsWith("--", StringComparison.Ordinal) ? a[2..].Split('=', 2)[0] : null;
+            if (name is null || optionNames.Contains(name))
             {
-                Settings.Add(a);
+                verb.Add(a);
             }
-            else if (name is not null && name.Contains(':') && i + 1 < list.Count)
+            else if (name.Contains(':'))
             {
-                Settings.Add(a);
-                Settings.Add(list[++i]);
+                settings.Add(a);
+                if (!a.Contains('=') && i + 1 < args.Count) settings.Add(args[++i]); // "--Cdp:Section:Key value"
             }
-            else if (name is not null)
+            else if (a.Contains('='))
             {
-                throw new ArgumentException($"unknown option --{name}; options: {string.Join(", ", optionNames.Select(o => "--" + o))}");
+                settings.Add(a); // a host setting at the root of the configuration, e.g. --urls=http://127.0.0.1:0
             }
             else
             {
-                Positional.Add(a);
+                verb.Add(a); // an unknown option: the parser names it and the verb exits 1
             }
         }
+        return ([.. verb], [.. settings]);
     }
 
-    public List<string> Positional { get; } = [];
-
-    /// <summary>Host settings overrides, passed on to the web host's configuration.</summary>
-    public List<string> Settings { get; } = [];
-
-    public string? this[string name] => _options.GetValueOrDefault(name);
-
-    public string Required(string name) => this[name] ?? throw new ArgumentException($"--{name} is required");
+    public static string Required(string? value, string name) => value ?? throw new ArgumentException($"--{name} is required");
 }

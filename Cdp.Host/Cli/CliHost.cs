@@ -31,19 +31,4 @@ internal static class CliHost
             await app.DisposeAsync();
         }
     }
-
-    /// <summary>The first argument that is not an option (a --key=value setting or its value).</summary>
-    public static (string? Value, string[] Others) TakePositional(string[] args)
-    {
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (args[i].StartsWith('-'))
-            {
-                if (!args[i].Contains('=') && i + 1 < args.Length && !args[i + 1].StartsWith('-')) i++; // "--key value"
-                continue;
-            }
-            return (args[i], args.Where((_, j) => j != i).ToArray());
-        }
-        return (null, args);
-    }
 }

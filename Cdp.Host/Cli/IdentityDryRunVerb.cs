@@ -8,16 +8,16 @@ namespace Cdp.Host.Cli;
 /// </summary>
 internal static class IdentityDryRunVerb
 {
-    public static Task<int> RunAsync(string[] args)
+    public const string Usage = "usage: cdp identity dry-run <proposed-identity.json>   (a file with {\"Cdp\":{\"Identity\":{...}}})";
+
+    public static Task<int> RunAsync(string? file, string[] settings)
     {
-        var (sub, rest) = CliHost.TakePositional(args);
-        var (file, rest2) = CliHost.TakePositional(rest);
-        if (sub != "dry-run" || file is null)
+        if (file is null)
         {
-            Console.Error.WriteLine("usage: cdp identity dry-run <proposed-identity.json>   (a file with {\"Cdp\":{\"Identity\":{...}}})");
+            Console.Error.WriteLine(Usage);
             return Task.FromResult(1);
         }
-        return CliHost.RunAsync(rest2, withProcessor: false, services =>
+        return CliHost.RunAsync(settings, withProcessor: false, services =>
         {
             var lastPrint = DateTime.UtcNow;
             var report = services.GetRequiredService<IIdentityDryRun>().Run(file, (read, head) =>

@@ -12,22 +12,24 @@ namespace Cdp.Host.Cli;
 /// </summary>
 internal static class ImportVerb
 {
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>The verb's parsed arguments (see CdpCommandLine).</summary>
+    internal sealed record ImportArguments(string? File, string? Source, string? Map, string? Event, string Delimiter, string? Encoding, string? Server, string? Key);
+
+    public static async Task<int> RunAsync(ImportArguments cli, string[] settings)
     {
-        var cli = new CliArgs(args, "source", "map", "event", "delimiter", "encoding", "server", "key");
-        if (cli.Positional.Count != 1) throw new ArgumentException("usage: import <file.csv> --source <name> --map field=Column,... [--event <name>] [--delimiter ;] [--encoding latin1]");
-        var path = cli.Positional[0];
+        if (cli.File is not { } path) throw new ArgumentException("usage: import <file.csv> --source <name> --map field=Column,... [--event <name>] [--delimiter ;] [--encoding latin1]");
         if (!File.Exists(path)) throw new ArgumentException($"no such file: {path}");
-        var delimiter = cli["delimiter"] is { } d ? (d == "\\t" ? '\t' : d.Length == 1 ? d[0] : throw new ArgumentException("--delimiter must be one character")) : ',';
-        var request = new CsvImportRequest(cli.Required("source"), [cli.Required("map")], cli["event"], Path.GetFileName(path), delimiter, cli["encoding"]);
+        var d = cli.Delimiter;
+        var delimiter = d == "\\t" ? '\t' : d.Length == 1 ? d[0] : throw new ArgumentException("--delimiter must be one character");
+        var request = new CsvImportRequest(CliArgs.Required(cli.Source, "source"), [CliArgs.Required(cli.Map, "map")], cli.Event, Path.GetFileName(path), delimiter, cli.Encoding);
 
         CsvImportReport report;
         try
         {
-            if (cli["server"] is { } server)
-                report = await UploadAsync(path, request, server, cli.Required("key"));
+            if (cli.Server is { } server)
+                report = await UploadAsync(path, request, server, CliArgs.Required(cli.Key, "key"));
             else
-                report = await ImportLocallyAsync(path, request, cli.Settings.ToArray());
+                report = await ImportLocallyAsync(path, request, settings);
         }
         catch (CsvImportStoppedException ex)
         {

@@ -12,18 +12,9 @@ namespace Cdp.Host.Cli;
 /// </summary>
 internal static class MatchRunVerb
 {
-    public static Task<int> RunAsync(string[] args)
+    public static Task<int> RunAsync(bool full, bool retrain, string[] settings)
     {
-        var full = args.Contains("--full");
-        var retrain = args.Contains("--retrain");
-        var rest = args.Where(a => a is not ("--full" or "--retrain")).ToArray();
-        var (extra, _) = CliHost.TakePositional(rest);
-        if (extra is not null)
-        {
-            Console.Error.WriteLine("usage: cdp match run [--full] [--retrain]   (stop the server first: the database file is opened directly)");
-            return Task.FromResult(1);
-        }
-        return CliHost.RunAsync(rest, withProcessor: true, async services =>
+        return CliHost.RunAsync(settings, withProcessor: true, async services =>
         {
             var head = services.GetRequiredService<IEventLog>().LastSequence;
             var processor = services.GetRequiredService<IProfileProcessor>();

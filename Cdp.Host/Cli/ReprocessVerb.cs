@@ -7,7 +7,7 @@ namespace Cdp.Host.Cli;
 /// <summary><c>cdp reprocess</c>: rebuilds identity graph and profiles from the event log (unmerge decisions are kept).</summary>
 internal static class ReprocessVerb
 {
-    public static Task<int> RunAsync(string[] args) => CliHost.RunAsync(args, withProcessor: true, async services =>
+    public static Task<int> RunAsync(string[] settings) => CliHost.RunAsync(settings, withProcessor: true, async services =>
     {
         var processor = services.GetRequiredService<IProfileProcessor>();
         var head = services.GetRequiredService<IEventLog>().LastSequence;

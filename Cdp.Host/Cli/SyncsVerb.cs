@@ -16,31 +16,31 @@ namespace Cdp.Host.Cli;
 /// </summary>
 internal static class SyncsVerb
 {
-    private const string Usage = "usage: syncs list | runs <sync> [--limit N] | run <sync> [--allow-mass-removal] | dry-run <sync> [--full] | resync <sync> [--allow-mass-removal]  [--server URL --key KEY]";
+    public const string Usage = "usage: syncs list | runs <sync> [--limit N] | run <sync> [--allow-mass-removal] | dry-run <sync> [--full] | resync <sync> [--allow-mass-removal]  [--server URL --key KEY]";
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>The verb's parsed arguments (see CdpCommandLine): the action (list, runs, run, dry-run, resync) and its sync.</summary>
+    internal sealed record SyncsArguments(string Action, string? Sync, int Limit, bool AllowMassRemoval, bool Full, string? Server, string? Key);
+
+    public static async Task<int> RunAsync(SyncsArguments cli, string[] settings)
     {
-        var flags = args.Where(a => a is "--allow-mass-removal" or "--full").ToHashSet();
-        var cli = new CliArgs(args.Where(a => !flags.Contains(a)), "server", "key", "limit");
-        if (cli.Positional.Count == 0) throw new ArgumentException(Usage);
-        var action = cli.Positional[0];
-        var sync = cli.Positional.Count > 1 ? cli.Positional[1] : null;
+        var action = cli.Action;
+        var sync = cli.Sync;
         if (action != "list" && sync is null) throw new ArgumentException(Usage);
-        var limit = cli["limit"] is { } l ? int.Parse(l, System.Globalization.CultureInfo.InvariantCulture) : 20;
-        var allow = flags.Contains("--allow-mass-removal");
+        var limit = cli.Limit;
+        var allow = cli.AllowMassRemoval;
         SyncRunRequest? request = action switch
         {
             "run" => new SyncRunRequest("cli", AllowMassRemoval: allow),
-            "dry-run" => new SyncRunRequest("cli", DryRun: true, FullResync: flags.Contains("--full")),
+            "dry-run" => new SyncRunRequest("cli", DryRun: true, FullResync: cli.Full),
             "resync" => new SyncRunRequest("cli", FullResync: true, AllowMassRemoval: allow),
             "list" or "runs" => null,
             _ => throw new ArgumentException(Usage),
         };
 
-        if (cli["server"] is { } server)
+        if (cli.Server is { } server)
         {
             using var client = new HttpClient { BaseAddress = new Uri(server), Timeout = TimeSpan.FromHours(6) };
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", cli.Required("key"));
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", CliArgs.Required(cli.Key, "key"));
             switch (action)
             {
                 case "list": PrintSyncs((await Get<List<SyncSummary>>(client, "/api/activation/syncs"))!); return 0;
@@ -57,7 +57,7 @@ internal static class SyncsVerb
             return PrintRun((await response.Content.ReadFromJsonAsync<SyncRunReport>())!);
         }
 
-        var builder = CdpApp.CreateBuilder([.. cli.Settings, "--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning", "--Cdp:Scheduling:ServerEnabled=false"]);
+        var builder = CdpApp.CreateBuilder([.. settings, "--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning", "--Cdp:Scheduling:ServerEnabled=false"]);
         var app = CdpApp.Build(builder);
         await using (app)
         {

@@ -6,15 +6,14 @@ namespace Cdp.Host.Cli;
 /// <summary><c>cdp unmerge &lt;mergeId&gt;</c>: undoes a merge record and recomputes the affected profiles from the log.</summary>
 internal static class UnmergeVerb
 {
-    public static Task<int> RunAsync(string[] args)
+    public static Task<int> RunAsync(string? mergeId, string[] settings)
     {
-        var (mergeId, rest) = CliHost.TakePositional(args);
         if (mergeId is null)
         {
             Console.Error.WriteLine("usage: cdp unmerge <mergeId>   (merge ids are listed by GET /api/profiles/{id}/merges)");
             return Task.FromResult(1);
         }
-        return CliHost.RunAsync(rest, withProcessor: true, async services =>
+        return CliHost.RunAsync(settings, withProcessor: true, async services =>
         {
             var result = await services.GetRequiredService<IProfileProcessor>().UnmergeAsync(mergeId, CancellationToken.None);
             if (result is null)
