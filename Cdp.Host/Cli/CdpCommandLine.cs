@@ -101,6 +101,11 @@ internal sealed class CdpCommandLine
             (var own, _settings) = CliArgs.Split(args[1..], _optionNames);
             tokens = [verb, .. own];
         }
+        else if (verb is null && args is not ([] or ["--help" or "-h" or "-?" or "--version"]))
+        {
+            // no verb: the server, with every argument as it was given (a verb's name as a setting's value stays a value)
+            tokens = ["run", .. args];
+        }
         else if (verb is "match" && args.Length > 1 && args[1] != "evaluate")
         {
             (var own, _settings) = CliArgs.Split(args[1..], _optionNames);

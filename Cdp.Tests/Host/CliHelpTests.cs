@@ -104,4 +104,14 @@ public sealed class CliHelpTests
         output.Should().Contain("no merge record 'no-such-merge'");
         File.Exists(db).Should().BeTrue("the verb opened the database the override named");
     }
+
+    [Fact]
+    public async Task Without_a_verb_a_verbs_name_as_a_settings_value_stays_a_value_for_the_server()
+    {
+        using var folder = new TempFolder();
+        var (code, output) = await CdpProcess.RunToExitAsync(folder.Path, $"--Cdp:Storage:Path={folder.File("cdp.db")}", "--Cdp:Sources:web:WriteKey", "import");
+
+        code.Should().Be(2, output);
+        output.Should().Contain("Cdp:Sources:web:WriteKey: must be at least 8 characters", "'import' is the key the server validated, not the import verb");
+    }
 }
