@@ -5,7 +5,6 @@ using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Storage;
 using Microsoft.Extensions.Options;
-using Cdp.Modules.Matching.Contracts;
 using Cdp.Modules.Pipeline.Contracts;
 
 // Cdp.Host [verb] [options] [--Cdp:Section:Key=value ...]   (see README.md, "Command line")
