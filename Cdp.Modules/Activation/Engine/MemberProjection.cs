@@ -41,14 +41,10 @@ internal sealed class MemberProjection(SyncSettings sync, bool scalarFields = fa
     /// <summary>The field a sync's ValueTrait is sent under (ad audiences' value-based seeds); no vendor field has this name.</summary>
     public const string ValueField = "$value";
 
-    private readonly (string Field, bool Computed, string[] Path)[] _mappings = sync.FieldMappings
+    private readonly (string Field, ProfileValueSource Source)[] _mappings = sync.FieldMappings
         .Concat(sync.ValueTrait.Length > 0 ? [new KeyValuePair<string, string>(ValueField, sync.ValueTrait)] : [])
         .OrderBy(m => m.Key, StringComparer.Ordinal)
-        .Select(m =>
-        {
-            var dot = m.Value.IndexOf('.');
-            return (m.Key, m.Value[..dot] == "computed", m.Value[(dot + 1)..].Split('.'));
-        }).ToArray();
+        .Select(m => (m.Key, ProfileValueSource.Parse(m.Value))).ToArray();
 
     public Eligibility Check(ProfileView profile, out string key)
     {
@@ -80,8 +76,8 @@ internal sealed class MemberProjection(SyncSettings sync, bool scalarFields = fa
         var fields = new KeyValuePair<string, JsonElement>[_mappings.Length];
         for (var i = 0; i < _mappings.Length; i++)
         {
-            var (field, computed, path) = _mappings[i];
-            var value = Find(computed ? profile.ComputedTraits : profile.Traits, path);
+            var (field, source) = _mappings[i];
+            var value = source.Read(profile);
             fields[i] = new(field, value is { ValueKind: JsonValueKind.Object or JsonValueKind.Array } && scalarFields ? Null : value ?? Null);
         }
         return new OutgoingMember(profile.Id, key, fields, Hash(key, fields));

@@ -34,16 +34,16 @@ internal sealed partial class MetaAudienceRows
     private static readonly JsonElement Null = JsonDocument.Parse("null").RootElement.Clone();
     private static readonly JsonElement Zero = JsonDocument.Parse("0").RootElement.Clone();
 
-    private readonly (string Key, bool Computed, string[] Path)[] _identifiers;
-    private readonly (bool Computed, string[] Path)? _value;
+    private readonly (string Key, ProfileValueSource Source)[] _identifiers;
+    private readonly ProfileValueSource? _value;
     private readonly string _region;
 
     public MetaAudienceRows(SyncSettings sync, DestinationSettings d)
     {
         var identifiers = d.Identifiers.Count > 0 ? d.Identifiers : DefaultIdentifiers;
-        _identifiers = MetaNormalisation.Keys.Where(identifiers.ContainsKey).Select(k => (k, Source(identifiers[k]).Computed, Source(identifiers[k]).Path)).ToArray();
+        _identifiers = MetaNormalisation.Keys.Where(identifiers.ContainsKey).Select(k => (k, ProfileValueSource.Parse(identifiers[k]))).ToArray();
         Schema = _identifiers.Select(i => i.Key).ToArray();
-        if (sync.ValueTrait.Length > 0) _value = Source(sync.ValueTrait);
+        if (sync.ValueTrait.Length > 0) _value = ProfileValueSource.Parse(sync.ValueTrait);
         _region = d.DefaultPhoneRegion;
         KeyIdentifier = identifiers.FirstOrDefault(i => i.Value == "traits." + sync.Identifier).Key ?? "EMAIL";
     }
@@ -63,8 +63,8 @@ internal sealed partial class MetaAudienceRows
         var fields = new KeyValuePair<string, JsonElement>[_identifiers.Length + (ValueBased ? 1 : 0)];
         for (var i = 0; i < _identifiers.Length; i++)
         {
-            var (key, computed, path) = _identifiers[i];
-            var raw = MemberProjection.Find(computed ? profile.ComputedTraits : profile.Traits, path);
+            var (key, source) = _identifiers[i];
+            var raw = source.Read(profile);
             var text = raw is { ValueKind: JsonValueKind.String or JsonValueKind.Number } v ? OutgoingMember.Text(v) : null;
             var wire = text is null ? null : MetaNormalisation.Wire(key, text, _region);
             fields[i] = new(key, wire is null ? Null : JsonSerializer.SerializeToElement(wire));
@@ -77,9 +77,9 @@ internal sealed partial class MetaAudienceRows
     /// A non-negative finite number (or a text holding one) is sent as it is; anything else (text, negative, missing) is sent as 0:
     /// a value-based audience needs a value on every row, so a bad value costs that row's value, never the row or the run.
     /// </summary>
-    private static JsonElement Value(ProfileView profile, (bool Computed, string[] Path) source)
+    private static JsonElement Value(ProfileView profile, ProfileValueSource source)
     {
-        var raw = MemberProjection.Find(source.Computed ? profile.ComputedTraits : profile.Traits, source.Path);
+        var raw = source.Read(profile);
         double n;
         if (raw is { ValueKind: JsonValueKind.Number } num && num.TryGetDouble(out n)) { }
         else if (raw is { ValueKind: JsonValueKind.String } str && double.TryParse(str.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out n)) { }
@@ -135,13 +135,6 @@ internal sealed partial class MetaAudienceRows
             w.WriteEndObject();
             w.WriteEndObject();
         });
-    }
-
-    /// <summary>"traits.&lt;path&gt;" or "computed.&lt;name&gt;" (checked by the validator: SettingNames.Source).</summary>
-    private static (bool Computed, string[] Path) Source(string source)
-    {
-        var dot = source.IndexOf('.');
-        return (source[..dot] == "computed", source[(dot + 1)..].Split('.'));
     }
 
     /// <summary>The Graph API version used when ApiVersion is empty.</summary>
