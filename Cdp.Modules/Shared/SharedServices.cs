@@ -19,6 +19,7 @@ public static class SharedServices
         services.AddCdpMetrics();
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
         services.AddSingleton<CdpDatabase>();
+        services.AddSingleton<IUnitOfWorkFactory>(sp => sp.GetRequiredService<CdpDatabase>());
         services.AddSingleton<StorageWatchdog>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageWatchdog>());
         services.TryAddSingleton(TimeProvider.System);

@@ -1,3 +1,4 @@
+using Cdp.Modules.Shared.Storage;
 using System.Text.Json;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Tests.Support;
@@ -16,7 +17,7 @@ public sealed class FailedEventsPageTests
     {
         public volatile bool Fixed;
 
-        public void OnBatch(ProfileBatch batch, LiteDatabase db)
+        public void OnBatch(ProfileBatch batch, IUnitOfWork tx)
         {
             if (Fixed) return;
             foreach (var e in batch.Changes.SelectMany(c => c.Events))
@@ -27,7 +28,7 @@ public sealed class FailedEventsPageTests
             }
         }
 
-        public void OnReset(LiteDatabase db) { }
+        public void OnReset(IUnitOfWork tx) { }
     }
 
     [SkippableFact]

@@ -148,7 +148,7 @@ public sealed class PrivacyEverySpellingTests
     /// <summary>Throws for an event with properties.poison = true, quoting its properties.contact in the message (as a real bug might).</summary>
     private sealed class PoisonParticipant : IProfileBatchParticipant
     {
-        public void OnBatch(ProfileBatch batch, LiteDatabase db)
+        public void OnBatch(ProfileBatch batch, IUnitOfWork tx)
         {
             foreach (var change in batch.Changes)
             foreach (var e in change.Events)
@@ -161,7 +161,7 @@ public sealed class PrivacyEverySpellingTests
             }
         }
 
-        public void OnReset(LiteDatabase db) { }
+        public void OnReset(IUnitOfWork tx) { }
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public sealed class ProcessorIsolationTests
         public int DiskFullAfterPoison;
         private bool _poisonSeen;
 
-        public void OnBatch(ProfileBatch batch, LiteDatabase db)
+        public void OnBatch(ProfileBatch batch, IUnitOfWork tx)
         {
             if (DiskFull || (_poisonSeen && DiskFullAfterPoison > 0))
             {
@@ -61,7 +61,7 @@ public sealed class ProcessorIsolationTests
             }
         }
 
-        public void OnReset(LiteDatabase db) { }
+        public void OnReset(IUnitOfWork tx) { }
     }
 
     private static (CdpHost Host, FaultyParticipant Faults) Start(Dictionary<string, string?>? settings = null)
@@ -381,7 +381,7 @@ public sealed class ProcessorIsolationTests
 
         public UnmergeBatch? BeginUnmerge(string mergeId, DateTime at, Func<long, IReadOnlyList<long>> timelineOf) => inner.BeginUnmerge(mergeId, at, timelineOf);
 
-        public void Reset(LiteDatabase db) => inner.Reset(db);
+        public void Reset(IUnitOfWork tx) => inner.Reset(tx);
     }
 
     private static CdpHost WithUnloadableIdentity(bool stopHost)

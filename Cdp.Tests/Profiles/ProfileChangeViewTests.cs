@@ -1,3 +1,4 @@
+using Cdp.Modules.Shared.Storage;
 using System.Text.Json;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Tests.Support;
@@ -18,7 +19,7 @@ public sealed class ProfileChangeViewTests
         public int Compared;
         public List<string> Differences { get; } = [];
 
-        public void OnBatch(ProfileBatch batch, LiteDatabase db)
+        public void OnBatch(ProfileBatch batch, IUnitOfWork tx)
         {
             foreach (var change in batch.Changes)
             {
@@ -31,7 +32,7 @@ public sealed class ProfileChangeViewTests
             }
         }
 
-        public void OnReset(LiteDatabase db) { }
+        public void OnReset(IUnitOfWork tx) { }
     }
 
     [Fact]

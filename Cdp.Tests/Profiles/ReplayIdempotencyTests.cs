@@ -1,3 +1,4 @@
+using Cdp.Modules.Shared.Storage.LiteDb;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Storage;
 using Cdp.Tests.Support;
@@ -18,9 +19,9 @@ public sealed class ReplayIdempotencyTests
         public int Calls;
         public int Failures;
 
-        public void OnBatch(ProfileBatch batch, LiteDatabase db)
+        public void OnBatch(ProfileBatch batch, IUnitOfWork tx)
         {
-            var counts = db.GetCollection("test_counts");
+            var counts = tx.Lite().GetCollection("test_counts");
             foreach (var change in batch.Changes)
             {
                 var doc = counts.FindById(change.ProfileId) ?? new BsonDocument { ["_id"] = change.ProfileId, ["n"] = 0 };
@@ -34,7 +35,7 @@ public sealed class ReplayIdempotencyTests
             }
         }
 
-        public void OnReset(LiteDatabase db) => db.GetCollection("test_counts").DeleteAll();
+        public void OnReset(IUnitOfWork tx) => tx.Lite().GetCollection("test_counts").DeleteAll();
     }
 
     [Fact]

@@ -2,6 +2,8 @@ using System.Text.Json.Nodes;
 using Cdp.Modules.Activation.Configuration;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
+using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -26,8 +28,9 @@ internal sealed class ActivationPersonalData(
 {
     public string Section => "syncs";
 
-    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, LiteDatabase db)
+    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx)
     {
+        var db = tx.Lite();
         var ids = subject.ProfileIds.ToList();
         var (members, sent) = state.Erase(db, options.Value.Syncs.Keys, ids);
         var values = subject.Identifiers.Select(i => i[(i.IndexOf(':') + 1)..]).Concat(sent.Select(s => s.Key)).Distinct(StringComparer.OrdinalIgnoreCase).ToList();

@@ -5,6 +5,7 @@ using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 
 namespace Cdp.Modules.Collection.DeadLetters;
@@ -28,8 +29,9 @@ internal sealed class DeadLetterPersonalData(CdpDatabase db, ITextIdentifiers id
 
     public string Section => "deadLetters";
 
-    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, LiteDatabase database)
+    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx)
     {
+        var database = tx.Lite();
         var deadLetters = database.GetCollection(EventLogSchema.DeadLetters, BsonAutoId.Int64);
         var match = Matcher(subject);
         // no index on a dead letter's identifiers: one scan, fine for a rare admin action

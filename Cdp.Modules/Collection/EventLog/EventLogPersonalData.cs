@@ -5,6 +5,7 @@ using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 
 namespace Cdp.Modules.Collection.EventLog;
@@ -27,8 +28,9 @@ internal sealed class EventLogPersonalData(IEventLog log) : IPersonalDataHolder
 
     public string Section => "events";
 
-    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, LiteDatabase db)
+    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx)
     {
+        var db = tx.Lite();
         var col = db.GetCollection(EventLogSchema.Collection);
         long erased = 0;
         var pending = new SortedSet<long>(subject.EventSequences);

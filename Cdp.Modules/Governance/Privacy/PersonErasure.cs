@@ -3,6 +3,7 @@ using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using Microsoft.Extensions.Logging;
 using Cdp.Modules.Pipeline.Contracts;
 
@@ -55,14 +56,15 @@ internal sealed class PersonErasure(
         DeletionReceipt receipt;
         try
         {
-            receipt = db.InTransaction(d =>
+            receipt = ((IUnitOfWorkFactory)db).InTransaction(tx =>
             {
+                var d = tx.Lite();
                 added = suppressions.Add(d, subjects.Spellings(subject.Identifiers), receiptId, requestedAt);
                 var full = subject with { EventSequences = subject.EventSequences.Concat(UnprocessedEventsCarryingSuppressed()).Distinct().Order().ToList(), ReceiptId = receiptId };
                 subject = full;
                 var erased = new SortedDictionary<string, long>(StringComparer.Ordinal);
                 foreach (var holder in _holders)
-                    foreach (var (kind, n) in holder.Erase(full, d))
+                    foreach (var (kind, n) in holder.Erase(full, tx))
                         erased[kind] = erased.GetValueOrDefault(kind) + n;
                 var r = new DeletionReceipt(receiptId, full.ProfileId, requestedBy, requestedAt, clock.GetUtcNow().UtcDateTime, erased, full.Identifiers.Count);
                 receipts.Write(d, r);

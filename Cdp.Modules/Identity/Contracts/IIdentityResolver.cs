@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Cdp.Modules.Collection.Contracts;
-using LiteDB;
+using Cdp.Modules.Shared.Storage;
 
 namespace Cdp.Modules.Identity.Contracts;
 
@@ -28,7 +28,7 @@ public interface IIdentityResolver
     UnmergeBatch? BeginUnmerge(string mergeId, DateTime at, Func<long, IReadOnlyList<long>> timelineOf);
 
     /// <summary>Deletes the identity graph (not the unmerge directives), inside the caller's transaction, before a reprocess.</summary>
-    void Reset(LiteDatabase db);
+    void Reset(IUnitOfWork tx);
 }
 
 public interface IIdentityBatch
@@ -48,7 +48,7 @@ public interface IIdentityBatch
     /// </summary>
     IReadOnlyList<ProfileMerge> ReplayLinks(long through);
 
-    void Write(LiteDatabase db);
+    void Write(IUnitOfWork tx);
 
     void Committed();
 }

@@ -1,4 +1,4 @@
-using LiteDB;
+using Cdp.Modules.Shared.Storage;
 
 namespace Cdp.Modules.Identity.Contracts;
 
@@ -15,7 +15,7 @@ public interface IMatchDecisions
     IReadOnlyList<MatchDecisionView> Involving(IReadOnlySet<long> profiles);
 
     /// <summary>Deletes every decision naming one of <paramref name="profiles"/>, inside the caller's transaction; returns how many.</summary>
-    long EraseInvolving(IReadOnlySet<long> profiles, LiteDatabase db);
+    long EraseInvolving(IReadOnlySet<long> profiles, IUnitOfWork tx);
 }
 
 /// <summary>One stored link decision: status is applied, pending, void or undone.</summary>

@@ -4,6 +4,7 @@ using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Identity.Identifiers;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 
 namespace Cdp.Modules.Identity.Graph;
@@ -472,8 +473,9 @@ internal sealed class IdentityBatch : IIdentityBatch
         _deletedQuarantine.Remove(q.Id);
     }
 
-    public void Write(LiteDatabase db)
+    public void Write(IUnitOfWork tx)
     {
+        var db = tx.Lite();
         if (_g.IsMemory) return;
         var nodes = db.GetCollection(IdentitySchema.Nodes);
         foreach (var p in _deletedNodes) if (!_dirtyNodes.Contains(p)) nodes.Delete(p);

@@ -6,6 +6,7 @@ using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -227,8 +228,9 @@ internal sealed class IdentityGraph : IIdentityResolver
         }
     }
 
-    public void Reset(LiteDatabase db)
+    public void Reset(IUnitOfWork tx)
     {
+        var db = tx.Lite();
         _nodeCache.Clear();
         foreach (var c in new[] { IdentitySchema.Nodes, IdentitySchema.Keys, IdentitySchema.Merges, IdentitySchema.Quarantine, IdentitySchema.Carriers })
             db.GetCollection(c).DeleteAll();

@@ -2,6 +2,8 @@ using System.Text.Json.Nodes;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
+using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 
 namespace Cdp.Modules.Identity.Graph;
@@ -12,8 +14,9 @@ internal sealed class IdentityPersonalData(IdentityGraph graph, IIdentityDirecto
 {
     public string Section => "identity";
 
-    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, LiteDatabase db)
+    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx)
     {
+        var db = tx.Lite();
         var nodes = db.GetCollection(IdentitySchema.Nodes);
         var keys = db.GetCollection(IdentitySchema.Keys);
         var merges = db.GetCollection(IdentitySchema.Merges);

@@ -1,6 +1,7 @@
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 
 namespace Cdp.Modules.Identity.Graph;
@@ -16,8 +17,9 @@ internal sealed class MatchDecisions(CdpDatabase db) : IMatchDecisions
         db.Collection(IdentitySchema.Links).FindAll().Where(d => Involves(d, profiles)).Select(LinkRecord.FromBson)
             .Select(l => new MatchDecisionView(l.Id, l.Status, l.Left, l.Right, l.At, l.Evidence)).ToList();
 
-    public long EraseInvolving(IReadOnlySet<long> profiles, LiteDatabase database)
+    public long EraseInvolving(IReadOnlySet<long> profiles, IUnitOfWork tx)
     {
+        var database = tx.Lite();
         var links = database.GetCollection(IdentitySchema.Links);
         var ids = links.FindAll().Where(d => Involves(d, profiles)).Select(d => d["_id"]).ToList();
         foreach (var id in ids) links.Delete(id);

@@ -1,6 +1,7 @@
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Pipeline.Contracts;
@@ -22,8 +23,9 @@ internal sealed class MatchingJournal : IProfileBatchParticipant
     /// <summary>Profile numbers per journal document (~3 bytes each): bounds the decode-merge-encode a batch pays (about a millisecond).</summary>
     public const int MaxPerDocument = 10_000;
 
-    public void OnBatch(ProfileBatch batch, LiteDatabase db)
+    public void OnBatch(ProfileBatch batch, IUnitOfWork tx)
     {
+        var db = tx.Lite();
         var changed = new List<long>(batch.Changes.Count);
         foreach (var c in batch.Changes)
             if (c.Kind is ProfileChangeKind.Created or ProfileChangeKind.Updated && ProfileIds.TryParse(c.ProfileId, out var no)) changed.Add(no);
@@ -46,8 +48,9 @@ internal sealed class MatchingJournal : IProfileBatchParticipant
     /// A reprocess recreates every profile, and so journals every profile again. The run checkpoint goes back to 0 with
     /// it: an emptied collection may number its documents from 1 again after a restart.
     /// </summary>
-    public void OnReset(LiteDatabase db)
+    public void OnReset(IUnitOfWork tx)
     {
+        var db = tx.Lite();
         db.GetCollection(Collection, BsonAutoId.Int64).DeleteAll();
         MatchingStore.ResetJournalCheckpoint(db);
     }

@@ -3,6 +3,7 @@ using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 
 namespace Cdp.Modules.Matching.ProfileMatching;
@@ -17,13 +18,14 @@ internal sealed class MatchingPersonalData(CdpDatabase db, IMatchDecisions decis
 {
     public string Section => "matching";
 
-    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, LiteDatabase database)
+    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx)
     {
+        var database = tx.Lite();
         var mine = subject.ProfileNumbers.ToHashSet();
         return new Dictionary<string, long>
         {
             ["reviewPairs"] = DeleteInvolving(database.GetCollection(ReviewQueue.Collection), mine),
-            ["matchDecisions"] = decisions.EraseInvolving(mine, database),
+            ["matchDecisions"] = decisions.EraseInvolving(mine, tx),
         };
     }
 

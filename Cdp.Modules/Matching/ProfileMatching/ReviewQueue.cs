@@ -36,7 +36,7 @@ internal sealed record ReviewItem(string Id, string Status, long Left, long Righ
     {
         ["_id"] = Id, ["st"] = Status, ["a"] = Left, ["b"] = Right, ["p"] = Probability, ["w"] = MatchWeight, ["at"] = CreatedAt,
         ["reason"] = Reason is null ? BsonValue.Null : Reason,
-        ["ev"] = MatchEvidenceBson.ToBson(new MatchEvidence(Probability, MatchWeight, "review", Comparisons)),
+        ["ev"] = ReviewEvidenceBson.ToBson(Probability, MatchWeight, Comparisons),
         ["dat"] = DecidedAt is { } d ? d : BsonValue.Null, ["mid"] = MergeId is null ? BsonValue.Null : MergeId,
         ["win"] = Winner is { } w ? w : BsonValue.Null,
         ["imp"] = Impact, ["rk"] = Rank, ["why"] = Closed is null ? BsonValue.Null : Closed,
@@ -44,7 +44,7 @@ internal sealed record ReviewItem(string Id, string Status, long Left, long Righ
 
     public static ReviewItem FromBson(BsonDocument d) => new(d["_id"].AsString, d["st"].AsString, d["a"].AsInt64, d["b"].AsInt64,
         d["p"].AsDouble, d["w"].AsDouble, d["at"].AsDateTime.ToUniversalTime(), d["reason"].IsNull ? null : d["reason"].AsString,
-        MatchEvidenceBson.FromBson(d["ev"].AsDocument).Comparisons,
+        ReviewEvidenceBson.Comparisons(d["ev"].AsDocument),
         d["dat"].IsNull ? null : d["dat"].AsDateTime.ToUniversalTime(), d["mid"].IsNull ? null : d["mid"].AsString, d["win"].IsNull ? null : d["win"].AsInt64,
         d["imp"].IsNumber ? d["imp"].AsInt32 : 2, d["why"].IsString ? d["why"].AsString : null);
 }

@@ -1,14 +1,14 @@
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Profiles.Contracts;
-using LiteDB;
+using Cdp.Modules.Shared.Storage;
 
 namespace Cdp.Modules.Pipeline.Contracts;
 
 /// <summary>
 /// A module that keeps its own projection in step with the profiles (segment membership, matching's journal): it joins
 /// the pipeline's batch through this contract, so the pipeline never names the modules above it. The processor calls every registered participant once per batch, on its own thread, INSIDE the batch's
-/// LiteDB transaction, after the profile writes and before the checkpoint: whatever the participant writes
-/// with <paramref name="db"/> commits (or rolls back) together with the profiles and the checkpoint, so a crash
+/// transaction (a unit of work of the storage provider), after the profile writes and before the checkpoint: whatever the participant writes
+/// with <paramref name="tx"/> commits (or rolls back) together with the profiles and the checkpoint, so a crash
 /// never leaves it a batch ahead or behind. Rules: no await, no other thread, no long work (the batch holds the
 /// write lock); throw to fail the batch: an I/O or storage exception retries it as it is (with backoff), any other splits
 /// it until the events that fail alone are set aside, so the same events may come again in other batches. Keep nothing in
@@ -16,7 +16,7 @@ namespace Cdp.Modules.Pipeline.Contracts;
 /// </summary>
 public interface IProfileBatchParticipant
 {
-    void OnBatch(ProfileBatch batch, LiteDatabase db);
+    void OnBatch(ProfileBatch batch, IUnitOfWork tx);
 
     /// <summary>
     /// The transaction of <paramref name="batch"/> (given to <see cref="OnBatch"/>) committed: called right after, on the
@@ -26,7 +26,7 @@ public interface IProfileBatchParticipant
     void Committed(ProfileBatch batch) { }
 
     /// <summary>A reprocess is starting: drop the derived state (same transaction as the profiles' reset).</summary>
-    void OnReset(LiteDatabase db);
+    void OnReset(IUnitOfWork tx);
 }
 
 /// <summary>What one committed batch changed. <see cref="LastSequence"/> is the checkpoint it commits.</summary>

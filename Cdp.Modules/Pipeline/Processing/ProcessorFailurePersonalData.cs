@@ -4,6 +4,7 @@ using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 
 namespace Cdp.Modules.Pipeline.Processing;
@@ -26,8 +27,9 @@ internal sealed class ProcessorFailurePersonalData(CdpDatabase db, ProcessorFail
 
     public string Section => "processorFailures";
 
-    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, LiteDatabase database)
+    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx)
     {
+        var database = tx.Lite();
         var col = database.GetCollection(ProcessorFailures.Collection);
         var match = Matcher(subject);
         // no index but _id: failures are few (each one waits for an admin)

@@ -7,6 +7,7 @@ using Cdp.Modules.Pipeline.Contracts;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -38,6 +39,9 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private const string StateCollection = "processor_state";
 
     private readonly CdpDatabase _db;
+
+    /// <summary>The same database as a factory of provider-neutral transactions, for the batches that cross modules.</summary>
+    private IUnitOfWorkFactory Transactions => _db;
     private readonly IEventLog _log;
     private readonly IIdentityResolver _identity;
     private readonly IReadOnlyList<IProfileBatchParticipant> _participants;
@@ -473,6 +477,8 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 
     private long StoredCheckpoint() => _db.Collection(StateCollection).ById(CheckpointId)?["seq"].AsInt64 ?? 0;
 
+    private static void WriteCheckpoint(IUnitOfWork tx, long through) => WriteCheckpoint(tx.Lite(), through);
+
     private static void WriteCheckpoint(LiteDatabase db, long through) =>
         db.GetCollection(StateCollection).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = through });
 
@@ -538,13 +544,13 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         foreach (var m in identity.ReplayLinks(through)) work.Merge(m.Winner, m.Loser);
         var writeStart = Stopwatch.GetTimestamp();
         ProfileBatch? batch = null;
-        _db.InTransaction(db =>
+        Transactions.InTransaction(tx =>
         {
-            identity.Write(db);
-            work.Write(db);
-            if (events.Count > 0) batch = OnBatch(db, ProfileBatchKind.Events, events[0].Sequence, through, work.Changes);
-            if (resolvesFailure) ProcessorFailures.Remove(db, events[0].Sequence);
-            WriteCheckpoint(db, through);
+            identity.Write(tx);
+            work.Write(tx);
+            if (events.Count > 0) batch = OnBatch(tx, ProfileBatchKind.Events, events[0].Sequence, through, work.Changes);
+            if (resolvesFailure) ProcessorFailures.Remove(tx.Lite(), events[0].Sequence);
+            WriteCheckpoint(tx, through);
         });
         try
         {
@@ -578,11 +584,11 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     /// Inside the transaction: hands the changes (built only when someone listens; the argument is the time their views'
     /// computed traits are evaluated at) to every participant. Null when there are none.
     /// </summary>
-    private ProfileBatch? OnBatch(LiteDatabase db, ProfileBatchKind kind, long first, long last, Func<DateTime, IReadOnlyList<ProfileChange>> changes)
+    private ProfileBatch? OnBatch(IUnitOfWork tx, ProfileBatchKind kind, long first, long last, Func<DateTime, IReadOnlyList<ProfileChange>> changes)
     {
         if (_participants.Count == 0) return null;
         var batch = new ProfileBatch(kind, first, last, changes(_clock.GetUtcNow().UtcDateTime));
-        foreach (var p in _participants) p.OnBatch(batch, db);
+        foreach (var p in _participants) p.OnBatch(batch, tx);
         return batch;
     }
 
@@ -627,12 +633,12 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         foreach (var m in plan.Batch.ReplayLinks(long.MaxValue)) work.Merge(m.Winner, m.Loser);
         IReadOnlyList<ProfileChange> changes = [];
         ProfileBatch? batch = null;
-        _db.InTransaction(db =>
+        Transactions.InTransaction(tx =>
         {
-            plan.Batch.Write(db);
-            work.Write(db);
+            plan.Batch.Write(tx);
+            work.Write(tx);
             changes = work.Changes(_clock.GetUtcNow().UtcDateTime);
-            batch = OnBatch(db, ProfileBatchKind.Unmerge, plan.Events.Count > 0 ? plan.Events[0].Sequence : 0, _checkpoint, _ => changes);
+            batch = OnBatch(tx, ProfileBatchKind.Unmerge, plan.Events.Count > 0 ? plan.Events[0].Sequence : 0, _checkpoint, _ => changes);
         });
         plan.Batch.Committed();
         Committed(batch);
@@ -657,11 +663,11 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         }
         if (outcomes.All(o => o.Merge is null)) return outcomes;
         ProfileBatch? batch = null;
-        _db.InTransaction(db =>
+        Transactions.InTransaction(tx =>
         {
-            identity.Write(db);
-            work.Write(db);
-            batch = OnBatch(db, ProfileBatchKind.Events, _checkpoint + 1, _checkpoint, work.Changes);
+            identity.Write(tx);
+            work.Write(tx);
+            batch = OnBatch(tx, ProfileBatchKind.Events, _checkpoint + 1, _checkpoint, work.Changes);
         });
         identity.Committed();
         work.Committed();
@@ -726,14 +732,14 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         Resolve(identity, work, e);
         var changes = work.Changes(_clock.GetUtcNow().UtcDateTime);
         ProfileBatch? batch = null;
-        _db.InTransaction(db =>
+        Transactions.InTransaction(tx =>
         {
-            identity.Write(db);
-            work.Write(db);
-            batch = OnBatch(db, ProfileBatchKind.Events, e.Sequence, _checkpoint, _ => changes);
+            identity.Write(tx);
+            work.Write(tx);
+            batch = OnBatch(tx, ProfileBatchKind.Events, e.Sequence, _checkpoint, _ => changes);
             foreach (var c in changes)
-                if (c.Kind is ProfileChangeKind.Created or ProfileChangeKind.Updated && ProfileIds.TryParse(c.ProfileId, out var no)) _profiles.SortTimeline(db, no);
-            ProcessorFailures.Remove(db, e.Sequence);
+                if (c.Kind is ProfileChangeKind.Created or ProfileChangeKind.Updated && ProfileIds.TryParse(c.ProfileId, out var no)) _profiles.SortTimeline(tx, no);
+            ProcessorFailures.Remove(tx.Lite(), e.Sequence);
         });
         try
         {
@@ -753,12 +759,12 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 
     private void Reset()
     {
-        _db.InTransaction(db =>
+        Transactions.InTransaction(tx =>
         {
-            _identity.Reset(db);
-            _profiles.Reset(db);
-            foreach (var p in _participants) p.OnReset(db);
-            db.GetCollection(StateCollection).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = 0L });
+            _identity.Reset(tx);
+            _profiles.Reset(tx);
+            foreach (var p in _participants) p.OnReset(tx);
+            tx.Lite().GetCollection(StateCollection).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = 0L });
         });
         _identity.Load();
         _profiles.DropCache();

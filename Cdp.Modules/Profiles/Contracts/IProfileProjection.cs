@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Cdp.Modules.Collection.Contracts;
-using LiteDB;
+using Cdp.Modules.Shared.Storage;
 
 namespace Cdp.Modules.Profiles.Contracts;
 
@@ -27,13 +27,13 @@ public interface IProfileProjection
     IReadOnlyList<long> Timeline(long profile);
 
     /// <summary>Inside the caller's transaction: puts the profile's timeline back in sequence order after an event applied late.</summary>
-    void SortTimeline(LiteDatabase db, long profile);
+    void SortTimeline(IUnitOfWork tx, long profile);
 
     /// <summary>Forgets the cached profiles (after a command wrote them outside a batch, an erasure for example, or a resync).</summary>
     void DropCache();
 
     /// <summary>Inside the caller's transaction: deletes every profile, timeline and account before a reprocess (the cache goes too).</summary>
-    void Reset(LiteDatabase db);
+    void Reset(IUnitOfWork tx);
 }
 
 /// <summary>The batch-size settings of Cdp:Profiles the pipeline reads (see README, Profiles).</summary>
@@ -55,7 +55,7 @@ public interface IProfileWork
     void Merge(long winner, long loser);
 
     /// <summary>Inside the batch transaction.</summary>
-    void Write(LiteDatabase db);
+    void Write(IUnitOfWork tx);
 
     /// <summary>After the commit: the written profiles become the cache's.</summary>
     void Committed();

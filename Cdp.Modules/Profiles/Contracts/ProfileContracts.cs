@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Cdp.Modules.Identity.Contracts;
-using LiteDB;
 
 namespace Cdp.Modules.Profiles.Contracts;
 

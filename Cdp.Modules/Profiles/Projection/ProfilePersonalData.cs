@@ -3,6 +3,7 @@ using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 using JsonSerializer = System.Text.Json.JsonSerializer;
 
@@ -14,8 +15,9 @@ internal sealed class ProfilePersonalData(ProfileReader reader) : IPersonalDataH
 {
     public string Section => "profile";
 
-    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, LiteDatabase db)
+    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx)
     {
+        var db = tx.Lite();
         var profiles = db.GetCollection(ProfileSchema.Profiles);
         var timeline = db.GetCollection(ProfileSchema.Timeline);
         long live = 0, mergedAway = 0;

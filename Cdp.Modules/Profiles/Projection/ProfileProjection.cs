@@ -2,6 +2,7 @@ using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 using Microsoft.Extensions.Options;
 
@@ -31,12 +32,13 @@ internal sealed class ProfileProjection(CdpDatabase db, IOptions<ProfilesOptions
 
     public IReadOnlyList<long> Timeline(long profile) => ProfileTimeline.All(db, profile);
 
-    public void SortTimeline(LiteDatabase database, long profile) => LateTimeline.Sort(database, profile);
+    public void SortTimeline(IUnitOfWork tx, long profile) => LateTimeline.Sort(tx.Lite(), profile);
 
     public void DropCache() => _cache.Clear();
 
-    public void Reset(LiteDatabase database)
+    public void Reset(IUnitOfWork tx)
     {
+        var database = tx.Lite();
         foreach (var c in new[] { ProfileSchema.Profiles, ProfileSchema.Timeline, ProfileSchema.Accounts }) database.GetCollection(c).DeleteAll();
         _cache.Clear();
     }

@@ -3,6 +3,7 @@ using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 using Cdp.Modules.Identity.Contracts;
 
@@ -260,8 +261,9 @@ internal sealed class ProfileWork : IProfileWork
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     /// <summary>Inside the batch transaction.</summary>
-    public void Write(LiteDatabase db)
+    public void Write(IUnitOfWork tx)
     {
+        var db = tx.Lite();
         var profiles = db.GetCollection(ProfileSchema.Profiles);
         var timeline = db.GetCollection(ProfileSchema.Timeline);
         foreach (var p in _deleted)

@@ -2,6 +2,8 @@ using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Segments.Definitions;
 using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 using Microsoft.Extensions.Options;
 using Cdp.Modules.Identity.Contracts;
@@ -25,8 +27,9 @@ internal sealed class SegmentParticipant(SegmentCatalogue catalogue, IProfileRea
     private readonly List<ProfileSegmentState> _written = [];
     private long _otherWritesSeen;
 
-    public void OnBatch(ProfileBatch batch, LiteDatabase db)
+    public void OnBatch(ProfileBatch batch, IUnitOfWork tx)
     {
+        var db = tx.Lite();
         _written.Clear(); // a batch that rolled back never got Committed: what it wrote is not the stored state
         var now = clock.GetUtcNow().UtcDateTime;
         SegmentSchema.Lock(db, now); // before reading the definitions: a build marks segments built under this lock
@@ -86,8 +89,9 @@ internal sealed class SegmentParticipant(SegmentCatalogue catalogue, IProfileRea
 
     private ProfileSegmentState Load(MembershipWrite write, long profile) => _cache.Take(profile) ?? write.Load(profile);
 
-    public void OnReset(LiteDatabase db)
+    public void OnReset(IUnitOfWork tx)
     {
+        var db = tx.Lite();
         _cache.Clear();
         _written.Clear();
         var set = catalogue.EnsureLoaded(db);

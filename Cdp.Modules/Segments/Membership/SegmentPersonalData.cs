@@ -4,6 +4,7 @@ using Cdp.Modules.Segments.Definitions;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 
 namespace Cdp.Modules.Segments.Membership;
@@ -14,8 +15,9 @@ internal sealed class SegmentPersonalData(SegmentCatalogue catalogue, CdpDatabas
 {
     public string Section => "segments";
 
-    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, LiteDatabase db)
+    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx)
     {
+        var db = tx.Lite();
         SegmentSchema.Lock(db, clock.GetUtcNow().UtcDateTime); // first: see SegmentSchema.Lock
         stored.OtherWriter();
         var set = catalogue.EnsureLoaded(db);

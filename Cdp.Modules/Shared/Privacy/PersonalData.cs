@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using LiteDB;
+using Cdp.Modules.Shared.Storage;
 
 namespace Cdp.Modules.Shared.Privacy;
 
@@ -29,11 +29,11 @@ public interface IPersonalDataHolder
     string Section { get; }
 
     /// <summary>
-    /// Erases the subject's data INSIDE the caller's LiteDB transaction, on the profile processor's thread (processing is
+    /// Erases the subject's data INSIDE the caller's transaction, on the profile processor's thread (processing is
     /// paused: no batch runs meanwhile). No await, no other thread. Returns what was erased, by kind (e.g. "memberships": 2);
     /// counts only, never the data itself.
     /// </summary>
-    IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, LiteDatabase db);
+    IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx);
 
     /// <summary>After the erasure committed (same thread): drop in-memory copies (caches, maps).</summary>
     void Erased(PersonalDataSubject subject) { }

@@ -12,7 +12,7 @@ namespace Cdp.Modules.Shared.Storage;
 /// Commit, and materialise query results before awaiting. Every write runs inside <see cref="InTransaction{T}"/>: the
 /// engine refuses writes from a thread that does not hold the write gate (<see cref="GatedEngine"/>).
 /// </summary>
-public sealed partial class CdpDatabase : IDisposable
+public sealed partial class CdpDatabase : IUnitOfWorkFactory, IDisposable
 {
     private readonly ILogger<CdpDatabase> _log;
     private readonly bool _durable;
@@ -123,6 +123,9 @@ public sealed partial class CdpDatabase : IDisposable
     }
 
     public void InTransaction(Action<LiteDatabase> work) => InTransaction(db => { work(db); return 0; });
+
+    /// <summary>The same transaction as a provider-neutral unit of work, for work that crosses modules through their contracts.</summary>
+    T IUnitOfWorkFactory.InTransaction<T>(Func<IUnitOfWork, T> work) => InTransaction(db => work(new LiteDb.LiteUnitOfWork(db)));
 
     /// <summary>fsync of LiteDB's -log.db: LiteDB writes it with write(2) but never fsyncs it (LiteDB issue #2818).</summary>
     public void FlushLogIfDurable()

@@ -1,12 +1,13 @@
+using Cdp.Modules.Identity.Contracts;
 using LiteDB;
 
-namespace Cdp.Modules.Identity.Contracts;
+namespace Cdp.Modules.Identity.Graph;
 
 /// <summary>
-/// The stored form of <see cref="MatchEvidence"/>, one for every document that keeps it (merge records and link decisions
-/// here, Matching's review queue): the same field names wherever evidence is stored.
+/// The stored form of <see cref="MatchEvidence"/> in Identity's LiteDB documents (merge records and link decisions).
+/// Matching's review queue keeps the same field names in its own format (Matching/ProfileMatching/ReviewEvidenceBson).
 /// </summary>
-public static class MatchEvidenceBson
+internal static class MatchEvidenceBson
 {
     public static BsonDocument ToBson(MatchEvidence e)
     {
