@@ -26,6 +26,7 @@ public sealed class CollectionModule : ICdpModule
         services.AddSingleton(sp => new EventNormaliser(
             sp.GetRequiredService<TrackingEventValidator>(), sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CollectionOptions>>().Value.MaxFutureSkew));
         services.AddModuleServices(typeof(CollectionModule));
+        services.AddSingleton<IEventLogStore, EventLog.LiteDb.LiteEventLogStore>();
         services.AddHealthChecks().AddCheck<EventLogHealthCheck>("event-log", tags: ["ready"]);
     }
 

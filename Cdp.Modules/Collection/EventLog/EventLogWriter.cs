@@ -2,8 +2,6 @@ using System.Collections.Concurrent;
 using Cdp.Modules.Collection.Ingest;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
-using Cdp.Modules.Shared.Storage;
-using LiteDB;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -14,14 +12,14 @@ internal enum SubmitOutcome { Committed, QueueFull }
 
 /// <summary>
 /// The single writer of the event log. Requests queue their events; one dedicated thread drains the queue
-/// and commits everything waiting in ONE LiteDB transaction (group commit), then completes the requests.
+/// and commits everything waiting in ONE transaction of the log's store (group commit), then completes the requests.
 /// A request is acknowledged only after its events are committed. The queue is bounded in events: past
 /// the bound, <see cref="SubmitAsync"/> answers QueueFull at once (the API turns it into 429), never a drop.
 /// </summary>
 [Service]
 internal sealed class EventLogWriter : IHostedService, IDisposable
 {
-    private readonly CdpDatabase _db;
+    private readonly IEventLogStore _store;
     private readonly LogHead _head;
     private readonly TimeProvider _clock;
     private readonly ILogger<EventLogWriter> _log;
@@ -40,11 +38,11 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
 
     private readonly ISuppressionList? _suppressions;
 
-    public EventLogWriter(CdpDatabase db, LogHead head, TimeProvider clock, IOptions<CollectionOptions> options, ILogger<EventLogWriter> log,
+    public EventLogWriter(IEventLogStore store, LogHead head, TimeProvider clock, IOptions<CollectionOptions> options, ILogger<EventLogWriter> log,
         ISuppressionList? suppressions = null)
     {
         _suppressions = suppressions;
-        _db = db;
+        _store = store;
         _head = head;
         _clock = clock;
         _log = log;
@@ -64,7 +62,7 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
 
     public long DedupEvictedEarly => _dedup.EvictedEarly;
 
-    /// <summary>Total time spent inside LiteDB transactions (insert + commit), in Stopwatch ticks.</summary>
+    /// <summary>Total time spent inside the store's transactions (insert + commit), in Stopwatch ticks.</summary>
     public long CommitTicks;
 
     public Task<SubmitOutcome> SubmitAsync(IReadOnlyList<AcceptedEvent> events, IReadOnlyList<RejectedEvent> rejected)
@@ -133,27 +131,9 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
     /// <summary>Finds the next sequence and reloads the dedup window from the tail of the log.</summary>
     private void Recover()
     {
-        var col = _db.Collection(EventLogSchema.Collection);
-        var now = _clock.GetUtcNow().UtcDateTime;
-        var cutoff = now - _options.DedupWindow;
-        var tail = new List<BsonDocument>();
-        var first = true;
-        foreach (var chunk in col.Find(Query.All("_id", Query.Descending)))
-        {
-            if (first)
-            {
-                _nextSequence = chunk["_id"].AsInt64 + chunk[EventLogSchema.Events].AsArray.Count;
-                first = false;
-            }
-            if (chunk[EventLogSchema.At].AsDateTime.ToUniversalTime() < cutoff) break;
-            tail.Add(chunk);
-        }
-        for (var i = tail.Count - 1; i >= 0; i--)
-        {
-            var at = tail[i][EventLogSchema.At].AsDateTime.ToUniversalTime();
-            foreach (var e in tail[i][EventLogSchema.Events].AsArray)
-                _dedup.Add(e[EventLogSchema.Source].AsString, e[EventLogSchema.MessageId].AsString, at);
-        }
+        var tail = _store.Recover(_clock.GetUtcNow().UtcDateTime - _options.DedupWindow);
+        _nextSequence = tail.NextSequence;
+        foreach (var (source, messageId, at) in tail.Recent) _dedup.Add(source, messageId, at);
         _head.Publish(_nextSequence - 1);
         _log.LogInformation("Event log at sequence {Last}; {Count} messageIds in the dedup window", _nextSequence - 1, _dedup.Count);
     }
@@ -195,11 +175,8 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
         _dedup.Expire(now);
         var fresh = new List<UInt128>();
         var inThisCommit = new HashSet<UInt128>();
-        var chunks = new List<BsonDocument>();
-        var deadLetters = new List<BsonDocument>();
-        BsonArray? current = null;
-        var chunkBytes = 0;
-        var seq = _nextSequence;
+        var events = new List<AcceptedEvent>(count);
+        var deadLetters = new List<RejectedEvent>();
         long duplicates = 0;
         foreach (var work in batch)
         {
@@ -207,34 +184,22 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
             {
                 var key = DedupIndex.Key(e.Source, e.MessageId); // hashed once: checked here, added after the commit
                 if (_dedup.Contains(key) || !inThisCommit.Add(key)) { duplicates++; continue; }
-                if (current is null || current.Count == EventLogSchema.MaxEventsPerChunk || chunkBytes + e.Json.Length > EventLogSchema.MaxChunkBytes)
-                {
-                    current = new BsonArray();
-                    chunkBytes = 0;
-                    chunks.Add(new BsonDocument { ["_id"] = seq, [EventLogSchema.At] = now, [EventLogSchema.Events] = current });
-                }
-                current.Add(e.Document);
-                chunkBytes += e.Json.Length;
+                events.Add(e);
                 fresh.Add(key);
-                seq++;
             }
-            foreach (var r in work.Rejected) deadLetters.Add(DeadLetterDocument(r, now));
+            deadLetters.AddRange(work.Rejected);
         }
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            _db.InTransaction(db =>
-            {
-                if (chunks.Count > 0) db.GetCollection(EventLogSchema.Collection).Insert(chunks);
-                if (deadLetters.Count > 0) db.GetCollection(EventLogSchema.DeadLetters, BsonAutoId.Int64).Insert(deadLetters);
-            });
+            _store.Append(_nextSequence, now, events, deadLetters);
         }
-        catch (Exception ex) when (chunks.Count > 0 && Stored(chunks[0]["_id"].AsInt64))
+        catch (Exception ex) when (events.Count > 0 && Stored(_nextSequence))
         {
-            // the transaction is in the log and what failed came after it (an fsync of DurableCommits): the events are
-            // stored, so they are acknowledged, and the sequence and the dedup window move on (a 503 would make the
-            // senders store them twice, and the next commit would reuse their sequence numbers)
+            // the transaction is in the log and what failed came after it (an fsync of DurableCommits, a lost connection
+            // after the commit): the events are stored, so they are acknowledged, and the sequence and the dedup window move
+            // on (a 503 would make the senders store them twice, and the next commit would reuse their sequence numbers)
             _log.LogWarning(ex, "Event log commit of {Count} events reported a failure after the events were stored; they are acknowledged", count);
         }
         catch (Exception ex)
@@ -248,6 +213,7 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
 
         Interlocked.Add(ref CommitTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
         Interlocked.Increment(ref Commits);
+        var seq = _nextSequence + events.Count;
         _nextSequence = seq;
         foreach (var key in fresh) _dedup.Add(key, now);
         Interlocked.Add(ref CommittedEvents, fresh.Count);
@@ -258,30 +224,17 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
         foreach (var work in batch) work.Done.TrySetResult(SubmitOutcome.Committed);
     }
 
-    /// <summary>Whether the chunk starting at <paramref name="sequence"/> is in the log (after a commit that threw).</summary>
+    /// <summary>Whether the event numbered <paramref name="sequence"/> is in the log (after a commit that threw).</summary>
     private bool Stored(long sequence)
     {
         try
         {
-            return _db.Collection(EventLogSchema.Collection).FindById(sequence) is not null;
+            return _store.Contains(sequence);
         }
         catch (Exception)
         {
             return false; // unreadable: the requests get 503, as for any failed commit
         }
-    }
-
-    private static BsonDocument DeadLetterDocument(RejectedEvent r, DateTime at)
-    {
-        var errors = new BsonArray(r.Errors.Select(e => new BsonDocument { ["field"] = e.Field, ["message"] = e.Message }));
-        return new BsonDocument
-        {
-            ["src"] = r.Source,
-            ["at"] = at,
-            ["index"] = r.Index,
-            ["errors"] = errors,
-            ["raw"] = r.Raw,
-        };
     }
 
     private void Complete()
