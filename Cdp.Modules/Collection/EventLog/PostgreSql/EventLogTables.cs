@@ -1,0 +1,27 @@
+namespace Cdp.Modules.Collection.EventLog.PostgreSql;
+
+/// <summary>The Collection module's tables in PostgreSQL, as versioned migrations (never edit a released one: add the next).</summary>
+internal static class EventLogTables
+{
+    /// <summary>
+    /// Version 1: the event log, one row per event (no index besides the sequence: the log is read in sequence order only),
+    /// and the dead letters. Hostile text is kept as UTF-8 bytes (see <see cref="PostgresEventLogStore"/>).
+    /// </summary>
+    public const string V1 = """
+        CREATE TABLE cdp_event_log (
+            seq        bigint      PRIMARY KEY,
+            at         timestamptz NOT NULL,
+            source     text        NOT NULL,
+            message_id bytea       NOT NULL,
+            body       bytea       NOT NULL
+        );
+        CREATE TABLE cdp_dead_letters (
+            id     bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            source text        NOT NULL,
+            at     timestamptz NOT NULL,
+            idx    integer     NOT NULL,
+            errors bytea       NOT NULL,
+            raw    bytea       NOT NULL
+        );
+        """;
+}
