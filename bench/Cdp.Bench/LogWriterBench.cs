@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using Cdp.Modules.Collection;
 using Cdp.Modules.Collection.EventLog;
+using Cdp.Modules.Collection.EventLog.LiteDb;
+using Cdp.Modules.Collection.EventLog.PostgreSql;
 using Cdp.Modules.Collection.Ingest;
 using Cdp.Modules.Shared.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -45,9 +47,26 @@ internal sealed class LogWriterBench : IBenchScenario
         figures.Add(new BenchFigure("parse + normalise + validate, 1 thread", normalisePerSec, "events/s", CeilingName: "parse only", Ceiling: parsePerSec));
 
         var db = new CdpDatabase(Options.Create(new StorageOptions { Path = Path.Combine(context.WorkFolder, "w.db") }), NullLogger<CdpDatabase>.Instance);
-        var writer = new EventLogWriter(db, new LogHead(), TimeProvider.System, Options.Create(new CollectionOptions { QueueCapacity = 1_000_000 }), NullLogger<EventLogWriter>.Instance);
+        var lite = await WriterFigures(new LiteEventLogStore(db), "", json, context, sw);
+        figures.AddRange(lite);
+        db.Dispose();
+        if (await BenchPostgres.CreateDatabaseAsync() is { } connectionString)
+        {
+            await using var data = Npgsql.NpgsqlDataSource.Create(connectionString);
+            await using (var create = data.CreateCommand(EventLogTables.V1)) await create.ExecuteNonQueryAsync();
+            var pg = await WriterFigures(new PostgresEventLogStore(data), " on PostgreSQL", json, context, sw);
+            // PostgreSQL's figures beside LiteDB's of the same run, as a ratio (the same machine, the same load)
+            figures.AddRange(pg.Select((f, i) => f.Unit == "events/s" ? f with { CeilingName = "LiteDB", Ceiling = lite[i].Value } : f));
+        }
+        else figures.Add(new BenchFigure("log writer on PostgreSQL: skipped, " + BenchPostgres.WhyNot, 0, ""));
+        return figures;
+    }
+
+    private static async Task<List<BenchFigure>> WriterFigures(IEventLogStore store, string on, byte[] json, BenchContext context, Stopwatch sw)
+    {
+        var figures = new List<BenchFigure>();
+        var writer = new EventLogWriter(store, new LogHead(), TimeProvider.System, Options.Create(new CollectionOptions { QueueCapacity = 1_000_000 }), NullLogger<EventLogWriter>.Instance);
         await writer.StartAsync(default);
-        var accepted = new AcceptedEvent("web", "x", json);
         foreach (var concurrency in new[] { 64, 256 })
         {
             long count = 0;
@@ -62,14 +81,13 @@ internal sealed class LogWriterBench : IBenchScenario
                     await writer.SubmitAsync([new AcceptedEvent("web", $"m{concurrency}-{k}", json)], []);
                 }
             })));
-            figures.Add(new BenchFigure($"log writer, {concurrency} concurrent 1-event submits", count / sw.Elapsed.TotalSeconds, "events/s"));
+            figures.Add(new BenchFigure($"log writer{on}, {concurrency} concurrent 1-event submits", count / sw.Elapsed.TotalSeconds, "events/s"));
             var commits = writer.Commits - commits0;
             figures.Add(new BenchFigure($"  events per group commit", (double)count / commits, "events"));
-            figures.Add(new BenchFigure($"  time in LiteDB per commit", (writer.CommitTicks - ticks0) * 1000.0 / Stopwatch.Frequency / commits, "ms"));
-            figures.Add(new BenchFigure($"  share of wall time in LiteDB", (writer.CommitTicks - ticks0) * 1.0 / Stopwatch.Frequency / sw.Elapsed.TotalSeconds, ""));
+            figures.Add(new BenchFigure($"  time in the store per commit", (writer.CommitTicks - ticks0) * 1000.0 / Stopwatch.Frequency / commits, "ms"));
+            figures.Add(new BenchFigure($"  share of wall time in the store", (writer.CommitTicks - ticks0) * 1.0 / Stopwatch.Frequency / sw.Elapsed.TotalSeconds, ""));
         }
         await writer.StopAsync(default);
-        db.Dispose();
         return figures;
     }
 }
