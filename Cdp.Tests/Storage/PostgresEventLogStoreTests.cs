@@ -71,11 +71,13 @@ public sealed class PostgresEventLogStoreTests : IAsyncLifetime
         TestPostgres.SkipIfUnavailable();
         _store.Append(1, At, [Event("a"), Event("b")], []);
 
-        var reused = () => _store.Append(2, At, [Event("c")], []);
+        var reused = () => _store.Append(2, At, [Event("c")], [new RejectedEvent("web", 1, [new EventError(1, "type", "missing")], "{}")]);
         reused.Should().Throw<InvalidOperationException>().WithMessage("*another writer appends to this event log*newest event is 2*next 2*");
         var skipping = () => _store.Append(7, At, [Event("d")], []);
         skipping.Should().Throw<InvalidOperationException>();
         _store.ReadAfter(0, long.MaxValue, 10).Select(e => e.MessageId).Should().Equal("a", "b");
+        using var deadLetters = _data.CreateCommand("SELECT count(*) FROM cdp_dead_letters");
+        ((long)deadLetters.ExecuteScalar()!).Should().Be(0, "the refused append's dead letters roll back with it");
     }
 
     [SkippableFact]

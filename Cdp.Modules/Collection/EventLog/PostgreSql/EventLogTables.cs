@@ -23,5 +23,18 @@ internal static class EventLogTables
             errors bytea       NOT NULL,
             raw    bytea       NOT NULL
         );
+        -- an append's check, inside its transaction and after the log's lock: the newest committed event must be the one
+        -- before the append's first (else another writer appends to the same log, and the whole append rolls back)
+        CREATE FUNCTION cdp_event_log_expect(newest bigint) RETURNS void LANGUAGE plpgsql AS $$
+        DECLARE stored bigint;
+        BEGIN
+            SELECT coalesce(max(seq), 0) INTO stored FROM cdp_event_log;
+            IF stored <> newest THEN
+                RAISE EXCEPTION 'its newest event is %', stored USING ERRCODE = 'CDP01';
+            END IF;
+        END $$;
         """;
+
+    /// <summary>The SQLSTATE <c>cdp_event_log_expect</c> raises when another writer got there first.</summary>
+    public const string AnotherWriter = "CDP01";
 }

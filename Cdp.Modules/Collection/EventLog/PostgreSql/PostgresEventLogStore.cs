@@ -9,7 +9,8 @@ namespace Cdp.Modules.Collection.EventLog.PostgreSql;
 
 /// <summary>
 /// The event log in PostgreSQL: one row per event in <c>cdp_event_log</c> (its sequence the primary key), appended with
-/// binary COPY, one transaction per group commit; refused events in <c>cdp_dead_letters</c>.
+/// one round trip per group commit (a batch of statements: the lock, the check and array inserts); refused events in
+/// <c>cdp_dead_letters</c>.
 ///
 /// Gapless order: the sequences are numbered by the one writer, never by a PostgreSQL sequence (those are handed out
 /// before commit, so a reader trusting max(seq) would skip an event whose transaction commits late). Each append checks,
@@ -62,52 +63,58 @@ internal sealed class PostgresEventLogStore(NpgsqlDataSource dataSource) : IEven
 
     public void Append(long firstSequence, DateTime at, IReadOnlyList<AcceptedEvent> events, IReadOnlyList<RejectedEvent> deadLetters)
     {
+        // one round trip: the statements of a batch run in one implicit transaction that commits at its end (or rolls back
+        // whole at the first error), each statement with its own snapshot, so the check sees what committed before the lock
         using var conn = dataSource.OpenConnection();
-        using var tx = conn.BeginTransaction();
+        using var batch = new NpgsqlBatch(conn);
         if (events.Count > 0)
         {
-            using (var batch = new NpgsqlBatch(conn, tx))
+            batch.BatchCommands.Add(Command("SELECT pg_advisory_xact_lock($1)", new NpgsqlParameter<long> { TypedValue = AppendLock }));
+            batch.BatchCommands.Add(Command("SELECT cdp_event_log_expect($1)", new NpgsqlParameter<long> { TypedValue = firstSequence - 1 }));
+            var sources = new string[events.Count];
+            var messageIds = new byte[events.Count][];
+            var bodies = new byte[events.Count][];
+            for (var i = 0; i < events.Count; i++)
             {
-                // two statements: the second takes its snapshot after the lock is granted, so it sees the append before it
-                batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)") { Parameters = { new NpgsqlParameter<long> { TypedValue = AppendLock } } });
-                batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT coalesce(max(seq), 0) FROM cdp_event_log"));
-                using var reader = batch.ExecuteReader();
-                reader.NextResult();
-                reader.Read();
-                var newest = reader.GetInt64(0);
-                if (newest != firstSequence - 1)
-                    throw new InvalidOperationException(
-                        $"another writer appends to this event log: its newest event is {newest} and this host numbered the next {firstSequence}. " +
-                        "One Cdp host at a time may use a database (see README, PostgreSQL).");
+                sources[i] = events[i].Source;
+                messageIds[i] = Encoding.UTF8.GetBytes(events[i].MessageId);
+                bodies[i] = events[i].Json;
             }
-            using var copy = conn.BeginBinaryImport("COPY cdp_event_log (seq, at, source, message_id, body) FROM STDIN (FORMAT BINARY)");
-            var seq = firstSequence;
-            foreach (var e in events)
-            {
-                copy.StartRow();
-                copy.Write(seq++, NpgsqlDbType.Bigint);
-                copy.Write(at, NpgsqlDbType.TimestampTz);
-                copy.Write(e.Source, NpgsqlDbType.Text);
-                copy.Write(Encoding.UTF8.GetBytes(e.MessageId), NpgsqlDbType.Bytea);
-                copy.Write(e.Json, NpgsqlDbType.Bytea);
-            }
-            copy.Complete();
+            batch.BatchCommands.Add(Command(
+                "INSERT INTO cdp_event_log (seq, at, source, message_id, body) " +
+                "SELECT $1 + e.n - 1, $2, e.s, e.m, e.b FROM unnest($3::text[], $4::bytea[], $5::bytea[]) WITH ORDINALITY AS e(s, m, b, n)",
+                new NpgsqlParameter<long> { TypedValue = firstSequence }, new NpgsqlParameter<DateTime> { TypedValue = at, NpgsqlDbType = NpgsqlDbType.TimestampTz },
+                new NpgsqlParameter<string[]> { TypedValue = sources }, new NpgsqlParameter<byte[][]> { TypedValue = messageIds },
+                new NpgsqlParameter<byte[][]> { TypedValue = bodies }));
         }
         if (deadLetters.Count > 0)
         {
-            using var copy = conn.BeginBinaryImport("COPY cdp_dead_letters (source, at, idx, errors, raw) FROM STDIN (FORMAT BINARY)");
-            foreach (var r in deadLetters)
-            {
-                copy.StartRow();
-                copy.Write(r.Source, NpgsqlDbType.Text);
-                copy.Write(at, NpgsqlDbType.TimestampTz);
-                copy.Write(r.Index, NpgsqlDbType.Integer);
-                copy.Write(JsonSerializer.SerializeToUtf8Bytes(r.Errors.Select(x => new { field = x.Field, message = x.Message })), NpgsqlDbType.Bytea);
-                copy.Write(Encoding.UTF8.GetBytes(r.Raw), NpgsqlDbType.Bytea);
-            }
-            copy.Complete();
+            batch.BatchCommands.Add(Command(
+                "INSERT INTO cdp_dead_letters (source, at, idx, errors, raw) SELECT d.s, $1, d.i, d.e, d.r FROM unnest($2::text[], $3::int[], $4::bytea[], $5::bytea[]) AS d(s, i, e, r)",
+                new NpgsqlParameter<DateTime> { TypedValue = at, NpgsqlDbType = NpgsqlDbType.TimestampTz },
+                new NpgsqlParameter<string[]> { TypedValue = deadLetters.Select(r => r.Source).ToArray() },
+                new NpgsqlParameter<int[]> { TypedValue = deadLetters.Select(r => r.Index).ToArray() },
+                new NpgsqlParameter<byte[][]> { TypedValue = deadLetters.Select(r => JsonSerializer.SerializeToUtf8Bytes(r.Errors.Select(x => new { field = x.Field, message = x.Message }))).ToArray() },
+                new NpgsqlParameter<byte[][]> { TypedValue = deadLetters.Select(r => Encoding.UTF8.GetBytes(r.Raw)).ToArray() }));
         }
-        tx.Commit();
+        if (batch.BatchCommands.Count == 0) return;
+        try
+        {
+            batch.ExecuteNonQuery();
+        }
+        catch (PostgresException ex) when (ex.SqlState == EventLogTables.AnotherWriter)
+        {
+            throw new InvalidOperationException(
+                $"another writer appends to this event log: {ex.MessageText}, and this host numbered the next {firstSequence}. " +
+                "One Cdp host at a time may use a database (see README, PostgreSQL).", ex);
+        }
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        return command;
     }
 
     public bool Contains(long sequence)
