@@ -27,6 +27,9 @@ public sealed class CollectionModule : ICdpModule
             sp.GetRequiredService<TrackingEventValidator>(), sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CollectionOptions>>().Value.MaxFutureSkew));
         services.AddModuleServices(typeof(CollectionModule));
         services.AddSingleton<IEventLogStore, EventLog.LiteDb.LiteEventLogStore>();
+        services.AddSingleton<IDeadLetterStore, DeadLetters.LiteDb.LiteDeadLetterStore>();
+        services.AddSingleton<IImportLedger, Import.LiteDb.LiteImportLedger>();
+        services.AddSingleton<Statistics.IIngestStatisticsStore, Statistics.LiteDb.LiteIngestStatisticsStore>();
         services.AddHealthChecks().AddCheck<EventLogHealthCheck>("event-log", tags: ["ready"]);
     }
 

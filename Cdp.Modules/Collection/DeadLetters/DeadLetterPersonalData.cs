@@ -1,12 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Cdp.Modules.Collection.EventLog;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
-using Cdp.Modules.Shared.Storage.LiteDb;
-using LiteDB;
 
 namespace Cdp.Modules.Collection.DeadLetters;
 
@@ -19,7 +16,7 @@ namespace Cdp.Modules.Collection.DeadLetters;
 /// erasure use the same predicate; erasure deletes the whole dead letter (its raw text is the personal data).
 /// </summary>
 [Service]
-internal sealed class DeadLetterPersonalData(CdpDatabase db, ITextIdentifiers identifiers) : IPersonalDataHolder
+internal sealed class DeadLetterPersonalData(IDeadLetterStore store, ITextIdentifiers identifiers) : IPersonalDataHolder
 {
     /// <summary>
     /// Identifier values shorter than this are not searched for as plain text: a short anonymous id ("abc") would match
@@ -31,25 +28,20 @@ internal sealed class DeadLetterPersonalData(CdpDatabase db, ITextIdentifiers id
 
     public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx)
     {
-        var database = tx.Lite();
-        var deadLetters = database.GetCollection(EventLogSchema.DeadLetters, BsonAutoId.Int64);
         var match = Matcher(subject);
         // no index on a dead letter's identifiers: one scan, fine for a rare admin action
-        var ids = deadLetters.FindAll().Where(match).Select(d => d["_id"]).ToList();
-        long erased = 0;
-        foreach (var id in ids) if (deadLetters.Delete(id)) erased++;
-        return new Dictionary<string, long> { ["deadLetters"] = erased };
+        var ids = store.All().Where(match).Select(d => d.Id).ToList();
+        return new Dictionary<string, long> { ["deadLetters"] = store.Delete(tx, ids) };
     }
 
     public JsonNode? Export(PersonalDataSubject subject)
     {
         var match = Matcher(subject);
-        var items = db.Collection(EventLogSchema.DeadLetters).FindAll().Where(match)
-            .Select(d => System.Text.Json.JsonSerializer.SerializeToNode(DeadLetter.FromBson(d), JsonSerializerOptions.Web)).ToArray();
+        var items = store.All().Where(match).Select(d => JsonSerializer.SerializeToNode(d, JsonSerializerOptions.Web)).ToArray();
         return new JsonArray(items);
     }
 
-    private Func<BsonDocument, bool> Matcher(PersonalDataSubject subject)
+    private Func<DeadLetter, bool> Matcher(PersonalDataSubject subject)
     {
         var keys = new HashSet<string>(StringComparer.Ordinal);
         foreach (var k in subject.Identifiers)
@@ -60,7 +52,7 @@ internal sealed class DeadLetterPersonalData(CdpDatabase db, ITextIdentifiers id
         }
         var types = keys.Select(k => k[..k.IndexOf(':')]).ToHashSet(StringComparer.Ordinal);
         var values = keys.Select(k => k[(k.IndexOf(':') + 1)..]).Where(v => v.Length >= MinTextMatchLength).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-        return d => d["raw"].IsString && Carries(d["raw"].AsString, keys, types, values);
+        return d => Carries(d.Raw, keys, types, values);
     }
 
     /// <summary>

@@ -5,8 +5,6 @@ using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
-using Cdp.Modules.Shared.Storage.LiteDb;
-using LiteDB;
 
 namespace Cdp.Modules.Collection.EventLog;
 
@@ -18,7 +16,7 @@ namespace Cdp.Modules.Collection.EventLog;
 /// Dead letters are a holder of their own (DeadLetters/DeadLetterPersonalData).
 /// </summary>
 [Service]
-internal sealed class EventLogPersonalData(IEventLog log) : IPersonalDataHolder
+internal sealed class EventLogPersonalData(IEventLog log, IEventLogStore store) : IPersonalDataHolder
 {
     /// <summary>Fields an erased event keeps: none of them says who the person is.</summary>
     private static readonly string[] Kept = ["type", "messageId", "receivedAt", "timestamp", "originalTimestamp", "sentAt"];
@@ -28,33 +26,8 @@ internal sealed class EventLogPersonalData(IEventLog log) : IPersonalDataHolder
 
     public string Section => "events";
 
-    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx)
-    {
-        var db = tx.Lite();
-        var col = db.GetCollection(EventLogSchema.Collection);
-        long erased = 0;
-        var pending = new SortedSet<long>(subject.EventSequences);
-        while (pending.Count > 0)
-        {
-            var seq = pending.Min;
-            var chunk = EventLogSchema.ChunkStartAtOrBefore(col, seq) is { } start ? col.FindById(start) : null;
-            if (chunk is null) { pending.Remove(seq); continue; }
-            var first = chunk["_id"].AsInt64;
-            var events = chunk[EventLogSchema.Events].AsArray;
-            var changed = false;
-            for (var i = 0; i < events.Count; i++)
-            {
-                if (!pending.Remove(first + i)) continue;
-                var e = events[i].AsDocument;
-                e[EventLogSchema.Json] = Strip(e[EventLogSchema.Json].AsBinary);
-                erased++;
-                changed = true;
-            }
-            pending.Remove(seq); // a sequence past the chunk's end does not exist
-            if (changed) col.Update(chunk);
-        }
-        return new Dictionary<string, long> { ["events"] = erased };
-    }
+    public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx) =>
+        new Dictionary<string, long> { ["events"] = store.Rewrite(tx, subject.EventSequences, Strip) };
 
     /// <summary>The erased form of one event: the kept fields, the track event name, and "erased": true.</summary>
     public static byte[] Strip(byte[] json)

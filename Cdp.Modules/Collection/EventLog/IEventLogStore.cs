@@ -1,5 +1,6 @@
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Collection.Ingest;
+using Cdp.Modules.Shared.Storage;
 
 namespace Cdp.Modules.Collection.EventLog;
 
@@ -25,6 +26,12 @@ internal interface IEventLogStore
 
     /// <summary>Whether the event numbered <paramref name="sequence"/> is stored (after an append whose commit reported a failure).</summary>
     bool Contains(long sequence);
+
+    /// <summary>
+    /// Inside the caller's transaction (an erasure): replaces the payload of each stored event of <paramref name="sequences"/>
+    /// with <paramref name="rewrite"/>(payload); the event keeps its sequence, source and messageId. Returns how many it rewrote.
+    /// </summary>
+    long Rewrite(IUnitOfWork tx, IReadOnlyCollection<long> sequences, Func<byte[], byte[]> rewrite);
 
     /// <summary>Up to <paramref name="maxEvents"/> events after <paramref name="afterSequence"/> and at most <paramref name="lastSequence"/>, in order.</summary>
     IReadOnlyList<LoggedEvent> ReadAfter(long afterSequence, long lastSequence, int maxEvents);

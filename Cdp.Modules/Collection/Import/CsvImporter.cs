@@ -10,7 +10,6 @@ using Cdp.Modules.Collection.Ingest;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
 using CsvHelper;
-using LiteDB;
 
 namespace Cdp.Modules.Collection.Import;
 
@@ -20,11 +19,9 @@ namespace Cdp.Modules.Collection.Import;
 /// every imported messageId (beyond the HTTP dedup window), so a file imported twice adds nothing.
 /// </summary>
 [Service]
-internal sealed class CsvImporter(SourceRegistry sources, EventNormaliser normaliser, EventLogWriter writer, CdpDatabase db, TimeProvider clock)
+internal sealed class CsvImporter(SourceRegistry sources, EventNormaliser normaliser, EventLogWriter writer, IImportLedger ledger, TimeProvider clock)
     : ICsvImport
 {
-    public const string Ledger = "import_ledger";
-
     /// <summary>Rows per submit to the log writer: one group commit, and the memory bound of an import.</summary>
     public const int RowsPerBatch = 500;
 
@@ -224,10 +221,7 @@ internal sealed class CsvImporter(SourceRegistry sources, EventNormaliser normal
     /// <summary>Skips rows the ledger has seen, appends the rest, then records them in the ledger (after the log commit).</summary>
     private async Task<(long Imported, long Already)> CommitAsync(List<AcceptedEvent> batch, CancellationToken cancellationToken)
     {
-        var ledger = db.Collection(Ledger);
-        var ids = batch.Select(e => new BsonValue(e.MessageId)).ToList();
-        var seen = ledger.Query().Where(Filter.In("_id", ids)).Select((BsonExpression)"{_id}").ToList()
-            .Select(d => d["_id"].AsString).ToHashSet(StringComparer.Ordinal);
+        var seen = ledger.Seen(batch.Select(e => e.MessageId).ToList());
         var fresh = batch.Where(e => !seen.Contains(e.MessageId)).DistinctBy(e => e.MessageId).ToList();
         while (true)
         {
@@ -236,7 +230,7 @@ internal sealed class CsvImporter(SourceRegistry sources, EventNormaliser normal
             await Task.Delay(100, cancellationToken); // the queue is full: the import waits, it never drops rows
         }
         // at least once: a crash between the log commit and this insert leaves rows the HTTP dedup window still catches
-        db.InTransaction(d => d.GetCollection(Ledger).Upsert(fresh.Select(e => new BsonDocument { ["_id"] = e.MessageId })));
+        ledger.Record(fresh.Select(e => e.MessageId).ToList());
         return (fresh.Count, batch.Count - fresh.Count);
     }
 

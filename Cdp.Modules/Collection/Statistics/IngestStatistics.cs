@@ -1,8 +1,6 @@
 using Cdp.Modules.Collection.EventLog;
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
-using Cdp.Modules.Shared.Storage;
-using LiteDB;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -21,15 +19,13 @@ internal sealed record IngestStatisticsReport(string Range, int BucketSeconds, D
 /// <summary>
 /// Events accepted, dead-lettered and requests rejected per minute for the last 7 days, kept as counters (never by reading
 /// events): the ingest path's own Interlocked totals are sampled and each difference is added to the minute it fell in.
-/// Nothing is recorded per event. Each hour's minutes are one small document in cdp.db, written when a minute ends, so the
+/// Nothing is recorded per event. Each hour's minutes are one small document (a row on PostgreSQL), written when a minute ends, so the
 /// history survives a restart (the minute running at a crash is lost).
 /// </summary>
 [Service]
-internal sealed class IngestStatistics(EventLogWriter writer, RejectedRequests rejected, CdpDatabase db, TimeProvider clock, ILogger<IngestStatistics> log)
+internal sealed class IngestStatistics(EventLogWriter writer, RejectedRequests rejected, IIngestStatisticsStore store, TimeProvider clock, ILogger<IngestStatistics> log)
     : BackgroundService
 {
-    public const string Collection = "ingest_stats";
-
     /// <summary>The overview's longest range.</summary>
     public static readonly TimeSpan Kept = TimeSpan.FromDays(7);
 
@@ -133,8 +129,7 @@ internal sealed class IngestStatistics(EventLogWriter writer, RejectedRequests r
         if (_loaded) return;
         _loaded = true;
         var oldest = (clock.GetUtcNow().UtcDateTime - Kept).Ticks / TimeSpan.TicksPerHour;
-        foreach (var doc in db.Collection(Collection).Find(Filter.GTE("_id", oldest)))
-            _hours[doc["_id"].AsInt64] = doc["c"].AsArray.Select(v => v.AsInt64).ToArray();
+        foreach (var (hour, counts) in store.Load(oldest)) _hours[hour] = counts;
     }
 
     /// <summary>Writes the hour of the minute that ended (and the current one when it began), then forgets hours past <see cref="Kept"/>.</summary>
@@ -142,13 +137,7 @@ internal sealed class IngestStatistics(EventLogWriter writer, RejectedRequests r
     {
         var oldest = (clock.GetUtcNow().UtcDateTime - Kept).Ticks / TimeSpan.TicksPerHour;
         var hours = new[] { endedHour, minute / 60 }.Distinct().Where(_hours.ContainsKey).ToList();
-        db.InTransaction(d =>
-        {
-            var col = d.GetCollection(Collection);
-            foreach (var h in hours)
-                col.Upsert(new BsonDocument { ["_id"] = h, ["c"] = new BsonArray(_hours[h].Select(v => new BsonValue(v))) });
-            col.DeleteMany(Filter.LT("_id", oldest));
-        });
+        store.Save(hours.ToDictionary(h => h, h => _hours[h]), oldest);
         foreach (var old in _hours.Keys.Where(h => h < oldest).ToList()) _hours.Remove(old);
     }
 

@@ -1,6 +1,7 @@
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Collection.Ingest;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;
 
 namespace Cdp.Modules.Collection.EventLog.LiteDb;
@@ -65,6 +66,33 @@ internal sealed class LiteEventLogStore(CdpDatabase db) : IEventLogStore
     public bool Contains(long sequence) => EventLogSchema.ChunkStartAtOrBefore(db.Collection(EventLogSchema.Collection), sequence) is { } start
         && db.Collection(EventLogSchema.Collection).FindById(start) is { } chunk
         && sequence < start + chunk[EventLogSchema.Events].AsArray.Count;
+
+    public long Rewrite(IUnitOfWork tx, IReadOnlyCollection<long> sequences, Func<byte[], byte[]> rewrite)
+    {
+        var col = tx.Lite().GetCollection(EventLogSchema.Collection);
+        long rewritten = 0;
+        var pending = new SortedSet<long>(sequences);
+        while (pending.Count > 0)
+        {
+            var seq = pending.Min;
+            var chunk = EventLogSchema.ChunkStartAtOrBefore(col, seq) is { } start ? col.FindById(start) : null;
+            if (chunk is null) { pending.Remove(seq); continue; }
+            var first = chunk["_id"].AsInt64;
+            var events = chunk[EventLogSchema.Events].AsArray;
+            var changed = false;
+            for (var i = 0; i < events.Count; i++)
+            {
+                if (!pending.Remove(first + i)) continue;
+                var e = events[i].AsDocument;
+                e[EventLogSchema.Json] = rewrite(e[EventLogSchema.Json].AsBinary);
+                rewritten++;
+                changed = true;
+            }
+            pending.Remove(seq); // a sequence past the chunk's end does not exist
+            if (changed) col.Update(chunk);
+        }
+        return rewritten;
+    }
 
     public IReadOnlyList<LoggedEvent> ReadAfter(long afterSequence, long lastSequence, int maxEvents)
     {

@@ -5,7 +5,7 @@ internal static class EventLogTables
 {
     /// <summary>
     /// Version 1: the event log, one row per event (no index besides the sequence: the log is read in sequence order only),
-    /// and the dead letters. Hostile text is kept as UTF-8 bytes (see <see cref="PostgresEventLogStore"/>).
+    /// the dead letters, the CSV import ledger and the ingest counters per hour. Hostile text is kept as UTF-8 bytes (see <see cref="PostgresEventLogStore"/>).
     /// </summary>
     public const string V1 = """
         CREATE TABLE cdp_event_log (
@@ -22,6 +22,13 @@ internal static class EventLogTables
             idx    integer     NOT NULL,
             errors bytea       NOT NULL,
             raw    bytea       NOT NULL
+        );
+        CREATE TABLE cdp_import_ledger (
+            message_id bytea PRIMARY KEY
+        );
+        CREATE TABLE cdp_ingest_stats (
+            hour   bigint   PRIMARY KEY,
+            counts bigint[] NOT NULL
         );
         -- an append's check, inside its transaction and after the log's lock: the newest committed event must be the one
         -- before the append's first (else another writer appends to the same log, and the whole append rolls back)

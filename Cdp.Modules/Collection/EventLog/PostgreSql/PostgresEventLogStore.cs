@@ -2,6 +2,8 @@ using System.Text;
 using System.Text.Json;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Collection.Ingest;
+using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.PostgreSql;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -123,6 +125,23 @@ internal sealed class PostgresEventLogStore(NpgsqlDataSource dataSource) : IEven
         using var cmd = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM cdp_event_log WHERE seq = $1)", conn);
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = sequence });
         return (bool)cmd.ExecuteScalar()!;
+    }
+
+    public long Rewrite(IUnitOfWork tx, IReadOnlyCollection<long> sequences, Func<byte[], byte[]> rewrite)
+    {
+        var pg = tx.Postgres();
+        var found = new List<(long Seq, byte[] Body)>();
+        using (var read = pg.Command("SELECT seq, body FROM cdp_event_log WHERE seq = ANY($1) ORDER BY seq FOR UPDATE"))
+        {
+            read.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = sequences.ToArray() });
+            using var reader = read.ExecuteReader();
+            while (reader.Read()) found.Add((reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)));
+        }
+        if (found.Count == 0) return 0;
+        using var update = pg.Command("UPDATE cdp_event_log SET body = u.b FROM unnest($1::bigint[], $2::bytea[]) AS u(s, b) WHERE seq = u.s");
+        update.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = found.Select(f => f.Seq).ToArray() });
+        update.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = found.Select(f => rewrite(f.Body)).ToArray() });
+        return update.ExecuteNonQuery();
     }
 
     public IReadOnlyList<LoggedEvent> ReadAfter(long afterSequence, long lastSequence, int maxEvents)

@@ -1,0 +1,47 @@
+using System.Text;
+using System.Text.Json;
+using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.PostgreSql;
+using Npgsql;
+
+namespace Cdp.Modules.Collection.DeadLetters.PostgreSql;
+
+/// <summary>Dead letters in cdp_dead_letters (errors and raw text as UTF-8 bytes, see PostgresEventLogStore).</summary>
+internal sealed class PostgresDeadLetterStore(NpgsqlDataSource dataSource) : IDeadLetterStore
+{
+    private const string Columns = "id, source, at, idx, errors, raw";
+
+    public IReadOnlyList<DeadLetter> Newest(long? before, int take)
+    {
+        using var cmd = dataSource.CreateCommand($"SELECT {Columns} FROM cdp_dead_letters WHERE id < $1 ORDER BY id DESC LIMIT $2");
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = before ?? long.MaxValue });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = take });
+        using var reader = cmd.ExecuteReader();
+        var result = new List<DeadLetter>();
+        while (reader.Read()) result.Add(Read(reader));
+        return result;
+    }
+
+    public IEnumerable<DeadLetter> All()
+    {
+        using var cmd = dataSource.CreateCommand($"SELECT {Columns} FROM cdp_dead_letters ORDER BY id");
+        using var reader = cmd.ExecuteReader();
+        while (reader.Read()) yield return Read(reader);
+    }
+
+    public long Delete(IUnitOfWork tx, IReadOnlyCollection<long> ids)
+    {
+        using var cmd = tx.Postgres().Command("DELETE FROM cdp_dead_letters WHERE id = ANY($1)");
+        cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = ids.ToArray() });
+        return cmd.ExecuteNonQuery();
+    }
+
+    private static DeadLetter Read(NpgsqlDataReader r) => new(
+        r.GetInt64(0), r.GetString(1), r.GetFieldValue<DateTime>(2), r.GetInt32(3),
+        JsonSerializer.Deserialize<List<StoredError>>(r.GetFieldValue<byte[]>(4))!.Select(e => new DeadLetterError(e.Field, e.Message)).ToList(),
+        Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(5)));
+
+    private sealed record StoredError(
+        [property: System.Text.Json.Serialization.JsonPropertyName("field")] string Field,
+        [property: System.Text.Json.Serialization.JsonPropertyName("message")] string Message);
+}

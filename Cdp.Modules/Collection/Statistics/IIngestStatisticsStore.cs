@@ -1,0 +1,11 @@
+namespace Cdp.Modules.Collection.Statistics;
+
+/// <summary>Where the ingest counters are kept: one row per hour (its number since year 1), its minutes' counts. One implementation per storage provider.</summary>
+internal interface IIngestStatisticsStore
+{
+    /// <summary>The stored hours from <paramref name="oldestHour"/> on.</summary>
+    IReadOnlyDictionary<long, long[]> Load(long oldestHour);
+
+    /// <summary>One transaction: writes <paramref name="hours"/> (replacing what they held) and deletes the hours before <paramref name="oldestHour"/>.</summary>
+    void Save(IReadOnlyDictionary<long, long[]> hours, long oldestHour);
+}

@@ -1,0 +1,34 @@
+using Npgsql;
+
+namespace Cdp.Modules.Collection.Statistics.PostgreSql;
+
+/// <summary>cdp_ingest_stats: one row per hour, its counts a bigint[] (minute * 3 + (accepted, dead lettered, rejected)).</summary>
+internal sealed class PostgresIngestStatisticsStore(NpgsqlDataSource dataSource) : IIngestStatisticsStore
+{
+    public IReadOnlyDictionary<long, long[]> Load(long oldestHour)
+    {
+        using var cmd = dataSource.CreateCommand("SELECT hour, counts FROM cdp_ingest_stats WHERE hour >= $1");
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = oldestHour });
+        using var reader = cmd.ExecuteReader();
+        var hours = new Dictionary<long, long[]>();
+        while (reader.Read()) hours[reader.GetInt64(0)] = reader.GetFieldValue<long[]>(1);
+        return hours;
+    }
+
+    public void Save(IReadOnlyDictionary<long, long[]> hours, long oldestHour)
+    {
+        using var conn = dataSource.OpenConnection();
+        using var batch = new NpgsqlBatch(conn); // one implicit transaction
+        foreach (var (h, counts) in hours)
+        {
+            var upsert = new NpgsqlBatchCommand("INSERT INTO cdp_ingest_stats (hour, counts) VALUES ($1, $2) ON CONFLICT (hour) DO UPDATE SET counts = excluded.counts");
+            upsert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = h });
+            upsert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = counts });
+            batch.BatchCommands.Add(upsert);
+        }
+        var prune = new NpgsqlBatchCommand("DELETE FROM cdp_ingest_stats WHERE hour < $1");
+        prune.Parameters.Add(new NpgsqlParameter<long> { TypedValue = oldestHour });
+        batch.BatchCommands.Add(prune);
+        batch.ExecuteNonQuery();
+    }
+}
