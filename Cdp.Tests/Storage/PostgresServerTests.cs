@@ -51,4 +51,21 @@ public sealed class PostgresServerTests
         (await Scalar<string>(overSocket, "SHOW fsync")).Should().Be("on", "the tests of durability need real fsyncs");
         (await Scalar<string>(overSocket, "SELECT current_database()")).Should().Be(new NpgsqlConnectionStringBuilder(database).Database);
     }
+
+    [Fact]
+    public void Without_PostgreSQL_binaries_a_test_is_skipped_saying_what_to_install_and_fails_under_CI()
+    {
+        PostgresServer.MissingBinaries(ci: false).Should().BeOfType<SkipException>().Which.Message.Should()
+            .Contain("apt-get install postgresql").And.Contain(PostgresServer.Variable);
+        PostgresServer.MissingBinaries(ci: true).Should().BeOfType<InvalidOperationException>().Which.Message.Should()
+            .StartWith("CI=true").And.Contain("apt-get install postgresql");
+    }
+
+    [SkippableFact]
+    public void The_binaries_found_on_this_machine_are_a_folder_with_initdb_pg_ctl_and_postgres()
+    {
+        var bin = PostgresServer.FindBinaries();
+        Skip.If(bin is null, "no PostgreSQL binaries on this machine");
+        foreach (var tool in new[] { "initdb", "pg_ctl", "postgres" }) File.Exists(Path.Combine(bin!, tool)).Should().BeTrue(tool);
+    }
 }

@@ -60,15 +60,17 @@ public static class PostgresServer
     {
         if (Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } given) return new Server(given, null);
         if (FindBinaries() is null)
-        {
-            const string what = "PostgreSQL's server binaries (initdb, pg_ctl, postgres) were not found through pg_config --bindir or in " +
-                "/usr/lib/postgresql/<version>/bin: install Debian's postgresql package (apt-get install postgresql; .ci/run does), " +
-                "or set " + Variable + " to an admin connection string of a PostgreSQL server";
-            if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-                throw new InvalidOperationException("CI=true and " + what);
-            throw new SkipException(what);
-        }
+            throw MissingBinaries(string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase));
         return await Started.Value;
+    }
+
+    /// <summary>What a test gets without PostgreSQL's binaries: a skip saying what to install, or under CI a failure saying so.</summary>
+    internal static Exception MissingBinaries(bool ci)
+    {
+        const string what = "PostgreSQL's server binaries (initdb, pg_ctl, postgres) were not found through pg_config --bindir or in " +
+            "/usr/lib/postgresql/<version>/bin: install Debian's postgresql package (apt-get install postgresql; .ci/run does), " +
+            "or set " + Variable + " to an admin connection string of a PostgreSQL server";
+        return ci ? new InvalidOperationException("CI=true and " + what) : new SkipException(what);
     }
 
     /// <summary>The folder with initdb, pg_ctl and postgres, or null.</summary>
