@@ -3,7 +3,9 @@ using Cdp.Host.Cli;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Profiles.Contracts;
+using Cdp.Modules.Shared.Configuration;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.PostgreSql;
 using Microsoft.Extensions.Options;
 using Cdp.Modules.Pipeline.Contracts;
 
@@ -37,6 +39,12 @@ catch (Exception ex) when (ex is OptionsValidationException
     foreach (var failure in failures) Console.Error.WriteLine("  - " + failure);
     return 2;
 }
+catch (InvalidSettingsException ex)
+{
+    // a setting that is valid but not for this (e.g. Cdp:Storage:Provider=PostgreSql for the server in this version)
+    Console.Error.WriteLine(verb == "run" ? $"Cdp cannot start: {ex.Message}" : $"{verb}: {ex.Message}");
+    return 2;
+}
 catch (Exception ex) when (ex is ArgumentException or CsvImportRejectedException)
 {
     Console.Error.WriteLine($"{verb}: {ex.Message}");
@@ -54,7 +62,10 @@ static async Task<int> CheckConfigAsync(string[] settings)
 
 static async Task<int> RunServerAsync(string[] aspNetArgs)
 {
-    var app = CdpApp.Build(CdpApp.CreateBuilder(aspNetArgs));
+    var builder = CdpApp.CreateBuilder(aspNetArgs);
+    // before anything opens the LiteDB file: this version serves from LiteDB only (PostgreSQL is a preview, see `migrate`)
+    PostgresStorage.RefuseUnlessLiteDb(builder.Configuration, "the server");
+    var app = CdpApp.Build(builder);
     CdpApp.ValidateSettings(app.Services);
     var watchdog = app.Services.GetRequiredService<StorageWatchdog>();
     var processor = app.Services.GetRequiredService<IProfileProcessor>();

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Cdp.Modules.Governance.Contracts;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.PostgreSql;
 
 namespace Cdp.Host.Cli;
 
@@ -80,7 +81,10 @@ internal static class BackupVerb
     /// <summary>The host's services without endpoints (mapping them would open the databases) and without starting anything.</summary>
     private static WebApplication OfflineHost(IEnumerable<string> settings)
     {
-        var app = CdpApp.CreateBuilder([.. settings, "--Cdp:Scheduling:ServerEnabled=false", "--Logging:LogLevel:Default=Warning"]).Build();
+        var builder = CdpApp.CreateBuilder([.. settings, "--Cdp:Scheduling:ServerEnabled=false", "--Logging:LogLevel:Default=Warning"]);
+        // backup and restore copy LiteDB's files; a PostgreSQL database is backed up with pg_dump or the provider's snapshots
+        PostgresStorage.RefuseUnlessLiteDb(builder.Configuration, "backup and restore of the database files");
+        var app = builder.Build();
         CdpApp.ValidateSettings(app.Services);
         return app;
     }

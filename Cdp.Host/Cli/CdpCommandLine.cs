@@ -16,7 +16,7 @@ internal sealed class CdpCommandLine
     /// <summary>Exit code of bad arguments (also System.CommandLine's for a parse error).</summary>
     public const int BadArguments = 1;
 
-    public const string VerbList = "Verbs: run (default), check-config, import, backup, restore, reprocess, unmerge, identity dry-run, match run, match evaluate, syncs. See README.md.";
+    public const string VerbList = "Verbs: run (default), check-config, import, backup, restore, reprocess, unmerge, identity dry-run, match run, match evaluate, syncs, migrate. See README.md.";
 
     private const string SettingsNote = "Settings overrides --Cdp:Section:Key=value (or --Cdp:Section:Key value) go to the configuration, as for the server.";
 
@@ -79,6 +79,12 @@ internal sealed class CdpCommandLine
         _evaluate.SetAction(_ => MatchEvaluationCommand.Run(_args[2..], Console.Out)); // every token after "match evaluate", as given
         _root.Subcommands.Add(Match(_evaluate));
         _root.Subcommands.Add(Syncs());
+
+        var dryRun = new Option<bool>("--dry-run") { Description = "only print the pending migrations; apply nothing" };
+        var migrate = new Command("migrate", "Create or upgrade the PostgreSQL schema (Cdp:Storage:Provider=PostgreSql): prints each pending migration (module, version, name) and applies it. " +
+            "Exit 0 done, 1 a migration failed or the database is newer than this Cdp, 6 the database cannot be reached. On LiteDB there is nothing to migrate.") { dryRun };
+        migrate.SetAction((r, _) => MigrateVerb.RunAsync(r.GetValue(dryRun), _settings, Console.Out, Console.Error));
+        _root.Subcommands.Add(migrate);
 
         foreach (var command in Commands(_root))
         foreach (var option in command.Options)

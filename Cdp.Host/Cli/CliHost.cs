@@ -1,3 +1,4 @@
+using Cdp.Modules.Shared.Storage.PostgreSql;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Pipeline.Contracts;
 
@@ -11,7 +12,9 @@ internal static class CliHost
 {
     public static async Task<int> RunAsync(string[] args, bool withProcessor, Func<IServiceProvider, Task<int>> verb)
     {
-        var app = CdpApp.Build(CdpApp.CreateBuilder(args));
+        var builder = CdpApp.CreateBuilder(args);
+        PostgresStorage.RefuseUnlessLiteDb(builder.Configuration, "the verbs that open the database"); // they would open the LiteDB file instead
+        var app = CdpApp.Build(builder);
         CdpApp.ValidateSettings(app.Services);
         var started = new List<IHostedService>();
         try

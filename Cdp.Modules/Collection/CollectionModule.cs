@@ -5,6 +5,7 @@ using Cdp.Modules.Collection.Ingest;
 using Cdp.Modules.Shared.Configuration;
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
@@ -26,10 +27,12 @@ public sealed class CollectionModule : ICdpModule
         services.AddSingleton(sp => new EventNormaliser(
             sp.GetRequiredService<TrackingEventValidator>(), sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CollectionOptions>>().Value.MaxFutureSkew));
         services.AddModuleServices(typeof(CollectionModule));
-        services.AddSingleton<IEventLogStore, EventLog.LiteDb.LiteEventLogStore>();
-        services.AddSingleton<IDeadLetterStore, DeadLetters.LiteDb.LiteDeadLetterStore>();
-        services.AddSingleton<IImportLedger, Import.LiteDb.LiteImportLedger>();
-        services.AddSingleton<Statistics.IIngestStatisticsStore, Statistics.LiteDb.LiteIngestStatisticsStore>();
+        // each store on the provider Cdp:Storage:Provider names; the PostgreSQL tables come with the module's migrations
+        services.AddStore<IEventLogStore, EventLog.LiteDb.LiteEventLogStore, EventLog.PostgreSql.PostgresEventLogStore>();
+        services.AddStore<IDeadLetterStore, DeadLetters.LiteDb.LiteDeadLetterStore, DeadLetters.PostgreSql.PostgresDeadLetterStore>();
+        services.AddStore<IImportLedger, Import.LiteDb.LiteImportLedger, Import.PostgreSql.PostgresImportLedger>();
+        services.AddStore<Statistics.IIngestStatisticsStore, Statistics.LiteDb.LiteIngestStatisticsStore, Statistics.PostgreSql.PostgresIngestStatisticsStore>();
+        services.AddSingleton<Cdp.Modules.Shared.Storage.PostgreSql.IPostgresSchema, EventLog.PostgreSql.CollectionPostgresSchema>();
         services.AddHealthChecks().AddCheck<EventLogHealthCheck>("event-log", tags: ["ready"]);
     }
 

@@ -46,7 +46,11 @@ public sealed class SchedulingModule : ICdpModule
             }, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger<LiteDbJobStorage>(),
                 sp.GetService<StorageHealth>());
         });
-        services.AddSingleton<JobStorage>(sp => sp.GetRequiredService<LiteDbJobStorage>());
+        // Cdp:Storage:Provider picks the jobs' storage: Cdp's own on LiteDB (a file beside cdp.db), Hangfire.PostgreSql on PostgreSQL
+        services.AddSingleton<JobStorage>(sp =>
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value.UsesPostgreSql
+                ? Storage.PostgreSql.PostgresJobStorage.Create(sp.GetRequiredService<Cdp.Modules.Shared.Storage.PostgreSql.PostgresDatabase>(), sp.GetRequiredService<IOptions<SchedulingOptions>>().Value)
+                : sp.GetRequiredService<LiteDbJobStorage>());
         services.AddSingleton(sp => sp.GetRequiredService<JobMachinery>().Client);
         services.AddSingleton(sp => sp.GetRequiredService<JobMachinery>().RecurringJobs);
         services.AddSingleton<JobMachinery>();
@@ -78,7 +82,7 @@ public sealed class SchedulingModule : ICdpModule
             AppPath = "/",
             DisplayStorageConnectionString = false,
             IgnoreAntiforgeryToken = false, // every dashboard POST needs the page's token (checked: DashboardSecurityTests)
-        }, endpoints.ServiceProvider.GetRequiredService<LiteDbJobStorage>());
+        }, endpoints.ServiceProvider.GetRequiredService<JobStorage>());
     }
 
     /// <summary>Cdp:Scheduling:JobsPath, or cdp-jobs.db in the folder of Cdp:Storage:Path.</summary>

@@ -1,6 +1,7 @@
 using Cdp.Modules.Shared.Configuration;
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.PostgreSql;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -20,6 +21,7 @@ public static class SharedServices
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
         services.AddSingleton<CdpDatabase>();
         services.AddSingleton<IUnitOfWorkFactory>(sp => sp.GetRequiredService<CdpDatabase>());
+        services.AddPostgresStorage(); // Cdp:Storage:Provider = PostgreSql (a preview): the database and its schema migrations
         services.AddSingleton<StorageWatchdog>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageWatchdog>());
         services.TryAddSingleton(TimeProvider.System);

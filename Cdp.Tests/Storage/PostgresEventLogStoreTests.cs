@@ -3,38 +3,44 @@ using System.Text;
 using Cdp.Modules.Collection.EventLog;
 using Cdp.Modules.Collection.EventLog.PostgreSql;
 using Cdp.Modules.Collection.Ingest;
+using Cdp.Modules.Shared.Storage.PostgreSql;
+using Cdp.Tests.Support;
 using Npgsql;
 
 namespace Cdp.Tests.Storage;
 
 /// <summary>The event log on a real PostgreSQL (a throwaway cluster): order, bytes, hostile values, and gapless reads under concurrent appends.</summary>
-public sealed class PostgresEventLogStoreTests : IAsyncLifetime
+public sealed class PostgresEventLogStoreTests : IAsyncDisposable
 {
+    private PostgresDatabase _database = null!;
     private NpgsqlDataSource _data = null!;
     private PostgresEventLogStore _store = null!;
     private static readonly DateTime At = new(2026, 12, 3, 10, 0, 0, DateTimeKind.Utc);
 
-    public async Task InitializeAsync()
+    /// <summary>
+    /// A fresh database of the test cluster with Collection's tables, made by the module's own migrations (skips, or fails
+    /// under CI, without PostgreSQL).
+    /// </summary>
+    private async Task Fresh()
     {
-        if (!TestPostgres.Available) return;
-        _data = NpgsqlDataSource.Create(await TestPostgres.CreateDatabaseAsync());
-        await using var cmd = _data.CreateCommand(EventLogTables.V1);
-        await cmd.ExecuteNonQueryAsync();
+        _database = new PostgresDatabase(await PostgresServer.CreateDatabaseAsync());
+        new SchemaMigrator(_database, [new CollectionPostgresSchema()]).Apply();
+        _data = _database.DataSource;
         _store = new PostgresEventLogStore(_data);
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        if (_data is not null) await _data.DisposeAsync();
+        if (_database is not null) await _database.DisposeAsync();
     }
 
     private static AcceptedEvent Event(string messageId, string source = "web") =>
         new(source, messageId, Encoding.UTF8.GetBytes($$"""{"type":"track","messageId":"{{messageId.Replace("\0", "\\u0000")}}","event":"Viewed"}"""));
 
     [SkippableFact]
-    public void Appended_events_read_back_in_order_with_their_exact_bytes()
+    public async Task Appended_events_read_back_in_order_with_their_exact_bytes()
     {
-        TestPostgres.SkipIfUnavailable();
+        await Fresh();
         var first = new[] { Event("m1"), Event("m2") };
         var second = new[] { Event("m3", "crm"), Event("é-☃-m4") };
         _store.Append(1, At, first, []);
@@ -53,9 +59,9 @@ public sealed class PostgresEventLogStoreTests : IAsyncLifetime
     }
 
     [SkippableFact]
-    public void A_messageId_and_a_refused_text_with_a_NUL_character_are_stored_and_read_back_whole()
+    public async Task A_messageId_and_a_refused_text_with_a_NUL_character_are_stored_and_read_back_whole()
     {
-        TestPostgres.SkipIfUnavailable();
+        await Fresh();
         var hostile = Event("evil\0id");
         var refused = new RejectedEvent("web", 0, [new EventError(0, "type", "unknown type \0")], "{\"type\":\"\0\"}");
         _store.Append(1, At, [hostile, Event("next")], [refused]);
@@ -66,9 +72,9 @@ public sealed class PostgresEventLogStoreTests : IAsyncLifetime
     }
 
     [SkippableFact]
-    public void An_append_that_does_not_continue_the_log_is_refused_and_stores_nothing()
+    public async Task An_append_that_does_not_continue_the_log_is_refused_and_stores_nothing()
     {
-        TestPostgres.SkipIfUnavailable();
+        await Fresh();
         _store.Append(1, At, [Event("a"), Event("b")], []);
 
         var reused = () => _store.Append(2, At, [Event("c")], [new RejectedEvent("web", 1, [new EventError(1, "type", "missing")], "{}")]);
@@ -81,9 +87,9 @@ public sealed class PostgresEventLogStoreTests : IAsyncLifetime
     }
 
     [SkippableFact]
-    public void Recover_gives_the_next_sequence_and_only_the_events_inside_the_dedup_window_oldest_first()
+    public async Task Recover_gives_the_next_sequence_and_only_the_events_inside_the_dedup_window_oldest_first()
     {
-        TestPostgres.SkipIfUnavailable();
+        await Fresh();
         _store.Recover(At).Should().BeEquivalentTo(new LogTail(1, []));
         _store.Append(1, At.AddHours(-2), [Event("old")], []);
         _store.Append(2, At.AddMinutes(-5), [Event("x"), Event("y")], []);
@@ -98,7 +104,7 @@ public sealed class PostgresEventLogStoreTests : IAsyncLifetime
     [SkippableFact]
     public async Task Readers_never_see_a_gap_while_several_writers_append_at_once()
     {
-        TestPostgres.SkipIfUnavailable();
+        await Fresh();
         const int writers = 4, appendsEach = 60;
         var stores = Enumerable.Range(0, writers).Select(_ => new PostgresEventLogStore(_data)).ToList();
         var refusals = 0;
@@ -151,7 +157,7 @@ public sealed class PostgresEventLogStoreTests : IAsyncLifetime
     public async Task A_PostgreSQL_sequence_would_let_a_reader_skip_an_event_that_commits_late()
     {
         // why the log never numbers with a PostgreSQL sequence (README, PostgreSQL): shown on a scratch table
-        TestPostgres.SkipIfUnavailable();
+        await Fresh();
         await using (var create = _data.CreateCommand("CREATE TABLE trap (seq bigserial PRIMARY KEY, v text)"))
             await create.ExecuteNonQueryAsync();
         await using var slow = await _data.OpenConnectionAsync();

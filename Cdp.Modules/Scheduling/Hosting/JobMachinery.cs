@@ -15,7 +15,7 @@ namespace Cdp.Modules.Scheduling.Hosting;
 /// </summary>
 internal sealed class JobMachinery
 {
-    public JobMachinery(LiteDbJobStorage storage, IServiceScopeFactory scopes, IOptions<SchedulingOptions> options)
+    public JobMachinery(JobStorage storage, IServiceScopeFactory scopes, IOptions<SchedulingOptions> options)
     {
         Storage = storage;
         storage.JobExpirationTimeout = options.Value.JobExpiration;
@@ -36,7 +36,8 @@ internal sealed class JobMachinery
         RecurringJobs = new RecurringJobManager(storage, Factory);
     }
 
-    public LiteDbJobStorage Storage { get; }
+    /// <summary>Cdp's LiteDB job storage, or Hangfire.PostgreSql's on PostgreSQL (SchedulingModule picks it).</summary>
+    public JobStorage Storage { get; }
 
     public IJobFilterProvider FilterProvider { get; }
 

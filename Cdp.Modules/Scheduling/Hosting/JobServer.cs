@@ -30,8 +30,9 @@ internal sealed class JobServer(
             return Task.CompletedTask;
         }
         _server = machinery.StartServer(options.Value);
-        log.LogInformation("Job server started: {Workers} workers on {Queues}, jobs file {Path}",
-            options.Value.WorkerCount, string.Join(",", options.Value.ServedQueues()), machinery.Storage.FilePath);
+        log.LogInformation("Job server started: {Workers} workers on {Queues}, jobs in {Where}",
+            options.Value.WorkerCount, string.Join(",", options.Value.ServedQueues()),
+            machinery.Storage is Storage.LiteDbJobStorage liteDb ? "the file " + liteDb.FilePath : $"the PostgreSQL schema {Storage.PostgreSql.PostgresJobStorage.Schema}");
         return Task.CompletedTask;
     }
 

@@ -25,10 +25,3 @@ public static class UnitOfWorkFactoryExtensions
     public static void InTransaction(this IUnitOfWorkFactory factory, Action<IUnitOfWork> work) =>
         factory.InTransaction(tx => { work(tx); return 0; });
 }
-
-/// <summary>The storage providers' names, as <c>Cdp:Storage:Provider</c> spells them.</summary>
-public static class StorageProviders
-{
-    public const string LiteDb = "LiteDb";
-    public const string PostgreSql = "PostgreSql";
-}

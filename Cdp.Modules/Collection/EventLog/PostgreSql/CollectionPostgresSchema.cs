@@ -1,0 +1,12 @@
+using Cdp.Modules.Shared.Storage.PostgreSql;
+
+namespace Cdp.Modules.Collection.EventLog.PostgreSql;
+
+/// <summary>The Collection module's migrations (see <see cref="EventLogTables"/>).</summary>
+internal sealed class CollectionPostgresSchema : IPostgresSchema
+{
+    public IEnumerable<SchemaMigration> Migrations =>
+    [
+        new("Collection", 1, "event log, dead letters, import ledger, ingest counters", EventLogTables.V1),
+    ];
+}

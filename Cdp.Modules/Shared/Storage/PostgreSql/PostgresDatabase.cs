@@ -1,0 +1,113 @@
+using System.Data;
+using Npgsql;
+
+namespace Cdp.Modules.Shared.Storage.PostgreSql;
+
+/// <summary>
+/// The PostgreSQL database of this host (Cdp:Storage:Provider = PostgreSql): one per process, over one pooled
+/// <see cref="NpgsqlDataSource"/> built from Cdp:Storage:ConnectionString. Connections come from the pool and go back on
+/// dispose; a transaction is one connection's, so unlike LiteDB's, awaiting inside it is fine. A failure to connect
+/// (server down, wrong host, password or database) surfaces as <see cref="PostgresUnavailableException"/>.
+/// </summary>
+internal sealed class PostgresDatabase : IDisposable, IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+
+    public PostgresDatabase(string connectionString)
+    {
+        if (PostgresConnectionString.Problem(connectionString) is { } problem) throw new ArgumentException($"{PostgresConnectionString.Key} {problem}");
+        Redacted = PostgresConnectionString.Redact(connectionString);
+        _dataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = "cdp" }.Build();
+    }
+
+    /// <summary>The connection string with its password hidden, for logs and messages.</summary>
+    public string Redacted { get; }
+
+    /// <summary>The pool itself, for what the methods below do not cover (COPY, batches, LISTEN).</summary>
+    public NpgsqlDataSource DataSource => _dataSource;
+
+    /// <summary>An open connection from the pool; dispose it to give it back.</summary>
+    public NpgsqlConnection Open()
+    {
+        try
+        {
+            return _dataSource.OpenConnection();
+        }
+        catch (Exception ex) when (IsConnectFailure(ex))
+        {
+            throw new PostgresUnavailableException(Redacted, ex);
+        }
+    }
+
+    /// <inheritdoc cref="Open"/>
+    public async ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await _dataSource.OpenConnectionAsync(cancellationToken);
+        }
+        catch (Exception ex) when (IsConnectFailure(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            throw new PostgresUnavailableException(Redacted, ex);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in one transaction on one connection and commits; any exception rolls it back and is
+    /// rethrown as it was.
+    /// </summary>
+    public T InTransaction<T>(Func<NpgsqlConnection, NpgsqlTransaction, T> work, IsolationLevel isolation = IsolationLevel.ReadCommitted)
+    {
+        using var connection = Open();
+        using var transaction = connection.BeginTransaction(isolation);
+        var result = work(connection, transaction);
+        transaction.Commit();
+        return result; // an exception above: the transaction's Dispose rolls it back
+    }
+
+    /// <inheritdoc cref="InTransaction{T}"/>
+    public void InTransaction(Action<NpgsqlConnection, NpgsqlTransaction> work, IsolationLevel isolation = IsolationLevel.ReadCommitted) =>
+        InTransaction((c, t) =>
+        {
+            work(c, t);
+            return true;
+        }, isolation);
+
+    /// <inheritdoc cref="InTransaction{T}"/>
+    public async Task<T> InTransactionAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task<T>> work,
+        CancellationToken cancellationToken = default, IsolationLevel isolation = IsolationLevel.ReadCommitted)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(isolation, cancellationToken);
+        var result = await work(connection, transaction, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
+    /// <inheritdoc cref="InTransaction{T}"/>
+    public Task InTransactionAsync(Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task> work,
+        CancellationToken cancellationToken = default, IsolationLevel isolation = IsolationLevel.ReadCommitted) =>
+        InTransactionAsync(async (c, t, ct) =>
+        {
+            await work(c, t, ct);
+            return true;
+        }, cancellationToken, isolation);
+
+    /// <summary>Failures of opening a connection: network, the server refusing (auth, no such database, starting up), timeouts.</summary>
+    private static bool IsConnectFailure(Exception ex) => ex is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException or IOException;
+
+    public void Dispose() => _dataSource.Dispose();
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+}
+
+/// <summary>
+/// The PostgreSQL database cannot be reached (server down, wrong host, password or database name): the message names the
+/// database by its connection string without the password. The host and the CLI exit with <see cref="ExitCode"/>.
+/// </summary>
+public sealed class PostgresUnavailableException(string redactedConnectionString, Exception cause)
+    : Exception($"cannot connect to PostgreSQL ({redactedConnectionString}): {cause.Message}", cause)
+{
+    /// <summary>Storage unavailable, as for a LiteDB file that cannot be opened (README, Exit codes).</summary>
+    public const int ExitCode = StorageUnavailableException.ExitCode;
+}

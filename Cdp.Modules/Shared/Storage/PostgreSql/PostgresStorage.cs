@@ -1,0 +1,41 @@
+using Cdp.Modules.Shared.Configuration;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Cdp.Modules.Shared.Storage.PostgreSql;
+
+/// <summary>
+/// The PostgreSQL provider's shared services. Registered always, created only when asked for: with Cdp:Storage:Provider =
+/// LiteDb nothing here opens a connection.
+/// </summary>
+public static class PostgresStorage
+{
+    internal static IServiceCollection AddPostgresStorage(this IServiceCollection services)
+    {
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            if (!options.UsesPostgreSql)
+                throw new InvalidOperationException($"the PostgreSQL database was asked for while {StorageOptions.Section}:Provider is {options.Provider}");
+            return new PostgresDatabase(options.ConnectionString!);
+        });
+        services.AddSingleton(sp => sp.GetRequiredService<PostgresDatabase>().DataSource); // what the modules' PostgreSQL stores take
+        services.AddSingleton<SchemaMigrator>();
+        services.AddSingleton<ISchemaMigrations>(sp => sp.GetRequiredService<SchemaMigrator>());
+        return services;
+    }
+
+    /// <summary>
+    /// In this version the server and the verbs that open the database run on LiteDB only: with Provider = PostgreSql they
+    /// stop here (exit 2) instead of quietly using the LiteDB file. <paramref name="what"/> names what refuses ("the server").
+    /// </summary>
+    public static void RefuseUnlessLiteDb(IConfiguration configuration, string what)
+    {
+        if (!StorageProviders.IsPostgreSql(configuration[ProviderKey])) return;
+        throw new InvalidSettingsException($"{ProviderKey} is {StorageProviders.PostgreSql}, but this version of Cdp runs {what} on " +
+            $"{StorageProviders.LiteDb} only: PostgreSQL is a preview (its schema is created and upgraded with `Cdp.Host migrate`). " +
+            $"Set {ProviderKey} to {StorageProviders.LiteDb} (the default) to run {what}.");
+    }
+
+    public const string ProviderKey = StorageOptions.Section + ":Provider";
+}

@@ -1,0 +1,105 @@
+using Cdp.Modules.Shared.Configuration;
+using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.PostgreSql;
+using Cdp.Tests.Support;
+
+namespace Cdp.Tests.Storage;
+
+/// <summary>
+/// Cdp:Storage:Provider and Cdp:Storage:ConnectionString: checked at start with messages that name the key (never the
+/// password), and the server refusing PostgreSQL in this version (it serves from LiteDB only; PostgreSQL is a preview).
+/// </summary>
+public sealed class StorageSettingsTests
+{
+    private const string Secret = "s3cret-pw";
+
+    private static List<string> Failures(string provider, string? connectionString = null)
+    {
+        var result = new StorageOptionsValidator().Validate(new StorageOptions { Provider = provider, ConnectionString = connectionString });
+        return [.. SettingsValidation.Failures(result, StorageOptions.Section)];
+    }
+
+    [Theory]
+    [InlineData("LiteDb")]
+    [InlineData("litedb")]
+    [InlineData("PostgreSql")]
+    [InlineData("POSTGRESQL")]
+    public void Provider_is_LiteDb_or_PostgreSql_in_any_case(string provider) =>
+        Failures(provider, "Host=127.0.0.1;Database=cdp").Should().BeEmpty();
+
+    [Theory]
+    [InlineData("Mongo")]
+    [InlineData("Postgres")]
+    [InlineData("")]
+    public void Any_other_provider_is_refused_naming_the_key_and_both_values(string provider) =>
+        Failures(provider).Should().ContainSingle().Which.Should()
+            .StartWith("Cdp:Storage:Provider: ").And.Contain("LiteDb").And.Contain("PostgreSql").And.Contain($"'{provider}'");
+
+    [Fact]
+    public void PostgreSql_without_a_connection_string_is_refused_naming_the_key() =>
+        Failures("PostgreSql").Should().ContainSingle().Which.Should().StartWith("Cdp:Storage:ConnectionString: is required");
+
+    [Fact]
+    public void LiteDb_needs_no_connection_string() => Failures("LiteDb").Should().BeEmpty();
+
+    [Theory]
+    [InlineData("Host=db;Password=" + Secret + ";NoSuchKeyword=" + Secret, "does not parse")]
+    [InlineData("Port=notanumber;Password=" + Secret, "does not parse")]
+    [InlineData("Database=cdp;Username=cdp;Password=" + Secret, "must name the server with Host=")]
+    public void A_connection_string_that_does_not_parse_or_lacks_Host_is_refused_without_repeating_it(string connectionString, string problem)
+    {
+        var failure = Failures("PostgreSql", connectionString).Should().ContainSingle().Which;
+        failure.Should().StartWith("Cdp:Storage:ConnectionString: ").And.Contain(problem);
+        failure.Should().NotContain(Secret);
+    }
+
+    [Fact]
+    public void The_redacted_connection_string_keeps_where_it_points_and_hides_the_passwords()
+    {
+        var redacted = PostgresConnectionString.Redact($"Host=db.internal;Port=6432;Database=cdp;Username=cdp;Password={Secret};SSL Password={Secret}x");
+
+        redacted.Should().Contain("Host=db.internal").And.Contain("Port=6432").And.Contain("Database=cdp").And.Contain("Username=cdp");
+        redacted.Should().NotContain(Secret).And.Contain("Password=***");
+        PostgresConnectionString.Redact($"Host=db;Password={Secret};Bogus").Should().NotContain(Secret, "not even when it does not parse");
+    }
+
+    [Fact]
+    public async Task Check_config_exits_2_naming_the_provider_key_for_an_unknown_provider()
+    {
+        using var folder = new TempFolder();
+        var (code, output) = await CdpProcess.RunToExitAsync(folder.Path, "check-config", "--Cdp:Storage:Provider=Mongo", $"--Cdp:Storage:Path={folder.File("cdp.db")}");
+
+        code.Should().Be(2, output);
+        output.Should().Contain("Cdp:Storage:Provider: must be LiteDb (the default) or PostgreSql, was 'Mongo'");
+    }
+
+    [Fact]
+    public async Task Check_config_accepts_PostgreSql_with_a_connection_string_and_never_prints_its_password()
+    {
+        using var folder = new TempFolder();
+        var (code, output) = await CdpProcess.RunToExitAsync(folder.Path, "check-config", "--Cdp:Storage:Provider=postgresql",
+            $"--Cdp:Storage:ConnectionString=Host=127.0.0.1;Database=cdp;Username=cdp;Password={Secret}", $"--Cdp:Storage:Path={folder.File("cdp.db")}");
+
+        code.Should().Be(0, output);
+        output.Should().NotContain(Secret);
+    }
+
+    [Theory]
+    [InlineData("run", "Cdp cannot start: ", "the server")]
+    [InlineData("reprocess", "reprocess: ", "the verbs that open the database")]
+    [InlineData("backup", "backup: ", "backup and restore")]
+    public async Task The_server_and_the_verbs_that_open_the_database_refuse_PostgreSql_with_exit_2_and_open_no_LiteDB_file(string verb, string prefix, string what)
+    {
+        using var folder = new TempFolder();
+        string[] args = [verb, .. verb == "backup" ? new[] { folder.File("copy") } : [],
+            "--Cdp:Storage:Provider=PostgreSql", $"--Cdp:Storage:ConnectionString=Host=127.0.0.1;Username=cdp;Password={Secret}",
+            $"--Cdp:Storage:Path={folder.File("cdp.db")}", "--urls=http://127.0.0.1:0"];
+        var (code, output) = await CdpProcess.RunToExitAsync(folder.Path, args);
+
+        code.Should().Be(2, output);
+        output.Should().Contain(prefix + "Cdp:Storage:Provider is PostgreSql, but this version of Cdp runs " + what)
+            .And.Contain("on LiteDb only").And.Contain("PostgreSQL is a preview").And.Contain("migrate");
+        output.Should().NotContain(Secret);
+        File.Exists(folder.File("cdp.db")).Should().BeFalse("the refusal comes before the LiteDB file is opened");
+    }
+}
