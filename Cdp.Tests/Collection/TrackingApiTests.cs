@@ -347,7 +347,7 @@ public sealed class TrackingApiTests : IDisposable
         events.Select(e => e.Sequence).Should().Equal(Enumerable.Range(1, 24 * 16).Select(i => (long)i));
         events.Should().OnlyContain(e => e.Json.Length > 30_000);
         var chunks = _host.Service<Cdp.Modules.Shared.Storage.CdpDatabase>().Collection("event_log").FindAll().ToList();
-        chunks.Should().OnlyContain(c => c["ev"].AsArray.Sum(e => e["j"].AsBinary.Length) <= Cdp.Modules.Collection.EventLog.EventLogSchema.MaxChunkBytes);
+        chunks.Should().OnlyContain(c => c["ev"].AsArray.Sum(e => e["j"].AsBinary.Length) <= Cdp.Modules.Collection.EventLog.LiteDb.EventLogSchema.MaxChunkBytes);
     }
 
     [Fact]

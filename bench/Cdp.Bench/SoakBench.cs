@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using Cdp.Host;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Collection.EventLog;
+using Cdp.Modules.Collection.EventLog.LiteDb;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Storage;
 using Cdp.Modules.Pipeline.Contracts;

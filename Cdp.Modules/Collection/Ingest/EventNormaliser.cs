@@ -8,7 +8,7 @@ namespace Cdp.Modules.Collection.Ingest;
 internal sealed record AcceptedEvent(string Source, string MessageId, byte[] Json)
 {
     /// <summary>The log's document for this event, built on the request's thread so the single writer only links it into a chunk.</summary>
-    public LiteDB.BsonDocument Document { get; } = EventLog.EventLogSchema.EventDocument(Source, MessageId, Json);
+    public LiteDB.BsonDocument Document { get; } = EventLog.LiteDb.EventLogSchema.EventDocument(Source, MessageId, Json);
 }
 
 /// <summary>An event that failed validation, kept with its reasons (lenient mode) so nothing is silently dropped.</summary>

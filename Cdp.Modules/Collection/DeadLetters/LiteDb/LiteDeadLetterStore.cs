@@ -1,4 +1,5 @@
 using Cdp.Modules.Collection.EventLog;
+using Cdp.Modules.Collection.EventLog.LiteDb;
 using Cdp.Modules.Shared.Storage;
 using Cdp.Modules.Shared.Storage.LiteDb;
 using LiteDB;

@@ -1,4 +1,4 @@
-namespace Cdp.Modules.Collection.EventLog;
+namespace Cdp.Modules.Collection.EventLog.LiteDb;
 
 /// <summary>
 /// How the log sits in LiteDB. The log collection holds no secondary index: one index costs ~4x on the
