@@ -4,6 +4,7 @@ using Cdp.Modules.Pipeline.Processing;
 using Cdp.Modules.Shared.Configuration;
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
@@ -25,6 +26,8 @@ public sealed class PipelineModule : ICdpModule
     {
         services.AddValidatedSettings<ProcessorRecoveryOptions, ProcessorRecoveryOptionsValidator>(configuration, ProcessorRecoveryOptions.Section);
         services.AddModuleServices(typeof(PipelineModule));
+        services.AddStore<IProcessorStore, Processing.LiteDb.LiteProcessorStore, Processing.PostgreSql.PostgresProcessorStore>();
+        services.AddSingleton<Cdp.Modules.Shared.Storage.PostgreSql.IPostgresSchema, Processing.PostgreSql.PipelinePostgresSchema>();
         services.AddHealthChecks().AddCheck<ProcessorHealthCheck>("profile-processor", tags: ["ready"]);
     }
 

@@ -4,8 +4,6 @@ using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
-using Cdp.Modules.Shared.Storage.LiteDb;
-using LiteDB;
 
 namespace Cdp.Modules.Pipeline.Processing;
 
@@ -17,7 +15,7 @@ namespace Cdp.Modules.Pipeline.Processing;
 /// person left to apply.
 /// </summary>
 [Service]
-internal sealed class ProcessorFailurePersonalData(CdpDatabase db, ProcessorFailures failures, IIdentifierReader identifiers) : IPersonalDataHolder
+internal sealed class ProcessorFailurePersonalData(IProcessorStore store, ProcessorFailures failures, IIdentifierReader identifiers) : IPersonalDataHolder
 {
     /// <summary>Identifier values shorter than this are not searched for as plain text (a short id would match unrelated messages).</summary>
     private const int MinTextMatchLength = 6;
@@ -29,12 +27,10 @@ internal sealed class ProcessorFailurePersonalData(CdpDatabase db, ProcessorFail
 
     public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx)
     {
-        var database = tx.Lite();
-        var col = database.GetCollection(ProcessorFailures.Collection);
         var match = Matcher(subject);
-        // no index but _id: failures are few (each one waits for an admin)
-        var ids = col.FindAll().Where(match).Select(d => d["_id"].AsInt64).ToList();
-        foreach (var id in ids) col.Delete(id);
+        // no index but the sequence: failures are few (each one waits for an admin)
+        var ids = store.AllFailures().Where(match).Select(f => f.Sequence).ToList();
+        store.DeleteFailures(tx, ids);
         _erased = ids;
         return new Dictionary<string, long> { ["processorFailures"] = ids.Count };
     }
@@ -48,11 +44,11 @@ internal sealed class ProcessorFailurePersonalData(CdpDatabase db, ProcessorFail
     public JsonNode? Export(PersonalDataSubject subject)
     {
         var match = Matcher(subject);
-        return new JsonArray(db.Collection(ProcessorFailures.Collection).FindAll().Where(match)
-            .Select(d => System.Text.Json.JsonSerializer.SerializeToNode(ProcessorFailures.View(d), JsonSerializerOptions.Web)).ToArray());
+        return new JsonArray(store.AllFailures().Where(match)
+            .Select(f => System.Text.Json.JsonSerializer.SerializeToNode(f, JsonSerializerOptions.Web)).ToArray());
     }
 
-    private Func<BsonDocument, bool> Matcher(PersonalDataSubject subject)
+    private Func<ProcessorFailureView, bool> Matcher(PersonalDataSubject subject)
     {
         var sequences = subject.EventSequences.ToHashSet();
         var keys = subject.Identifiers.ToHashSet(StringComparer.Ordinal);
@@ -60,8 +56,8 @@ internal sealed class ProcessorFailurePersonalData(CdpDatabase db, ProcessorFail
         var values = keys.Select(k => k[(k.IndexOf(':') + 1)..]).Where(v => v.Length >= MinTextMatchLength).ToList();
         return d =>
         {
-            if (sequences.Contains(d["_id"].AsInt64)) return true;
-            var text = (d["message"].IsString ? d["message"].AsString : "") + "\n" + (d["stack"].IsString ? d["stack"].AsString : "");
+            if (sequences.Contains(d.Sequence)) return true;
+            var text = d.Message + "\n" + d.Stack;
             return values.Any(v => text.Contains(v, StringComparison.OrdinalIgnoreCase)) || identifiers.IdentifiersInText(text, types.Contains).Overlaps(keys);
         };
     }

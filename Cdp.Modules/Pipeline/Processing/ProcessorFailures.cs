@@ -2,12 +2,11 @@ using System.Diagnostics;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
-using LiteDB;
 
 namespace Cdp.Modules.Pipeline.Processing;
 
 /// <summary>
-/// Events the processor set aside because they fail alone (collection <see cref="Collection"/>, _id = the event's
+/// Events the processor set aside because they fail alone (kept by <see cref="IProcessorStore"/>, by the event's
 /// sequence), so that one bad event never stops processing for everyone. A listed failure waits for an admin:
 /// retry (after a fix: applied now, then removed) or discard (it stays skipped for good, kept as a discarded entry so
 /// that a reprocess skips it too). A reprocess tries the listed ones again at their place in the log.
@@ -15,10 +14,8 @@ namespace Cdp.Modules.Pipeline.Processing;
 /// follows the committed documents: <see cref="Committed"/> is called after each commit that changed them.
 /// </summary>
 [Service]
-internal sealed class ProcessorFailures(CdpDatabase db)
+internal sealed class ProcessorFailures(IProcessorStore store)
 {
-    public const string Collection = "processor_failures";
-
     /// <summary>Characters of the stack trace kept per failure: the top frames say where it failed.</summary>
     private const int MaxStackChars = 2_000;
 
@@ -43,11 +40,11 @@ internal sealed class ProcessorFailures(CdpDatabase db)
     /// <summary>Loads the index of set-aside sequences (start-up).</summary>
     public void Load()
     {
-        var all = db.Collection(Collection).Query().Select("{ _id: $._id, d: $.discarded }").ToList();
+        var all = store.FailureIndex();
         lock (_lock)
         {
             _discarded.Clear();
-            foreach (var d in all) _discarded[d["_id"].AsInt64] = d["d"].AsBoolean;
+            foreach (var (sequence, discarded) in all) _discarded[sequence] = discarded;
             Recount();
         }
     }
@@ -65,41 +62,11 @@ internal sealed class ProcessorFailures(CdpDatabase db)
     }
 
     /// <summary>Inside the processor's transaction: records (or counts again) the failure of <paramref name="e"/>.</summary>
-    public void Record(LiteDatabase d, LoggedEvent e, string type, string? name, Exception ex, DateTime at)
+    public void Record(IUnitOfWork tx, LoggedEvent e, string type, string? name, Exception ex, DateTime at)
     {
-        var failures = d.GetCollection(Collection);
-        var doc = failures.ById(e.Sequence);
         var stack = ex.StackTrace ?? new StackTrace(ex, false).ToString();
-        if (doc is null)
-        {
-            doc = new BsonDocument
-            {
-                ["_id"] = e.Sequence, ["source"] = e.Source, ["messageId"] = e.MessageId, ["type"] = type, ["event"] = name,
-                ["receivedAt"] = e.ReceivedAt, ["firstFailedAt"] = at, ["attempts"] = 0, ["discarded"] = false,
-            };
-        }
-        doc["exception"] = ex.GetType().FullName;
-        doc["message"] = Truncate(ex.Message, MaxMessageChars);
-        doc["stack"] = Truncate(stack, MaxStackChars);
-        doc["lastFailedAt"] = at;
-        doc["attempts"] = doc["attempts"].AsInt32 + 1;
-        failures.Upsert(doc);
-    }
-
-    /// <summary>Inside a transaction: the event's failure is gone (a retry or a reprocess applied it).</summary>
-    public static void Remove(LiteDatabase d, long sequence) => d.GetCollection(Collection).Delete(sequence);
-
-    /// <summary>Inside a transaction: marks a listed failure discarded (it stays skipped); false when it is not listed.</summary>
-    public static bool Discard(LiteDatabase d, long sequence, string by, DateTime at)
-    {
-        var failures = d.GetCollection(Collection);
-        var doc = failures.ById(sequence);
-        if (doc is null || doc["discarded"].AsBoolean) return false;
-        doc["discarded"] = true;
-        doc["discardedAt"] = at;
-        doc["discardedBy"] = by;
-        failures.Update(doc);
-        return true;
+        store.RecordFailure(tx, e, type, name,
+            new FailureCause(ex.GetType().FullName ?? ex.GetType().Name, Truncate(ex.Message, MaxMessageChars), Truncate(stack, MaxStackChars)), at);
     }
 
     /// <summary>After the commit: <paramref name="sequence"/> is set aside (listed, or discarded), or no longer (null).</summary>
@@ -127,31 +94,9 @@ internal sealed class ProcessorFailures(CdpDatabase db)
     }
 
     /// <summary>Listed failures after <paramref name="after"/>, ascending by sequence (committed state, any thread).</summary>
-    public IReadOnlyList<ProcessorFailureView> List(long after, int limit, bool discarded = false)
-    {
-        var result = new List<ProcessorFailureView>(limit);
-        var failures = db.Collection(Collection);
-        var from = after;
-        // pages over _id (the one index): listed and discarded entries interleave
-        while (result.Count < limit)
-        {
-            var page = failures.Find(Filter.GT("_id", from), limit: Math.Max(limit, 100)).ToList();
-            if (page.Count == 0) break;
-            foreach (var d in page)
-                if (d["discarded"].AsBoolean == discarded && result.Count < limit) result.Add(View(d));
-            from = page[^1]["_id"].AsInt64;
-        }
-        return result;
-    }
+    public IReadOnlyList<ProcessorFailureView> List(long after, int limit, bool discarded = false) => store.Failures(after, limit, discarded);
 
-    public ProcessorFailureView? Get(long sequence) => db.Collection(Collection).ById(sequence) is { } d ? View(d) : null;
-
-    public static ProcessorFailureView View(BsonDocument d) => new(
-        d["_id"].AsInt64, d["source"].AsString, d["messageId"].AsString, d["type"].AsString, d["event"].IsNull ? null : d["event"].AsString,
-        d["receivedAt"].AsDateTime.ToUniversalTime(), d["exception"].AsString, d["message"].AsString, d["stack"].AsString,
-        d["firstFailedAt"].AsDateTime.ToUniversalTime(), d["lastFailedAt"].AsDateTime.ToUniversalTime(), d["attempts"].AsInt32,
-        d["discarded"].AsBoolean, d["discardedAt"].IsNull ? null : d["discardedAt"].AsDateTime.ToUniversalTime(),
-        d["discardedBy"].IsNull ? null : d["discardedBy"].AsString);
+    public ProcessorFailureView? Get(long sequence) => store.Failure(sequence);
 
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max] + "…";
 }

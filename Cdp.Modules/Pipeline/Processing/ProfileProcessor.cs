@@ -33,15 +33,10 @@ namespace Cdp.Modules.Pipeline.Processing;
 [Service]
 internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDisposable
 {
-    private const string CheckpointId = "checkpoint";
+    /// <summary>The storage provider's transactions: each batch is one, across the modules that join it.</summary>
+    private readonly IUnitOfWorkFactory _transactions;
 
-    /// <summary>Where the checkpoint is stored: { _id: "checkpoint", seq } (the name existing databases hold).</summary>
-    private const string StateCollection = "processor_state";
-
-    private readonly CdpDatabase _db;
-
-    /// <summary>The same database as a factory of provider-neutral transactions, for the batches that cross modules.</summary>
-    private IUnitOfWorkFactory Transactions => _db;
+    private readonly IProcessorStore _store;
     private readonly IEventLog _log;
     private readonly IIdentityResolver _identity;
     private readonly IReadOnlyList<IProfileBatchParticipant> _participants;
@@ -78,14 +73,15 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private long _splits;
     private bool _splitLastTime; // the last batch had to be split: the next ones stay at BatchSize until one passes whole
 
-    public ProfileProcessor(CdpDatabase db, IEventLog log, IIdentityResolver identity, IEnumerable<IProfileBatchParticipant> participants,
+    public ProfileProcessor(IUnitOfWorkFactory transactions, IProcessorStore store, IEventLog log, IIdentityResolver identity, IEnumerable<IProfileBatchParticipant> participants,
         IProfileProjection profiles, TimeProvider clock, ILogger<ProfileProcessor> logger,
         ProcessorFailures failures, IOptions<ProcessorRecoveryOptions> recovery, IHostApplicationLifetime lifetime)
     {
         _failures = failures;
         _recovery = recovery.Value;
         _lifetime = lifetime;
-        _db = db;
+        _transactions = transactions;
+        _store = store;
         _log = log;
         _identity = identity;
         _participants = participants.ToList();
@@ -393,10 +389,10 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         }
         var (type, name) = Describe(e);
         var at = _clock.GetUtcNow().UtcDateTime;
-        _db.InTransaction(db =>
+        _transactions.InTransaction(tx =>
         {
-            _failures.Record(db, e, type, name, ex, at);
-            WriteCheckpoint(db, through);
+            _failures.Record(tx, e, type, name, ex, at);
+            _store.WriteCheckpoint(tx, through);
         });
         _failures.Committed(e.Sequence, discarded: false, newlySetAside: true);
         Publish(through);
@@ -475,12 +471,9 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         _failures.Load();
     }
 
-    private long StoredCheckpoint() => _db.Collection(StateCollection).ById(CheckpointId)?["seq"].AsInt64 ?? 0;
+    private long StoredCheckpoint() => _store.Checkpoint();
 
-    private static void WriteCheckpoint(IUnitOfWork tx, long through) => WriteCheckpoint(tx.Lite(), through);
 
-    private static void WriteCheckpoint(LiteDatabase db, long through) =>
-        db.GetCollection(StateCollection).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = through });
 
     /// <summary>The thread cannot go on: commands and waiters fail from now on, readiness is unhealthy, and the host stops (exit code 5).</summary>
     private void Die(string reason, Exception ex)
@@ -544,13 +537,13 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         foreach (var m in identity.ReplayLinks(through)) work.Merge(m.Winner, m.Loser);
         var writeStart = Stopwatch.GetTimestamp();
         ProfileBatch? batch = null;
-        Transactions.InTransaction(tx =>
+        _transactions.InTransaction(tx =>
         {
             identity.Write(tx);
             work.Write(tx);
             if (events.Count > 0) batch = OnBatch(tx, ProfileBatchKind.Events, events[0].Sequence, through, work.Changes);
-            if (resolvesFailure) ProcessorFailures.Remove(tx.Lite(), events[0].Sequence);
-            WriteCheckpoint(tx, through);
+            if (resolvesFailure) _store.RemoveFailure(tx, events[0].Sequence);
+            _store.WriteCheckpoint(tx, through);
         });
         try
         {
@@ -633,7 +626,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         foreach (var m in plan.Batch.ReplayLinks(long.MaxValue)) work.Merge(m.Winner, m.Loser);
         IReadOnlyList<ProfileChange> changes = [];
         ProfileBatch? batch = null;
-        Transactions.InTransaction(tx =>
+        _transactions.InTransaction(tx =>
         {
             plan.Batch.Write(tx);
             work.Write(tx);
@@ -663,7 +656,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         }
         if (outcomes.All(o => o.Merge is null)) return outcomes;
         ProfileBatch? batch = null;
-        Transactions.InTransaction(tx =>
+        _transactions.InTransaction(tx =>
         {
             identity.Write(tx);
             work.Write(tx);
@@ -685,7 +678,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     public Task<bool> DiscardFailureAsync(long sequence, string by, CancellationToken cancellationToken) => Post(() =>
     {
         if (_failures.State(sequence) != false) return false;
-        var discarded = _db.InTransaction(db => ProcessorFailures.Discard(db, sequence, by, _clock.GetUtcNow().UtcDateTime));
+        var discarded = _transactions.InTransaction(tx => _store.DiscardFailure(tx, sequence, by, _clock.GetUtcNow().UtcDateTime));
         if (!discarded) return false;
         _failures.Committed(sequence, discarded: true);
         _logger.LogWarning("Failed event {Sequence} discarded by {By}: it stays skipped, also by a reprocess", sequence, by);
@@ -719,7 +712,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         catch (Exception ex) when (ex is not CommittedBatchException && !BatchFailure.IsEnvironmental(ex))
         {
             var (type, name) = Describe(e);
-            _db.InTransaction(db => _failures.Record(db, e, type, name, ex, _clock.GetUtcNow().UtcDateTime));
+            _transactions.InTransaction(tx => _failures.Record(tx, e, type, name, ex, _clock.GetUtcNow().UtcDateTime));
             _logger.LogWarning(ex, "Failed event {Sequence} retried by an admin fails again; it stays listed", sequence);
             return FailureRetryOutcome.FailedAgain(ex.GetType().Name + ": " + ex.Message);
         }
@@ -732,14 +725,14 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         Resolve(identity, work, e);
         var changes = work.Changes(_clock.GetUtcNow().UtcDateTime);
         ProfileBatch? batch = null;
-        Transactions.InTransaction(tx =>
+        _transactions.InTransaction(tx =>
         {
             identity.Write(tx);
             work.Write(tx);
             batch = OnBatch(tx, ProfileBatchKind.Events, e.Sequence, _checkpoint, _ => changes);
             foreach (var c in changes)
                 if (c.Kind is ProfileChangeKind.Created or ProfileChangeKind.Updated && ProfileIds.TryParse(c.ProfileId, out var no)) _profiles.SortTimeline(tx, no);
-            ProcessorFailures.Remove(tx.Lite(), e.Sequence);
+            _store.RemoveFailure(tx, e.Sequence);
         });
         try
         {
@@ -759,12 +752,12 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 
     private void Reset()
     {
-        Transactions.InTransaction(tx =>
+        _transactions.InTransaction(tx =>
         {
             _identity.Reset(tx);
             _profiles.Reset(tx);
             foreach (var p in _participants) p.OnReset(tx);
-            tx.Lite().GetCollection(StateCollection).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = 0L });
+            _store.WriteCheckpoint(tx, 0);
         });
         _identity.Load();
         _profiles.DropCache();

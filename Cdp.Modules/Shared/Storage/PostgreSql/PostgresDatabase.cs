@@ -9,7 +9,7 @@ namespace Cdp.Modules.Shared.Storage.PostgreSql;
 /// dispose; a transaction is one connection's, so unlike LiteDB's, awaiting inside it is fine. A failure to connect
 /// (server down, wrong host, password or database) surfaces as <see cref="PostgresUnavailableException"/>.
 /// </summary>
-internal sealed class PostgresDatabase : IDisposable, IAsyncDisposable
+internal sealed class PostgresDatabase : IUnitOfWorkFactory, IDisposable, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
 
@@ -56,6 +56,9 @@ internal sealed class PostgresDatabase : IDisposable, IAsyncDisposable
     /// Runs <paramref name="work"/> in one transaction on one connection and commits; any exception rolls it back and is
     /// rethrown as it was.
     /// </summary>
+    /// <summary>The same transaction as a provider-neutral unit of work (<see cref="PostgresUnitOfWork"/>), for work that crosses modules.</summary>
+    T IUnitOfWorkFactory.InTransaction<T>(Func<IUnitOfWork, T> work) => InTransaction((c, t) => work(new PostgresUnitOfWork(c, t)));
+
     public T InTransaction<T>(Func<NpgsqlConnection, NpgsqlTransaction, T> work, IsolationLevel isolation = IsolationLevel.ReadCommitted)
     {
         using var connection = Open();

@@ -13,10 +13,6 @@ using Cdp.Modules.Collection.Statistics;
 using Cdp.Modules.Collection.Statistics.LiteDb;
 using Cdp.Modules.Collection.Statistics.PostgreSql;
 using Cdp.Modules.Shared.Storage;
-using Cdp.Modules.Shared.Storage.PostgreSql;
-using Cdp.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Cdp.Tests.Storage;
 
@@ -24,32 +20,24 @@ namespace Cdp.Tests.Storage;
 /// The Collection module's stores behave the same on both providers: each case runs on a LiteDB file and on a PostgreSQL
 /// database of the test cluster, through the same interface, and must give the same answers.
 /// </summary>
-public sealed class PostgresCollectionStoresTests : IAsyncDisposable
+public sealed class CollectionStoresTests : IAsyncDisposable
 {
     private static readonly DateTime At = new(2026, 12, 3, 10, 0, 0, DateTimeKind.Utc);
-    private readonly List<IAsyncDisposable> _owned = [];
-    private readonly string _folder = Directory.CreateTempSubdirectory("cdp-stores-").FullName;
+    private readonly ProviderDatabases _databases = new();
 
-    public static readonly TheoryData<string> Providers = new([StorageProviders.LiteDb, StorageProviders.PostgreSql]);
+    public static TheoryData<string> Providers => ProviderDatabases.Providers;
 
     private sealed record Stores(IEventLogStore Log, IDeadLetterStore DeadLetters, IImportLedger Ledger, IIngestStatisticsStore Statistics,
         Func<Func<IUnitOfWork, long>, long> InTransaction);
 
     private async Task<Stores> On(string provider)
     {
-        if (provider == StorageProviders.LiteDb)
-        {
-            var db = new CdpDatabase(Options.Create(new StorageOptions { Path = Path.Combine(_folder, "cdp.db") }), NullLogger<CdpDatabase>.Instance);
-            _owned.Add(new Disposer(db.Dispose));
-            return new Stores(new LiteEventLogStore(db), new LiteDeadLetterStore(db), new LiteImportLedger(db), new LiteIngestStatisticsStore(db),
-                work => ((IUnitOfWorkFactory)db).InTransaction(work));
-        }
-        var database = new PostgresDatabase(await PostgresServer.CreateDatabaseAsync());
-        _owned.Add(database);
-        new SchemaMigrator(database, [new CollectionPostgresSchema()]).Apply();
-        var data = database.DataSource;
+        var db = await _databases.OpenAsync(provider, new CollectionPostgresSchema());
+        if (db.Lite is { } lite)
+            return new Stores(new LiteEventLogStore(lite), new LiteDeadLetterStore(lite), new LiteImportLedger(lite), new LiteIngestStatisticsStore(lite), db.InTransaction);
+        var data = db.Postgres!.DataSource;
         return new Stores(new PostgresEventLogStore(data), new PostgresDeadLetterStore(data), new PostgresImportLedger(data), new PostgresIngestStatisticsStore(data),
-            work => database.InTransaction((c, t) => work(new PostgresUnitOfWork(c, t))));
+            db.InTransaction);
     }
 
     private static AcceptedEvent Event(string messageId) => new("web", messageId, Encoding.UTF8.GetBytes($$"""{"type":"identify","messageId":"{{messageId}}","userId":"u-{{messageId}}"}"""));
@@ -131,18 +119,5 @@ public sealed class PostgresCollectionStoresTests : IAsyncDisposable
         s.Statistics.Load(12).Keys.Should().Equal(12L);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var d in _owned) await d.DisposeAsync();
-        try { Directory.Delete(_folder, true); } catch (IOException) { }
-    }
-
-    private sealed class Disposer(Action dispose) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync()
-        {
-            dispose();
-            return ValueTask.CompletedTask;
-        }
-    }
+    public ValueTask DisposeAsync() => _databases.DisposeAsync();
 }
