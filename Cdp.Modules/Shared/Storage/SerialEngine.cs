@@ -467,9 +467,15 @@ internal sealed class SerialEngine : ILiteEngine
         }
         if (_settings.Filename is null) return;
         var log = LiteDbFiles.LogFileOf(_settings.Filename);
-        if (!File.Exists(log)) return;
-        using var file = new FileStream(log, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
-        if (file.Length % page != 0) file.SetLength(file.Length - file.Length % page);
+        try
+        {
+            using var file = new FileStream(log, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            if (file.Length % page != 0) file.SetLength(file.Length - file.Length % page);
+        }
+        catch (FileNotFoundException)
+        {
+            // no log (LiteDB deletes it when a close leaves it empty, also between a File.Exists and this open): nothing to cut
+        }
     }
 
     public IBsonDataReader Query(string collection, Query query)
