@@ -4,7 +4,6 @@ using Cdp.Modules.Shared.Storage;
 using Cdp.Modules.Shared.Storage.PostgreSql;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Cdp.Modules.Shared;
@@ -21,9 +20,7 @@ public static class SharedServices
         services.AddCdpMetrics();
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
         services.AddSingleton<CdpDatabase>();
-        services.AddSingleton<IUnitOfWorkFactory>(sp => sp.GetRequiredService<IOptions<StorageOptions>>().Value.UsesPostgreSql
-            ? sp.GetRequiredService<Storage.PostgreSql.PostgresDatabase>()
-            : sp.GetRequiredService<CdpDatabase>());
+        services.AddSingleton<IUnitOfWorkFactory, ProviderTransactions>();
         services.AddPostgresStorage(); // Cdp:Storage:Provider = PostgreSql (a preview): the database and its schema migrations
         services.AddSingleton<StorageWatchdog>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageWatchdog>());
