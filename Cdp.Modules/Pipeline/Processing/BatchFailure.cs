@@ -39,6 +39,9 @@ internal static class BatchFailure
                 // CdpDatabase.InTransaction: a transaction that an earlier failed commit left open on this thread
                 case InvalidOperationException i when i.Message.Contains("transaction is already open", StringComparison.OrdinalIgnoreCase):
                     return true;
+                // PostgreSQL: the server, the connection, its disk or a lock (a data error is not one)
+                case var p when Shared.Storage.PostgreSql.PostgresFailure.IsEnvironmental(p):
+                    return true;
             }
         }
         return false;
