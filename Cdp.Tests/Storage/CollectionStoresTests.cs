@@ -35,7 +35,7 @@ public sealed class CollectionStoresTests : IAsyncDisposable
         var db = await _databases.OpenAsync(provider, new CollectionPostgresSchema());
         if (db.Lite is { } lite)
             return new Stores(new LiteEventLogStore(lite), new LiteDeadLetterStore(lite), new LiteImportLedger(lite), new LiteIngestStatisticsStore(lite), db.InTransaction);
-        var data = db.Postgres!.DataSource;
+        var data = db.Postgres!;
         return new Stores(new PostgresEventLogStore(data), new PostgresDeadLetterStore(data), new PostgresImportLedger(data), new PostgresIngestStatisticsStore(data),
             db.InTransaction);
     }

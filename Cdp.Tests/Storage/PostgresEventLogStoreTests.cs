@@ -26,7 +26,7 @@ public sealed class PostgresEventLogStoreTests : IAsyncDisposable
         _database = new PostgresDatabase(await PostgresServer.CreateDatabaseAsync());
         new SchemaMigrator(_database, [new CollectionPostgresSchema()]).Apply();
         _data = _database.DataSource;
-        _store = new PostgresEventLogStore(_data);
+        _store = new PostgresEventLogStore(_database);
     }
 
     public async ValueTask DisposeAsync()
@@ -106,7 +106,7 @@ public sealed class PostgresEventLogStoreTests : IAsyncDisposable
     {
         await Fresh();
         const int writers = 4, appendsEach = 60;
-        var stores = Enumerable.Range(0, writers).Select(_ => new PostgresEventLogStore(_data)).ToList();
+        var stores = Enumerable.Range(0, writers).Select(_ => new PostgresEventLogStore(_database)).ToList();
         var refusals = 0;
         using var stop = new CancellationTokenSource();
         var seen = new List<long>();

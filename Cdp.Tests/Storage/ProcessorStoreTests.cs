@@ -18,7 +18,7 @@ public sealed class ProcessorStoreTests : IAsyncDisposable
     private async Task<(IProcessorStore Store, IUnitOfWorkFactory Transactions)> On(string provider)
     {
         var db = await _databases.OpenAsync(provider, new PipelinePostgresSchema());
-        return (db.Lite is { } lite ? new LiteProcessorStore(lite) : new PostgresProcessorStore(db.Postgres!.DataSource), db.Transactions);
+        return (db.Lite is { } lite ? new LiteProcessorStore(lite) : new PostgresProcessorStore(db.Postgres!), db.Transactions);
     }
 
     private static LoggedEvent Event(long sequence, string messageId) =>

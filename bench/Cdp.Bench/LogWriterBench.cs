@@ -57,9 +57,9 @@ internal sealed class LogWriterBench : IBenchScenario
         durableDb.Dispose();
         if (await BenchPostgres.CreateDatabaseAsync() is { } connectionString)
         {
-            await using var data = Npgsql.NpgsqlDataSource.Create(connectionString);
-            await using (var create = data.CreateCommand(EventLogTables.V1)) await create.ExecuteNonQueryAsync();
-            var pg = await WriterFigures(new PostgresEventLogStore(data), " on PostgreSQL", json, context, sw);
+            await using var database = new Cdp.Modules.Shared.Storage.PostgreSql.PostgresDatabase(connectionString);
+            new Cdp.Modules.Shared.Storage.PostgreSql.SchemaMigrator(database, [new CollectionPostgresSchema()]).Apply();
+            var pg = await WriterFigures(new PostgresEventLogStore(database), " on PostgreSQL", json, context, sw);
             // PostgreSQL's figures beside LiteDB's of the same run, as a ratio (the same machine, the same load)
             figures.AddRange(pg.Select((f, i) => f.Unit == "events/s" ? f with { CeilingName = "LiteDB durable", Ceiling = durable[i].Value } : f));
         }

@@ -7,8 +7,6 @@ using Cdp.Modules.Pipeline.Contracts;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
-using Cdp.Modules.Shared.Storage.LiteDb;
-using LiteDB;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

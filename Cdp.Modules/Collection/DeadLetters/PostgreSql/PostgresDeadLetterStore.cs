@@ -7,8 +7,10 @@ using Npgsql;
 namespace Cdp.Modules.Collection.DeadLetters.PostgreSql;
 
 /// <summary>Dead letters in cdp_dead_letters (errors and raw text as UTF-8 bytes, see PostgresEventLogStore).</summary>
-internal sealed class PostgresDeadLetterStore(NpgsqlDataSource dataSource) : IDeadLetterStore
+internal sealed class PostgresDeadLetterStore(PostgresDatabase database) : IDeadLetterStore
 {
+    private readonly NpgsqlDataSource dataSource = database.DataSource;
+
     private const string Columns = "id, source, at, idx, errors, raw";
 
     public IReadOnlyList<DeadLetter> Newest(long? before, int take)

@@ -24,8 +24,10 @@ namespace Cdp.Modules.Collection.EventLog.PostgreSql;
 /// Values from outside (messageId, the refused text) are kept as bytes: PostgreSQL's text and jsonb refuse the NUL
 /// character a hostile sender can put in any string, and one such event must not fail the group commit of everyone.
 /// </summary>
-internal sealed class PostgresEventLogStore(NpgsqlDataSource dataSource) : IEventLogStore
+internal sealed class PostgresEventLogStore(PostgresDatabase database) : IEventLogStore
 {
+    private readonly NpgsqlDataSource dataSource = database.DataSource;
+
     /// <summary>
     /// pg_advisory_xact_lock key of the event log's appends (any fixed number that no other lock of Cdp uses: the ASCII
     /// of "cdp_log" read as a number).

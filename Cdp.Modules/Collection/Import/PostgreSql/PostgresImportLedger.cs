@@ -1,11 +1,14 @@
 using System.Text;
+using Cdp.Modules.Shared.Storage.PostgreSql;
 using Npgsql;
 
 namespace Cdp.Modules.Collection.Import.PostgreSql;
 
 /// <summary>The ledger in cdp_import_ledger (messageIds as UTF-8 bytes: they come from the file).</summary>
-internal sealed class PostgresImportLedger(NpgsqlDataSource dataSource) : IImportLedger
+internal sealed class PostgresImportLedger(PostgresDatabase database) : IImportLedger
 {
+    private readonly NpgsqlDataSource dataSource = database.DataSource;
+
     public IReadOnlySet<string> Seen(IReadOnlyCollection<string> messageIds)
     {
         using var cmd = dataSource.CreateCommand("SELECT message_id FROM cdp_import_ledger WHERE message_id = ANY($1)");

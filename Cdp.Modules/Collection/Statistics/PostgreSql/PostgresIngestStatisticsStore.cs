@@ -1,10 +1,13 @@
+using Cdp.Modules.Shared.Storage.PostgreSql;
 using Npgsql;
 
 namespace Cdp.Modules.Collection.Statistics.PostgreSql;
 
 /// <summary>cdp_ingest_stats: one row per hour, its counts a bigint[] (minute * 3 + (accepted, dead lettered, rejected)).</summary>
-internal sealed class PostgresIngestStatisticsStore(NpgsqlDataSource dataSource) : IIngestStatisticsStore
+internal sealed class PostgresIngestStatisticsStore(PostgresDatabase database) : IIngestStatisticsStore
 {
+    private readonly NpgsqlDataSource dataSource = database.DataSource;
+
     public IReadOnlyDictionary<long, long[]> Load(long oldestHour)
     {
         using var cmd = dataSource.CreateCommand("SELECT hour, counts FROM cdp_ingest_stats WHERE hour >= $1");

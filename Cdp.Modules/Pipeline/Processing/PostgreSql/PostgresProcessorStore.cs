@@ -11,8 +11,10 @@ namespace Cdp.Modules.Pipeline.Processing.PostgreSql;
 /// What came from the event or its exception (messageId, type, name, message, stack) is kept as UTF-8 bytes: it can hold
 /// a NUL, which text refuses (see Shared/Storage/README.md).
 /// </summary>
-internal sealed class PostgresProcessorStore(NpgsqlDataSource dataSource) : IProcessorStore
+internal sealed class PostgresProcessorStore(PostgresDatabase database) : IProcessorStore
 {
+    private readonly NpgsqlDataSource dataSource = database.DataSource;
+
     private const string Columns =
         "seq, source, message_id, type, event, received_at, exception, message, stack, first_failed_at, last_failed_at, attempts, discarded, discarded_at, discarded_by";
 

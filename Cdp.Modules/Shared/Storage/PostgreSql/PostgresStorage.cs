@@ -19,7 +19,6 @@ public static class PostgresStorage
                 throw new InvalidOperationException($"the PostgreSQL database was asked for while {StorageOptions.Section}:Provider is {options.Provider}");
             return new PostgresDatabase(options.ConnectionString!);
         });
-        services.AddSingleton(sp => sp.GetRequiredService<PostgresDatabase>().DataSource); // what the modules' PostgreSQL stores take
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<ISchemaMigrations>(sp => sp.GetRequiredService<SchemaMigrator>());
         return services;
