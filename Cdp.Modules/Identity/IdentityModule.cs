@@ -2,6 +2,7 @@ using Cdp.Modules.Identity.Api;
 using Cdp.Modules.Shared.Configuration;
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,6 +21,8 @@ public sealed class IdentityModule : ICdpModule
     {
         services.AddValidatedSettings<IdentityOptions, IdentityOptionsValidator>(configuration, IdentityOptions.Section);
         services.AddModuleServices(typeof(IdentityModule));
+        services.AddStore<Graph.IIdentityStore, Graph.LiteDb.LiteIdentityStore, Graph.PostgreSql.PostgresIdentityStore>();
+        services.AddSingleton<Shared.Storage.PostgreSql.IPostgresSchema, Graph.PostgreSql.IdentityPostgresSchema>();
     }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)

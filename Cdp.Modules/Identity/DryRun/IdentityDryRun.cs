@@ -3,7 +3,6 @@ using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Identity.Graph;
 using Cdp.Modules.Shared.Modules;
-using Cdp.Modules.Shared.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +10,7 @@ namespace Cdp.Modules.Identity.DryRun;
 
 /// <summary>Rule dry run: two in-memory graphs fed the same log; the database is only read (log and unmerge decisions).</summary>
 [Service]
-internal sealed class IdentityDryRun(IEventLog log, CdpDatabase db, IOptions<IdentityOptions> current) : IIdentityDryRun
+internal sealed class IdentityDryRun(IEventLog log, IIdentityStore store, IOptions<IdentityOptions> current) : IIdentityDryRun
 {
     private const int ReadSize = 5000;
 
@@ -33,7 +32,7 @@ internal sealed class IdentityDryRun(IEventLog log, CdpDatabase db, IOptions<Ide
         }
         if (errors.Count > 0) return new DryRunReport(0, 0, 0, 0, 0, 0, 0, [], errors);
 
-        var directives = db.Collection(IdentitySchema.Unmerges).FindAll().Select(UnmergeDirective.FromBson).ToList();
+        var directives = store.Unmerges().ToList();
         var now = IdentityGraph.InMemory(current.Value, directives);
         var next = IdentityGraph.InMemory(proposed, directives);
         long after = 0, events = 0, head = log.LastSequence;

@@ -4,8 +4,6 @@ using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Identity.Identifiers;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Storage;
-using Cdp.Modules.Shared.Storage.LiteDb;
-using LiteDB;
 
 namespace Cdp.Modules.Identity.Graph;
 
@@ -475,55 +473,40 @@ internal sealed class IdentityBatch : IIdentityBatch
 
     public void Write(IUnitOfWork tx)
     {
-        var db = tx.Lite();
         if (_g.IsMemory) return;
-        var nodes = db.GetCollection(IdentitySchema.Nodes);
-        foreach (var p in _deletedNodes) if (!_dirtyNodes.Contains(p)) nodes.Delete(p);
-        // one call per kind of write: LiteDB's per-call overhead is paid once per batch
-        var inserts = new List<BsonDocument>();
-        var updates = new List<BsonDocument>();
+        var newNodes = new List<IdentityNode>();
+        var changedNodes = new List<IdentityNode>();
         foreach (var p in _dirtyNodes)
         {
             var n = _nodes[p];
-            (n.IsNew && !_replay ? inserts : updates).Add(n.ToBson());
+            (n.IsNew && !_replay ? newNodes : changedNodes).Add(n);
         }
-        if (inserts.Count > 0) nodes.Insert(inserts);
-        if (_replay) nodes.Upsert(updates);
-        else if (updates.Count > 0) nodes.Update(updates);
-        var keys = db.GetCollection(IdentitySchema.Keys);
-        foreach (var k in _deletedKeys) keys.Delete(k);
-        inserts = [];
-        updates = [];
+        var newKeys = new List<KeyRecord>();
+        var changedKeys = new List<KeyRecord>();
         foreach (var k in _dirtyKeys)
         {
             var r = _keys[k];
-            (r.IsNew ? inserts : updates).Add(r.ToBson());
+            (r.IsNew ? newKeys : changedKeys).Add(r);
         }
-        if (inserts.Count > 0) keys.Insert(inserts);
-        if (updates.Count > 0) keys.Upsert(updates);
-        var merges = db.GetCollection(IdentitySchema.Merges);
-        foreach (var m in _deletedMerges) merges.Delete(m);
-        foreach (var m in _merges) merges.Upsert(m.ToBson());
-        var quarantine = db.GetCollection(IdentitySchema.Quarantine);
-        foreach (var q in _deletedQuarantine) quarantine.Delete(q);
-        foreach (var q in _quarantine.Values) quarantine.Upsert(q.ToBson());
-        if (_directive is not null) db.GetCollection(IdentitySchema.Unmerges).Upsert(_directive.ToBson());
-        if (_carriers.Count > 0)
+        _g.Write(tx, new IdentityChanges
         {
-            var carriers = db.GetCollection(IdentitySchema.Carriers);
-            foreach (var (h, list) in _carriers)
-            {
-                if (list.Count == 0) carriers.Delete(IdentitySchema.HashId(h));
-                else carriers.Upsert(new BsonDocument { ["_id"] = IdentitySchema.HashId(h), ["s"] = Varint.Encode(list) });
-            }
-        }
-        var links = db.GetCollection(IdentitySchema.Links);
-        foreach (var l in _linkWrites.Values) links.Upsert(l.ToBson());
-        if (_undoneLink is not null && links.FindById(_undoneLink) is { } undone)
-        {
-            var record = LinkRecord.FromBson(undone);
-            links.Update((record with { Status = LinkStatus.Undone, Note = FormattableString.Invariant($"unmerged {_undoneAt:O}") }).ToBson());
-        }
+            Replay = _replay,
+            DeletedNodes = _deletedNodes.Where(p => !_dirtyNodes.Contains(p)).ToList(),
+            NewNodes = newNodes,
+            ChangedNodes = changedNodes,
+            DeletedKeys = _deletedKeys,
+            NewKeys = newKeys,
+            ChangedKeys = changedKeys,
+            DeletedMerges = _deletedMerges,
+            Merges = _merges,
+            DeletedQuarantine = _deletedQuarantine,
+            Quarantine = _quarantine.Values.ToList(),
+            Unmerge = _directive,
+            Carriers = _carriers.Select(c => (c.Key, c.Value)).ToList(),
+            Links = _linkWrites.Values.ToList(),
+            UndoneLink = _undoneLink,
+            UndoneAt = _undoneAt,
+        });
     }
 
     public void Committed()

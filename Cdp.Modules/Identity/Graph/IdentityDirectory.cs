@@ -1,13 +1,11 @@
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Shared.Modules;
-using Cdp.Modules.Shared.Storage;
-using LiteDB;
 
 namespace Cdp.Modules.Identity.Graph;
 
 /// <summary>Reads the committed identity graph from the database; safe on any thread.</summary>
 [Service]
-internal sealed class IdentityDirectory(CdpDatabase db, IdentityGraph graph) : IIdentityDirectory
+internal sealed class IdentityDirectory(IIdentityStore store, IdentityGraph graph) : IIdentityDirectory
 {
     /// <summary>Bounds the walk along "into" links; a chain is at most as long as the merges of one profile.</summary>
     private const int MaxChain = 1_000_000;
@@ -18,49 +16,44 @@ internal sealed class IdentityDirectory(CdpDatabase db, IdentityGraph graph) : I
     {
         var id = graph.Catalogue.Parse(typeAndValue);
         if (id is null) return null;
-        return db.Collection(IdentitySchema.Keys).FindById(id.Value.Key)?["p"].AsInt64;
+        return store.Key(id.Value.Key)?.Profile;
     }
 
     public long? LiveProfile(long profile)
     {
-        var nodes = db.Collection(IdentitySchema.Nodes);
         for (var i = 0; i < MaxChain; i++)
         {
-            var d = nodes.FindById(profile);
-            if (d is null) return null;
-            if (!d.TryGetValue("into", out var into)) return profile;
-            profile = into.AsInt64;
+            var n = store.Node(profile);
+            if (n is null) return null;
+            if (n.Into == 0) return profile;
+            profile = n.Into;
         }
         return null;
     }
 
     public ProfileIdentity? Get(long profile)
     {
-        var d = db.Collection(IdentitySchema.Nodes).FindById(profile);
-        if (d is null || d.ContainsKey("into")) return null;
-        var n = IdentityNode.FromBson(d);
-        var quarantine = db.Collection(IdentitySchema.Quarantine);
+        var n = store.Node(profile);
+        if (n is null || n.Into != 0) return null;
         var ids = n.Ids.Select(i =>
         {
             var type = IdentitySchema.TypeOf(i.Key);
-            return new IdentifierView(type, i.Key[(type.Length + 1)..], i.First, i.Last, quarantine.FindById("key:" + i.Key) is not null);
+            return new IdentifierView(type, i.Key[(type.Length + 1)..], i.First, i.Last, store.QuarantineEntry("key:" + i.Key) is not null);
         }).ToList();
         return new ProfileIdentity(profile, ids, n.Merges, n.Quarantine, n.Absorbed);
     }
 
     public IReadOnlyList<MergeRecordView> MergeHistory(long profile)
     {
-        var d = db.Collection(IdentitySchema.Nodes).FindById(profile);
-        if (d is null || d.ContainsKey("into")) return [];
-        var n = IdentityNode.FromBson(d);
+        var n = store.Node(profile);
+        if (n is null || n.Into != 0) return [];
         return n.MergeIds.Select(Merge).OfType<MergeRecordView>().OrderBy(m => m.Sequence).ThenBy(m => m.Id, StringComparer.Ordinal).ToList();
     }
 
     public MergeRecordView? Merge(string mergeId)
     {
-        var d = db.Collection(IdentitySchema.Merges).FindById(mergeId);
-        if (d is null) return null;
-        var m = MergeRecord.FromBson(d);
+        var m = store.Merge(mergeId);
+        if (m is null) return null;
         return new MergeRecordView(m.Id, m.Winner, m.Loser, m.Rule, m.JoiningIdentifier, m.MatchedIdentifier, m.Sequence, m.Source, m.MessageId, m.At, false, m.Evidence);
     }
 
@@ -98,15 +91,12 @@ internal sealed class IdentityDirectory(CdpDatabase db, IdentityGraph graph) : I
 
     public string? LinkRefusal(long a, long b)
     {
-        var nodes = db.Collection(IdentitySchema.Nodes);
-        var quarantine = db.Collection(IdentitySchema.Quarantine);
         LinkSide? Side(long p)
         {
-            var d = nodes.FindById(p);
-            if (d is null || d.ContainsKey("into")) return null;
-            var n = IdentityNode.FromBson(d);
-            var q = n.Quarantine ?? quarantine.FindById("profile:" + p)?["reason"].AsString;
-            return new LinkSide(p, n.Ids, n.Merges, q, key => quarantine.FindById("key:" + key) is not null);
+            var n = store.Node(p);
+            if (n is null || n.Into != 0) return null;
+            var q = n.Quarantine ?? store.QuarantineEntry("profile:" + p)?.Reason;
+            return new LinkSide(p, n.Ids, n.Merges, q, key => store.QuarantineEntry("key:" + key) is not null);
         }
         if (a == b) return $"already one profile ({Cdp.Modules.Identity.Contracts.ProfileIds.Format(a)})";
         var sa = Side(a);
@@ -116,7 +106,5 @@ internal sealed class IdentityDirectory(CdpDatabase db, IdentityGraph graph) : I
     }
 
     public IReadOnlyList<QuarantineEntry> Quarantine(int skip, int take) =>
-        db.Collection(IdentitySchema.Quarantine).Query().OrderBy("$.seq").Skip(skip).Limit(take).ToList()
-            .Select(QuarantineRecord.FromBson)
-            .Select(q => new QuarantineEntry(q.Id, q.Kind, q.Subject, q.Profile, q.Reason, q.Sequence, q.At)).ToList();
+        store.QuarantinePage(skip, take).Select(q => new QuarantineEntry(q.Id, q.Kind, q.Subject, q.Profile, q.Reason, q.Sequence, q.At)).ToList();
 }

@@ -1,22 +1,19 @@
 using System.IO.Hashing;
 using System.Text;
 using Cdp.Modules.Identity.Contracts;
-using Cdp.Modules.Shared.Storage;
-using LiteDB;
 
 namespace Cdp.Modules.Identity.Graph;
 
-/// <summary>How the identity graph sits in LiteDB. Keys are "type:value"; profiles are numbers (the creating event's sequence).</summary>
+/// <summary>
+/// The identity graph's keys and numbers. Keys are "type:value"; profiles are numbers (the creating event's sequence).
+/// The records below are stored by IIdentityStore: nodes (one per profile ever created; merged-away ones keep only
+/// "into"), keys (identifier -> the profile it first landed on, follow "into"; merge count through it), merge records,
+/// quarantine entries, unmerge directives and probabilistic link decisions (admin and matching decisions: inputs like
+/// the log, kept by a reprocess), carriers (key hash -> events that carried the identifier while nobody could take it,
+/// see IdentityGraph.Carriers).
+/// </summary>
 internal static class IdentitySchema
 {
-    public const string Nodes = "identity_nodes";       // one per profile ever created; merged-away ones keep only "into"
-    public const string Keys = "identity_keys";         // identifier -> the profile it first landed on (follow "into"), merge count through it
-    public const string Merges = "identity_merges";     // merge records
-    public const string Quarantine = "identity_quarantine";
-    public const string Unmerges = "identity_unmerges"; // admin decisions: inputs like the log, kept by a reprocess
-    public const string Links = "identity_links";       // probabilistic merge decisions: inputs like the log, kept by a reprocess
-    public const string Carriers = "identity_carriers"; // key hash -> events that carried the identifier while nobody could take it (see IdentityGraph.Carriers)
-
     /// <summary>Day granularity of an identifier's last-seen time: limits have windows of a week or more.</summary>
     public static int Day(DateTime at) => (int)((at.Ticks - Epoch.Ticks) / TimeSpan.TicksPerDay);
 
@@ -71,35 +68,6 @@ internal sealed class IdentityNode(long profile)
     public List<long> Touches { get; set; } = [];
     public List<string> MergeIds { get; set; } = [];
     public bool IsNew { get; set; }
-
-    public BsonDocument ToBson()
-    {
-        var d = new BsonDocument { ["_id"] = Profile };
-        if (Into != 0) { d["into"] = Into; return d; }
-        var ids = new BsonArray();
-        foreach (var i in Ids) ids.Add(new BsonDocument { ["k"] = i.Key, ["f"] = i.First, ["l"] = i.Last });
-        d["ids"] = ids;
-        if (Merges > 0) d["m"] = Merges;
-        if (Quarantine is not null) d["q"] = Quarantine;
-        if (Absorbed.Count > 0) d["ab"] = new BsonArray(Absorbed.Select(a => new BsonValue(a)));
-        if (Touches.Count > 0) d["tch"] = Varint.Encode(Touches);
-        if (MergeIds.Count > 0) d["mr"] = new BsonArray(MergeIds.Select(a => new BsonValue(a)));
-        return d;
-    }
-
-    public static IdentityNode FromBson(BsonDocument d)
-    {
-        var n = new IdentityNode(d["_id"].AsInt64);
-        if (d.TryGetValue("into", out var into)) { n.Into = into.AsInt64; return n; }
-        foreach (var i in d["ids"].AsArray)
-            n.Ids.Add(new NodeIdentifier(i["k"].AsString, i["f"].AsDateTime.ToUniversalTime(), i["l"].AsDateTime.ToUniversalTime()));
-        n.Merges = d.TryGetValue("m", out var m) ? m.AsInt32 : 0;
-        n.Quarantine = d.TryGetValue("q", out var q) ? q.AsString : null;
-        if (d.TryGetValue("ab", out var ab)) n.Absorbed = ab.AsArray.Select(x => x.AsInt64).ToList();
-        if (d.TryGetValue("tch", out var t)) n.Touches = Varint.Decode(t.AsBinary);
-        if (d.TryGetValue("mr", out var mr)) n.MergeIds = mr.AsArray.Select(x => x.AsString).ToList();
-        return n;
-    }
 }
 
 /// <summary>An identifier's own record: the profile it first landed on and how many merges went through it.</summary>
@@ -109,16 +77,6 @@ internal sealed class KeyRecord(string key, long profile)
     public long Profile { get; set; } = profile;
     public int Joins { get; set; }
     public bool IsNew { get; set; }
-
-    public BsonDocument ToBson()
-    {
-        var d = new BsonDocument { ["_id"] = Key, ["p"] = Profile };
-        if (Joins > 0) d["j"] = Joins;
-        return d;
-    }
-
-    public static KeyRecord FromBson(BsonDocument d) =>
-        new(d["_id"].AsString, d["p"].AsInt64) { Joins = d.TryGetValue("j", out var j) ? j.AsInt32 : 0 };
 }
 
 /// <summary>
@@ -126,23 +84,7 @@ internal sealed class KeyRecord(string key, long profile)
 /// <see cref="JoiningIdentifier"/> (owned by the loser), so the loser was folded into the winner.
 /// </summary>
 internal sealed record MergeRecord(string Id, long Winner, long Loser, string Rule, string JoiningIdentifier, string MatchedIdentifier,
-    long Sequence, string Source, string MessageId, DateTime At, MatchEvidence? Evidence = null)
-{
-    public BsonDocument ToBson()
-    {
-        var d = new BsonDocument
-        {
-            ["_id"] = Id, ["w"] = Winner, ["l"] = Loser, ["rule"] = Rule, ["key"] = JoiningIdentifier, ["via"] = MatchedIdentifier,
-            ["seq"] = Sequence, ["src"] = Source, ["msg"] = MessageId, ["at"] = At,
-        };
-        if (Evidence is not null) d["ev"] = MatchEvidenceBson.ToBson(Evidence);
-        return d;
-    }
-
-    public static MergeRecord FromBson(BsonDocument d) => new(d["_id"].AsString, d["w"].AsInt64, d["l"].AsInt64, d["rule"].AsString,
-        d["key"].AsString, d["via"].AsString, d["seq"].AsInt64, d["src"].AsString, d["msg"].AsString, d["at"].AsDateTime.ToUniversalTime(),
-        d.TryGetValue("ev", out var ev) && ev.IsDocument ? MatchEvidenceBson.FromBson(ev.AsDocument) : null);
-}
+    long Sequence, string Source, string MessageId, DateTime At, MatchEvidence? Evidence = null);
 
 /// <summary>Where a probabilistic link stands: applied (merged), pending (a reprocess will apply it), void (a replay found nothing to merge), undone (unmerged).</summary>
 internal static class LinkStatus
@@ -157,28 +99,9 @@ internal static class LinkStatus
 /// A probabilistic merge decision: profiles <see cref="Left"/> and <see cref="Right"/> became one after event <see cref="Sequence"/>
 /// (links with the same sequence in <see cref="Order"/>). Kept by a reprocess, which applies it again at the same point.
 /// </summary>
-internal sealed record LinkRecord(string Id, long Left, long Right, long Sequence, long Order, DateTime At, string Status, MatchEvidence Evidence, string? Note = null)
-{
-    public BsonDocument ToBson() => new()
-    {
-        ["_id"] = Id, ["a"] = Left, ["b"] = Right, ["seq"] = Sequence, ["ord"] = Order, ["at"] = At, ["st"] = Status,
-        ["ev"] = MatchEvidenceBson.ToBson(Evidence), ["note"] = Note is null ? BsonValue.Null : Note,
-    };
+internal sealed record LinkRecord(string Id, long Left, long Right, long Sequence, long Order, DateTime At, string Status, MatchEvidence Evidence, string? Note = null);
 
-    public static LinkRecord FromBson(BsonDocument d) => new(d["_id"].AsString, d["a"].AsInt64, d["b"].AsInt64, d["seq"].AsInt64, d["ord"].AsInt64,
-        d["at"].AsDateTime.ToUniversalTime(), d["st"].AsString, MatchEvidenceBson.FromBson(d["ev"].AsDocument), d["note"].IsNull ? null : d["note"].AsString);
-}
-
-internal sealed record QuarantineRecord(string Id, string Kind, string Subject, long Profile, string Reason, long Sequence, DateTime At)
-{
-    public BsonDocument ToBson() => new()
-    {
-        ["_id"] = Id, ["kind"] = Kind, ["subject"] = Subject, ["p"] = Profile, ["reason"] = Reason, ["seq"] = Sequence, ["at"] = At,
-    };
-
-    public static QuarantineRecord FromBson(BsonDocument d) => new(d["_id"].AsString, d["kind"].AsString, d["subject"].AsString,
-        d["p"].AsInt64, d["reason"].AsString, d["seq"].AsInt64, d["at"].AsDateTime.ToUniversalTime());
-}
+internal sealed record QuarantineRecord(string Id, string Kind, string Subject, long Profile, string Reason, long Sequence, DateTime At);
 
 /// <summary>
 /// An admin's unmerge: at event <see cref="Sequence"/>, identifiers owned by profile <see cref="Loser"/> do not join.
@@ -189,9 +112,4 @@ internal sealed record QuarantineRecord(string Id, string Kind, string Subject, 
 internal sealed record UnmergeDirective(string MergeId, long Sequence, long Loser, DateTime At)
 {
     public string Key => FormattableString.Invariant($"{Sequence}:{Loser}");
-
-    public BsonDocument ToBson() => new() { ["_id"] = Key, ["merge"] = MergeId, ["seq"] = Sequence, ["l"] = Loser, ["at"] = At };
-
-    public static UnmergeDirective FromBson(BsonDocument d) =>
-        new(d.TryGetValue("merge", out var m) ? m.AsString : d["_id"].AsString, d["seq"].AsInt64, d["l"].AsInt64, d["at"].AsDateTime.ToUniversalTime());
 }

@@ -6,8 +6,6 @@ using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
-using Cdp.Modules.Shared.Storage.LiteDb;
-using LiteDB;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -22,7 +20,7 @@ namespace Cdp.Modules.Identity.Graph;
 [Service]
 internal sealed class IdentityGraph : IIdentityResolver
 {
-    private readonly CdpDatabase? _db;
+    private readonly IIdentityStore? _store;
     private readonly IEventLog? _eventLog;
     private readonly ILogger? _log;
 
@@ -55,10 +53,10 @@ internal sealed class IdentityGraph : IIdentityResolver
     private readonly Dictionary<string, KeyRecord> _memKeys = new(StringComparer.Ordinal);
     private readonly Dictionary<string, MergeRecord> _memMerges = new(StringComparer.Ordinal);
 
-    public IdentityGraph(CdpDatabase db, IEventLog eventLog, IOptions<IdentityOptions> options, ILogger<IdentityGraph> log,
+    public IdentityGraph(IIdentityStore store, IEventLog eventLog, IOptions<IdentityOptions> options, ILogger<IdentityGraph> log,
         ISuppressionList? suppressions = null)
     {
-        _db = db;
+        _store = store;
         Suppressions = suppressions;
         _eventLog = eventLog;
         _log = log;
@@ -81,7 +79,7 @@ internal sealed class IdentityGraph : IIdentityResolver
     /// <summary>Identifiers of deleted people: resolution ignores them, so that neither a late event nor a reprocess brings the person back.</summary>
     public ISuppressionList? Suppressions { get; }
 
-    public bool IsMemory => _db is null;
+    public bool IsMemory => _store is null;
 
     public IReadOnlyDictionary<long, IdentityNode> MemoryNodes => _memNodes;
 
@@ -95,24 +93,18 @@ internal sealed class IdentityGraph : IIdentityResolver
         PendingLinks.Clear();
         PendingCursor = 0;
         Carriers.Clear();
-        if (_db is null) return;
+        if (_store is null) return;
         var nodes = 0;
-        foreach (var d in _db.Collection(IdentitySchema.Nodes).FindAll())
+        foreach (var node in _store.LiveNodes())
         {
-            if (d.ContainsKey("into")) continue;
-            var profile = d["_id"].AsInt64;
             nodes++;
-            foreach (var i in d["ids"].AsArray)
-                Map[IdentitySchema.Hash(i["k"].AsString)] = IdentitySchema.Pack(profile, IdentitySchema.Day(i["l"].AsDateTime.ToUniversalTime()));
+            foreach (var i in node.Ids) Map[IdentitySchema.Hash(i.Key)] = IdentitySchema.Pack(node.Profile, IdentitySchema.Day(i.Last));
         }
-        foreach (var q in _db.Collection(IdentitySchema.Quarantine).Find(Filter.EQ("kind", "identifier")))
-            QuarantinedKeys.Add(IdentitySchema.Hash(q["subject"].AsString));
-        foreach (var q in _db.Collection(IdentitySchema.Quarantine).Find(Filter.EQ("kind", "profile")))
-            QuarantinedProfiles.Add(q["p"].AsInt64);
-        foreach (var u in _db.Collection(IdentitySchema.Unmerges).FindAll()) AddDirective(UnmergeDirective.FromBson(u));
-        foreach (var c in _db.Collection(IdentitySchema.Carriers).FindAll())
-            Carriers[IdentitySchema.ParseHashId(c["_id"].AsString)] = Varint.Decode(c["s"].AsBinary);
-        foreach (var l in _db.Collection(IdentitySchema.Links).FindAll().Select(LinkRecord.FromBson))
+        foreach (var q in _store.Quarantined("identifier")) QuarantinedKeys.Add(IdentitySchema.Hash(q.Subject));
+        foreach (var q in _store.Quarantined("profile")) QuarantinedProfiles.Add(q.Profile);
+        foreach (var u in _store.Unmerges()) AddDirective(u);
+        foreach (var (hash, events) in _store.Carriers()) Carriers[hash] = events;
+        foreach (var l in _store.Links())
         {
             NextLinkOrder = Math.Max(NextLinkOrder, l.Order + 1);
             if (l.Status == LinkStatus.Pending) PendingLinks.Add(l);
@@ -192,7 +184,7 @@ internal sealed class IdentityGraph : IIdentityResolver
         // the other links inside the dissolved profiles are applied again where they were decided
         var probabilistic = record.Rule == ProbabilisticRule;
         var inside = dissolved.ToHashSet();
-        var replayLinks = _db!.Collection(IdentitySchema.Links).Find(Filter.EQ("st", LinkStatus.Applied)).Select(LinkRecord.FromBson)
+        var replayLinks = _store!.Links(LinkStatus.Applied)
             .Where(l => l.Id != record.Id && inside.Contains(l.Left) && inside.Contains(l.Right)).ToList();
         replayLinks.Sort(LinkOrder);
         var batch = new IdentityBatch(this, live, probabilistic ? null : new UnmergeDirective(record.Id, record.Sequence, record.Loser, at),
@@ -230,18 +222,13 @@ internal sealed class IdentityGraph : IIdentityResolver
 
     public void Reset(IUnitOfWork tx)
     {
-        var db = tx.Lite();
         _nodeCache.Clear();
-        foreach (var c in new[] { IdentitySchema.Nodes, IdentitySchema.Keys, IdentitySchema.Merges, IdentitySchema.Quarantine, IdentitySchema.Carriers })
-            db.GetCollection(c).DeleteAll();
+        // the decisions stay; the replay applies them again at the point of the log where they were taken
+        _store?.Reset(tx);
         _memNodes.Clear();
         _memKeys.Clear();
         _memMerges.Clear();
         QuarantinedProfiles.Clear();
-        // the decisions stay; the replay applies them again at the point of the log where they were taken
-        var links = db.GetCollection(IdentitySchema.Links);
-        var reopened = links.Find(Filter.NotEQ("st", LinkStatus.Undone)).Select(LinkRecord.FromBson).Select(l => (l with { Status = LinkStatus.Pending, Note = null }).ToBson()).ToList();
-        if (reopened.Count > 0) links.Update(reopened);
     }
 
     /// <summary>After an erasure committed (processor thread): the person's identifiers and nodes leave the in-memory state.</summary>
@@ -265,30 +252,18 @@ internal sealed class IdentityGraph : IIdentityResolver
 
     internal void PutCached(IdentityNode node)
     {
-        if (_db is null || node.Into != 0) return;
+        if (_store is null || node.Into != 0) return;
         _nodeCache.Put(node.Profile, node);
     }
 
-    internal IdentityNode? LoadNode(long profile)
-    {
-        if (_db is null) return _memNodes.GetValueOrDefault(profile);
-        var d = _db.Collection(IdentitySchema.Nodes).ById(profile);
-        return d is null ? null : IdentityNode.FromBson(d);
-    }
+    internal IdentityNode? LoadNode(long profile) => _store is null ? _memNodes.GetValueOrDefault(profile) : _store.Node(profile);
 
-    internal KeyRecord? LoadKey(string key)
-    {
-        if (_db is null) return _memKeys.GetValueOrDefault(key);
-        var d = _db.Collection(IdentitySchema.Keys).ById(key);
-        return d is null ? null : KeyRecord.FromBson(d);
-    }
+    internal KeyRecord? LoadKey(string key) => _store is null ? _memKeys.GetValueOrDefault(key) : _store.Key(key);
 
-    internal MergeRecord? LoadMerge(string id)
-    {
-        if (_db is null) return _memMerges.GetValueOrDefault(id);
-        var d = _db.Collection(IdentitySchema.Merges).ById(id);
-        return d is null ? null : MergeRecord.FromBson(d);
-    }
+    internal MergeRecord? LoadMerge(string id) => _store is null ? _memMerges.GetValueOrDefault(id) : _store.Merge(id);
+
+    /// <summary>Writes a batch's changes (database mode only).</summary>
+    internal void Write(IUnitOfWork tx, IdentityChanges changes) => _store?.Write(tx, changes);
 
     /// <summary>Memory mode: keep what a batch wrote.</summary>
     internal void KeepInMemory(IEnumerable<IdentityNode> nodes, IEnumerable<long> deletedNodes, IEnumerable<KeyRecord> keys,

@@ -1,7 +1,7 @@
 using Cdp.Modules.Identity.Contracts;
 using LiteDB;
 
-namespace Cdp.Modules.Identity.Graph;
+namespace Cdp.Modules.Identity.Graph.LiteDb;
 
 /// <summary>
 /// The stored form of <see cref="MatchEvidence"/> in Identity's LiteDB documents (merge records and link decisions).
