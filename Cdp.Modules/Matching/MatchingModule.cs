@@ -1,5 +1,6 @@
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,6 +20,8 @@ public sealed class MatchingModule : ICdpModule
     public void AddServices(IServiceCollection services, IConfiguration configuration)
     {
         services.AddModuleServices(typeof(MatchingModule));
+        services.AddStore<ProfileMatching.IMatchingStore, ProfileMatching.LiteDb.LiteMatchingStore, ProfileMatching.PostgreSql.PostgresMatchingStore>();
+        services.AddSingleton<Shared.Storage.PostgreSql.IPostgresSchema, ProfileMatching.PostgreSql.MatchingPostgresSchema>();
         Engine.MatchingRegistration.Add(services, configuration);
     }
 

@@ -3,8 +3,6 @@ using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
-using Cdp.Modules.Shared.Storage.LiteDb;
-using LiteDB;
 
 namespace Cdp.Modules.Matching.ProfileMatching;
 
@@ -14,35 +12,24 @@ namespace Cdp.Modules.Matching.ProfileMatching;
 /// profile numbers only and is left to the next run.
 /// </summary>
 [Service]
-internal sealed class MatchingPersonalData(CdpDatabase db, IMatchDecisions decisions) : IPersonalDataHolder
+internal sealed class MatchingPersonalData(IMatchingStore store, IMatchDecisions decisions) : IPersonalDataHolder
 {
     public string Section => "matching";
 
     public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx)
     {
-        var database = tx.Lite();
         var mine = subject.ProfileNumbers.ToHashSet();
         return new Dictionary<string, long>
         {
-            ["reviewPairs"] = DeleteInvolving(database.GetCollection(ReviewQueue.Collection), mine),
+            ["reviewPairs"] = store.DeleteReviewsInvolving(tx, mine),
             ["matchDecisions"] = decisions.EraseInvolving(mine, tx),
         };
     }
 
-    /// <summary>One pass over the collection (neither side is indexed), not one query per profile number.</summary>
-    private static long DeleteInvolving(ILiteCollection<BsonDocument> collection, HashSet<long> mine)
-    {
-        var ids = collection.FindAll().Where(d => Involves(d, mine)).Select(d => d["_id"]).ToList();
-        foreach (var id in ids) collection.Delete(id);
-        return ids.Count;
-    }
-
-    private static bool Involves(BsonDocument d, HashSet<long> mine) => mine.Contains(d["a"].AsInt64) || mine.Contains(d["b"].AsInt64);
-
     public JsonNode? Export(PersonalDataSubject subject)
     {
         var mine = subject.ProfileNumbers.ToHashSet();
-        var review = db.Collection(ReviewQueue.Collection).FindAll().Where(d => Involves(d, mine)).Select(ReviewItem.FromBson)
+        var review = store.ReviewsInvolving(mine)
             .Select(i => (JsonNode)new JsonObject
             {
                 ["id"] = i.Id, ["status"] = i.Status, ["left"] = "p_" + i.Left, ["right"] = "p_" + i.Right, ["score"] = i.Probability,

@@ -6,7 +6,6 @@ using Cdp.Modules.Matching.Engine;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
-using LiteDB;
 using Microsoft.Extensions.Logging;
 using Cdp.Modules.Matching.Contracts;
 using Cdp.Modules.Pipeline.Contracts;
@@ -23,7 +22,7 @@ namespace Cdp.Modules.Matching.ProfileMatching;
 /// </summary>
 [Service]
 internal sealed class ProfileMatcher(
-    CdpDatabase db, MatchingEngine engine, MatchingStore store, ReviewQueue review, IProfileReader profiles,
+    IMatchingStore matchingData, MatchingEngine engine, MatchingStore store, ReviewQueue review, IProfileReader profiles,
     IProfileProcessor processor, IIdentityDirectory directory, IMatchDecisions decisions, MemberGuard guard, ILogger<ProfileMatcher> log) : IProfileMatching
 {
     /// <summary>Profiles read per page while building the records.</summary>
@@ -70,7 +69,8 @@ internal sealed class ProfileMatcher(
         var plan = engine.Plan;
 
         // the journal is read before the profiles: a change committed meanwhile is seen now or by the next run
-        var (changed, journalLast) = MatchingJournal.Seal(db, store.JournalCheckpoint);
+        var journal = matchingData.ReadJournal();
+        var changed = journal.Profiles;
         var (records, present) = ReadRecords(plan, ct);
         var fieldWarnings = FieldWarnings(plan, records.Count, present);
         var encoded = EncodedRecords.Encode(plan, records);
@@ -176,8 +176,7 @@ internal sealed class ProfileMatcher(
             toReview++;
         }
         review.Reconcile(directory);
-        store.SaveJournalCheckpoint(journalLast);
-        MatchingJournal.DeleteThrough(db, journalLast);
+        matchingData.ConsumeJournal(journal);
         return Report(candidates.Count, above, merged, toReview, skipped, already, training, model.Lambda, note, refused, held);
 
         MatchRunReport Report(long pairs, int aboveReview, int autoMerged, int queuedForReview, int skippedRejected, int alreadyQueued,

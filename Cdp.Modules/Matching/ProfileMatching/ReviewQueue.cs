@@ -1,8 +1,6 @@
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
-using Cdp.Modules.Shared.Storage;
-using LiteDB;
 
 namespace Cdp.Modules.Matching.ProfileMatching;
 
@@ -31,75 +29,25 @@ internal sealed record ReviewItem(string Id, string Status, long Left, long Righ
 {
     /// <summary>Sort key of the pending queue: impact first, then score (a probability below 1 never outweighs one profile more).</summary>
     public double Rank => Impact + Probability;
-
-    public BsonDocument ToBson() => new()
-    {
-        ["_id"] = Id, ["st"] = Status, ["a"] = Left, ["b"] = Right, ["p"] = Probability, ["w"] = MatchWeight, ["at"] = CreatedAt,
-        ["reason"] = Reason is null ? BsonValue.Null : Reason,
-        ["ev"] = ReviewEvidenceBson.ToBson(Probability, MatchWeight, Comparisons),
-        ["dat"] = DecidedAt is { } d ? d : BsonValue.Null, ["mid"] = MergeId is null ? BsonValue.Null : MergeId,
-        ["win"] = Winner is { } w ? w : BsonValue.Null,
-        ["imp"] = Impact, ["rk"] = Rank, ["why"] = Closed is null ? BsonValue.Null : Closed,
-    };
-
-    public static ReviewItem FromBson(BsonDocument d) => new(d["_id"].AsString, d["st"].AsString, d["a"].AsInt64, d["b"].AsInt64,
-        d["p"].AsDouble, d["w"].AsDouble, d["at"].AsDateTime.ToUniversalTime(), d["reason"].IsNull ? null : d["reason"].AsString,
-        ReviewEvidenceBson.Comparisons(d["ev"].AsDocument),
-        d["dat"].IsNull ? null : d["dat"].AsDateTime.ToUniversalTime(), d["mid"].IsNull ? null : d["mid"].AsString, d["win"].IsNull ? null : d["win"].AsInt64,
-        d["imp"].IsNumber ? d["imp"].AsInt32 : 2, d["why"].IsString ? d["why"].AsString : null);
 }
 
 /// <summary>
-/// The review queue (collection identity_review, indexed by status). Pairs are keyed by both profile numbers, order
-/// independent; a decision about (x, y) covers any later pair of the live profiles that hold x and y.
+/// The review queue. Pairs are keyed by both profile numbers, order independent; a decision about (x, y) covers any
+/// later pair of the live profiles that hold x and y.
 /// </summary>
 [Service]
-internal sealed class ReviewQueue(CdpDatabase db)
+internal sealed class ReviewQueue(IMatchingStore store)
 {
-    public const string Collection = "identity_review";
-
-    private int _indexed;
-
-    private ILiteCollection<BsonDocument> Items
-    {
-        get
-        {
-            EnsureIndexed();
-            return db.Collection(Collection);
-        }
-    }
-
-    /// <summary>Once per process: EnsureIndex is a write (under the write gate), even when the index exists.</summary>
-    private void EnsureIndexed()
-    {
-        if (Volatile.Read(ref _indexed) != 0) return;
-        db.InTransaction(d => d.GetCollection(Collection, BsonAutoId.Int64).EnsureIndex("st"));
-        Volatile.Write(ref _indexed, 1);
-    }
-
-    private void Write(Action<ILiteCollection<BsonDocument>> write)
-    {
-        EnsureIndexed();
-        db.InTransaction(d => write(d.GetCollection(Collection, BsonAutoId.Int64)));
-    }
-
-    public ReviewItem? Get(string id) => Items.FindById(id) is { } d ? ReviewItem.FromBson(d) : null;
+    public ReviewItem? Get(string id) => store.Review(id);
 
     /// <summary>Pending: the largest change first (impact, then score); decided: latest decision first.</summary>
-    public (int Total, IReadOnlyList<ReviewItem> Items) List(string status, int skip, int take)
-    {
-        var items = Items;
-        var total = items.Count(Filter.EQ("st", status));
-        var query = items.Query().Where(Filter.EQ("st", status));
-        var ordered = status == ReviewStatus.Pending ? query.OrderByDescending("$.rk") : query.OrderByDescending("$.dat");
-        return (total, ordered.Offset(skip).Limit(take).ToList().Select(ReviewItem.FromBson).ToList());
-    }
+    public (int Total, IReadOnlyList<ReviewItem> Items) List(string status, int skip, int take) => store.ReviewPage(status, skip, take);
 
-    public IReadOnlyList<ReviewItem> WithStatus(string status) => Items.Find(Filter.EQ("st", status)).ToList().Select(ReviewItem.FromBson).ToList();
+    public IReadOnlyList<ReviewItem> WithStatus(string status) => store.ReviewsWithStatus(status);
 
-    public void Add(ReviewItem item) => Write(c => c.Insert(item.ToBson()));
+    public void Add(ReviewItem item) => store.AddReview(item);
 
-    public void Update(ReviewItem item) => Write(c => c.Update(item.ToBson()));
+    public void Update(ReviewItem item) => store.UpdateReviews([item]);
 
     /// <summary>
     /// Keeps the pending queue to open decisions: an item whose two profiles are one by now is closed as merged elsewhere,
@@ -138,7 +86,7 @@ internal sealed class ReviewQueue(CdpDatabase db)
             var impact = Sources(a) + Sources(b);
             if (impact != item.Impact) changed.Add(item with { Impact = impact });
         }
-        if (changed.Count > 0) Write(c => { foreach (var i in changed) c.Update(i.ToBson()); });
+        if (changed.Count > 0) store.UpdateReviews(changed);
         return closed;
     }
 

@@ -13,7 +13,7 @@ public sealed class IncrementalRunTests
     {
         using var host = Start();
         await host.Seed(Mary1, Mary2, Ann, Bob);
-        var journal = host.Service<CdpDatabase>().Collection(MatchingJournal.Collection);
+        var journal = host.Service<CdpDatabase>().Collection(Cdp.Modules.Matching.ProfileMatching.LiteDb.LiteMatchingStore.JournalCollection);
         journal.Count().Should().Be(1, "batches add their changed profiles to the newest journal document");
         var admin = host.AdminClient();
         var first = await admin.Run();

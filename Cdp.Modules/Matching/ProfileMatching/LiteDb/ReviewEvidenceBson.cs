@@ -1,7 +1,7 @@
 using Cdp.Modules.Identity.Contracts;
 using LiteDB;
 
-namespace Cdp.Modules.Matching.ProfileMatching;
+namespace Cdp.Modules.Matching.ProfileMatching.LiteDb;
 
 /// <summary>
 /// How a review item keeps its comparisons in LiteDB: an evidence document ({p, w, by, c: [{n, lv, wt, a, b}]}) with the
