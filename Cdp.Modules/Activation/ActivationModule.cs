@@ -2,6 +2,7 @@ using Cdp.Modules.Activation.Api;
 using Cdp.Modules.Activation.Configuration;
 using Cdp.Modules.Shared.Configuration;
 using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,6 +21,8 @@ public sealed class ActivationModule : ICdpModule
     {
         services.AddValidatedSettings<ActivationOptions, ActivationOptionsValidator>(configuration, ActivationOptions.Section);
         services.AddModuleServices(typeof(ActivationModule));
+        services.AddStore<Engine.IActivationStore, Engine.LiteDb.LiteActivationStore, Engine.PostgreSql.PostgresActivationStore>();
+        services.AddSingleton<Shared.Storage.PostgreSql.IPostgresSchema, Engine.PostgreSql.ActivationPostgresSchema>();
     }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints) => ActivationEndpoints.Map(endpoints);

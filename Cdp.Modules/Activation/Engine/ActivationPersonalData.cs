@@ -3,8 +3,6 @@ using Cdp.Modules.Activation.Configuration;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
-using Cdp.Modules.Shared.Storage.LiteDb;
-using LiteDB;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -21,6 +19,7 @@ namespace Cdp.Modules.Activation.Engine;
 internal sealed class ActivationPersonalData(
     IOptions<ActivationOptions> options,
     MemberState state,
+    IActivationStore store,
     VendorErasures erasures,
     IServiceProvider services,
     TimeProvider clock,
@@ -30,14 +29,13 @@ internal sealed class ActivationPersonalData(
 
     public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx)
     {
-        var db = tx.Lite();
         var ids = subject.ProfileIds.ToList();
-        var (members, sent) = state.Erase(db, options.Value.Syncs.Keys, ids);
+        var (members, sent) = state.Erase(tx, options.Value.Syncs.Keys, ids);
         var values = subject.Identifiers.Select(i => i[(i.IndexOf(':') + 1)..]).Concat(sent.Select(s => s.Key)).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-        var runs = RunHistory.Scrub(db, ids.ToHashSet(StringComparer.Ordinal), values);
+        var runs = RunHistory.Scrub(store, tx, ids.ToHashSet(StringComparer.Ordinal), values);
         var erased = new Dictionary<string, long> { ["syncMembers"] = members };
         if (runs > 0) erased["syncRunEntries"] = runs;
-        if (subject.ReceiptId is { } receipt && erasures.Stage(db, receipt, sent, ids, clock.GetUtcNow().UtcDateTime) is > 0 and var staged)
+        if (subject.ReceiptId is { } receipt && erasures.Stage(tx, receipt, sent, ids, clock.GetUtcNow().UtcDateTime) is > 0 and var staged)
             erased["destinationErasures"] = staged;
         return erased;
     }

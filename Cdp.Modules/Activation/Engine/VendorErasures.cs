@@ -5,7 +5,6 @@ using Cdp.Modules.Activation.Destinations;
 using Cdp.Modules.Scheduling.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
-using LiteDB;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -22,15 +21,13 @@ namespace Cdp.Modules.Activation.Engine;
 /// </summary>
 [Service]
 internal sealed class VendorErasures(
-    CdpDatabase db,
+    IActivationStore store,
     IOptions<ActivationOptions> options,
     VendorPrivacyCalls calls,
     Redactor redactor,
     TimeProvider clock,
     ILogger<VendorErasures> log)
 {
-    private const string Collection = "activation_erasures";
-
     /// <summary>Backoff between attempts at one destination: doubling from 1 minute, at most 1 hour (the sweep runs every 5 minutes).</summary>
     public static readonly TimeSpan FirstRetry = TimeSpan.FromMinutes(1), MaxRetry = TimeSpan.FromHours(1);
 
@@ -43,7 +40,7 @@ internal sealed class VendorErasures(
     /// Inside the deletion's transaction: one entry per destination of the syncs the person's addresses were sent by.
     /// Returns the destinations staged (0: nothing owed, no document written).
     /// </summary>
-    public int Stage(LiteDatabase d, string receiptId, IEnumerable<(string Sync, string Key)> sent, IReadOnlyCollection<string> profileIds, DateTime at)
+    public int Stage(IUnitOfWork tx, string receiptId, IEnumerable<(string Sync, string Key)> sent, IReadOnlyCollection<string> profileIds, DateTime at)
     {
         var byDestination = sent
             .Where(s => options.Value.Syncs.ContainsKey(s.Sync))
@@ -51,56 +48,45 @@ internal sealed class VendorErasures(
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .ToList();
         if (byDestination.Count == 0) return 0;
-        var entries = new BsonArray();
-        foreach (var g in byDestination)
+        var entries = byDestination.Select(g => new ErasureEntry
         {
-            var kind = options.Value.Destinations.GetValueOrDefault(g.Key)?.Kind?.ToString() ?? "?";
-            entries.Add(new BsonDocument
-            {
-                ["destination"] = g.Key, ["type"] = kind, ["status"] = Pending, ["attempts"] = 0, ["next"] = at,
-                ["syncs"] = new BsonArray(g.Select(s => new BsonValue(s.Sync)).Distinct()),
-                ["keys"] = new BsonArray(g.Select(s => s.Key).Distinct(StringComparer.Ordinal).Select(k => new BsonValue(k))),
-                ["profiles"] = new BsonArray(profileIds.Select(p => new BsonValue(p))),
-            });
-        }
-        d.GetCollection(Collection).Upsert(new BsonDocument { ["_id"] = receiptId, ["at"] = at, ["destinations"] = entries });
+            Destination = g.Key, Type = options.Value.Destinations.GetValueOrDefault(g.Key)?.Kind?.ToString() ?? "?", Next = at,
+            Syncs = g.Select(s => s.Sync).Distinct(StringComparer.Ordinal).ToList(),
+            Keys = g.Select(s => s.Key).Distinct(StringComparer.Ordinal).ToList(),
+            Profiles = profileIds.ToList(),
+        }).ToList();
+        store.StageErasure(tx, new ErasureReceipt(receiptId, at, entries));
         return entries.Count;
     }
 
     /// <summary>Receipts with a destination still owed (the sweep's work list).</summary>
-    public IReadOnlyList<string> Open() =>
-        db.Collection(Collection).FindAll().Where(e => Entries(e).Any(x => x["done"].IsNull)).Select(e => e["_id"].AsString).ToList();
+    public IReadOnlyList<string> Open() => store.OpenErasures();
 
     /// <summary>What the receipt shows: each destination's outcome, attempts, last error and completion time; no address.</summary>
     public JsonNode? Status(string receiptId)
     {
-        if (db.Collection(Collection).FindById(receiptId) is not { } doc) return null;
+        if (store.Erasure(receiptId) is not { } receipt) return null;
         var list = new JsonArray();
-        foreach (var e in Entries(doc))
+        foreach (var e in receipt.Destinations)
         {
             var item = new JsonObject
             {
-                ["destination"] = e["destination"].AsString, ["type"] = e["type"].AsString, ["status"] = e["status"].AsString,
-                ["attempts"] = e["attempts"].AsInt32,
-                ["completedAt"] = e["done"].IsDateTime ? e["done"].AsDateTime.ToUniversalTime() : null,
+                ["destination"] = e.Destination, ["type"] = e.Type, ["status"] = e.Status, ["attempts"] = e.Attempts, ["completedAt"] = e.Done,
             };
-            if (e["detail"].IsString) item["detail"] = e["detail"].AsString;
-            if (e["done"].IsNull) item["nextAttemptAt"] = e["next"].AsDateTime.ToUniversalTime();
-            if (e["error"].IsString) item["lastError"] = e["error"].AsString;
-            if (e["files"].IsArray) item["filesRewritten"] = new JsonArray(e["files"].AsArray.Select(f => (JsonNode?)f.AsString).ToArray());
-            if (e["remote"].IsDocument)
-            {
-                var r = e["remote"].AsDocument;
+            if (e.Detail is not null) item["detail"] = e.Detail;
+            if (e.Done is null) item["nextAttemptAt"] = e.Next;
+            if (e.Error is not null) item["lastError"] = e.Error;
+            if (e.Files is not null) item["filesRewritten"] = new JsonArray(e.Files.Select(f => (JsonNode?)f).ToArray());
+            if (e.Remote is { } r)
                 item["remoteCopies"] = new JsonObject
                 {
-                    ["status"] = OutsideReach, ["host"] = r["host"].AsString, ["folder"] = r["folder"].AsString,
-                    ["files"] = new JsonArray(r["files"].AsArray.Select(f => (JsonNode?)f.AsString).ToArray()),
+                    ["status"] = OutsideReach, ["host"] = r.Host, ["folder"] = r.Folder,
+                    ["files"] = new JsonArray(r.Files.Select(f => (JsonNode?)f).ToArray()),
                     ["note"] = "copies uploaded by SFTP before the deletion: Cdp cannot change them; delete the person there by hand",
                 };
-            }
             list.Add(item);
         }
-        return new JsonObject { ["complete"] = Entries(doc).All(e => !e["done"].IsNull), ["destinations"] = list };
+        return new JsonObject { ["complete"] = !receipt.Open, ["destinations"] = list };
     }
 
     /// <summary>One pass over a receipt's destinations still owed. <paramref name="dueOnly"/>: skip those whose backoff has not passed.</summary>
@@ -109,16 +95,16 @@ internal sealed class VendorErasures(
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            if (db.Collection(Collection).FindById(receiptId) is not { } doc) return true;
-            foreach (var e in Entries(doc))
+            if (store.Erasure(receiptId) is not { } receipt) return true;
+            foreach (var e in receipt.Destinations)
             {
-                if (!e["done"].IsNull) continue;
+                if (e.Done is not null) continue;
                 var now = clock.GetUtcNow().UtcDateTime;
-                if (dueOnly && e["next"].AsDateTime.ToUniversalTime() > now) continue;
+                if (dueOnly && e.Next > now) continue;
                 await AttemptAsync(e, cancellationToken);
-                db.InTransaction(d => d.GetCollection(Collection).Update(doc)); // each outcome is kept as soon as it is known
+                store.SaveErasure(receipt); // each outcome is kept as soon as it is known
             }
-            return Entries(doc).All(e => !e["done"].IsNull);
+            return !receipt.Open;
         }
         finally
         {
@@ -132,13 +118,12 @@ internal sealed class VendorErasures(
         foreach (var receipt in Open()) await RunAsync(receipt, dueOnly: true, cancellationToken);
     }
 
-    private async Task AttemptAsync(BsonDocument e, CancellationToken cancellationToken)
+    private async Task AttemptAsync(ErasureEntry e, CancellationToken cancellationToken)
     {
-        var name = e["destination"].AsString;
-        var keys = e["keys"].AsArray.Select(k => k.AsString).ToList();
-        var profiles = e["profiles"].AsArray.Select(p => p.AsString).ToList();
-        var attempt = e["attempts"].AsInt32 + 1;
-        e["attempts"] = attempt;
+        var name = e.Destination;
+        var keys = e.Keys.ToList();
+        var profiles = e.Profiles.ToList();
+        var attempt = ++e.Attempts;
         var now = clock.GetUtcNow().UtcDateTime;
         if (options.Value.Destinations.GetValueOrDefault(name) is not { } d)
         {
@@ -149,13 +134,9 @@ internal sealed class VendorErasures(
         {
             if (d.Kind == DestinationType.CsvFile)
             {
-                var files = CsvErasure.Rewrite(d, e["syncs"].AsArray.Select(s => s.AsString), keys, profiles);
-                e["files"] = new BsonArray(files.Select(f => new BsonValue(f)));
-                if (d.Sftp is { } sftp && files.Count > 0)
-                    e["remote"] = new BsonDocument
-                    {
-                        ["host"] = sftp.Host, ["folder"] = sftp.RemoteFolder, ["files"] = new BsonArray(files.Select(f => new BsonValue(f))),
-                    };
+                var files = CsvErasure.Rewrite(d, e.Syncs, keys, profiles);
+                e.Files = files.ToList();
+                if (d.Sftp is { } sftp && files.Count > 0) e.Remote = new RemoteCopies(sftp.Host, sftp.RemoteFolder, files.ToList());
                 Complete(e, Rewritten, string.Create(CultureInfo.InvariantCulture, $"{files.Count} local file(s) rewritten without the person"), now);
                 return;
             }
@@ -165,23 +146,21 @@ internal sealed class VendorErasures(
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             var wait = TimeSpan.FromTicks(Math.Min(MaxRetry.Ticks, FirstRetry.Ticks << Math.Min(attempt - 1, 20)));
-            e["error"] = Blank(redactor.Redact(ex.Message), keys, profiles);
-            e["next"] = now + wait;
-            log.LogWarning("Erasure at destination {Destination}: attempt {Attempt} failed, retried after {Wait}: {Error}", name, attempt, wait, e["error"].AsString);
+            e.Error = Blank(redactor.Redact(ex.Message), keys, profiles);
+            e.Next = now + wait;
+            log.LogWarning("Erasure at destination {Destination}: attempt {Attempt} failed, retried after {Wait}: {Error}", name, attempt, wait, e.Error);
         }
     }
 
     /// <summary>The outcome is recorded and the person's addresses and profile ids leave the entry in the same write.</summary>
-    private static void Complete(BsonDocument e, string status, string detail, DateTime at)
+    private static void Complete(ErasureEntry e, string status, string detail, DateTime at)
     {
-        e["status"] = status;
-        e["detail"] = detail;
-        e["done"] = at;
-        e.Remove("keys");
-        e.Remove("profiles");
-        e["keys"] = new BsonArray();
-        e["profiles"] = new BsonArray();
-        e.Remove("error");
+        e.Status = status;
+        e.Detail = detail;
+        e.Done = at;
+        e.Keys = [];
+        e.Profiles = [];
+        e.Error = null;
     }
 
     private static string Blank(string text, IEnumerable<string> keys, IEnumerable<string> profiles)
@@ -190,9 +169,6 @@ internal sealed class VendorErasures(
             text = text.Replace(v, SyncEngine.ErasedPerson, StringComparison.OrdinalIgnoreCase);
         return text;
     }
-
-    private static IEnumerable<BsonDocument> Entries(BsonDocument doc) =>
-        doc["destinations"].IsArray ? doc["destinations"].AsArray.Where(e => e.IsDocument).Select(e => e.AsDocument) : [];
 
     /// <summary>Hands a new erasure to the job server (after its transaction committed); the sweep covers a lost hand-over.</summary>
     public static void Enqueue(IServiceProvider services, string receiptId, ILogger log)
