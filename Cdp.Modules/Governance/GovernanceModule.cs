@@ -4,6 +4,7 @@ using Cdp.Modules.Governance.Operations;
 using Cdp.Modules.Shared.Configuration;
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Routing;
@@ -37,6 +38,10 @@ public sealed class GovernanceModule : ICdpModule
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<UnauthenticatedLimitOptions>, UnauthenticatedRequests>(
             (o, limit, tally) => UnauthenticatedLimit.Configure(o, limit.Value, tally));
         services.AddModuleServices(typeof(GovernanceModule));
+        services.AddStore<Privacy.IPrivacyStore, Privacy.LiteDb.LitePrivacyStore, Privacy.PostgreSql.PostgresPrivacyStore>();
+        services.AddStore<Contracts.IDatabaseBackup, Operations.LiteDb.DatabaseBackup, Operations.PostgreSql.PostgresBackupRefusal>();
+        services.AddStore<IAuditStore, Audit.LiteDb.LiteAuditStore, Audit.PostgreSql.PostgresAuditStore>();
+        services.AddSingleton<Shared.Storage.PostgreSql.IPostgresSchema, Audit.PostgreSql.GovernancePostgresSchema>();
     }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)

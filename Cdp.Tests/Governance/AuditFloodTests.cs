@@ -106,12 +106,12 @@ public sealed class AuditFloodTests
     {
         using var folder = new TempFolder();
         using var db = new CdpDatabase(Options.Create(new StorageOptions { Path = folder.File("cdp.db") }), NullLogger<CdpDatabase>.Instance);
-        var trail = new AuditTrail(db, TimeProvider.System, Options.Create(new AuditOptions { AuditMaxRecords = 1000 }));
+        var trail = new AuditTrail(new Cdp.Modules.Governance.Audit.LiteDb.LiteAuditStore(db), TimeProvider.System, Options.Create(new AuditOptions { AuditMaxRecords = 1000 }));
         var none = new Dictionary<string, string>();
         for (var i = 0; i < 1500; i++) trail.Append("ops", "Admin", "POST", $"/api/x/{i}", none, null, 200, 1, null);
 
         trail.StoredRecords.Should().BeInRange(990, 1000);
-        db.Collection(AuditTrail.CollectionName).Count().Should().Be((int)trail.StoredRecords);
+        db.Collection(Cdp.Modules.Governance.Audit.LiteDb.LiteAuditStore.CollectionName).Count().Should().Be((int)trail.StoredRecords);
         var kept = trail.Page(0, 1000, null, null, null);
         kept[^1].Path.Should().Be("/api/x/1499", "the newest stay");
         kept[0].Path.Should().Be($"/api/x/{1500 - kept.Count}", "the oldest went first");

@@ -136,7 +136,7 @@ public sealed class AuditLogTests
         long lastId;
         using (var db = new CdpDatabase(options, NullLogger<CdpDatabase>.Instance))
         {
-            var trail = new AuditTrail(db, clock);
+            var trail = new AuditTrail(new Cdp.Modules.Governance.Audit.LiteDb.LiteAuditStore(db), clock);
             trail.Append("old", null, "POST", "/api/a", none, null, 200, 1, null);
             clock.Advance(TimeSpan.FromDays(300));
             lastId = trail.Append("recent", null, "POST", "/api/b", none, null, 200, 1, null).Id;
@@ -144,7 +144,7 @@ public sealed class AuditLogTests
         clock.Set(clock.GetUtcNow().AddDays(-1)); // the clock went back a day over the restart
         using (var db = new CdpDatabase(options, NullLogger<CdpDatabase>.Instance))
         {
-            var trail = new AuditTrail(db, clock);
+            var trail = new AuditTrail(new Cdp.Modules.Governance.Audit.LiteDb.LiteAuditStore(db), clock);
             trail.Append("after-restart", null, "POST", "/api/c", none, null, 200, 1, null).Id.Should().BeGreaterThan(lastId);
             clock.Advance(TimeSpan.FromDays(100));
             trail.Prune(TimeSpan.FromDays(365)).Should().Be(1);

@@ -22,7 +22,7 @@ public sealed class AuditPrivacyTests
 
     /// <summary>Every byte of every document of the audit collection, as LiteDB stores it (BSON), read as UTF-8.</summary>
     private static string RawAuditBytes(CdpHost host) =>
-        string.Concat(host.Service<CdpDatabase>().Collection(AuditTrail.CollectionName).FindAll().ToList()
+        string.Concat(host.Service<CdpDatabase>().Collection(Cdp.Modules.Governance.Audit.LiteDb.LiteAuditStore.CollectionName).FindAll().ToList()
             .Select(d => Encoding.UTF8.GetString(BsonSerializer.Serialize(d))));
 
     private static async Task<string> Hash(HttpClient admin, string value)
@@ -101,12 +101,12 @@ public sealed class AuditPrivacyTests
         var earlier = DateTime.UtcNow.AddMinutes(-5).Ticks; // ids are UTC ticks: retention keeps records of the last year
         using (var db = folder.Database("cdp.db"))
         {
-            db.GetCollection(AuditTrail.CollectionName).Insert(new BsonDocument
+            db.GetCollection(Cdp.Modules.Governance.Audit.LiteDb.LiteAuditStore.CollectionName).Insert(new BsonDocument
             {
                 ["_id"] = earlier, ["at"] = DateTime.UtcNow, ["actor"] = "ops", ["method"] = "GET", ["status"] = 200, ["ms"] = 1.0,
                 ["path"] = "/api/profiles/search", ["query"] = "trait=name&value=Jane%20Doe&limit=20", ["action"] = "/api/profiles/search",
             });
-            db.GetCollection(AuditTrail.CollectionName).Insert(new BsonDocument
+            db.GetCollection(Cdp.Modules.Governance.Audit.LiteDb.LiteAuditStore.CollectionName).Insert(new BsonDocument
             {
                 ["_id"] = earlier + 1, ["at"] = DateTime.UtcNow, ["actor"] = "ops", ["method"] = "GET", ["status"] = 200, ["ms"] = 1.0,
                 ["path"] = "/api/profiles/email:#" + legacyEmailHash, ["action"] = "/api/profiles/{reference}",

@@ -174,7 +174,7 @@ internal sealed class IngestBench : IBenchScenario
             var keys = Enumerable.Range(0, 10_000).Select(i => $"email:deleted{i}@example.com")
                 .Concat(Enumerable.Range(0, 1_000).Select(i => $"phone:+1650{2_000_000 + i:D7}"))
                 .Concat(Enumerable.Range(0, 1_000).Select(i => $"user_id:deleted-{i}")).ToList();
-            cdp.Services.GetRequiredService<Cdp.Modules.Shared.Storage.CdpDatabase>().InTransaction(d => list.Add(d, keys, null, DateTime.UtcNow));
+            cdp.Services.GetRequiredService<Cdp.Modules.Shared.Storage.IUnitOfWorkFactory>().InTransaction(tx => list.Add(tx, keys, null, DateTime.UtcNow));
             suppressed = await Track(cdp);
             if (cdp.Services.GetRequiredService<Cdp.Modules.Collection.Contracts.IEventLog>().LastSequence == 0)
                 throw new InvalidOperationException("nothing was stored: the bench events must not be suppressed");

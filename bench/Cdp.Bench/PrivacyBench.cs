@@ -38,7 +38,7 @@ internal sealed class PrivacyBench : IBenchScenario
         var ingestPerSec = n / sw.Elapsed.TotalSeconds;
 
         using var db = new CdpDatabase(Options.Create(new StorageOptions { Path = Path.Combine(context.WorkFolder, "p.db") }), NullLogger<CdpDatabase>.Instance);
-        var list = new SuppressionList(db, new IdentifierReader(Options.Create(new IdentityOptions())));
+        var list = new SuppressionList(new Cdp.Modules.Governance.Privacy.LiteDb.LitePrivacyStore(db), new IdentifierReader(Options.Create(new IdentityOptions())));
         var empty = 0L;
         sw.Restart();
         for (var i = 0; i < n; i++) if (list.Refuses(normalised)) empty++;

@@ -6,7 +6,6 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Cdp.Modules.Shared.Modules;
-using LiteDB;
 using Microsoft.Extensions.Logging;
 
 namespace Cdp.Modules.Governance.Audit;
@@ -218,21 +217,17 @@ internal sealed partial class AuditMiddleware(AuditTrail trail, AuditKey key, Un
     }
 
     /// <summary>A record written before keyed hashes, rewritten by today's rules (see <see cref="AuditTrail.UpgradeLegacyRecords"/>).</summary>
-    public BsonDocument RewriteLegacy(BsonDocument d)
+    public AuditRecord RewriteLegacy(AuditRecord d)
     {
-        var route = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (d.TryGetValue(AuditTrail.Fields.Route, out var r) && r.IsDocument)
-            foreach (var (name, value) in r.AsDocument) route[name] = value.IsString ? value.AsString : value.ToString();
-        if (route.Count > 0)
-            d[AuditTrail.Fields.Route] = new BsonDocument(route.ToDictionary(p => p.Key, p => new BsonValue(Truncate(StoredValue(p.Key, p.Value, PlainRouteValues)))));
-        var action = d.TryGetValue(AuditTrail.Fields.Action, out var a) && a.IsString ? a.AsString : null;
-        var oldPath = d.TryGetValue(AuditTrail.Fields.Path, out var p0) && p0.IsString ? p0.AsString : "";
+        var route = d.Route.ToDictionary(p => p.Key, p => Truncate(StoredValue(p.Key, p.Value, PlainRouteValues)), StringComparer.Ordinal);
+        var action = d.Action;
+        var oldPath = d.Path;
         string path;
         try
         {
             if (action is not { Length: > 0 } || action[0] != '/') throw new RoutePatternException(action ?? "", "no route pattern");
             var values = new RouteValueDictionary();
-            foreach (var (name, value) in route) values[name] = value;
+            foreach (var (name, value) in d.Route) values[name] = value;
             path = StoredPath(RoutePatternFactory.Parse(action), values);
         }
         catch (RoutePatternException)
@@ -241,19 +236,19 @@ internal sealed partial class AuditMiddleware(AuditTrail trail, AuditKey key, Un
             var root = oldPath.Split('/', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
             path = root is null ? "/" : "/" + root + "/…";
         }
-        d[AuditTrail.Fields.Path] = Truncate(path);
-        if (d.TryGetValue(AuditTrail.Fields.Query, out var q) && q.IsString)
+        var query = d.Query;
+        if (query is not null)
         {
-            var parts = q.AsString.Split('&', StringSplitOptions.RemoveEmptyEntries).Select(part =>
+            var parts = query.Split('&', StringSplitOptions.RemoveEmptyEntries).Select(part =>
             {
                 var eq = part.IndexOf('=', StringComparison.Ordinal);
                 var name = Uri.UnescapeDataString(eq < 0 ? part : part[..eq]);
                 var value = eq < 0 ? "" : Uri.UnescapeDataString(part[(eq + 1)..]);
                 return Uri.EscapeDataString(name) + "=" + (value == "***" || SecretParameters.Contains(name) ? "***" : Uri.EscapeDataString(StoredValue(name, value, PlainParameters)));
             });
-            d[AuditTrail.Fields.Query] = Truncate(string.Join('&', parts));
+            query = Truncate(string.Join('&', parts));
         }
-        return d;
+        return d with { Route = route, Path = Truncate(path), Query = query };
     }
 
     private static string Truncate(string value) => Cut(value, MaxStoredLength);

@@ -1,54 +1,26 @@
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
-using LiteDB;
 using Microsoft.Extensions.Options;
 
 namespace Cdp.Modules.Governance.Audit;
 
 /// <summary>
-/// The audit log in cdp.db (collection "audit"): _id = UTC ticks of the action, bumped by one when two actions share
-/// a tick, so the primary index orders records by time and serves both the cursor (after) and the time range (from/to).
+/// The audit log (<see cref="IAuditStore"/>): a record's id is the UTC ticks of the action, bumped by one when two actions
+/// share a tick, so the id orders records by time and serves both the cursor (after) and the time range (from/to).
 /// Bounded by age (Cdp:Governance:AuditRetentionDays) and by size (Cdp:Governance:AuditMaxRecords: past it the oldest
 /// records go first, a hundredth of the bound at a time).
 /// </summary>
 [Service]
 internal sealed class AuditTrail : IMetricsSource
 {
-    public const string CollectionName = "audit";
-
-    /// <summary>Which records already hold keyed hashes (see <see cref="UpgradeLegacyRecords"/>).</summary>
-    public const string MetaCollectionName = "audit_meta";
-
     /// <summary>The actor of a request without a valid key.</summary>
     public const string NoKey = "(none)";
 
     /// <summary>The path of a summary record (requests not recorded one by one).</summary>
     public const string SummaryPath = "(not recorded one by one)";
 
-    /// <summary>Records written with keyed hashes carry "v": 2; older ones are rewritten once (<see cref="UpgradeLegacyRecords"/>).</summary>
-    public const int KeyedHashVersion = 2;
-
-    private const int UpgradeBatch = 500;
-
-    internal static class Fields
-    {
-        public const string At = "at";
-        public const string Actor = "actor";
-        public const string Role = "role";
-        public const string Method = "method";
-        public const string Path = "path";
-        public const string Route = "route";
-        public const string Query = "query";
-        public const string Status = "status";
-        public const string DurationMs = "ms";
-        public const string Action = "action";
-        public const string Remote = "remote";
-        public const string Count = "count";
-        public const string Version = "v";
-    }
-
-    private readonly CdpDatabase _db;
+    private readonly IAuditStore _store;
     private readonly TimeProvider _clock;
     private readonly object _idGate = new();
     private long _lastId;
@@ -61,15 +33,13 @@ internal sealed class AuditTrail : IMetricsSource
     private readonly int _maxRecords;
     private readonly Lock _trimGate = new();
 
-    public AuditTrail(CdpDatabase db, TimeProvider clock, IOptions<AuditOptions>? options = null)
+    public AuditTrail(IAuditStore store, TimeProvider clock, IOptions<AuditOptions>? options = null)
     {
-        _db = db;
+        _store = store;
         _clock = clock;
         _maxRecords = options?.Value.AuditMaxRecords ?? new AuditOptions().AuditMaxRecords;
-        db.InTransaction(d => d.GetCollection(CollectionName, BsonAutoId.Int64).EnsureIndex(Fields.Actor));
-        var last = db.Collection(CollectionName).Query().OrderByDescending("_id").Limit(1).FirstOrDefault();
-        _lastId = last is null ? 0 : last["_id"].AsInt64;
-        _stored = db.Collection(CollectionName).Count();
+        _lastId = store.LastId();
+        _stored = store.Count();
     }
 
     /// <summary>Records in the audit log now (the size Cdp:Governance:AuditMaxRecords bounds).</summary>
@@ -89,24 +59,7 @@ internal sealed class AuditTrail : IMetricsSource
             _lastId = id;
         }
         var record = new AuditRecord(id, at, actor, role, method, path, route, query, status, Math.Round(durationMs, 3), action, remote, count);
-        var doc = new BsonDocument
-        {
-            ["_id"] = id,
-            [Fields.At] = at,
-            [Fields.Actor] = actor,
-            [Fields.Method] = method,
-            [Fields.Path] = path,
-            [Fields.Status] = status,
-            [Fields.DurationMs] = record.DurationMs,
-            [Fields.Version] = KeyedHashVersion,
-        };
-        if (role is not null) doc[Fields.Role] = role;
-        if (route.Count > 0) doc[Fields.Route] = new BsonDocument(route.ToDictionary(p => p.Key, p => new BsonValue(p.Value)));
-        if (query is not null) doc[Fields.Query] = query;
-        if (action is not null) doc[Fields.Action] = action;
-        if (remote is not null) doc[Fields.Remote] = remote;
-        if (count is not null) doc[Fields.Count] = count.Value;
-        _db.InTransaction(d => d.GetCollection(CollectionName, BsonAutoId.Int64).Insert(doc));
+        _store.Insert(record);
         Interlocked.Increment(ref _recorded);
         if (Interlocked.Increment(ref _stored) > _maxRecords) Trim();
         if (status is 401 or 403) Interlocked.Increment(ref _denied);
@@ -124,19 +77,14 @@ internal sealed class AuditTrail : IMetricsSource
         var upper = to is { } t ? t.ToUniversalTime().Ticks : long.MaxValue;
         if (newestFirst && cursor != 0) upper = Math.Min(upper, cursor);
         else if (!newestFirst) lower = Math.Max(lower, cursor);
-        var query = _db.Collection(CollectionName).Query();
-        if (actor is not null)
-            query = query.Where(Filter.EQ(Fields.Actor, actor)).Where(Filter.Inside("_id", lower, upper));
-        else
-            query = query.Where(Filter.Inside("_id", lower, upper));
-        return (newestFirst ? query.OrderByDescending("_id") : query.OrderBy("_id")).Limit(take).ToList().Select(FromBson).ToList();
+        return _store.Page(lower, upper, actor, take, newestFirst);
     }
 
     /// <summary>Deletes records older than <paramref name="retention"/>; returns how many.</summary>
     public int Prune(TimeSpan retention)
     {
         var cutoff = (UtcNow - retention).Ticks;
-        var n = _db.InTransaction(d => d.GetCollection(CollectionName, BsonAutoId.Int64).DeleteMany(Filter.LT("_id", cutoff)));
+        var n = _store.DeleteBefore(cutoff);
         Interlocked.Add(ref _pruned, n);
         Interlocked.Add(ref _stored, -n);
         return n;
@@ -153,12 +101,7 @@ internal sealed class AuditTrail : IMetricsSource
             var excess = Interlocked.Read(ref _stored) - _maxRecords;
             if (excess <= 0) return;
             var drop = (int)Math.Min(int.MaxValue, excess + Math.Max(1, _maxRecords / 100));
-            var n = _db.InTransaction(d =>
-            {
-                var c = d.GetCollection(CollectionName, BsonAutoId.Int64);
-                var first = c.Query().OrderBy("_id").Offset(drop).Limit(1).FirstOrDefault();
-                return first is null ? c.DeleteAll() : c.DeleteMany(Filter.LT("_id", first["_id"]));
-            });
+            var n = _store.DeleteOldest(drop);
             Interlocked.Add(ref _trimmed, n);
             Interlocked.Add(ref _stored, -n);
         }
@@ -166,34 +109,10 @@ internal sealed class AuditTrail : IMetricsSource
 
     /// <summary>
     /// Once per database: records written before keyed hashes get their path, route values and query rewritten by
-    /// <paramref name="rewrite"/> (clear searched values and unkeyed SHA-256 hashes become keyed hashes); then a marker in
-    /// <see cref="MetaCollectionName"/> says it is done. Batches by id: ingest and requests go on meanwhile.
+    /// <paramref name="rewrite"/> (clear searched values and unkeyed SHA-256 hashes become keyed hashes). Batches by id:
+    /// ingest and requests go on meanwhile.
     /// </summary>
-    public int UpgradeLegacyRecords(Func<BsonDocument, BsonDocument> rewrite)
-    {
-        var meta = _db.Collection(MetaCollectionName).FindById("hashes");
-        if (meta is not null && meta[Fields.Version].AsInt32 >= KeyedHashVersion) return 0;
-        var upgraded = 0;
-        var after = long.MinValue;
-        while (true)
-        {
-            var page = _db.Collection(CollectionName).Query().Where(Filter.GT("_id", after)).OrderBy("_id").Limit(UpgradeBatch).ToList();
-            if (page.Count == 0) break;
-            after = page[^1]["_id"].AsInt64;
-            var legacy = page.Where(d => !d.ContainsKey(Fields.Version)).Select(rewrite).ToList();
-            if (legacy.Count == 0) continue;
-            foreach (var d in legacy) d[Fields.Version] = KeyedHashVersion;
-            _db.InTransaction(d =>
-            {
-                var c = d.GetCollection(CollectionName, BsonAutoId.Int64);
-                foreach (var doc in legacy) c.Update(doc);
-            });
-            upgraded += legacy.Count;
-        }
-        _db.InTransaction(d => d.GetCollection(MetaCollectionName, BsonAutoId.Int64)
-            .Upsert(new BsonDocument { ["_id"] = "hashes", [Fields.Version] = KeyedHashVersion }));
-        return upgraded;
-    }
+    public int UpgradeLegacyRecords(Func<AuditRecord, AuditRecord> rewrite) => _store.UpgradeLegacyRecords(rewrite);
 
     public void Register(CdpMetrics metrics)
     {
@@ -203,26 +122,5 @@ internal sealed class AuditTrail : IMetricsSource
         metrics.Counter("cdp_audit_pruned_total", "Audit records deleted by retention since start.", () => Interlocked.Read(ref _pruned));
         metrics.Counter("cdp_audit_trimmed_total", "Oldest audit records deleted to stay within Cdp:Governance:AuditMaxRecords since start.", () => Interlocked.Read(ref _trimmed));
         metrics.Gauge("cdp_audit_stored_records", "Records in the audit log now (bounded by Cdp:Governance:AuditMaxRecords).", () => Interlocked.Read(ref _stored));
-    }
-
-    private static AuditRecord FromBson(BsonDocument d)
-    {
-        var route = d.TryGetValue(Fields.Route, out var r) && r.IsDocument
-            ? r.AsDocument.ToDictionary(p => p.Key, p => p.Value.AsString)
-            : new Dictionary<string, string>();
-        return new AuditRecord(
-            d["_id"].AsInt64,
-            DateTime.SpecifyKind(d[Fields.At].AsDateTime.ToUniversalTime(), DateTimeKind.Utc),
-            d[Fields.Actor].AsString,
-            d.TryGetValue(Fields.Role, out var role) ? role.AsString : null,
-            d[Fields.Method].AsString,
-            d[Fields.Path].AsString,
-            route,
-            d.TryGetValue(Fields.Query, out var q) ? q.AsString : null,
-            d[Fields.Status].AsInt32,
-            d[Fields.DurationMs].AsDouble,
-            d.TryGetValue(Fields.Action, out var a) ? a.AsString : null,
-            d.TryGetValue(Fields.Remote, out var remote) ? remote.AsString : null,
-            d.TryGetValue(Fields.Count, out var count) ? count.AsInt64 : null);
     }
 }

@@ -1,6 +1,5 @@
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
-using LiteDB;
 
 namespace Cdp.Modules.Governance.Privacy;
 
@@ -13,27 +12,16 @@ internal sealed record DeletionReceipt(
     IReadOnlyDictionary<string, long> Erased, int SuppressedIdentifiers);
 
 [Service]
-internal sealed class DeletionReceipts(CdpDatabase db)
+internal sealed class DeletionReceipts(IPrivacyStore store)
 {
-    public const string Collection = "privacy_receipts";
-
     public static string NewId() => "del_" + Guid.NewGuid().ToString("N");
 
-    public void Write(LiteDatabase d, DeletionReceipt r) => d.GetCollection(Collection).Insert(new BsonDocument
-    {
-        ["_id"] = r.ReceiptId, ["profile"] = r.ProfileId, ["by"] = r.RequestedBy, ["requested"] = r.RequestedAt, ["completed"] = r.CompletedAt,
-        ["erased"] = new BsonDocument(r.Erased.ToDictionary(e => e.Key, e => new BsonValue(e.Value))), ["suppressed"] = r.SuppressedIdentifiers,
-    });
+    public void Write(IUnitOfWork tx, DeletionReceipt r) => store.WriteReceipt(tx, r);
 
-    public DeletionReceipt? Get(string receiptId) => db.Collection(Collection).FindById(receiptId) is { } d ? FromBson(d) : null;
+    public DeletionReceipt? Get(string receiptId) => store.Receipt(receiptId);
 
-    public long Count => db.Collection(Collection).LongCount();
+    public long Count => store.ReceiptCount();
 
-    /// <summary>Newest first (by completion; ties by receipt id). No index: deletions are few and this is a rare admin read.</summary>
-    public IReadOnlyList<DeletionReceipt> List(int skip, int take) =>
-        db.Collection(Collection).Query().OrderByDescending("$.completed").Offset(skip).Limit(take).ToList().Select(FromBson).ToList();
-
-    private static DeletionReceipt FromBson(BsonDocument d) =>
-        new(d["_id"].AsString, d["profile"].AsString, d["by"].AsString, d["requested"].AsDateTime.ToUniversalTime(),
-            d["completed"].AsDateTime.ToUniversalTime(), d["erased"].AsDocument.ToDictionary(e => e.Key, e => e.Value.AsInt64), d["suppressed"].AsInt32);
+    /// <summary>Newest first (by completion; ties by receipt id).</summary>
+    public IReadOnlyList<DeletionReceipt> List(int skip, int take) => store.Receipts(skip, take);
 }

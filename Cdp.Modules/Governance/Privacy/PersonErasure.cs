@@ -3,7 +3,6 @@ using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
-using Cdp.Modules.Shared.Storage.LiteDb;
 using Microsoft.Extensions.Logging;
 using Cdp.Modules.Pipeline.Contracts;
 
@@ -30,7 +29,7 @@ internal sealed class PersonErasure(
     DeletionReceipts receipts,
     IProfileProcessor processor,
     IEventLog log,
-    CdpDatabase db,
+    IUnitOfWorkFactory db,
     TimeProvider clock,
     ILogger<PersonErasure> logger)
 {
@@ -56,10 +55,9 @@ internal sealed class PersonErasure(
         DeletionReceipt receipt;
         try
         {
-            receipt = ((IUnitOfWorkFactory)db).InTransaction(tx =>
+            receipt = db.InTransaction(tx =>
             {
-                var d = tx.Lite();
-                added = suppressions.Add(d, subjects.Spellings(subject.Identifiers), receiptId, requestedAt);
+                added = suppressions.Add(tx, subjects.Spellings(subject.Identifiers), receiptId, requestedAt);
                 var full = subject with { EventSequences = subject.EventSequences.Concat(UnprocessedEventsCarryingSuppressed()).Distinct().Order().ToList(), ReceiptId = receiptId };
                 subject = full;
                 var erased = new SortedDictionary<string, long>(StringComparer.Ordinal);
@@ -67,7 +65,7 @@ internal sealed class PersonErasure(
                     foreach (var (kind, n) in holder.Erase(full, tx))
                         erased[kind] = erased.GetValueOrDefault(kind) + n;
                 var r = new DeletionReceipt(receiptId, full.ProfileId, requestedBy, requestedAt, clock.GetUtcNow().UtcDateTime, erased, full.Identifiers.Count);
-                receipts.Write(d, r);
+                receipts.Write(tx, r);
                 return r;
             });
         }

@@ -114,11 +114,11 @@ internal static class PrivacyEndpoints
             page.Count == take ? CursorPaging.Format(skip + take) : null));
     }
 
-    private static Results<Created<SuppressionJson>, Ok<SuppressionJson>, ProblemHttpResult> Suppress(IdentifierRequest? request, PersonalDataSubjects subjects, SuppressionList list, Cdp.Modules.Shared.Storage.CdpDatabase db, TimeProvider clock)
+    private static Results<Created<SuppressionJson>, Ok<SuppressionJson>, ProblemHttpResult> Suppress(IdentifierRequest? request, PersonalDataSubjects subjects, SuppressionList list, Cdp.Modules.Shared.Storage.IUnitOfWorkFactory db, TimeProvider clock)
     {
         var (key, problem) = Identifier(request, subjects);
         if (problem is not null) return problem;
-        var added = db.InTransaction(d => list.Add(d, [key!], null, clock.GetUtcNow().UtcDateTime));
+        var added = db.InTransaction(tx => list.Add(tx, [key!], null, clock.GetUtcNow().UtcDateTime));
         var hash = list.Hash(key!);
         var s = list.Get(hash)!;
         var body = new SuppressionJson(hash, s.Type, s.CreatedAt, s.ReceiptId);

@@ -6,7 +6,6 @@ using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
-using LiteDB;
 
 namespace Cdp.Modules.Governance.Privacy;
 
@@ -21,12 +20,9 @@ internal sealed record Suppression(string Hash, string Type, DateTime CreatedAt,
 [Service]
 internal sealed class SuppressionList : ISuppressionList
 {
-    public const string Collection = "privacy_suppressions"; // _id = hash (hex), type, at, receipt
-    public const string StateCollection = "privacy_state";   // _id "salt": { v: 32 random bytes }
-
     private const int SaltBytes = 32;
 
-    private readonly CdpDatabase _db;
+    private readonly IPrivacyStore _store;
     private readonly IIdentifierReader _identifiers;
     private readonly byte[] _salt;
     /// <summary>The first 128 bits of each hash: no string per lookup on the hot path (a false match is ~1e-34 likely).</summary>
@@ -38,24 +34,17 @@ internal sealed class SuppressionList : ISuppressionList
     private readonly Func<string, bool> _hasType;
     private readonly Func<string, bool> _isSuppressed;
 
-    public SuppressionList(CdpDatabase db, IIdentifierReader identifiers)
+    public SuppressionList(IPrivacyStore store, IIdentifierReader identifiers)
     {
-        _db = db;
+        _store = store;
         _identifiers = identifiers;
         _hasType = type => _types.TryGetValue(type, out var n) && n > 0;
         _isSuppressed = key => _hashes.ContainsKey(ShortHash(key));
-        _salt = db.InTransaction(d =>
+        _salt = store.Salt(() => RandomNumberGenerator.GetBytes(SaltBytes));
+        foreach (var (hash, type) in store.SuppressionIndex())
         {
-            var state = d.GetCollection(StateCollection);
-            if (state.FindById("salt") is { } s) return s["v"].AsBinary;
-            var salt = RandomNumberGenerator.GetBytes(SaltBytes);
-            state.Insert(new BsonDocument { ["_id"] = "salt", ["v"] = salt });
-            return salt;
-        });
-        foreach (var d in db.Collection(Collection).Query().Select((BsonExpression)"{_id, type}").ToList())
-        {
-            _hashes.TryAdd(Short(d["_id"].AsString), 0);
-            CountType(d["type"].AsString, +1);
+            _hashes.TryAdd(Short(hash), 0);
+            CountType(type, +1);
         }
         _empty = _hashes.IsEmpty;
     }
@@ -123,26 +112,20 @@ internal sealed class SuppressionList : ISuppressionList
     }
 
     /// <summary>
-    /// Suppresses in memory at once (ingest refuses from now on) and stages the documents in <paramref name="d"/>, the caller's
+    /// Suppresses in memory at once (ingest refuses from now on) and stages the records in <paramref name="tx"/>, the caller's
     /// transaction. Returns the hashes that were new.
     /// </summary>
-    public IReadOnlyList<(string Hash, string Type)> Add(LiteDatabase d, IEnumerable<string> identifierKeys, string? receiptId, DateTime at)
+    public IReadOnlyList<(string Hash, string Type)> Add(IUnitOfWork tx, IEnumerable<string> identifierKeys, string? receiptId, DateTime at)
     {
-        var col = d.GetCollection(Collection);
-        var added = new List<(string Hash, string Type)>();
+        var staged = new List<Suppression>();
         foreach (var key in identifierKeys)
         {
             var hash = Hash(key);
             if (_hashes.TryAdd(Short(hash), 0)) CountType(TypeOf(key), +1);
-            if (col.FindById(hash) is not null) continue;
-            col.Insert(new BsonDocument
-            {
-                ["_id"] = hash, ["type"] = TypeOf(key), ["at"] = at, ["receipt"] = receiptId is null ? BsonValue.Null : new BsonValue(receiptId),
-            });
-            added.Add((hash, TypeOf(key)));
+            staged.Add(new Suppression(hash, TypeOf(key), at, receiptId));
         }
         _empty = _hashes.IsEmpty;
-        return added;
+        return _store.AddSuppressions(tx, staged).Select(s => (s.Hash, s.Type)).ToList();
     }
 
     /// <summary>After a failed transaction: the in-memory hashes of <paramref name="suppressions"/> (hash, type) go again.</summary>
@@ -155,14 +138,7 @@ internal sealed class SuppressionList : ISuppressionList
 
     public bool Remove(string hash)
     {
-        var type = _db.InTransaction(d =>
-        {
-            var col = d.GetCollection(Collection);
-            var doc = col.FindById(hash);
-            if (doc is null) return null;
-            col.Delete(hash);
-            return doc["type"].AsString;
-        });
+        var type = _store.RemoveSuppression(hash);
         if (type is null) return false;
         Forget([(hash, type)]);
         return true;
@@ -172,11 +148,7 @@ internal sealed class SuppressionList : ISuppressionList
 
     private void CountType(string type, int by) => _types.AddOrUpdate(type, Math.Max(0, by), (_, n) => Math.Max(0, n + by));
 
-    public Suppression? Get(string hash) => _db.Collection(Collection).FindById(hash) is { } d ? FromBson(d) : null;
+    public Suppression? Get(string hash) => _store.Suppression(hash);
 
-    public IReadOnlyList<Suppression> List(int skip, int take) =>
-        _db.Collection(Collection).Query().OrderBy("$.at").Skip(skip).Limit(take).ToList().Select(FromBson).ToList();
-
-    private static Suppression FromBson(BsonDocument d) =>
-        new(d["_id"].AsString, d["type"].AsString, d["at"].AsDateTime.ToUniversalTime(), d["receipt"].IsNull ? null : d["receipt"].AsString);
+    public IReadOnlyList<Suppression> List(int skip, int take) => _store.Suppressions(skip, take);
 }

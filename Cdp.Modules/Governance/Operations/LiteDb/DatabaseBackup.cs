@@ -8,14 +8,13 @@ using LiteDB;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Cdp.Modules.Governance.Operations;
+namespace Cdp.Modules.Governance.Operations.LiteDb;
 
 /// <summary>
 /// Backup: a folder with a consistent copy of every database file (cdp.db and the jobs file) and backup.json (names,
 /// sizes, SHA-256). Restore (server stopped): checks the manifest and that each copy opens, moves the current files and
 /// their -log.db aside (*.before-restore-&lt;time&gt;), then puts the copies in place.
 /// </summary>
-[Service]
 internal sealed class DatabaseBackup(
     IEnumerable<IDatabaseFile> files, IOptions<StorageOptions> storage, IOptions<BackupOptions> backupOptions, TimeProvider clock, ILogger<DatabaseBackup> log)
     : IDatabaseBackup
