@@ -3,6 +3,7 @@ using Cdp.Modules.Segments.Definitions;
 using Cdp.Modules.Shared.Configuration;
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
@@ -20,6 +21,8 @@ public sealed class SegmentsModule : ICdpModule
         services.AddValidatedSettings<SegmentSettings, SegmentSettingsValidator>(configuration, SegmentSettings.Section);
         services.AddValidatedSettings<SegmentEvaluationOptions, SegmentEvaluationOptionsValidator>(configuration, SegmentEvaluationOptions.Section);
         services.AddModuleServices(typeof(SegmentsModule));
+        services.AddStore<Membership.ISegmentStore, Membership.LiteDb.LiteSegmentStore, Membership.PostgreSql.PostgresSegmentStore>();
+        services.AddSingleton<Shared.Storage.PostgreSql.IPostgresSchema, Membership.PostgreSql.SegmentsPostgresSchema>();
     }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)

@@ -155,7 +155,7 @@ public sealed class SegmentLimitsTests
             // as an older version without the nesting limit could have saved it
             first.Service<Cdp.Modules.Shared.Storage.CdpDatabase>().InTransaction(d =>
             {
-                var defs = d.GetCollection(SegmentSchema.Definitions);
+                var defs = d.GetCollection(Cdp.Modules.Segments.Membership.LiteDb.LiteSegmentStore.Collections.Definitions);
                 var doc = defs.FindById("old");
                 doc["where"] = DeepParentheses;
                 defs.Update(doc);

@@ -8,7 +8,6 @@ using Cdp.Modules.Segments.Language;
 using Cdp.Modules.Segments.Membership;
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Storage;
-using LiteDB;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -56,19 +55,19 @@ internal static class SegmentEndpoints
         return TypedResults.Problem(detail: message, statusCode: status, title: status == 400 ? $"invalid {field}" : "conflict", extensions: extensions);
     }
 
-    private static SegmentView Describe(CompiledSegment s, BsonDocument? live, SegmentEvaluation evaluation, DateTime now)
+    private static SegmentView Describe(CompiledSegment s, SegmentLive live, SegmentEvaluation evaluation, DateTime now)
     {
         var timeDependent = SegmentRules.Events(s.Condition).Any(e => !e.Window.IsEver) || s.ReadsProfile;
         string health;
         if (s.Problem is not null) health = "error: " + s.Problem;
         else if (!s.Built) health = "building";
         else if (evaluation.LastError is { } error) health = "error: " + error;
-        else if (timeDependent && live is not null && live.TryGetValue("sweep", out var sw) && Days.Of(sw.AsDateTime.ToUniversalTime()) < Days.Of(now) - 1)
-            health = "stale: time windows not swept since " + sw.AsDateTime.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+        else if (timeDependent && live.Time(SegmentLive.Sweep) is { } sw && Days.Of(sw) < Days.Of(now) - 1)
+            health = "stale: time windows not swept since " + sw.ToString("O", CultureInfo.InvariantCulture);
         else health = "ok";
         return new SegmentView(s.Key, s.Name, s.Description, s.Where, s.Origin == SegmentOrigin.Config ? "config" : "api", s.Origin == SegmentOrigin.Config,
             SegmentMembershipReader.Count(s.No, live), SegmentMembershipReader.LastEvaluated(s, live),
-            live is not null && live.TryGetValue("sweep", out var at) ? at.AsDateTime.ToUniversalTime() : null,
+            live.Time(SegmentLive.Sweep),
             health, s.Problem, s.CreatedAt, s.UpdatedAt);
     }
 
@@ -134,38 +133,36 @@ internal static class SegmentEndpoints
         return TypedResults.Ok(new SegmentMembers(s.Key, SegmentMembershipReader.Count(s.No, reader.Live()), page, page.Count == take ? page[^1] : null));
     }
 
-    private static Results<Ok<MembershipHistory>, NotFound, ProblemHttpResult> SegmentHistory(string key, SegmentCatalogue catalogue, CdpDatabase db, [FromQuery] string? cursor, [FromQuery] int? limit)
+    private static Results<Ok<MembershipHistory>, NotFound, ProblemHttpResult> SegmentHistory(string key, SegmentCatalogue catalogue, ISegmentStore db, [FromQuery] string? cursor, [FromQuery] int? limit)
     {
         if (!catalogue.Current.ByKey.TryGetValue(key, out var s)) return TypedResults.NotFound();
-        return History(db, Filter.EQ("s", s.No), cursor, limit);
+        return History(db, s.No, null, cursor, limit);
     }
 
-    private static Results<Ok<MembershipHistory>, NotFound, ProblemHttpResult> ProfileHistory(string reference, IIdentityDirectory directory, CdpDatabase db,
+    private static Results<Ok<MembershipHistory>, NotFound, ProblemHttpResult> ProfileHistory(string reference, IIdentityDirectory directory, ISegmentStore db,
         [FromQuery] string? cursor, [FromQuery] int? limit)
     {
         var (profile, invalid) = Resolve(reference, directory);
         if (invalid is not null) return invalid;
         if (profile == 0) return TypedResults.NotFound();
-        return History(db, Filter.EQ("p", profile), cursor, limit);
+        return History(db, null, profile, cursor, limit);
     }
 
     /// <summary>Newest first; <paramref name="cursor"/> is the id of the oldest entry of the previous page.</summary>
-    private static Results<Ok<MembershipHistory>, NotFound, ProblemHttpResult> History(CdpDatabase db, BsonExpression filter, string? cursor, int? limit)
+    private static Results<Ok<MembershipHistory>, NotFound, ProblemHttpResult> History(ISegmentStore db, int? segmentNo, long? profile, string? cursor, int? limit)
     {
         var take = limit ?? DefaultPage;
         if (take is < 1 or > MaxPage) return CursorPaging.InvalidLimit(MaxPage);
         if (!CursorPaging.TryReadPosition(cursor, out var before)) return CursorPaging.InvalidCursor();
-        var query = db.Collection(SegmentSchema.History).Query().Where(filter);
-        if (!string.IsNullOrEmpty(cursor)) query = query.Where(Filter.LT("_id", before));
-        var entries = query.OrderByDescending("_id").Limit(take).ToList();
-        return TypedResults.Ok(new MembershipHistory(entries.Select(e => new MembershipChange(e["_id"].AsInt64, e["k"].AsString, ProfileIds.Format(e["p"].AsInt64),
-                e["in"].AsBoolean ? "entered" : "exited", e["at"].AsDateTime.ToUniversalTime(), e["cause"].AsString)).ToList(),
-            entries.Count == take ? CursorPaging.Format(entries[^1]["_id"].AsInt64) : null));
+        var entries = db.History(segmentNo, profile, string.IsNullOrEmpty(cursor) ? null : before, take);
+        return TypedResults.Ok(new MembershipHistory(entries.Select(e => new MembershipChange(e.Id, e.Key, ProfileIds.Format(e.Profile),
+                e.Entered ? "entered" : "exited", e.At, e.Cause)).ToList(),
+            entries.Count == take ? CursorPaging.Format(entries[^1].Id) : null));
     }
 
     /// <summary>Every segment with its verdict for the profile and one explanation line per condition.</summary>
     private static Results<Ok<ProfileSegmentsView>, NotFound, ProblemHttpResult> ProfileSegments(string reference, IIdentityDirectory directory, IProfileReader profiles, SegmentCatalogue catalogue,
-        CdpDatabase db, TimeProvider clock)
+        ISegmentStore db, TimeProvider clock)
     {
         var (profile, invalid) = Resolve(reference, directory);
         if (invalid is not null) return invalid;
@@ -174,7 +171,7 @@ internal static class SegmentEndpoints
         var view = profiles.Get(id);
         if (view is null) return TypedResults.NotFound();
         var set = catalogue.Current;
-        var state = db.Collection(SegmentSchema.Profiles).FindById(profile) is { } d ? ProfileSegmentState.FromBson(d) : new ProfileSegmentState(profile);
+        var state = db.State(profile) ?? new ProfileSegmentState(profile);
         var input = new EvaluationInput
         {
             Traits = view.Traits, Computed = view.ComputedTraits, Counters = state.Counters,

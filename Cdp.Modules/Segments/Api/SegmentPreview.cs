@@ -6,7 +6,6 @@ using Cdp.Modules.Segments.Membership;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
 using System.Text.Json;
-using LiteDB;
 using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Modules.Segments.Api;
@@ -22,7 +21,7 @@ internal sealed record PreviewResult(long Count, IReadOnlyList<string> Sample, l
 /// counts yet is counted from the profile's events (slower, but exact).
 /// </summary>
 [Service]
-internal sealed class SegmentPreview(CdpDatabase db, SegmentCatalogue catalogue, IProfileReader profiles, TimeProvider clock)
+internal sealed class SegmentPreview(ISegmentStore db, SegmentCatalogue catalogue, IProfileReader profiles, TimeProvider clock)
 {
     /// <summary>Differences listed by name; the totals are always exact.</summary>
     private const int DiffSample = 50;
@@ -31,10 +30,10 @@ internal sealed class SegmentPreview(CdpDatabase db, SegmentCatalogue catalogue,
     {
         var set = catalogue.Current;
         var today = Days.Of(clock.GetUtcNow().UtcDateTime);
-        var kept = db.Collection(SegmentSchema.State).FindById(SegmentSchema.CountersId) ?? new BsonDocument();
+        var kept = db.KeptCounters();
         var draftCounters = SegmentRules.Events(draft).GroupBy(e => e.CounterId)
             .Select(g => new CounterSpec(g.Key, g.First(), g.Max(e => e.Window.Retention))).ToList();
-        var recount = draftCounters.Where(c => !kept.TryGetValue(c.Id, out var r) || r.AsInt32 < c.RetentionDays).ToList();
+        var recount = draftCounters.Where(c => !kept.TryGetValue(c.Id, out var r) || r < c.RetentionDays).ToList();
         var readsProfile = SegmentRules.ReadsProfile(draft);
         var sample = new List<string>();
         var added = new List<string>();
@@ -47,8 +46,7 @@ internal sealed class SegmentPreview(CdpDatabase db, SegmentCatalogue catalogue,
             var page = profiles.ListAfter(after, SegmentEvaluation.PageSize);
             if (page.Count == 0) break;
             var numbers = page.Select(p => ProfileIds.TryParse(p.Id, out var n) ? n : 0).ToList();
-            var states = db.Collection(SegmentSchema.Profiles).Find(Filter.Between("_id", numbers[0], numbers[^1]))
-                .Select(ProfileSegmentState.FromBson).ToDictionary(s => s.Profile);
+            var states = db.States(numbers[0], numbers[^1]);
             for (var i = 0; i < page.Count; i++)
             {
                 seen++;

@@ -3,7 +3,6 @@ using Cdp.Modules.Segments.Language;
 using Cdp.Modules.Segments.Membership;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
-using LiteDB;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -16,7 +15,7 @@ namespace Cdp.Modules.Segments.Definitions;
 /// evaluates it only for profiles the build has passed (<see cref="BuildProgress"/>), so no change is missed.
 /// </summary>
 [Service]
-internal sealed class SegmentCatalogue(CdpDatabase db, IOptions<SegmentSettings> settings, TimeProvider clock, ILogger<SegmentCatalogue> logger)
+internal sealed class SegmentCatalogue(IUnitOfWorkFactory transactions, ISegmentStore store, IOptions<SegmentSettings> settings, TimeProvider clock, ILogger<SegmentCatalogue> logger)
 {
     private readonly Lock _gate = new();
     private volatile SegmentSet? _set;
@@ -27,10 +26,10 @@ internal sealed class SegmentCatalogue(CdpDatabase db, IOptions<SegmentSettings>
     /// <summary>Segment number -> highest profile number the running build has evaluated it for.</summary>
     public ConcurrentDictionary<int, long> BuildProgress { get; } = new();
 
-    public SegmentSet Current => _set ?? db.InTransaction(EnsureLoaded);
+    public SegmentSet Current => _set ?? transactions.InTransaction(tx => EnsureLoaded(store.Lock(tx, clock.GetUtcNow().UtcDateTime)));
 
-    /// <summary>The set, loading it inside the caller's transaction the first time.</summary>
-    public SegmentSet EnsureLoaded(LiteDatabase d)
+    /// <summary>The set, loading it inside the caller's locked transaction the first time.</summary>
+    public SegmentSet EnsureLoaded(ISegmentWrites d)
     {
         if (_set is { } set) return set;
         lock (_gate)
@@ -39,8 +38,8 @@ internal sealed class SegmentCatalogue(CdpDatabase db, IOptions<SegmentSettings>
         }
     }
 
-    /// <summary>Re-reads the definitions inside the caller's transaction (after a change).</summary>
-    public SegmentSet Reload(LiteDatabase d)
+    /// <summary>Re-reads the definitions inside the caller's locked transaction (after a change).</summary>
+    public SegmentSet Reload(ISegmentWrites d)
     {
         lock (_gate)
         {
@@ -50,74 +49,54 @@ internal sealed class SegmentCatalogue(CdpDatabase db, IOptions<SegmentSettings>
 
     public void RequestBuild() => BuildNeeded?.Invoke();
 
-    private SegmentSet Load(LiteDatabase d)
+    private SegmentSet Load(ISegmentWrites d)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        SegmentSchema.Lock(d, now);
-        var defs = d.GetCollection(SegmentSchema.Definitions);
-        var stored = defs.FindAll().ToList();
+        var stored = d.Definitions();
         var config = settings.Value;
         foreach (var (key, setting) in config)
         {
-            var existing = stored.FirstOrDefault(x => string.Equals(x["_id"].AsString, key, StringComparison.OrdinalIgnoreCase));
+            var existing = stored.FirstOrDefault(x => string.Equals(x.Key, key, StringComparison.OrdinalIgnoreCase));
             var where = setting.Where ?? "";
             if (existing is null)
             {
-                var doc = Document(key, NextNumber(d), SegmentOrigin.Config, setting.Name ?? key, setting.Description, where, now, now);
-                defs.Insert(doc);
-                stored.Add(doc);
+                var created = new SegmentDefinition(key, d.NextNumber(), SegmentOrigin.Config, setting.Name ?? key, setting.Description, where, now, now, false);
+                d.PutDefinition(created);
+                stored.Add(created);
                 continue;
             }
-            var changed = existing["where"].AsString != where || existing["origin"].AsString != nameof(SegmentOrigin.Config);
-            if (!changed && existing["name"].AsString == (setting.Name ?? key) && existing["description"].AsString == setting.Description) continue;
-            if (existing["origin"].AsString != nameof(SegmentOrigin.Config))
+            var changed = existing.Where != where || existing.Origin != SegmentOrigin.Config;
+            if (!changed && existing.Name == (setting.Name ?? key) && existing.Description == setting.Description) continue;
+            if (existing.Origin != SegmentOrigin.Config)
                 logger.LogWarning("Segment {Key} is now defined in appsettings: the API definition is replaced", key);
-            var updated = Document(key, existing["no"].AsInt32, SegmentOrigin.Config, setting.Name ?? key, setting.Description, where,
-                existing["created"].AsDateTime.ToUniversalTime(), changed ? now : existing["updated"].AsDateTime.ToUniversalTime());
-            if (!changed) updated["built"] = existing["built"];
-            defs.Delete(existing["_id"]);
-            defs.Insert(updated);
+            var updated = new SegmentDefinition(key, existing.No, SegmentOrigin.Config, setting.Name ?? key, setting.Description, where,
+                existing.Created, changed ? now : existing.Updated, !changed && existing.Built);
+            d.DeleteDefinition(existing.Key);
+            d.PutDefinition(updated);
             stored[stored.IndexOf(existing)] = updated;
         }
-        foreach (var gone in stored.Where(x => x["origin"].AsString == nameof(SegmentOrigin.Config) && !config.ContainsKey(x["_id"].AsString)).ToList())
+        foreach (var gone in stored.Where(x => x.Origin == SegmentOrigin.Config && !config.ContainsKey(x.Key)).ToList())
         {
-            logger.LogWarning("Segment {Key} is no longer in appsettings: removed (its history is kept)", gone["_id"].AsString);
-            defs.Delete(gone["_id"]);
-            d.GetCollection(SegmentSchema.Members(gone["no"].AsInt32)).DeleteAll();
+            logger.LogWarning("Segment {Key} is no longer in appsettings: removed (its history is kept)", gone.Key);
+            d.DeleteDefinition(gone.Key);
+            d.ClearMembers(gone.No);
             stored.Remove(gone);
         }
         return Compile(stored);
     }
 
-    /// <summary>Segment numbers are never reused: a deleted segment's leftovers can never count for a new one.</summary>
-    public static int NextNumber(LiteDatabase d)
+    private SegmentSet Compile(List<SegmentDefinition> stored)
     {
-        var state = d.GetCollection(SegmentSchema.State);
-        var doc = state.FindById("numbers") ?? new BsonDocument { ["_id"] = "numbers", ["next"] = 1 };
-        var next = Math.Max(doc["next"].AsInt32, d.GetCollection(SegmentSchema.Definitions).FindAll().Select(x => x["no"].AsInt32).DefaultIfEmpty(0).Max() + 1);
-        doc["next"] = next + 1;
-        state.Upsert(doc);
-        return next;
-    }
-
-    public static BsonDocument Document(string key, int no, SegmentOrigin origin, string name, string? description, string where, DateTime created, DateTime updated) => new()
-    {
-        ["_id"] = key, ["no"] = no, ["origin"] = origin.ToString(), ["name"] = name, ["description"] = description,
-        ["where"] = where, ["created"] = created, ["updated"] = updated, ["built"] = false,
-    };
-
-    private SegmentSet Compile(List<BsonDocument> stored)
-    {
-        var parsed = new Dictionary<string, (BsonDocument Doc, Condition? Condition, string? Problem)>(StringComparer.OrdinalIgnoreCase);
+        var parsed = new Dictionary<string, (SegmentDefinition Doc, Condition? Condition, string? Problem)>(StringComparer.OrdinalIgnoreCase);
         foreach (var d in stored)
         {
             // a stored definition that no longer parses (saved by an older version, before a limit) is marked broken
             // with its reason (the API shows it as health "error: ...") and skipped: it never stops the start
-            try { parsed[d["_id"].AsString] = (d, SegmentParser.Parse(d["where"].AsString), null); }
-            catch (SegmentSyntaxException ex) { parsed[d["_id"].AsString] = (d, null, ex.Message); }
+            try { parsed[d.Key] = (d, SegmentParser.Parse(d.Where), null); }
+            catch (SegmentSyntaxException ex) { parsed[d.Key] = (d, null, ex.Message); }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                parsed[d["_id"].AsString] = (d, null, $"the definition could not be read ({ex.GetType().Name}: {ex.Message})");
+                parsed[d.Key] = (d, null, $"the definition could not be read ({ex.GetType().Name}: {ex.Message})");
             }
         }
         var segments = new List<CompiledSegment>();
@@ -125,9 +104,8 @@ internal sealed class SegmentCatalogue(CdpDatabase db, IOptions<SegmentSettings>
         {
             var p = problem ?? (condition is null ? null : SegmentRules.ReferenceProblem(key, condition, k => parsed.TryGetValue(k, out var o) ? o.Condition : null));
             if (p is not null) logger.LogError("Segment {Key} cannot be evaluated: {Problem}", key, p);
-            segments.Add(new CompiledSegment(d["no"].AsInt32, key, d["name"].AsString, d["description"].IsNull ? null : d["description"].AsString,
-                d["where"].AsString, Enum.Parse<SegmentOrigin>(d["origin"].AsString), condition ?? new AllOf("", []),
-                d["created"].AsDateTime.ToUniversalTime(), d["updated"].AsDateTime.ToUniversalTime(), d["built"].AsBoolean, p));
+            segments.Add(new CompiledSegment(d.No, key, d.Name, d.Description, d.Where, d.Origin, condition ?? new AllOf("", []),
+                d.Created, d.Updated, d.Built, p));
         }
         return new SegmentSet(segments);
     }

@@ -9,9 +9,9 @@ internal enum EditOutcome { Saved, NotFound, ReadOnly, Conflict, Invalid }
 
 internal sealed record EditResult(EditOutcome Outcome, string? Field = null, string? Message = null, CompiledSegment? Segment = null);
 
-/// <summary>API definitions: create, change and delete (stored in LiteDB); config definitions are read-only here.</summary>
+/// <summary>API definitions: create, change and delete (in the segment store); config definitions are read-only here.</summary>
 [Service]
-internal sealed class SegmentEditor(CdpDatabase db, SegmentCatalogue catalogue, TimeProvider clock)
+internal sealed class SegmentEditor(IUnitOfWorkFactory db, ISegmentStore store, SegmentCatalogue catalogue, TimeProvider clock)
 {
     /// <summary>Checks a draft: syntax, then references (unknown segments, cycles through <paramref name="key"/>). Null when valid.</summary>
     public (Condition? Condition, string? Problem) Check(string? key, string where)
@@ -36,22 +36,19 @@ internal sealed class SegmentEditor(CdpDatabase db, SegmentCatalogue catalogue, 
         if (SegmentRules.KeyProblem(key) is { } keyProblem) return new(EditOutcome.Invalid, "key", keyProblem);
         if (name is { Length: > SegmentRules.MaxNameLength }) return new(EditOutcome.Invalid, "name", $"at most {SegmentRules.MaxNameLength} characters");
         if (Check(key, where).Problem is { } problem) return new(EditOutcome.Invalid, "where", problem);
-        var result = db.InTransaction(d =>
+        var result = db.InTransaction(tx =>
         {
             var now = clock.GetUtcNow().UtcDateTime;
-            SegmentSchema.Lock(d, now);
-            var defs = d.GetCollection(SegmentSchema.Definitions);
-            var existing = defs.FindById(key);
-            if (existing is not null && existing["origin"].AsString == nameof(SegmentOrigin.Config))
+            var d = store.Lock(tx, now);
+            var existing = d.Definition(key);
+            if (existing is not null && existing.Origin == SegmentOrigin.Config)
                 return new EditResult(EditOutcome.ReadOnly, "key", $"segment {key} is defined in appsettings (Cdp:Segments:{key}) and is read-only over the API");
-            if (create && existing is not null) return new EditResult(EditOutcome.Conflict, "key", $"segment {existing["_id"].AsString} already exists");
+            if (create && existing is not null) return new EditResult(EditOutcome.Conflict, "key", $"segment {existing.Key} already exists");
             if (!create && existing is null) return new EditResult(EditOutcome.NotFound);
-            var no = existing?["no"].AsInt32 ?? SegmentCatalogue.NextNumber(d);
-            var canonicalKey = existing?["_id"].AsString ?? key;
-            var doc = SegmentCatalogue.Document(canonicalKey, no, SegmentOrigin.Api, string.IsNullOrWhiteSpace(name) ? canonicalKey : name,
-                description, where, existing?["created"].AsDateTime.ToUniversalTime() ?? now, now);
-            if (existing is not null && existing["where"].AsString == where) doc["built"] = existing["built"];
-            defs.Upsert(doc);
+            var no = existing?.No ?? d.NextNumber();
+            var canonicalKey = existing?.Key ?? key;
+            d.PutDefinition(new SegmentDefinition(canonicalKey, no, SegmentOrigin.Api, string.IsNullOrWhiteSpace(name) ? canonicalKey : name,
+                description, where, existing?.Created ?? now, now, existing is not null && existing.Where == where && existing.Built));
             var set = catalogue.Reload(d);
             return new EditResult(EditOutcome.Saved, Segment: set.ByKey[canonicalKey]);
         });
@@ -59,20 +56,19 @@ internal sealed class SegmentEditor(CdpDatabase db, SegmentCatalogue catalogue, 
         return result;
     }
 
-    public EditResult Delete(string key) => db.InTransaction(d =>
+    public EditResult Delete(string key) => db.InTransaction(tx =>
     {
-        SegmentSchema.Lock(d, clock.GetUtcNow().UtcDateTime);
+        var d = store.Lock(tx, clock.GetUtcNow().UtcDateTime);
         var set = catalogue.EnsureLoaded(d);
         if (!set.ByKey.TryGetValue(key, out var segment)) return new EditResult(EditOutcome.NotFound);
         if (segment.Origin == SegmentOrigin.Config)
             return new EditResult(EditOutcome.ReadOnly, "key", $"segment {segment.Key} is defined in appsettings (Cdp:Segments:{segment.Key}) and is read-only over the API");
         var users = set.Ordered.Where(s => s.References.Contains(segment.Key, StringComparer.OrdinalIgnoreCase)).Select(s => s.Key).ToList();
         if (users.Count > 0) return new EditResult(EditOutcome.Conflict, "key", $"segment {segment.Key} is used by {string.Join(", ", users)}");
-        d.GetCollection(SegmentSchema.Definitions).Delete(segment.Key);
-        d.GetCollection(SegmentSchema.Members(segment.No)).DeleteAll();
-        var live = d.GetCollection(SegmentSchema.State).FindById(SegmentSchema.LiveId);
-        if (live is not null && live.TryGetValue("n", out var n) && n.AsDocument.Remove(segment.No.ToString(System.Globalization.CultureInfo.InvariantCulture)))
-            d.GetCollection(SegmentSchema.State).Update(live);
+        d.DeleteDefinition(segment.Key);
+        d.ClearMembers(segment.No);
+        var live = d.Live();
+        if (live.Counts.Remove(segment.No)) d.SaveLive(live);
         catalogue.Reload(d);
         return new EditResult(EditOutcome.Saved, Segment: segment);
     });

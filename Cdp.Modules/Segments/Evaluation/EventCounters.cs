@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using LiteDB;
 
 namespace Cdp.Modules.Segments.Evaluation;
 
@@ -43,19 +42,11 @@ internal sealed class EventCounter
 
     public void Trim(int oldestDay) => _days.RemoveAll(d => d.Day < oldestDay);
 
-    public BsonDocument ToBson()
+    /// <summary>A counter as stored: its total and its days, oldest first.</summary>
+    public static EventCounter Of(long total, IEnumerable<(int Day, long Count)> days)
     {
-        var flat = new BsonArray();
-        foreach (var (day, count) in _days) { flat.Add(day); flat.Add(count); }
-        return new BsonDocument { ["t"] = Total, ["d"] = flat };
-    }
-
-    public static EventCounter FromBson(BsonDocument d)
-    {
-        var c = new EventCounter();
-        var flat = d["d"].AsArray;
-        for (var i = 0; i + 1 < flat.Count; i += 2) c._days.Add((flat[i].AsInt32, flat[i + 1].AsInt64));
-        c.Total = d["t"].AsInt64;
+        var c = new EventCounter { Total = total };
+        c._days.AddRange(days);
         return c;
     }
 }

@@ -1,10 +1,8 @@
-using System.Globalization;
 using System.Text.Json;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Segments.Definitions;
 using Cdp.Modules.Segments.Evaluation;
 using Cdp.Modules.Shared.Storage;
-using LiteDB;
 using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Modules.Segments.Membership;
@@ -12,31 +10,24 @@ namespace Cdp.Modules.Segments.Membership;
 /// <summary>
 /// The segment writes of one transaction (a processor batch, a page of a sweep or build): takes the segment lock,
 /// loads and saves profile states, records entries and exits in the member collections and the history, and keeps
-/// the member counts. Used on one thread inside one LiteDB transaction.
+/// the member counts. Used on one thread inside one transaction.
 /// </summary>
 internal sealed class MembershipWrite
 {
-    private readonly LiteDatabase _db;
-    private readonly BsonDocument _live;
-    private readonly BsonDocument _counts;
-    private readonly ILiteCollection<BsonDocument> _profiles;
-    private readonly ILiteCollection<BsonDocument> _history;
+    private readonly ISegmentWrites _store;
+    private readonly SegmentLive _live;
     private readonly StoredSegmentStates _stored;
 
-    public MembershipWrite(LiteDatabase db, SegmentSet set, DateTime now, StoredSegmentStates stored)
+    /// <summary><paramref name="store"/>: the segment lock was taken (ISegmentStore.Lock) in this transaction.</summary>
+    public MembershipWrite(ISegmentWrites store, SegmentSet set, DateTime now, StoredSegmentStates stored)
     {
-        _db = db;
+        _store = store;
         _stored = stored;
         Set = set;
         Now = now;
         Today = Days.Of(now);
-        SegmentSchema.Lock(db, now); // first: see SegmentSchema.Lock
-        var state = db.GetCollection(SegmentSchema.State);
-        _live = state.ById(SegmentSchema.LiveId) ?? new BsonDocument { ["_id"] = SegmentSchema.LiveId };
-        _counts = _live.TryGetValue("n", out var n) ? n.AsDocument : (BsonDocument)(_live["n"] = new BsonDocument());
-        _profiles = db.GetCollection(SegmentSchema.Profiles);
-        _history = db.GetCollection(SegmentSchema.History, BsonAutoId.Int64);
-        stored.EnsureLoaded(db);
+        _live = store.Live();
+        stored.EnsureLoaded(store);
     }
 
     public SegmentSet Set { get; }
@@ -47,14 +38,14 @@ internal sealed class MembershipWrite
 
     public int Changes { get; private set; }
 
-    public BsonDocument Live => _live;
+    public SegmentLive Live => _live;
 
     public ProfileSegmentState Load(long profile) =>
-        _stored.MayExist(profile) && _profiles.ById(profile) is { } d ? ProfileSegmentState.FromBson(d) : new ProfileSegmentState(profile);
+        _stored.MayExist(profile) && _store.State(profile) is { } s ? s : new ProfileSegmentState(profile);
 
     /// <summary>States of the profiles numbered first..last that have one.</summary>
     public Dictionary<long, ProfileSegmentState> LoadRange(long first, long last) =>
-        _profiles.Find(Filter.Between("_id", first, last)).Select(ProfileSegmentState.FromBson).ToDictionary(s => s.Profile);
+        _store.States(first, last);
 
     public void Save(ProfileSegmentState s)
     {
@@ -66,18 +57,18 @@ internal sealed class MembershipWrite
         }
         if (s.IsEmpty)
         {
-            if (s.Stored) _profiles.Delete(s.Profile);
+            if (s.Stored) _store.DeleteState(s.Profile);
         }
         else
         {
             _stored.Add(s.Profile);
-            _profiles.Upsert(s.ToBson());
+            _store.SaveState(s);
         }
         s.Stored = !s.IsEmpty;
         s.Dirty = false;
     }
 
-    public void Delete(long profile) => _profiles.Delete(profile);
+    public void Delete(long profile) => _store.DeleteState(profile);
 
     /// <summary>Adds the profile's events to the counters the segments use (payloads parsed only for filtered conditions).</summary>
     public void Count(ProfileSegmentState s, IEnumerable<ProfileEvent> events, IReadOnlyList<CounterSpec>? only = null)
@@ -163,23 +154,18 @@ internal sealed class MembershipWrite
     {
         if (s.Members.Contains(segment.No) == member) return;
         var id = ProfileIds.Format(s.Profile);
-        var members = _db.GetCollection(SegmentSchema.Members(segment.No));
         if (member)
         {
             s.Members.Add(segment.No);
-            members.Upsert(new BsonDocument { ["_id"] = id, ["at"] = Now });
+            _store.AddMember(segment.No, id, Now);
         }
         else
         {
             s.Members.Remove(segment.No);
-            members.Delete(id);
+            _store.RemoveMember(segment.No, id);
         }
-        var key = segment.No.ToString(CultureInfo.InvariantCulture);
-        _counts[key] = Math.Max(0, (_counts.TryGetValue(key, out var n) ? n.AsInt64 : 0) + (member ? 1 : -1));
-        _history.Insert(new BsonDocument
-        {
-            ["s"] = segment.No, ["k"] = segment.Key, ["p"] = s.Profile, ["in"] = member, ["at"] = Now, ["cause"] = cause,
-        });
+        _live.Counts[segment.No] = Math.Max(0, _live.Count(segment.No) + (member ? 1 : -1));
+        _store.AppendHistory(new MembershipEntry(0, segment.No, segment.Key, s.Profile, member, Now, cause));
         s.Dirty = true;
         Changes++;
     }
@@ -187,7 +173,7 @@ internal sealed class MembershipWrite
     /// <summary>Writes the member counts and when this evaluation happened (<paramref name="field"/>: "at" for real time).</summary>
     public void Finish(string field)
     {
-        _live[field] = Now;
-        _db.GetCollection(SegmentSchema.State).Upsert(_live);
+        _live.Times[field] = Now;
+        _store.SaveLive(_live);
     }
 }

@@ -4,7 +4,6 @@ using Cdp.Modules.Segments.Definitions;
 using Cdp.Modules.Segments.Evaluation;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
-using LiteDB;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -28,7 +27,8 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
     /// <summary>Profiles per transaction: big enough to amortise the commit, small enough not to stall the processor.</summary>
     public const int PageSize = 2000;
 
-    private readonly CdpDatabase _db;
+    private readonly IUnitOfWorkFactory _db;
+    private readonly ISegmentStore _store;
     private readonly SegmentCatalogue _catalogue;
     private readonly IProfileReader _profiles;
     private readonly TimeProvider _clock;
@@ -39,10 +39,11 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
     private Task? _loop;
     private readonly StoredSegmentStates _stored;
 
-    public SegmentEvaluation(CdpDatabase db, SegmentCatalogue catalogue, IProfileReader profiles, TimeProvider clock,
+    public SegmentEvaluation(IUnitOfWorkFactory db, ISegmentStore store, SegmentCatalogue catalogue, IProfileReader profiles, TimeProvider clock,
         ILogger<SegmentEvaluation> logger, StoredSegmentStates stored)
     {
         _db = db;
+        _store = store;
         _stored = stored;
         _catalogue = catalogue;
         _profiles = profiles;
@@ -57,12 +58,7 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _db.InTransaction(d =>
-        {
-            var history = d.GetCollection(SegmentSchema.History, BsonAutoId.Int64);
-            history.EnsureIndex("s");
-            history.EnsureIndex("p");
-        });
+        _store.Prepare();
         _loop = Task.Run(LoopAsync, CancellationToken.None);
         return Task.CompletedTask;
     }
@@ -105,8 +101,7 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
 
     public DateTime? LastSweepAt()
     {
-        var live = _db.Collection(SegmentSchema.State).FindById(SegmentSchema.LiveId);
-        return live is not null && live.TryGetValue("sweep", out var s) ? s.AsDateTime.ToUniversalTime() : null;
+        return _store.Live().Time(SegmentLive.Sweep);
     }
 
     /// <summary>Re-evaluates every built segment for every profile now (the time-window sweep).</summary>
@@ -115,7 +110,7 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
         _one.Wait();
         try
         {
-            var result = Run("sweep", s => s.Built, [], "time passed (sweep)", "sweep");
+            var result = Run("sweep", s => s.Built, [], "time passed (sweep)", SegmentLive.Sweep);
             LastSweep = result;
             _logger.LogInformation("Segment sweep: {Profiles} profiles x {Segments} segments, {Changes} changes in {Seconds:0.0} s",
                 result.Profiles, result.Segments, result.Changes, result.Seconds);
@@ -137,29 +132,24 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
             var pending = set.Ordered.Where(s => !s.Built).Select(s => s.No).ToList();
             if (pending.Count == 0) return null;
             var targets = set.WithDependents(pending);
-            var kept = _db.Collection(SegmentSchema.State).FindById(SegmentSchema.CountersId) ?? new BsonDocument();
-            var backfill = set.Counters.Where(c => !kept.TryGetValue(c.Id, out var r) || r.AsInt32 < c.RetentionDays).Select(c => c.Id).ToHashSet();
+            var kept = _store.KeptCounters();
+            var backfill = set.Counters.Where(c => !kept.TryGetValue(c.Id, out var r) || r < c.RetentionDays).Select(c => c.Id).ToHashSet();
             var versions = set.Ordered.Where(s => targets.Contains(s.No)).ToDictionary(s => s.No, s => s.UpdatedAt);
             foreach (var no in targets) _catalogue.BuildProgress[no] = 0;
             SweepResult result;
             try
             {
                 // marked built in the transaction of the last page, under the lock: no profile falls between build and real time
-                result = Run("build", s => targets.Contains(s.No), backfill, "segment defined or changed", "built", d =>
+                result = Run("build", s => targets.Contains(s.No), backfill, "segment defined or changed", SegmentLive.Built, d =>
                 {
                     var current = _catalogue.EnsureLoaded(d);
-                    var defs = d.GetCollection(SegmentSchema.Definitions);
                     foreach (var (no, updated) in versions)
                     {
                         // a definition edited during the build stays unbuilt: the next build takes it
                         if (!current.ByNo.TryGetValue(no, out var s) || s.UpdatedAt != updated) continue;
-                        var doc = defs.FindById(s.Key);
-                        doc["built"] = true;
-                        defs.Update(doc);
+                        if (d.Definition(s.Key) is { } stored) d.PutDefinition(stored with { Built = true });
                     }
-                    var counters = new BsonDocument { ["_id"] = SegmentSchema.CountersId };
-                    foreach (var c in current.Counters) counters[c.Id] = Math.Max(c.RetentionDays, kept.TryGetValue(c.Id, out var r) ? r.AsInt32 : 0);
-                    d.GetCollection(SegmentSchema.State).Upsert(counters);
+                    d.SaveKeptCounters(current.Counters.ToDictionary(c => c.Id, c => Math.Max(c.RetentionDays, kept.TryGetValue(c.Id, out var r) ? r : 0), StringComparer.Ordinal));
                     _catalogue.Reload(d);
                 });
             }
@@ -178,7 +168,7 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
     }
 
     private SweepResult Run(string kind, Func<CompiledSegment, bool> targets, HashSet<string> backfill, string cause, string field,
-        Action<LiteDatabase>? complete = null)
+        Action<ISegmentWrites>? complete = null)
     {
         var started = Stopwatch.StartNew();
         var at = _clock.GetUtcNow().UtcDateTime;
@@ -187,9 +177,9 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
         var segments = 0;
         while (!_stop.IsCancellationRequested)
         {
-            var count = _db.InTransaction(d =>
+            var count = _db.InTransaction(tx =>
             {
-                SegmentSchema.Lock(d, _clock.GetUtcNow().UtcDateTime); // before any read, the definitions included
+                var d = _store.Lock(tx, _clock.GetUtcNow().UtcDateTime); // before any read, the definitions included
                 var set = _catalogue.EnsureLoaded(d);
                 var write = new MembershipWrite(d, set, _clock.GetUtcNow().UtcDateTime, _stored);
                 _stored.OtherWriter();

@@ -3,8 +3,6 @@ using Cdp.Modules.Segments.Definitions;
 using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
-using Cdp.Modules.Shared.Storage.LiteDb;
-using LiteDB;
 using Microsoft.Extensions.Options;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Pipeline.Contracts;
@@ -20,7 +18,7 @@ namespace Cdp.Modules.Segments.Membership;
 /// state; a sweep, a build or an erasure (<see cref="StoredSegmentStates.OtherWriter"/>) empties it.
 /// </summary>
 [Service]
-internal sealed class SegmentParticipant(SegmentCatalogue catalogue, IProfileReader profiles, TimeProvider clock, StoredSegmentStates stored,
+internal sealed class SegmentParticipant(ISegmentStore store, SegmentCatalogue catalogue, IProfileReader profiles, TimeProvider clock, StoredSegmentStates stored,
     IOptions<SegmentEvaluationOptions> options) : IProfileBatchParticipant
 {
     private readonly BoundedCache<ProfileSegmentState> _cache = new(options.Value.CachedStates);
@@ -29,10 +27,9 @@ internal sealed class SegmentParticipant(SegmentCatalogue catalogue, IProfileRea
 
     public void OnBatch(ProfileBatch batch, IUnitOfWork tx)
     {
-        var db = tx.Lite();
         _written.Clear(); // a batch that rolled back never got Committed: what it wrote is not the stored state
         var now = clock.GetUtcNow().UtcDateTime;
-        SegmentSchema.Lock(db, now); // before reading the definitions: a build marks segments built under this lock
+        var db = store.Lock(tx, now); // before reading the definitions: a build marks segments built under this lock
         if (stored.OtherWrites != _otherWritesSeen)
         {
             _cache.Clear();
@@ -78,7 +75,7 @@ internal sealed class SegmentParticipant(SegmentCatalogue catalogue, IProfileRea
             write.Save(state);
             _written.Add(state);
         }
-        write.Finish("at");
+        write.Finish(SegmentLive.RealTime);
     }
 
     public void Committed(ProfileBatch batch)
@@ -91,15 +88,11 @@ internal sealed class SegmentParticipant(SegmentCatalogue catalogue, IProfileRea
 
     public void OnReset(IUnitOfWork tx)
     {
-        var db = tx.Lite();
         _cache.Clear();
         _written.Clear();
+        var db = store.Lock(tx, clock.GetUtcNow().UtcDateTime);
         var set = catalogue.EnsureLoaded(db);
-        SegmentSchema.Lock(db, clock.GetUtcNow().UtcDateTime);
-        db.GetCollection(SegmentSchema.Profiles).DeleteAll();
-        db.GetCollection(SegmentSchema.History).DeleteAll();
-        db.GetCollection(SegmentSchema.State).Delete(SegmentSchema.LiveId);
-        foreach (var s in set.Ordered) db.GetCollection(SegmentSchema.Members(s.No)).DeleteAll();
+        db.Reset(set.Ordered.Select(s => s.No));
     }
 
     private static string Describe(ProfileEvent e) =>

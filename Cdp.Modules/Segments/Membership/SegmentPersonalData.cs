@@ -4,44 +4,32 @@ using Cdp.Modules.Segments.Definitions;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
-using Cdp.Modules.Shared.Storage.LiteDb;
-using LiteDB;
 
 namespace Cdp.Modules.Segments.Membership;
 
 /// <summary>Segments' part of a person: current memberships (member collections and counts), event counters, membership history.</summary>
 [Service]
-internal sealed class SegmentPersonalData(SegmentCatalogue catalogue, CdpDatabase database, TimeProvider clock, StoredSegmentStates stored) : IPersonalDataHolder
+internal sealed class SegmentPersonalData(SegmentCatalogue catalogue, ISegmentStore store, TimeProvider clock, StoredSegmentStates stored) : IPersonalDataHolder
 {
     public string Section => "segments";
 
     public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx)
     {
-        var db = tx.Lite();
-        SegmentSchema.Lock(db, clock.GetUtcNow().UtcDateTime); // first: see SegmentSchema.Lock
+        var db = store.Lock(tx, clock.GetUtcNow().UtcDateTime); // first: see ISegmentStore.Lock
         stored.OtherWriter();
         var set = catalogue.EnsureLoaded(db);
-        var state = db.GetCollection(SegmentSchema.State);
-        var live = state.FindById(SegmentSchema.LiveId);
-        var counts = live is not null && live.TryGetValue("n", out var n) ? n.AsDocument : null;
+        var live = db.Live();
         long memberships = 0;
         foreach (var segment in set.Ordered)
+        foreach (var id in subject.ProfileIds)
         {
-            var members = db.GetCollection(SegmentSchema.Members(segment.No));
-            foreach (var id in subject.ProfileIds)
-            {
-                if (!members.Delete(id)) continue;
-                memberships++;
-                var key = segment.No.ToString(CultureInfo.InvariantCulture);
-                if (counts is not null && counts.TryGetValue(key, out var c)) counts[key] = Math.Max(0, c.AsInt64 - 1);
-            }
+            if (!db.RemoveMember(segment.No, id)) continue;
+            memberships++;
+            if (live.Counts.TryGetValue(segment.No, out var c)) live.Counts[segment.No] = Math.Max(0, c - 1);
         }
-        if (live is not null && memberships > 0) state.Upsert(live);
-        var profiles = db.GetCollection(SegmentSchema.Profiles);
-        foreach (var no in subject.ProfileNumbers) profiles.Delete(no);
-        var numbers = subject.ProfileNumbers.Select(p => new BsonValue(p)).ToArray();
-        // the history has no index on the profile (it would cost on every entry/exit): a scan, fine for a rare admin action
-        var history = numbers.Length == 0 ? 0 : db.GetCollection(SegmentSchema.History).DeleteMany(Filter.In("p", numbers));
+        if (memberships > 0) db.SaveLive(live);
+        foreach (var no in subject.ProfileNumbers) db.DeleteState(no);
+        var history = db.DeleteHistoryOf(subject.ProfileNumbers.ToList());
         return new Dictionary<string, long> { ["memberships"] = memberships, ["membershipHistory"] = history };
     }
 
@@ -51,20 +39,17 @@ internal sealed class SegmentPersonalData(SegmentCatalogue catalogue, CdpDatabas
         var current = new JsonArray();
         foreach (var segment in set.Ordered)
         {
-            var members = database.Collection(SegmentSchema.Members(segment.No));
             foreach (var id in subject.ProfileIds)
-                if (members.FindById(id) is { } m)
-                    current.Add(new JsonObject { ["segment"] = segment.Key, ["name"] = segment.Name, ["since"] = m["at"].AsDateTime.ToUniversalTime() });
+                if (store.MemberSince(segment.No, id) is { } since)
+                    current.Add(new JsonObject { ["segment"] = segment.Key, ["name"] = segment.Name, ["since"] = since });
         }
-        var numbers = subject.ProfileNumbers.Select(p => new BsonValue(p)).ToArray();
         var history = new JsonArray();
-        if (numbers.Length > 0)
-            foreach (var h in database.Collection(SegmentSchema.History).Find(Filter.In("p", numbers)).OrderBy(h => h["_id"].AsInt64).ToList())
-                history.Add(new JsonObject
-                {
-                    ["segment"] = h["k"].AsString, ["entered"] = h["in"].AsBoolean, ["at"] = h["at"].AsDateTime.ToUniversalTime(),
-                    ["cause"] = h["cause"].AsString, ["profile"] = "p_" + h["p"].AsInt64.ToString(CultureInfo.InvariantCulture),
-                });
+        foreach (var h in store.HistoryOf(subject.ProfileNumbers.ToList()))
+            history.Add(new JsonObject
+            {
+                ["segment"] = h.Key, ["entered"] = h.Entered, ["at"] = h.At,
+                ["cause"] = h.Cause, ["profile"] = "p_" + h.Profile.ToString(CultureInfo.InvariantCulture),
+            });
         return new JsonObject { ["memberships"] = current, ["history"] = history };
     }
 }

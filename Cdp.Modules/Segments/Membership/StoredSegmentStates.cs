@@ -1,16 +1,15 @@
 using Cdp.Modules.Shared.Modules;
-using LiteDB;
 
 namespace Cdp.Modules.Segments.Membership;
 
 /// <summary>
-/// Which profile numbers may have a <see cref="SegmentSchema.Profiles"/> document: one bit per profile number, read
+/// Which profile numbers may have a stored segment state (ISegmentStore): one bit per profile number, read
 /// from the collection's _id index on first use, set before every write that can create one. Most profiles never
 /// match a counted event, and reading their missing state was ~30% of the processor's document lookups (0.79 reads
 /// per event at 150k profiles, of which 0.11 found a document). A bit may stay set after its document is deleted
 /// (a merge, an erasure, a reprocess, a rolled-back batch): that only costs a lookup that finds nothing. A clear bit
 /// always means "no document", because every creation goes through <see cref="Add"/> first.
-/// All use is inside a transaction that holds the segment lock (SegmentSchema.Lock); the lock below is for safety.
+/// All use is inside a transaction that holds the segment lock (ISegmentStore.Lock); the lock below is for safety.
 /// </summary>
 [Service]
 internal sealed class StoredSegmentStates
@@ -22,14 +21,12 @@ internal sealed class StoredSegmentStates
     private ulong[] _bits = new ulong[1024];
     private bool _loaded;
 
-    public void EnsureLoaded(LiteDatabase db)
+    public void EnsureLoaded(ISegmentWrites segments)
     {
         lock (_lock)
         {
             if (_loaded) return;
-            // only the _id: LiteDB answers this from the index without reading the documents
-            foreach (var d in db.GetCollection(SegmentSchema.Profiles).Query().Select("{ _id: $._id }").ToEnumerable())
-                if (d["_id"].IsInt64 || d["_id"].IsInt32) Set(d["_id"].AsInt64);
+            foreach (var profile in segments.StateIds()) Set(profile);
             _loaded = true;
         }
     }
