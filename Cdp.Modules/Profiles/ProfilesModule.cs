@@ -3,6 +3,7 @@ using Cdp.Modules.Profiles.Projection;
 using Cdp.Modules.Shared.Configuration;
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +25,8 @@ public sealed class ProfilesModule : ICdpModule
         services.AddSingleton<IValidateOptions<ProfilesOptions>, SurvivorshipSourceRules>();
         services.AddSingleton(sp => new ComputedTraits(sp.GetRequiredService<IOptions<ProfilesOptions>>().Value, sp.GetRequiredService<SkippedValueMetrics>()));
         services.AddModuleServices(typeof(ProfilesModule));
+        services.AddStore<Projection.IProfileStore, Projection.LiteDb.LiteProfileStore, Projection.PostgreSql.PostgresProfileStore>();
+        services.AddSingleton<Shared.Storage.PostgreSql.IPostgresSchema, Projection.PostgreSql.ProfilesPostgresSchema>();
     }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)

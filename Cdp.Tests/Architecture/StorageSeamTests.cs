@@ -46,7 +46,7 @@ public sealed class StorageSeamTests
     private static readonly Dictionary<string, int> LiteDbOutsideProviders = new(StringComparer.Ordinal)
     {
         ["Activation"] = 0, ["Collection"] = 1, ["Governance"] = 0, ["Identity"] = 0, ["Matching"] = 0, ["Pipeline"] = 1,
-        ["Profiles"] = 19, ["Segments"] = 0,
+        ["Profiles"] = 16, ["Segments"] = 0,
     };
 
     [Fact]

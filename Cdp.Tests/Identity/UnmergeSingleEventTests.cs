@@ -106,7 +106,7 @@ public sealed class UnmergeSingleEventTests
         return profile;
     }
 
-    private static List<long> Timeline(CdpDatabase db, long profile) => ProfileTimeline.All(db, profile);
+    private static List<long> Timeline(CdpDatabase db, long profile) => ProfileTimeline.All(new Cdp.Modules.Profiles.Projection.LiteDb.LiteProfileStore(db), profile);
 
     private static async Task RebuildGivesTheSame(CdpHost host)
     {

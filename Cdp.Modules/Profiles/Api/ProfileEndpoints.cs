@@ -6,7 +6,6 @@ using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Profiles.Projection;
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Storage;
-using LiteDB;
 using JsonSerializer = System.Text.Json.JsonSerializer;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -118,7 +117,7 @@ internal static class ProfileEndpoints
     /// parts written before event times were kept (older databases) take theirs from the log here, once per request.
     /// </summary>
     private static Results<Ok<ProfileTimelinePage>, NotFound, ProblemHttpResult> Timeline(string reference, IIdentityDirectory directory, ProfileReader reader,
-        CdpDatabase db, IEventLog log, [FromQuery] string? cursor, [FromQuery] int? limit)
+        IProfileStore db, IEventLog log, [FromQuery] string? cursor, [FromQuery] int? limit)
     {
         var (no, invalid) = Resolve(reference, directory);
         if (invalid is not null) return invalid;
@@ -166,21 +165,19 @@ internal static class ProfileEndpoints
             && after.Sequence >= 1;
     }
 
-    private static Results<Ok<ProfilePage>, ProblemHttpResult> List(CdpDatabase db, ProfileReader reader, [FromQuery] string? cursor, [FromQuery] int? limit)
+    private static Results<Ok<ProfilePage>, ProblemHttpResult> List(IProfileStore db, ProfileReader reader, [FromQuery] string? cursor, [FromQuery] int? limit)
     {
         var take = limit ?? DefaultPage;
         if (take is < 1 or > MaxPage) return BadRequest("limit", $"limit must be between 1 and {MaxPage}");
         long after = 0;
         if (cursor is not null && !ProfileIds.TryParse(cursor, out after)) return BadRequest("cursor", "cursor must be the nextCursor of a previous page");
-        var docs = db.Collection(ProfileSchema.Profiles).Query()
-            .Where(Filter.GT("_id", after)).Where("into = null")
-            .OrderBy("_id").Limit(take + 1).ToList();
+        var docs = db.LiveAfter(after, take + 1);
         var more = docs.Count > take;
-        var items = docs.Take(take).Select(d => Summary(reader.View(ProfileState.FromBson(d)))).ToList();
+        var items = docs.Take(take).Select(d => Summary(reader.View(d))).ToList();
         return TypedResults.Ok(new ProfilePage(items, more ? items[^1].Id : null));
     }
 
-    private static Results<Ok<ProfileSearchResult>, ProblemHttpResult> Search(CdpDatabase db, IIdentityDirectory directory, ProfileReader reader,
+    private static Results<Ok<ProfileSearchResult>, ProblemHttpResult> Search(IProfileStore db, IIdentityDirectory directory, ProfileReader reader,
         [FromQuery] string? identifier, [FromQuery] string? trait, [FromQuery] string? value, [FromQuery] int? limit)
     {
         var take = limit ?? DefaultPage;
@@ -196,23 +193,17 @@ internal static class ProfileEndpoints
             return BadRequest("trait", "search needs identifier=type:value, or trait=<name>&value=<value>");
         if (!System.Text.RegularExpressions.Regex.IsMatch(trait, "^[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)*$"))
             return BadRequest("trait", "trait is a name or a dotted path of letters, digits and _");
-        // a scan: traits have no index (indexes cost on every profile write); fine at small-team scale. DocumentScan reads
-        // a document per engine call, so ingest and the processor go on during it
-        var path = "$.tr." + trait;
-        var docs = db.Scan(ProfileSchema.Profiles, BsonExpression.Create($"{path} = @0 OR STRING({path}) = @0", new BsonValue(value)))
-            .Take(take).ToList();
-        return TypedResults.Ok(new ProfileSearchResult(docs.Select(d => Summary(reader.View(ProfileState.FromBson(d)))).ToList()));
+        // a scan: traits have no index (indexes cost on every profile write); fine at small-team scale
+        var docs = db.LiveWithTrait(trait, value).Take(take).ToList();
+        return TypedResults.Ok(new ProfileSearchResult(docs.Select(d => Summary(reader.View(d))).ToList()));
     }
 
-    private static Results<Ok<AccountView>, NotFound> Account(string groupId, CdpDatabase db)
+    private static Results<Ok<AccountView>, NotFound> Account(string groupId, IProfileStore db, Microsoft.Extensions.Options.IOptions<ProfilesOptions> options)
     {
-        var d = db.Collection(ProfileSchema.Accounts).FindById(groupId);
-        if (d is null) return TypedResults.NotFound();
-        var members = db.Scan(ProfileSchema.Profiles, BsonExpression.Create("$.g[*] ANY = @0", new BsonValue(groupId)))
-            .Take(MaxPage).Select(m => ProfileIds.Format(m["_id"].AsInt64)).ToList();
-        return TypedResults.Ok(new AccountView(groupId,
-            d["tr"].IsDocument ? BsonJson.ToObject(d["tr"].AsDocument) : new JsonObject(),
-            d["sk"].IsDocument ? ProfilePersonalData.SkippedJson(SkippedValues.View(d["sk"].AsDocument)) : ProfilePersonalData.SkippedJson(ProfileSkips.None),
-            members));
+        var account = db.Account(groupId, options.Value.Limits);
+        if (account is null) return TypedResults.NotFound();
+        var members = db.AccountMembers(groupId).Take(MaxPage).Select(ProfileIds.Format).ToList();
+        return TypedResults.Ok(new AccountView(groupId, BsonJson.ToObject(account.Traits),
+            ProfilePersonalData.SkippedJson(account.Skipped.Count > 0 ? SkippedValues.View(account.Skipped) : ProfileSkips.None), members));
     }
 }

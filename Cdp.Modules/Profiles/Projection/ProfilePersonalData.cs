@@ -1,35 +1,22 @@
+using LiteDB;
 using System.Text.Json.Nodes;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Privacy;
 using Cdp.Modules.Shared.Storage;
-using Cdp.Modules.Shared.Storage.LiteDb;
-using LiteDB;
 using JsonSerializer = System.Text.Json.JsonSerializer;
 
 namespace Cdp.Modules.Profiles.Projection;
 
 /// <summary>The profile projection's part of a person: the profile (traits, computed traits, consent, counters), merged-away tombstones, timeline chunks.</summary>
 [Service]
-internal sealed class ProfilePersonalData(ProfileReader reader) : IPersonalDataHolder
+internal sealed class ProfilePersonalData(ProfileReader reader, IProfileStore store) : IPersonalDataHolder
 {
     public string Section => "profile";
 
     public IReadOnlyDictionary<string, long> Erase(PersonalDataSubject subject, IUnitOfWork tx)
     {
-        var db = tx.Lite();
-        var profiles = db.GetCollection(ProfileSchema.Profiles);
-        var timeline = db.GetCollection(ProfileSchema.Timeline);
-        long live = 0, mergedAway = 0;
-        foreach (var no in subject.ProfileNumbers)
-        {
-            var d = profiles.FindById(no);
-            if (d is null) continue;
-            if (d.ContainsKey("into")) mergedAway++;
-            else live++;
-            profiles.Delete(no);
-            timeline.DeleteMany(Filter.Between("_id", ProfileSchema.ChunkId(no, 0), ProfileSchema.ChunkId(no, ProfileSchema.MaxChunks)));
-        }
+        var (live, mergedAway) = store.Erase(tx, subject.ProfileNumbers.ToList());
         var erased = new Dictionary<string, long> { ["profiles"] = live };
         if (mergedAway > 0) erased["mergedAwayProfiles"] = mergedAway;
         return erased;

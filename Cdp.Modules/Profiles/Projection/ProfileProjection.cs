@@ -2,15 +2,13 @@ using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
-using Cdp.Modules.Shared.Storage.LiteDb;
-using LiteDB;
 using Microsoft.Extensions.Options;
 
 namespace Cdp.Modules.Profiles.Projection;
 
 /// <summary>The profile projection the pipeline drives (see <see cref="IProfileProjection"/>): used on the processor's thread only.</summary>
 [Service]
-internal sealed class ProfileProjection(CdpDatabase db, IOptions<ProfilesOptions> options, ComputedTraits computed) : IProfileProjection
+internal sealed class ProfileProjection(IProfileStore db, IOptions<ProfilesOptions> options, ComputedTraits computed) : IProfileProjection
 {
     private readonly ProfilesOptions _options = options.Value;
 
@@ -32,14 +30,13 @@ internal sealed class ProfileProjection(CdpDatabase db, IOptions<ProfilesOptions
 
     public IReadOnlyList<long> Timeline(long profile) => ProfileTimeline.All(db, profile);
 
-    public void SortTimeline(IUnitOfWork tx, long profile) => LateTimeline.Sort(tx.Lite(), profile);
+    public void SortTimeline(IUnitOfWork tx, long profile) => LateTimeline.Sort(db, tx, profile);
 
     public void DropCache() => _cache.Clear();
 
     public void Reset(IUnitOfWork tx)
     {
-        var database = tx.Lite();
-        foreach (var c in new[] { ProfileSchema.Profiles, ProfileSchema.Timeline, ProfileSchema.Accounts }) database.GetCollection(c).DeleteAll();
+        db.Reset(tx);
         _cache.Clear();
     }
 }

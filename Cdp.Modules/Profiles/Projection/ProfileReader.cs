@@ -4,13 +4,12 @@ using Cdp.Modules.Profiles.Api;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
-using LiteDB;
 using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Modules.Profiles.Projection;
 
 [Service]
-internal sealed class ProfileReader(CdpDatabase db, ComputedTraits computed, TimeProvider clock, IEventLog log) : IProfileReader
+internal sealed class ProfileReader(IProfileStore db, ComputedTraits computed, TimeProvider clock, IEventLog log) : IProfileReader
 {
     /// <summary>Events per log read when collecting a profile's events: neighbours in the log cost one read.</summary>
     private const int LogReadSpan = 512;
@@ -25,9 +24,7 @@ internal sealed class ProfileReader(CdpDatabase db, ComputedTraits computed, Tim
     public IReadOnlyList<ProfileView> ListAfter(long afterProfile, int max)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
-        var docs = db.Collection(ProfileSchema.Profiles).Find(Filter.GT("_id", afterProfile), limit: int.MaxValue)
-            .Where(d => !d.ContainsKey("into")).Take(max).ToList();
-        return docs.Select(d => View(ProfileState.FromBson(d))).ToList();
+        return db.LiveAfter(afterProfile, max).Select(View).ToList();
     }
 
     public IReadOnlyList<long> EventSequences(string profileId) =>
@@ -68,9 +65,8 @@ internal sealed class ProfileReader(CdpDatabase db, ComputedTraits computed, Tim
 
     public ProfileState? Load(long profile)
     {
-        var d = db.Collection(ProfileSchema.Profiles).ById(profile);
-        if (d is null || d.ContainsKey("into")) return null;
-        return ProfileState.FromBson(d);
+        var p = db.Profile(profile);
+        return p is null || p.Into != 0 ? null : p;
     }
 
     public ProfileView View(ProfileState p) => View(p, computed, clock.GetUtcNow().UtcDateTime);

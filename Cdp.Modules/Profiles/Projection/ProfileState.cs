@@ -3,14 +3,9 @@ using LiteDB;
 
 namespace Cdp.Modules.Profiles.Projection;
 
-/// <summary>How profiles sit in LiteDB.</summary>
+/// <summary>The shape of a profile's timeline index: its newest part inline, full parts spilled into chunks (IProfileStore).</summary>
 internal static class ProfileSchema
 {
-    public const string Profiles = "profiles";           // _id = profile number; merged-away profiles keep only "into"
-    public const string Timeline = "profile_timeline";   // spilled timeline chunks, _id = profile number << 16 | chunk: { s: sequences, t: event times }
-    public const string Accounts = "profile_accounts";   // group (account) profiles, _id = groupId
-    public const string State = "processor_state";       // _id "checkpoint": { seq }
-
     /// <summary>Sequences kept inline in the profile document before a chunk is spilled; ~3 bytes each (varint deltas).</summary>
     public const int TimelineChunk = 256;
 
@@ -22,7 +17,11 @@ internal static class ProfileSchema
     public static long ChunkId(long profile, int chunk) => (profile << 16) | (uint)chunk;
 }
 
-/// <summary>One person's profile, as the processor works on it. Traits and computed-trait state stay BSON.</summary>
+/// <summary>
+/// One person's profile, as the processor works on it. Its traits, counters and computed-trait state are BSON documents
+/// (LiteDB's value tree, also the stored form on PostgreSQL: <see cref="ToBytes"/>); replacing that tree by a
+/// provider-neutral one is the seam's last step in this module (Shared/Storage/README.md).
+/// </summary>
 internal sealed class ProfileState(long profile)
 {
     public long Profile { get; } = profile;
@@ -86,6 +85,15 @@ internal sealed class ProfileState(long profile)
         if (Chunks > 0) d["tlc"] = Chunks;
         return d;
     }
+
+    /// <summary>The record as BSON bytes (how PostgreSQL keeps it: byte for byte LiteDB's document).</summary>
+    public byte[] ToBytes() => BsonSerializer.Serialize(ToBson());
+
+    public static ProfileState FromBytes(byte[] bytes) => FromBson(BsonSerializer.Deserialize(bytes));
+
+    /// <summary>The trait at a dotted path equals <paramref name="value"/>, as is or as text (the profile search's rule).</summary>
+    public bool HasTraitValue(string path, string value) =>
+        Into == 0 && BsonExpression.Create($"$.{path} = @0 OR STRING($.{path}) = @0", new BsonValue(value)).ExecuteScalar(Traits, Collation.Default) is { IsBoolean: true, AsBoolean: true };
 
     public static ProfileState FromBson(BsonDocument d)
     {

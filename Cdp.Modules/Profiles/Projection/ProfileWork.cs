@@ -16,7 +16,7 @@ namespace Cdp.Modules.Profiles.Projection;
 /// </summary>
 internal sealed class ProfileWork : IProfileWork
 {
-    private readonly CdpDatabase _db; // reads only: the writes go through Write's transaction
+    private readonly IProfileStore _db; // reads only: the writes go through Write's transaction
     private readonly ProfilesOptions _options;
     private readonly ComputedTraits _computed;
     private readonly bool _rebuild;
@@ -34,7 +34,7 @@ internal sealed class ProfileWork : IProfileWork
 
     private readonly BoundedCache<ProfileState>? _cache;
 
-    public ProfileWork(CdpDatabase db, ProfilesOptions options, ComputedTraits computed, BoundedCache<ProfileState>? cache, IReadOnlyList<long>? dissolve = null)
+    public ProfileWork(IProfileStore db, ProfilesOptions options, ComputedTraits computed, BoundedCache<ProfileState>? cache, IReadOnlyList<long>? dissolve = null)
     {
         _db = db;
         _cache = cache;
@@ -168,8 +168,7 @@ internal sealed class ProfileWork : IProfileWork
         }
         else if (_cache?.Take(profile) is not { } cached)
         {
-            var d = _db.Collection(ProfileSchema.Profiles).ById(profile) ?? throw new InvalidOperationException($"profile {profile} is missing");
-            p = ProfileState.FromBson(d);
+            p = _db.Profile(profile) ?? throw new InvalidOperationException($"profile {profile} is missing");
             if (p.Into != 0) throw new InvalidOperationException($"profile {profile} was merged into {p.Into}");
         }
         else p = cached;
@@ -193,7 +192,6 @@ internal sealed class ProfileWork : IProfileWork
     private List<(long Sequence, long Ticks)> AllEntries(ProfileState p)
     {
         var all = new List<(long, long)>((int)Math.Min(p.Events, 1_000_000));
-        var timeline = _db.Collection(ProfileSchema.Timeline);
         for (var c = 0; c < p.Chunks; c++)
         {
             var id = ProfileSchema.ChunkId(p.Profile, c);
@@ -201,7 +199,7 @@ internal sealed class ProfileWork : IProfileWork
             {
                 if (staged is { } part) all.AddRange(ProfileTimeline.Zip(Varint.Decode(part.Sequences), part.Times));
             }
-            else if (timeline.ById(id) is { } chunk) all.AddRange(ProfileTimeline.Entries(chunk));
+            else if (_db.Chunk(p.Profile, c) is { } chunk) all.AddRange(ProfileTimeline.Entries(chunk));
         }
         all.AddRange(p.Recent.Zip(p.RecentTimes));
         return all;
@@ -234,7 +232,7 @@ internal sealed class ProfileWork : IProfileWork
         var timestamp = payload.TryGetProperty("timestamp", out var ts) && ts.TryGetDateTime(out var t) ? t.ToUniversalTime() : e.ReceivedAt;
         if (!_accounts.TryGetValue(groupId, out var account))
         {
-            account = AccountState.From(_db.Collection(ProfileSchema.Accounts).ById(groupId), _limits);
+            account = _db.Account(groupId, _limits) ?? AccountState.From(null, _limits);
             _accounts[groupId] = account;
         }
         _skips.Record = account.Skipped;
@@ -263,32 +261,23 @@ internal sealed class ProfileWork : IProfileWork
     /// <summary>Inside the batch transaction.</summary>
     public void Write(IUnitOfWork tx)
     {
-        var db = tx.Lite();
-        var profiles = db.GetCollection(ProfileSchema.Profiles);
-        var timeline = db.GetCollection(ProfileSchema.Timeline);
-        foreach (var p in _deleted)
-        {
-            if (!_dirty.Contains(p)) profiles.Delete(p);
-            timeline.DeleteMany(Filter.Between("_id", ProfileSchema.ChunkId(p, 0), ProfileSchema.ChunkId(p, ProfileSchema.MaxChunks)));
-        }
-        foreach (var (id, part) in _chunks)
-        {
-            if (part is not { } p) timeline.Delete(id);
-            else timeline.Upsert(new BsonDocument { ["_id"] = id, ["s"] = p.Sequences, ["t"] = p.Times });
-        }
-        // one call per kind of write: LiteDB's per-call overhead is paid once per batch, not once per profile
-        var inserts = new List<BsonDocument>();
-        var updates = new List<BsonDocument>();
+        var inserts = new List<ProfileState>();
+        var updates = new List<ProfileState>();
         foreach (var id in _dirty)
         {
             var p = _profiles[id];
-            (p.IsNew && !_rebuild ? inserts : updates).Add(p.ToBson());
+            (p.IsNew && !_rebuild ? inserts : updates).Add(p);
         }
-        if (inserts.Count > 0) profiles.Insert(inserts);
-        if (_rebuild) profiles.Upsert(updates);
-        else if (updates.Count > 0) profiles.Update(updates);
-        var accounts = db.GetCollection(ProfileSchema.Accounts);
-        foreach (var (id, a) in _accounts) accounts.Upsert(a.ToBson(id));
+        _db.Write(tx, new ProfileChanges
+        {
+            DeletedProfiles = _deleted.Where(p => !_dirty.Contains(p)).ToList(),
+            ClearedTimelines = _deleted.ToList(),
+            Chunks = _chunks.Select(c => (c.Key, c.Value is { } part ? new TimelinePart(part.Sequences, part.Times) : null)).ToList(),
+            NewProfiles = inserts,
+            ChangedProfiles = updates,
+            Rebuild = _rebuild,
+            Accounts = _accounts.Select(a => (a.Key, a.Value)).ToList(),
+        });
     }
 
     /// <summary>After the commit: the written profiles become the cache's (taken ones stay out on failure, so the cache never holds uncommitted state).</summary>
@@ -355,6 +344,10 @@ internal sealed class AccountState
         else a.Budget.Recount(a.Traits, a.Times);
         return a;
     }
+
+    public byte[] ToBytes() => BsonSerializer.Serialize(ToBson(""));
+
+    public static AccountState FromBytes(byte[] bytes, ProfileLimits limits) => From(BsonSerializer.Deserialize(bytes), limits);
 
     public BsonDocument ToBson(string groupId)
     {

@@ -18,7 +18,7 @@ namespace Cdp.Modules.Profiles.Projection;
 /// that value.
 /// </summary>
 [Service]
-internal sealed class TraitProvenance(CdpDatabase db, IEventLog log, IOptions<ProfilesOptions> options)
+internal sealed class TraitProvenance(IProfileStore db, IEventLog log, IOptions<ProfilesOptions> options)
 {
     /// <summary>Newest events of a profile searched for MostRecent traits' events: bounds the cost of one request.</summary>
     public const int MaxEventsSearched = 5_000;
