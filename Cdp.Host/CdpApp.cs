@@ -98,8 +98,17 @@ public static class CdpApp
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
-        // one Cdp per database file: cdp.db (its lock, see DatabaseFileLock) is opened first, so a second process is refused naming it
-        app.Services.GetRequiredService<Cdp.Modules.Shared.Storage.CdpDatabase>();
+        if (app.Services.GetRequiredService<IOptions<Cdp.Modules.Shared.Storage.StorageOptions>>().Value.UsesPostgreSql)
+        {
+            // the schema is created or upgraded before any module reads or writes (PostgresUnavailableException: exit 6)
+            var applied = app.Services.GetRequiredService<Cdp.Modules.Shared.Storage.PostgreSql.ISchemaMigrations>().Apply();
+            if (applied.Count > 0) app.Logger.LogInformation("PostgreSQL schema migrations applied: {Migrations}", string.Join(", ", applied.Select(m => $"{m.Module} {m.Version}: {m.Name}")));
+        }
+        else
+        {
+            // one Cdp per database file: cdp.db (its lock, see DatabaseFileLock) is opened first, so a second process is refused naming it
+            app.Services.GetRequiredService<Cdp.Modules.Shared.Storage.CdpDatabase>();
+        }
         WarnWhenConnectionsCanExhaustFileDescriptors(app);
         app.UseRequestDecompression();
         // The Tracking API authenticates by write key itself: no admin-key handler per /v1 request (it was created, resolved

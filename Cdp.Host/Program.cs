@@ -24,6 +24,17 @@ catch (Exception ex) when (InUse(ex) is { } inUse)
     Console.Error.WriteLine($"{verb}: {inUse.Message}; stop it first, or ask the running server (see README, \"Command line\")");
     return DatabaseInUseException.ExitCode;
 }
+catch (Exception ex) when (Find<PostgresUnavailableException>(ex) is { } postgres)
+{
+    // Cdp:Storage:Provider = PostgreSql and the database cannot be reached: the server is down, or the connection string is wrong
+    Console.Error.WriteLine($"Cdp cannot start: {postgres.Message}. Check that PostgreSQL runs and {StorageOptions.Section}:ConnectionString, then start Cdp again.");
+    return PostgresUnavailableException.ExitCode;
+}
+catch (Exception ex) when (Find<SchemaMigrationException>(ex) is { } migration)
+{
+    Console.Error.WriteLine($"Cdp cannot start: the PostgreSQL schema cannot be migrated: {migration.Message}");
+    return MigrateVerb.MigrationFailed;
+}
 catch (Exception ex) when (StorageUnavailable(ex) is { } storage)
 {
     // a database file cannot be opened, created or written at start (disk full, permissions): a clear line, no stack trace
@@ -63,19 +74,25 @@ static async Task<int> CheckConfigAsync(string[] settings)
 static async Task<int> RunServerAsync(string[] aspNetArgs)
 {
     var builder = CdpApp.CreateBuilder(aspNetArgs);
-    // before anything opens the LiteDB file: this version serves from LiteDB only (PostgreSQL is a preview, see `migrate`)
-    PostgresStorage.RefuseUnlessLiteDb(builder.Configuration, "the server");
     var app = CdpApp.Build(builder);
     CdpApp.ValidateSettings(app.Services);
-    var watchdog = app.Services.GetRequiredService<StorageWatchdog>();
+    var watchdog = app.Services.GetService<StorageWatchdog>(); // LiteDB only
     var processor = app.Services.GetRequiredService<IProfileProcessor>();
     await app.RunAsync();
     // 4 when LiteDB's engine closed itself (StorageWatchdog), 5 when the profile processor's thread died: the service manager restarts Cdp
-    if (watchdog.ExitCode != 0) return watchdog.ExitCode;
+    if (watchdog is { ExitCode: not 0 }) return watchdog.ExitCode;
     return processor.Status.Dead ? ProfileProcessorExit.ProcessorDead : 0;
 }
 
 // the host may wrap a service's failure (start-up of a hosted service, DI activation)
+static T? Find<T>(Exception? ex) where T : Exception => ex switch
+{
+    null => null,
+    T t => t,
+    AggregateException a => a.InnerExceptions.Select(Find<T>).FirstOrDefault(e => e is not null),
+    _ => Find<T>(ex.InnerException),
+};
+
 static DatabaseInUseException? InUse(Exception? ex) => ex switch
 {
     null => null,

@@ -22,8 +22,12 @@ public static class SharedServices
         services.AddSingleton<CdpDatabase>();
         services.AddSingleton<IUnitOfWorkFactory, ProviderTransactions>();
         services.AddPostgresStorage(); // Cdp:Storage:Provider = PostgreSql (a preview): the database and its schema migrations
-        services.AddSingleton<StorageWatchdog>();
-        services.AddHostedService(sp => sp.GetRequiredService<StorageWatchdog>());
+        if (!StorageProviders.IsPostgreSql(configuration[StorageOptions.Section + ":Provider"]))
+        {
+            // LiteDB's engine can close itself: the watchdog stops the host then (PostgreSQL's failures are per connection)
+            services.AddSingleton<StorageWatchdog>();
+            services.AddHostedService(sp => sp.GetRequiredService<StorageWatchdog>());
+        }
         services.TryAddSingleton(TimeProvider.System);
         return services;
     }

@@ -5,16 +5,22 @@ using Cdp.Tests.Support;
 
 namespace Cdp.Tests.Identity;
 
-/// <summary>Identity resolution end to end: real host, real HTTP, real LiteDB file.</summary>
+/// <summary>Identity resolution end to end: real host, real HTTP, a real LiteDB file or PostgreSQL database.</summary>
 public sealed class JourneyTests : IDisposable
 {
-    private readonly CdpHost _host = new();
+    private CdpHost _host = null!;
 
-    public void Dispose() => _host.Dispose();
+    public static TheoryData<string> Providers => CdpHost.Providers;
 
-    [Fact]
-    public async Task Anonymous_visit_form_fill_email_click_and_call_centre_end_up_as_one_profile()
+    public void Dispose() => _host?.Dispose();
+
+    private async Task Start(string provider) => _host = await CdpHost.OnAsync(provider);
+
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Anonymous_visit_form_fill_email_click_and_call_centre_end_up_as_one_profile(string provider)
     {
+        await Start(provider);
         var web = _host.TrackingClient();
         var callCentre = _host.TrackingClient(CdpHost.StrictWriteKey);
         await web.Send("page", """{"anonymousId":"anon-laptop-1","name":"Dermatology","properties":{"path":"/dermatology"},"timestamp":"2026-01-01T10:00:00Z"}""");
@@ -58,9 +64,11 @@ public sealed class JourneyTests : IDisposable
         why.GetProperty("path").GetArrayLength().Should().Be(1);
     }
 
-    [Fact]
-    public async Task Timeline_pages_newest_first_with_a_cursor()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Timeline_pages_newest_first_with_a_cursor(string provider)
     {
+        await Start(provider);
         var web = _host.TrackingClient();
         await web.SendBatch(Enumerable.Range(1, 7).Select(i => $$"""{"type":"track","anonymousId":"a1","event":"E{{i}}"}"""));
         await _host.Processed();
@@ -73,9 +81,11 @@ public sealed class JourneyTests : IDisposable
         second.GetProperty("nextCursor").ValueKind.Should().Be(JsonValueKind.Null);
     }
 
-    [Fact]
-    public async Task Profile_api_answers_404_for_unknown_and_400_for_malformed_references_and_needs_a_key()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Profile_api_answers_404_for_unknown_and_400_for_malformed_references_and_needs_a_key(string provider)
     {
+        await Start(provider);
         var admin = _host.AdminClient();
         (await admin.GetAsync("/api/profiles/p_999")).StatusCode.Should().Be(HttpStatusCode.NotFound);
         (await admin.GetAsync("/api/profiles/email:nobody@example.com")).StatusCode.Should().Be(HttpStatusCode.NotFound);

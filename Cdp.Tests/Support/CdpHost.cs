@@ -10,8 +10,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Cdp.Tests.Support;
 
 /// <summary>
-/// The real Cdp host (all modules, real Kestrel on a loopback port, a real LiteDB file in a temp folder),
-/// started in-process. Extra settings override appsettings.json, e.g. ["Cdp:Sources:crm:Strict"] = "true".
+/// The real Cdp host (all modules, real Kestrel on a loopback port, a real LiteDB file in a temp folder, or a PostgreSQL
+/// database of the test cluster: <see cref="OnAsync"/>), started in-process. Extra settings override appsettings.json, e.g. ["Cdp:Sources:crm:Strict"] = "true".
 /// </summary>
 public sealed class CdpHost : WebApplicationFactory<Program>
 {
@@ -48,6 +48,25 @@ public sealed class CdpHost : WebApplicationFactory<Program>
         if (settings is not null) foreach (var (k, v) in settings) _settings[k] = v;
         UseKestrel(0);
     }
+
+    /// <summary>
+    /// The host on either provider (Cdp:Storage:Provider): on PostgreSql, a fresh database of the test cluster (the test is
+    /// skipped without one, or fails under CI; see PostgresServer). Use with [SkippableTheory] and <see cref="Providers"/>.
+    /// </summary>
+    public static async Task<CdpHost> OnAsync(string provider, IDictionary<string, string?>? settings = null, TempFolder? folder = null,
+        Action<IServiceCollection>? services = null)
+    {
+        var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>());
+        if (provider == Cdp.Modules.Shared.Storage.StorageProviders.PostgreSql)
+        {
+            all["Cdp:Storage:Provider"] = provider;
+            all["Cdp:Storage:ConnectionString"] = await PostgresServer.CreateDatabaseAsync();
+        }
+        return new CdpHost(all, folder, services);
+    }
+
+    /// <summary>Both storage providers, for host tests that take the provider as a parameter.</summary>
+    public static TheoryData<string> Providers => new([Cdp.Modules.Shared.Storage.StorageProviders.LiteDb, Cdp.Modules.Shared.Storage.StorageProviders.PostgreSql]);
 
     public string DataFolder => _folder.Path;
 
