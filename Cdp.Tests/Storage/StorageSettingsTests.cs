@@ -7,7 +7,8 @@ namespace Cdp.Tests.Storage;
 
 /// <summary>
 /// Cdp:Storage:Provider and Cdp:Storage:ConnectionString: checked at start with messages that name the key (never the
-/// password), and the server refusing PostgreSQL in this version (it serves from LiteDB only; PostgreSQL is a preview).
+/// password); the server on PostgreSQL (schema at start, exit 6 when it cannot connect); the verbs that open the database
+/// refusing PostgreSQL in this version.
 /// </summary>
 public sealed class StorageSettingsTests
 {
@@ -85,10 +86,9 @@ public sealed class StorageSettingsTests
     }
 
     [Theory]
-    [InlineData("run", "Cdp cannot start: ", "the server")]
     [InlineData("reprocess", "reprocess: ", "the verbs that open the database")]
     [InlineData("backup", "backup: ", "backup and restore")]
-    public async Task The_server_and_the_verbs_that_open_the_database_refuse_PostgreSql_with_exit_2_and_open_no_LiteDB_file(string verb, string prefix, string what)
+    public async Task The_verbs_that_open_the_database_refuse_PostgreSql_with_exit_2_and_open_no_LiteDB_file(string verb, string prefix, string what)
     {
         using var folder = new TempFolder();
         string[] args = [verb, .. verb == "backup" ? new[] { folder.File("copy") } : [],
@@ -101,5 +101,54 @@ public sealed class StorageSettingsTests
             .And.Contain("on LiteDb only").And.Contain("PostgreSQL is a preview").And.Contain("migrate");
         output.Should().NotContain(Secret);
         File.Exists(folder.File("cdp.db")).Should().BeFalse("the refusal comes before the LiteDB file is opened");
+    }
+
+    [Fact]
+    public async Task The_server_exits_6_when_PostgreSql_cannot_be_reached_naming_the_database_without_its_password_and_opens_no_LiteDB_file()
+    {
+        using var folder = new TempFolder();
+        var (code, output) = await CdpProcess.RunToExitAsync(folder.Path, "--Cdp:Storage:Provider=PostgreSql",
+            $"--Cdp:Storage:ConnectionString=Host=127.0.0.1;Port=1;Username=cdp;Password={Secret};Timeout=3", $"--Cdp:Storage:Path={folder.File("cdp.db")}",
+            "--urls=http://127.0.0.1:0", $"--Cdp:Sources:web:WriteKey={CdpHost.WriteKey}", $"--Cdp:Admin:ApiKeys:ops:Key={CdpHost.AdminKey}");
+
+        code.Should().Be(PostgresUnavailableException.ExitCode, output);
+        output.Should().Contain("Cdp cannot start: cannot connect to PostgreSQL (Host=127.0.0.1;Port=1;Username=cdp;Password=***")
+            .And.Contain("Cdp:Storage:ConnectionString");
+        output.Should().NotContain(Secret).And.NotContain("   at ", "a clear line, no stack trace");
+        File.Exists(folder.File("cdp.db")).Should().BeFalse();
+    }
+
+    [SkippableFact]
+    public async Task The_server_on_PostgreSql_creates_its_schema_at_start_serves_and_keeps_no_LiteDB_file()
+    {
+        using var folder = new TempFolder();
+        var connectionString = await PostgresServer.CreateDatabaseAsync();
+        using (var cdp = await CdpProcess.StartAsync(folder.Path, new Dictionary<string, string>
+        {
+            ["Cdp:Storage:Provider"] = "PostgreSql", ["Cdp:Storage:ConnectionString"] = connectionString,
+        }))
+        {
+            using var http = new HttpClient { BaseAddress = cdp.BaseAddress };
+            http.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(CdpHost.WriteKey + ":")));
+            (await http.PostAsync("/v1/identify", new StringContent("""{"userId":"ann","traits":{"email":"ann@example.com"}}""", System.Text.Encoding.UTF8, "application/json")))
+                .IsSuccessStatusCode.Should().BeTrue();
+            http.DefaultRequestHeaders.Authorization = new("Bearer", CdpHost.AdminKey);
+            string? found = null;
+            for (var i = 0; i < 100 && found is null; i++)
+            {
+                var response = await http.GetAsync("/api/profiles/email:ann@example.com");
+                if (response.IsSuccessStatusCode) found = await response.Content.ReadAsStringAsync();
+                else await Task.Delay(100);
+            }
+            found.Should().Contain("\"p_1\"", cdp.Output);
+            cdp.Output.Should().Contain("PostgreSQL schema migrations applied");
+        }
+        var database = new PostgresDatabase(connectionString);
+        await using (database)
+        {
+            using var cmd = database.DataSource.CreateCommand("SELECT string_agg(module, ',' ORDER BY module) FROM (SELECT DISTINCT module FROM cdp_schema_migrations) m");
+            ((string)cmd.ExecuteScalar()!).Should().Be("Activation,Collection,Governance,Identity,Matching,Pipeline,Profiles,Segments");
+        }
+        File.Exists(folder.File("cdp.db")).Should().BeFalse("every module keeps its data in PostgreSQL");
     }
 }
