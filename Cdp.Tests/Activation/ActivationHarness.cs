@@ -51,14 +51,15 @@ public sealed class ActivationHarness : IDisposable
     private readonly Dictionary<string, string> _profileByUser = new(StringComparer.Ordinal);
 
     /// <param name="clock">Replaces the host's TimeProvider (a FakeTimeProvider where a test moves time itself).</param>
-    internal ActivationHarness(IDictionary<string, string?> settings, CrashBeforeCommit? crash = null, TimeProvider? clock = null)
+    /// <param name="provider">Cdp:Storage:Provider; PostgreSql takes a fresh database of the test cluster.</param>
+    internal ActivationHarness(IDictionary<string, string?> settings, CrashBeforeCommit? crash = null, TimeProvider? clock = null, string? provider = null)
     {
-        Host = new CdpHost(settings, services: s =>
+        Host = CdpHost.OnAsync(provider ?? Cdp.Modules.Shared.Storage.StorageProviders.LiteDb, settings, services: s =>
         {
             s.AddSingleton<ISegmentMembership>(Segments);
             if (crash is not null) s.AddSingleton<IBatchCommitHook>(crash);
             if (clock is not null) s.AddSingleton(clock);
-        });
+        }).GetAwaiter().GetResult();
     }
 
     public TestSegments Segments { get; } = new();

@@ -18,7 +18,9 @@ public sealed class MailchimpSyncTests : IDisposable
     private readonly CrashBeforeCommit _crash = new();
     private ActivationHarness? _harness;
 
-    private ActivationHarness Start(Dictionary<string, string?>? extra = null)
+    public static TheoryData<string> Providers => CdpHost.Providers;
+
+    private ActivationHarness Start(Dictionary<string, string?>? extra = null, string? provider = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -36,7 +38,7 @@ public sealed class MailchimpSyncTests : IDisposable
             ["Cdp:Syncs:newsletter:FieldMappings:FNAME"] = "traits.first_name",
         };
         foreach (var (k, v) in extra ?? []) settings[k] = v;
-        return _harness = new ActivationHarness(settings, _crash);
+        return _harness = new ActivationHarness(settings, _crash, provider: provider);
     }
 
     public void Dispose()
@@ -75,10 +77,11 @@ public sealed class MailchimpSyncTests : IDisposable
         _fake.Tagged("newsletter").Should().Contain("person9@example.com");
     }
 
-    [Fact]
-    public async Task First_sync_upserts_consenting_members_in_calls_of_at_most_500_and_tags_them_in_the_segment_the_sync_owns()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task First_sync_upserts_consenting_members_in_calls_of_at_most_500_and_tags_them_in_the_segment_the_sync_owns(string provider)
     {
-        var h = Start();
+        var h = Start(provider: provider);
         var people = ActivationHarness.People(1_100, consent: i => i % 10 != 0).ToList();
         var ids = await h.SeedAsync(people);
         h.Segments.Set("vip", ids);
@@ -103,10 +106,11 @@ public sealed class MailchimpSyncTests : IDisposable
         _fake.Count("POST", $"/3.0/lists/{List}/segments").Should().Be(1 + 2, "one segment created, then one members_to_add per batch");
     }
 
-    [Fact]
-    public async Task A_delta_run_sends_only_changed_fields_and_leavers_and_nothing_when_nothing_changed()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task A_delta_run_sends_only_changed_fields_and_leavers_and_nothing_when_nothing_changed(string provider)
     {
-        var h = Start();
+        var h = Start(provider: provider);
         var ids = await h.SeedAsync(ActivationHarness.People(10));
         h.Segments.Set("vip", ids);
         (await h.RunAsync("newsletter")).Counts.Added.Should().Be(10);
@@ -209,10 +213,11 @@ public sealed class MailchimpSyncTests : IDisposable
         h.Syncs.Find("newsletter")!.Members.Should().Be(0);
     }
 
-    [Fact]
-    public async Task A_crash_between_the_vendors_ack_and_the_state_commit_resends_without_duplicates()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task A_crash_between_the_vendors_ack_and_the_state_commit_resends_without_duplicates(string provider)
     {
-        var h = Start(new() { ["Cdp:Destinations:mc:BatchSize"] = "2" });
+        var h = Start(new() { ["Cdp:Destinations:mc:BatchSize"] = "2" }, provider);
         var ids = await h.SeedAsync(ActivationHarness.People(5));
         h.Segments.Set("vip", ids);
         _crash.AtBatch = 2;

@@ -22,7 +22,7 @@ public sealed class StorageAccessTests
     {
         ["Cdp.Modules.Shared.Storage.CdpDatabase"] = "cdp.db itself, on the gated engine",
         ["Cdp.Modules.Scheduling.Storage.JobsDatabase"] = "the jobs file: its own file, lock and single writer thread",
-        ["Cdp.Modules.Governance.Operations.DatabaseBackup"] = "opens a backup copy read-only to check it",
+        ["Cdp.Modules.Governance.Operations.LiteDb.DatabaseBackup"] = "opens a backup copy read-only to check it",
         ["Cdp.Modules.Shared.Storage.SerialEngine"] = "opens, and reopens after a failed write, the engine of the file its owner (CdpDatabase, JobsDatabase) names",
     };
 

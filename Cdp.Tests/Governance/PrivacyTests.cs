@@ -22,6 +22,8 @@ public sealed class PrivacyTests
         ["Cdp:Segments:buyers:Where"] = "performed \"Order Completed\" within 30d",
     };
 
+    public static TheoryData<string> Providers => CdpHost.Providers;
+
     private static string Now(int minutes = 0) => DateTime.UtcNow.AddMinutes(minutes).ToString("O");
 
     /// <summary>Jane: an anonymous visit, then identify (user id, email, phone), then two orders. Bob: an order.</summary>
@@ -50,10 +52,17 @@ public sealed class PrivacyTests
     private static Task<HttpResponseMessage> PostJson(HttpClient client, string path, object body) =>
         client.PostAsync(path, new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"));
 
-    /// <summary>Every event JSON in the raw log chunks, by sequence.</summary>
+    /// <summary>Every event JSON as stored (LiteDB's log chunks, or PostgreSQL's cdp_event_log rows), by sequence.</summary>
     private static Dictionary<long, string> RawLog(CdpHost host)
     {
         var result = new Dictionary<long, string>();
+        if (host.Service<Microsoft.Extensions.Options.IOptions<StorageOptions>>().Value.UsesPostgreSql)
+        {
+            using var cmd = host.Service<Cdp.Modules.Shared.Storage.PostgreSql.PostgresDatabase>().DataSource.CreateCommand("SELECT seq, body FROM cdp_event_log");
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) result[r.GetInt64(0)] = Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(1));
+            return result;
+        }
         foreach (var chunk in host.Service<CdpDatabase>().Collection("event_log").FindAll().ToList())
         {
             var seq = chunk["_id"].AsInt64;
@@ -113,10 +122,11 @@ public sealed class PrivacyTests
         again.GetProperty("requestedBy").GetString().Should().Be("ops");
     }
 
-    [Fact]
-    public async Task Events_still_waiting_for_the_processor_at_deletion_are_erased_too_and_never_attributed()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Events_still_waiting_for_the_processor_at_deletion_are_erased_too_and_never_attributed(string provider)
     {
-        using var host = new CdpHost(Settings);
+        using var host = await CdpHost.OnAsync(provider, Settings);
         await SeedAsync(host);
         var admin = host.AdminClient();
         var jane = await admin.ProfileId("user_id:u-jane");
@@ -144,10 +154,11 @@ public sealed class PrivacyTests
         (await admin.Profile("email:" + Email)).Should().BeNull();
     }
 
-    [Fact]
-    public async Task Delete_by_email_normalises_like_identity_does_and_unknown_people_are_404()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Delete_by_email_normalises_like_identity_does_and_unknown_people_are_404(string provider)
     {
-        using var host = new CdpHost(Settings);
+        using var host = await CdpHost.OnAsync(provider, Settings);
         await SeedAsync(host);
         var admin = host.AdminClient();
         var jane = await admin.ProfileId("user_id:u-jane");
@@ -168,10 +179,11 @@ public sealed class PrivacyTests
         (await PostJson(admin, "/api/privacy/deletions", new { identifierType = "email", value = Email })).StatusCode.Should().Be(HttpStatusCode.NotFound, "gone already");
     }
 
-    [Fact]
-    public async Task Reprocess_after_a_deletion_does_not_bring_the_person_back()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Reprocess_after_a_deletion_does_not_bring_the_person_back(string provider)
     {
-        using var host = new CdpHost(Settings);
+        using var host = await CdpHost.OnAsync(provider, Settings);
         await SeedAsync(host);
         var admin = host.AdminClient();
         var jane = await admin.ProfileId("user_id:u-jane");
@@ -190,10 +202,11 @@ public sealed class PrivacyTests
         host.Service<ISegmentMembership>().Members("buyers").Should().Equal(bob);
     }
 
-    [Fact]
-    public async Task Suppressed_identifiers_are_refused_at_collection_and_unsuppressing_lets_them_back()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Suppressed_identifiers_are_refused_at_collection_and_unsuppressing_lets_them_back(string provider)
     {
-        using var host = new CdpHost(Settings);
+        using var host = await CdpHost.OnAsync(provider, Settings);
         await SeedAsync(host);
         var admin = host.AdminClient();
         var tracking = host.TrackingClient();
@@ -263,10 +276,11 @@ public sealed class PrivacyTests
         (await analyst.Profile(jane)).Should().NotBeNull();
     }
 
-    [Fact]
-    public async Task Export_holds_profile_identifiers_consent_merges_events_memberships_and_history()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Export_holds_profile_identifiers_consent_merges_events_memberships_and_history(string provider)
     {
-        using var host = new CdpHost(Settings);
+        using var host = await CdpHost.OnAsync(provider, Settings);
         var tracking = host.TrackingClient();
         // a visitor profile and a known-user profile, merged by an event carrying both ids
         await tracking.Send("page", """{"anonymousId":"anon-jane","name":"Home","timestamp":"TS","context":{"consent":{"categoryPreferences":{"Advertising":true,"Analytics":false}}}}""".Replace("TS", Now(-10)));

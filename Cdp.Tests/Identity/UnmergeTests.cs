@@ -18,16 +18,19 @@ public sealed class UnmergeTests
     private const string BobLater = """{"type":"track","anonymousId":"bob-phone","event":"Order Completed","properties":{"revenue":30},"timestamp":"2026-02-04T12:00:00Z"}""";
     private const string AnnaLater = """{"type":"track","anonymousId":"anna-laptop","event":"Order Completed","properties":{"revenue":70},"timestamp":"2026-02-05T12:00:00Z"}""";
 
-    [Fact]
-    public async Task Unmerge_restores_both_people_exactly_and_survives_a_reprocess()
+    public static TheoryData<string> Providers => CdpHost.Providers;
+
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Unmerge_restores_both_people_exactly_and_survives_a_reprocess(string provider)
     {
-        using var reference = new CdpHost();
+        using var reference = await CdpHost.OnAsync(provider);
         await Run(reference, AnnaPage, AnnaSignUp, BobPage, BobProfile, BobLater, AnnaLater);
         var refAdmin = reference.AdminClient();
         var bobExpected = Comparable((await refAdmin.Profile("anonymous_id:bob-phone"))!.Value);
         var annaExpected = Comparable((await refAdmin.Profile("anonymous_id:anna-laptop"))!.Value);
 
-        using var host = new CdpHost();
+        using var host = await CdpHost.OnAsync(provider);
         await Run(host, AnnaPage, AnnaSignUp, BobPage, BobProfile, BobTypo, BobLater, AnnaLater);
         var admin = host.AdminClient();
         var merged = (await admin.Profile("anonymous_id:bob-phone"))!.Value;

@@ -1,3 +1,4 @@
+using Cdp.Modules.Shared.Storage;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -28,18 +29,24 @@ public sealed class SegmentMembershipTests
     private static string Identify(string anon, string traits, DateTimeOffset at) =>
         $$"""{"type":"identify","anonymousId":"{{anon}}","traits":{{traits}},"timestamp":"{{at.UtcDateTime:O}}"}""";
 
-    private static CdpHost Host(ManualClock clock, IDictionary<string, string?>? settings = null)
+    private static CdpHost Host(ManualClock clock, IDictionary<string, string?>? settings = null) =>
+        HostOn(StorageProviders.LiteDb, clock, settings).GetAwaiter().GetResult();
+
+    private static Task<CdpHost> HostOn(string provider, ManualClock clock, IDictionary<string, string?>? settings = null)
     {
         var all = new Dictionary<string, string?> { ["Cdp:SegmentEvaluation:SweepSchedule"] = "" };
         if (settings is not null) foreach (var (k, v) in settings) all[k] = v;
-        return new CdpHost(all, services: s => s.AddSingleton<TimeProvider>(clock));
+        return CdpHost.OnAsync(provider, all, services: s => s.AddSingleton<TimeProvider>(clock));
     }
 
-    [Fact]
-    public async Task The_seed_example_admits_dermatology_visitors_who_have_not_booked_and_explains_why()
+    public static TheoryData<string> Providers => CdpHost.Providers;
+
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task The_seed_example_admits_dermatology_visitors_who_have_not_booked_and_explains_why(string provider)
     {
         var clock = new ManualClock(Now);
-        using var host = Host(clock);
+        using var host = await HostOn(provider, clock);
         await Send(host,
             Page("anna", "/dermatology/acne", Now.AddDays(-3)), Page("anna", "/dermatology/eczema", Now.AddDays(-1)),
             Page("bob", "/dermatology/acne", Now.AddDays(-3)), Page("bob", "/dermatology/acne", Now.AddDays(-2)),
@@ -79,11 +86,12 @@ public sealed class SegmentMembershipTests
         entry.GetProperty("cause").GetString().Should().StartWith("event ");
     }
 
-    [Fact]
-    public async Task The_sweep_exits_a_member_whose_events_aged_out_at_midnight_UTC_of_the_30th_day()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task The_sweep_exits_a_member_whose_events_aged_out_at_midnight_UTC_of_the_30th_day(string provider)
     {
         var clock = new ManualClock(Now);
-        using var host = Host(clock);
+        using var host = await HostOn(provider, clock);
         // 29 days ago, at the first instant of that UTC day, and today
         var first = new DateTimeOffset(2026, 3, 2, 0, 0, 0, TimeSpan.Zero);
         await Send(host, Page("erin", "/dermatology/a", first), Page("erin", "/dermatology/b", Now));
@@ -104,11 +112,12 @@ public sealed class SegmentMembershipTests
         (last.GetProperty("change").GetString(), last.GetProperty("cause").GetString()).Should().Be(("exited", "time passed (sweep)"));
     }
 
-    [Fact]
-    public async Task Membership_follows_a_merge_and_an_unmerge()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Membership_follows_a_merge_and_an_unmerge(string provider)
     {
         var clock = new ManualClock(Now);
-        using var host = Host(clock);
+        using var host = await HostOn(provider, clock);
         // one derm page on each device: neither profile qualifies on its own
         await Send(host, Page("anna-laptop", "/dermatology/a", Now.AddDays(-2)), Page("anna-phone", "/dermatology/b", Now.AddDays(-1)),
             Identify("anna-phone", """{"email":"anna@example.com"}""", Now.AddHours(-3)));
