@@ -118,12 +118,18 @@ public sealed class EventLogDurabilityTests
         output.Should().Contain("invalid settings").And.Contain("Cdp:Sources:web:WriteKey");
     }
 
-    [Fact]
-    public async Task Acknowledged_events_survive_sigkill_right_after_the_ack_exactly_once()
+    public static TheoryData<string> Providers => CdpHost.Providers;
+
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Acknowledged_events_survive_sigkill_right_after_the_ack_exactly_once(string provider)
     {
         using var folder = new TempFolder();
+        var settings = provider == Cdp.Modules.Shared.Storage.StorageProviders.PostgreSql
+            ? new Dictionary<string, string> { ["Cdp:Storage:Provider"] = provider, ["Cdp:Storage:ConnectionString"] = await PostgresServer.CreateDatabaseAsync() }
+            : null;
         var acknowledged = new List<string>();
-        using (var cdp = await CdpProcess.StartAsync(folder.Path))
+        using (var cdp = await CdpProcess.StartAsync(folder.Path, settings))
         {
             var client = cdp.TrackingClient();
             var sends = Enumerable.Range(0, 400).Select(async i =>
@@ -150,7 +156,7 @@ public sealed class EventLogDurabilityTests
             await Task.WhenAll(sends.Select(t => t.ContinueWith(_ => { })));
         }
 
-        using (var cdp = await CdpProcess.StartAsync(folder.Path))
+        using (var cdp = await CdpProcess.StartAsync(folder.Path, settings))
         {
             var stored = new List<string>();
             long after = 0;
