@@ -100,8 +100,9 @@ public static class CdpApp
         var app = builder.Build();
         if (app.Services.GetRequiredService<IOptions<Cdp.Modules.Shared.Storage.StorageOptions>>().Value.UsesPostgreSql)
         {
-            // the schema is created or upgraded before any module reads or writes (PostgresUnavailableException: exit 6)
-            var applied = app.Services.GetRequiredService<Cdp.Modules.Shared.Storage.PostgreSql.ISchemaMigrations>().Apply();
+            // one Cdp per database (a second process: exit 2), then the schema is created or upgraded before any module reads
+            // or writes (PostgresUnavailableException: exit 6)
+            var applied = Cdp.Modules.Shared.Storage.PostgreSql.PostgresStorage.Open(app.Services);
             if (applied.Count > 0) app.Logger.LogInformation("PostgreSQL schema migrations applied: {Migrations}", string.Join(", ", applied.Select(m => $"{m.Module} {m.Version}: {m.Name}")));
         }
         else

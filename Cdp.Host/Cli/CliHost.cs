@@ -6,14 +6,14 @@ namespace Cdp.Host.Cli;
 
 /// <summary>
 /// Runs a CLI verb against the data file without serving HTTP: starts only the event log (and, when asked, the
-/// profile processor), runs the verb, stops them. Run verbs while the server is stopped: LiteDB opens the file directly.
+/// profile processor), runs the verb, stops them. Run verbs while the server is stopped: one Cdp process per database
+/// (LiteDB's file lock, PostgreSQL's instance lock) refuses them otherwise.
 /// </summary>
 internal static class CliHost
 {
     public static async Task<int> RunAsync(string[] args, bool withProcessor, Func<IServiceProvider, Task<int>> verb)
     {
         var builder = CdpApp.CreateBuilder(args);
-        PostgresStorage.RefuseUnlessLiteDb(builder.Configuration, "the verbs that open the database"); // they would open the LiteDB file instead
         var app = CdpApp.Build(builder);
         CdpApp.ValidateSettings(app.Services);
         var started = new List<IHostedService>();

@@ -7,8 +7,8 @@ namespace Cdp.Tests.Storage;
 
 /// <summary>
 /// Cdp:Storage:Provider and Cdp:Storage:ConnectionString: checked at start with messages that name the key (never the
-/// password); the server on PostgreSQL (schema at start, exit 6 when it cannot connect); the verbs that open the database
-/// refusing PostgreSQL in this version.
+/// password); the server and the verbs on PostgreSQL (schema at start, exit 6 when it cannot connect, one Cdp process per
+/// database); backup and restore of files refusing PostgreSQL.
 /// </summary>
 public sealed class StorageSettingsTests
 {
@@ -86,9 +86,8 @@ public sealed class StorageSettingsTests
     }
 
     [Theory]
-    [InlineData("reprocess", "reprocess: ", "the verbs that open the database")]
     [InlineData("backup", "backup: ", "backup and restore")]
-    public async Task The_verbs_that_open_the_database_refuse_PostgreSql_with_exit_2_and_open_no_LiteDB_file(string verb, string prefix, string what)
+    public async Task Backup_and_restore_of_files_refuse_PostgreSql_with_exit_2_and_open_no_LiteDB_file(string verb, string prefix, string what)
     {
         using var folder = new TempFolder();
         string[] args = [verb, .. verb == "backup" ? new[] { folder.File("copy") } : [],
@@ -150,5 +149,44 @@ public sealed class StorageSettingsTests
             ((string)cmd.ExecuteScalar()!).Should().Be("Activation,Collection,Governance,Identity,Matching,Pipeline,Profiles,Segments");
         }
         File.Exists(folder.File("cdp.db")).Should().BeFalse("every module keeps its data in PostgreSQL");
+    }
+
+    [SkippableFact]
+    public async Task On_PostgreSql_one_Cdp_process_uses_a_database_a_verb_waits_for_the_server_to_stop_and_then_works()
+    {
+        using var folder = new TempFolder();
+        var connectionString = await PostgresServer.CreateDatabaseAsync();
+        var settings = new Dictionary<string, string> { ["Cdp:Storage:Provider"] = "PostgreSql", ["Cdp:Storage:ConnectionString"] = connectionString };
+        string[] verbArgs = ["reprocess", "--Cdp:Storage:Provider=PostgreSql", "--Cdp:Storage:ConnectionString=" + connectionString,
+            $"--Cdp:Storage:Path={folder.File("cdp.db")}", $"--Cdp:Sources:web:WriteKey={CdpHost.WriteKey}", $"--Cdp:Admin:ApiKeys:ops:Key={CdpHost.AdminKey}"];
+        using (var server = await CdpProcess.StartAsync(folder.Path, settings))
+        {
+            var tracking = server.TrackingClient();
+            (await tracking.PostAsync("/v1/identify", new StringContent("""{"userId":"ann","traits":{"plan":"gold"}}""", System.Text.Encoding.UTF8, "application/json")))
+                .IsSuccessStatusCode.Should().BeTrue();
+            (await WaitForProfile(server.AdminClient())).Should().Contain("gold");
+
+            var (code, output) = await CdpProcess.RunToExitAsync(folder.Path, verbArgs);
+            code.Should().Be(DatabaseInUseException.ExitCode, output);
+            output.Should().Contain("reprocess: the PostgreSQL database Host=").And.Contain("is in use by another Cdp process (pid " + server.Pid + ")");
+            server.Kill();
+        }
+
+        var (after, log) = await CdpProcess.RunToExitAsync(folder.Path, verbArgs);
+        after.Should().Be(0, log);
+        using var again = await CdpProcess.StartAsync(folder.Path, settings);
+        (await WaitForProfile(again.AdminClient())).Should().Contain("gold", "the verb rebuilt the profile from the log");
+        File.Exists(folder.File("cdp.db")).Should().BeFalse();
+    }
+
+    private static async Task<string> WaitForProfile(HttpClient admin)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            var response = await admin.GetAsync("/api/profiles/user_id:ann");
+            if (response.IsSuccessStatusCode) return await response.Content.ReadAsStringAsync();
+            await Task.Delay(100);
+        }
+        return "";
     }
 }

@@ -12,11 +12,13 @@ namespace Cdp.Modules.Shared.Storage.PostgreSql;
 internal sealed class PostgresDatabase : IUnitOfWorkFactory, IDisposable, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
+    private readonly string _connectionString;
 
     public PostgresDatabase(string connectionString)
     {
         if (PostgresConnectionString.Problem(connectionString) is { } problem) throw new ArgumentException($"{PostgresConnectionString.Key} {problem}");
         Redacted = PostgresConnectionString.Redact(connectionString);
+        _connectionString = connectionString;
         _dataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = "cdp" }.Build();
     }
 
@@ -25,6 +27,26 @@ internal sealed class PostgresDatabase : IUnitOfWorkFactory, IDisposable, IAsync
 
     /// <summary>The pool itself, for what the methods below do not cover (COPY, batches, LISTEN).</summary>
     public NpgsqlDataSource DataSource => _dataSource;
+
+    /// <summary>
+    /// An open connection of its own, outside the pool, named <paramref name="applicationName"/> in pg_stat_activity: for
+    /// what must live as long as the process (a session lock), not return to a pool.
+    /// </summary>
+    public NpgsqlConnection OpenDedicated(string applicationName)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(_connectionString) { Pooling = false, ApplicationName = applicationName };
+        var connection = new NpgsqlConnection(builder.ConnectionString);
+        try
+        {
+            connection.Open();
+            return connection;
+        }
+        catch (Exception ex) when (IsConnectFailure(ex))
+        {
+            connection.Dispose();
+            throw new PostgresUnavailableException(Redacted, ex);
+        }
+    }
 
     /// <summary>An open connection from the pool; dispose it to give it back.</summary>
     public NpgsqlConnection Open()

@@ -19,6 +19,7 @@ public static class PostgresStorage
                 throw new InvalidOperationException($"the PostgreSQL database was asked for while {StorageOptions.Section}:Provider is {options.Provider}");
             return new PostgresDatabase(options.ConnectionString!);
         });
+        services.AddSingleton<PostgresInstanceLock>();
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<ISchemaMigrations>(sp => sp.GetRequiredService<SchemaMigrator>());
         return services;
@@ -37,4 +38,15 @@ public static class PostgresStorage
     }
 
     public const string ProviderKey = StorageOptions.Section + ":Provider";
+
+    /// <summary>
+    /// Before anything reads or writes PostgreSQL: this process becomes the one Cdp on the database
+    /// (<see cref="PostgresInstanceLock"/>, DatabaseInUseException otherwise) and the schema is created or upgraded.
+    /// Returns the migrations applied.
+    /// </summary>
+    public static IReadOnlyList<SchemaMigration> Open(IServiceProvider services)
+    {
+        services.GetRequiredService<PostgresInstanceLock>();
+        return services.GetRequiredService<ISchemaMigrations>().Apply();
+    }
 }

@@ -1,0 +1,56 @@
+using System.Globalization;
+using Npgsql;
+
+namespace Cdp.Modules.Shared.Storage.PostgreSql;
+
+/// <summary>
+/// One Cdp process per PostgreSQL database, as one per LiteDB file (DatabaseFileLock): the server and the CLI verbs take a
+/// session advisory lock on a connection of their own and hold it while they run. A second process (a verb while the
+/// server runs, or a second server) is refused with <see cref="DatabaseInUseException"/> (exit 2) naming the database and
+/// the process that holds it. PostgreSQL releases the lock when that connection ends, also when the process is killed.
+/// Several hosts on one database (issue #28) will replace this with a lock per role (one log writer, one processor).
+/// </summary>
+internal sealed class PostgresInstanceLock : IDisposable
+{
+    /// <summary>"cdp_host" in ASCII.</summary>
+    public const long Key = 0x6364705F686F7374;
+
+    private const string NamePrefix = "cdp pid ";
+
+    private readonly NpgsqlConnection _connection;
+
+    public PostgresInstanceLock(PostgresDatabase database)
+    {
+        _connection = database.OpenDedicated(NamePrefix + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        using var take = new NpgsqlCommand("SELECT pg_try_advisory_lock($1)", _connection);
+        take.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Key });
+        if ((bool)take.ExecuteScalar()!) return;
+        var holder = Holder();
+        _connection.Dispose();
+        throw new DatabaseInUseException($"the PostgreSQL database {database.Redacted}", holder);
+    }
+
+    /// <summary>The Cdp process holding the lock, from its connection's application name, when PostgreSQL shows it.</summary>
+    private int? Holder()
+    {
+        using var cmd = new NpgsqlCommand("""
+            SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = $1 AND l.objid::bigint = $2 AND l.objsubid = 1
+            """, _connection);
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (Key >> 32) & 0xFFFFFFFF });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Key & 0xFFFFFFFF });
+        object? found;
+        try
+        {
+            found = cmd.ExecuteScalar();
+        }
+        catch (PostgresException)
+        {
+            return null; // e.g. no right to read pg_stat_activity: the refusal still stands, without the pid
+        }
+        return found is string name && name.StartsWith(NamePrefix, StringComparison.Ordinal)
+            && int.TryParse(name.AsSpan(NamePrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+    }
+
+    public void Dispose() => _connection.Dispose();
+}
