@@ -9,9 +9,13 @@ namespace Cdp.Tests.Collection;
 
 public sealed class CsvImportTests : IDisposable
 {
-    private readonly CdpHost _host = new();
+    private CdpHost? _host;
 
-    public void Dispose() => _host.Dispose();
+    private CdpHost Host => _host ??= new CdpHost();
+
+    public static TheoryData<string> Providers => CdpHost.Providers;
+
+    public void Dispose() => _host?.Dispose();
 
     private const string Crm = """
         CustomerID,Email,First Name,Age,VIP,Signed Up
@@ -20,15 +24,17 @@ public sealed class CsvImportTests : IDisposable
         """;
 
     private Task<CsvImportReport> Import(string csv, string map, string? eventName = null) =>
-        _host.Service<ICsvImport>().ImportAsync(new MemoryStream(Encoding.UTF8.GetBytes(csv)),
+        Host.Service<ICsvImport>().ImportAsync(new MemoryStream(Encoding.UTF8.GetBytes(csv)),
             new CsvImportRequest("web", [map], eventName, "crm.csv"), null, CancellationToken.None);
 
     private List<JsonElement> Logged() =>
-        _host.Service<IEventLog>().ReadAfter(0, 100_000).Select(e => JsonDocument.Parse(e.Json).RootElement.Clone()).ToList();
+        Host.Service<IEventLog>().ReadAfter(0, 100_000).Select(e => JsonDocument.Parse(e.Json).RootElement.Clone()).ToList();
 
-    [Fact]
-    public async Task Each_row_becomes_an_identify_with_typed_traits()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Each_row_becomes_an_identify_with_typed_traits(string provider)
     {
+        _host = await CdpHost.OnAsync(provider);
         var report = await Import(Crm, "userId=CustomerID,traits.email=Email,traits.first_name=First Name,traits.age:number=Age,traits.vip:bool=VIP,timestamp=Signed Up");
         report.Should().BeEquivalentTo(new { RowsRead = 2L, Imported = 2L, AlreadyImported = 0L, Failed = 0L });
         var events = Logged();
@@ -55,9 +61,11 @@ public sealed class CsvImportTests : IDisposable
         e.GetProperty("properties").GetProperty("total").GetDecimal().Should().Be(19.90m);
     }
 
-    [Fact]
-    public async Task Importing_the_same_file_twice_changes_nothing()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Importing_the_same_file_twice_changes_nothing(string provider)
     {
+        _host = await CdpHost.OnAsync(provider);
         const string map = "userId=CustomerID,traits.email=Email";
         await Import(Crm, map);
         var again = await Import(Crm, map);
@@ -98,15 +106,15 @@ public sealed class CsvImportTests : IDisposable
     public async Task The_upload_endpoint_imports_for_admins_and_refuses_analysts()
     {
         var url = "/api/collection/imports?source=web&map=" + Uri.EscapeDataString("userId=CustomerID,traits.email=Email") + "&fileName=crm.csv";
-        var analyst = await _host.AdminClient(CdpHost.AnalystKey).PostAsync(url, new StringContent(Crm, Encoding.UTF8, "text/csv"));
+        var analyst = await Host.AdminClient(CdpHost.AnalystKey).PostAsync(url, new StringContent(Crm, Encoding.UTF8, "text/csv"));
         analyst.StatusCode.Should().Be(HttpStatusCode.Forbidden);
 
-        var response = await _host.AdminClient().PostAsync(url, new StringContent(Crm, Encoding.UTF8, "text/csv"));
+        var response = await Host.AdminClient().PostAsync(url, new StringContent(Crm, Encoding.UTF8, "text/csv"));
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         var report = await response.Content.ReadFromJsonAsync<CsvImportReport>();
         report!.Imported.Should().Be(2);
 
-        var bad = await _host.AdminClient().PostAsync("/api/collection/imports?source=nope&map=userId=CustomerID", new StringContent(Crm));
+        var bad = await Host.AdminClient().PostAsync("/api/collection/imports?source=nope&map=userId=CustomerID", new StringContent(Crm));
         bad.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await bad.Content.ReadAsStringAsync()).Should().Contain("unknown source 'nope'");
     }
@@ -118,26 +126,32 @@ public sealed class CsvImportTests : IDisposable
         for (var i = 0; i < 20_000; i++) sb.Append("c-").Append(i).Append(",u").Append(i).Append("@example.com\n");
         var report = await Import(sb.ToString(), "userId=CustomerID,traits.email=Email");
         report.Imported.Should().Be(20_000);
-        _host.Service<IEventLog>().LastSequence.Should().Be(20_000);
+        Host.Service<IEventLog>().LastSequence.Should().Be(20_000);
     }
 }
 
 public sealed class ImportVerbTests
 {
-    [Fact]
-    public async Task The_import_verb_writes_the_rows_into_the_database_and_prints_a_summary()
+    public static TheoryData<string> Providers => CdpHost.Providers;
+
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task The_import_verb_writes_the_rows_into_the_database_and_prints_a_summary(string provider)
     {
         using var folder = new TempFolder();
+        var postgres = provider == Cdp.Modules.Shared.Storage.StorageProviders.PostgreSql ? await PostgresServer.CreateDatabaseAsync() : null;
+        string[] storage = postgres is null ? [] : ["--Cdp:Storage:Provider=PostgreSql", "--Cdp:Storage:ConnectionString=" + postgres];
         var csv = folder.File("crm.csv");
         await File.WriteAllTextAsync(csv, "CustomerID,Email,Age\nc-1,jane@example.com,34\nc-2,john@example.com,abc\n");
-        var (exitCode, output) = await CdpProcess.RunToExitAsync(folder.Path, "import", csv, "--source", "web",
-            "--map", "userId=CustomerID,traits.email=Email,traits.age:number=Age",
+        string[] args = ["import", csv, "--source", "web", "--map", "userId=CustomerID,traits.email=Email,traits.age:number=Age",
             $"--Cdp:Storage:Path={folder.File("cdp.db")}", $"--Cdp:Sources:web:WriteKey={CdpHost.WriteKey}",
-            $"--Cdp:Admin:ApiKeys:ops:Key={CdpHost.AdminKey}");
+            $"--Cdp:Admin:ApiKeys:ops:Key={CdpHost.AdminKey}", .. storage];
+        var (exitCode, output) = await CdpProcess.RunToExitAsync(folder.Path, args);
         output.Should().Contain("2 rows read").And.Contain("1 imported").And.Contain("1 failed").And.Contain("'abc' is not a number");
         exitCode.Should().Be(3, "some rows failed");
 
-        using var cdp = await CdpProcess.StartAsync(folder.Path);
+        using var cdp = await CdpProcess.StartAsync(folder.Path, postgres is null ? null
+            : new Dictionary<string, string> { ["Cdp:Storage:Provider"] = provider, ["Cdp:Storage:ConnectionString"] = postgres });
         var page = await cdp.AdminClient().GetFromJsonAsync<JsonElement>("/api/collection/events");
         page.GetProperty("items").EnumerateArray().Single().GetProperty("payload").GetProperty("userId").GetString().Should().Be("c-1");
     }

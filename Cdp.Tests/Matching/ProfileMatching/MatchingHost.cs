@@ -28,6 +28,14 @@ internal static class MatchingHost
 
     public static IEnumerable<string> CommandLineSettings() => Settings().Select(kv => $"--{kv.Key}={kv.Value}");
 
+    /// <summary>The matching host on either storage provider (PostgreSql: a fresh database of the test cluster).</summary>
+    public static async Task<CdpHost> StartOn(string provider)
+    {
+        var host = await CdpHost.OnAsync(provider, Settings());
+        SeedModel(host);
+        return host;
+    }
+
     public static CdpHost Start(IDictionary<string, string?>? more = null, TempFolder? folder = null)
     {
         var host = new CdpHost(Settings(more), folder);

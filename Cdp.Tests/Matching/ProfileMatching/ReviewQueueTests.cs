@@ -8,10 +8,13 @@ namespace Cdp.Tests.Matching.ProfileMatching;
 
 public sealed class ReviewQueueTests
 {
-    [Fact]
-    public async Task Accept_merges_the_pair_with_a_probabilistic_merge_record_and_a_decided_pair_cannot_be_decided_again()
+    public static TheoryData<string> Providers => CdpHost.Providers;
+
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Accept_merges_the_pair_with_a_probabilistic_merge_record_and_a_decided_pair_cannot_be_decided_again(string provider)
     {
-        using var host = Start();
+        using var host = await StartOn(provider);
         await host.Seed(Mary1, Mary2);
         var admin = host.AdminClient();
         (await admin.Run()).Int("queuedForReview").Should().Be(1);
@@ -39,10 +42,11 @@ public sealed class ReviewQueueTests
         (await reject.Content.ReadAsStringAsync()).Should().Contain("unmerge");
     }
 
-    [Fact]
-    public async Task A_rejected_pair_is_never_suggested_again_even_after_one_side_is_merged_into_another_profile()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task A_rejected_pair_is_never_suggested_again_even_after_one_side_is_merged_into_another_profile(string provider)
     {
-        using var host = Start();
+        using var host = await StartOn(provider);
         // mary0 is older than both Marys: when mary2's email reaches it later, mary0's profile absorbs Mary 2
         await host.Seed(Identify("mary0", "{}"), Mary1, Mary2);
         var admin = host.AdminClient();
