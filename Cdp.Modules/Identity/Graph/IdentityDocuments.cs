@@ -37,11 +37,6 @@ internal static class IdentitySchema
     public static int DayOf(ulong packed) => (int)(packed & ((1 << 20) - 1));
 
     public static string TypeOf(string key) => key[..key.IndexOf(':')];
-
-    /// <summary>The document id of a key hash (identity_carriers): no identifier in clear text.</summary>
-    public static string HashId(UInt128 h) => h.ToString("x32");
-
-    public static UInt128 ParseHashId(string id) => UInt128.Parse(id, System.Globalization.NumberStyles.HexNumber);
 }
 
 internal sealed class NodeIdentifier(string key, DateTime first, DateTime last)

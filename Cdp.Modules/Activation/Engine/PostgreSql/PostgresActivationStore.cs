@@ -98,16 +98,16 @@ internal sealed class PostgresActivationStore(PostgresDatabase database) : IActi
         if (removed.Length > 0)
         {
             // a member the destination had stays known there (the vendor keeps the contact): remembered for erasure
-            batch.BatchCommands.Add(Command("""
+            batch.Add("""
                 INSERT INTO cdp_activation_departed (sync, profile, key)
                 SELECT sync, profile, key FROM cdp_activation_members WHERE sync = $1 AND profile = ANY($2) AND at_destination
                 ON CONFLICT (sync, profile) DO UPDATE SET key = excluded.key
-                """, Sync(sync), new NpgsqlParameter<string[]> { TypedValue = removed }));
-            batch.BatchCommands.Add(Command("DELETE FROM cdp_activation_members WHERE sync = $1 AND profile = ANY($2)",
-                Sync(sync), new NpgsqlParameter<string[]> { TypedValue = removed }));
+                """, Sync(sync), new NpgsqlParameter<string[]> { TypedValue = removed });
+            batch.Add("DELETE FROM cdp_activation_members WHERE sync = $1 AND profile = ANY($2)",
+                Sync(sync), new NpgsqlParameter<string[]> { TypedValue = removed });
         }
         if (kept.Count > 0)
-            batch.BatchCommands.Add(Command("""
+            batch.Add("""
                 INSERT INTO cdp_activation_members (sync, profile, key, hash, at_destination, rejected, reason, erased)
                 SELECT $1, * , false FROM unnest($2::text[], $3::bytea[], $4::bigint[], $5::boolean[], $6::boolean[], $7::bytea[])
                 ON CONFLICT (sync, profile) DO UPDATE SET key = excluded.key, hash = excluded.hash, at_destination = excluded.at_destination,
@@ -118,7 +118,7 @@ internal sealed class PostgresActivationStore(PostgresDatabase database) : IActi
                 new NpgsqlParameter<long[]> { TypedValue = kept.Select(m => m.Record!.Hash).ToArray() },
                 new NpgsqlParameter<bool[]> { TypedValue = kept.Select(m => m.Record!.AtDestination).ToArray() },
                 new NpgsqlParameter<bool[]> { TypedValue = kept.Select(m => m.Record!.Rejected).ToArray() },
-                new NpgsqlParameter<byte[]?[]> { TypedValue = kept.Select(m => m.Record!.Reason is { } reason ? Utf8(reason) : null).ToArray() }));
+                new NpgsqlParameter<byte[]?[]> { TypedValue = kept.Select(m => m.Record!.Reason is { } reason ? Utf8(reason) : null).ToArray() });
         if (batch.BatchCommands.Count > 0) batch.ExecuteNonQuery();
     });
 
@@ -321,13 +321,6 @@ internal sealed class PostgresActivationStore(PostgresDatabase database) : IActi
     }
 
     private static NpgsqlParameter<string> Sync(string sync) => new() { TypedValue = sync };
-
-    private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        command.Parameters.AddRange(parameters);
-        return command;
-    }
 
     /// <summary>A receipt as JSON (ErasureReceipt has get-only collections: written and read through this shape).</summary>
     private sealed record ReceiptRecord(string Id, DateTime At, List<ErasureEntry> Destinations)

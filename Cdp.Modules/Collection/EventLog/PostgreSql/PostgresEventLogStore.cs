@@ -73,8 +73,8 @@ internal sealed class PostgresEventLogStore(PostgresDatabase database) : IEventL
         using var batch = new NpgsqlBatch(conn);
         if (events.Count > 0)
         {
-            batch.BatchCommands.Add(Command("SELECT pg_advisory_xact_lock($1)", new NpgsqlParameter<long> { TypedValue = AppendLock }));
-            batch.BatchCommands.Add(Command("SELECT cdp_event_log_expect($1)", new NpgsqlParameter<long> { TypedValue = firstSequence - 1 }));
+            batch.Add("SELECT pg_advisory_xact_lock($1)", new NpgsqlParameter<long> { TypedValue = AppendLock });
+            batch.Add("SELECT cdp_event_log_expect($1)", new NpgsqlParameter<long> { TypedValue = firstSequence - 1 });
             var sources = new string[events.Count];
             var messageIds = new byte[events.Count][];
             var bodies = new byte[events.Count][];
@@ -84,22 +84,22 @@ internal sealed class PostgresEventLogStore(PostgresDatabase database) : IEventL
                 messageIds[i] = Encoding.UTF8.GetBytes(events[i].MessageId);
                 bodies[i] = events[i].Json;
             }
-            batch.BatchCommands.Add(Command(
+            batch.Add(
                 "INSERT INTO cdp_event_log (seq, at, source, message_id, body) " +
                 "SELECT $1 + e.n - 1, $2, e.s, e.m, e.b FROM unnest($3::text[], $4::bytea[], $5::bytea[]) WITH ORDINALITY AS e(s, m, b, n)",
                 new NpgsqlParameter<long> { TypedValue = firstSequence }, new NpgsqlParameter<DateTime> { TypedValue = at, NpgsqlDbType = NpgsqlDbType.TimestampTz },
                 new NpgsqlParameter<string[]> { TypedValue = sources }, new NpgsqlParameter<byte[][]> { TypedValue = messageIds },
-                new NpgsqlParameter<byte[][]> { TypedValue = bodies }));
+                new NpgsqlParameter<byte[][]> { TypedValue = bodies });
         }
         if (deadLetters.Count > 0)
         {
-            batch.BatchCommands.Add(Command(
+            batch.Add(
                 "INSERT INTO cdp_dead_letters (source, at, idx, errors, raw) SELECT d.s, $1, d.i, d.e, d.r FROM unnest($2::text[], $3::int[], $4::bytea[], $5::bytea[]) AS d(s, i, e, r)",
                 new NpgsqlParameter<DateTime> { TypedValue = at, NpgsqlDbType = NpgsqlDbType.TimestampTz },
                 new NpgsqlParameter<string[]> { TypedValue = deadLetters.Select(r => r.Source).ToArray() },
                 new NpgsqlParameter<int[]> { TypedValue = deadLetters.Select(r => r.Index).ToArray() },
                 new NpgsqlParameter<byte[][]> { TypedValue = deadLetters.Select(r => JsonSerializer.SerializeToUtf8Bytes(r.Errors.Select(x => new { field = x.Field, message = x.Message }))).ToArray() },
-                new NpgsqlParameter<byte[][]> { TypedValue = deadLetters.Select(r => Encoding.UTF8.GetBytes(r.Raw)).ToArray() }));
+                new NpgsqlParameter<byte[][]> { TypedValue = deadLetters.Select(r => Encoding.UTF8.GetBytes(r.Raw)).ToArray() });
         }
         if (batch.BatchCommands.Count == 0) return;
         try
@@ -112,13 +112,6 @@ internal sealed class PostgresEventLogStore(PostgresDatabase database) : IEventL
                 $"another writer appends to this event log: {ex.MessageText}, and this host numbered the next {firstSequence}. " +
                 "One Cdp host at a time may use a database (see README, PostgreSQL).", ex);
         }
-    }
-
-    private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        command.Parameters.AddRange(parameters);
-        return command;
     }
 
     public bool Contains(long sequence)

@@ -18,6 +18,11 @@ internal sealed class LiteIdentityStore(CdpDatabase db) : IIdentityStore
         public const string Carriers = "identity_carriers"; // _id: the key's hash in hex (no identifier in clear text), s: varint sequences
     }
 
+    /// <summary>The document id of a key hash (identity_carriers): no identifier in clear text.</summary>
+    private static string HashId(UInt128 h) => h.ToString("x32");
+
+    private static UInt128 ParseHashId(string id) => UInt128.Parse(id, System.Globalization.NumberStyles.HexNumber);
+
     public IEnumerable<IdentityNode> LiveNodes() =>
         db.Collection(Collections.Nodes).FindAll().Where(d => !d.ContainsKey("into")).Select(IdentityBson.Node);
 
@@ -38,7 +43,7 @@ internal sealed class LiteIdentityStore(CdpDatabase db) : IIdentityStore
     public IEnumerable<UnmergeDirective> Unmerges() => db.Collection(Collections.Unmerges).FindAll().Select(IdentityBson.Unmerge);
 
     public IEnumerable<(UInt128 Hash, List<long> Events)> Carriers() =>
-        db.Collection(Collections.Carriers).FindAll().Select(c => (IdentitySchema.ParseHashId(c["_id"].AsString), Varint.Decode(c["s"].AsBinary)));
+        db.Collection(Collections.Carriers).FindAll().Select(c => (ParseHashId(c["_id"].AsString), Varint.Decode(c["s"].AsBinary)));
 
     public IEnumerable<LinkRecord> Links(string? status = null) =>
         (status is null ? db.Collection(Collections.Links).FindAll() : db.Collection(Collections.Links).Find(Filter.EQ("st", status)))
@@ -69,8 +74,8 @@ internal sealed class LiteIdentityStore(CdpDatabase db) : IIdentityStore
             var carriers = db.GetCollection(Collections.Carriers);
             foreach (var (h, list) in c.Carriers)
             {
-                if (list.Count == 0) carriers.Delete(IdentitySchema.HashId(h));
-                else carriers.Upsert(new BsonDocument { ["_id"] = IdentitySchema.HashId(h), ["s"] = Varint.Encode(list) });
+                if (list.Count == 0) carriers.Delete(HashId(h));
+                else carriers.Upsert(new BsonDocument { ["_id"] = HashId(h), ["s"] = Varint.Encode(list) });
             }
         }
         var links = db.GetCollection(Collections.Links);
@@ -110,7 +115,7 @@ internal sealed class LiteIdentityStore(CdpDatabase db) : IIdentityStore
         foreach (var key in keys)
         {
             if (keyRecords.Delete(key)) identifiers++;
-            carriers.Delete(IdentitySchema.HashId(IdentitySchema.Hash(key)));
+            carriers.Delete(HashId(IdentitySchema.Hash(key)));
             if (quarantine.Delete("key:" + key)) quarantined++;
         }
         foreach (var m in mergeIds) if (merges.Delete(m)) mergeRecords++;

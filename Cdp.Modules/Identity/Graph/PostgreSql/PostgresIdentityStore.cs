@@ -142,45 +142,45 @@ internal sealed class PostgresIdentityStore(PostgresDatabase database) : IIdenti
         var pg = tx.Postgres();
         using var batch = new NpgsqlBatch(pg.Connection, pg.Transaction);
         if (c.DeletedNodes.Count > 0)
-            Add(batch, "DELETE FROM cdp_identity_nodes WHERE profile = ANY($1)", Array(c.DeletedNodes.ToArray()));
+            batch.Add("DELETE FROM cdp_identity_nodes WHERE profile = ANY($1)", Array(c.DeletedNodes.ToArray()));
         var nodes = c.NewNodes.Concat(c.ChangedNodes).ToList();
         if (nodes.Count > 0)
-            Add(batch, """
+            batch.Add("""
                 INSERT INTO cdp_identity_nodes (profile, into_profile, node) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])
                 ON CONFLICT (profile) DO UPDATE SET into_profile = excluded.into_profile, node = excluded.node
                 """,
                 Array(nodes.Select(n => n.Profile).ToArray()), Array(nodes.Select(n => n.Into).ToArray()),
                 Array(nodes.Select(n => n.Into == 0 ? IdentityRows.Node(n) : null).ToArray()));
         if (c.DeletedKeys.Count > 0)
-            Add(batch, "DELETE FROM cdp_identity_keys WHERE key = ANY($1)", Array(c.DeletedKeys.Select(IdentityRows.Utf8).ToArray()));
+            batch.Add("DELETE FROM cdp_identity_keys WHERE key = ANY($1)", Array(c.DeletedKeys.Select(IdentityRows.Utf8).ToArray()));
         var keys = c.NewKeys.Concat(c.ChangedKeys).ToList();
         if (keys.Count > 0)
-            Add(batch, """
+            batch.Add("""
                 INSERT INTO cdp_identity_keys (key, profile, joins) SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::int[])
                 ON CONFLICT (key) DO UPDATE SET profile = excluded.profile, joins = excluded.joins
                 """,
                 Array(keys.Select(k => IdentityRows.Utf8(k.Key)).ToArray()), Array(keys.Select(k => k.Profile).ToArray()), Array(keys.Select(k => k.Joins).ToArray()));
         if (c.DeletedMerges.Count > 0)
-            Add(batch, "DELETE FROM cdp_identity_merges WHERE id = ANY($1)", Array(c.DeletedMerges.ToArray()));
+            batch.Add("DELETE FROM cdp_identity_merges WHERE id = ANY($1)", Array(c.DeletedMerges.ToArray()));
         var merges = LastById(c.Merges, m => m.Id);
         if (merges.Count > 0)
-            Add(batch, """
+            batch.Add("""
                 INSERT INTO cdp_identity_merges (id, record) SELECT * FROM unnest($1::text[], $2::bytea[])
                 ON CONFLICT (id) DO UPDATE SET record = excluded.record
                 """,
                 Array(merges.Select(m => m.Id).ToArray()), Array(merges.Select(IdentityRows.Record).ToArray()));
         if (c.DeletedQuarantine.Count > 0)
-            Add(batch, "DELETE FROM cdp_identity_quarantine WHERE id = ANY($1)", Array(c.DeletedQuarantine.Select(IdentityRows.Utf8).ToArray()));
+            batch.Add("DELETE FROM cdp_identity_quarantine WHERE id = ANY($1)", Array(c.DeletedQuarantine.Select(IdentityRows.Utf8).ToArray()));
         var quarantine = LastById(c.Quarantine, q => q.Id);
         if (quarantine.Count > 0)
-            Add(batch, """
+            batch.Add("""
                 INSERT INTO cdp_identity_quarantine (id, kind, seq, record) SELECT * FROM unnest($1::bytea[], $2::text[], $3::bigint[], $4::bytea[])
                 ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, seq = excluded.seq, record = excluded.record
                 """,
                 Array(quarantine.Select(q => IdentityRows.Utf8(q.Id)).ToArray()), Array(quarantine.Select(q => q.Kind).ToArray()),
                 Array(quarantine.Select(q => q.Sequence).ToArray()), Array(quarantine.Select(IdentityRows.Record).ToArray()));
         if (c.Unmerge is { } u)
-            Add(batch, """
+            batch.Add("""
                 INSERT INTO cdp_identity_unmerges (id, merge_id, seq, loser, at) VALUES ($1, $2, $3, $4, $5)
                 ON CONFLICT (id) DO UPDATE SET merge_id = excluded.merge_id, seq = excluded.seq, loser = excluded.loser, at = excluded.at
                 """,
@@ -188,17 +188,17 @@ internal sealed class PostgresIdentityStore(PostgresDatabase database) : IIdenti
                 new NpgsqlParameter<long> { TypedValue = u.Sequence }, new NpgsqlParameter<long> { TypedValue = u.Loser },
                 new NpgsqlParameter<DateTime> { TypedValue = u.At, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         var gone = c.Carriers.Where(x => x.Events.Count == 0).Select(x => IdentityRows.HashBytes(x.Hash)).ToArray();
-        if (gone.Length > 0) Add(batch, "DELETE FROM cdp_identity_carriers WHERE hash = ANY($1)", Array(gone));
+        if (gone.Length > 0) batch.Add("DELETE FROM cdp_identity_carriers WHERE hash = ANY($1)", Array(gone));
         var carriers = c.Carriers.Where(x => x.Events.Count > 0).ToList();
         if (carriers.Count > 0)
-            Add(batch, """
+            batch.Add("""
                 INSERT INTO cdp_identity_carriers (hash, events) SELECT * FROM unnest($1::bytea[], $2::bytea[])
                 ON CONFLICT (hash) DO UPDATE SET events = excluded.events
                 """,
                 Array(carriers.Select(x => IdentityRows.HashBytes(x.Hash)).ToArray()), Array(carriers.Select(x => Varint.Encode(x.Events)).ToArray()));
         var links = LastById(c.Links, l => l.Id);
         if (links.Count > 0)
-            Add(batch, """
+            batch.Add("""
                 INSERT INTO cdp_identity_links (id, left_profile, right_profile, status, record) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bytea[])
                 ON CONFLICT (id) DO UPDATE SET left_profile = excluded.left_profile, right_profile = excluded.right_profile, status = excluded.status, record = excluded.record
                 """,
@@ -287,13 +287,6 @@ internal sealed class PostgresIdentityStore(PostgresDatabase database) : IIdenti
     }
 
     private static NpgsqlParameter<T[]> Array<T>(T[] values) => new() { TypedValue = values };
-
-    private static void Add(NpgsqlBatch batch, string sql, params NpgsqlParameter[] parameters)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        command.Parameters.AddRange(parameters);
-        batch.BatchCommands.Add(command);
-    }
 }
 
 /// <summary>The Identity module's migrations.</summary>

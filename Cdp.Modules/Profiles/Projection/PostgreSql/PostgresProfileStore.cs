@@ -96,14 +96,14 @@ internal sealed class PostgresProfileStore(PostgresDatabase database) : IProfile
         var pg = tx.Postgres();
         using var batch = new NpgsqlBatch(pg.Connection, pg.Transaction);
         if (c.DeletedProfiles.Count > 0)
-            Add(batch, "DELETE FROM cdp_profiles WHERE profile = ANY($1)", new NpgsqlParameter<long[]> { TypedValue = c.DeletedProfiles.ToArray() });
+            batch.Add("DELETE FROM cdp_profiles WHERE profile = ANY($1)", new NpgsqlParameter<long[]> { TypedValue = c.DeletedProfiles.ToArray() });
         if (c.ClearedTimelines.Count > 0)
-            Add(batch, ClearTimelines, new NpgsqlParameter<long[]> { TypedValue = c.ClearedTimelines.ToArray() });
+            batch.Add(ClearTimelines, new NpgsqlParameter<long[]> { TypedValue = c.ClearedTimelines.ToArray() });
         var gone = c.Chunks.Where(x => x.Part is null).Select(x => x.Id).ToArray();
-        if (gone.Length > 0) Add(batch, "DELETE FROM cdp_profile_timeline WHERE id = ANY($1)", new NpgsqlParameter<long[]> { TypedValue = gone });
+        if (gone.Length > 0) batch.Add("DELETE FROM cdp_profile_timeline WHERE id = ANY($1)", new NpgsqlParameter<long[]> { TypedValue = gone });
         var parts = c.Chunks.Where(x => x.Part is not null).GroupBy(x => x.Id).Select(g => g.Last()).ToList();
         if (parts.Count > 0)
-            Add(batch, """
+            batch.Add("""
                 INSERT INTO cdp_profile_timeline (id, sequences, times) SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])
                 ON CONFLICT (id) DO UPDATE SET sequences = excluded.sequences, times = excluded.times
                 """,
@@ -112,7 +112,7 @@ internal sealed class PostgresProfileStore(PostgresDatabase database) : IProfile
                 new NpgsqlParameter<byte[]?[]> { TypedValue = parts.Select(x => x.Part!.Times).ToArray() });
         var profiles = c.NewProfiles.Concat(c.ChangedProfiles).ToList();
         if (profiles.Count > 0)
-            Add(batch, """
+            batch.Add("""
                 INSERT INTO cdp_profiles (profile, into_profile, record) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])
                 ON CONFLICT (profile) DO UPDATE SET into_profile = excluded.into_profile, record = excluded.record
                 """,
@@ -121,7 +121,7 @@ internal sealed class PostgresProfileStore(PostgresDatabase database) : IProfile
                 new NpgsqlParameter<byte[][]> { TypedValue = profiles.Select(p => p.ToBytes()).ToArray() });
         var accounts = c.Accounts.GroupBy(a => a.GroupId, StringComparer.Ordinal).Select(g => g.Last()).ToList();
         if (accounts.Count > 0)
-            Add(batch, """
+            batch.Add("""
                 INSERT INTO cdp_profile_accounts (id, record) SELECT * FROM unnest($1::bytea[], $2::bytea[])
                 ON CONFLICT (id) DO UPDATE SET record = excluded.record
                 """,
@@ -152,13 +152,6 @@ internal sealed class PostgresProfileStore(PostgresDatabase database) : IProfile
         timeline.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = profiles.ToArray() });
         timeline.ExecuteNonQuery();
         return (live, mergedAway);
-    }
-
-    private static void Add(NpgsqlBatch batch, string sql, params NpgsqlParameter[] parameters)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        command.Parameters.AddRange(parameters);
-        batch.BatchCommands.Add(command);
     }
 }
 
