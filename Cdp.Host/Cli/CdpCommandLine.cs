@@ -16,7 +16,7 @@ internal sealed class CdpCommandLine
     /// <summary>Exit code of bad arguments (also System.CommandLine's for a parse error).</summary>
     public const int BadArguments = 1;
 
-    public const string VerbList = "Verbs: run (default), check-config, import, backup, restore, reprocess, unmerge, identity dry-run, match run, match evaluate, syncs, migrate. See README.md.";
+    public const string VerbList = "Verbs: run (default), check-config, import, backup, restore, reprocess, unmerge, identity dry-run, match run, match evaluate, syncs, migrate, storage copy. See README.md.";
 
     private const string SettingsNote = "Settings overrides --Cdp:Section:Key=value (or --Cdp:Section:Key value) go to the configuration, as for the server.";
 
@@ -85,6 +85,14 @@ internal sealed class CdpCommandLine
             "Exit 0 done, 1 a migration failed or the database is newer than this Cdp, 6 the database cannot be reached. On LiteDB there is nothing to migrate.") { dryRun };
         migrate.SetAction((r, _) => MigrateVerb.RunAsync(r.GetValue(dryRun), _settings, Console.Out, Console.Error));
         _root.Subcommands.Add(migrate);
+
+        var to = new Option<string?>("--to") { Description = "the connection string of the empty PostgreSQL database to copy into", HelpName = "connection string" };
+        var copy = new Command("copy", "Copy this LiteDB installation (log, identity, profiles, segments, syncs' state, matching, audit, privacy) into an empty PostgreSQL database " +
+            "and verify each record set (count and checksum). Stop the server first. Exit 0 copied and verified, 1 a set differs, 2 refused (not LiteDB, target not empty, file in use), 6 PostgreSQL unreachable.") { to };
+        copy.SetAction((r, _) => StorageCopyVerb.RunAsync(r.GetValue(to), _settings, Console.Out, Console.Error));
+        var storageCommand = new Command("storage", "Storage: copy an installation to PostgreSQL.") { copy };
+        storageCommand.SetAction(_ => Usage("usage: cdp storage copy --to <connection string> (cdp storage copy --help)"));
+        _root.Subcommands.Add(storageCommand);
 
         foreach (var command in Commands(_root))
         foreach (var option in command.Options)

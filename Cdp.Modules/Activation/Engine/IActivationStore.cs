@@ -65,6 +65,34 @@ internal interface IActivationStore
     IReadOnlyList<string> OpenErasures();
 
     void SaveErasure(ErasureReceipt receipt);
+
+    /// <summary>Every sync's member records (for storage copy).</summary>
+    IEnumerable<(string Sync, string Profile, MemberRecord Record)> AllMembers();
+
+    /// <summary>Every departed member (for storage copy).</summary>
+    IEnumerable<(string Sync, string Profile, string Key)> AllDeparted();
+
+    /// <summary>Every per-sync remote value (for storage copy).</summary>
+    IEnumerable<(string Sync, string Name, string Value)> AllRemote();
+
+    /// <summary>Every erasure receipt, open or done (for storage copy).</summary>
+    IEnumerable<ErasureReceipt> AllErasures();
+
+    /// <summary>Stores records as they are: members with their erased mark, departed members, remote values, runs under their own ids (later runs continue after them), receipts (for storage copy).</summary>
+    void Import(ActivationImport records);
+}
+
+/// <summary>What <see cref="IActivationStore.Import"/> stores; any list may be empty.</summary>
+internal sealed record ActivationImport(
+    IReadOnlyList<(string Sync, string Profile, MemberRecord Record)> Members,
+    IReadOnlyList<(string Sync, string Profile, string Key)> Departed,
+    IReadOnlyList<(string Sync, string Name, string Value)> Remote,
+    IReadOnlyList<SyncRunReport> Runs,
+    IReadOnlyList<ErasureReceipt> Erasures)
+{
+    public static ActivationImport Of(IReadOnlyList<(string, string, MemberRecord)>? members = null, IReadOnlyList<(string, string, string)>? departed = null,
+        IReadOnlyList<(string, string, string)>? remote = null, IReadOnlyList<SyncRunReport>? runs = null, IReadOnlyList<ErasureReceipt>? erasures = null) =>
+        new(members ?? [], departed ?? [], remote ?? [], runs ?? [], erasures ?? []);
 }
 
 /// <summary>The erasures one deletion owes at the destinations, one entry per destination.</summary>

@@ -16,4 +16,7 @@ internal interface IDeadLetterStore
 
     /// <summary>Inside the caller's transaction: deletes the dead letters <paramref name="ids"/>; returns how many.</summary>
     long Delete(IUnitOfWork tx, IReadOnlyCollection<long> ids);
+
+    /// <summary>Stores dead letters under their own ids, which later ones continue after (for storage copy).</summary>
+    void Import(IReadOnlyList<DeadLetter> letters);
 }

@@ -11,4 +11,7 @@ internal interface IImportLedger
 
     /// <summary>Records <paramref name="messageIds"/> (after their events are in the log; recording one twice is harmless).</summary>
     void Record(IReadOnlyCollection<string> messageIds);
+
+    /// <summary>Every recorded messageId (for storage copy).</summary>
+    IEnumerable<string> All();
 }

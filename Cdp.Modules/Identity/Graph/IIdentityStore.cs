@@ -36,6 +36,18 @@ internal interface IIdentityStore
     IEnumerable<LinkRecord> Links(string? status = null);
 
     /// <summary>A batch's staged changes, in the caller's transaction.</summary>
+    /// <summary>Every node, live and merged away (for storage copy).</summary>
+    IEnumerable<IdentityNode> AllNodes();
+
+    /// <summary>Every identifier's key record (for storage copy).</summary>
+    IEnumerable<KeyRecord> AllKeys();
+
+    /// <summary>Every merge record (for storage copy).</summary>
+    IEnumerable<MergeRecord> AllMerges();
+
+    /// <summary>Every quarantine entry (for storage copy).</summary>
+    IEnumerable<QuarantineRecord> AllQuarantine();
+
     void Write(IUnitOfWork tx, IdentityChanges changes);
 
     /// <summary>

@@ -48,6 +48,15 @@ internal interface IMatchingStore
     void UpdateReviews(IReadOnlyList<ReviewItem> items);
 
     long DeleteReviewsInvolving(IUnitOfWork tx, IReadOnlySet<long> profiles);
+
+    /// <summary>Every kept run report with its id and start (for storage copy).</summary>
+    IEnumerable<(string Id, DateTime At, string Json)> AllRuns();
+
+    /// <summary>The profiles the journal holds, read without consuming it (for storage copy).</summary>
+    IReadOnlyCollection<long> JournalProfiles();
+
+    /// <summary>Every review item, whatever its status (for storage copy).</summary>
+    IEnumerable<ReviewItem> AllReviews();
 }
 
 /// <summary>A trained model as stored: the comparisons' fingerprint, the prior and the m and u probabilities per comparison level.</summary>

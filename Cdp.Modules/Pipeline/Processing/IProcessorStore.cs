@@ -34,6 +34,9 @@ internal interface IProcessorStore
     IEnumerable<ProcessorFailureView> AllFailures();
 
     long DeleteFailures(IUnitOfWork tx, IReadOnlyCollection<long> sequences);
+
+    /// <summary>Stores a set-aside event as it is, attempts and discard included (for storage copy).</summary>
+    void ImportFailure(IUnitOfWork tx, ProcessorFailureView failure);
 }
 
 /// <summary>What failed, as kept (already truncated): the exception's type, message and stack.</summary>

@@ -27,6 +27,15 @@ internal interface IProfileStore
 
     AccountState? Account(string groupId, ProfileLimits limits);
 
+    /// <summary>Every profile, live and merged away, in profile order (for storage copy).</summary>
+    IEnumerable<ProfileState> All();
+
+    /// <summary>Every sealed timeline chunk by its id (for storage copy).</summary>
+    IEnumerable<(long Id, TimelinePart Part)> AllChunks();
+
+    /// <summary>Every account by its group id (for storage copy).</summary>
+    IEnumerable<(string GroupId, AccountState Account)> AllAccounts(ProfileLimits limits);
+
     void Write(IUnitOfWork tx, ProfileChanges changes);
 
     /// <summary>A reprocess: every profile, timeline chunk and account goes.</summary>

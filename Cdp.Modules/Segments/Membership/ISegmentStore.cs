@@ -42,6 +42,15 @@ internal interface ISegmentStore
 
     /// <summary>Every entry of these profiles, oldest first.</summary>
     List<MembershipEntry> HistoryOf(IReadOnlyCollection<long> profiles);
+
+    /// <summary>Every member of a segment with the time it entered (for storage copy).</summary>
+    IEnumerable<(string Profile, DateTime At)> Members(int segmentNo);
+
+    /// <summary>Every definition, read without the segment lock (for storage copy).</summary>
+    List<SegmentDefinition> Definitions();
+
+    /// <summary>The next segment number as stored (null when none was ever given out), without taking it (for storage copy).</summary>
+    int? StoredNextNumber();
 }
 
 /// <summary>Segment state inside one locked transaction (see <see cref="ISegmentStore.Lock"/>).</summary>
@@ -86,6 +95,12 @@ internal interface ISegmentWrites
     void ClearMembers(int segmentNo);
 
     void AppendHistory(MembershipEntry entry);
+
+    /// <summary>History entries stored under their own ids, which later appends continue after (for storage copy).</summary>
+    void ImportHistory(IReadOnlyList<MembershipEntry> entries);
+
+    /// <summary>Stores the next segment number (for storage copy).</summary>
+    void SetNextNumber(int next);
 
     long DeleteHistoryOf(IReadOnlyCollection<long> profiles);
 

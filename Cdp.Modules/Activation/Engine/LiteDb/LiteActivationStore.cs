@@ -186,6 +186,51 @@ internal sealed class LiteActivationStore : IActivationStore
         db.Collection(Erasures).FindAll().Select(ActivationBson.Receipt).Where(r => r.Open).Select(r => r.Id).ToList();
 
     public void SaveErasure(ErasureReceipt receipt) => db.InTransaction(d => d.GetCollection(Erasures).Upsert(ActivationBson.ToBson(receipt)));
+
+    private static (string Sync, string Profile) SplitId(string id)
+    {
+        var bar = id.IndexOf('|');
+        return (id[..bar], id[(bar + 1)..]);
+    }
+
+    public IEnumerable<(string Sync, string Profile, MemberRecord Record)> AllMembers() =>
+        db.Collection(MembersCollection).FindAll().Select(d => { var (sync, profile) = SplitId(d["_id"].AsString); return (sync, profile, Record(d)); });
+
+    public IEnumerable<(string Sync, string Profile, string Key)> AllDeparted() =>
+        db.Collection(Departed).FindAll().Select(d => { var (sync, profile) = SplitId(d["_id"].AsString); return (sync, profile, d["k"].AsString); });
+
+    public IEnumerable<(string Sync, string Name, string Value)> AllRemote() =>
+        db.Collection(Syncs).FindAll().SelectMany(d => d.Where(f => f.Key != "_id" && f.Value.IsString).Select(f => (d["_id"].AsString, f.Key, f.Value.AsString)));
+
+    public IEnumerable<ErasureReceipt> AllErasures() => db.Collection(Erasures).FindAll().Select(ActivationBson.Receipt);
+
+    public void Import(ActivationImport records) => db.InTransaction(d =>
+    {
+        var members = d.GetCollection(MembersCollection, BsonAutoId.Int64);
+        foreach (var (sync, profile, r) in records.Members)
+        {
+            var doc = new BsonDocument
+            {
+                ["_id"] = Id(sync, profile), ["k"] = r.Key, ["h"] = r.Hash, ["v"] = r.AtDestination, ["r"] = r.Rejected,
+                ["e"] = r.Reason is null ? BsonValue.Null : new BsonValue(r.Reason),
+            };
+            if (r.Erased) doc[ErasedField] = true;
+            members.Upsert(doc);
+        }
+        var departed = d.GetCollection(Departed, BsonAutoId.Int64);
+        foreach (var (sync, profile, key) in records.Departed) departed.Upsert(new BsonDocument { ["_id"] = Id(sync, profile), ["k"] = key });
+        var syncs = d.GetCollection(Syncs, BsonAutoId.Int64);
+        foreach (var (sync, name, value) in records.Remote)
+        {
+            var doc = syncs.FindById(sync) ?? new BsonDocument { ["_id"] = sync };
+            doc[name] = value;
+            syncs.Upsert(doc);
+        }
+        var runs = d.GetCollection(Runs, BsonAutoId.Int64);
+        foreach (var run in records.Runs) runs.Upsert(ActivationBson.ToBson(run));
+        var erasures = d.GetCollection(Erasures);
+        foreach (var receipt in records.Erasures) erasures.Upsert(ActivationBson.ToBson(receipt));
+    });
 }
 
 /// <summary>Activation's LiteDB documents (field names as they have always been stored).</summary>

@@ -310,6 +310,86 @@ internal sealed class PostgresActivationStore(PostgresDatabase database) : IActi
         cmd.ExecuteNonQuery();
     }
 
+    public IEnumerable<(string Sync, string Profile, MemberRecord Record)> AllMembers()
+    {
+        using var cmd = dataSource.CreateCommand($"SELECT {MemberColumns}, sync FROM cdp_activation_members");
+        using var r = cmd.ExecuteReader();
+        var result = new List<(string, string, MemberRecord)>();
+        while (r.Read()) result.Add((r.GetString(7), r.GetString(0), Record(r)));
+        return result;
+    }
+
+    public IEnumerable<(string Sync, string Profile, string Key)> AllDeparted()
+    {
+        using var cmd = dataSource.CreateCommand("SELECT sync, profile, key FROM cdp_activation_departed");
+        using var r = cmd.ExecuteReader();
+        var result = new List<(string, string, string)>();
+        while (r.Read()) result.Add((r.GetString(0), r.GetString(1), Text(r, 2)));
+        return result;
+    }
+
+    public IEnumerable<(string Sync, string Name, string Value)> AllRemote()
+    {
+        using var cmd = dataSource.CreateCommand("SELECT sync, name, value FROM cdp_activation_remote");
+        using var r = cmd.ExecuteReader();
+        var result = new List<(string, string, string)>();
+        while (r.Read()) result.Add((r.GetString(0), r.GetString(1), Text(r, 2)));
+        return result;
+    }
+
+    public IEnumerable<ErasureReceipt> AllErasures()
+    {
+        using var cmd = dataSource.CreateCommand("SELECT record FROM cdp_activation_erasures");
+        using var r = cmd.ExecuteReader();
+        var result = new List<ErasureReceipt>();
+        while (r.Read()) result.Add(ReceiptRecord.Read(r.GetFieldValue<byte[]>(0)));
+        return result;
+    }
+
+    public void Import(ActivationImport records) => database.InTransaction((c, t) =>
+    {
+        using var batch = new NpgsqlBatch(c, t);
+        if (records.Members.Count > 0)
+            batch.Add("""
+                INSERT INTO cdp_activation_members (sync, profile, key, hash, at_destination, rejected, reason, erased)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bigint[], $5::boolean[], $6::boolean[], $7::bytea[], $8::boolean[])
+                """,
+                new NpgsqlParameter<string[]> { TypedValue = records.Members.Select(m => m.Sync).ToArray() },
+                new NpgsqlParameter<string[]> { TypedValue = records.Members.Select(m => m.Profile).ToArray() },
+                new NpgsqlParameter<byte[][]> { TypedValue = records.Members.Select(m => Utf8(m.Record.Key)).ToArray() },
+                new NpgsqlParameter<long[]> { TypedValue = records.Members.Select(m => m.Record.Hash).ToArray() },
+                new NpgsqlParameter<bool[]> { TypedValue = records.Members.Select(m => m.Record.AtDestination).ToArray() },
+                new NpgsqlParameter<bool[]> { TypedValue = records.Members.Select(m => m.Record.Rejected).ToArray() },
+                new NpgsqlParameter<byte[]?[]> { TypedValue = records.Members.Select(m => m.Record.Reason is { } reason ? Utf8(reason) : null).ToArray() },
+                new NpgsqlParameter<bool[]> { TypedValue = records.Members.Select(m => m.Record.Erased).ToArray() });
+        if (records.Departed.Count > 0)
+            batch.Add("INSERT INTO cdp_activation_departed (sync, profile, key) SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])",
+                new NpgsqlParameter<string[]> { TypedValue = records.Departed.Select(m => m.Sync).ToArray() },
+                new NpgsqlParameter<string[]> { TypedValue = records.Departed.Select(m => m.Profile).ToArray() },
+                new NpgsqlParameter<byte[][]> { TypedValue = records.Departed.Select(m => Utf8(m.Key)).ToArray() });
+        if (records.Remote.Count > 0)
+            batch.Add("INSERT INTO cdp_activation_remote (sync, name, value) SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])",
+                new NpgsqlParameter<string[]> { TypedValue = records.Remote.Select(m => m.Sync).ToArray() },
+                new NpgsqlParameter<string[]> { TypedValue = records.Remote.Select(m => m.Name).ToArray() },
+                new NpgsqlParameter<byte[][]> { TypedValue = records.Remote.Select(m => Utf8(m.Value)).ToArray() });
+        if (records.Runs.Count > 0)
+        {
+            batch.Add("INSERT INTO cdp_activation_runs (id, sync, status, record) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[])",
+                new NpgsqlParameter<long[]> { TypedValue = records.Runs.Select(r => r.Id).ToArray() },
+                new NpgsqlParameter<string[]> { TypedValue = records.Runs.Select(r => r.Sync).ToArray() },
+                new NpgsqlParameter<string[]> { TypedValue = records.Runs.Select(r => r.Status).ToArray() },
+                new NpgsqlParameter<byte[][]> { TypedValue = records.Runs.Select(r => JsonSerializer.SerializeToUtf8Bytes(r, Json)).ToArray() });
+            // later runs take ids after the imported ones
+            batch.Add("SELECT setval(pg_get_serial_sequence('cdp_activation_runs', 'id'), (SELECT max(id) FROM cdp_activation_runs))");
+        }
+        if (records.Erasures.Count > 0)
+            batch.Add("INSERT INTO cdp_activation_erasures (id, open, record) SELECT * FROM unnest($1::text[], $2::boolean[], $3::bytea[])",
+                new NpgsqlParameter<string[]> { TypedValue = records.Erasures.Select(r => r.Id).ToArray() },
+                new NpgsqlParameter<bool[]> { TypedValue = records.Erasures.Select(r => r.Open).ToArray() },
+                new NpgsqlParameter<byte[][]> { TypedValue = records.Erasures.Select(ReceiptRecord.Write).ToArray() });
+        if (batch.BatchCommands.Count > 0) batch.ExecuteNonQuery();
+    });
+
     private static SyncRunReport RunRecord(byte[] record) => JsonSerializer.Deserialize<SyncRunReport>(record, Json)!;
 
     private static List<SyncRunReport> Runs(NpgsqlCommand cmd)

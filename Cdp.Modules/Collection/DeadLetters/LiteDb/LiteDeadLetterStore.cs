@@ -26,6 +26,13 @@ internal sealed class LiteDeadLetterStore(CdpDatabase db) : IDeadLetterStore
         return deleted;
     }
 
+    public void Import(IReadOnlyList<DeadLetter> letters) => db.InTransaction(d => d.GetCollection(EventLogSchema.DeadLetters, BsonAutoId.Int64)
+        .Insert(letters.Select(l => new BsonDocument
+        {
+            ["_id"] = l.Id, ["src"] = l.Source, ["at"] = l.ReceivedAt, ["index"] = l.Index,
+            ["errors"] = new BsonArray(l.Errors.Select(e => new BsonDocument { ["field"] = e.Field, ["message"] = e.Message })), ["raw"] = l.Raw,
+        })));
+
     private static DeadLetter FromBson(BsonDocument d) => new(
         d["_id"].AsInt64,
         d["src"].AsString,

@@ -38,6 +38,28 @@ internal sealed class PostgresDeadLetterStore(PostgresDatabase database) : IDead
         return cmd.ExecuteNonQuery();
     }
 
+    public void Import(IReadOnlyList<DeadLetter> letters)
+    {
+        if (letters.Count == 0) return;
+        database.InTransaction((c, t) =>
+        {
+            using var batch = new NpgsqlBatch(c, t);
+            batch.Add("""
+                INSERT INTO cdp_dead_letters (id, source, at, idx, errors, raw) OVERRIDING SYSTEM VALUE
+                SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::bytea[], $6::bytea[])
+                """,
+                new NpgsqlParameter<long[]> { TypedValue = letters.Select(l => l.Id).ToArray() },
+                new NpgsqlParameter<string[]> { TypedValue = letters.Select(l => l.Source).ToArray() },
+                new NpgsqlParameter<DateTime[]> { TypedValue = letters.Select(l => l.ReceivedAt.ToUniversalTime()).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.TimestampTz },
+                new NpgsqlParameter<int[]> { TypedValue = letters.Select(l => l.Index).ToArray() },
+                new NpgsqlParameter<byte[][]> { TypedValue = letters.Select(l => JsonSerializer.SerializeToUtf8Bytes(l.Errors.Select(e => new StoredError(e.Field, e.Message)).ToList())).ToArray() },
+                new NpgsqlParameter<byte[][]> { TypedValue = letters.Select(l => Encoding.UTF8.GetBytes(l.Raw)).ToArray() });
+            // later dead letters take ids after the imported ones
+            batch.Add("SELECT setval(pg_get_serial_sequence('cdp_dead_letters', 'id'), (SELECT max(id) FROM cdp_dead_letters))");
+            batch.ExecuteNonQuery();
+        });
+    }
+
     private static DeadLetter Read(NpgsqlDataReader r) => new(
         r.GetInt64(0), r.GetString(1), r.GetFieldValue<DateTime>(2), r.GetInt32(3),
         JsonSerializer.Deserialize<List<StoredError>>(r.GetFieldValue<byte[]>(4))!.Select(e => new DeadLetterError(e.Field, e.Message)).ToList(),

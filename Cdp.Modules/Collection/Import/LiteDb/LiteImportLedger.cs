@@ -12,6 +12,8 @@ internal sealed class LiteImportLedger(CdpDatabase db) : IImportLedger
         .Where(Filter.In("_id", messageIds.Select(id => new BsonValue(id)).ToList())).Select((BsonExpression)"{_id}").ToList()
         .Select(d => d["_id"].AsString).ToHashSet(StringComparer.Ordinal);
 
+    public IEnumerable<string> All() => db.Collection(Collection).FindAll().Select(d => d["_id"].AsString);
+
     public void Record(IReadOnlyCollection<string> messageIds) =>
         db.InTransaction(d => d.GetCollection(Collection).Upsert(messageIds.Select(id => new BsonDocument { ["_id"] = id })));
 }

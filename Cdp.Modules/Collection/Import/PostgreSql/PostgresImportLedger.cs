@@ -19,6 +19,15 @@ internal sealed class PostgresImportLedger(PostgresDatabase database) : IImportL
         return seen;
     }
 
+    public IEnumerable<string> All()
+    {
+        using var cmd = dataSource.CreateCommand("SELECT message_id FROM cdp_import_ledger");
+        using var reader = cmd.ExecuteReader();
+        var all = new List<string>();
+        while (reader.Read()) all.Add(Encoding.UTF8.GetString(reader.GetFieldValue<byte[]>(0)));
+        return all;
+    }
+
     public void Record(IReadOnlyCollection<string> messageIds)
     {
         using var cmd = dataSource.CreateCommand("INSERT INTO cdp_import_ledger (message_id) SELECT unnest($1::bytea[]) ON CONFLICT DO NOTHING");

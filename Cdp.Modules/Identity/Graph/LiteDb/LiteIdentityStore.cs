@@ -49,6 +49,14 @@ internal sealed class LiteIdentityStore(CdpDatabase db) : IIdentityStore
         (status is null ? db.Collection(Collections.Links).FindAll() : db.Collection(Collections.Links).Find(Filter.EQ("st", status)))
         .Select(IdentityBson.Link);
 
+    public IEnumerable<IdentityNode> AllNodes() => db.Collection(Collections.Nodes).FindAll().Select(IdentityBson.Node);
+
+    public IEnumerable<KeyRecord> AllKeys() => db.Collection(Collections.Keys).FindAll().Select(IdentityBson.Key);
+
+    public IEnumerable<MergeRecord> AllMerges() => db.Collection(Collections.Merges).FindAll().Select(IdentityBson.Merge);
+
+    public IEnumerable<QuarantineRecord> AllQuarantine() => db.Collection(Collections.Quarantine).FindAll().Select(IdentityBson.Quarantine);
+
     public void Write(IUnitOfWork tx, IdentityChanges c)
     {
         var db = tx.Lite();

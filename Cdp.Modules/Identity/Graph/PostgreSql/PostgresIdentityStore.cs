@@ -137,6 +137,36 @@ internal sealed class PostgresIdentityStore(PostgresDatabase database) : IIdenti
         return Records<LinkRecord>(cmd);
     }
 
+    public IEnumerable<IdentityNode> AllNodes()
+    {
+        using var cmd = dataSource.CreateCommand("SELECT profile, into_profile, node FROM cdp_identity_nodes");
+        using var r = cmd.ExecuteReader();
+        var result = new List<IdentityNode>();
+        while (r.Read()) result.Add(IdentityRows.Node(r.GetInt64(0), r.GetInt64(1), r.IsDBNull(2) ? null : r.GetFieldValue<byte[]>(2)));
+        return result;
+    }
+
+    public IEnumerable<KeyRecord> AllKeys()
+    {
+        using var cmd = dataSource.CreateCommand("SELECT key, profile, joins FROM cdp_identity_keys");
+        using var r = cmd.ExecuteReader();
+        var result = new List<KeyRecord>();
+        while (r.Read()) result.Add(new KeyRecord(System.Text.Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(0)), r.GetInt64(1)) { Joins = r.GetInt32(2) });
+        return result;
+    }
+
+    public IEnumerable<MergeRecord> AllMerges()
+    {
+        using var cmd = dataSource.CreateCommand("SELECT record FROM cdp_identity_merges");
+        return Records<MergeRecord>(cmd);
+    }
+
+    public IEnumerable<QuarantineRecord> AllQuarantine()
+    {
+        using var cmd = dataSource.CreateCommand("SELECT record FROM cdp_identity_quarantine");
+        return Records<QuarantineRecord>(cmd);
+    }
+
     public void Write(IUnitOfWork tx, IdentityChanges c)
     {
         var pg = tx.Postgres();

@@ -138,6 +138,19 @@ internal sealed class LiteMatchingStore(CdpDatabase db) : IMatchingStore
         return (total, ordered.Offset(skip).Limit(take).ToList().Select(ReviewBson.Item).ToList());
     }
 
+    public IEnumerable<(string Id, DateTime At, string Json)> AllRuns() =>
+        db.Collection(Runs).FindAll().Select(d => (d["_id"].AsString, d["at"].AsDateTime.ToUniversalTime(), d["json"].AsString));
+
+    public IReadOnlyCollection<long> JournalProfiles()
+    {
+        var after = db.Collection(State).FindById(StateId)?["journal"].AsInt64 ?? 0;
+        var profiles = new HashSet<long>();
+        foreach (var d in db.Collection(JournalCollection).Find(Filter.GT("_id", after))) profiles.UnionWith(Varint.Decode(d["p"].AsBinary));
+        return profiles;
+    }
+
+    public IEnumerable<ReviewItem> AllReviews() => db.Collection(ReviewCollection).FindAll().Select(ReviewBson.Item);
+
     public IReadOnlyList<ReviewItem> ReviewsWithStatus(string status) => Items.Find(Filter.EQ("st", status)).ToList().Select(ReviewBson.Item).ToList();
 
     /// <summary>One pass over the collection (neither side is indexed), not one query per profile number.</summary>

@@ -145,6 +145,23 @@ internal sealed class PostgresMatchingStore(PostgresDatabase database) : IMatchi
         return (total, Items(page));
     }
 
+    public IEnumerable<(string Id, DateTime At, string Json)> AllRuns()
+    {
+        using var cmd = dataSource.CreateCommand("SELECT id, at, report FROM cdp_matching_runs");
+        using var r = cmd.ExecuteReader();
+        var result = new List<(string, DateTime, string)>();
+        while (r.Read()) result.Add((r.GetString(0), r.GetFieldValue<DateTime>(1), Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(2))));
+        return result;
+    }
+
+    public IReadOnlyCollection<long> JournalProfiles() => ReadJournal().Profiles;
+
+    public IEnumerable<ReviewItem> AllReviews()
+    {
+        using var cmd = dataSource.CreateCommand("SELECT record FROM cdp_matching_review");
+        return Items(cmd);
+    }
+
     public IReadOnlyList<ReviewItem> ReviewsWithStatus(string status)
     {
         using var cmd = dataSource.CreateCommand("SELECT record FROM cdp_matching_review WHERE status = $1");

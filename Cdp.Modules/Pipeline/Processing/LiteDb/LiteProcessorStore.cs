@@ -80,6 +80,13 @@ internal sealed class LiteProcessorStore(CdpDatabase db) : IProcessorStore
         return sequences.Count(s => col.Delete(s));
     }
 
+    public void ImportFailure(IUnitOfWork tx, ProcessorFailureView f) => tx.Lite().GetCollection(FailuresCollection).Upsert(new BsonDocument
+    {
+        ["_id"] = f.Sequence, ["source"] = f.Source, ["messageId"] = f.MessageId, ["type"] = f.Type, ["event"] = f.Event, ["receivedAt"] = f.ReceivedAt,
+        ["exception"] = f.Exception, ["message"] = f.Message, ["stack"] = f.Stack, ["firstFailedAt"] = f.FirstFailedAt, ["lastFailedAt"] = f.LastFailedAt,
+        ["attempts"] = f.Attempts, ["discarded"] = f.Discarded, ["discardedAt"] = f.DiscardedAt, ["discardedBy"] = f.DiscardedBy,
+    });
+
     private static ProcessorFailureView View(BsonDocument d) => new(
         d["_id"].AsInt64, d["source"].AsString, d["messageId"].AsString, d["type"].AsString, d["event"].IsNull ? null : d["event"].AsString,
         d["receivedAt"].AsDateTime.ToUniversalTime(), d["exception"].AsString, d["message"].AsString, d["stack"].AsString,

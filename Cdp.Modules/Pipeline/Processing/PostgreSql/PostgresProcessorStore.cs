@@ -85,6 +85,27 @@ internal sealed class PostgresProcessorStore(PostgresDatabase database) : IProce
         cmd.ExecuteNonQuery();
     }
 
+    public void ImportFailure(IUnitOfWork tx, ProcessorFailureView f)
+    {
+        using var cmd = tx.Postgres().Command($"INSERT INTO cdp_processor_failures ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)");
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = f.Sequence });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = f.Source });
+        cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = Encoding.UTF8.GetBytes(f.MessageId) });
+        cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = Encoding.UTF8.GetBytes(f.Type) });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = f.Event is null ? DBNull.Value : Encoding.UTF8.GetBytes(f.Event), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea });
+        cmd.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = f.ReceivedAt.ToUniversalTime(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = f.Exception });
+        cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = Encoding.UTF8.GetBytes(f.Message) });
+        cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = Encoding.UTF8.GetBytes(f.Stack) });
+        cmd.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = f.FirstFailedAt.ToUniversalTime(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = f.LastFailedAt.ToUniversalTime(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = f.Attempts });
+        cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = f.Discarded });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = f.DiscardedAt is { } at ? at.ToUniversalTime() : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)f.DiscardedBy ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        cmd.ExecuteNonQuery();
+    }
+
     public void RemoveFailure(IUnitOfWork tx, long sequence) => DeleteFailures(tx, [sequence]);
 
     public bool DiscardFailure(IUnitOfWork tx, long sequence, string by, DateTime at)

@@ -39,6 +39,14 @@ internal sealed class LiteProfileStore(CdpDatabase db) : IProfileStore
     public AccountState? Account(string groupId, ProfileLimits limits) =>
         db.Collection(Accounts).FindById(groupId) is { } d ? AccountState.From(d, limits) : null;
 
+    public IEnumerable<ProfileState> All() => db.Collection(Profiles).FindAll().Select(ProfileState.FromBson);
+
+    public IEnumerable<(long Id, TimelinePart Part)> AllChunks() =>
+        db.Collection(Timeline).FindAll().Select(d => (d["_id"].AsInt64, new TimelinePart(d["s"].AsBinary, d.TryGetValue("t", out var t) && t.IsBinary ? t.AsBinary : null)));
+
+    public IEnumerable<(string GroupId, AccountState Account)> AllAccounts(ProfileLimits limits) =>
+        db.Collection(Accounts).FindAll().Select(d => (d["_id"].AsString, AccountState.From(d, limits)));
+
     public void Write(IUnitOfWork tx, ProfileChanges c)
     {
         var d = tx.Lite();

@@ -91,6 +91,27 @@ internal sealed class PostgresProfileStore(PostgresDatabase database) : IProfile
         return cmd.ExecuteScalar() is byte[] record ? AccountState.FromBytes(record, limits) : null;
     }
 
+    public IEnumerable<ProfileState> All()
+    {
+        using var cmd = dataSource.CreateCommand("SELECT record FROM cdp_profiles ORDER BY profile");
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) yield return ProfileState.FromBytes(r.GetFieldValue<byte[]>(0));
+    }
+
+    public IEnumerable<(long Id, TimelinePart Part)> AllChunks()
+    {
+        using var cmd = dataSource.CreateCommand("SELECT id, sequences, times FROM cdp_profile_timeline");
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) yield return (r.GetInt64(0), new TimelinePart(r.GetFieldValue<byte[]>(1), r.IsDBNull(2) ? null : r.GetFieldValue<byte[]>(2)));
+    }
+
+    public IEnumerable<(string GroupId, AccountState Account)> AllAccounts(ProfileLimits limits)
+    {
+        using var cmd = dataSource.CreateCommand("SELECT id, record FROM cdp_profile_accounts");
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) yield return (Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(0)), AccountState.FromBytes(r.GetFieldValue<byte[]>(1), limits));
+    }
+
     public void Write(IUnitOfWork tx, ProfileChanges c)
     {
         var pg = tx.Postgres();

@@ -55,6 +55,13 @@ internal sealed class LiteSegmentStore(CdpDatabase db) : ISegmentStore
     public DateTime? MemberSince(int segmentNo, string profileId) =>
         db.Collection(Collections.Members(segmentNo)).FindById(profileId) is { } m ? m["at"].AsDateTime.ToUniversalTime() : null;
 
+    public IEnumerable<(string Profile, DateTime At)> Members(int segmentNo) =>
+        db.Collection(Collections.Members(segmentNo)).FindAll().Select(m => (m["_id"].AsString, m["at"].AsDateTime.ToUniversalTime()));
+
+    public List<SegmentDefinition> Definitions() => db.Collection(Collections.Definitions).FindAll().Select(SegmentBson.Definition).ToList();
+
+    public int? StoredNextNumber() => db.Collection(Collections.State).FindById(NumbersId) is { } doc ? doc["next"].AsInt32 : null;
+
     public List<MembershipEntry> History(int? segmentNo, long? profile, long? before, int take)
     {
         var query = db.Collection(Collections.History).Query();
@@ -98,6 +105,14 @@ internal sealed class LiteSegmentStore(CdpDatabase db) : ISegmentStore
             state.Upsert(doc);
             return next;
         }
+
+        public void SetNextNumber(int next) => StateCollection.Upsert(new BsonDocument { ["_id"] = NumbersId, ["next"] = next });
+
+        public void ImportHistory(IReadOnlyList<MembershipEntry> entries) =>
+            (_history ??= d.GetCollection(Collections.History, BsonAutoId.Int64)).Insert(entries.Select(e => new BsonDocument
+            {
+                ["_id"] = e.Id, ["s"] = e.Segment, ["k"] = e.Key, ["p"] = e.Profile, ["in"] = e.Entered, ["at"] = e.At, ["cause"] = e.Cause,
+            }));
 
         public SegmentLive Live() => SegmentBson.Live(StateCollection.ById(LiveId));
 

@@ -116,6 +116,32 @@ internal sealed class PostgresSegmentStore(PostgresDatabase database) : ISegment
 
     private const string EntryColumns = "id, segment, key, profile, entered, at, cause";
 
+    public IEnumerable<(string Profile, DateTime At)> Members(int segmentNo)
+    {
+        using var cmd = dataSource.CreateCommand("SELECT profile, at FROM cdp_segment_members WHERE segment = $1");
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = segmentNo });
+        using var r = cmd.ExecuteReader();
+        var result = new List<(string, DateTime)>();
+        while (r.Read()) result.Add((r.GetString(0), r.GetFieldValue<DateTime>(1)));
+        return result;
+    }
+
+    public List<SegmentDefinition> Definitions()
+    {
+        using var conn = database.Open();
+        using var cmd = new NpgsqlCommand("SELECT record FROM cdp_segment_definitions", conn);
+        using var r = cmd.ExecuteReader();
+        var result = new List<SegmentDefinition>();
+        while (r.Read()) result.Add(JsonSerializer.Deserialize<SegmentDefinition>(r.GetFieldValue<byte[]>(0), Json)!);
+        return result;
+    }
+
+    public int? StoredNextNumber()
+    {
+        using var conn = database.Open();
+        return Rows.StateValue(conn, null, "numbers") is { } bytes ? JsonSerializer.Deserialize<int>(bytes) : null;
+    }
+
     public List<MembershipEntry> History(int? segmentNo, long? profile, long? before, int take)
     {
         var where = new List<string>();
@@ -224,6 +250,28 @@ internal sealed class PostgresSegmentStore(PostgresDatabase database) : ISegment
             cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = id });
             cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = value });
             cmd.ExecuteNonQuery();
+        }
+
+        public void SetNextNumber(int next) => SaveState("numbers", JsonSerializer.SerializeToUtf8Bytes(next));
+
+        public void ImportHistory(IReadOnlyList<MembershipEntry> entries)
+        {
+            if (entries.Count == 0) return;
+            using var batch = new NpgsqlBatch(pg.Connection, pg.Transaction);
+            batch.Add("""
+                INSERT INTO cdp_segment_history (id, segment, key, profile, entered, at, cause) OVERRIDING SYSTEM VALUE
+                SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bigint[], $5::bool[], $6::timestamptz[], $7::bytea[])
+                """,
+                new NpgsqlParameter<long[]> { TypedValue = entries.Select(e => e.Id).ToArray() },
+                new NpgsqlParameter<int[]> { TypedValue = entries.Select(e => e.Segment).ToArray() },
+                new NpgsqlParameter<string[]> { TypedValue = entries.Select(e => e.Key).ToArray() },
+                new NpgsqlParameter<long[]> { TypedValue = entries.Select(e => e.Profile).ToArray() },
+                new NpgsqlParameter<bool[]> { TypedValue = entries.Select(e => e.Entered).ToArray() },
+                new NpgsqlParameter<DateTime[]> { TypedValue = entries.Select(e => e.At.ToUniversalTime()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz },
+                new NpgsqlParameter<byte[][]> { TypedValue = entries.Select(e => Encoding.UTF8.GetBytes(e.Cause)).ToArray() });
+            // later appends take ids after the imported ones
+            batch.Add("SELECT setval(pg_get_serial_sequence('cdp_segment_history', 'id'), (SELECT max(id) FROM cdp_segment_history))");
+            batch.ExecuteNonQuery();
         }
 
         public SegmentLive Live() => Rows.Live(pg.Connection, pg.Transaction);

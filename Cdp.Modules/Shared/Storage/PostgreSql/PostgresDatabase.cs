@@ -48,6 +48,27 @@ internal sealed class PostgresDatabase : IUnitOfWorkFactory, IDisposable, IAsync
         }
     }
 
+    /// <summary>Cdp's tables (cdp_*, the migrations' own table aside) in the connection's schema that hold at least one row.</summary>
+    public IReadOnlyList<string> TablesWithRows()
+    {
+        using var connection = Open();
+        var tables = new List<string>();
+        using (var list = new NpgsqlCommand("""
+            SELECT table_name FROM information_schema.tables
+            WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name LIKE 'cdp\_%' AND table_name <> $1 ORDER BY table_name
+            """, connection))
+        {
+            list.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SchemaMigrator.Table });
+            using var r = list.ExecuteReader();
+            while (r.Read()) tables.Add(r.GetString(0));
+        }
+        return tables.Where(t =>
+        {
+            using var any = new NpgsqlCommand($"SELECT EXISTS (SELECT 1 FROM \"{t}\")", connection);
+            return (bool)any.ExecuteScalar()!;
+        }).ToList();
+    }
+
     /// <summary>An open connection from the pool; dispose it to give it back.</summary>
     public NpgsqlConnection Open()
     {
