@@ -33,15 +33,16 @@ internal static class StorageCopyVerb
             return CdpCommandLine.BadArguments;
         }
         string[] quiet = ["--Cdp:Scheduling:ServerEnabled=false", "--Logging:LogLevel:Default=Warning"];
-        await using var source = CdpApp.Build(CdpApp.CreateBuilder([.. settings, .. quiet]));
-        CdpApp.ValidateSettings(source.Services);
-        var storage = source.Services.GetRequiredService<IOptions<StorageOptions>>().Value;
-        if (storage.UsesPostgreSql)
+        var sourceBuilder = CdpApp.CreateBuilder([.. settings, .. quiet]);
+        if (string.Equals(sourceBuilder.Configuration[$"{StorageOptions.Section}:Provider"], StorageProviders.PostgreSql, StringComparison.OrdinalIgnoreCase))
         {
             error.WriteLine($"storage copy: {StorageOptions.Section}:Provider is {StorageProviders.PostgreSql}; storage copy reads a LiteDB installation " +
                 $"(run it with the settings of the installation to move, {StorageOptions.Section}:Provider = {StorageProviders.LiteDb})");
             return Refused;
         }
+        await using var source = CdpApp.Build(sourceBuilder);
+        CdpApp.ValidateSettings(source.Services);
+        var storage = source.Services.GetRequiredService<IOptions<StorageOptions>>().Value;
 
         await using var target = CdpApp.Build(CdpApp.CreateBuilder([.. settings, .. quiet,
             $"--{StorageOptions.Section}:Provider={StorageProviders.PostgreSql}", $"--{StorageOptions.Section}:ConnectionString={to}"]));

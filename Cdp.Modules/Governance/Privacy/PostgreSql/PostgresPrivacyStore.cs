@@ -35,15 +35,22 @@ internal sealed class PostgresPrivacyStore(PostgresDatabase database) : IPrivacy
         """);
 
     /// <summary>Two processes starting at once both try to insert: the first salt wins and both read it back.</summary>
+    /// <summary>The stored salt; <paramref name="create"/> is called only when there is none (two hosts creating at once keep the first).</summary>
     public byte[] Salt(Func<byte[]> create)
     {
+        if (StoredSalt() is { } stored) return stored;
         using (var insert = dataSource.CreateCommand("INSERT INTO cdp_privacy_state (id, value) VALUES ('salt', $1) ON CONFLICT (id) DO NOTHING"))
         {
             insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = create() });
             insert.ExecuteNonQuery();
         }
+        return StoredSalt()!;
+    }
+
+    private byte[]? StoredSalt()
+    {
         using var read = dataSource.CreateCommand("SELECT value FROM cdp_privacy_state WHERE id = 'salt'");
-        return (byte[])read.ExecuteScalar()!;
+        return read.ExecuteScalar() as byte[];
     }
 
     public IReadOnlyList<(string Hash, string Type)> SuppressionIndex()
