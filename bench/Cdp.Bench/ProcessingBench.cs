@@ -239,7 +239,7 @@ public sealed class ProcessingBench : IBenchScenario
     private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 
     /// <summary>Deterministic mixed traffic; JSON shaped like analytics.js output (context with page, userAgent, library).</summary>
-    private sealed class MixedStream(int visitors, int seed)
+    internal sealed class MixedStream(int visitors, int seed)
     {
         private readonly Random _random = new(seed);
         private int _arrived;

@@ -92,6 +92,14 @@ internal sealed class CopySet
     public static CopySet One<T>(string name, Func<T> source, Func<T> target, Action<T> write, Func<T, byte[]>? bytes = null) =>
         Of(name, () => [source()], () => [target()], list => write(list[0]), bytes);
 
+    /// <summary>Only reads the target side: its records and their checksum (what the copy compares against).</summary>
+    public (long Records, string Checksum) ReadTarget()
+    {
+        var read = new Checksum();
+        var found = _readTarget(read.Add);
+        return (found, read.ToString());
+    }
+
     /// <summary>Copies the set, reads it back from the target and compares; throws <see cref="StorageCopyMismatchException"/> on a difference.</summary>
     public CopiedSet Run(string module)
     {
@@ -127,6 +135,16 @@ public static class StorageCopier
 
     /// <summary>The PostgreSQL target's connection string, its password hidden.</summary>
     public static string Describe(IServiceProvider target) => target.GetRequiredService<PostgreSql.PostgresDatabase>().Redacted;
+
+    /// <summary>
+    /// Every record set of one installation with its count and checksum, without copying anything: the checksums
+    /// <see cref="Copy"/> verifies against, e.g. to compare two installations, and the benchmark's ceiling for a copy.
+    /// </summary>
+    public static IReadOnlyList<CopiedSet> Checksums(IServiceProvider installation) =>
+        installation.GetServices<IStoreCopy>().OrderBy(m => m.Module, StringComparer.Ordinal)
+            .SelectMany(m => m.Sets(installation, installation).Select(set => (m.Module, set)))
+            .Select(x => x.set.ReadTarget() is var (records, checksum) ? new CopiedSet(x.Module, x.set.Name, records, checksum) : null!)
+            .ToList();
 
     /// <summary>Runs each module's sets in turn, reporting each as it is done.</summary>
     public static IReadOnlyList<CopiedSet> Copy(IServiceProvider source, IServiceProvider target, Action<CopiedSet>? done = null)
