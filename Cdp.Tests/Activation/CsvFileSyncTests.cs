@@ -12,7 +12,9 @@ public sealed class CsvFileSyncTests : IDisposable
     private readonly TempFolder _out = new();
     private ActivationHarness? _harness;
 
-    private ActivationHarness Start(Dictionary<string, string?>? extra = null, TimeProvider? clock = null)
+    public static TheoryData<string> Providers => CdpHost.Providers;
+
+    private ActivationHarness Start(Dictionary<string, string?>? extra = null, TimeProvider? clock = null, string? provider = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -24,7 +26,7 @@ public sealed class CsvFileSyncTests : IDisposable
             ["Cdp:Syncs:export:FieldMappings:first_name"] = "traits.first_name",
         };
         foreach (var (k, v) in extra ?? []) settings[k] = v;
-        return _harness = new ActivationHarness(settings, clock: clock);
+        return _harness = new ActivationHarness(settings, clock: clock, provider: provider);
     }
 
     public void Dispose()
@@ -45,11 +47,12 @@ public sealed class CsvFileSyncTests : IDisposable
 
     private string[] Files(string pattern = "*") => Directory.GetFiles(_out.Path, pattern).Order(StringComparer.Ordinal).ToArray();
 
-    [Fact]
-    public async Task A_snapshot_lists_every_current_member_and_no_temporary_file_is_left()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task A_snapshot_lists_every_current_member_and_no_temporary_file_is_left(string provider)
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var h = Start(clock: clock);
+        var h = Start(clock: clock, provider: provider);
         var ids = await h.SeedAsync([.. ActivationHarness.People(3), new Person("u9", "quote\"comma,@example.com", FirstName: "Zoë, \"Z\"")]);
         h.Segments.Set("vip", ids);
 
@@ -99,10 +102,11 @@ public sealed class CsvFileSyncTests : IDisposable
         if (escape) preview.FirstPayload.Should().NotContain(",+SUM(1,2)");
     }
 
-    [Fact]
-    public async Task Changes_mode_writes_added_and_removed_files_and_retention_keeps_the_newest()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Changes_mode_writes_added_and_removed_files_and_retention_keeps_the_newest(string provider)
     {
-        var h = Start(new() { ["Cdp:Destinations:drop:Output"] = "Changes", ["Cdp:Destinations:drop:RetainFiles"] = "2", ["Cdp:Destinations:drop:Delimiter"] = ";" });
+        var h = Start(new() { ["Cdp:Destinations:drop:Output"] = "Changes", ["Cdp:Destinations:drop:RetainFiles"] = "2", ["Cdp:Destinations:drop:Delimiter"] = ";" }, provider: provider);
         var ids = await h.SeedAsync(ActivationHarness.People(4));
         h.Segments.Set("vip", ids);
         await h.RunAsync("export");

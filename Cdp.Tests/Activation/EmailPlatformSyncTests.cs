@@ -18,7 +18,9 @@ public sealed class EmailPlatformSyncTests : IDisposable
     private readonly SendGridFake _sendGrid = new(SendGridKey, SendGridList) { Contract = VendorContract.SendGrid };
     private ActivationHarness? _harness;
 
-    private ActivationHarness Start(Dictionary<string, string?>? extra = null)
+    public static TheoryData<string> Providers => CdpHost.Providers;
+
+    private ActivationHarness Start(Dictionary<string, string?>? extra = null, string? provider = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -45,7 +47,7 @@ public sealed class EmailPlatformSyncTests : IDisposable
             ["Cdp:Syncs:to-sendgrid:FieldMappings:tier"] = "traits.first_name",
         };
         foreach (var (k, v) in extra ?? []) settings[k] = v;
-        return _harness = new ActivationHarness(settings);
+        return _harness = new ActivationHarness(settings, provider: provider);
     }
 
     public void Dispose()
@@ -58,10 +60,11 @@ public sealed class EmailPlatformSyncTests : IDisposable
         _sendGrid.ContractViolations.Should().BeEmpty("SendGrid's OpenAPI document (TestData/vendor-openapi) must accept every request");
     }
 
-    [Fact]
-    public async Task Brevo_imports_are_polled_to_completion_a_429_waits_for_x_sib_ratelimit_reset_and_removals_go_150_at_a_time()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Brevo_imports_are_polled_to_completion_a_429_waits_for_x_sib_ratelimit_reset_and_removals_go_150_at_a_time(string provider)
     {
-        var h = Start();
+        var h = Start(provider: provider);
         var ids = await h.SeedAsync(ActivationHarness.People(320));
         h.Segments.Set("vip", ids);
         _brevo.Fail(r => r.Path == "/v3/contacts/import",
@@ -104,10 +107,11 @@ public sealed class EmailPlatformSyncTests : IDisposable
         _brevo.Requests.Should().HaveCount(1);
     }
 
-    [Fact]
-    public async Task SendGrid_upserts_with_list_ids_polls_the_job_honours_X_RateLimit_Reset_and_rejects_only_the_rows_named_in_a_400()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task SendGrid_upserts_with_list_ids_polls_the_job_honours_X_RateLimit_Reset_and_rejects_only_the_rows_named_in_a_400(string provider)
     {
-        var h = Start();
+        var h = Start(provider: provider);
         var ids = await h.SeedAsync(ActivationHarness.People(6));
         h.Segments.Set("vip", ids);
         _sendGrid.Invalid.Add("person4@example.com");
@@ -131,10 +135,11 @@ public sealed class EmailPlatformSyncTests : IDisposable
         _sendGrid.Requests.Should().OnlyContain(r => r.Header("Authorization") == "Bearer " + SendGridKey);
     }
 
-    [Fact]
-    public async Task SendGrid_removes_leavers_from_the_list_by_contact_id_looked_up_by_email()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task SendGrid_removes_leavers_from_the_list_by_contact_id_looked_up_by_email(string provider)
     {
-        var h = Start();
+        var h = Start(provider: provider);
         var ids = await h.SeedAsync(ActivationHarness.People(4));
         h.Segments.Set("vip", ids);
         await h.RunAsync("to-sendgrid");

@@ -18,7 +18,9 @@ public sealed class GoogleCustomerMatchSyncTests : IDisposable
     private readonly GoogleAdsFake _google = new();
     private ActivationHarness? _harness;
 
-    private ActivationHarness Start(Dictionary<string, string?>? extra = null)
+    public static TheoryData<string> Providers => CdpHost.Providers;
+
+    private ActivationHarness Start(Dictionary<string, string?>? extra = null, string? provider = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -47,7 +49,7 @@ public sealed class GoogleCustomerMatchSyncTests : IDisposable
             ["Cdp:Syncs:to-ads:FieldMappings:postalCode"] = "traits.zip",
         };
         foreach (var (k, v) in extra ?? []) settings[k] = v;
-        return _harness = new ActivationHarness(settings);
+        return _harness = new ActivationHarness(settings, provider: provider);
     }
 
     public void Dispose()
@@ -87,10 +89,11 @@ public sealed class GoogleCustomerMatchSyncTests : IDisposable
 
     private IEnumerable<FakeRequest> Api => _google.Requests.Where(r => r.Path.StartsWith("/v25/", StringComparison.Ordinal));
 
-    [Fact]
-    public async Task First_sync_creates_a_job_for_the_user_list_adds_only_hashes_runs_it_and_polls_it_to_SUCCESS()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task First_sync_creates_a_job_for_the_user_list_adds_only_hashes_runs_it_and_polls_it_to_SUCCESS(string provider)
     {
-        var h = Start();
+        var h = Start(provider: provider);
         var jane = new AdPerson("u-jane", "Jane.Doe@Example.com", Phone: "+1 212 565 0000", FirstName: "Jane", LastName: "Doe", Country: "us", Zip: "10011");
         var ids = await Seed(h, [jane, .. People(3)]);
         h.Segments.Set("vip", ids);
@@ -122,10 +125,11 @@ public sealed class GoogleCustomerMatchSyncTests : IDisposable
         h.Syncs.Find("to-ads")!.Members.Should().Be(4);
     }
 
-    [Fact]
-    public async Task A_delta_run_sends_joiners_as_create_and_leavers_as_remove_in_one_job_and_nothing_for_the_unchanged()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task A_delta_run_sends_joiners_as_create_and_leavers_as_remove_in_one_job_and_nothing_for_the_unchanged(string provider)
     {
-        var h = Start();
+        var h = Start(provider: provider);
         var ids = await Seed(h, People(4));
         h.Segments.Set("vip", ids.Take(3));
         (await h.RunAsync("to-ads")).Counts.Added.Should().Be(3);

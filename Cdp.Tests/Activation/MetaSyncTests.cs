@@ -23,7 +23,9 @@ public sealed class MetaSyncTests : IDisposable
     private readonly Dictionary<string, string> _profiles = new(StringComparer.Ordinal);
     private ActivationHarness? _harness;
 
-    private ActivationHarness Start(Dictionary<string, string?>? extra = null)
+    public static TheoryData<string> Providers => CdpHost.Providers;
+
+    private ActivationHarness Start(Dictionary<string, string?>? extra = null, string? provider = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -40,7 +42,7 @@ public sealed class MetaSyncTests : IDisposable
             ["Cdp:Profiles:ConsentTraits:ads_consent"] = "advertising",
         };
         foreach (var (k, v) in extra ?? []) settings[k] = v;
-        return _harness = new ActivationHarness(settings);
+        return _harness = new ActivationHarness(settings, provider: provider);
     }
 
     public void Dispose()
@@ -76,10 +78,11 @@ public sealed class MetaSyncTests : IDisposable
 
     private IEnumerable<FakeRequest> Sent(string method, string edge) => _fake.Requests.Where(r => r.Method == method && r.Path.EndsWith("/" + edge, StringComparison.Ordinal));
 
-    [Fact]
-    public async Task First_sync_creates_the_audience_once_and_adds_members_as_hashed_multi_key_rows_without_any_raw_value()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task First_sync_creates_the_audience_once_and_adds_members_as_hashed_multi_key_rows_without_any_raw_value(string provider)
     {
-        var h = Start();
+        var h = Start(provider: provider);
         var ids = await SeedPeople(h, 3);
         h.Segments.Set("vip", ids);
 
@@ -164,10 +167,11 @@ public sealed class MetaSyncTests : IDisposable
         _fake.Audiences.Values.Single().Rows.Select(r => r.Ids["PHONE"]).Should().Equal(Sha("442071838750"));
     }
 
-    [Fact]
-    public async Task A_delta_adds_newcomers_and_deletes_leavers_by_all_their_hashed_identifiers()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task A_delta_adds_newcomers_and_deletes_leavers_by_all_their_hashed_identifiers(string provider)
     {
-        var h = Start();
+        var h = Start(provider: provider);
         var ids = await SeedPeople(h, 4);
         h.Segments.Set("vip", ids.Take(3));
         (await h.RunAsync("ads")).Status.Should().Be(SyncRunStatus.Succeeded);

@@ -1,3 +1,4 @@
+using Cdp.Tests.Support;
 using System.Security.Cryptography;
 using System.Text;
 using Cdp.Modules.Activation.Contracts;
@@ -69,7 +70,9 @@ public sealed class WebhookSyncTests : IDisposable
     private readonly WebhookReceiver _receiver = new(Secret);
     private ActivationHarness? _harness;
 
-    private ActivationHarness Start(Dictionary<string, string?>? extra = null)
+    public static TheoryData<string> Providers => CdpHost.Providers;
+
+    private ActivationHarness Start(Dictionary<string, string?>? extra = null, string? provider = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -85,7 +88,7 @@ public sealed class WebhookSyncTests : IDisposable
             ["Cdp:Syncs:crm-push:FieldMappings:firstName"] = "traits.first_name",
         };
         foreach (var (k, v) in extra ?? []) settings[k] = v;
-        return _harness = new ActivationHarness(settings);
+        return _harness = new ActivationHarness(settings, provider: provider);
     }
 
     public void Dispose()
@@ -94,10 +97,11 @@ public sealed class WebhookSyncTests : IDisposable
         _receiver.Dispose();
     }
 
-    [Fact]
-    public async Task Batches_are_signed_in_the_Standard_Webhooks_format_and_a_tampered_body_fails_verification()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Batches_are_signed_in_the_Standard_Webhooks_format_and_a_tampered_body_fails_verification(string provider)
     {
-        var h = Start();
+        var h = Start(provider: provider);
         var ids = await h.SeedAsync(ActivationHarness.People(7));
         h.Segments.Set("vip", ids);
 
@@ -203,10 +207,11 @@ public sealed class WebhookSyncTests : IDisposable
         _receiver.Accepted.Select(r => r.Header("webhook-id")).Should().OnlyHaveUniqueItems();
     }
 
-    [Fact]
-    public async Task A_4xx_is_permanent_the_batch_is_rejected_and_not_retried_and_leavers_get_a_removed_batch()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task A_4xx_is_permanent_the_batch_is_rejected_and_not_retried_and_leavers_get_a_removed_batch(string provider)
     {
-        var h = Start();
+        var h = Start(provider: provider);
         var ids = await h.SeedAsync(ActivationHarness.People(5));
         h.Segments.Set("vip", ids);
         _receiver.Fail(_ => true, FakeResponse.Json(422, new { error = "unprocessable" }));

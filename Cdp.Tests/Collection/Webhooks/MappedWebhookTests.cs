@@ -12,7 +12,7 @@ public sealed class MappedWebhookTests : IDisposable
 {
     private const string HmacSecret = "shared-secret-from-the-vendor";
     private const string FormSecret = "a-long-random-url-secret-43";
-    private readonly CdpHost _host = new(new Dictionary<string, string?>
+    private static readonly Dictionary<string, string?> Settings = new()
     {
         // the README's worked example 1: call tracking, HMAC-signed
         ["Cdp:Sources:calls:Kind"] = "Mapped",
@@ -43,7 +43,18 @@ public sealed class MappedWebhookTests : IDisposable
         ["Cdp:Sources:pay:Mapping:Event"] = "$.kind",
         ["Cdp:Sources:pay:Mapping:Identifiers:user_id"] = "$.customer",
         ["Cdp:Sources:pay:Mapping:Properties:amount"] = "$['amount paid']",
-    });
+    };
+
+    private CdpHost _host = new(Settings); // LiteDB; started on first use
+
+    public static TheoryData<string> Providers => CdpHost.Providers;
+
+    /// <summary>The host on <paramref name="provider"/> instead (the LiteDB one was never started).</summary>
+    private async Task On(string provider)
+    {
+        _host.Dispose();
+        _host = await CdpHost.OnAsync(provider, Settings);
+    }
 
     public void Dispose() => _host.Dispose();
 
@@ -56,9 +67,11 @@ public sealed class MappedWebhookTests : IDisposable
 
     private const string Call = """{"call_id":"CA9f2c","status":"completed","ended_at":"2026-03-02T10:14:00Z","caller":{"phone":"+44 20 7946 0958","name":"Jane Doe"},"duration_sec":312,"campaign":"dermatology-spring","tags":["new","dermatology"]}""";
 
-    [Fact]
-    public async Task A_signed_call_completed_lands_on_the_callers_profile_once()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task A_signed_call_completed_lands_on_the_callers_profile_once(string provider)
     {
+        await On(provider);
         var client = _host.CreateClient();
 
         (await client.SendAsync(Signed(Call))).StatusCode.Should().Be(HttpStatusCode.OK);
@@ -91,9 +104,11 @@ public sealed class MappedWebhookTests : IDisposable
         _host.Logged("calls").Should().BeEmpty();
     }
 
-    [Fact]
-    public async Task A_form_submission_sets_traits_and_consent_and_needs_the_url_secret()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task A_form_submission_sets_traits_and_consent_and_needs_the_url_secret(string provider)
     {
+        await On(provider);
         const string form = "form_id=contact&submission_id=8812&email=Jane%40Clinic-Mail.com&first_name=Jane&treatment=dermatology&newsletter=yes";
         var client = _host.CreateClient();
         HttpRequestMessage Post(string secret) => new(HttpMethod.Post, "/v1/webhooks/forms/" + secret) { Content = new StringContent(form, Encoding.UTF8, "application/x-www-form-urlencoded") };
@@ -155,9 +170,11 @@ public sealed class MappedWebhookTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task A_body_without_the_items_array_or_not_json_is_a_dead_letter_not_an_error()
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task A_body_without_the_items_array_or_not_json_is_a_dead_letter_not_an_error(string provider)
     {
+        await On(provider);
         var client = _host.CreateClient();
 
         var noArray = await client.PostAsync("/v1/webhooks/pay/" + FormSecret, new StringContent("""{"data":{"kind":"x"}}""", Encoding.UTF8, "application/json"));

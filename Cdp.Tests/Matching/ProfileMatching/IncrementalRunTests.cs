@@ -86,20 +86,30 @@ public sealed class IncrementalRunTests
         (await retrained.Content.ReadAsStringAsync()).Should().Contain("\"modelTrained\":true");
     }
 
-    [Fact]
-    public async Task The_match_run_verb_merges_on_a_database_file_and_the_unmerge_verb_undoes_it()
+    public static TheoryData<string> Providers => CdpHost.Providers;
+
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task The_match_run_verb_merges_on_a_database_file_and_the_unmerge_verb_undoes_it(string provider)
     {
         using var folder = new TempFolder();
-        using (var host = Start(folder: folder))
+        var storage = new Dictionary<string, string?>();
+        if (provider == Cdp.Modules.Shared.Storage.StorageProviders.PostgreSql)
+        {
+            storage["Cdp:Storage:Provider"] = provider;
+            storage["Cdp:Storage:ConnectionString"] = await PostgresServer.CreateDatabaseAsync();
+        }
+        string[] storageArgs = [.. storage.Select(s => $"--{s.Key}={s.Value}")];
+        using (var host = Start(storage, folder))
             await host.Seed(Jon, John, Mary1, Mary2);
 
-        var (code, output) = await Cli(folder, "match", "run", "--full");
+        var (code, output) = await Cli(folder, ["match", "run", "--full", .. storageArgs]);
         code.Should().Be(0, output);
         output.Should().Contain("auto-merged: 1").And.Contain("queued for review: 1").And.Contain("lastName+birthday");
         output.Should().Contain("  warning: no profile has the field 'phone' (used by comparison phone, blocking rule phone)", "nobody here has a phone");
 
         string mergeId;
-        using (var host = new CdpHost(Settings(), folder))
+        using (var host = new CdpHost(Settings(storage), folder))
         {
             var admin = host.AdminClient();
             var jon = await admin.ProfileId("anonymous_id:jon");
@@ -108,12 +118,12 @@ public sealed class IncrementalRunTests
             host.Service<ReviewQueue>().WithStatus(ReviewStatus.Pending).Should().ContainSingle();
         }
 
-        (code, output) = await Cli(folder, "unmerge", mergeId);
+        (code, output) = await Cli(folder, ["unmerge", mergeId, .. storageArgs]);
         code.Should().Be(0, output);
-        (code, output) = await Cli(folder, "match", "run");
+        (code, output) = await Cli(folder, ["match", "run", .. storageArgs]);
         code.Should().Be(0, output);
         output.Should().Contain("auto-merged: 0");
-        using (var host = new CdpHost(Settings(), folder))
+        using (var host = new CdpHost(Settings(storage), folder))
         {
             var admin = host.AdminClient();
             (await admin.ProfileId("anonymous_id:john")).Should().NotBe(await admin.ProfileId("anonymous_id:jon"));
