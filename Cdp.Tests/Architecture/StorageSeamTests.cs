@@ -45,7 +45,7 @@ public sealed class StorageSeamTests
     /// </summary>
     private static readonly Dictionary<string, int> LiteDbOutsideProviders = new(StringComparer.Ordinal)
     {
-        ["Activation"] = 0, ["Collection"] = 1, ["Governance"] = 0, ["Identity"] = 0, ["Matching"] = 0, ["Pipeline"] = 1,
+        ["Activation"] = 0, ["Collection"] = 0, ["Governance"] = 0, ["Identity"] = 0, ["Matching"] = 0, ["Pipeline"] = 0,
         ["Profiles"] = 16, ["Segments"] = 0,
     };
 

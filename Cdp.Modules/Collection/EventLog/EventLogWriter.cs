@@ -82,6 +82,7 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
             Interlocked.Add(ref _pendingEvents, -n);
             throw new InvalidOperationException("the event log is shutting down");
         }
+        _store.Prepare(events);
         var work = new IngestWork(events, rejected);
         _queue.Enqueue(work);
         if (Volatile.Read(ref _writerSleeping) == 1 && Interlocked.Exchange(ref _writerSleeping, 0) == 1) _wake.Set();

@@ -22,6 +22,12 @@ internal interface IEventLogStore
     /// newest stored event: anything else means another writer appends to the same log, and is refused), committed at
     /// <paramref name="at"/>, and the refused events as dead letters. Returns once committed; throws when nothing was stored.
     /// </summary>
+    /// <summary>
+    /// Called on the submitting thread before the events are queued: the store may keep its own form of each event in
+    /// <see cref="AcceptedEvent.Prepared"/> (LiteDB: its BSON document), so that the one writer thread only stores them.
+    /// </summary>
+    void Prepare(IReadOnlyList<AcceptedEvent> events);
+
     void Append(long firstSequence, DateTime at, IReadOnlyList<AcceptedEvent> events, IReadOnlyList<RejectedEvent> deadLetters);
 
     /// <summary>Whether the event numbered <paramref name="sequence"/> is stored (after an append whose commit reported a failure).</summary>

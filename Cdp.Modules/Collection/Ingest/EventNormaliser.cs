@@ -7,8 +7,11 @@ namespace Cdp.Modules.Collection.Ingest;
 /// <summary>An event ready for the log: its source, messageId and normalised JSON.</summary>
 internal sealed record AcceptedEvent(string Source, string MessageId, byte[] Json)
 {
-    /// <summary>The log's document for this event, built on the request's thread so the single writer only links it into a chunk.</summary>
-    public LiteDB.BsonDocument Document { get; } = EventLog.LiteDb.EventLogSchema.EventDocument(Source, MessageId, Json);
+    /// <summary>
+    /// The log store's own form of this event (LiteDB: its BSON document), made by <c>IEventLogStore.Prepare</c> on the
+    /// submitting thread so that the single writer only links it into a chunk; null until then (and on PostgreSQL).
+    /// </summary>
+    public object? Prepared { get; set; }
 }
 
 /// <summary>An event that failed validation, kept with its reasons (lenient mode) so nothing is silently dropped.</summary>

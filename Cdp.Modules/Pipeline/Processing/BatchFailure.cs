@@ -1,5 +1,3 @@
-using LiteDB;
-
 namespace Cdp.Modules.Pipeline.Processing;
 
 /// <summary>
@@ -10,17 +8,6 @@ namespace Cdp.Modules.Pipeline.Processing;
 /// </summary>
 internal static class BatchFailure
 {
-    /// <summary>
-    /// LiteDB errors about the engine or the file, never about one document: the engine closed itself
-    /// (ENGINE_DISPOSED, INVALID_DATAFILE_STATE, DATABASE_SHUTDOWN: the StorageWatchdog stops the host then), a lock
-    /// not obtained in time, the data file gone, or over the size limit of the file.
-    /// </summary>
-    private static readonly HashSet<int> EnvironmentalLiteErrors =
-    [
-        LiteException.ENGINE_DISPOSED, LiteException.INVALID_DATAFILE_STATE, LiteException.DATABASE_SHUTDOWN,
-        LiteException.LOCK_TIMEOUT, LiteException.FILE_NOT_FOUND, LiteException.FILE_SIZE_EXCEEDED, LiteException.ALREADY_OPEN_DATAFILE,
-    ];
-
     /// <summary>
     /// The environment failed, not an event: I/O (disk full is an IOException, ENOSPC), file permissions, the database
     /// engine closed, a transaction left open on the thread by an earlier failed commit. Not ObjectDisposedException: LiteDB
@@ -35,7 +22,8 @@ internal static class BatchFailure
             switch (e)
             {
                 case IOException or UnauthorizedAccessException:
-                case LiteException l when EnvironmentalLiteErrors.Contains(l.ErrorCode):
+                // LiteDB: the engine closed itself, a lock not obtained in time, the data file gone or over its size limit
+                case var l when Shared.Storage.StorageFailure.IsEngineFailure(l):
                 // CdpDatabase.InTransaction: a transaction that an earlier failed commit left open on this thread
                 case InvalidOperationException i when i.Message.Contains("transaction is already open", StringComparison.OrdinalIgnoreCase):
                     return true;
@@ -52,7 +40,7 @@ internal static class BatchFailure
     /// <summary>"IOException: No space left on device", the innermost environmental cause when there is one.</summary>
     public static string Describe(Exception ex)
     {
-        var cause = Chain(ex).LastOrDefault(e => e is IOException or UnauthorizedAccessException or LiteException) ?? ex;
+        var cause = Chain(ex).LastOrDefault(e => e is IOException or UnauthorizedAccessException || Shared.Storage.StorageFailure.IsLiteDbError(e)) ?? ex;
         return cause.GetType().Name + ": " + cause.Message;
     }
 

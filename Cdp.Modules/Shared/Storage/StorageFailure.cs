@@ -23,6 +23,24 @@ public static class StorageFailure
         return false;
     }
 
+    /// <summary>
+    /// LiteDB errors about the engine or the file, never about one document: the engine closed itself
+    /// (ENGINE_DISPOSED, INVALID_DATAFILE_STATE, DATABASE_SHUTDOWN: the StorageWatchdog stops the host then), a lock
+    /// not obtained in time, the data file gone, or over the size limit of the file. For the processor's choice between
+    /// retrying a batch and splitting it (Pipeline's BatchFailure), which thus names no LiteDB type.
+    /// </summary>
+    private static readonly HashSet<int> EngineErrors =
+    [
+        LiteException.ENGINE_DISPOSED, LiteException.INVALID_DATAFILE_STATE, LiteException.DATABASE_SHUTDOWN,
+        LiteException.LOCK_TIMEOUT, LiteException.FILE_NOT_FOUND, LiteException.FILE_SIZE_EXCEEDED, LiteException.ALREADY_OPEN_DATAFILE,
+    ];
+
+    /// <summary>This one exception (not its inner ones) is a LiteDB error of the engine or the file (<see cref="EngineErrors"/>).</summary>
+    public static bool IsEngineFailure(Exception e) => e is LiteException l && EngineErrors.Contains(l.ErrorCode);
+
+    /// <summary>This one exception is LiteDB's (any error code).</summary>
+    public static bool IsLiteDbError(Exception e) => e is LiteException;
+
     /// <summary>The device holding the file is full (or the user's quota is).</summary>
     public static bool IsDiskFull(Exception ex)
     {

@@ -38,6 +38,11 @@ internal sealed class LiteEventLogStore(CdpDatabase db) : IEventLogStore
         return new LogTail(next, recent);
     }
 
+    public void Prepare(IReadOnlyList<AcceptedEvent> events)
+    {
+        foreach (var e in events) e.Prepared ??= EventLogSchema.EventDocument(e.Source, e.MessageId, e.Json);
+    }
+
     public void Append(long firstSequence, DateTime at, IReadOnlyList<AcceptedEvent> events, IReadOnlyList<RejectedEvent> deadLetters)
     {
         var chunks = new List<BsonDocument>();
@@ -52,7 +57,7 @@ internal sealed class LiteEventLogStore(CdpDatabase db) : IEventLogStore
                 chunkBytes = 0;
                 chunks.Add(new BsonDocument { ["_id"] = seq, [EventLogSchema.At] = at, [EventLogSchema.Events] = current });
             }
-            current.Add(e.Document);
+            current.Add(e.Prepared as BsonDocument ?? EventLogSchema.EventDocument(e.Source, e.MessageId, e.Json));
             chunkBytes += e.Json.Length;
             seq++;
         }

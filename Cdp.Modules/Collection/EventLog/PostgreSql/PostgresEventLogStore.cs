@@ -65,6 +65,9 @@ internal sealed class PostgresEventLogStore(PostgresDatabase database) : IEventL
         return new LogTail(newest + 1, recent);
     }
 
+    /// <summary>Nothing to prepare: the append sends the event's bytes as they are.</summary>
+    public void Prepare(IReadOnlyList<AcceptedEvent> events) { }
+
     public void Append(long firstSequence, DateTime at, IReadOnlyList<AcceptedEvent> events, IReadOnlyList<RejectedEvent> deadLetters)
     {
         // one round trip: the statements of a batch run in one implicit transaction that commits at its end (or rolls back
