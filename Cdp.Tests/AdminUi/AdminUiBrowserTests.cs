@@ -3,12 +3,18 @@ using Microsoft.Playwright;
 
 namespace Cdp.Tests.AdminUi;
 
-/// <summary>The admin UI in a real headless chromium against the real host, seeded through /v1.</summary>
-public sealed class AdminUiBrowserTests(AdminUiFixture fx) : IClassFixture<AdminUiFixture>
+/// <summary>The admin UI in a real headless chromium against the real host on LiteDB, seeded through /v1.</summary>
+public sealed class AdminUiBrowserTests(AdminUiFixture fx) : AdminUiBrowserScenarios(fx), IClassFixture<AdminUiFixture>;
+
+/// <summary>The same admin UI scenarios with the host on PostgreSQL.</summary>
+public sealed class AdminUiBrowserOnPostgresTests(PostgresAdminUiFixture fx) : AdminUiBrowserScenarios(fx), IClassFixture<PostgresAdminUiFixture>;
+
+/// <summary>The admin UI in a real headless chromium against the real host, seeded through /v1: run on each provider.</summary>
+public abstract class AdminUiBrowserScenarios(AdminUiFixture fx)
 {
     private async Task<AdminTab> SignedIn(int width = AdminTab.Laptop, string key = CdpHost.AdminKey)
     {
-        Skip.If(AdminUiFixture.MissingReason is not null, AdminUiFixture.MissingReason);
+        Skip.If(fx.Unavailable is not null, fx.Unavailable);
         var tab = await AdminTab.OpenAsync(fx.Browser, fx.Host.ServerAddress, width);
         await tab.SignInAsync(key);
         return tab;
@@ -38,7 +44,7 @@ public sealed class AdminUiBrowserTests(AdminUiFixture fx) : IClassFixture<Admin
     [SkippableFact]
     public async Task A_wrong_key_is_refused_and_the_pages_stay_behind_the_sign_in()
     {
-        Skip.If(AdminUiFixture.MissingReason is not null, AdminUiFixture.MissingReason);
+        Skip.If(fx.Unavailable is not null, fx.Unavailable);
         await using var tab = await AdminTab.OpenAsync(fx.Browser, fx.Host.ServerAddress);
         tab.ExpectFailedRequests = true; // the refused key's 401
         await tab.GoAsync("profiles");
@@ -212,7 +218,7 @@ public sealed class AdminUiBrowserTests(AdminUiFixture fx) : IClassFixture<Admin
     [SkippableFact]
     public async Task Sign_in_and_navigation_work_with_the_keyboard_alone()
     {
-        Skip.If(AdminUiFixture.MissingReason is not null, AdminUiFixture.MissingReason);
+        Skip.If(fx.Unavailable is not null, fx.Unavailable);
         await using var tab = await AdminTab.OpenAsync(fx.Browser, fx.Host.ServerAddress);
         var page = tab.Page;
         await page.GotoAsync(tab.BaseUrl);

@@ -10,8 +10,14 @@ namespace Cdp.Tests.AdminUi;
 /// Debian chromium driven by Playwright, shared by the browser tests. Playwright never downloads a browser: it is pointed
 /// at /usr/bin/chromium (installed by .ci/run). Without it the tests skip locally and fail under CI.
 /// </summary>
-public sealed class AdminUiFixture : IAsyncLifetime
+public class AdminUiFixture : IAsyncLifetime
 {
+    /// <summary>Cdp:Storage:Provider of the host.</summary>
+    protected virtual string Provider => Cdp.Modules.Shared.Storage.StorageProviders.LiteDb;
+
+    /// <summary>Why the tests skip: no chromium, or no PostgreSQL for the PostgreSQL fixture (outside CI).</summary>
+    public string? Unavailable { get; private set; }
+
     public const string ChromiumPath = "/usr/bin/chromium";
     public const string Segment = "buyers";
     public const string Sync = "buyers-csv";
@@ -51,9 +57,18 @@ public sealed class AdminUiFixture : IAsyncLifetime
         if (MissingReason is { } reason)
         {
             if (Environment.GetEnvironmentVariable("CI") == "true") throw new InvalidOperationException(reason);
+            Unavailable = reason;
             return;
         }
-        Host = new CdpHost(Settings(_drop.Path));
+        try
+        {
+            Host = await CdpHost.OnAsync(Provider, Settings(_drop.Path));
+        }
+        catch (SkipException skip)
+        {
+            Unavailable = skip.Message;
+            return;
+        }
         await Seed(Host);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -102,6 +117,12 @@ public sealed class AdminUiFixture : IAsyncLifetime
         Host?.Dispose();
         _drop.Dispose();
     }
+}
+
+/// <summary>The same seeded host on PostgreSQL (a fresh database of the test cluster), for the same browser tests.</summary>
+public sealed class PostgresAdminUiFixture : AdminUiFixture
+{
+    protected override string Provider => Cdp.Modules.Shared.Storage.StorageProviders.PostgreSql;
 }
 
 /// <summary>A headless chromium of a test's own, for tests that need a host of their own (they change who is who).</summary>
