@@ -21,4 +21,44 @@ internal static class BenchPostgres
             await cmd.ExecuteNonQueryAsync();
         return new NpgsqlConnectionStringBuilder(Admin) { Database = name }.ConnectionString;
     }
+
+    /// <summary>
+    /// The host settings that put a host on a fresh PostgreSQL database, or null (and one line saying that
+    /// <paramref name="what"/> is skipped, and why) without CDP_BENCH_POSTGRES.
+    /// </summary>
+    public static async Task<string[]?> HostSettingsAsync(string what)
+    {
+        if (await CreateDatabaseAsync() is not { } connectionString)
+        {
+            Console.WriteLine($"   {what} on PostgreSQL: skipped, {WhyNot}");
+            return null;
+        }
+        return ["--Cdp:Storage:Provider=PostgreSql", "--Cdp:Storage:ConnectionString=" + connectionString];
+    }
+
+    /// <summary>The connection string in settings made by <see cref="HostSettingsAsync"/>.</summary>
+    public static string? ConnectionString(IEnumerable<string> settings) =>
+        settings.FirstOrDefault(s => s.StartsWith("--Cdp:Storage:ConnectionString=", StringComparison.Ordinal))?["--Cdp:Storage:ConnectionString=".Length..];
+
+    /// <summary>The size of the database a connection string names (pg_database_size).</summary>
+    public static long DatabaseBytes(string connectionString)
+    {
+        using var source = NpgsqlDataSource.Create(connectionString);
+        using var cmd = source.CreateCommand("SELECT pg_database_size(current_database())");
+        return (long)cmd.ExecuteScalar()!;
+    }
+
+    /// <summary>
+    /// A figure measured with the host on PostgreSQL, beside the same figure on LiteDB in the same run: named like it with a
+    /// ", PostgreSQL" suffix, its ceiling the LiteDB figure, so the ratio is PostgreSQL / LiteDB. The target stays (the same
+    /// bar applies); a ratio target does not (it was set against another ceiling).
+    /// </summary>
+    public static BenchFigure Beside(BenchFigure liteDb, BenchFigure postgreSql) =>
+        postgreSql with { Name = postgreSql.Name + ", PostgreSQL", CeilingName = "LiteDB, same run", Ceiling = liteDb.Value, RatioTarget = null };
+
+    /// <summary>Every PostgreSQL figure beside the LiteDB figure at the same place (the same measurement, run twice).</summary>
+    public static IEnumerable<BenchFigure> Beside(IReadOnlyList<BenchFigure> liteDb, IReadOnlyList<BenchFigure> postgreSql) =>
+        liteDb.Count != postgreSql.Count
+            ? throw new InvalidOperationException($"{liteDb.Count} LiteDB figures against {postgreSql.Count} PostgreSQL figures")
+            : postgreSql.Select((f, i) => Beside(liteDb[i], f));
 }

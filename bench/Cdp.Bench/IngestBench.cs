@@ -136,7 +136,40 @@ internal sealed class IngestBench : IBenchScenario
         var failures = single.Failures + batch.Failures + sendGrid.Failures + durable.Failures + singleMixed.Failures + batchMixed.Failures
             + preflights.Failures + browserPairs.Failures;
         figures.Add(new BenchFigure("non-200 answers during the runs", failures, "requests", Target: 0, LowerIsBetter: true));
+        figures.AddRange(await PostgresCollectionAsync(context, figures, Track, Batch));
         return figures;
+    }
+
+    /// <summary>
+    /// The collection loads (processor paused) once more with the host on a fresh PostgreSQL database, after the LiteDB runs:
+    /// each figure beside LiteDB's of the same run. PostgreSQL waits for its WAL flush at every commit, so /v1/track is also
+    /// put beside LiteDB with DurableCommits, the like-for-like figure.
+    /// </summary>
+    private static async Task<List<BenchFigure>> PostgresCollectionAsync(BenchContext context, List<BenchFigure> liteDb,
+        Func<WebApplication, string?, Task<LoadGenerator.Result>> track, Func<WebApplication, Task<LoadGenerator.Result>> batch)
+    {
+        if (await BenchPostgres.HostSettingsAsync("/v1/track and /v1/batch") is not { } postgres) return [];
+        LoadGenerator.Result single, batches;
+        await using (var cdp = await StartCdpAsync(Path.Combine(context.WorkFolder, "p"), durable: false, postgres))
+        {
+            await cdp.Services.GetRequiredService<IProfileProcessor>().PauseAsync(CancellationToken.None);
+            single = await track(cdp, WriteKey);
+            batches = await batch(cdp);
+            await cdp.StopAsync();
+        }
+        BenchFigure Lite(string name) => liteDb.Single(f => f.Name == name);
+        return
+        [
+            BenchPostgres.Beside(Lite("/v1/track single events, ack after commit"),
+                new BenchFigure("/v1/track single events, ack after commit", single.RequestsPerSecond, "events/s", Target: 20_000)),
+            BenchPostgres.Beside(Lite("/v1/track with DurableCommits (fsync)"),
+                new BenchFigure("/v1/track with DurableCommits (fsync)", single.RequestsPerSecond, "events/s")),
+            BenchPostgres.Beside(Lite("/v1/track latency p99"), new BenchFigure("/v1/track latency p99", single.P99Ms, "ms", LowerIsBetter: true)),
+            BenchPostgres.Beside(Lite("/v1/batch 500-event batches"),
+                new BenchFigure("/v1/batch 500-event batches", batches.RequestsPerSecond * 500, "events/s", Target: 100_000)),
+            BenchPostgres.Beside(Lite("/v1/batch latency p99"), new BenchFigure("/v1/batch latency p99", batches.P99Ms, "ms", LowerIsBetter: true)),
+            new BenchFigure("non-200 answers during the runs, PostgreSQL", single.Failures + batches.Failures, "requests", Target: 0, LowerIsBetter: true),
+        ];
     }
 
     /// <summary>
@@ -326,7 +359,7 @@ internal sealed class IngestBench : IBenchScenario
         return app;
     }
 
-    private static async Task<WebApplication> StartCdpAsync(string folder, bool durable)
+    private static async Task<WebApplication> StartCdpAsync(string folder, bool durable, string[]? storage = null)
     {
         Directory.CreateDirectory(folder);
         var builder = CdpApp.CreateBuilder([
@@ -340,6 +373,7 @@ internal sealed class IngestBench : IBenchScenario
             $"--Cdp:Sources:sendgrid:PublicKey={Convert.ToBase64String(SendGridKey.Value.ExportSubjectPublicKeyInfo())}",
             "--Cdp:Collection:QueueCapacity=1000000",
             .. (Environment.GetEnvironmentVariable("CDP_BENCH_BATCH") is { } batch ? ["--Cdp:Profiles:BatchSize=" + batch] : Array.Empty<string>()),
+            .. storage ?? [], // PostgreSQL: the provider and its connection string
         ]);
         builder.Logging.ClearProviders();
         var app = CdpApp.Build(builder);
