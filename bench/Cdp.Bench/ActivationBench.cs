@@ -41,6 +41,16 @@ public sealed class ActivationBench : IBenchScenario
 
     public async Task<IReadOnlyList<BenchFigure>> RunAsync(BenchContext context)
     {
+        var liteDb = await RunOnAsync(context, "", []);
+        // the same syncs once more with the host on a fresh PostgreSQL database (fresh fakes), after the LiteDB run, beside its figures
+        if (await BenchPostgres.HostSettingsAsync("the syncs") is not { } postgres) return liteDb;
+        Console.WriteLine("   on PostgreSQL:");
+        return [.. liteDb, .. BenchPostgres.Beside(liteDb, await RunOnAsync(context, "pg", postgres))];
+    }
+
+    /// <param name="storage">extra host settings: none for LiteDB, the provider and connection string for PostgreSQL</param>
+    private static async Task<IReadOnlyList<BenchFigure>> RunOnAsync(BenchContext context, string folder, string[] storage)
+    {
         var members = context.Quick ? 20_000 : 100_000;
         using var fake = new MailchimpCompatibleFake();
         using var meta = new MetaCompatibleFake();
@@ -49,7 +59,7 @@ public sealed class ActivationBench : IBenchScenario
         var builder = CdpApp.CreateBuilder([
             "--urls=http://127.0.0.1:0",
             "--Logging:LogLevel:Default=Warning",
-            $"--Cdp:Storage:Path={Path.Combine(context.WorkFolder, "cdp.db")}",
+            $"--Cdp:Storage:Path={Path.Combine(Directory.CreateDirectory(Path.Combine(context.WorkFolder, folder)).FullName, "cdp.db")}",
             $"--Cdp:Sources:bench:WriteKey={WriteKey}",
             "--Cdp:Collection:QueueCapacity=1000000",
             "--Cdp:Scheduling:ServerEnabled=false",
@@ -90,6 +100,7 @@ public sealed class ActivationBench : IBenchScenario
             "--Cdp:Syncs:gads:Enabled=false",
             "--Cdp:Syncs:gads:ConsentPurpose=marketing",
             "--Cdp:Syncs:gads:FieldMappings:firstName=traits.first_name",
+            .. storage,
         ]);
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<ISegmentMembership>(segment);

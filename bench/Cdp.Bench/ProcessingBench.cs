@@ -34,6 +34,17 @@ public sealed class ProcessingBench : IBenchScenario
 
     public async Task<IReadOnlyList<BenchFigure>> RunAsync(BenchContext context)
     {
+        var liteDb = await RunOnAsync(context, []);
+        // the same stream once more with the host on a fresh PostgreSQL database, after the LiteDB run, beside its figures
+        if (await BenchPostgres.HostSettingsAsync("processing") is not { } postgres) return liteDb;
+        Console.WriteLine("   on PostgreSQL:");
+        return [.. liteDb, .. BenchPostgres.Beside(liteDb, await RunOnAsync(context, postgres))];
+    }
+
+    /// <param name="storage">extra host settings: none for LiteDB, the provider and connection string for PostgreSQL</param>
+    private static async Task<IReadOnlyList<BenchFigure>> RunOnAsync(BenchContext context, string[] storage)
+    {
+        var postgres = BenchPostgres.ConnectionString(storage);
         var events = int.TryParse(Environment.GetEnvironmentVariable("CDP_BENCH_QUICK_EVENTS"), out var q) && context.Quick ? q : context.Quick ? 300_000 : int.TryParse(Environment.GetEnvironmentVariable("CDP_BENCH_PROCESSING_EVENTS"), out var n) ? n : 3_000_000;
         var visitors = events / 10; // ~10 events per person, the design's 1M profiles / 10M events shape
         var dbPath = Path.Combine(context.WorkFolder, "cdp.db");
@@ -46,6 +57,7 @@ public sealed class ProcessingBench : IBenchScenario
             // any other setting to try, e.g. CDP_BENCH_SETTINGS="--Cdp:Profiles:CatchUpBatchSize=50000 --Cdp:Storage:CheckpointPages=20000"
             // (split before each "--", so a value may hold spaces)
             .. System.Text.RegularExpressions.Regex.Split(Environment.GetEnvironmentVariable("CDP_BENCH_SETTINGS") ?? "", @"\s+(?=--)").Select(a => a.Trim()).Where(a => a.Length > 0),
+            .. storage,
         ]));
         var hosted = app.Services.GetServices<IHostedService>().ToList();
         var writer = hosted.OfType<EventLogWriter>().Single();
@@ -111,11 +123,11 @@ public sealed class ProcessingBench : IBenchScenario
                 var at = app.Services.GetRequiredService<IProfileProcessor>().Status.Checkpoint;
                 Console.WriteLine($"   ... {run.Elapsed.TotalMinutes:N1} min: {at:N0} of {events:N0} events ({at / run.Elapsed.TotalSeconds:N0}/s so far, " +
                     $"last batch {app.Services.GetRequiredService<IProfileProcessor>().Status.EventsPerSecond:N0}/s), peak RSS {peakRss / 1e6:N0} MB, " +
-                    $"DB {new DirectoryInfo(context.WorkFolder).GetFiles("cdp*").Sum(f => f.Length) / 1e6:N0} MB");
+                    (postgres is null ? $"DB {new DirectoryInfo(context.WorkFolder).GetFiles("cdp*").Sum(f => f.Length) / 1e6:N0} MB" : "DB on PostgreSQL"));
             }
             await processed;
             run.Stop();
-            if (Environment.GetEnvironmentVariable("CDP_BENCH_PAGES") == "1") PrintDataPages(app.Services);
+            if (Environment.GetEnvironmentVariable("CDP_BENCH_PAGES") == "1" && postgres is null) PrintDataPages(app.Services);
             var readLatencies = await reads;
             Console.WriteLine($"   write gate held up to {longestHold:N0} ms by one batch; batch sizes seen: {MedianMax(sizes.Select(x => (double)x))}");
             gc.Print();
@@ -156,9 +168,11 @@ public sealed class ProcessingBench : IBenchScenario
             GC.WaitForPendingFinalizers();
             var rss = Process.GetCurrentProcess().WorkingSet64;
             var total = log.LastSequence;
-            var dbBytes = new DirectoryInfo(context.WorkFolder).GetFiles("cdp*").Sum(f => f.Length);
-            var profiles = app.Services.GetRequiredService<Cdp.Modules.Shared.Storage.CdpDatabase>().Collection("profiles").Count();
-            Console.WriteLine($"   {total:N0} events, {profiles:N0} profile documents (incl. merged-away), DB {dbBytes / 1e6:N0} MB, RSS {rss / 1e6:N0} MB " +
+            // on PostgreSQL: the database's size (pg_database_size, an empty database's few MB included); the profile
+            // document count is LiteDB's alone
+            var dbBytes = postgres is null ? new DirectoryInfo(context.WorkFolder).GetFiles("cdp*").Sum(f => f.Length) : BenchPostgres.DatabaseBytes(postgres);
+            var profiles = postgres is null ? app.Services.GetRequiredService<Cdp.Modules.Shared.Storage.CdpDatabase>().Collection("profiles").Count().ToString("N0") : "(not counted on PostgreSQL)";
+            Console.WriteLine($"   {total:N0} events, {profiles} profile documents (incl. merged-away), DB {dbBytes / 1e6:N0} MB, RSS {rss / 1e6:N0} MB " +
                 $"(peak while processing {peakRss / 1e6:N0} MB), parsed check {parsed}");
 
             return

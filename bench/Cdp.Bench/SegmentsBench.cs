@@ -58,7 +58,15 @@ internal sealed class SegmentsBench : IBenchScenario
         // CDP_SWEEP_PROFILES=1000000 measures the 1M sweep itself instead of extrapolating (about 10 minutes)
         var sweepPeople = int.TryParse(Environment.GetEnvironmentVariable("CDP_SWEEP_PROFILES"), out var n) && n > 0 ? n
             : context.Quick ? 20_000 : 200_000;
-        var (sweep, scan, sweepCpu, scanCpu) = await SweepTime(Path.Combine(context.WorkFolder, "sweep"), sweepPeople);
+        var liteDb = await SweepFigures(Path.Combine(context.WorkFolder, "sweep"), sweepPeople, []);
+        // the same sweep once more with the host on a fresh PostgreSQL database, after the LiteDB run, beside its figures
+        if (await BenchPostgres.HostSettingsAsync("the sweep") is not { } postgres) return liteDb;
+        return [.. liteDb, .. BenchPostgres.Beside(liteDb, await SweepFigures(Path.Combine(context.WorkFolder, "sweep-pg"), sweepPeople, postgres))];
+    }
+
+    private static async Task<IReadOnlyList<BenchFigure>> SweepFigures(string folder, int sweepPeople, string[] storage)
+    {
+        var (sweep, scan, sweepCpu, scanCpu) = await SweepTime(folder, sweepPeople, storage);
         var perProfile = sweep.Seconds / Math.Max(1, sweep.Profiles);
         return
         [
@@ -90,9 +98,9 @@ internal sealed class SegmentsBench : IBenchScenario
         return rate;
     }
 
-    private static async Task<(SweepResult Sweep, double ScanSeconds, double SweepCpu, double ScanCpu)> SweepTime(string folder, int people)
+    private static async Task<(SweepResult Sweep, double ScanSeconds, double SweepCpu, double ScanCpu)> SweepTime(string folder, int people, string[] storage)
     {
-        await using var app = await StartAsync(folder, withSegments: true, dailySweep: false);
+        await using var app = await StartAsync(folder, withSegments: true, dailySweep: false, storage);
         await Ingest(app, people, eventsPerPerson: 3);
         var head = app.Services.GetRequiredService<IEventLog>().LastSequence;
         await app.Services.GetRequiredService<IProfileProcessor>().WaitForCheckpointAsync(head, CancellationToken.None);
@@ -173,7 +181,7 @@ internal sealed class SegmentsBench : IBenchScenario
     private static Uri Address(WebApplication app) =>
         new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
-    private static async Task<WebApplication> StartAsync(string folder, bool withSegments, bool dailySweep)
+    private static async Task<WebApplication> StartAsync(string folder, bool withSegments, bool dailySweep, string[]? storage = null)
     {
         Directory.CreateDirectory(folder);
         var args = new List<string>
@@ -186,6 +194,7 @@ internal sealed class SegmentsBench : IBenchScenario
             $"--Cdp:SegmentEvaluation:SweepSchedule={(dailySweep ? "5 0 * * *" : "")}",
         };
         if (withSegments) foreach (var (key, where) in Segments) args.Add($"--Cdp:Segments:{key}:Where={where}");
+        args.AddRange(storage ?? []); // PostgreSQL: the provider and its connection string
         var builder = CdpApp.CreateBuilder([.. args]);
         WithoutAppSettingsSegments(builder);
         builder.Logging.ClearProviders();
