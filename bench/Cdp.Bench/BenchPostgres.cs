@@ -53,8 +53,13 @@ internal static class BenchPostgres
     /// ", PostgreSQL" suffix, its ceiling the LiteDB figure, so the ratio is PostgreSQL / LiteDB. The target stays (the same
     /// bar applies); a ratio target does not (it was set against another ceiling).
     /// </summary>
-    public static BenchFigure Beside(BenchFigure liteDb, BenchFigure postgreSql) =>
-        postgreSql with { Name = postgreSql.Name + ", PostgreSQL", CeilingName = "LiteDB, same run", Ceiling = liteDb.Value, RatioTarget = null };
+    public static BenchFigure Beside(BenchFigure liteDb, BenchFigure postgreSql)
+    {
+        // the PostgreSQL run's own ceiling gives way to LiteDB's figure: print it, so it is not lost
+        if (postgreSql is { Ratio: { } own, Ceiling: { } ceiling })
+            Console.WriteLine($"   PostgreSQL run: {postgreSql.Name} {postgreSql.Value:N2} against {postgreSql.CeilingName} {ceiling:N2} {postgreSql.Unit} -> ratio {own:0.00}");
+        return postgreSql with { Name = postgreSql.Name + ", PostgreSQL", CeilingName = "LiteDB, same run", Ceiling = liteDb.Value, RatioTarget = null };
+    }
 
     /// <summary>Every PostgreSQL figure beside the LiteDB figure at the same place (the same measurement, run twice).</summary>
     public static IEnumerable<BenchFigure> Beside(IReadOnlyList<BenchFigure> liteDb, IReadOnlyList<BenchFigure> postgreSql) =>
