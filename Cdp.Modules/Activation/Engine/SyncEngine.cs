@@ -235,6 +235,9 @@ internal sealed class SyncEngine(
     /// <summary>Shown instead of an erased person's identifier in run history.</summary>
     public const string ErasedPerson = "(erased person)";
 
+    /// <summary>Members whose profiles a plan reads at once (<see cref="IProfileReader.GetMany"/>).</summary>
+    private const int ProfilePage = 500;
+
     private sealed record SyncPlan(List<PlannedChange> Upserts, List<PlannedChange> Removes, List<MemberCommit> StateOnly);
 
     /// <summary>One pass over the segment: compact changes only (profile id, key); the fields are read again when a batch is sent.</summary>
@@ -246,33 +249,37 @@ internal sealed class SyncEngine(
         var stateOnly = new List<MemberCommit>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var keys = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var profileId in Segments.Members(s.Segment))
+        // the members' profiles are read a page at a time: one read for many where each read is a round trip (PostgreSQL)
+        foreach (var page in Segments.Members(s.Segment).Chunk(ProfilePage))
         {
-            run.Members++;
-            var view = profiles.Get(profileId);
-            if (view is null) continue;
-            switch (projection.Check(view, out var key))
+            var views = profiles.GetMany(page);
+            foreach (var profileId in page)
             {
-                case Eligibility.NoConsent: run.NoConsent++; continue;
-                case Eligibility.NoIdentifier: run.NoIdentifier++; continue;
-            }
-            if (optOuts.Suppressed(key)) { run.NoConsent++; continue; } // a suppressed identifier is never sent, and an opt-out
+                run.Members++;
+                if (!views.TryGetValue(profileId, out var view)) continue;
+                switch (projection.Check(view, out var key))
+                {
+                    case Eligibility.NoConsent: run.NoConsent++; continue;
+                    case Eligibility.NoIdentifier: run.NoIdentifier++; continue;
+                }
+                if (optOuts.Suppressed(key)) { run.NoConsent++; continue; } // a suppressed identifier is never sent, and an opt-out
 
-            if (!seen.Add(profileId)) continue;
-            if (!keys.Add(key)) { run.Duplicate++; seen.Remove(profileId); continue; } // two profiles, one email: the first wins
-            run.Eligible++;
-            if (!recorded.TryGetValue(profileId, out var record)) { upserts.Add(new(ChangeKind.Add, profileId, key)); continue; }
-            if (record.Rejected) { upserts.Add(new(ChangeKind.Retry, profileId, key)); continue; }
-            if (record.Key != key)
-            {
-                upserts.Add(new(ChangeKind.Add, profileId, key));
-                if (record.AtDestination) removes.Add(new(ChangeKind.Remove, profileId, record.Key));
-                continue;
+                if (!seen.Add(profileId)) continue;
+                if (!keys.Add(key)) { run.Duplicate++; seen.Remove(profileId); continue; } // two profiles, one email: the first wins
+                run.Eligible++;
+                if (!recorded.TryGetValue(profileId, out var record)) { upserts.Add(new(ChangeKind.Add, profileId, key)); continue; }
+                if (record.Rejected) { upserts.Add(new(ChangeKind.Retry, profileId, key)); continue; }
+                if (record.Key != key)
+                {
+                    upserts.Add(new(ChangeKind.Add, profileId, key));
+                    if (record.AtDestination) removes.Add(new(ChangeKind.Remove, profileId, record.Key));
+                    continue;
+                }
+                var hash = MemberProjection.Hash(key, projection.Project(view, key).Fields);
+                if (hash != record.Hash) upserts.Add(new(ChangeKind.Update, profileId, key));
+                else if (everyMember) upserts.Add(new(ChangeKind.Keep, profileId, key));
+                else run.Unchanged++;
             }
-            var hash = MemberProjection.Hash(key, projection.Project(view, key).Fields);
-            if (hash != record.Hash) upserts.Add(new(ChangeKind.Update, profileId, key));
-            else if (everyMember) upserts.Add(new(ChangeKind.Keep, profileId, key));
-            else run.Unchanged++;
         }
         foreach (var (profileId, record) in recorded)
         {
@@ -299,11 +306,11 @@ internal sealed class SyncEngine(
         {
             var kinds = new Dictionary<string, ChangeKind>(chunk.Length, StringComparer.Ordinal);
             var members = new List<OutgoingMember>(chunk.Length);
+            var views = profiles.GetMany(chunk.Select(c => c.ProfileId).ToList());
             foreach (var change in chunk)
             {
-                var view = profiles.Get(change.ProfileId);
                 // Changed since the plan (consent withdrawn, address changed): the next run sees it as it is then.
-                if (view is null || projection.Check(view, out var key) != Eligibility.Eligible || key != change.Key) continue;
+                if (!views.TryGetValue(change.ProfileId, out var view) || projection.Check(view, out var key) != Eligibility.Eligible || key != change.Key) continue;
                 members.Add(projection.Project(view, key));
                 kinds[change.ProfileId] = change.Kind;
             }
@@ -421,9 +428,10 @@ internal sealed class SyncEngine(
         var size = DestinationSessions.UpsertBatchSize(target.Destination);
         run.Batches = (plan.Upserts.Count + size - 1) / size + (plan.Removes.Count + DestinationSessions.RemoveBatchSize(target.Destination) - 1) / DestinationSessions.RemoveBatchSize(target.Destination);
         var first = new List<OutgoingMember>();
+        var firstViews = profiles.GetMany(plan.Upserts.Take(size).Select(c => c.ProfileId).ToList());
         foreach (var c in plan.Upserts.Take(size))
         {
-            if (profiles.Get(c.ProfileId) is not { } view || projection.Check(view, out var key) != Eligibility.Eligible) continue;
+            if (!firstViews.TryGetValue(c.ProfileId, out var view) || projection.Check(view, out var key) != Eligibility.Eligible) continue;
             var m = projection.Project(view, key);
             first.Add(m);
             if (samples.Count(x => x.Action != "remove") < SampleRows)

@@ -29,6 +29,12 @@ public interface IProfileReader
     ProfileView? Get(string profileId);
 
     /// <summary>
+    /// The live profiles among <paramref name="profileIds"/>, by id (unknown and merged-away ones are left out): one read
+    /// for many, where a provider pays a round trip per read (a sync's batch of members).
+    /// </summary>
+    IReadOnlyDictionary<string, ProfileView> GetMany(IReadOnlyCollection<string> profileIds);
+
+    /// <summary>
     /// Up to <paramref name="max"/> live profiles with a number greater than <paramref name="afterProfile"/>, ascending by
     /// number (a full scan in pages, e.g. for a segment sweep). Materialised: no cursor stays open.
     /// </summary>

@@ -16,6 +16,9 @@ internal interface IProfileStore
     /// <summary>Live profiles numbered after <paramref name="after"/>, ascending.</summary>
     IReadOnlyList<ProfileState> LiveAfter(long after, int take);
 
+    /// <summary>The stored profiles among <paramref name="profiles"/> (merged-away ones included), in no given order.</summary>
+    IReadOnlyList<ProfileState> Many(IReadOnlyCollection<long> profiles);
+
     /// <summary>Live profiles whose trait at a dotted path equals <paramref name="value"/> (as text or as is): a scan.</summary>
     IEnumerable<ProfileState> LiveWithTrait(string path, string value);
 

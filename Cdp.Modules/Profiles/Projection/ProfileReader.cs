@@ -21,6 +21,17 @@ internal sealed class ProfileReader(IProfileStore db, ComputedTraits computed, T
         return state is null ? null : View(state);
     }
 
+    public IReadOnlyDictionary<string, ProfileView> GetMany(IReadOnlyCollection<string> profileIds)
+    {
+        var numbers = new List<long>(profileIds.Count);
+        foreach (var id in profileIds) if (ProfileIds.TryParse(id, out var no)) numbers.Add(no);
+        var views = new Dictionary<string, ProfileView>(numbers.Count, StringComparer.Ordinal);
+        var now = clock.GetUtcNow().UtcDateTime;
+        foreach (var p in db.Many(numbers))
+            if (p.Into == 0) views[ProfileIds.Format(p.Profile)] = View(p, computed, now);
+        return views;
+    }
+
     public IReadOnlyList<ProfileView> ListAfter(long afterProfile, int max)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);

@@ -20,6 +20,14 @@ internal sealed class LiteProfileStore(CdpDatabase db) : IProfileStore
     public ProfileState? Profile(long profile, IUnitOfWork? tx = null) =>
         Collection(Profiles, tx).ById(profile) is { } d ? ProfileState.FromBson(d) : null;
 
+    public IReadOnlyList<ProfileState> Many(IReadOnlyCollection<long> profiles)
+    {
+        var collection = db.Collection(Profiles);
+        var result = new List<ProfileState>(profiles.Count);
+        foreach (var no in profiles) if (collection.ById(no) is { } d) result.Add(ProfileState.FromBson(d));
+        return result;
+    }
+
     public IReadOnlyList<ProfileState> LiveAfter(long after, int take) =>
         db.Collection(Profiles).Find(Filter.GT("_id", after), limit: int.MaxValue).Where(d => !d.ContainsKey("into")).Take(take)
             .Select(ProfileState.FromBson).ToList();

@@ -48,6 +48,16 @@ internal sealed class PostgresProfileStore(PostgresDatabase database) : IProfile
         return cmd.ExecuteScalar() is byte[] record ? ProfileState.FromBytes(record) : null;
     }
 
+    public IReadOnlyList<ProfileState> Many(IReadOnlyCollection<long> profiles)
+    {
+        using var cmd = dataSource.CreateCommand("SELECT record FROM cdp_profiles WHERE profile = ANY($1)");
+        cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = profiles.ToArray() });
+        using var r = cmd.ExecuteReader();
+        var result = new List<ProfileState>(profiles.Count);
+        while (r.Read()) result.Add(ProfileState.FromBytes(r.GetFieldValue<byte[]>(0)));
+        return result;
+    }
+
     public IReadOnlyList<ProfileState> LiveAfter(long after, int take)
     {
         using var cmd = dataSource.CreateCommand("SELECT record FROM cdp_profiles WHERE profile > $1 AND into_profile = 0 ORDER BY profile LIMIT $2");
