@@ -99,6 +99,7 @@ public sealed class GovernanceStoreTests : IAsyncDisposable
         audit.Page(ids[2], long.MaxValue, null, 10, newestFirst: false).Select(r => r.Id).Should().Equal(ids[3], ids[4], ids[5]);
         audit.Page(long.MinValue, ids[5], null, 2, newestFirst: true).Select(r => r.Id).Should().Equal(ids[4], ids[3]);
         audit.Page(long.MinValue, long.MaxValue, "ops", 10, newestFirst: true).Select(r => r.Id).Should().Equal(ids[4], ids[2], ids[0]);
+        audit.Page(long.MinValue, long.MaxValue, "ops\u0000", 10, newestFirst: true).Should().BeEmpty("an actor filter with a NUL (GET /api/audit?actor=%00) names nobody");
         audit.Page(long.MinValue, long.MaxValue, null, 1, false).Single().Should().BeEquivalentTo(Record(ids[0], "ops", "/api/x\u0000/0"));
 
         audit.DeleteBefore(ids[1]).Should().Be(1);

@@ -44,6 +44,9 @@ internal sealed class PostgresAuditStore(PostgresDatabase database) : IAuditStor
 
     public List<AuditRecord> Page(long lower, long upper, string? actor, int take, bool newestFirst)
     {
+        // an actor is a key's name from the settings: text PostgreSQL can hold. A filter with a NUL (from a query string)
+        // names nobody, and PostgreSQL would refuse it as a parameter
+        if (actor is not null && actor.Contains('\0')) return [];
         var where = actor is null ? "id > $1 AND id < $2" : "id > $1 AND id < $2 AND actor = $4";
         using var cmd = dataSource.CreateCommand($"SELECT record FROM cdp_audit WHERE {where} ORDER BY id {(newestFirst ? "DESC" : "ASC")} LIMIT $3");
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = lower });
