@@ -35,7 +35,7 @@ public sealed class DeadLetterPrivacyTests
     }
 
     private static List<string> DeadLetters(CdpHost host) =>
-        host.Service<CdpDatabase>().Collection("dead_letters").FindAll().Select(d => d["raw"].AsString).ToList();
+        host.Service<IDeadLetterStore>().All().Select(d => d.Raw).ToList();
 
     [Fact]
     public async Task The_subject_access_export_holds_the_persons_dead_letters_and_only_theirs()

@@ -30,6 +30,7 @@ public sealed class StorageCopyTests : IDisposable
 
     private Dictionary<string, string?> Settings() => new()
     {
+        ["Cdp:Storage:Provider"] = StorageProviders.LiteDb, // the installation to copy, whatever CDP_TEST_PROVIDER says
         ["Cdp:Segments:with-email:Name"] = "With an e-mail",
         ["Cdp:Segments:with-email:Where"] = "traits.email exists",
         ["Cdp:Destinations:drop:Type"] = "CsvFile",

@@ -46,6 +46,12 @@ public sealed class CdpHost : WebApplicationFactory<Program>
             ["Cdp:Admin:ApiKeys:reader:Role"] = "Analyst",
         };
         if (settings is not null) foreach (var (k, v) in settings) _settings[k] = v;
+        if (!_settings.ContainsKey("Cdp:Storage:Provider") && DefaultProvider == Cdp.Modules.Shared.Storage.StorageProviders.PostgreSql)
+        {
+            _settings["Cdp:Storage:Provider"] = DefaultProvider;
+            // one database per data folder, as one cdp.db per folder: a test that restarts its host on the folder finds its data
+            _settings["Cdp:Storage:ConnectionString"] = DatabasesByFolder.GetOrAdd(_folder.Path, _ => PostgresServer.CreateDatabaseAsync().GetAwaiter().GetResult());
+        }
         UseKestrel(0);
     }
 
@@ -56,7 +62,7 @@ public sealed class CdpHost : WebApplicationFactory<Program>
     public static async Task<CdpHost> OnAsync(string provider, IDictionary<string, string?>? settings = null, TempFolder? folder = null,
         Action<IServiceCollection>? services = null)
     {
-        var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>());
+        var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>()) { ["Cdp:Storage:Provider"] = provider };
         if (provider == Cdp.Modules.Shared.Storage.StorageProviders.PostgreSql)
         {
             all["Cdp:Storage:Provider"] = provider;
@@ -64,6 +70,15 @@ public sealed class CdpHost : WebApplicationFactory<Program>
         }
         return new CdpHost(all, folder, services);
     }
+
+    /// <summary>
+    /// The provider of a host whose test does not choose one: LiteDb, or what CDP_TEST_PROVIDER says (PostgreSql runs every
+    /// such host test on a fresh database of the test cluster: `CDP_TEST_PROVIDER=PostgreSql dotnet test`).
+    /// </summary>
+    public static string DefaultProvider { get; } = Environment.GetEnvironmentVariable("CDP_TEST_PROVIDER") is { Length: > 0 } chosen
+        ? chosen : Cdp.Modules.Shared.Storage.StorageProviders.LiteDb;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> DatabasesByFolder = new(StringComparer.Ordinal);
 
     /// <summary>Both storage providers, for host tests that take the provider as a parameter.</summary>
     public static TheoryData<string> Providers => new([Cdp.Modules.Shared.Storage.StorageProviders.LiteDb, Cdp.Modules.Shared.Storage.StorageProviders.PostgreSql]);

@@ -93,10 +93,9 @@ public sealed class IncrementalRunTests
     public async Task The_match_run_verb_merges_on_a_database_file_and_the_unmerge_verb_undoes_it(string provider)
     {
         using var folder = new TempFolder();
-        var storage = new Dictionary<string, string?>();
+        var storage = new Dictionary<string, string?> { ["Cdp:Storage:Provider"] = provider };
         if (provider == Cdp.Modules.Shared.Storage.StorageProviders.PostgreSql)
         {
-            storage["Cdp:Storage:Provider"] = provider;
             storage["Cdp:Storage:ConnectionString"] = await PostgresServer.CreateDatabaseAsync();
         }
         string[] storageArgs = [.. storage.Select(s => $"--{s.Key}={s.Value}")];
