@@ -12,6 +12,9 @@ namespace Cdp.Tests.Governance;
 /// <summary>The audit log keeps searched values and identifiers only as keyed hashes (issue 22, item 2).</summary>
 public sealed class AuditPrivacyTests
 {
+    /// <summary>LiteDB only, whatever CDP_TEST_PROVIDER says: reads the bytes of LiteDB's files, and upgrades LiteDB's legacy audit records.</summary>
+    private const string LiteDbOnlyBecause = "reads the bytes of LiteDB's files, and upgrades LiteDB's legacy audit records";
+
     private static readonly string[] JanesValues =
     [
         "Jane", "Doe", "Jane%20Doe", "Secret Lane", "Secret%20Lane", "u-jane", "jane.doe@example.com", "jane.doe%40example.com",
@@ -35,7 +38,7 @@ public sealed class AuditPrivacyTests
     [Fact]
     public async Task After_searches_by_name_and_identifier_and_a_deletion_the_audit_log_and_its_bytes_hold_no_searched_value()
     {
-        using var host = new CdpHost();
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause);
         var admin = host.AdminClient();
         await host.TrackingClient().Send("identify",
             """{"userId":"u-jane","traits":{"name":"Jane Doe","last_name":"Doe","email":"jane.doe@example.com","address":{"street":"12 Secret Lane"}}}""");
@@ -77,7 +80,7 @@ public sealed class AuditPrivacyTests
         using var folder = new TempFolder();
         string first;
         string keyText;
-        using (var host = new CdpHost(folder: folder))
+        using (var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause, folder: folder))
         {
             first = await Hash(host.AdminClient(), "jane.doe@example.com");
             var key = host.Service<AuditKey>();
@@ -87,9 +90,9 @@ public sealed class AuditPrivacyTests
             if (!OperatingSystem.IsWindows()) File.GetUnixFileMode(key.FilePath).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
         File.ReadAllBytes(folder.File("cdp.db")).AsSpan().IndexOf(Encoding.ASCII.GetBytes(keyText)).Should().Be(-1, "the key is not inside cdp.db");
-        using (var again = new CdpHost(folder: folder))
+        using (var again = CdpHost.LiteDbOnly(LiteDbOnlyBecause, folder: folder))
             (await Hash(again.AdminClient(), "jane.doe@example.com")).Should().Be(first);
-        using var other = new CdpHost();
+        using var other = CdpHost.LiteDbOnly(LiteDbOnlyBecause);
         (await Hash(other.AdminClient(), "jane.doe@example.com")).Should().NotBe(first, "another installation has another key: no shared dictionary");
     }
 
@@ -113,7 +116,7 @@ public sealed class AuditPrivacyTests
                 ["route"] = new BsonDocument { ["reference"] = "email:#" + legacyEmailHash },
             });
         }
-        using var host = new CdpHost(folder: folder);
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause, folder: folder);
         var admin = host.AdminClient();
         List<JsonElement> items = [];
         for (var i = 0; i < 200; i++)

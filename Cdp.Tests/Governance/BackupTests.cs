@@ -11,6 +11,9 @@ namespace Cdp.Tests.Governance;
 
 public sealed class BackupTests
 {
+    /// <summary>LiteDB only, whatever CDP_TEST_PROVIDER says: backup and restore copy LiteDB's files.</summary>
+    private const string LiteDbOnlyBecause = "backup and restore copy LiteDB's files";
+
     private static async Task<int> SendEvents(HttpClient tracking, string prefix, int count)
     {
         var batch = "{\"batch\":[" + string.Join(",", Enumerable.Range(0, count).Select(i => $$"""{"type":"track","userId":"{{prefix}}-{{i}}","event":"E","messageId":"{{prefix}}-{{i}}"}""")) + "]}";
@@ -24,7 +27,7 @@ public sealed class BackupTests
     {
         using var backups = new TempFolder();
         BackupReport report;
-        using (var host = new CdpHost(new Dictionary<string, string?> { ["Cdp:Storage:BackupRoot"] = backups.Path }))
+        using (var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause, new Dictionary<string, string?> { ["Cdp:Storage:BackupRoot"] = backups.Path }))
         {
             var tracking = host.TrackingClient();
             await SendEvents(tracking, "before", 500);
@@ -55,7 +58,7 @@ public sealed class BackupTests
         using var restored = new TempFolder();
         File.Copy(Path.Combine(report.Folder, "cdp.db"), restored.File("cdp.db"));
         File.Copy(Path.Combine(report.Folder, "cdp-jobs.db"), restored.File("cdp-jobs.db"));
-        using var copy = new CdpHost(folder: restored);
+        using var copy = CdpHost.LiteDbOnly(LiteDbOnlyBecause, folder: restored);
         var log = copy.Service<IEventLog>();
         log.LastSequence.Should().BeGreaterThanOrEqualTo(500);
         var sequences = new List<long>();
@@ -72,7 +75,7 @@ public sealed class BackupTests
     [Fact]
     public async Task A_damaged_or_foreign_backup_is_refused_before_anything_is_touched()
     {
-        using var host = new CdpHost();
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause);
         var backup = host.Service<IDatabaseBackup>();
         var report = backup.Create(Path.Combine(host.DataFolder, "bk"));
 
@@ -135,7 +138,7 @@ public sealed class BackupTests
     [Fact]
     public async Task A_checkpoint_empties_the_log_file()
     {
-        using var host = new CdpHost();
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause);
         await SendEvents(host.TrackingClient(), "c", 1000);
         await host.Processed(); // the processor's writes would otherwise grow the log again after the checkpoint
         var logFile = Path.Combine(host.DataFolder, "cdp-log.db");

@@ -18,6 +18,9 @@ namespace Cdp.Tests.Governance;
 /// </summary>
 public sealed class PrivacyEverySpellingTests
 {
+    /// <summary>LiteDB only, whatever CDP_TEST_PROVIDER says: reads the stored log, dead letters and set-aside events in cdp.db (PrivacyTests' provider theories cover erasure on PostgreSQL).</summary>
+    private const string LiteDbOnlyBecause = "reads the stored log, dead letters and set-aside events in cdp.db (PrivacyTests' provider theories cover erasure on PostgreSQL)";
+
     private static string Now(int minutes = 0) => DateTime.UtcNow.AddMinutes(minutes).ToString("O");
 
     private static async Task<JsonElement> Json(HttpResponseMessage response)
@@ -41,7 +44,7 @@ public sealed class PrivacyEverySpellingTests
     [Fact]
     public async Task After_a_deletion_the_persons_email_or_phone_in_any_field_case_or_spelling_is_not_stored()
     {
-        using var host = new CdpHost();
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause);
         var tracking = host.TrackingClient();
         await tracking.Send("identify", $$"""{"userId":"u-jane","traits":{"email":"Jane.Doe@gmail.com","phone":"(650) 253-0000"},"timestamp":"{{Now(-5)}}"}""");
         await host.Processed();
@@ -100,7 +103,7 @@ public sealed class PrivacyEverySpellingTests
     [Fact]
     public async Task Export_finds_and_erasure_removes_the_persons_dead_letters_in_every_spelling_and_leaves_others()
     {
-        using var host = new CdpHost();
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause);
         await SeedMaryAsync(host);
         var admin = host.AdminClient();
         DeadLetters(host).Should().HaveCount(5);
@@ -124,7 +127,7 @@ public sealed class PrivacyEverySpellingTests
     [Fact]
     public async Task Export_and_erasure_reach_events_of_other_profiles_that_carry_the_persons_identifiers()
     {
-        using var host = new CdpHost();
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause);
         var tracking = host.TrackingClient();
         await tracking.SendBatch([
             $$"""{"type":"identify","userId":"u-mary","traits":{"email":"mary.major@gmail.com"},"timestamp":"{{Now(-9)}}"}""",
@@ -167,7 +170,7 @@ public sealed class PrivacyEverySpellingTests
     [Fact]
     public async Task Export_lists_and_erasure_deletes_the_persons_processor_failures()
     {
-        using var host = new CdpHost(new Dictionary<string, string?>
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause, new Dictionary<string, string?>
         {
             ["Cdp:Profiles:Recovery:FirstRetryDelay"] = "00:00:00.050",
             ["Cdp:Profiles:Recovery:MaxRetryDelay"] = "00:00:00.200",

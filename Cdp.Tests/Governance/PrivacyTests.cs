@@ -74,7 +74,7 @@ public sealed class PrivacyTests
     [Fact]
     public async Task Delete_by_profile_id_erases_profile_identifiers_events_memberships_and_the_receipt_counts_match()
     {
-        using var host = new CdpHost(Settings);
+        using var host = CdpHost.LiteDbOnly("reads the stored log and dead letters in cdp.db", Settings);
         await SeedAsync(host);
         var admin = host.AdminClient();
         var jane = await admin.ProfileId("user_id:u-jane");

@@ -8,6 +8,9 @@ namespace Cdp.Tests.Governance;
 /// <summary>Files holding everyone's data are the owner's alone, and backups land only in the backup root (issue 22, item 7).</summary>
 public sealed class PrivateFilesTests
 {
+    /// <summary>LiteDB only, whatever CDP_TEST_PROVIDER says: about the permissions of LiteDB's files.</summary>
+    private const string LiteDbOnlyBecause = "about the permissions of LiteDB's files";
+
     private const UnixFileMode OwnerFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode OwnerFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
@@ -18,7 +21,7 @@ public sealed class PrivateFilesTests
         if (OperatingSystem.IsWindows()) return; // no Unix modes there
         using var temp = new TempFolder();
         var data = Path.Combine(temp.Path, "new", "data");
-        using var host = new CdpHost(new Dictionary<string, string?> { ["Cdp:Storage:Path"] = Path.Combine(data, "cdp.db") });
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause, new Dictionary<string, string?> { ["Cdp:Storage:Path"] = Path.Combine(data, "cdp.db") });
         await host.TrackingClient().Send("track", """{"userId":"u-1","event":"Signed Up"}""");
         await host.Processed();
         var response = await host.AdminClient().PostAsJsonAsync("/api/admin/backup", new { folder = "nightly/one" });
@@ -37,7 +40,7 @@ public sealed class PrivateFilesTests
     public async Task Backup_folders_outside_the_root_with_dot_dot_through_links_or_unusable_are_refused_400_with_one_message()
     {
         using var temp = new TempFolder();
-        using var host = new CdpHost(folder: temp);
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause, folder: temp);
         var root = Path.Combine(temp.Path, "backups");
         var elsewhere = Path.Combine(temp.Path, "elsewhere");
         Directory.CreateDirectory(root);

@@ -13,6 +13,9 @@ namespace Cdp.Tests.Profiles;
 
 public sealed class ProfileChangeViewTests
 {
+    /// <summary>LiteDB only, whatever CDP_TEST_PROVIDER says: reads the batch's uncommitted writes on the processor's thread, which only LiteDB's thread-bound transaction shows; participants use the in-memory view on both.</summary>
+    private const string LiteDbOnlyBecause = "reads the batch's uncommitted writes on the processor's thread, which only LiteDB's thread-bound transaction shows; participants use the in-memory view on both";
+
     /// <summary>Compares each change's in-memory view with the profile read back inside the same transaction.</summary>
     private sealed class ComparingParticipant(Func<IProfileReader> reader) : IProfileBatchParticipant
     {
@@ -40,7 +43,7 @@ public sealed class ProfileChangeViewTests
     {
         IServiceProvider? services = null;
         var participant = new ComparingParticipant(() => services!.GetRequiredService<IProfileReader>());
-        using var plain = new CdpHost(new Dictionary<string, string?> { ["Cdp:Profiles:BatchSize"] = "7", ["Cdp:Profiles:CatchUpBatchSize"] = "7" });
+        using var plain = CdpHost.LiteDbOnly(LiteDbOnlyBecause, new Dictionary<string, string?> { ["Cdp:Profiles:BatchSize"] = "7", ["Cdp:Profiles:CatchUpBatchSize"] = "7" });
         using var host = plain.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<IProfileBatchParticipant>(participant)));
         services = host.Services;
         var events = RebuildPropertyTests.Event.Array[120].Generate(new PCG(3, 5), null, out _);

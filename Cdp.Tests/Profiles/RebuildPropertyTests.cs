@@ -19,6 +19,9 @@ namespace Cdp.Tests.Profiles;
 /// </summary>
 public sealed class RebuildPropertyTests(Xunit.Abstractions.ITestOutputHelper output)
 {
+    /// <summary>LiteDB only, whatever CDP_TEST_PROVIDER says: compares the LiteDB documents (ProjectionSnapshot) of a rebuild and of the incremental run.</summary>
+    private const string LiteDbOnlyBecause = "compares the LiteDB documents (ProjectionSnapshot) of a rebuild and of the incremental run";
+
     private static readonly string[] Anonymous = Enumerable.Range(0, 14).Select(i => "a" + i).ToArray();
     private static readonly string[] Users = ["u0", "u1", "u2", "u3", "undefined"];
     private static readonly string[] Emails = ["e0@example.com", "E0@Example.com", "e1@example.com", "e.2+x@gmail.com", "e2@gmail.com", "test@test.com", "team@example.com"];
@@ -114,7 +117,7 @@ public sealed class RebuildPropertyTests(Xunit.Abstractions.ITestOutputHelper ou
     [Fact]
     public async Task Rebuilding_from_the_log_gives_the_incremental_state_for_random_streams()
     {
-        using var host = new CdpHost(Settings());
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause, Settings());
         await Gen.Int[1, 6].SelectMany(n => Event.Array[n * 10, n * 25]).SampleAsync(async events =>
         {
             await Append(host, events.Take(events.Length / 2), mixedSources: true);
@@ -184,7 +187,7 @@ public sealed class RebuildPropertyTests(Xunit.Abstractions.ITestOutputHelper ou
 
     private async Task RunUnmergeHistory((string[] Before, string[] After, int Pick)[] rounds)
     {
-        using var host = new CdpHost(UnmergeSettings());
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause, UnmergeSettings());
         var db = host.Service<CdpDatabase>();
         for (var round = 0; round < rounds.Length; round++)
         {

@@ -13,6 +13,9 @@ namespace Cdp.Tests.Profiles;
 
 public sealed class ReplayIdempotencyTests
 {
+    /// <summary>LiteDB only, whatever CDP_TEST_PROVIDER says: fails a batch inside LiteDB's transaction and compares its documents.</summary>
+    private const string LiteDbOnlyBecause = "fails a batch inside LiteDB's transaction and compares its documents";
+
     /// <summary>Counts events per profile in its own collection, inside the batch transaction; fails one batch once, after the profile writes.</summary>
     private sealed class FailingOnceParticipant : IProfileBatchParticipant
     {
@@ -42,7 +45,7 @@ public sealed class ReplayIdempotencyTests
     public async Task A_batch_that_fails_mid_transaction_is_replayed_without_counting_anything_twice()
     {
         var participant = new FailingOnceParticipant();
-        using var plain = new CdpHost(new Dictionary<string, string?> { ["Cdp:Profiles:BatchSize"] = "5", ["Cdp:Profiles:CatchUpBatchSize"] = "5" });
+        using var plain = CdpHost.LiteDbOnly(LiteDbOnlyBecause, new Dictionary<string, string?> { ["Cdp:Profiles:BatchSize"] = "5", ["Cdp:Profiles:CatchUpBatchSize"] = "5" });
         using var host = plain.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<IProfileBatchParticipant>(participant)));
         var events = RebuildPropertyTests.Event.Array[40].Generate(new PCG(7, 11), null, out _);
         var wrapper = new HostServices(host.Services);

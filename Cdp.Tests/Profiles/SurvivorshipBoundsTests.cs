@@ -6,13 +6,16 @@ namespace Cdp.Tests.Profiles;
 /// <summary>A hostile stream of distinct values cannot grow a profile through MostFrequent's candidates.</summary>
 public sealed class SurvivorshipBoundsTests
 {
+    /// <summary>LiteDB only, whatever CDP_TEST_PROVIDER says: reads the profile documents in cdp.db.</summary>
+    private const string LiteDbOnlyBecause = "reads the profile documents in cdp.db";
+
     private static string Identify(int i, string value) =>
         $$$"""{"type":"identify","userId":"u-flood","traits":{"first_name":"{{{value}}}"},"timestamp":"{{{DateTime.UtcNow.AddMinutes(i - 500).ToString("O")}}}"}""";
 
     [Fact]
     public async Task Past_MaxCandidates_the_least_frequent_values_are_forgotten_and_a_value_seen_twice_outlasts_a_flood_of_singles()
     {
-        using var host = new CdpHost(new Dictionary<string, string?>
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause, new Dictionary<string, string?>
         {
             ["Cdp:Profiles:Survivorship:Traits:first_name:Rule"] = "MostFrequent",
             ["Cdp:Profiles:Survivorship:MaxCandidates"] = "5",
@@ -32,7 +35,7 @@ public sealed class SurvivorshipBoundsTests
     [Fact]
     public async Task Candidates_count_in_MaxTraitBytes_and_a_value_over_it_is_dropped_and_listed_in_skipped()
     {
-        using var host = new CdpHost(new Dictionary<string, string?>
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause, new Dictionary<string, string?>
         {
             ["Cdp:Profiles:Survivorship:Traits:first_name:Rule"] = "MostFrequent",
             ["Cdp:Profiles:Survivorship:MaxCandidates"] = "1000",

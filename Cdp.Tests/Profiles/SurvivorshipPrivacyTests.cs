@@ -11,6 +11,9 @@ namespace Cdp.Tests.Profiles;
 /// </summary>
 public sealed class SurvivorshipPrivacyTests
 {
+    /// <summary>LiteDB only, whatever CDP_TEST_PROVIDER says: compares the LiteDB documents (ProjectionSnapshot) before and after an erasure.</summary>
+    private const string LiteDbOnlyBecause = "compares the LiteDB documents (ProjectionSnapshot) before and after an erasure";
+
     /// <summary>Values that only ever lost (kept as candidates, never a trait) and the winners, lower-case.</summary>
     private static readonly string[] Needles = ["zelindrq", "zeldaa", "zq.old-mailbox", "zelindra", "u-zelda-4411"];
 
@@ -18,7 +21,7 @@ public sealed class SurvivorshipPrivacyTests
     public async Task After_an_erasure_no_survivorship_candidate_of_the_person_survives_and_the_export_lists_them_before()
     {
         using var folder = new TempFolder();
-        var host = new CdpHost(new Dictionary<string, string?>
+        var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause, new Dictionary<string, string?>
         {
             ["Cdp:Profiles:Survivorship:Traits:first_name:Rule"] = "MostFrequent",
             ["Cdp:Profiles:Survivorship:Traits:contact:Rule"] = "MostFrequent",

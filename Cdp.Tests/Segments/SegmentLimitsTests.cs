@@ -147,7 +147,7 @@ public sealed class SegmentLimitsTests
     public async Task A_stored_segment_that_no_longer_parses_is_marked_broken_and_the_host_starts_and_evaluates_the_others()
     {
         using var folder = new TempFolder();
-        using (var first = new CdpHost(folder: folder))
+        using (var first = CdpHost.LiteDbOnly("plants a broken definition in cdp.db", folder: folder))
         {
             var admin = first.AdminClient();
             (await admin.PostAsJsonAsync("/api/segments", new { key = "old", where = "traits.plan = \"gold\"" })).StatusCode.Should().Be(HttpStatusCode.Created);
@@ -161,7 +161,7 @@ public sealed class SegmentLimitsTests
                 defs.Update(doc);
             });
         }
-        using var second = new CdpHost(folder: folder);
+        using var second = CdpHost.LiteDbOnly("plants a broken definition in cdp.db", folder: folder);
         await second.TrackingClient().Send("identify", """{"userId":"u1","traits":{"plan":"gold"}}""");
         await second.Processed();
         var client = second.AdminClient();

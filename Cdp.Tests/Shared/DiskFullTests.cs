@@ -17,6 +17,9 @@ namespace Cdp.Tests.Shared;
 /// </summary>
 public sealed class DiskFullTests
 {
+    /// <summary>LiteDB only, whatever CDP_TEST_PROVIDER says: about LiteDB's file on a full disk.</summary>
+    private const string LiteDbOnlyBecause = "about LiteDB's file on a full disk";
+
     private const int FilesystemMegabytes = 24;
 
     private static string Track(string userId, int n) =>
@@ -30,7 +33,7 @@ public sealed class DiskFullTests
     {
         using var fs = SmallFilesystem.TryCreate(FilesystemMegabytes, out var whyNot);
         Skip.If(fs is null, whyNot);
-        using var host = new CdpHost(new Dictionary<string, string?>
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause, new Dictionary<string, string?>
         {
             ["Cdp:Storage:Path"] = Path.Combine(fs!.Path, "cdp.db"),
             ["Cdp:Storage:CheckpointPages"] = "50", // checkpoints (writes to the data file) happen while the disk is full too
@@ -101,7 +104,7 @@ public sealed class DiskFullTests
     [Fact]
     public async Task Ingest_answers_503_and_readiness_is_unhealthy_while_free_space_is_below_MinFreeBytes()
     {
-        using var host = new CdpHost(new Dictionary<string, string?> { ["Cdp:Storage:MinFreeBytes"] = (1L << 60).ToString() }); // no disk has an exabyte free
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause, new Dictionary<string, string?> { ["Cdp:Storage:MinFreeBytes"] = (1L << 60).ToString() }); // no disk has an exabyte free
         using var tracking = host.TrackingClient();
         using var admin = host.AdminClient();
 

@@ -8,6 +8,9 @@ namespace Cdp.Tests.Shared;
 /// <summary>One Cdp per database file: a second one (host, server or verb) stops at once, naming the file and the holder.</summary>
 public sealed class OneProcessPerFileTests
 {
+    /// <summary>LiteDB only, whatever CDP_TEST_PROVIDER says: about LiteDB's file lock (PostgreSQL's instance lock: StorageSettingsTests).</summary>
+    private const string LiteDbOnlyBecause = "about LiteDB's file lock (PostgreSQL's instance lock: StorageSettingsTests)";
+
     private static async Task Track(HttpClient tracking, string userId)
     {
         var response = await tracking.PostAsync("/v1/track", TrackingApiTests.Json($$"""{"userId":"{{userId}}","event":"E"}"""));
@@ -26,7 +29,7 @@ public sealed class OneProcessPerFileTests
     public async Task A_second_host_on_the_same_file_is_refused_and_the_first_keeps_working()
     {
         using var folder = new TempFolder();
-        using (var first = new CdpHost(folder: folder))
+        using (var first = CdpHost.LiteDbOnly(LiteDbOnlyBecause, folder: folder))
         {
             await Track(first.TrackingClient(), "u1");
 
@@ -46,7 +49,7 @@ public sealed class OneProcessPerFileTests
             await Track(first.TrackingClient(), "u2");
         }
 
-        using var next = new CdpHost(folder: folder); // the lock went with the first host
+        using var next = CdpHost.LiteDbOnly(LiteDbOnlyBecause, folder: folder); // the lock went with the first host
         await Track(next.TrackingClient(), "u3");
     }
 
@@ -56,7 +59,7 @@ public sealed class OneProcessPerFileTests
     public async Task A_verb_or_a_server_on_the_file_of_a_running_host_stops_at_once_with_exit_code_2(string verb)
     {
         using var folder = new TempFolder();
-        using var host = new CdpHost(folder: folder);
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause, folder: folder);
         await Track(host.TrackingClient(), "u1");
         var dbPath = folder.File("cdp.db");
 

@@ -9,10 +9,13 @@ namespace Cdp.Tests.Shared;
 
 public sealed class StorageWatchdogTests
 {
+    /// <summary>LiteDB only, whatever CDP_TEST_PROVIDER says: about LiteDB's engine closing under the host.</summary>
+    private const string LiteDbOnlyBecause = "about LiteDB's engine closing under the host";
+
     [Fact]
     public async Task The_host_stops_with_exit_code_4_when_the_LiteDB_engine_has_closed_under_it()
     {
-        using var host = new CdpHost();
+        using var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause);
         _ = host.ServerAddress; // started
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         var watchdog = host.Services.GetRequiredService<StorageWatchdog>();
@@ -38,7 +41,7 @@ public sealed class StorageWatchdogTests
     [Fact]
     public async Task A_host_that_stops_normally_keeps_exit_code_0()
     {
-        var host = new CdpHost();
+        var host = CdpHost.LiteDbOnly(LiteDbOnlyBecause);
         _ = host.ServerAddress;
         var watchdog = host.Services.GetRequiredService<StorageWatchdog>();
         await Task.Delay(200);

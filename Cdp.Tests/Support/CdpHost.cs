@@ -78,6 +78,21 @@ public sealed class CdpHost : WebApplicationFactory<Program>
     public static string DefaultProvider { get; } = Environment.GetEnvironmentVariable("CDP_TEST_PROVIDER") is { Length: > 0 } chosen
         ? chosen : Cdp.Modules.Shared.Storage.StorageProviders.LiteDb;
 
+    /// <summary>
+    /// A host on LiteDB whatever CDP_TEST_PROVIDER says, for a test about LiteDB itself (its files, its locks) or one that
+    /// reads cdp.db directly; <paramref name="why"/> says which, for the reader.
+    /// </summary>
+    public static CdpHost LiteDbOnly(string why, IDictionary<string, string?>? settings = null, TempFolder? folder = null,
+        Action<IServiceCollection>? services = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(why);
+        var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
+        {
+            ["Cdp:Storage:Provider"] = Cdp.Modules.Shared.Storage.StorageProviders.LiteDb,
+        };
+        return new CdpHost(all, folder, services);
+    }
+
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> DatabasesByFolder = new(StringComparer.Ordinal);
 
     /// <summary>Both storage providers, for host tests that take the provider as a parameter.</summary>

@@ -11,7 +11,7 @@ public sealed class IncrementalRunTests
     [Fact]
     public async Task An_incremental_run_compares_only_the_profiles_changed_since_the_last_run_against_all_profiles()
     {
-        using var host = Start();
+        using var host = Start(new Dictionary<string, string?> { ["Cdp:Storage:Provider"] = StorageProviders.LiteDb }); // it reads LiteDB's journal documents
         await host.Seed(Mary1, Mary2, Ann, Bob);
         var journal = host.Service<CdpDatabase>().Collection(Cdp.Modules.Matching.ProfileMatching.LiteDb.LiteMatchingStore.JournalCollection);
         journal.Count().Should().Be(1, "batches add their changed profiles to the newest journal document");
