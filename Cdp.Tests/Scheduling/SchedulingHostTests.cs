@@ -145,7 +145,11 @@ public sealed class SchedulingHostTests(SchedulingHostFixture fixture) : IClassF
         var there = other.Service<IBackgroundJobs>().Enqueue<E2EJobs>(j => j.RecordHost(token));
         await Succeeded(here);
         await Eventually.Until(() => other.Service<IBackgroundJobs>().StateOf(there) == SucceededState.StateName, "the other host's job");
-        E2EJobs.RunsOf(token).Should().BeEquivalentTo(
-            ["LiteDB job storage: " + Path.Combine(fixture.Host.DataFolder, "cdp-jobs.db"), "LiteDB job storage: " + Path.Combine(other.DataFolder, "cdp-jobs.db")]);
+        // each job ran on its own host's storage, as each describes itself (on PostgreSQL both say "Schema: cdp_hangfire",
+        // each in its own database)
+        string[] storages = [fixture.Host.Service<Hangfire.JobStorage>().ToString()!, other.Service<Hangfire.JobStorage>().ToString()!];
+        E2EJobs.RunsOf(token).Should().BeEquivalentTo(storages);
+        if (CdpHost.DefaultProvider == Cdp.Modules.Shared.Storage.StorageProviders.LiteDb)
+            storages.Should().Equal("LiteDB job storage: " + Path.Combine(fixture.Host.DataFolder, "cdp-jobs.db"), "LiteDB job storage: " + Path.Combine(other.DataFolder, "cdp-jobs.db"));
     }
 }
