@@ -31,7 +31,7 @@ public sealed class EventLogDurabilityTests
     [Fact]
     public async Task With_durable_commits_events_are_fsynced_and_acknowledged()
     {
-        using var host = new CdpHost(new Dictionary<string, string?> { ["Cdp:Storage:DurableCommits"] = "true" });
+        using var host = CdpHost.LiteDbOnly("about LiteDB's fsync of cdp-log.db", new Dictionary<string, string?> { ["Cdp:Storage:DurableCommits"] = "true" });
         for (var i = 0; i < 3; i++)
             (await host.TrackingClient().PostAsync("/v1/track", Json($$"""{"userId":"u{{i}}","event":"A"}"""))).StatusCode.Should().Be(HttpStatusCode.OK);
         host.Service<IEventLog>().ReadAfter(0, 10).Should().HaveCount(3);
@@ -55,7 +55,7 @@ public sealed class EventLogDurabilityTests
     public async Task A_full_ingest_queue_answers_429_with_retry_after_and_loses_nothing_it_acknowledged()
     {
         var settings = new Dictionary<string, string?> { ["Cdp:Collection:QueueCapacity"] = "2500" };
-        using var host = new CdpHost(settings);
+        using var host = CdpHost.LiteDbOnly("stalls the log writer by holding LiteDB's write gate", settings);
         var client = host.TrackingClient();
         var batch = "{\"batch\":[" + string.Join(",", Enumerable.Range(0, 1000).Select(i => $$"""{"type":"track","userId":"u","event":"E"}""")) + "]}";
 

@@ -24,7 +24,7 @@ public sealed class UnmergeSingleEventTests
     public async Task Unmerging_a_login_merge_gives_an_anonymous_id_seen_before_on_its_own_back_to_its_own_profile()
     {
         using var host = new CdpHost();
-        var db = host.Service<CdpDatabase>();
+        var db = host.Service<Cdp.Modules.Identity.Graph.IIdentityStore>(); // the merge records, on either provider
         await RebuildPropertyTests.Append(host,
         [
             Event(1, "identify", "laptop", userId: "kim"),   // p_1: the user
@@ -34,14 +34,14 @@ public sealed class UnmergeSingleEventTests
         ]);
         await host.Processed();
         Owner(db, "anonymous_id:kiosk").Should().Be(1);
-        db.Collection("identity_merges").FindById("m3-0")["l"].AsInt64.Should().Be(2);
+        db.Merge("m3-0")!.Loser.Should().Be(2);
 
         (await host.Service<IProfileProcessor>().UnmergeAsync("m3-0", CancellationToken.None)).Should().NotBeNull();
 
         Owner(db, "anonymous_id:kiosk").Should().Be(2, "the kiosk's id had a profile of its own before the login, and the merge is refused");
         Owner(db, "user_id:kim").Should().Be(1);
-        Timeline(db, 1).Should().Equal([1, 3], "the login goes to the older profile, the winner, without the loser's anonymous id");
-        Timeline(db, 2).Should().Equal([2, 4]);
+        Timeline(host, 1).Should().Equal([1, 3], "the login goes to the older profile, the winner, without the loser's anonymous id");
+        Timeline(host, 2).Should().Equal([2, 4]);
         await RebuildGivesTheSame(host);
 
         // the refusal is for that event's merge only: the next event that carries both ids again is a new merge (m5-0),
@@ -49,7 +49,7 @@ public sealed class UnmergeSingleEventTests
         await RebuildPropertyTests.Append(host, [Event(5, "track", "kiosk", userId: "kim")]);
         await host.Processed();
         Owner(db, "anonymous_id:kiosk").Should().Be(1);
-        db.Collection("identity_merges").FindById("m5-0")["l"].AsInt64.Should().Be(2);
+        db.Merge("m5-0")!.Loser.Should().Be(2);
         (await host.Service<IProfileProcessor>().UnmergeAsync("m5-0", CancellationToken.None)).Should().NotBeNull();
         Owner(db, "anonymous_id:kiosk").Should().Be(2);
         await RebuildGivesTheSame(host);
@@ -59,7 +59,7 @@ public sealed class UnmergeSingleEventTests
     public async Task After_an_unmerge_an_anonymous_id_first_seen_in_the_merging_event_stays_with_the_profile_that_event_went_to()
     {
         using var host = new CdpHost();
-        var db = host.Service<CdpDatabase>();
+        var db = host.Service<Cdp.Modules.Identity.Graph.IIdentityStore>(); // the merge records, on either provider
         await RebuildPropertyTests.Append(host,
         [
             Event(1, "identify", "laptop", userId: "kim"),                        // p_1: the user
@@ -68,7 +68,7 @@ public sealed class UnmergeSingleEventTests
             Event(4, "page", "tablet"),
         ]);
         await host.Processed();
-        db.Collection("identity_merges").FindById("m3-0")["l"].AsInt64.Should().Be(2);
+        db.Merge("m3-0")!.Loser.Should().Be(2);
         Owner(db, "anonymous_id:tablet").Should().Be(1);
 
         (await host.Service<IProfileProcessor>().UnmergeAsync("m3-0", CancellationToken.None)).Should().NotBeNull();
@@ -77,8 +77,8 @@ public sealed class UnmergeSingleEventTests
         // stays with the user, as in a rebuild where event 3 does not join p_2 (the address stays with p_2)
         Owner(db, "anonymous_id:tablet").Should().Be(1);
         Owner(db, "email:kim@example.com").Should().Be(2);
-        Timeline(db, 1).Should().Equal([1, 3, 4]);
-        Timeline(db, 2).Should().Equal([2]);
+        Timeline(host, 1).Should().Equal([1, 3, 4]);
+        Timeline(host, 2).Should().Equal([2]);
         await RebuildGivesTheSame(host);
     }
 
@@ -86,7 +86,7 @@ public sealed class UnmergeSingleEventTests
     public async Task An_event_that_brings_a_user_id_and_a_new_anonymous_id_merges_nothing_so_there_is_nothing_to_unmerge()
     {
         using var host = new CdpHost();
-        var db = host.Service<CdpDatabase>();
+        var db = host.Service<Cdp.Modules.Identity.Graph.IIdentityStore>(); // the merge records, on either provider
         await RebuildPropertyTests.Append(host,
         [
             Event(1, "identify", "laptop", userId: "kim"),
@@ -94,26 +94,31 @@ public sealed class UnmergeSingleEventTests
         ]);
         await host.Processed();
         Owner(db, "anonymous_id:tablet").Should().Be(1);
-        db.Collection("identity_merges").Count().Should().Be(0);
+        db.AllMerges().Count().Should().Be(0);
         (await host.Service<IProfileProcessor>().UnmergeAsync("m2-0", CancellationToken.None)).Should().BeNull();
     }
 
+    /// <summary>The identity graph and the profiles as record sets with their checksums, on either provider.</summary>
+    private static string Snapshot(CdpHost host) => string.Join("\n", Cdp.Modules.Shared.Storage.Copy.StorageCopier.Checksums(host.Services)
+        .Where(s => s.Module is "Identity" or "Profiles").Select(s => $"{s.Module} {s.Name}: {s.Records} {s.Checksum}"));
+
     /// <summary>The live profile holding an identifier: the profile that took it, followed along its merges.</summary>
-    private static long Owner(CdpDatabase db, string key)
+    private static long Owner(Cdp.Modules.Identity.Graph.IIdentityStore db, string key)
     {
-        var profile = db.Collection("identity_keys").FindById(key)["p"].AsInt64;
-        while (db.Collection("identity_nodes").FindById(profile) is { } node && node.TryGetValue("into", out var into)) profile = into.AsInt64;
+        var profile = db.Key(key)!.Profile;
+        while (db.Node(profile) is { Into: not 0 } node) profile = node.Into;
         return profile;
     }
 
-    private static List<long> Timeline(CdpDatabase db, long profile) => ProfileTimeline.All(new Cdp.Modules.Profiles.Projection.LiteDb.LiteProfileStore(db), profile);
+    private static List<long> Timeline(CdpHost host, long profile) =>
+        ProfileTimeline.All(host.Service<Cdp.Modules.Profiles.Projection.IProfileStore>(), profile);
 
     private static async Task RebuildGivesTheSame(CdpHost host)
     {
-        var db = host.Service<CdpDatabase>();
-        var incremental = ProjectionSnapshot.Take(db);
+        var db = host.Service<Cdp.Modules.Identity.Graph.IIdentityStore>(); // the merge records, on either provider
+        var incremental = Snapshot(host);
         await host.Service<IProfileProcessor>().ReprocessAsync(CancellationToken.None);
         await host.Processed();
-        ProjectionSnapshot.Take(db).Should().Be(incremental);
+        Snapshot(host).Should().Be(incremental);
     }
 }
