@@ -38,17 +38,8 @@ internal sealed class CollectionCopy : IStoreCopy
             c => statsTo.Save(c.ToDictionary(h => h.Key, h => h.Value), 0));
     }
 
-    private static IEnumerable<LoggedEvent> Events(IEventLogStore store)
-    {
-        var after = 0L;
-        while (true)
-        {
-            var page = store.ReadAfter(after, long.MaxValue, Page);
-            foreach (var e in page) yield return e;
-            if (page.Count < Page) yield break;
-            after = page[^1].Sequence;
-        }
-    }
+    private static IEnumerable<LoggedEvent> Events(IEventLogStore store) =>
+        CopySet.Paged<LoggedEvent>(last => store.ReadAfter(last?.Sequence ?? 0, long.MaxValue, Page), Page);
 
     /// <summary>Appends runs of consecutive events received at the same time, each as one append of the target's log.</summary>
     private static void Append(IEventLogStore to, IReadOnlyList<LoggedEvent> events)

@@ -56,15 +56,6 @@ internal sealed class GovernanceCopy : IStoreCopy
         }
     }
 
-    private static IEnumerable<AuditRecord> Audit(IAuditStore store)
-    {
-        var after = long.MinValue;
-        while (true)
-        {
-            var page = store.Page(after, long.MaxValue, null, Page, newestFirst: false);
-            foreach (var r in page) yield return r;
-            if (page.Count < Page) yield break;
-            after = page[^1].Id;
-        }
-    }
+    private static IEnumerable<AuditRecord> Audit(IAuditStore store) =>
+        CopySet.Paged<AuditRecord>(last => store.Page(last?.Id ?? long.MinValue, long.MaxValue, null, Page, newestFirst: false), Page);
 }

@@ -41,10 +41,10 @@ public sealed class UnmergeExactnessTests
         (await processor.UnmergeAsync("m4-0", CancellationToken.None)).Should().NotBeNull();
         db.AllMerges().Count().Should().Be(0);
 
-        var incremental = Snapshot(host);
+        var incremental = StoredState.IdentityAndProfiles(host.Services);
         await processor.ReprocessAsync(CancellationToken.None);
         await host.Processed();
-        Snapshot(host).Should().Be(incremental, "both unmerges of event 4 are decisions a reprocess must keep");
+        StoredState.IdentityAndProfiles(host.Services).Should().Be(incremental, "both unmerges of event 4 are decisions a reprocess must keep");
         db.AllMerges().Count().Should().Be(0);
     }
 
@@ -75,10 +75,10 @@ public sealed class UnmergeExactnessTests
         // without merge m5-0, p_1 is not quarantined: event 11 gives it kim's address, and events 12 and 13 follow
         (await processor.UnmergeAsync("m5-0", CancellationToken.None)).Should().NotBeNull();
         db.Key("email:kim@example.com")!.Profile.Should().Be(1);
-        var incremental = Snapshot(host);
+        var incremental = StoredState.IdentityAndProfiles(host.Services);
         await processor.ReprocessAsync(CancellationToken.None);
         await host.Processed();
-        Snapshot(host).Should().Be(incremental);
+        StoredState.IdentityAndProfiles(host.Services).Should().Be(incremental);
     }
 
     [Fact]
@@ -105,15 +105,11 @@ public sealed class UnmergeExactnessTests
         (await processor.UnmergeAsync("m5-0", CancellationToken.None)).Should().NotBeNull();
         db.Key("user_id:kim")!.Profile.Should().Be(1);
         (db.Key("anonymous_id:kim") is null).Should().BeTrue("the alias now carries user_id:kim instead");
-        var incremental = Snapshot(host);
+        var incremental = StoredState.IdentityAndProfiles(host.Services);
         await processor.ReprocessAsync(CancellationToken.None);
         await host.Processed();
-        Snapshot(host).Should().Be(incremental);
+        StoredState.IdentityAndProfiles(host.Services).Should().Be(incremental);
     }
-
-    /// <summary>The identity graph and the profiles as record sets with their checksums, on either provider.</summary>
-    private static string Snapshot(CdpHost host) => string.Join("\n", Cdp.Modules.Shared.Storage.Copy.StorageCopier.Checksums(host.Services)
-        .Where(s => s.Module is "Identity" or "Profiles").Select(s => $"{s.Module} {s.Name}: {s.Records} {s.Checksum}"));
 
     private static long Loser(Cdp.Modules.Identity.Graph.IIdentityStore db, string mergeId) => db.Merge(mergeId)?.Loser ?? 0;
 }

@@ -98,10 +98,6 @@ public sealed class UnmergeSingleEventTests
         (await host.Service<IProfileProcessor>().UnmergeAsync("m2-0", CancellationToken.None)).Should().BeNull();
     }
 
-    /// <summary>The identity graph and the profiles as record sets with their checksums, on either provider.</summary>
-    private static string Snapshot(CdpHost host) => string.Join("\n", Cdp.Modules.Shared.Storage.Copy.StorageCopier.Checksums(host.Services)
-        .Where(s => s.Module is "Identity" or "Profiles").Select(s => $"{s.Module} {s.Name}: {s.Records} {s.Checksum}"));
-
     /// <summary>The live profile holding an identifier: the profile that took it, followed along its merges.</summary>
     private static long Owner(Cdp.Modules.Identity.Graph.IIdentityStore db, string key)
     {
@@ -116,9 +112,9 @@ public sealed class UnmergeSingleEventTests
     private static async Task RebuildGivesTheSame(CdpHost host)
     {
         var db = host.Service<Cdp.Modules.Identity.Graph.IIdentityStore>(); // the merge records, on either provider
-        var incremental = Snapshot(host);
+        var incremental = StoredState.IdentityAndProfiles(host.Services);
         await host.Service<IProfileProcessor>().ReprocessAsync(CancellationToken.None);
         await host.Processed();
-        Snapshot(host).Should().Be(incremental);
+        StoredState.IdentityAndProfiles(host.Services).Should().Be(incremental);
     }
 }

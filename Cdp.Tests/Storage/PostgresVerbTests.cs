@@ -15,8 +15,7 @@ public sealed class PostgresVerbTests
     private static async Task<string> Snapshot(string[] settings)
     {
         await using var app = CdpApp.Build(CdpApp.CreateBuilder([.. settings, "--Cdp:Scheduling:ServerEnabled=false", "--Logging:LogLevel:Default=Warning"]));
-        return string.Join("\n", StorageCopier.Checksums(app.Services).Where(s => s.Module is "Identity" or "Profiles")
-            .Select(s => $"{s.Module} {s.Name}: {s.Records} {s.Checksum}"));
+        return StoredState.IdentityAndProfiles(app.Services);
     }
 
     [SkippableFact]

@@ -36,17 +36,8 @@ internal sealed class SegmentCopy : IStoreCopy
         yield return CopySet.Of("history", () => History(from), () => History(to), c => Write(w => w.ImportHistory(c)));
     }
 
-    private static IEnumerable<MembershipEntry> History(ISegmentStore store)
-    {
-        long? before = null;
-        while (true)
-        {
-            var page = store.History(null, null, before, 1000);
-            foreach (var e in page) yield return e;
-            if (page.Count < 1000) yield break;
-            before = page[^1].Id;
-        }
-    }
+    private static IEnumerable<MembershipEntry> History(ISegmentStore store) =>
+        CopySet.Paged<MembershipEntry>(last => store.History(null, null, last?.Id, 1000), 1000);
 
     private static byte[] Canonical(SegmentLive live) => JsonSerializer.SerializeToUtf8Bytes(new
     {

@@ -31,6 +31,17 @@ internal sealed class LiteActivationStore : IActivationStore
 
     private static string Id(string sync, string profileId) => sync + "|" + profileId;
 
+    private static BsonDocument MemberDocument(string id, MemberRecord r)
+    {
+        var doc = new BsonDocument
+        {
+            ["_id"] = id, ["k"] = r.Key, ["h"] = r.Hash, ["v"] = r.AtDestination, ["r"] = r.Rejected,
+            ["e"] = r.Reason is null ? BsonValue.Null : new BsonValue(r.Reason),
+        };
+        if (r.Erased) doc[ErasedField] = true;
+        return doc;
+    }
+
     private static MemberRecord Record(BsonDocument d) =>
         new(d["k"].AsString, d["h"].AsInt64, d["v"].AsBoolean, d["r"].AsBoolean, d["e"].IsNull ? null : d["e"].AsString,
             d.TryGetValue(ErasedField, out var x) && x.AsBoolean);
@@ -75,15 +86,7 @@ internal sealed class LiteActivationStore : IActivationStore
                 col.Delete(id);
                 continue;
             }
-            col.Upsert(new BsonDocument
-            {
-                ["_id"] = id,
-                ["k"] = c.Record.Key,
-                ["h"] = c.Record.Hash,
-                ["v"] = c.Record.AtDestination,
-                ["r"] = c.Record.Rejected,
-                ["e"] = c.Record.Reason is null ? BsonValue.Null : new BsonValue(c.Record.Reason),
-            });
+            col.Upsert(MemberDocument(id, c.Record with { Erased = false })); // a commit clears the erased mark
         }
     });
 
@@ -207,16 +210,7 @@ internal sealed class LiteActivationStore : IActivationStore
     public void Import(ActivationImport records) => db.InTransaction(d =>
     {
         var members = d.GetCollection(MembersCollection, BsonAutoId.Int64);
-        foreach (var (sync, profile, r) in records.Members)
-        {
-            var doc = new BsonDocument
-            {
-                ["_id"] = Id(sync, profile), ["k"] = r.Key, ["h"] = r.Hash, ["v"] = r.AtDestination, ["r"] = r.Rejected,
-                ["e"] = r.Reason is null ? BsonValue.Null : new BsonValue(r.Reason),
-            };
-            if (r.Erased) doc[ErasedField] = true;
-            members.Upsert(doc);
-        }
+        foreach (var (sync, profile, r) in records.Members) members.Upsert(MemberDocument(Id(sync, profile), r));
         var departed = d.GetCollection(Departed, BsonAutoId.Int64);
         foreach (var (sync, profile, key) in records.Departed) departed.Upsert(new BsonDocument { ["_id"] = Id(sync, profile), ["k"] = key });
         var syncs = d.GetCollection(Syncs, BsonAutoId.Int64);

@@ -27,10 +27,11 @@ internal sealed class LiteDeadLetterStore(CdpDatabase db) : IDeadLetterStore
     }
 
     public void Import(IReadOnlyList<DeadLetter> letters) => db.InTransaction(d => d.GetCollection(EventLogSchema.DeadLetters, BsonAutoId.Int64)
-        .Insert(letters.Select(l => new BsonDocument
+        .Insert(letters.Select(l =>
         {
-            ["_id"] = l.Id, ["src"] = l.Source, ["at"] = l.ReceivedAt, ["index"] = l.Index,
-            ["errors"] = new BsonArray(l.Errors.Select(e => new BsonDocument { ["field"] = e.Field, ["message"] = e.Message })), ["raw"] = l.Raw,
+            var doc = EventLogSchema.DeadLetterDocument(l.Source, l.ReceivedAt, l.Index, l.Errors.Select(e => (e.Field, e.Message)), l.Raw);
+            doc["_id"] = l.Id;
+            return doc;
         })));
 
     private static DeadLetter FromBson(BsonDocument d) => new(

@@ -32,6 +32,16 @@ internal static class EventLogSchema
         log.Query().Where(Cdp.Modules.Shared.Storage.Filter.LTE("_id", sequence)).OrderByDescending("_id")
             .Select((LiteDB.BsonExpression)"{_id}").Limit(1).FirstOrDefault()?["_id"].AsInt64;
 
+    /// <summary>A dead letter's document ({src, at, index, errors: [{field, message}], raw}); the collection numbers it unless _id is set.</summary>
+    public static LiteDB.BsonDocument DeadLetterDocument(string source, DateTime at, int index, IEnumerable<(string Field, string Message)> errors, string raw) => new()
+    {
+        ["src"] = source,
+        ["at"] = at,
+        ["index"] = index,
+        ["errors"] = new LiteDB.BsonArray(errors.Select(e => new LiteDB.BsonDocument { ["field"] = e.Field, ["message"] = e.Message })),
+        ["raw"] = raw,
+    };
+
     public static LiteDB.BsonDocument EventDocument(string source, string messageId, byte[] json) => new()
     {
         [Source] = source,

@@ -123,16 +123,6 @@ internal sealed class LiteEventLogStore(CdpDatabase db) : IEventLogStore
         return result;
     }
 
-    private static BsonDocument DeadLetterDocument(RejectedEvent r, DateTime at)
-    {
-        var errors = new BsonArray(r.Errors.Select(e => new BsonDocument { ["field"] = e.Field, ["message"] = e.Message }));
-        return new BsonDocument
-        {
-            ["src"] = r.Source,
-            ["at"] = at,
-            ["index"] = r.Index,
-            ["errors"] = errors,
-            ["raw"] = r.Raw,
-        };
-    }
+    private static BsonDocument DeadLetterDocument(RejectedEvent r, DateTime at) =>
+        EventLogSchema.DeadLetterDocument(r.Source, at, r.Index, r.Errors.Select(e => (e.Field, e.Message)), r.Raw);
 }

@@ -109,10 +109,7 @@ internal sealed class LiteSegmentStore(CdpDatabase db) : ISegmentStore
         public void SetNextNumber(int next) => StateCollection.Upsert(new BsonDocument { ["_id"] = NumbersId, ["next"] = next });
 
         public void ImportHistory(IReadOnlyList<MembershipEntry> entries) =>
-            (_history ??= d.GetCollection(Collections.History, BsonAutoId.Int64)).Insert(entries.Select(e => new BsonDocument
-            {
-                ["_id"] = e.Id, ["s"] = e.Segment, ["k"] = e.Key, ["p"] = e.Profile, ["in"] = e.Entered, ["at"] = e.At, ["cause"] = e.Cause,
-            }));
+            History.Insert(entries.Select(e => { var doc = HistoryDocument(e); doc["_id"] = e.Id; return doc; }));
 
         public SegmentLive Live() => SegmentBson.Live(StateCollection.ById(LiveId));
 
@@ -147,10 +144,15 @@ internal sealed class LiteSegmentStore(CdpDatabase db) : ISegmentStore
 
         public void ClearMembers(int segmentNo) => d.GetCollection(Collections.Members(segmentNo)).DeleteAll();
 
-        public void AppendHistory(MembershipEntry e) => (_history ??= d.GetCollection(Collections.History, BsonAutoId.Int64)).Insert(new BsonDocument
+        public void AppendHistory(MembershipEntry e) => History.Insert(HistoryDocument(e));
+
+        private ILiteCollection<BsonDocument> History => _history ??= d.GetCollection(Collections.History, BsonAutoId.Int64);
+
+        /// <summary>An entry's document; without an _id the collection numbers it (an import keeps its id).</summary>
+        private static BsonDocument HistoryDocument(MembershipEntry e) => new()
         {
             ["s"] = e.Segment, ["k"] = e.Key, ["p"] = e.Profile, ["in"] = e.Entered, ["at"] = e.At, ["cause"] = e.Cause,
-        });
+        };
 
         /// <summary>The history has no index on the profile (it would cost on every entry/exit): a scan, fine for a rare admin action.</summary>
         public long DeleteHistoryOf(IReadOnlyCollection<long> profiles) => profiles.Count == 0 ? 0 :

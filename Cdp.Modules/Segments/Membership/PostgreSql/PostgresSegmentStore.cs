@@ -129,11 +129,7 @@ internal sealed class PostgresSegmentStore(PostgresDatabase database) : ISegment
     public List<SegmentDefinition> Definitions()
     {
         using var conn = database.Open();
-        using var cmd = new NpgsqlCommand("SELECT record FROM cdp_segment_definitions", conn);
-        using var r = cmd.ExecuteReader();
-        var result = new List<SegmentDefinition>();
-        while (r.Read()) result.Add(JsonSerializer.Deserialize<SegmentDefinition>(r.GetFieldValue<byte[]>(0), Json)!);
-        return result;
+        return Rows.Definitions(conn, null);
     }
 
     public int? StoredNextNumber()
@@ -183,6 +179,15 @@ internal sealed class PostgresSegmentStore(PostgresDatabase database) : ISegment
             return cmd.ExecuteScalar() as byte[];
         }
 
+        public static List<SegmentDefinition> Definitions(NpgsqlConnection c, NpgsqlTransaction? t)
+        {
+            using var cmd = Command(c, t, "SELECT record FROM cdp_segment_definitions");
+            using var r = cmd.ExecuteReader();
+            var result = new List<SegmentDefinition>();
+            while (r.Read()) result.Add(JsonSerializer.Deserialize<SegmentDefinition>(r.GetFieldValue<byte[]>(0), Json)!);
+            return result;
+        }
+
         public static SegmentLive Live(NpgsqlConnection c, NpgsqlTransaction? t) =>
             StateValue(c, t, "live") is { } bytes ? JsonSerializer.Deserialize<SegmentLive>(bytes, Json)! : new SegmentLive();
 
@@ -205,14 +210,7 @@ internal sealed class PostgresSegmentStore(PostgresDatabase database) : ISegment
     {
         private NpgsqlCommand Command(string sql) => pg.Command(sql);
 
-        public List<SegmentDefinition> Definitions()
-        {
-            using var cmd = Command("SELECT record FROM cdp_segment_definitions");
-            using var r = cmd.ExecuteReader();
-            var result = new List<SegmentDefinition>();
-            while (r.Read()) result.Add(JsonSerializer.Deserialize<SegmentDefinition>(r.GetFieldValue<byte[]>(0), Json)!);
-            return result;
-        }
+        public List<SegmentDefinition> Definitions() => Rows.Definitions(pg.Connection, pg.Transaction);
 
         public SegmentDefinition? Definition(string key)
         {

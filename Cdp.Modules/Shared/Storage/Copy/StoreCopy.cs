@@ -92,6 +92,22 @@ internal sealed class CopySet
     public static CopySet One<T>(string name, Func<T> source, Func<T> target, Action<T> write, Func<T, byte[]>? bytes = null) =>
         Of(name, () => [source()], () => [target()], list => write(list[0]), bytes);
 
+    /// <summary>
+    /// Every record a paged read gives: <paramref name="page"/> is asked for the page after the last record of the one
+    /// before (default for the first), until a page comes back shorter than <paramref name="size"/>.
+    /// </summary>
+    public static IEnumerable<T> Paged<T>(Func<T?, IReadOnlyList<T>> page, int size)
+    {
+        T? last = default;
+        while (true)
+        {
+            var items = page(last);
+            foreach (var item in items) yield return item;
+            if (items.Count < size) yield break;
+            last = items[^1];
+        }
+    }
+
     /// <summary>Only reads the target side: its records and their checksum (what the copy compares against).</summary>
     public (long Records, string Checksum) ReadTarget()
     {
