@@ -393,6 +393,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             _store.WriteCheckpoint(tx, through);
         });
         _failures.Committed(e.Sequence, discarded: false, newlySetAside: true);
+        Recovered(); // a commit went through: whoever the checkpoint wakes sees the environment healthy
         Publish(through);
         _logger.LogError(ex, "Event {Sequence} ({Type} {Name}, source {Source}, messageId {MessageId}) fails alone and is set aside{Again}; " +
             "processing goes on. Retry or discard it: /api/profiles/processor/failures", e.Sequence, type, name, e.Source, e.MessageId,
@@ -568,6 +569,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         {
             throw new CommittedBatchException(through, ex);
         }
+        Recovered(); // a commit went through: whoever the checkpoint wakes sees the environment healthy
         Publish(through);
     }
 
