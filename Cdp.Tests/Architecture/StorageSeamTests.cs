@@ -39,32 +39,19 @@ public sealed class StorageSeamTests
     }
 
     /// <summary>
-    /// Types that still name LiteDB outside a LiteDb folder (or Shared/Storage, the LiteDB provider's core, and Scheduling's
-    /// LiteDB job storage), per module: the seam's work left (issue #27). A ratchet: the numbers may only go down. When you
-    /// move a module's storage behind its store interfaces, lower its number here.
+    /// LiteDB is named only by its provider's code: a LiteDb folder of a module, Shared/Storage (the LiteDB provider's core)
+    /// and Scheduling's LiteDB job storage. Issue #27 brought every module here (the last, Profiles, with its value tree).
     /// </summary>
-    private static readonly Dictionary<string, int> LiteDbOutsideProviders = new(StringComparer.Ordinal)
-    {
-        ["Activation"] = 0, ["Collection"] = 0, ["Governance"] = 0, ["Identity"] = 0, ["Matching"] = 0, ["Pipeline"] = 0,
-        ["Profiles"] = 16, ["Segments"] = 0,
-    };
-
     [Fact]
-    public void LiteDB_is_named_outside_the_LiteDb_folders_no_more_than_before()
+    public void LiteDB_is_named_only_in_the_LiteDb_provider_code()
     {
         var named = Types.InAssembly(Modules)
             .That().DoNotResideInNamespaceMatching(@"\.LiteDb(\.|$)")
             .And().DoNotResideInNamespace("Cdp.Modules.Shared.Storage")
             .And().DoNotResideInNamespace("Cdp.Modules.Scheduling.Storage")
             .Should().NotHaveDependencyOn("LiteDB").GetResult().FailingTypes ?? [];
-        var byModule = named.Where(t => !t.IsNested && !t.Name.StartsWith('<'))
-            .GroupBy(t => t.Namespace!.Split('.')[2]).ToDictionary(g => g.Key, g => g.Select(t => t.FullName!).Order().ToList());
-        var grown = byModule.Where(m => m.Value.Count > LiteDbOutsideProviders.GetValueOrDefault(m.Key))
-            .Select(m => $"{m.Key}: {m.Value.Count} (was {LiteDbOutsideProviders.GetValueOrDefault(m.Key)}): {string.Join(", ", m.Value)}").ToList();
-        grown.Should().BeEmpty("new LiteDB code goes in a LiteDb folder behind a store interface, with its PostgreSQL twin");
-        var shrunk = byModule.Where(m => m.Value.Count < LiteDbOutsideProviders[m.Key]).Select(m => $"{m.Key}: {m.Value.Count}")
-            .Concat(LiteDbOutsideProviders.Keys.Where(k => !byModule.ContainsKey(k) && LiteDbOutsideProviders[k] > 0).Select(k => $"{k}: 0")).ToList();
-        shrunk.Should().BeEmpty("the seam moved on: lower these numbers in LiteDbOutsideProviders so they cannot grow back");
+        named.Where(t => !t.Name.StartsWith('<')).Select(t => t.FullName).Should().BeEmpty(
+            "LiteDB code goes in a LiteDb folder behind the module's store interface, with its PostgreSQL twin");
     }
 
     [Fact]

@@ -3,7 +3,6 @@ using Cdp.Modules.Profiles.Projection;
 using Cdp.Modules.Profiles.Projection.LiteDb;
 using Cdp.Modules.Profiles.Projection.PostgreSql;
 using Cdp.Modules.Shared.Storage;
-using LiteDB;
 
 namespace Cdp.Tests.Storage;
 
@@ -27,7 +26,7 @@ public sealed class ProfileStoreTests : IAsyncDisposable
         var p = new ProfileState(no) { First = At, Last = At.AddHours(1), Events = 3, IsNew = true };
         p.Traits["plan"] = plan;
         p.Traits["name"] = "Ann\u0000B";
-        p.Traits["address"] = new BsonDocument { ["city"] = "Paris", ["zip"] = 75001 };
+        p.Traits["address"] = new TreeDocument { ["city"] = "Paris", ["zip"] = 75001 };
         p.TraitTimes["plan"] = At.Ticks;
         p.EventCounts["Bought"] = 2L;
         p.Groups = groups.ToList();
@@ -73,6 +72,34 @@ public sealed class ProfileStoreTests : IAsyncDisposable
         store.LiveWithTrait("plan", "silver").Should().BeEmpty();
         store.AccountMembers("acme").Should().Equal(1, 2);
         store.AccountMembers("initech").Should().BeEmpty();
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task A_trait_search_matches_text_ignoring_case_and_numbers_and_booleans_by_value_on_every_store(string provider)
+    {
+        var (store, tx) = await On(provider);
+        var a = Profile(1, "Gold");
+        a.Traits["orders"] = 42L;
+        a.Traits["vip"] = true;
+        a.Traits["score"] = 4.5;
+        var b = Profile(2, "gold");
+        b.Traits["orders"] = 1e300; // a number no decimal holds: compared as a double, never an error
+        b.Traits["vip"] = "true";
+        var c = Profile(3, "42");
+        Write(tx, store, new ProfileChanges { NewProfiles = [a, b, c] });
+
+        store.LiveWithTrait("plan", "GOLD").Select(p => p.Profile).Should().Equal(1, 2);
+        store.LiveWithTrait("orders", "42").Select(p => p.Profile).Should().Equal(1);
+        store.LiveWithTrait("orders", "42.0").Select(p => p.Profile).Should().Equal(1);
+        store.LiveWithTrait("orders", "1e300").Should().BeEmpty("a number beyond ±7.9e28 is searched as text only");
+        store.LiveWithTrait("score", "4.5").Select(p => p.Profile).Should().Equal(1);
+        store.LiveWithTrait("vip", "true").Select(p => p.Profile).Should().Equal(1, 2);
+        store.LiveWithTrait("plan", "42").Select(p => p.Profile).Should().Equal(3);
+        foreach (var p in new[] { a, b, c })
+            foreach (var (path, text) in new[] { ("plan", "GOLD"), ("orders", "42"), ("vip", "true"), ("score", "4.5"), ("plan", "42"), ("orders", "x") })
+                p.HasTraitValue(path, text).Should().Be(store.LiveWithTrait(path, text).Any(x => x.Profile == p.Profile),
+                    $"the in-memory rule and the store's query agree on profile {p.Profile}, {path} = {text}");
     }
 
     [SkippableTheory]

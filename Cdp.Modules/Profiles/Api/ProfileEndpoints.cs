@@ -203,7 +203,7 @@ internal static class ProfileEndpoints
         var account = db.Account(groupId, options.Value.Limits);
         if (account is null) return TypedResults.NotFound();
         var members = db.AccountMembers(groupId).Take(MaxPage).Select(ProfileIds.Format).ToList();
-        return TypedResults.Ok(new AccountView(groupId, BsonJson.ToObject(account.Traits),
+        return TypedResults.Ok(new AccountView(groupId, TreeJson.ToObject(account.Traits),
             ProfilePersonalData.SkippedJson(account.Skipped.Count > 0 ? SkippedValues.View(account.Skipped) : ProfileSkips.None), members));
     }
 }

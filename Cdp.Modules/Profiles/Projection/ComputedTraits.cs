@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using LiteDB;
 
 namespace Cdp.Modules.Profiles.Projection;
 
@@ -34,7 +33,7 @@ internal sealed class ComputedTraits
     /// object), a number no double holds, "NaN"/"Infinity", or a value over the limits is skipped and recorded in
     /// <paramref name="skips"/> as computed.&lt;name&gt;; the trait's state is created only when a value is taken.
     /// </summary>
-    public void Apply(BsonDocument state, string type, string? name, JsonElement properties, DateTime timestamp, ProfileLimits limits, SkipSink skips)
+    public void Apply(TreeDocument state, string type, string? name, JsonElement properties, DateTime timestamp, ProfileLimits limits, SkipSink skips)
     {
         foreach (var (trait, o, path, where) in _traits)
         {
@@ -47,7 +46,7 @@ internal sealed class ComputedTraits
             {
                 case ComputedKind.First or ComputedKind.Last:
                 {
-                    if (!TraitSet.TryToBson(value, limits, limits.MaxTraitDepth, out var bv, out var why)) { skips.Add(SkippedValues.Computed(trait), $"{o.Property}: {why}"); break; }
+                    if (!TraitSet.TryToTree(value, limits, limits.MaxTraitDepth, out var bv, out var why)) { skips.Add(SkippedValues.Computed(trait), $"{o.Property}: {why}"); break; }
                     var s = State(state, trait);
                     var ticks = timestamp.Ticks;
                     var replace = !(s.TryGetValue("t", out var t) && t.IsNumber) || (o.Kind == ComputedKind.First ? ticks < t.AsInt64 : ticks >= t.AsInt64);
@@ -66,9 +65,9 @@ internal sealed class ComputedTraits
                         skips.Add(SkippedValues.Computed(trait), $"{o.Property}: a string of {value.GetString()!.Length:N0} characters, over {limits.MaxKeyLength} (MaxKeyLength)");
                         break;
                     }
-                    if (!TraitSet.TryToBson(value, limits, 0, out var bv, out var why)) { skips.Add(SkippedValues.Computed(trait), $"{o.Property}: {why}"); break; }
+                    if (!TraitSet.TryToTree(value, limits, 0, out var bv, out var why)) { skips.Add(SkippedValues.Computed(trait), $"{o.Property}: {why}"); break; }
                     var s = State(state, trait);
-                    var values = s.TryGetValue("v", out var vs) && vs.IsArray ? vs.AsArray : (BsonArray)(s["v"] = new BsonArray());
+                    var values = s.TryGetValue("v", out var vs) && vs.IsArray ? vs.AsArray : (TreeArray)(s["v"] = new TreeArray());
                     if (values.Contains(bv)) break;
                     if (values.Count < o.MaxValues) values.Add(bv);
                     else skips.Add(SkippedValues.Computed(trait), $"{o.Property}: already {o.MaxValues} values (MaxValues)");
@@ -84,7 +83,7 @@ internal sealed class ComputedTraits
                     }
                     var key = o.Window is null ? "all" : Day(timestamp).ToString(CultureInfo.InvariantCulture);
                     var s = State(state, trait);
-                    var buckets = s.TryGetValue("b", out var b) && b.IsDocument ? b.AsDocument : (BsonDocument)(s["b"] = new BsonDocument());
+                    var buckets = s.TryGetValue("b", out var b) && b.IsDocument ? b.AsDocument : (TreeDocument)(s["b"] = new TreeDocument());
                     if (!Add(buckets, key, 1, number, number, number))
                     {
                         skips.Add(SkippedValues.Computed(trait), $"{o.Property}: adding {number.ToString("R", CultureInfo.InvariantCulture)} would overflow the sum (beyond ±1.8e308)");
@@ -97,16 +96,16 @@ internal sealed class ComputedTraits
         }
     }
 
-    private static BsonDocument State(BsonDocument state, string trait)
+    private static TreeDocument State(TreeDocument state, string trait)
     {
         if (state.TryGetValue(trait, out var existing) && existing.IsDocument) return existing.AsDocument;
-        var s = new BsonDocument();
+        var s = new TreeDocument();
         state[trait] = s;
         return s;
     }
 
     /// <summary>Combines a merged-away profile's state into the winner's (winner first on ties). States of an unexpected shape count as empty.</summary>
-    public void Merge(BsonDocument state, BsonDocument loser, SkipSink skips)
+    public void Merge(TreeDocument state, TreeDocument loser, SkipSink skips)
     {
         foreach (var (trait, o, _, _) in _traits)
         {
@@ -123,12 +122,12 @@ internal sealed class ComputedTraits
                     break;
                 case ComputedKind.Unique:
                     if (!(l.TryGetValue("v", out var lvs) && lvs.IsArray)) break;
-                    var values = w.TryGetValue("v", out var wvs) && wvs.IsArray ? wvs.AsArray : (BsonArray)(w["v"] = new BsonArray());
+                    var values = w.TryGetValue("v", out var wvs) && wvs.IsArray ? wvs.AsArray : (TreeArray)(w["v"] = new TreeArray());
                     foreach (var v in lvs.AsArray) if (values.Count < o.MaxValues && !values.Contains(v)) values.Add(v);
                     break;
                 default:
                     if (!(l.TryGetValue("b", out var lb) && lb.IsDocument)) break;
-                    var buckets = w.TryGetValue("b", out var wb) && wb.IsDocument ? wb.AsDocument : (BsonDocument)(w["b"] = new BsonDocument());
+                    var buckets = w.TryGetValue("b", out var wb) && wb.IsDocument ? wb.AsDocument : (TreeDocument)(w["b"] = new TreeDocument());
                     foreach (var (key, bucket) in lb.AsDocument)
                     {
                         if (!Bucket(bucket, out var a)) continue;
@@ -142,12 +141,12 @@ internal sealed class ComputedTraits
     }
 
     /// <summary>Trait values for reading, windows relative to <paramref name="now"/>. Never throws: a state of an unexpected shape reads as no value.</summary>
-    public BsonDocument Values(BsonDocument state, DateTime now)
+    public TreeDocument Values(TreeDocument state, DateTime now)
     {
-        var result = new BsonDocument();
+        var result = new TreeDocument();
         foreach (var (trait, o, _, _) in _traits)
         {
-            var empty = o.Kind == ComputedKind.Count ? new BsonValue(0) : o.Kind == ComputedKind.Unique ? new BsonArray() : BsonValue.Null;
+            var empty = o.Kind == ComputedKind.Count ? new TreeValue(0) : o.Kind == ComputedKind.Unique ? new TreeArray() : TreeValue.Null;
             if (!state.TryGetValue(trait, out var sv) || !sv.IsDocument)
             {
                 result[trait] = empty;
@@ -156,7 +155,7 @@ internal sealed class ComputedTraits
             var s = sv.AsDocument;
             switch (o.Kind)
             {
-                case ComputedKind.First or ComputedKind.Last: result[trait] = s.TryGetValue("v", out var v) ? v : BsonValue.Null; break;
+                case ComputedKind.First or ComputedKind.Last: result[trait] = s.TryGetValue("v", out var v) ? v : TreeValue.Null; break;
                 case ComputedKind.Unique: result[trait] = s.TryGetValue("v", out var u) && u.IsArray ? u : empty; break;
                 default:
                     var from = o.Window is { } window ? Day(now) - (int)window.TotalDays + 1 : int.MinValue;
@@ -173,12 +172,12 @@ internal sealed class ComputedTraits
                     sum = Math.Clamp(sum, double.MinValue, double.MaxValue);
                     result[trait] = o.Kind switch
                     {
-                        ComputedKind.Count => new BsonValue((long)Math.Min(count, long.MaxValue)),
-                        ComputedKind.Sum => new BsonValue(sum),
-                        _ when count == 0 => BsonValue.Null,
-                        ComputedKind.Min => new BsonValue(min),
-                        ComputedKind.Max => new BsonValue(max),
-                        _ => new BsonValue(sum / count),
+                        ComputedKind.Count => new TreeValue((long)Math.Min(count, long.MaxValue)),
+                        ComputedKind.Sum => new TreeValue(sum),
+                        _ when count == 0 => TreeValue.Null,
+                        ComputedKind.Min => new TreeValue(min),
+                        ComputedKind.Max => new TreeValue(max),
+                        _ => new TreeValue(sum / count),
                     };
                     break;
             }
@@ -187,7 +186,7 @@ internal sealed class ComputedTraits
     }
 
     /// <summary>A stored bucket [count, sum, min, max] of finite numbers, or false.</summary>
-    private static bool Bucket(BsonValue bucket, out double[] values)
+    private static bool Bucket(TreeValue bucket, out double[] values)
     {
         values = [];
         if (!bucket.IsArray || bucket.AsArray.Count != 4) return false;
@@ -197,19 +196,19 @@ internal sealed class ComputedTraits
     }
 
     /// <summary>Adds to a bucket; false (nothing changed) when its sum would leave the finite doubles. A damaged bucket is replaced.</summary>
-    private static bool Add(BsonDocument buckets, string key, double count, double sum, double min, double max)
+    private static bool Add(TreeDocument buckets, string key, double count, double sum, double min, double max)
     {
         if (buckets.TryGetValue(key, out var existing) && Bucket(existing, out var a))
         {
             var total = a[1] + sum;
             if (!double.IsFinite(total)) return false;
-            buckets[key] = new BsonArray { a[0] + count, total, Math.Min(a[2], min), Math.Max(a[3], max) };
+            buckets[key] = new TreeArray { a[0] + count, total, Math.Min(a[2], min), Math.Max(a[3], max) };
         }
-        else buckets[key] = new BsonArray { count, sum, min, max };
+        else buckets[key] = new TreeArray { count, sum, min, max };
         return true;
     }
 
-    private static void Trim(BsonDocument buckets, TimeSpan? window)
+    private static void Trim(TreeDocument buckets, TimeSpan? window)
     {
         if (window is null || buckets.Count < 2) return;
         var newest = int.MinValue;

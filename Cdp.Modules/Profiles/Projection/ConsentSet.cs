@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Cdp.Modules.Profiles.Contracts;
-using LiteDB;
 
 namespace Cdp.Modules.Profiles.Projection;
 
@@ -15,7 +14,7 @@ internal static class ConsentSet
 {
     public const string FromContext = "context.consent";
 
-    public static void Apply(BsonDocument consent, JsonElement payload, IReadOnlyDictionary<string, string> traitPurposes, long ticks, ProfileLimits limits, SkipSink skips, string via = "")
+    public static void Apply(TreeDocument consent, JsonElement payload, IReadOnlyDictionary<string, string> traitPurposes, long ticks, ProfileLimits limits, SkipSink skips, string via = "")
     {
         if (payload.TryGetProperty("context", out var ctx) && ctx.ValueKind == JsonValueKind.Object)
         {
@@ -37,13 +36,13 @@ internal static class ConsentSet
             ApplyTraits(consent, traits, traitPurposes, ticks, via, limits, skips);
     }
 
-    private static void ApplyTraits(BsonDocument consent, JsonElement traits, IReadOnlyDictionary<string, string> traitPurposes, long ticks, string via, ProfileLimits limits, SkipSink skips)
+    private static void ApplyTraits(TreeDocument consent, JsonElement traits, IReadOnlyDictionary<string, string> traitPurposes, long ticks, string via, ProfileLimits limits, SkipSink skips)
     {
         foreach (var (trait, purpose) in traitPurposes)
             if (traits.TryGetProperty(trait, out var v) && Granted(v) is { } granted) Set(consent, purpose, granted, ticks, "trait:" + trait, via, limits, skips);
     }
 
-    private static void Set(BsonDocument consent, string purpose, bool granted, long ticks, string source, string via, ProfileLimits limits, SkipSink skips)
+    private static void Set(TreeDocument consent, string purpose, bool granted, long ticks, string source, string via, ProfileLimits limits, SkipSink skips)
     {
         var key = purpose.ToLowerInvariant();
         if (consent.TryGetValue(key, out var existing))
@@ -55,15 +54,15 @@ internal static class ConsentSet
             skips.Add(SkippedValues.Consent, $"{source}: purpose \"{SkippedValues.Cut(key)}\" over {limits.MaxConsentPurposes} purposes (MaxConsentPurposes)");
             return;
         }
-        var statement = new BsonDocument { ["g"] = granted, ["t"] = ticks, ["s"] = source };
+        var statement = new TreeDocument { ["g"] = granted, ["t"] = ticks, ["s"] = source };
         if (via.Length > 0) statement["v"] = via;
         consent[key] = statement;
     }
 
-    private static long Ticks(BsonValue statement) => statement.IsDocument && statement["t"].IsNumber ? statement["t"].AsInt64 : long.MinValue;
+    private static long Ticks(TreeValue statement) => statement.IsDocument && statement["t"].IsNumber ? statement["t"].AsInt64 : long.MinValue;
 
     /// <summary>The loser's statements win only when strictly newer; new purposes only while the winner has room.</summary>
-    public static void Merge(BsonDocument consent, BsonDocument loser, ProfileLimits limits, SkipSink skips)
+    public static void Merge(TreeDocument consent, TreeDocument loser, ProfileLimits limits, SkipSink skips)
     {
         foreach (var (purpose, v) in loser)
         {
@@ -87,7 +86,7 @@ internal static class ConsentSet
         _ => null,
     };
 
-    public static IReadOnlyDictionary<string, ConsentState> View(BsonDocument consent) =>
+    public static IReadOnlyDictionary<string, ConsentState> View(TreeDocument consent) =>
         consent.Where(c => c.Value.IsDocument && c.Value["g"].IsBoolean && c.Value["t"].IsNumber && c.Value["s"].IsString
                 && c.Value["t"].AsInt64 is >= 0 and <= 3_155_378_975_999_999_999) // DateTime's range
             .ToDictionary(c => c.Key, c => new ConsentState(c.Value["g"].AsBoolean, new DateTime(c.Value["t"].AsInt64, DateTimeKind.Utc), c.Value["s"].AsString)

@@ -1,4 +1,3 @@
-using LiteDB;
 using System.Text.Json.Nodes;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
@@ -50,10 +49,10 @@ internal sealed class ProfilePersonalData(ProfileReader reader, IProfileStore st
     /// <c>{ "trait.path": [ { value, count, lastSeen, source, sequence } ] }</c>. They live in the profile document, so the
     /// erasure above deletes them with it.
     /// </summary>
-    public static JsonObject CandidatesJson(BsonDocument survivors)
+    public static JsonObject CandidatesJson(TreeDocument survivors)
     {
         var o = new JsonObject();
-        void Walk(BsonDocument d, string prefix)
+        void Walk(TreeDocument d, string prefix)
         {
             foreach (var (name, value) in d)
             {
@@ -62,7 +61,7 @@ internal sealed class ProfilePersonalData(ProfileReader reader, IProfileStore st
                 else if (value.IsArray)
                     o[path] = new JsonArray(value.AsArray.Select(TraitCandidate.From).Select(c => (JsonNode)new JsonObject
                     {
-                        ["value"] = Api.BsonJson.ToNode(c.Value), ["count"] = c.Count, ["lastSeen"] = new DateTime(c.Ticks, DateTimeKind.Utc),
+                        ["value"] = Api.TreeJson.ToNode(c.Value), ["count"] = c.Count, ["lastSeen"] = new DateTime(c.Ticks, DateTimeKind.Utc),
                         ["source"] = c.Source, ["sequence"] = c.Sequence,
                     }).ToArray());
             }

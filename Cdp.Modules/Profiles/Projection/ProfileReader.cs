@@ -84,8 +84,8 @@ internal sealed class ProfileReader(IProfileStore db, ComputedTraits computed, T
 
     public static ProfileView View(ProfileState p, ComputedTraits computed, DateTime now) => new(
         ProfileIds.Format(p.Profile),
-        BsonJson.ToElement(p.Traits),
-        BsonJson.ToElement(computed.Values(p.Computed, now)),
+        TreeJson.ToElement(p.Traits),
+        TreeJson.ToElement(computed.Values(p.Computed, now)),
         p.First, p.Last, p.Events,
         p.TypeCounts.ToDictionary(k => k.Key, k => k.Value.AsInt64),
         p.EventCounts.ToDictionary(k => k.Key, k => k.Value.AsInt64),

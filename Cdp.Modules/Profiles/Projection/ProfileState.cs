@@ -1,5 +1,4 @@
 using Cdp.Modules.Shared.Storage;
-using LiteDB;
 
 namespace Cdp.Modules.Profiles.Projection;
 
@@ -18,9 +17,9 @@ internal static class ProfileSchema
 }
 
 /// <summary>
-/// One person's profile, as the processor works on it. Its traits, counters and computed-trait state are BSON documents
-/// (LiteDB's value tree, also the stored form on PostgreSQL: <see cref="ToBytes"/>); replacing that tree by a
-/// provider-neutral one is the seam's last step in this module (Shared/Storage/README.md).
+/// One person's profile, as the processor works on it. Its traits, counters and computed-trait state are the profile
+/// value tree (<see cref="TreeDocument"/>): the LiteDB store keeps the record as a document of the same fields
+/// (<see cref="ToTree"/>), PostgreSQL as its BSON bytes (<see cref="ToBytes"/>).
 /// </summary>
 internal sealed class ProfileState(long profile)
 {
@@ -29,20 +28,20 @@ internal sealed class ProfileState(long profile)
     public DateTime First { get; set; } = DateTime.MaxValue;
     public DateTime Last { get; set; } = DateTime.MinValue;
     public long Events { get; set; }
-    public BsonDocument Sources { get; set; } = new();     // name -> { f, l, n }
-    public BsonDocument TypeCounts { get; set; } = new();  // track/page/... -> n
-    public BsonDocument EventCounts { get; set; } = new(); // track event name -> n
-    public BsonDocument Traits { get; set; } = new();
-    public BsonDocument TraitTimes { get; set; } = new();  // same shape as Traits, leaves are timestamp ticks
-    public BsonDocument Survivors { get; set; } = new();   // survivorship candidates of ruled traits, same shape, leaves are arrays (TraitCandidate)
-    public BsonDocument Computed { get; set; } = new();    // trait name -> state
+    public TreeDocument Sources { get; set; } = new();     // name -> { f, l, n }
+    public TreeDocument TypeCounts { get; set; } = new();  // track/page/... -> n
+    public TreeDocument EventCounts { get; set; } = new(); // track event name -> n
+    public TreeDocument Traits { get; set; } = new();
+    public TreeDocument TraitTimes { get; set; } = new();  // same shape as Traits, leaves are timestamp ticks
+    public TreeDocument Survivors { get; set; } = new();   // survivorship candidates of ruled traits, same shape, leaves are arrays (TraitCandidate)
+    public TreeDocument Computed { get; set; } = new();    // trait name -> state
     public List<string> Groups { get; set; } = [];
-    public BsonDocument Consent { get; set; } = new();     // purpose -> { g, t, s } (ConsentSet)
+    public TreeDocument Consent { get; set; } = new();     // purpose -> { g, t, s } (ConsentSet)
     public List<long> Recent { get; set; } = [];            // newest timeline part, ascending
     public List<long> RecentTimes { get; set; } = [];       // the event time (ticks) of each of Recent (EventTimes.Unknown: kept before times were)
     public int Chunks { get; set; }
     public bool IsNew { get; set; }
-    public BsonDocument Skipped { get; set; } = new();     // SkippedValues: { c: { field: n }, r: [ { s, f, m } ] }
+    public TreeDocument Skipped { get; set; } = new();     // SkippedValues: { c: { field: n }, r: [ { s, f, m } ] }
 
     private int _storedKeys = -1; // trait keys and bytes as stored ("tk", "tb"); -1: written before the limits, counted on first use
     private long _storedBytes;
@@ -58,9 +57,9 @@ internal sealed class ProfileState(long profile)
         return _budget;
     }
 
-    public BsonDocument ToBson()
+    public TreeDocument ToTree()
     {
-        var d = new BsonDocument { ["_id"] = Profile };
+        var d = new TreeDocument { ["_id"] = Profile };
         if (Into != 0) { d["into"] = Into; return d; }
         d["f"] = First;
         d["l"] = Last;
@@ -78,7 +77,7 @@ internal sealed class ProfileState(long profile)
         if (Skipped.Count > 0) d["sk"] = Skipped;
         if (Survivors.Count > 0) d["sv"] = Survivors;
         if (Computed.Count > 0) d["ct"] = Computed;
-        if (Groups.Count > 0) d["g"] = new BsonArray(Groups.Select(g => new BsonValue(g)));
+        if (Groups.Count > 0) d["g"] = new TreeArray(Groups.Select(g => new TreeValue(g)));
         if (Consent.Count > 0) d["cs"] = Consent;
         d["tl"] = Varint.Encode(Recent);
         d["tlt"] = EventTimes.Encode(RecentTimes);
@@ -86,16 +85,25 @@ internal sealed class ProfileState(long profile)
         return d;
     }
 
-    /// <summary>The record as BSON bytes (how PostgreSQL keeps it: byte for byte LiteDB's document).</summary>
-    public byte[] ToBytes() => BsonSerializer.Serialize(ToBson());
+    /// <summary>The record as BSON bytes (how PostgreSQL keeps it: byte for byte the document LiteDB keeps).</summary>
+    public byte[] ToBytes() => TreeBson.Serialize(ToTree());
 
-    public static ProfileState FromBytes(byte[] bytes) => FromBson(BsonSerializer.Deserialize(bytes));
+    public static ProfileState FromBytes(byte[] bytes) => FromTree(TreeBson.Deserialize(bytes));
 
-    /// <summary>The trait at a dotted path equals <paramref name="value"/>, as is or as text (the profile search's rule).</summary>
-    public bool HasTraitValue(string path, string value) =>
-        Into == 0 && BsonExpression.Create($"$.{path} = @0 OR STRING($.{path}) = @0", new BsonValue(value)).ExecuteScalar(Traits, Collation.Default) is { IsBoolean: true, AsBoolean: true };
+    /// <summary>The trait at a dotted path matches <paramref name="value"/> by the profile search's rule (<see cref="TraitSearch"/>).</summary>
+    public bool HasTraitValue(string path, string value)
+    {
+        if (Into != 0) return false;
+        TreeValue at = Traits;
+        foreach (var name in path.Split('.'))
+        {
+            if (!at.IsDocument) return false;
+            at = at.AsDocument[name];
+        }
+        return TraitSearch.Matches(at, value);
+    }
 
-    public static ProfileState FromBson(BsonDocument d)
+    public static ProfileState FromTree(TreeDocument d)
     {
         var p = new ProfileState(d["_id"].AsInt64);
         if (d.TryGetValue("into", out var into)) { p.Into = into.AsInt64; return p; }

@@ -4,7 +4,6 @@ using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Memory;
 using Cdp.Modules.Shared.Storage;
 using Cdp.Modules.Shared.Storage.LiteDb;
-using LiteDB;
 using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Modules.Profiles.Projection;
@@ -240,10 +239,10 @@ internal sealed class ProfileWork : IProfileWork
         TraitSet.Apply(account.Traits, account.Times, traits, timestamp.Ticks, account.Budget, _skips);
     }
 
-    private static void Increment(BsonDocument counts, string key, long by) =>
+    private static void Increment(TreeDocument counts, string key, long by) =>
         counts[key] = (counts.TryGetValue(key, out var v) ? v.AsInt64 : 0) + by;
 
-    private static void Presence(BsonDocument sources, string source, DateTime first, DateTime last, long events)
+    private static void Presence(TreeDocument sources, string source, DateTime first, DateTime last, long events)
     {
         if (sources.TryGetValue(source, out var v))
         {
@@ -252,7 +251,7 @@ internal sealed class ProfileWork : IProfileWork
             if (last > s["l"].AsDateTime.ToUniversalTime()) s["l"] = last;
             s["n"] = s["n"].AsInt64 + events;
         }
-        else sources[source] = new BsonDocument { ["f"] = first, ["l"] = last, ["n"] = events };
+        else sources[source] = new TreeDocument { ["f"] = first, ["l"] = last, ["n"] = events };
     }
 
     private static string? Str(JsonElement e, string name) =>
@@ -326,32 +325,32 @@ internal sealed class ProfileWork : IProfileWork
 /// <summary>An account (group) profile as a batch works on it: traits with timestamps, their budget, skipped values.</summary>
 internal sealed class AccountState
 {
-    public BsonDocument Traits { get; private init; } = new();
-    public BsonDocument Times { get; private init; } = new();
-    public BsonDocument Skipped { get; private init; } = new();
+    public TreeDocument Traits { get; private init; } = new();
+    public TreeDocument Times { get; private init; } = new();
+    public TreeDocument Skipped { get; private init; } = new();
     public required TraitBudget Budget { get; init; }
 
-    public static AccountState From(BsonDocument? d, ProfileLimits limits)
+    public static AccountState From(TreeDocument? d, ProfileLimits limits)
     {
         var a = new AccountState
         {
             Budget = new TraitBudget(limits),
-            Traits = d is not null && d["tr"].IsDocument ? d["tr"].AsDocument : new BsonDocument(),
-            Times = d is not null && d["tt"].IsDocument ? d["tt"].AsDocument : new BsonDocument(),
-            Skipped = d is not null && d["sk"].IsDocument ? d["sk"].AsDocument : new BsonDocument(),
+            Traits = d is not null && d["tr"].IsDocument ? d["tr"].AsDocument : new TreeDocument(),
+            Times = d is not null && d["tt"].IsDocument ? d["tt"].AsDocument : new TreeDocument(),
+            Skipped = d is not null && d["sk"].IsDocument ? d["sk"].AsDocument : new TreeDocument(),
         };
         if (d is not null && d["tk"].IsNumber && d["tb"].IsNumber) { a.Budget.Keys = d["tk"].AsInt32; a.Budget.Bytes = d["tb"].AsInt64; }
         else a.Budget.Recount(a.Traits, a.Times);
         return a;
     }
 
-    public byte[] ToBytes() => BsonSerializer.Serialize(ToBson(""));
+    public byte[] ToBytes() => TreeBson.Serialize(ToTree(""));
 
-    public static AccountState FromBytes(byte[] bytes, ProfileLimits limits) => From(BsonSerializer.Deserialize(bytes), limits);
+    public static AccountState FromBytes(byte[] bytes, ProfileLimits limits) => From(TreeBson.Deserialize(bytes), limits);
 
-    public BsonDocument ToBson(string groupId)
+    public TreeDocument ToTree(string groupId)
     {
-        var d = new BsonDocument { ["_id"] = groupId, ["tr"] = Traits, ["tt"] = Times, ["tk"] = Budget.Keys, ["tb"] = Budget.Bytes };
+        var d = new TreeDocument { ["_id"] = groupId, ["tr"] = Traits, ["tt"] = Times, ["tk"] = Budget.Keys, ["tb"] = Budget.Bytes };
         if (Skipped.Count > 0) d["sk"] = Skipped;
         return d;
     }

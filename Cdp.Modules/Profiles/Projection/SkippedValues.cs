@@ -3,7 +3,6 @@ using System.Text.Json;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
-using LiteDB;
 
 namespace Cdp.Modules.Profiles.Projection;
 
@@ -28,21 +27,21 @@ internal static class SkippedValues
     /// <summary>Characters of a reason (the path and a short view of the value are cut to fit).</summary>
     private const int MaxReasonLength = 240;
 
-    public static void Add(BsonDocument record, string field, string reason, long sequence)
+    public static void Add(TreeDocument record, string field, string reason, long sequence)
     {
-        var counts = record.TryGetValue("c", out var c) && c.IsDocument ? c.AsDocument : (BsonDocument)(record["c"] = new BsonDocument());
+        var counts = record.TryGetValue("c", out var c) && c.IsDocument ? c.AsDocument : (TreeDocument)(record["c"] = new TreeDocument());
         counts[field] = (counts.TryGetValue(field, out var n) && n.IsNumber ? n.AsInt64 : 0) + 1;
-        var recent = record.TryGetValue("r", out var r) && r.IsArray ? r.AsArray : (BsonArray)(record["r"] = new BsonArray());
+        var recent = record.TryGetValue("r", out var r) && r.IsArray ? r.AsArray : (TreeArray)(record["r"] = new TreeArray());
         while (recent.Count >= RecentReasons) recent.RemoveAt(0);
-        recent.Add(new BsonDocument { ["s"] = sequence, ["f"] = field, ["m"] = reason.Length <= MaxReasonLength ? reason : reason[..(MaxReasonLength - 3)] + "..." });
+        recent.Add(new TreeDocument { ["s"] = sequence, ["f"] = field, ["m"] = reason.Length <= MaxReasonLength ? reason : reason[..(MaxReasonLength - 3)] + "..." });
     }
 
     /// <summary>Folds a merged-away profile's record into the winner's: counts add up, the reasons stay the newest by sequence.</summary>
-    public static void Merge(BsonDocument record, BsonDocument loser)
+    public static void Merge(TreeDocument record, TreeDocument loser)
     {
         if (loser.TryGetValue("c", out var lc) && lc.IsDocument)
         {
-            var counts = record.TryGetValue("c", out var c) && c.IsDocument ? c.AsDocument : (BsonDocument)(record["c"] = new BsonDocument());
+            var counts = record.TryGetValue("c", out var c) && c.IsDocument ? c.AsDocument : (TreeDocument)(record["c"] = new TreeDocument());
             foreach (var (field, n) in lc.AsDocument)
                 if (n.IsNumber) counts[field] = (counts.TryGetValue(field, out var m) && m.IsNumber ? m.AsInt64 : 0) + n.AsInt64;
         }
@@ -50,11 +49,11 @@ internal static class SkippedValues
         {
             var all = (record.TryGetValue("r", out var r) && r.IsArray ? r.AsArray : []).Concat(lr.AsArray)
                 .Where(x => x.IsDocument).OrderBy(x => x["s"].IsNumber ? x["s"].AsInt64 : 0).ToList();
-            record["r"] = new BsonArray(all.Skip(Math.Max(0, all.Count - RecentReasons)));
+            record["r"] = new TreeArray(all.Skip(Math.Max(0, all.Count - RecentReasons)));
         }
     }
 
-    public static ProfileSkips View(BsonDocument record)
+    public static ProfileSkips View(TreeDocument record)
     {
         if (record.Count == 0) return ProfileSkips.None;
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -90,7 +89,7 @@ internal sealed class SkipSink
 {
     private readonly Dictionary<string, long> _batch = new(StringComparer.Ordinal);
 
-    public BsonDocument Record { get; set; } = new();
+    public TreeDocument Record { get; set; } = new();
 
     public long Sequence { get; set; }
 

@@ -1,4 +1,3 @@
-using LiteDB;
 
 namespace Cdp.Modules.Profiles.Projection;
 
@@ -143,13 +142,13 @@ internal readonly record struct TraitOrigin(long Sequence, string Source);
 /// </summary>
 internal struct TraitCandidate
 {
-    public BsonValue Value;
+    public TreeValue Value;
     public long Ticks;
     public long Sequence;
     public string Source;
     public long Count;
 
-    public static TraitCandidate From(BsonValue c)
+    public static TraitCandidate From(TreeValue c)
     {
         var d = c.AsDocument;
         return new TraitCandidate
@@ -162,29 +161,29 @@ internal struct TraitCandidate
         };
     }
 
-    public readonly BsonDocument ToBson(bool counted)
+    public readonly TreeDocument ToTree(bool counted)
     {
-        var d = new BsonDocument { ["v"] = Value, ["t"] = Ticks, ["q"] = Sequence, ["s"] = Source };
+        var d = new TreeDocument { ["v"] = Value, ["t"] = Ticks, ["q"] = Sequence, ["s"] = Source };
         if (counted) d["n"] = Count;
         return d;
     }
 
     /// <summary>Longest's measure: a string's trimmed length, an array's element count, any other value's JSON text length.</summary>
-    public static int Length(BsonValue v) => v.Type switch
+    public static int Length(TreeValue v) => v.Type switch
     {
-        BsonType.String => v.AsString.Trim().Length,
-        BsonType.Array => v.AsArray.Count,
+        TreeType.String => v.AsString.Trim().Length,
+        TreeType.Array => v.AsArray.Count,
         _ => v.ToString().Length,
     };
 
     /// <summary>Null and blank strings are no value: they never become a candidate of a ruled trait.</summary>
-    public static bool IsBlank(BsonValue v) => v.IsNull || (v.IsString && string.IsNullOrWhiteSpace(v.AsString));
+    public static bool IsBlank(TreeValue v) => v.IsNull || (v.IsString && string.IsNullOrWhiteSpace(v.AsString));
 }
 
 internal static class TraitCandidates
 {
     /// <summary>The candidates of <paramref name="a"/> and <paramref name="b"/> under the rule, winner first, bounded for MostFrequent.</summary>
-    public static BsonArray Combine(SurvivorshipNode node, int maxCandidates, BsonArray a, BsonArray b)
+    public static TreeArray Combine(SurvivorshipNode node, int maxCandidates, TreeArray a, TreeArray b)
     {
         var all = new List<TraitCandidate>(a.Count + b.Count);
         foreach (var c in a) all.Add(TraitCandidate.From(c));
@@ -202,8 +201,8 @@ internal static class TraitCandidates
             all.Sort(MostFrequentFirst);
             // past the bound the least frequent value (the least recent among equals) is forgotten
             if (all.Count > maxCandidates) all.RemoveRange(maxCandidates, all.Count - maxCandidates);
-            var counted = new BsonArray();
-            foreach (var c in all) counted.Add(c.ToBson(true));
+            var counted = new TreeArray();
+            foreach (var c in all) counted.Add(c.ToTree(true));
             return counted;
         }
         foreach (var c in b) all.Add(TraitCandidate.From(c));
@@ -211,7 +210,7 @@ internal static class TraitCandidates
         var best = all[0];
         for (var i = 1; i < all.Count; i++)
             if (Before(node, all[i], best)) best = all[i];
-        return [best.ToBson(false)];
+        return [best.ToTree(false)];
     }
 
     private static bool Newer(TraitCandidate x, TraitCandidate y) => x.Ticks != y.Ticks ? x.Ticks > y.Ticks : x.Sequence != y.Sequence ? x.Sequence > y.Sequence : x.Value.CompareTo(y.Value) > 0;
@@ -252,15 +251,15 @@ internal static class TraitCandidates
     }
 
     /// <summary>The candidate of one event's value.</summary>
-    public static BsonArray Of(BsonValue value, long ticks, TraitOrigin origin) =>
-        [new TraitCandidate { Value = value, Ticks = ticks, Sequence = origin.Sequence, Source = origin.Source, Count = 1 }.ToBson(true)];
+    public static TreeArray Of(TreeValue value, long ticks, TraitOrigin origin) =>
+        [new TraitCandidate { Value = value, Ticks = ticks, Sequence = origin.Sequence, Source = origin.Source, Count = 1 }.ToTree(true)];
 
     /// <summary>
     /// A leaf that has a value but no candidates (written before its rule was configured): its value becomes a candidate of
     /// sequence 0 and no source. Empty when there is no leaf value.
     /// </summary>
-    public static BsonArray Seed(BsonDocument traits, BsonDocument times, string name) =>
+    public static TreeArray Seed(TreeDocument traits, TreeDocument times, string name) =>
         traits.TryGetValue(name, out var v) && !v.IsDocument && !TraitCandidate.IsBlank(v) && times.TryGetValue(name, out var t) && t.IsNumber
-            ? [new TraitCandidate { Value = v, Ticks = t.AsInt64, Sequence = 0, Source = "", Count = 1 }.ToBson(true)]
+            ? [new TraitCandidate { Value = v, Ticks = t.AsInt64, Sequence = 0, Source = "", Count = 1 }.ToTree(true)]
             : [];
 }

@@ -5,7 +5,6 @@ using Cdp.Modules.Profiles.Api;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
-using LiteDB;
 using Microsoft.Extensions.Options;
 using Cdp.Modules.Identity.Contracts;
 
@@ -44,7 +43,7 @@ internal sealed class TraitProvenance(IProfileStore db, IEventLog log, IOptions<
             var o = new JsonObject
             {
                 ["path"] = string.Join('.', l.Path),
-                ["value"] = BsonJson.ToNode(l.Value),
+                ["value"] = TreeJson.ToNode(l.Value),
                 ["rule"] = l.Rule.ToString(),
                 ["at"] = l.Ticks is { } t ? new DateTime(t, DateTimeKind.Utc) : null,
             };
@@ -70,7 +69,7 @@ internal sealed class TraitProvenance(IProfileStore db, IEventLog log, IOptions<
                 if (candidates.Count > 1)
                     o["candidates"] = new JsonArray(candidates.Select(c => (JsonNode)new JsonObject
                     {
-                        ["value"] = BsonJson.ToNode(c.Value),
+                        ["value"] = TreeJson.ToNode(c.Value),
                         ["count"] = c.Count,
                         ["lastSeen"] = new DateTime(c.Ticks, DateTimeKind.Utc),
                         ["source"] = c.Source,
@@ -82,10 +81,10 @@ internal sealed class TraitProvenance(IProfileStore db, IEventLog log, IOptions<
         return new TraitExplanation(ProfileIds.Format(p.Profile), policy.Everywhere.Rule.ToString(), searched, traits);
     }
 
-    private sealed class Leaf(string[] path, BsonValue value, long? ticks, SurvivorshipNode node)
+    private sealed class Leaf(string[] path, TreeValue value, long? ticks, SurvivorshipNode node)
     {
         public string[] Path { get; } = path;
-        public BsonValue Value { get; } = value;
+        public TreeValue Value { get; } = value;
         public long? Ticks { get; } = ticks;
         public SurvivorshipNode Node { get; } = node;
         public SurvivorshipRule Rule => Node.Rule;
@@ -95,17 +94,17 @@ internal sealed class TraitProvenance(IProfileStore db, IEventLog log, IOptions<
         public List<TraitCandidate>? Candidates { get; set; }
     }
 
-    private static void Collect(BsonDocument traits, BsonDocument times, BsonDocument sv, SurvivorshipNode node, string[] path, List<Leaf> leaves)
+    private static void Collect(TreeDocument traits, TreeDocument times, TreeDocument sv, SurvivorshipNode node, string[] path, List<Leaf> leaves)
     {
         foreach (var (name, value) in traits)
         {
             var child = node.Child(name);
-            var time = times.TryGetValue(name, out var t) ? t : BsonValue.Null;
-            var candidates = sv.TryGetValue(name, out var c) ? c : BsonValue.Null;
+            var time = times.TryGetValue(name, out var t) ? t : TreeValue.Null;
+            var candidates = sv.TryGetValue(name, out var c) ? c : TreeValue.Null;
             string[] at = [.. path, name];
             if (value.IsDocument && time.IsDocument)
             {
-                Collect(value.AsDocument, time.AsDocument, candidates.IsDocument ? candidates.AsDocument : new BsonDocument(), child, at, leaves);
+                Collect(value.AsDocument, time.AsDocument, candidates.IsDocument ? candidates.AsDocument : new TreeDocument(), child, at, leaves);
                 continue;
             }
             var leaf = new Leaf(at, value, time.IsNumber ? time.AsInt64 : null, child);
@@ -161,7 +160,7 @@ internal sealed class TraitProvenance(IProfileStore db, IEventLog log, IOptions<
             if (leaf.Ticks != ticks) continue;
             // applied in this order by the processor (context.traits, then an identify's traits): the later one wins
             var carried = (type == "identify" ? Find(payload, "traits", leaf.Path) : null) ?? Find(payload.TryGetProperty("context", out var ctx) && ctx.ValueKind == JsonValueKind.Object ? ctx : default, "traits", leaf.Path);
-            if (carried is not { } v || !TraitSet.TryToBson(v, limits, limits.MaxTraitDepth, out var value, out _) || value != leaf.Value) continue;
+            if (carried is not { } v || !TraitSet.TryToTree(v, limits, limits.MaxTraitDepth, out var value, out _) || value != leaf.Value) continue;
             leaf.Sequence = e.Sequence;
             leaf.Source = e.Source;
             open.RemoveAt(k);

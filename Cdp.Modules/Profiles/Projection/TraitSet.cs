@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using LiteDB;
 
 namespace Cdp.Modules.Profiles.Projection;
 
@@ -12,10 +11,10 @@ namespace Cdp.Modules.Profiles.Projection;
 /// </summary>
 internal static class TraitSet
 {
-    public static void Apply(BsonDocument traits, BsonDocument times, JsonElement incoming, long ticks, TraitBudget budget, SkipSink skips) =>
+    public static void Apply(TreeDocument traits, TreeDocument times, JsonElement incoming, long ticks, TraitBudget budget, SkipSink skips) =>
         Apply(traits, times, incoming, ticks, budget, skips, "traits", 1);
 
-    private static void Apply(BsonDocument traits, BsonDocument times, JsonElement incoming, long ticks, TraitBudget budget, SkipSink skips, string path, int depth)
+    private static void Apply(TreeDocument traits, TreeDocument times, JsonElement incoming, long ticks, TraitBudget budget, SkipSink skips, string path, int depth)
     {
         foreach (var p in incoming.EnumerateObject())
         {
@@ -27,7 +26,7 @@ internal static class TraitSet
     }
 
     /// <summary>Today's rule (MostRecent) for one incoming property whose key is valid.</summary>
-    private static void ApplyProperty(BsonDocument traits, BsonDocument times, JsonProperty p, long ticks, TraitBudget budget, SkipSink skips, string path, int depth)
+    private static void ApplyProperty(TreeDocument traits, TreeDocument times, JsonProperty p, long ticks, TraitBudget budget, SkipSink skips, string path, int depth)
     {
         var name = p.Name;
         if (p.Value.ValueKind == JsonValueKind.Object)
@@ -41,14 +40,14 @@ internal static class TraitSet
                     return;
                 }
                 if (budget.Refuses(traits, times, name, TraitBudget.ObjectCost(name)) is { } full) { skips.Add(SkippedValues.Traits, $"{path}.{name}: {full}"); return; }
-                traits[name] = new BsonDocument();
-                times[name] = new BsonDocument();
+                traits[name] = new TreeDocument();
+                times[name] = new TreeDocument();
             }
             Apply(traits[name].AsDocument, times[name].AsDocument, p.Value, ticks, budget, skips, path + "." + name, depth + 1);
             return;
         }
         if (times.TryGetValue(name, out var time) && Newest(time) > ticks) return;
-        if (!TryToBson(p.Value, budget.Limits, budget.Limits.MaxTraitDepth - depth, out var value, out var why))
+        if (!TryToTree(p.Value, budget.Limits, budget.Limits.MaxTraitDepth - depth, out var value, out var why))
         {
             skips.Add(SkippedValues.Traits, $"{path}.{name}: {why}");
             return;
@@ -59,10 +58,10 @@ internal static class TraitSet
     }
 
     /// <summary>Brings a merged-away profile's traits in: its leaves win only when strictly newer, within the winner's budget.</summary>
-    public static void Merge(BsonDocument traits, BsonDocument times, BsonDocument loserTraits, BsonDocument loserTimes, TraitBudget budget, SkipSink skips) =>
+    public static void Merge(TreeDocument traits, TreeDocument times, TreeDocument loserTraits, TreeDocument loserTimes, TraitBudget budget, SkipSink skips) =>
         Merge(traits, times, loserTraits, loserTimes, budget, skips, "traits", 1);
 
-    private static void Merge(BsonDocument traits, BsonDocument times, BsonDocument loserTraits, BsonDocument loserTimes, TraitBudget budget, SkipSink skips, string path, int depth)
+    private static void Merge(TreeDocument traits, TreeDocument times, TreeDocument loserTraits, TreeDocument loserTimes, TraitBudget budget, SkipSink skips, string path, int depth)
     {
         foreach (var (name, value) in loserTraits)
         {
@@ -72,7 +71,7 @@ internal static class TraitSet
     }
 
     /// <summary>Today's rule (MostRecent) for one trait of the merged-away profile.</summary>
-    private static void MergeEntry(BsonDocument traits, BsonDocument times, string name, BsonValue value, BsonValue lt, TraitBudget budget, SkipSink skips, string path, int depth)
+    private static void MergeEntry(TreeDocument traits, TreeDocument times, string name, TreeValue value, TreeValue lt, TraitBudget budget, SkipSink skips, string path, int depth)
     {
         if (value.IsDocument && lt.IsDocument)
         {
@@ -85,8 +84,8 @@ internal static class TraitSet
                     return;
                 }
                 if (budget.Refuses(traits, times, name, TraitBudget.ObjectCost(name)) is { } full) { skips.Add(SkippedValues.Traits, $"{path}.{name} (merge): {full}"); return; }
-                traits[name] = new BsonDocument();
-                times[name] = new BsonDocument();
+                traits[name] = new TreeDocument();
+                times[name] = new TreeDocument();
             }
             Merge(traits[name].AsDocument, times[name].AsDocument, value.AsDocument, lt.AsDocument, budget, skips, path + "." + name, depth + 1);
             return;
@@ -98,7 +97,7 @@ internal static class TraitSet
     }
 
     /// <summary>The survivorship state an event or a merge works on: the rules, the profile's candidates ("sv") and the event's origin.</summary>
-    internal readonly record struct Rules(SurvivorshipPolicy Policy, BsonDocument Candidates, TraitOrigin Origin);
+    internal readonly record struct Rules(SurvivorshipPolicy Policy, TreeDocument Candidates, TraitOrigin Origin);
 
     /// <summary>
     /// With survivorship rules: a ruled leaf combines the event's value with its candidates (<see cref="TraitCandidates"/>)
@@ -106,13 +105,13 @@ internal static class TraitSet
     /// other shape (an object where a ruled leaf is, or a leaf where an object is) is settled by the newest timestamp, as today,
     /// and the candidates of what it replaces are dropped.
     /// </summary>
-    public static void Apply(BsonDocument traits, BsonDocument times, JsonElement incoming, long ticks, TraitBudget budget, SkipSink skips, Rules? rules)
+    public static void Apply(TreeDocument traits, TreeDocument times, JsonElement incoming, long ticks, TraitBudget budget, SkipSink skips, Rules? rules)
     {
         if (rules is not { Policy.Root: { } root } r) { Apply(traits, times, incoming, ticks, budget, skips, "traits", 1); return; }
         ApplyRuled(traits, times, r.Candidates, root, incoming, ticks, budget, skips, r, "traits", 1);
     }
 
-    private static void ApplyRuled(BsonDocument traits, BsonDocument times, BsonDocument sv, SurvivorshipNode node, JsonElement incoming, long ticks, TraitBudget budget,
+    private static void ApplyRuled(TreeDocument traits, TreeDocument times, TreeDocument sv, SurvivorshipNode node, JsonElement incoming, long ticks, TraitBudget budget,
         SkipSink skips, Rules rules, string path, int depth)
     {
         foreach (var p in incoming.EnumerateObject())
@@ -133,11 +132,11 @@ internal static class TraitSet
                         continue;
                     }
                     if (budget.Refuses(traits, times, name, TraitBudget.ObjectCost(name)) is { } full) { skips.Add(SkippedValues.Traits, $"{path}.{name}: {full}"); continue; }
-                    traits[name] = new BsonDocument();
-                    times[name] = new BsonDocument();
-                    budget.SetCandidates(sv, name, new BsonDocument());
+                    traits[name] = new TreeDocument();
+                    times[name] = new TreeDocument();
+                    budget.SetCandidates(sv, name, new TreeDocument());
                 }
-                else if (!(sv.TryGetValue(name, out var s) && s.IsDocument)) budget.SetCandidates(sv, name, new BsonDocument());
+                else if (!(sv.TryGetValue(name, out var s) && s.IsDocument)) budget.SetCandidates(sv, name, new TreeDocument());
                 ApplyRuled(traits[name].AsDocument, times[name].AsDocument, sv[name].AsDocument, child, p.Value, ticks, budget, skips, rules, path + "." + name, depth + 1);
                 continue;
             }
@@ -149,13 +148,13 @@ internal static class TraitSet
                 if (hadObject && !traits[name].IsDocument) budget.SetCandidates(sv, name, null);
                 continue;
             }
-            if (!TryToBson(p.Value, budget.Limits, budget.Limits.MaxTraitDepth - depth, out var value, out var why))
+            if (!TryToTree(p.Value, budget.Limits, budget.Limits.MaxTraitDepth - depth, out var value, out var why))
             {
                 skips.Add(SkippedValues.Traits, $"{path}.{name}: {why}");
                 continue;
             }
             if (TraitCandidate.IsBlank(value)) continue;
-            BsonArray current;
+            TreeArray current;
             if (traits.TryGetValue(name, out var old) && old.IsDocument)
             {
                 if (times.TryGetValue(name, out var t) && Newest(t) > ticks) continue;
@@ -172,14 +171,14 @@ internal static class TraitSet
     }
 
     /// <summary>A merge with survivorship rules: a ruled leaf's candidates are combined (as if all events had gone to one profile).</summary>
-    public static void Merge(BsonDocument traits, BsonDocument times, BsonDocument loserTraits, BsonDocument loserTimes, TraitBudget budget, SkipSink skips,
-        SurvivorshipPolicy policy, BsonDocument candidates, BsonDocument loserCandidates)
+    public static void Merge(TreeDocument traits, TreeDocument times, TreeDocument loserTraits, TreeDocument loserTimes, TraitBudget budget, SkipSink skips,
+        SurvivorshipPolicy policy, TreeDocument candidates, TreeDocument loserCandidates)
     {
         if (policy.Root is not { } root) { Merge(traits, times, loserTraits, loserTimes, budget, skips, "traits", 1); return; }
         MergeRuled(traits, times, candidates, loserTraits, loserTimes, loserCandidates, root, policy, budget, skips, "traits", 1);
     }
 
-    private static void MergeRuled(BsonDocument traits, BsonDocument times, BsonDocument sv, BsonDocument loserTraits, BsonDocument loserTimes, BsonDocument loserSv,
+    private static void MergeRuled(TreeDocument traits, TreeDocument times, TreeDocument sv, TreeDocument loserTraits, TreeDocument loserTimes, TreeDocument loserSv,
         SurvivorshipNode node, SurvivorshipPolicy policy, TraitBudget budget, SkipSink skips, string path, int depth)
     {
         foreach (var (name, value) in loserTraits)
@@ -187,7 +186,7 @@ internal static class TraitSet
             if (!loserTimes.TryGetValue(name, out var lt)) continue;
             var child = node.Child(name);
             if (!child.Ruled) { MergeEntry(traits, times, name, value, lt, budget, skips, path, depth); continue; }
-            var lsv = loserSv.TryGetValue(name, out var x) ? x : BsonValue.Null;
+            var lsv = loserSv.TryGetValue(name, out var x) ? x : TreeValue.Null;
             if (value.IsDocument && lt.IsDocument)
             {
                 if (!(traits.TryGetValue(name, out var existing) && existing.IsDocument && times.TryGetValue(name, out var et) && et.IsDocument))
@@ -199,13 +198,13 @@ internal static class TraitSet
                         continue;
                     }
                     if (budget.Refuses(traits, times, name, TraitBudget.ObjectCost(name)) is { } full) { skips.Add(SkippedValues.Traits, $"{path}.{name} (merge): {full}"); continue; }
-                    traits[name] = new BsonDocument();
-                    times[name] = new BsonDocument();
-                    budget.SetCandidates(sv, name, new BsonDocument());
+                    traits[name] = new TreeDocument();
+                    times[name] = new TreeDocument();
+                    budget.SetCandidates(sv, name, new TreeDocument());
                 }
-                else if (!(sv.TryGetValue(name, out var s) && s.IsDocument)) budget.SetCandidates(sv, name, new BsonDocument());
+                else if (!(sv.TryGetValue(name, out var s) && s.IsDocument)) budget.SetCandidates(sv, name, new TreeDocument());
                 MergeRuled(traits[name].AsDocument, times[name].AsDocument, sv[name].AsDocument, value.AsDocument, lt.AsDocument,
-                    lsv.IsDocument ? lsv.AsDocument : new BsonDocument(), child, policy, budget, skips, path + "." + name, depth + 1);
+                    lsv.IsDocument ? lsv.AsDocument : new TreeDocument(), child, policy, budget, skips, path + "." + name, depth + 1);
                 continue;
             }
             if (child.Rule == SurvivorshipRule.MostRecent)
@@ -217,7 +216,7 @@ internal static class TraitSet
             }
             var theirs = lsv.IsArray ? lsv.AsArray : TraitCandidates.Seed(loserTraits, loserTimes, name);
             if (theirs.Count == 0) continue;
-            BsonArray current;
+            TreeArray current;
             if (traits.TryGetValue(name, out var old) && old.IsDocument)
             {
                 if (times.TryGetValue(name, out var t) && Newest(t) >= Newest(lt)) continue;
@@ -233,7 +232,7 @@ internal static class TraitSet
         }
     }
 
-    private static long Newest(BsonValue time)
+    private static long Newest(TreeValue time)
     {
         if (time.IsNumber) return time.AsInt64;
         if (!time.IsDocument) return long.MinValue;
@@ -247,41 +246,41 @@ internal static class TraitSet
     /// False (with the reason) for a string over MaxStringLength, a number no double holds, objects nested deeper than
     /// <paramref name="depthLeft"/> levels, or a key that is too long or holds a NUL.
     /// </summary>
-    public static bool TryToBson(JsonElement v, ProfileLimits limits, int depthLeft, out BsonValue value, out string reason)
+    public static bool TryToTree(JsonElement v, ProfileLimits limits, int depthLeft, out TreeValue value, out string reason)
     {
         reason = "";
-        value = BsonValue.Null;
+        value = TreeValue.Null;
         switch (v.ValueKind)
         {
             case JsonValueKind.String:
                 var s = v.GetString()!;
                 if (s.Length > limits.MaxStringLength) { reason = $"a string of {s.Length:N0} characters, over {limits.MaxStringLength:N0} (MaxStringLength)"; return false; }
-                value = new BsonValue(s);
+                value = new TreeValue(s);
                 return true;
             case JsonValueKind.Number:
-                if (v.TryGetInt64(out var l)) { value = new BsonValue(l); return true; }
-                if (v.TryGetDouble(out var d) && double.IsFinite(d)) { value = new BsonValue(d); return true; }
+                if (v.TryGetInt64(out var l)) { value = new TreeValue(l); return true; }
+                if (v.TryGetDouble(out var d) && double.IsFinite(d)) { value = new TreeValue(d); return true; }
                 reason = $"{SkippedValues.Describe(v)} is out of the range of a double";
                 return false;
-            case JsonValueKind.True: value = new BsonValue(true); return true;
-            case JsonValueKind.False: value = new BsonValue(false); return true;
+            case JsonValueKind.True: value = new TreeValue(true); return true;
+            case JsonValueKind.False: value = new TreeValue(false); return true;
             case JsonValueKind.Array:
-                var a = new BsonArray();
+                var a = new TreeArray();
                 foreach (var x in v.EnumerateArray())
                 {
-                    if (!TryToBson(x, limits, depthLeft, out var bx, out reason)) { reason = "in an array: " + reason; return false; }
+                    if (!TryToTree(x, limits, depthLeft, out var bx, out reason)) { reason = "in an array: " + reason; return false; }
                     a.Add(bx);
                 }
                 value = a;
                 return true;
             case JsonValueKind.Object:
                 if (depthLeft <= 0) { reason = $"objects nested deeper than {limits.MaxTraitDepth} levels (MaxTraitDepth)"; return false; }
-                var doc = new BsonDocument();
+                var doc = new TreeDocument();
                 foreach (var p in v.EnumerateObject())
                 {
                     if (p.Name.Length == 0) continue;
                     if (TraitBudget.BadKey(p.Name, limits) is { } badKey) { reason = badKey; return false; }
-                    if (!TryToBson(p.Value, limits, depthLeft - 1, out var bp, out reason)) return false;
+                    if (!TryToTree(p.Value, limits, depthLeft - 1, out var bp, out reason)) return false;
                     doc[p.Name] = bp;
                 }
                 value = doc;
@@ -313,11 +312,11 @@ internal sealed class TraitBudget(ProfileLimits limits)
     }
 
     /// <summary>Why replacing <paramref name="name"/> (a leaf, a subtree, or nothing) with a value of <paramref name="cost"/> bytes would break a limit; null when it fits (then it is counted).</summary>
-    public string? Refuses(BsonDocument traits, BsonDocument times, string name, long cost)
+    public string? Refuses(TreeDocument traits, TreeDocument times, string name, long cost)
     {
         int oldKeys = 0;
         long oldBytes = 0;
-        if (traits.TryGetValue(name, out var old)) (oldKeys, oldBytes) = Measure(name, old, times.TryGetValue(name, out var ot) ? ot : BsonValue.Null);
+        if (traits.TryGetValue(name, out var old)) (oldKeys, oldBytes) = Measure(name, old, times.TryGetValue(name, out var ot) ? ot : TreeValue.Null);
         var keys = Keys - oldKeys + 1;
         var bytes = Bytes - oldBytes + cost;
         if (keys > Limits.MaxTraitKeys && keys > Keys) return $"more than {Limits.MaxTraitKeys:N0} trait keys (MaxTraitKeys)";
@@ -331,11 +330,11 @@ internal sealed class TraitBudget(ProfileLimits limits)
     /// Why a ruled leaf <paramref name="name"/> (value, timestamp and candidates) cannot become <paramref name="candidates"/>'s
     /// winner with these candidates; null when it fits (then it is counted). Candidates count in MaxTraitBytes like the traits.
     /// </summary>
-    public string? RefusesCandidates(BsonDocument traits, BsonDocument times, BsonDocument sv, string name, BsonArray candidates)
+    public string? RefusesCandidates(TreeDocument traits, TreeDocument times, TreeDocument sv, string name, TreeArray candidates)
     {
         int oldKeys = 0;
         long oldBytes = 0;
-        if (traits.TryGetValue(name, out var old)) (oldKeys, oldBytes) = Measure(name, old, times.TryGetValue(name, out var ot) ? ot : BsonValue.Null);
+        if (traits.TryGetValue(name, out var old)) (oldKeys, oldBytes) = Measure(name, old, times.TryGetValue(name, out var ot) ? ot : TreeValue.Null);
         if (sv.TryGetValue(name, out var oldCandidates)) oldBytes += KeyCost(name) + Size(oldCandidates);
         var keys = Keys - oldKeys + 1;
         var bytes = Bytes - oldBytes + LeafCost(name, candidates[0]["v"]) + KeyCost(name) + Size(candidates);
@@ -347,7 +346,7 @@ internal sealed class TraitBudget(ProfileLimits limits)
     }
 
     /// <summary>Sets (null: removes) the candidates entry <paramref name="name"/> of <paramref name="sv"/>, counting its bytes.</summary>
-    public void SetCandidates(BsonDocument sv, string name, BsonValue? value)
+    public void SetCandidates(TreeDocument sv, string name, TreeValue? value)
     {
         if (sv.TryGetValue(name, out var old)) Bytes -= KeyCost(name) + Size(old);
         if (value is null) { sv.Remove(name); return; }
@@ -356,19 +355,19 @@ internal sealed class TraitBudget(ProfileLimits limits)
     }
 
     /// <summary>Keys and bytes of a whole traits document with its timestamps (documents written before the limits existed).</summary>
-    public void Recount(BsonDocument traits, BsonDocument times)
+    public void Recount(TreeDocument traits, TreeDocument times)
     {
         Keys = 0;
         Bytes = 0;
         foreach (var (name, v) in traits)
         {
-            var (k, b) = Measure(name, v, times.TryGetValue(name, out var t) ? t : BsonValue.Null);
+            var (k, b) = Measure(name, v, times.TryGetValue(name, out var t) ? t : TreeValue.Null);
             Keys += k;
             Bytes += b;
         }
     }
 
-    private static (int Keys, long Bytes) Measure(string name, BsonValue value, BsonValue time)
+    private static (int Keys, long Bytes) Measure(string name, TreeValue value, TreeValue time)
     {
         if (!(value.IsDocument && time.IsDocument)) return (1, KeyCost(name) + Size(value) + KeyCost(name) + Size(time));
         var keys = 1;
@@ -376,7 +375,7 @@ internal sealed class TraitBudget(ProfileLimits limits)
         var times = time.AsDocument;
         foreach (var (n, v) in value.AsDocument)
         {
-            var (k, b) = Measure(n, v, times.TryGetValue(n, out var t) ? t : BsonValue.Null);
+            var (k, b) = Measure(n, v, times.TryGetValue(n, out var t) ? t : TreeValue.Null);
             keys += k;
             bytes += b;
         }
@@ -384,7 +383,7 @@ internal sealed class TraitBudget(ProfileLimits limits)
     }
 
     /// <summary>A leaf in the traits and its timestamp (an Int64) in the times document.</summary>
-    public static long LeafCost(string name, BsonValue value) => 2 * KeyCost(name) + Size(value) + 8;
+    public static long LeafCost(string name, TreeValue value) => 2 * KeyCost(name) + Size(value) + 8;
 
     /// <summary>An empty object in the traits and in the times document.</summary>
     public static long ObjectCost(string name) => 2 * (KeyCost(name) + 5);
@@ -393,21 +392,21 @@ internal sealed class TraitBudget(ProfileLimits limits)
     private static long KeyCost(string name) => 2 + Encoding.UTF8.GetByteCount(name);
 
     /// <summary>BSON bytes of a value (without its key).</summary>
-    public static long Size(BsonValue v)
+    public static long Size(TreeValue v)
     {
         switch (v.Type)
         {
-            case BsonType.String: return 5 + Encoding.UTF8.GetByteCount(v.AsString);
-            case BsonType.Int32: return 4;
-            case BsonType.Int64 or BsonType.Double or BsonType.DateTime: return 8;
-            case BsonType.Decimal or BsonType.Guid: return 16;
-            case BsonType.Boolean: return 1;
-            case BsonType.Binary: return 5 + v.AsBinary.Length;
-            case BsonType.Document:
+            case TreeType.String: return 5 + Encoding.UTF8.GetByteCount(v.AsString);
+            case TreeType.Int32: return 4;
+            case TreeType.Int64 or TreeType.Double or TreeType.DateTime: return 8;
+            case TreeType.Decimal or TreeType.Guid: return 16;
+            case TreeType.Boolean: return 1;
+            case TreeType.Binary: return 5 + v.AsBinary.Length;
+            case TreeType.Document:
                 long d = 5;
                 foreach (var (k, x) in v.AsDocument) d += KeyCost(k) + Size(x);
                 return d;
-            case BsonType.Array:
+            case TreeType.Array:
                 long a = 5;
                 foreach (var x in v.AsArray) a += 8 + Size(x); // type byte, index as a key (up to 5 digits), NUL
                 return a;
