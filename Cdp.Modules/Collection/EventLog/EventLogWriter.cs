@@ -35,6 +35,8 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
     private Thread? _thread;
     private long _pendingEvents;
     private long _nextSequence = 1;
+    private readonly CancellationTokenSource _watchStop = new();
+    private Task? _watch;
 
     private readonly ISuppressionList? _suppressions;
 
@@ -119,14 +121,17 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
         Recover();
         _thread = new Thread(Run) { IsBackground = true, Name = "cdp-event-log-writer" };
         _thread.Start();
+        // other hosts' commits (PostgreSQL): this host's readers learn the head from the database too
+        _watch = Task.Run(() => _store.WatchHeadAsync(_head.Publish, _watchStop.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
         Complete();
         _thread?.Join(TimeSpan.FromSeconds(30)); // drains what was queued: those requests are still waiting for their ack
-        return Task.CompletedTask;
+        await _watchStop.CancelAsync();
+        if (_watch is { } watch) await watch.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     /// <summary>Finds the next sequence and reloads the dedup window from the tail of the log.</summary>
@@ -192,16 +197,19 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
         }
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var append = new LogAppend(_nextSequence, now, events, deadLetters);
+        AppendResult result;
         try
         {
-            _store.Append(_nextSequence, now, events, deadLetters);
+            result = _store.Append(append);
         }
-        catch (Exception ex) when (events.Count > 0 && Stored(_nextSequence))
+        catch (Exception ex) when (events.Count > 0 && Stored(append) is { } stored)
         {
             // the transaction is in the log and what failed came after it (an fsync of DurableCommits, a lost connection
             // after the commit): the events are stored, so they are acknowledged, and the sequence and the dedup window move
             // on (a 503 would make the senders store them twice, and the next commit would reuse their sequence numbers)
             _log.LogWarning(ex, "Event log commit of {Count} events reported a failure after the events were stored; they are acknowledged", count);
+            result = stored;
         }
         catch (Exception ex)
         {
@@ -214,27 +222,30 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
 
         Interlocked.Add(ref CommitTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
         Interlocked.Increment(ref Commits);
-        var seq = _nextSequence + events.Count;
-        _nextSequence = seq;
         foreach (var key in fresh) _dedup.Add(key, now);
-        Interlocked.Add(ref CommittedEvents, fresh.Count);
-        Interlocked.Add(ref DuplicateEvents, duplicates);
+        // on PostgreSQL another host may have stored some of them within the window: those are duplicates too
+        Interlocked.Add(ref CommittedEvents, result.Stored);
+        Interlocked.Add(ref DuplicateEvents, duplicates + events.Count - result.Stored);
         Interlocked.Add(ref DeadLetteredEvents, deadLetters.Count);
-        if (fresh.Count > 0) _head.Publish(seq - 1);
+        if (result.Stored > 0)
+        {
+            _nextSequence = result.Last + 1;
+            _head.Publish(result.Last);
+        }
         Interlocked.Add(ref _pendingEvents, -count);
         foreach (var work in batch) work.Done.TrySetResult(SubmitOutcome.Committed);
     }
 
-    /// <summary>Whether the event numbered <paramref name="sequence"/> is in the log (after a commit that threw).</summary>
-    private bool Stored(long sequence)
+    /// <summary>What a commit that threw stored, if it committed after all; null when it did not (or that cannot be read).</summary>
+    private AppendResult? Stored(LogAppend append)
     {
         try
         {
-            return _store.Contains(sequence);
+            return _store.Stored(append);
         }
         catch (Exception)
         {
-            return false; // unreadable: the requests get 503, as for any failed commit
+            return null; // unreadable: the requests get 503, as for any failed commit
         }
     }
 
@@ -247,6 +258,7 @@ internal sealed class EventLogWriter : IHostedService, IDisposable
 
     public void Dispose()
     {
+        _watchStop.Cancel();
         Complete();
         _thread?.Join(TimeSpan.FromSeconds(30)); // drain before the container disposes the database
     }

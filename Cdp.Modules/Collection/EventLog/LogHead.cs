@@ -2,7 +2,7 @@ using Cdp.Modules.Shared.Modules;
 
 namespace Cdp.Modules.Collection.EventLog;
 
-/// <summary>The newest committed sequence, and a signal for readers waiting for more.</summary>
+/// <summary>The newest committed sequence (this host's and, on PostgreSQL, every host's), and a signal for readers waiting for more.</summary>
 [Service]
 internal sealed class LogHead
 {
@@ -11,10 +11,23 @@ internal sealed class LogHead
 
     public long Last => Volatile.Read(ref _last);
 
+    /// <summary>
+    /// The log holds every sequence up to <paramref name="last"/>. Never moves back: the host's writer and the other hosts'
+    /// commits (heard through the store) publish from two threads, and a late notification must not hide a newer head.
+    /// </summary>
     public void Publish(long last)
     {
-        Volatile.Write(ref _last, last);
-        Interlocked.Exchange(ref _signal, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        var current = Volatile.Read(ref _last);
+        while (last > current)
+        {
+            var seen = Interlocked.CompareExchange(ref _last, last, current);
+            if (seen == current)
+            {
+                Interlocked.Exchange(ref _signal, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                return;
+            }
+            current = seen;
+        }
     }
 
     public Task WaitForAfterAsync(long after, CancellationToken cancellationToken)

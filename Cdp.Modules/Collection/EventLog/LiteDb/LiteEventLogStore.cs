@@ -43,8 +43,9 @@ internal sealed class LiteEventLogStore(CdpDatabase db) : IEventLogStore
         foreach (var e in events) e.Prepared ??= EventLogSchema.EventDocument(e.Source, e.MessageId, e.Json);
     }
 
-    public void Append(long firstSequence, DateTime at, IReadOnlyList<AcceptedEvent> events, IReadOnlyList<RejectedEvent> deadLetters)
+    public AppendResult Append(LogAppend append)
     {
+        var (firstSequence, at, events, deadLetters) = append;
         var chunks = new List<BsonDocument>();
         BsonArray? current = null;
         var chunkBytes = 0;
@@ -66,9 +67,17 @@ internal sealed class LiteEventLogStore(CdpDatabase db) : IEventLogStore
             if (chunks.Count > 0) d.GetCollection(EventLogSchema.Collection).Insert(chunks);
             if (deadLetters.Count > 0) d.GetCollection(EventLogSchema.DeadLetters, BsonAutoId.Int64).Insert(deadLetters.Select(r => DeadLetterDocument(r, at)));
         });
+        return events.Count > 0 ? new AppendResult(firstSequence, events.Count) : default;
     }
 
-    public bool Contains(long sequence) => EventLogSchema.ChunkStartAtOrBefore(db.Collection(EventLogSchema.Collection), sequence) is { } start
+    /// <summary>The append's first event is in the log: its transaction committed (LiteDB's one writer numbered it).</summary>
+    public AppendResult? Stored(LogAppend append) =>
+        append.Events.Count > 0 && Contains(append.FirstSequence) ? new AppendResult(append.FirstSequence, append.Events.Count) : null;
+
+    /// <summary>The one writer is in this process: nobody else commits.</summary>
+    public Task WatchHeadAsync(Action<long> committed, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private bool Contains(long sequence) => EventLogSchema.ChunkStartAtOrBefore(db.Collection(EventLogSchema.Collection), sequence) is { } start
         && db.Collection(EventLogSchema.Collection).FindById(start) is { } chunk
         && sequence < start + chunk[EventLogSchema.Events].AsArray.Count;
 

@@ -42,6 +42,28 @@ internal static class EventLogTables
         END $$;
         """;
 
-    /// <summary>The SQLSTATE <c>cdp_event_log_expect</c> raises when another writer got there first.</summary>
+    /// <summary>The SQLSTATE <c>cdp_event_log_expect</c> raises when another writer got there first (version 1's appends).</summary>
     public const string AnotherWriter = "CDP01";
+
+    /// <summary>
+    /// Version 2, several hosts on one log (issue #28): the database numbers each append under the log's lock, so
+    /// <c>cdp_event_log_expect</c> is no longer called. The dedup window's keys (a 128-bit hash of source and messageId,
+    /// as the hosts' memory keeps them) with their commit time, so a retry that reaches another host is stored once; and
+    /// one row per group commit (its id, first sequence and count), so a writer whose commit reported a failure can ask
+    /// whether it committed. Both are pruned to the dedup window.
+    /// </summary>
+    public const string V2 = """
+        CREATE TABLE cdp_event_dedup (
+            key bytea       PRIMARY KEY,
+            at  timestamptz NOT NULL
+        );
+        CREATE INDEX cdp_event_dedup_at ON cdp_event_dedup (at);
+        CREATE TABLE cdp_event_log_commits (
+            id        uuid        PRIMARY KEY,
+            at        timestamptz NOT NULL,
+            first_seq bigint      NOT NULL,
+            stored    integer     NOT NULL
+        );
+        CREATE INDEX cdp_event_log_commits_at ON cdp_event_log_commits (at);
+        """;
 }

@@ -4,6 +4,7 @@ using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Collection.Ingest;
 using Cdp.Modules.Shared.Storage;
 using Cdp.Modules.Shared.Storage.PostgreSql;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -11,28 +12,68 @@ namespace Cdp.Modules.Collection.EventLog.PostgreSql;
 
 /// <summary>
 /// The event log in PostgreSQL: one row per event in <c>cdp_event_log</c> (its sequence the primary key), appended with
-/// one round trip per group commit (a batch of statements: the lock, the check and array inserts); refused events in
-/// <c>cdp_dead_letters</c>.
+/// one round trip per group commit (a batch of statements: the lock, then one statement that deduplicates, numbers,
+/// inserts, records the commit and notifies); refused events in <c>cdp_dead_letters</c>.
 ///
-/// Gapless order: the sequences are numbered by the one writer, never by a PostgreSQL sequence (those are handed out
-/// before commit, so a reader trusting max(seq) would skip an event whose transaction commits late). Each append checks,
-/// under the log's advisory transaction lock, that its first sequence follows the newest COMMITTED row, and the primary
-/// key refuses a number twice: so event n+1 can only commit after event n is committed and visible, and a reader that
-/// sees sequence n sees every sequence below it. The lock makes a second writer wait for the first one's commit and then
-/// fail its check, instead of inserting beside it: a second writer on the same database is refused at its first append.
+/// Gapless order with several hosts appending: the sequences are numbered by the database, never by a PostgreSQL
+/// sequence (those are handed out before commit, so a reader trusting max(seq) would skip an event whose transaction
+/// commits late). Each append takes the log's advisory transaction lock, then numbers its events from the newest
+/// COMMITTED row (its statement's snapshot is taken after the lock), so event n+1 can only commit after event n is
+/// committed and visible, and a reader that sees sequence n sees every sequence below it; the primary key would refuse a
+/// number twice. The commit's NOTIFY tells the other hosts' readers the new head (<see cref="WatchHeadAsync"/>).
+///
+/// Deduplication across hosts: the append inserts each event's key (source and messageId hashed as the hosts' memory
+/// keeps them, <see cref="DedupIndex.Key"/>) into <c>cdp_event_dedup</c> and stores only the events whose key was new, so a
+/// retry that reaches another host than the first attempt is acknowledged and stored once. Each host's memory stays
+/// the fast path for its own retries; the table holds the window's keys (pruned by time and to DedupMaxEntries).
 ///
 /// Values from outside (messageId, the refused text) are kept as bytes: PostgreSQL's text and jsonb refuse the NUL
 /// character a hostile sender can put in any string, and one such event must not fail the group commit of everyone.
 /// </summary>
-internal sealed class PostgresEventLogStore(PostgresDatabase database) : IEventLogStore
+internal sealed class PostgresEventLogStore(PostgresDatabase database, IOptions<CollectionOptions>? options = null) : IEventLogStore
 {
     private readonly NpgsqlDataSource dataSource = database.DataSource;
+    private readonly TimeSpan _window = options?.Value.DedupWindow ?? new CollectionOptions().DedupWindow;
+    private readonly int _maxKeys = options?.Value.DedupMaxEntries ?? new CollectionOptions().DedupMaxEntries;
+    private DateTime _pruned = DateTime.MinValue;
 
     /// <summary>
     /// pg_advisory_xact_lock key of the event log's appends (any fixed number that no other lock of Cdp uses: the ASCII
     /// of "cdp_log" read as a number).
     /// </summary>
     internal const long AppendLock = 0x6364705F6C6F67;
+
+    /// <summary>The NOTIFY channel of committed appends; the payload is the newest sequence.</summary>
+    internal const string HeadChannel = "cdp_event_log";
+
+    /// <summary>How often the dedup keys and commit records older than the window are deleted (by the appending host).</summary>
+    private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// The append's one statement (after the lock): the events with their keys, the keys no one stored in the window,
+    /// the head, the new events numbered after it in their order, the commit's record and its notification.
+    /// $1 keys, $2 sources, $3 messageIds, $4 bodies, $5 commit time, $6 the commit's id, $7 whether to deduplicate.
+    /// </summary>
+    private const string AppendSql = """
+        WITH input AS (
+            SELECT e.k, e.s, e.m, e.b, e.n FROM unnest($1::bytea[], $2::text[], $3::bytea[], $4::bytea[]) WITH ORDINALITY AS e(k, s, m, b, n)
+        ), fresh AS (
+            INSERT INTO cdp_event_dedup (key, at) SELECT k, $5 FROM input WHERE $7 ON CONFLICT DO NOTHING RETURNING key
+        ), head AS (
+            SELECT coalesce(max(seq), 0) AS h FROM cdp_event_log
+        ), numbered AS (
+            SELECT i.s, i.m, i.b, row_number() OVER (ORDER BY i.n) AS r FROM input i WHERE NOT $7 OR i.k IN (SELECT key FROM fresh)
+        ), stored AS (
+            INSERT INTO cdp_event_log (seq, at, source, message_id, body)
+            SELECT head.h + numbered.r, $5, numbered.s, numbered.m, numbered.b FROM numbered, head
+            RETURNING seq
+        ), commit AS (
+            INSERT INTO cdp_event_log_commits (id, at, first_seq, stored)
+            SELECT $6, $5, coalesce(min(seq), 0), count(*) FROM stored
+            RETURNING first_seq, stored
+        )
+        SELECT first_seq, stored, CASE WHEN stored > 0 THEN pg_notify('cdp_event_log', (first_seq + stored - 1)::text) END FROM commit
+        """;
 
     /// <summary>Rows read per query while recovering the dedup window, newest first.</summary>
     private const int RecoverPage = 10_000;
@@ -68,31 +109,32 @@ internal sealed class PostgresEventLogStore(PostgresDatabase database) : IEventL
     /// <summary>Nothing to prepare: the append sends the event's bytes as they are.</summary>
     public void Prepare(IReadOnlyList<AcceptedEvent> events) { }
 
-    public void Append(long firstSequence, DateTime at, IReadOnlyList<AcceptedEvent> events, IReadOnlyList<RejectedEvent> deadLetters)
+    public AppendResult Append(LogAppend append)
     {
+        var (_, at, events, deadLetters) = append;
         // one round trip: the statements of a batch run in one implicit transaction that commits at its end (or rolls back
-        // whole at the first error), each statement with its own snapshot, so the check sees what committed before the lock
+        // whole at the first error), each statement with its own snapshot, so the append sees what committed before the lock
         using var conn = dataSource.OpenConnection();
         using var batch = new NpgsqlBatch(conn);
+        var time = new NpgsqlParameter<DateTime> { TypedValue = at, NpgsqlDbType = NpgsqlDbType.TimestampTz };
         if (events.Count > 0)
         {
             batch.Add("SELECT pg_advisory_xact_lock($1)", new NpgsqlParameter<long> { TypedValue = AppendLock });
-            batch.Add("SELECT cdp_event_log_expect($1)", new NpgsqlParameter<long> { TypedValue = firstSequence - 1 });
+            var keys = new byte[events.Count][];
             var sources = new string[events.Count];
             var messageIds = new byte[events.Count][];
             var bodies = new byte[events.Count][];
             for (var i = 0; i < events.Count; i++)
             {
+                keys[i] = KeyBytes(events[i]);
                 sources[i] = events[i].Source;
                 messageIds[i] = Encoding.UTF8.GetBytes(events[i].MessageId);
                 bodies[i] = events[i].Json;
             }
-            batch.Add(
-                "INSERT INTO cdp_event_log (seq, at, source, message_id, body) " +
-                "SELECT $1 + e.n - 1, $2, e.s, e.m, e.b FROM unnest($3::text[], $4::bytea[], $5::bytea[]) WITH ORDINALITY AS e(s, m, b, n)",
-                new NpgsqlParameter<long> { TypedValue = firstSequence }, new NpgsqlParameter<DateTime> { TypedValue = at, NpgsqlDbType = NpgsqlDbType.TimestampTz },
-                new NpgsqlParameter<string[]> { TypedValue = sources }, new NpgsqlParameter<byte[][]> { TypedValue = messageIds },
-                new NpgsqlParameter<byte[][]> { TypedValue = bodies });
+            batch.Add(AppendSql,
+                new NpgsqlParameter<byte[][]> { TypedValue = keys }, new NpgsqlParameter<string[]> { TypedValue = sources },
+                new NpgsqlParameter<byte[][]> { TypedValue = messageIds }, new NpgsqlParameter<byte[][]> { TypedValue = bodies },
+                time, new NpgsqlParameter<Guid> { TypedValue = append.Id }, new NpgsqlParameter<bool> { TypedValue = _window > TimeSpan.Zero });
         }
         if (deadLetters.Count > 0)
         {
@@ -104,25 +146,80 @@ internal sealed class PostgresEventLogStore(PostgresDatabase database) : IEventL
                 new NpgsqlParameter<byte[][]> { TypedValue = deadLetters.Select(r => JsonSerializer.SerializeToUtf8Bytes(r.Errors.Select(x => new { field = x.Field, message = x.Message }))).ToArray() },
                 new NpgsqlParameter<byte[][]> { TypedValue = deadLetters.Select(r => Encoding.UTF8.GetBytes(r.Raw)).ToArray() });
         }
-        if (batch.BatchCommands.Count == 0) return;
-        try
+        var prune = events.Count > 0 && at - _pruned >= PruneEvery;
+        if (prune) AddPrune(batch, at);
+        if (batch.BatchCommands.Count == 0) return default;
+        AppendResult result = default;
+        using (var reader = batch.ExecuteReader())
         {
-            batch.ExecuteNonQuery();
+            if (events.Count > 0)
+            {
+                reader.NextResult(); // past the lock's row
+                if (reader.Read()) result = new AppendResult(reader.GetInt64(0), reader.GetInt32(1));
+            }
+            while (reader.NextResult()) { }
         }
-        catch (PostgresException ex) when (ex.SqlState == EventLogTables.AnotherWriter)
-        {
-            throw new InvalidOperationException(
-                $"another writer appends to this event log: {ex.MessageText}, and this host numbered the next {firstSequence}. " +
-                "One Cdp host at a time may use a database (see README, PostgreSQL).", ex);
-        }
+        if (prune) _pruned = at;
+        return result.Stored > 0 ? result : default;
     }
 
-    public bool Contains(long sequence)
+    /// <summary>Keys older than the window, beyond the newest DedupMaxEntries, and commit records older than the window (at least an hour).</summary>
+    private void AddPrune(NpgsqlBatch batch, DateTime at)
+    {
+        var cutoff = at - _window;
+        batch.Add("DELETE FROM cdp_event_dedup WHERE at < $1", new NpgsqlParameter<DateTime> { TypedValue = cutoff, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        batch.Add("DELETE FROM cdp_event_dedup WHERE at <= (SELECT at FROM cdp_event_dedup ORDER BY at DESC OFFSET $1 LIMIT 1)",
+            new NpgsqlParameter<int> { TypedValue = _maxKeys });
+        batch.Add("DELETE FROM cdp_event_log_commits WHERE at < $1",
+            new NpgsqlParameter<DateTime> { TypedValue = at - (_window > TimeSpan.FromHours(1) ? _window : TimeSpan.FromHours(1)), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+    }
+
+    private static byte[] KeyBytes(AcceptedEvent e)
+    {
+        var key = DedupIndex.Key(e.Source, e.MessageId);
+        var bytes = new byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(bytes, key);
+        return bytes;
+    }
+
+    public AppendResult? Stored(LogAppend append)
     {
         using var conn = dataSource.OpenConnection();
-        using var cmd = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM cdp_event_log WHERE seq = $1)", conn);
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = sequence });
-        return (bool)cmd.ExecuteScalar()!;
+        using var cmd = new NpgsqlCommand("SELECT first_seq, stored FROM cdp_event_log_commits WHERE id = $1", conn);
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = append.Id });
+        using var r = cmd.ExecuteReader();
+        if (!r.Read()) return null;
+        return r.GetInt32(1) > 0 ? new AppendResult(r.GetInt64(0), r.GetInt32(1)) : default(AppendResult);
+    }
+
+    public async Task WatchHeadAsync(Action<long> committed, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var conn = await dataSource.OpenConnectionAsync(cancellationToken);
+                conn.Notification += (_, e) =>
+                {
+                    if (long.TryParse(e.Payload, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var last)) committed(last);
+                };
+                await using (var listen = new NpgsqlCommand($"LISTEN {HeadChannel}", conn)) await listen.ExecuteNonQueryAsync(cancellationToken);
+                await using var head = new NpgsqlCommand("SELECT coalesce(max(seq), 0) FROM cdp_event_log", conn);
+                // the head after LISTEN, and after each quiet second: a commit notified while no one listened is not lost
+                committed((long)(await head.ExecuteScalarAsync(cancellationToken))!);
+                while (!cancellationToken.IsCancellationRequested)
+                    if (!await conn.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken)) committed((long)(await head.ExecuteScalarAsync(cancellationToken))!);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // the connection broke (a restart, a fail-over): open another after a pause; the writer's own commits go on
+                try { await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken); } catch (OperationCanceledException) { return; }
+            }
+        }
     }
 
     public long Rewrite(IUnitOfWork tx, IReadOnlyCollection<long> sequences, Func<byte[], byte[]> rewrite)
