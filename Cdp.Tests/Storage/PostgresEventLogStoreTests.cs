@@ -164,6 +164,39 @@ public sealed class PostgresEventLogStoreTests : IAsyncDisposable
         heads.Should().OnlyContain(h => h == 0 || h == 3);
     }
 
+    [SkippableFact]
+    public async Task Two_hosts_writers_store_each_messageId_once_and_each_host_learns_the_others_commits()
+    {
+        await Fresh();
+        await using var otherDatabase = new PostgresDatabase(_connection);
+        var hosts = new[] { (Store: _store, Head: new LogHead()), (Store: new PostgresEventLogStore(otherDatabase), Head: new LogHead()) };
+        var writers = hosts.Select(h => new EventLogWriter(h.Store, h.Head, TimeProvider.System,
+            Microsoft.Extensions.Options.Options.Create(new Cdp.Modules.Collection.CollectionOptions()),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<EventLogWriter>.Instance)).ToArray();
+        foreach (var w in writers) await w.StartAsync(CancellationToken.None);
+        try
+        {
+            // each host gets 40 requests of 10 events; half of each request's messageIds are also sent to the other host
+            // (a retry through the load balancer), the other half are its own
+            var requests = Enumerable.Range(0, 40).SelectMany(r => new[] { 0, 1 }.Select(h => (Host: h, Events: Enumerable.Range(0, 10)
+                .Select(i => Event(i < 5 ? $"shared-{r}-{i}" : $"own-{h}-{r}-{i}")).ToArray()))).ToList();
+            var outcomes = await Task.WhenAll(requests.Select(q => Task.Run(() => writers[q.Host].SubmitAsync(q.Events, []))));
+            outcomes.Should().OnlyContain(o => o == SubmitOutcome.Committed);
+
+            var expected = 40 * 5 + 2 * 40 * 5;
+            var stored = _store.ReadAfter(0, long.MaxValue, 10_000);
+            stored.Select(e => e.MessageId).Should().OnlyHaveUniqueItems().And.HaveCount(expected);
+            stored.Select(e => e.Sequence).Should().Equal(Enumerable.Range(1, expected).Select(i => (long)i));
+            writers.Sum(w => w.CommittedEvents).Should().Be(expected);
+            writers.Sum(w => w.DuplicateEvents).Should().Be(40 * 5, "each shared messageId is a duplicate on the host that came second");
+            foreach (var (_, head) in hosts) await WaitFor(() => head.Last == expected);
+        }
+        finally
+        {
+            foreach (var w in writers) await w.StopAsync(CancellationToken.None);
+        }
+    }
+
     private static async Task WaitFor(Func<bool> condition)
     {
         var until = DateTime.UtcNow.AddSeconds(10);
