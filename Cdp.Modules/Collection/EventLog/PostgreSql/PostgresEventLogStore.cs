@@ -163,13 +163,14 @@ internal sealed class PostgresEventLogStore(PostgresDatabase database, IOptions<
         return result.Stored > 0 ? result : default;
     }
 
-    /// <summary>Keys older than the window, beyond the newest DedupMaxEntries, and commit records older than the window (at least an hour).</summary>
+    /// <summary>Keys older than the window, or than the newest DedupMaxEntries events of the log, and commit records older than the window (at least an hour).</summary>
     private void AddPrune(NpgsqlBatch batch, DateTime at)
     {
         var cutoff = at - _window;
         batch.Add("DELETE FROM cdp_event_dedup WHERE at < $1", new NpgsqlParameter<DateTime> { TypedValue = cutoff, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        batch.Add("DELETE FROM cdp_event_dedup WHERE at <= (SELECT at FROM cdp_event_dedup ORDER BY at DESC OFFSET $1 LIMIT 1)",
-            new NpgsqlParameter<int> { TypedValue = _maxKeys });
+        // the bound in keys, through the log (one key per stored event): keys no newer than the event DedupMaxEntries before the head
+        batch.Add("DELETE FROM cdp_event_dedup WHERE at <= (SELECT at FROM cdp_event_log WHERE seq = (SELECT max(seq) FROM cdp_event_log) - $1)",
+            new NpgsqlParameter<long> { TypedValue = _maxKeys });
         batch.Add("DELETE FROM cdp_event_log_commits WHERE at < $1",
             new NpgsqlParameter<DateTime> { TypedValue = at - (_window > TimeSpan.FromHours(1) ? _window : TimeSpan.FromHours(1)), NpgsqlDbType = NpgsqlDbType.TimestampTz });
     }
