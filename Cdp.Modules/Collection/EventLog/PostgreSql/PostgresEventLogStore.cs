@@ -150,6 +150,9 @@ internal sealed class PostgresEventLogStore(PostgresDatabase database, IOptions<
         if (prune) AddPrune(batch, at);
         if (batch.BatchCommands.Count == 0) return default;
         AppendResult result = default;
+        // prepared once per pooled connection (Npgsql keeps them across the pool; later calls cost nothing): planning the
+        // append's statement took longer than running it for a few hundred events
+        batch.Prepare();
         using (var reader = batch.ExecuteReader())
         {
             if (events.Count > 0)
