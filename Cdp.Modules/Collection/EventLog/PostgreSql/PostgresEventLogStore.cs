@@ -50,19 +50,25 @@ internal sealed class PostgresEventLogStore(PostgresDatabase database, IOptions<
     private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(1);
 
     /// <summary>
-    /// The append's one statement (after the lock): the events with their keys, the keys no one stored in the window,
-    /// the head, the new events numbered after it in their order, the commit's record and its notification.
+    /// The append's one statement (after the lock): the events with their keys (a repeated key within the append counts
+    /// once), the keys no one stored in the window (looked up, then inserted plainly: the lock keeps every other appender
+    /// out, so no conflict can arise in between, and a plain insert costs less than ON CONFLICT's speculative one), the head,
+    /// the new events numbered after it in their order, the commit's record and its notification.
     /// $1 keys, $2 sources, $3 messageIds, $4 bodies, $5 commit time, $6 the commit's id, $7 whether to deduplicate.
     /// </summary>
     private const string AppendSql = """
         WITH input AS (
-            SELECT e.k, e.s, e.m, e.b, e.n FROM unnest($1::bytea[], $2::text[], $3::bytea[], $4::bytea[]) WITH ORDINALITY AS e(k, s, m, b, n)
+            SELECT e.k, e.s, e.m, e.b, e.n, row_number() OVER (PARTITION BY e.k ORDER BY e.n) AS first
+            FROM unnest($1::bytea[], $2::text[], $3::bytea[], $4::bytea[]) WITH ORDINALITY AS e(k, s, m, b, n)
         ), fresh AS (
-            INSERT INTO cdp_event_dedup (key, at) SELECT k, $5 FROM input WHERE $7 ON CONFLICT DO NOTHING RETURNING key
+            SELECT i.k FROM input i WHERE $7 AND i.first = 1 AND NOT EXISTS (SELECT 1 FROM cdp_event_dedup d WHERE d.key = i.k)
+        ), kept AS (
+            INSERT INTO cdp_event_dedup (key, at) SELECT k, $5 FROM fresh
         ), head AS (
             SELECT coalesce(max(seq), 0) AS h FROM cdp_event_log
         ), numbered AS (
-            SELECT i.s, i.m, i.b, row_number() OVER (ORDER BY i.n) AS r FROM input i WHERE NOT $7 OR i.k IN (SELECT key FROM fresh)
+            SELECT i.s, i.m, i.b, row_number() OVER (ORDER BY i.n) AS r FROM input i
+            WHERE NOT $7 OR (i.first = 1 AND i.k IN (SELECT k FROM fresh))
         ), stored AS (
             INSERT INTO cdp_event_log (seq, at, source, message_id, body)
             SELECT head.h + numbered.r, $5, numbered.s, numbered.m, numbered.b FROM numbered, head
