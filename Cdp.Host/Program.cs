@@ -74,6 +74,7 @@ static async Task<int> CheckConfigAsync(string[] settings)
 static async Task<int> RunServerAsync(string[] aspNetArgs)
 {
     var builder = CdpApp.CreateBuilder(aspNetArgs);
+    builder.Services.AddSingleton<PostgresStorage.ServerRole>(); // the server, not a verb: it may share its database (Cdp:Storage:Hosts)
     var app = CdpApp.Build(builder);
     CdpApp.ValidateSettings(app.Services);
     var watchdog = app.Services.GetService<StorageWatchdog>(); // LiteDB only

@@ -27,6 +27,7 @@ public sealed class PipelineModule : ICdpModule
         services.AddValidatedSettings<ProcessorRecoveryOptions, ProcessorRecoveryOptionsValidator>(configuration, ProcessorRecoveryOptions.Section);
         services.AddModuleServices(typeof(PipelineModule));
         services.AddStore<IProcessorStore, Processing.LiteDb.LiteProcessorStore, Processing.PostgreSql.PostgresProcessorStore>();
+        services.AddStore<IProcessorLeadership, SingleHostLeadership, Processing.PostgreSql.PostgresLeadership>();
         services.AddSingleton<Cdp.Modules.Shared.Storage.PostgreSql.IPostgresSchema, Processing.PostgreSql.PipelinePostgresSchema>();
         services.AddHealthChecks().AddCheck<ProcessorHealthCheck>("profile-processor", tags: ["ready"]);
     }

@@ -26,16 +26,35 @@ public sealed class ProcessorStoreTests : IAsyncDisposable
 
     [SkippableTheory]
     [MemberData(nameof(Providers))]
+    public async Task A_checkpoint_that_moved_since_the_processor_read_it_refuses_the_batch_and_nothing_of_it_commits(string provider)
+    {
+        var (store, tx) = await On(provider);
+        tx.InTransaction(t => store.WriteCheckpoint(t, 0, 100));
+
+        var stale = () => tx.InTransaction(t =>
+        {
+            store.RecordFailure(t, Event(150, "m-150"), "track", "Bought", new FailureCause("X", "boom", ""), At);
+            store.WriteCheckpoint(t, 50, 200); // this processor last saw 50: another one moved it to 100
+        });
+        stale.Should().Throw<CheckpointMovedException>().Which.Stored.Should().Be(100);
+        store.Checkpoint().Should().Be(100);
+        store.FailureIndex().Should().BeEmpty("the batch's other writes roll back with it");
+        var fresh = () => tx.InTransaction(t => store.WriteCheckpoint(t, 0, 10)); // a first batch, when one already committed
+        fresh.Should().Throw<CheckpointMovedException>();
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
     public async Task The_checkpoint_is_zero_at_first_and_then_what_the_last_transaction_wrote(string provider)
     {
         var (store, tx) = await On(provider);
         store.Checkpoint().Should().Be(0);
-        tx.InTransaction(t => store.WriteCheckpoint(t, 500));
-        tx.InTransaction(t => store.WriteCheckpoint(t, 1_000));
+        tx.InTransaction(t => store.WriteCheckpoint(t, 0, 500));
+        tx.InTransaction(t => store.WriteCheckpoint(t, 500, 1_000));
         store.Checkpoint().Should().Be(1_000);
         var failing = () => tx.InTransaction(t =>
         {
-            store.WriteCheckpoint(t, 2_000);
+            store.WriteCheckpoint(t, 1_000, 2_000);
             throw new IOException("the batch failed after its checkpoint was written");
         });
         failing.Should().Throw<IOException>();

@@ -101,6 +101,18 @@ public sealed record ProcessorStatus(
     public int FailedEvents { get; init; }
 
     public long SetAsideSinceStart { get; init; }
+
+    /// <summary>This host's name ("machine pid 123").</summary>
+    public string? Host { get; init; }
+
+    /// <summary>
+    /// This host runs the profile processor: always with one host per database; with Cdp:Storage:Hosts = Several, the one
+    /// host holding the lead (the others follow the stored checkpoint and take over when it stops).
+    /// </summary>
+    public bool Leading { get; init; } = true;
+
+    /// <summary>The host that runs the profile processor, when known.</summary>
+    public string? Leader { get; init; }
 }
 
 public sealed record UnmergeResult(string MergeId, string DissolvedProfile, IReadOnlyList<string> Profiles, int EventsReplayed);

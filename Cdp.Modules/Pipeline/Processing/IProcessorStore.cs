@@ -12,7 +12,13 @@ internal interface IProcessorStore
     /// <summary>The committed checkpoint (0 before the first batch).</summary>
     long Checkpoint();
 
-    void WriteCheckpoint(IUnitOfWork tx, long through);
+    /// <summary>
+    /// Moves the checkpoint from <paramref name="from"/> to <paramref name="through"/> inside the batch's transaction. When
+    /// the stored checkpoint is not <paramref name="from"/>, another processor moved it (another host took the lead while
+    /// this one still worked): throws <see cref="CheckpointMovedException"/> and the whole batch rolls back, so no two
+    /// processors ever commit over each other (the fence behind leadership, issue #28).
+    /// </summary>
+    void WriteCheckpoint(IUnitOfWork tx, long from, long through);
 
     /// <summary>Every set-aside sequence and whether it was discarded (start-up: the in-memory index).</summary>
     IReadOnlyList<(long Sequence, bool Discarded)> FailureIndex();
@@ -41,3 +47,10 @@ internal interface IProcessorStore
 
 /// <summary>What failed, as kept (already truncated): the exception's type, message and stack.</summary>
 internal sealed record FailureCause(string Exception, string Message, string Stack);
+
+/// <summary>The stored checkpoint is not where this processor left it: another processor committed since (see <see cref="IProcessorStore.WriteCheckpoint"/>).</summary>
+internal sealed class CheckpointMovedException(long expected, long stored)
+    : Exception($"the checkpoint is at {stored}, not at {expected} where this processor left it: another host processes this log")
+{
+    public long Stored { get; } = stored;
+}

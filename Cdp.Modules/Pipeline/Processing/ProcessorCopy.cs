@@ -16,7 +16,7 @@ internal sealed class ProcessorCopy : IStoreCopy
         var from = source.GetRequiredService<IProcessorStore>();
         var to = target.GetRequiredService<IProcessorStore>();
         var tx = target.GetRequiredService<IUnitOfWorkFactory>();
-        yield return CopySet.One("checkpoint", from.Checkpoint, to.Checkpoint, through => tx.InTransaction(t => to.WriteCheckpoint(t, through)));
+        yield return CopySet.One("checkpoint", from.Checkpoint, to.Checkpoint, through => tx.InTransaction(t => to.WriteCheckpoint(t, 0, through)));
         yield return CopySet.Of("set-aside events", from.AllFailures, to.AllFailures, c => tx.InTransaction(t => { foreach (var f in c) to.ImportFailure(t, f); }));
     }
 }

@@ -45,6 +45,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private readonly ProcessorFailures _failures;
     private readonly ProcessorRecoveryOptions _recovery;
     private readonly IHostApplicationLifetime _lifetime;
+    private readonly IProcessorLeadership _leadership;
     private readonly ConcurrentQueue<IQueuedCommand> _commands = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Freshness _freshness = new();
@@ -70,11 +71,14 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private long _retryAt; // Stopwatch timestamp before which the thread does not retry
     private long _splits;
     private bool _splitLastTime; // the last batch had to be split: the next ones stay at BatchSize until one passes whole
+    private bool _isLeading; // this host runs the processor now (always, with one host per database)
+    private string? _leader; // the host that does, as last seen while this one waits
 
     public ProfileProcessor(IUnitOfWorkFactory transactions, IProcessorStore store, IEventLog log, IIdentityResolver identity, IEnumerable<IProfileBatchParticipant> participants,
         IProfileProjection profiles, TimeProvider clock, ILogger<ProfileProcessor> logger,
-        ProcessorFailures failures, IOptions<ProcessorRecoveryOptions> recovery, IHostApplicationLifetime lifetime)
+        ProcessorFailures failures, IOptions<ProcessorRecoveryOptions> recovery, IHostApplicationLifetime lifetime, IProcessorLeadership leadership)
     {
+        _leadership = leadership;
         _failures = failures;
         _recovery = recovery.Value;
         _lifetime = lifetime;
@@ -108,6 +112,9 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
                 NextRetryAt = environmental?.NextRetryAt,
                 FailedEvents = _failures.Listed,
                 SetAsideSinceStart = _failures.SetAsideSinceStart,
+                Host = _leadership.Host,
+                Leading = Volatile.Read(ref _isLeading),
+                Leader = Volatile.Read(ref _isLeading) ? _leadership.Host : Volatile.Read(ref _leader),
             };
         }
     }
@@ -206,7 +213,17 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     {
         try
         {
-            if (LoadState()) Loop();
+            // one host per database leads at once; with several (PostgreSQL, Cdp:Storage:Hosts = Several) this one waits
+            // for the lead, and after losing it (its lock's connection failed, or the checkpoint moved under it) waits again
+            while (!_stop.IsCancellationRequested && _leadership.WaitToLead(_stop.Token, Follow))
+            {
+                Volatile.Write(ref _isLeading, true);
+                if (!LoadState()) return;
+                Loop();
+                Volatile.Write(ref _isLeading, false);
+                _leadership.StepDown();
+                _profiles.DropCache();
+            }
         }
         catch (Exception ex) when (!_stop.IsCancellationRequested)
         {
@@ -222,6 +239,27 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             Interlocked.Exchange(ref _closed, 1);
             FailQueued();
         }
+    }
+
+    /// <summary>
+    /// While another host leads: this host's checkpoint follows the stored one (so its status and waiters see processing
+    /// move on), and commands fail at once naming the leader (they run on the processor's thread, which is the leader's).
+    /// </summary>
+    private void Follow()
+    {
+        Volatile.Write(ref _leader, _leadership.Leader());
+        try
+        {
+            Publish(StoredCheckpoint());
+        }
+        catch (Exception ex)
+        {
+            _lastError = ex.Message;
+        }
+        if (_commands.IsEmpty) return;
+        var error = new ProcessorUnavailableException($"this host ({_leadership.Host}) does not run the profile processor: " +
+            $"{Volatile.Read(ref _leader) ?? "another host"} does (Cdp:Storage:Hosts = Several); send the request there");
+        while (_commands.TryDequeue(out var command)) command.Fail(error);
     }
 
     /// <summary>Loads the identity map, the set-aside events and the checkpoint, retrying with backoff; false when it gave up (or stops).</summary>
@@ -263,6 +301,11 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         while (!_stop.IsCancellationRequested)
         {
             var wake = Volatile.Read(ref _wake);
+            if (!_leadership.Leading)
+            {
+                _logger.LogWarning("Profile processing stops on this host ({Host}) at sequence {Checkpoint}: it lost the lead", _leadership.Host, _checkpoint);
+                return;
+            }
             try
             {
                 while (_commands.TryDequeue(out var command)) command.Run();
@@ -283,7 +326,10 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
                 if (events.Count == 0)
                 {
                     Recovered();
-                    if (_commands.IsEmpty)
+                    // with several hosts, wake at least once a second to check the lead is still this host's
+                    if (_commands.IsEmpty && _leadership.Shared)
+                        Task.WhenAny(_log.WaitForEventsAfterAsync(_checkpoint, _stop.Token), wake.Task, Task.Delay(LeadCheck, _stop.Token)).GetAwaiter().GetResult();
+                    else if (_commands.IsEmpty)
                         Task.WhenAny(_log.WaitForEventsAfterAsync(_checkpoint, _stop.Token), wake.Task).GetAwaiter().GetResult();
                     continue;
                 }
@@ -293,12 +339,25 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
                 Recovered();
                 _lastError = null;
             }
+            catch (CheckpointMovedException ex) when (!_stop.IsCancellationRequested)
+            {
+                // another processor committed: this host's memory (identity map, caches, checkpoint) is stale; nothing of
+                // this batch committed (the compare-and-set rolled it back)
+                _logger.LogError("Profile processing stops on this host ({Host}): {Reason}. It reloads its state when it leads again", _leadership.Host, ex.Message);
+                return;
+            }
             catch (Exception ex) when (!_stop.IsCancellationRequested)
             {
                 EnvironmentalFailureSeen(ex);
             }
         }
     }
+
+    private static readonly TimeSpan LeadCheck = TimeSpan.FromSeconds(1);
+
+    /// <summary>A failure that may be an event's (so the batch is split to find it): not one after the commit, not the environment's, not a lost lead.</summary>
+    private bool MayBeTheEvents(Exception ex) =>
+        ex is not CommittedBatchException and not CheckpointMovedException && !BatchFailure.IsEnvironmental(ex) && !_stop.IsCancellationRequested;
 
     /// <summary>
     /// Processes <paramref name="events"/> (read after the checkpoint) up to the last one. Set-aside events come round
@@ -348,7 +407,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         {
             ProcessBatch(events, through, resolvesFailure);
         }
-        catch (Exception ex) when (ex is not CommittedBatchException && !BatchFailure.IsEnvironmental(ex) && !_stop.IsCancellationRequested)
+        catch (Exception ex) when (MayBeTheEvents(ex))
         {
             if (events.Count == 1)
             {
@@ -380,7 +439,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
                 ProcessBatch([e], through, wasListed);
                 return;
             }
-            catch (Exception again) when (again is not CommittedBatchException && !BatchFailure.IsEnvironmental(again) && !_stop.IsCancellationRequested)
+            catch (Exception again) when (MayBeTheEvents(again))
             {
                 ex = again;
             }
@@ -390,7 +449,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         _transactions.InTransaction(tx =>
         {
             _failures.Record(tx, e, type, name, ex, at);
-            _store.WriteCheckpoint(tx, through);
+            _store.WriteCheckpoint(tx, Interlocked.Read(ref _checkpoint), through);
         });
         _failures.Committed(e.Sequence, discarded: false, newlySetAside: true);
         Recovered(); // a commit went through: whoever the checkpoint wakes sees the environment healthy
@@ -542,7 +601,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             work.Write(tx);
             if (events.Count > 0) batch = OnBatch(tx, ProfileBatchKind.Events, events[0].Sequence, through, work.Changes);
             if (resolvesFailure) _store.RemoveFailure(tx, events[0].Sequence);
-            _store.WriteCheckpoint(tx, through);
+            _store.WriteCheckpoint(tx, Interlocked.Read(ref _checkpoint), through);
         });
         try
         {
@@ -709,7 +768,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             _logger.LogWarning("Failed event {Sequence} retried by an admin: applied now and removed from the failures list", sequence);
             return FailureRetryOutcome.Applied;
         }
-        catch (Exception ex) when (ex is not CommittedBatchException && !BatchFailure.IsEnvironmental(ex))
+        catch (Exception ex) when (ex is not CommittedBatchException and not CheckpointMovedException && !BatchFailure.IsEnvironmental(ex))
         {
             var (type, name) = Describe(e);
             _transactions.InTransaction(tx => _failures.Record(tx, e, type, name, ex, _clock.GetUtcNow().UtcDateTime));
@@ -757,7 +816,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             _identity.Reset(tx);
             _profiles.Reset(tx);
             foreach (var p in _participants) p.OnReset(tx);
-            _store.WriteCheckpoint(tx, 0);
+            _store.WriteCheckpoint(tx, Interlocked.Read(ref _checkpoint), 0);
         });
         _identity.Load();
         _profiles.DropCache();

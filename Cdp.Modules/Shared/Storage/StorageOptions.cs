@@ -17,6 +17,13 @@ public static class StorageProviders
     public static bool IsPostgreSql(string? provider) => string.Equals(provider, PostgreSql, StringComparison.OrdinalIgnoreCase);
 }
 
+/// <summary>The values of <c>Cdp:Storage:Hosts</c> (read case-insensitively).</summary>
+public static class StorageHosts
+{
+    public const string One = "One";
+    public const string Several = "Several";
+}
+
 /// <summary>appsettings section <c>Cdp:Storage</c>.</summary>
 public sealed class StorageOptions
 {
@@ -37,6 +44,17 @@ public sealed class StorageOptions
 
     /// <summary>True when <see cref="Provider"/> names PostgreSQL (get-only: the binder and the settings reference skip it).</summary>
     public bool UsesPostgreSql => StorageProviders.IsPostgreSql(Provider);
+
+    /// <summary>
+    /// <c>One</c> (the default): one Cdp process per database, a second one is refused. <c>Several</c> (PostgreSQL only, a
+    /// preview of issue #28): several Cdp servers share the database; each accepts the Tracking and admin APIs, one at a time
+    /// runs the profile processor (the others take over within seconds when it dies), and the CLI verbs still need every
+    /// server stopped. README, "Several hosts", says what is not shared yet.
+    /// </summary>
+    public string Hosts { get; set; } = StorageHosts.One;
+
+    /// <summary>True when <see cref="Hosts"/> is Several.</summary>
+    public bool SeveralHosts => string.Equals(Hosts, StorageHosts.Several, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The LiteDB data file. Its directory is created when missing.</summary>
     public string Path { get; set; } = "./data/cdp.db";
@@ -69,6 +87,10 @@ public sealed class StorageOptionsValidator : AbstractValidator<StorageOptions>
                 // the value itself is never echoed: it may hold a password
                 if (PostgresConnectionString.Problem(connectionString) is { } problem) context.AddFailure(nameof(StorageOptions.ConnectionString), problem);
             }));
+        RuleFor(o => o.Hosts).Must(h => string.Equals(h, StorageHosts.One, StringComparison.OrdinalIgnoreCase) || string.Equals(h, StorageHosts.Several, StringComparison.OrdinalIgnoreCase))
+            .WithMessage($"must be {StorageHosts.One} (the default) or {StorageHosts.Several}, was '{{PropertyValue}}'");
+        RuleFor(o => o.Hosts).Must((o, _) => !o.SeveralHosts || o.UsesPostgreSql)
+            .WithMessage($"is {StorageHosts.Several}, but several hosts share a database only on {StorageProviders.PostgreSql} (Cdp:Storage:Provider): a LiteDB file belongs to one process");
         RuleFor(o => o.Path).NotEmpty().WithMessage("must name the database file, e.g. ./data/cdp.db");
         RuleFor(o => o.CheckpointPages).InclusiveBetween(0, 1_000_000);
         RuleFor(o => o.MinFreeBytes).GreaterThanOrEqualTo(0).WithMessage("must be 0 (no check) or a number of bytes, e.g. 268435456 for 256 MB");

@@ -16,8 +16,13 @@ internal sealed class LiteProcessorStore(CdpDatabase db) : IProcessorStore
 
     public long Checkpoint() => db.Collection(StateCollection).ById(CheckpointId)?["seq"].AsInt64 ?? 0;
 
-    public void WriteCheckpoint(IUnitOfWork tx, long through) =>
-        tx.Lite().GetCollection(StateCollection).Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = through });
+    public void WriteCheckpoint(IUnitOfWork tx, long from, long through)
+    {
+        var state = tx.Lite().GetCollection(StateCollection);
+        var stored = state.FindById(CheckpointId)?["seq"].AsInt64 ?? 0;
+        if (stored != from) throw new CheckpointMovedException(from, stored);
+        state.Upsert(new BsonDocument { ["_id"] = CheckpointId, ["seq"] = through });
+    }
 
     public IReadOnlyList<(long Sequence, bool Discarded)> FailureIndex() =>
         db.Collection(FailuresCollection).Query().Select("{ _id: $._id, d: $.discarded }").ToList()

@@ -48,11 +48,25 @@ internal sealed class PostgresProcessorStore(PostgresDatabase database) : IProce
         return cmd.ExecuteScalar() is long seq ? seq : 0;
     }
 
-    public void WriteCheckpoint(IUnitOfWork tx, long through)
+    public void WriteCheckpoint(IUnitOfWork tx, long from, long through)
     {
-        using var cmd = tx.Postgres().Command("INSERT INTO cdp_processor_state (id, seq) VALUES ('checkpoint', $1) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq");
+        // compare-and-set in one statement: the row lock makes a second processor's write wait for the first one's commit,
+        // then find the checkpoint moved (read committed re-reads the row it waited for)
+        var pg = tx.Postgres();
+        using var cmd = pg.Command("""
+            WITH moved AS (
+                UPDATE cdp_processor_state SET seq = $2 WHERE id = 'checkpoint' AND seq = $1 RETURNING 1
+            ), first AS (
+                INSERT INTO cdp_processor_state (id, seq) SELECT 'checkpoint', $2 WHERE $1 = 0 AND NOT EXISTS (SELECT 1 FROM moved)
+                ON CONFLICT (id) DO NOTHING RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM moved) + (SELECT count(*) FROM first)
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = from });
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = through });
-        cmd.ExecuteNonQuery();
+        if ((long)cmd.ExecuteScalar()! == 1) return;
+        using var read = pg.Command("SELECT seq FROM cdp_processor_state WHERE id = 'checkpoint'");
+        throw new CheckpointMovedException(from, read.ExecuteScalar() is long seq ? seq : 0);
     }
 
     public IReadOnlyList<(long Sequence, bool Discarded)> FailureIndex()

@@ -8,7 +8,8 @@ namespace Cdp.Modules.Shared.Storage.PostgreSql;
 /// session advisory lock on a connection of their own and hold it while they run. A second process (a verb while the
 /// server runs, or a second server) is refused with <see cref="DatabaseInUseException"/> (exit 2) naming the database and
 /// the process that holds it. PostgreSQL releases the lock when that connection ends, also when the process is killed.
-/// Several hosts on one database (issue #28) will replace this with a lock per role (one log writer, one processor).
+/// With <c>Cdp:Storage:Hosts = Several</c> (issue #28) servers take the lock shared, so several run together, while a verb
+/// still takes it exclusively: refused while any server runs, and a server refused while a verb runs.
 /// </summary>
 internal sealed class PostgresInstanceLock : IDisposable
 {
@@ -19,10 +20,10 @@ internal sealed class PostgresInstanceLock : IDisposable
 
     private readonly NpgsqlConnection _connection;
 
-    public PostgresInstanceLock(PostgresDatabase database)
+    public PostgresInstanceLock(PostgresDatabase database, bool shared = false)
     {
         _connection = database.OpenDedicated(NamePrefix + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
-        using var take = new NpgsqlCommand("SELECT pg_try_advisory_lock($1)", _connection);
+        using var take = new NpgsqlCommand(shared ? "SELECT pg_try_advisory_lock_shared($1)" : "SELECT pg_try_advisory_lock($1)", _connection);
         take.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Key });
         if ((bool)take.ExecuteScalar()!) return;
         var holder = Holder();

@@ -19,7 +19,8 @@ public static class PostgresStorage
                 throw new InvalidOperationException($"the PostgreSQL database was asked for while {StorageOptions.Section}:Provider is {options.Provider}");
             return new PostgresDatabase(options.ConnectionString!);
         });
-        services.AddSingleton<PostgresInstanceLock>();
+        services.AddSingleton(sp => new PostgresInstanceLock(sp.GetRequiredService<PostgresDatabase>(),
+            shared: sp.GetRequiredService<IOptions<StorageOptions>>().Value.SeveralHosts && sp.GetService<ServerRole>() is not null));
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<ISchemaMigrations>(sp => sp.GetRequiredService<SchemaMigrator>());
         return services;
@@ -38,6 +39,9 @@ public static class PostgresStorage
     }
 
     public const string ProviderKey = StorageOptions.Section + ":Provider";
+
+    /// <summary>Registered by the server (not by the CLI verbs): with Cdp:Storage:Hosts = Several it shares the database.</summary>
+    public sealed class ServerRole;
 
     /// <summary>
     /// Before anything reads or writes PostgreSQL: this process becomes the one Cdp on the database

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using Cdp.Modules.Shared.Storage;
+using Cdp.Modules.Shared.Storage.PostgreSql;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Cdp.Modules.Pipeline.Processing.PostgreSql;
+
+/// <summary>
+/// The processor's lead on PostgreSQL. With Cdp:Storage:Hosts = One the instance lock keeps every other process out, so
+/// this host leads. With Several: a session advisory lock on a connection of its own (named "cdp leader &lt;host&gt;" in
+/// pg_stat_activity, which is how the others learn who leads). PostgreSQL releases it when that connection ends: at
+/// once when the process dies, and within about 11 seconds when its machine or network does (the connection asks the
+/// server for TCP keepalives every 5 seconds, 3 probes 2 seconds apart). The leader checks its connection once a second
+/// and steps down when it fails.
+/// </summary>
+internal sealed class PostgresLeadership(PostgresDatabase database, IOptions<StorageOptions> storage, ILogger<PostgresLeadership> logger) : IProcessorLeadership, IDisposable
+{
+    /// <summary>"cdp_proc" in ASCII.</summary>
+    public const long Key = 0x6364705F70726F63;
+
+    private const string NamePrefix = "cdp leader ";
+    private static readonly TimeSpan CheckEvery = TimeSpan.FromSeconds(1);
+
+    private readonly bool _several = storage.Value.SeveralHosts;
+    private NpgsqlConnection? _lock;
+    private volatile bool _leading;
+    private long _checkedAt;
+
+    public string Host => ProcessorHosts.ThisHost;
+
+    public bool Shared => _several;
+
+    public bool WaitToLead(CancellationToken stop, Action waiting)
+    {
+        if (!_several) return _leading = !stop.IsCancellationRequested;
+        string? announced = null;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                _lock ??= Open();
+                using var take = new NpgsqlCommand("SELECT pg_try_advisory_lock($1)", _lock);
+                take.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Key });
+                if ((bool)take.ExecuteScalar()!)
+                {
+                    _leading = true;
+                    _checkedAt = Stopwatch.GetTimestamp();
+                    logger.LogWarning("This host ({Host}) leads: it runs the profile processor", Host);
+                    return true;
+                }
+                var leader = Leader() ?? "another host";
+                if (leader != announced) logger.LogInformation("{Leader} runs the profile processor; this host ({Host}) takes over when it stops", leader, Host);
+                announced = leader;
+            }
+            catch (Exception ex) when (!stop.IsCancellationRequested)
+            {
+                logger.LogWarning("The processor's lead cannot be asked for ({Error}); trying again in a second", ex.Message);
+                Close();
+            }
+            waiting();
+            if (stop.WaitHandle.WaitOne(CheckEvery)) return false;
+        }
+        return false;
+    }
+
+    public bool Leading
+    {
+        get
+        {
+            if (!_several) return true;
+            if (!_leading || _lock is null) return false;
+            if (Stopwatch.GetElapsedTime(Interlocked.Read(ref _checkedAt)) < CheckEvery) return true;
+            try
+            {
+                using var alive = new NpgsqlCommand("SELECT 1", _lock) { CommandTimeout = 3 };
+                alive.ExecuteScalar();
+                Interlocked.Exchange(ref _checkedAt, Stopwatch.GetTimestamp());
+                return true;
+            }
+            catch (Exception ex)
+            {
+                logger.LogError("This host ({Host}) lost the connection that holds the processor's lead ({Error}): it stops processing; another host takes over", Host, ex.Message);
+                StepDown();
+                return false;
+            }
+        }
+    }
+
+    public void StepDown()
+    {
+        _leading = false;
+        if (_several) Close();
+    }
+
+    public string? Leader()
+    {
+        if (!_several) return Host;
+        try
+        {
+            using var cmd = database.DataSource.CreateCommand("""
+                SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = $1 AND l.objid::bigint = $2 AND l.objsubid = 1
+                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                """);
+            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (Key >> 32) & 0xFFFFFFFF });
+            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Key & 0xFFFFFFFF });
+            return cmd.ExecuteScalar() is string name && name.StartsWith(NamePrefix, StringComparison.Ordinal) ? name[NamePrefix.Length..] : null;
+        }
+        catch (Exception)
+        {
+            return null; // unreachable, or no right to read pg_stat_activity: unknown
+        }
+    }
+
+    private NpgsqlConnection Open()
+    {
+        var connection = database.OpenDedicated(NamePrefix + Host);
+        try
+        {
+            // the server notices a vanished leader (a dead machine sends no FIN) in 5 + 3 x 2 seconds, not the OS's 2 hours
+            using var keepalive = new NpgsqlCommand("SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3", connection);
+            keepalive.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private void Close()
+    {
+        try { _lock?.Dispose(); } catch (Exception) { /* a broken connection: the server releases its lock either way */ }
+        _lock = null;
+    }
+
+    public void Dispose() => StepDown();
+}

@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Cdp.Tests.Profiles;
+using Cdp.Tests.Support;
+using CsCheck;
+
+namespace Cdp.Tests.Pipeline;
+
+/// <summary>
+/// Several Cdp hosts on one PostgreSQL (Cdp:Storage:Hosts = Several, issue #28): real host processes, events sent to both,
+/// retries through "the load balancer" reaching the other host, and the processor's leader killed with SIGKILL while
+/// events wait to be processed.
+/// </summary>
+public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    private static async Task<Dictionary<string, string>> SharedDatabase() => new()
+    {
+        ["Cdp:Storage:Provider"] = "PostgreSql",
+        ["Cdp:Storage:ConnectionString"] = await PostgresServer.CreateDatabaseAsync(),
+        ["Cdp:Storage:Hosts"] = "Several",
+        ["Cdp:Profiles:BatchSize"] = "250",
+        ["Cdp:Profiles:CatchUpBatchSize"] = "250",
+        ["Logging:LogLevel:Default"] = "Warning",
+    };
+
+    [SkippableFact]
+    public async Task When_the_leader_is_killed_under_load_the_other_host_takes_over_and_every_acknowledged_event_is_processed_once()
+    {
+        var settings = await SharedDatabase();
+        using var folderA = new TempFolder();
+        using var folderB = new TempFolder();
+        using var a = await CdpProcess.StartAsync(folderA.Path, settings);
+        using var b = await CdpProcess.StartAsync(folderB.Path, settings);
+        var (leader, follower) = await Roles(a, b);
+
+        var events = RebuildPropertyTests.GroupedEvent.Array[6_000].Generate(new PCG(28, 1), null, out _);
+        var batches = events.Chunk(500).Select(c => "{\"batch\":[" + string.Join(",", c) + "]}").ToList();
+        // the first half to both hosts in turn, each batch acknowledged; every third one sent again to the other host
+        for (var i = 0; i < 6; i++)
+        {
+            await Send(i % 2 == 0 ? leader : follower, batches[i]);
+            if (i % 3 == 0) await Send(i % 2 == 0 ? follower : leader, batches[i]);
+        }
+        var admin = leader.AdminClient();
+        JsonElement status;
+        do status = await admin.GetFromJsonAsync<JsonElement>("/api/profiles/processor");
+        while (status.GetProperty("checkpoint").GetInt64() < 250);
+        // the rest to the follower while the leader dies; the follower also gets a retry of a batch the leader stored
+        var rest = Task.Run(async () =>
+        {
+            for (var i = 6; i < batches.Count; i++) await Send(follower, batches[i]);
+            await Send(follower, batches[2]);
+        });
+        var killedAt = status.GetProperty("checkpoint").GetInt64();
+        var killed = Stopwatch.StartNew();
+        leader.Kill(); // SIGKILL
+        await rest;
+
+        var followerAdmin = follower.AdminClient();
+        var takeover = TimeSpan.Zero;
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (true)
+        {
+            status = await followerAdmin.GetFromJsonAsync<JsonElement>("/api/profiles/processor");
+            if (takeover == TimeSpan.Zero && status.GetProperty("leading").GetBoolean()) takeover = killed.Elapsed;
+            if (status.GetProperty("leading").GetBoolean() && status.GetProperty("checkpoint").GetInt64() >= status.GetProperty("logHead").GetInt64()) break;
+            DateTime.UtcNow.Should().BeBefore(deadline, $"the follower takes over and catches up (killed at checkpoint {killedAt}):\n{follower.Output}");
+            await Task.Delay(100);
+        }
+        output.WriteLine($"killed at checkpoint {killedAt} of {status.GetProperty("logHead").GetInt64()}; the follower led after {takeover.TotalMilliseconds:F0} ms and had caught up after {killed.Elapsed.TotalMilliseconds:F0} ms");
+        takeover.Should().BeLessThan(TimeSpan.FromSeconds(15), "the follower takes the lead within seconds of the leader's death");
+        killedAt.Should().BeLessThan(status.GetProperty("logHead").GetInt64(), "the leader died with events waiting to be processed");
+
+        var logged = await MessageIds(followerAdmin);
+        logged.Should().OnlyHaveUniqueItems("a retry that reached the other host is stored once")
+            .And.BeEquivalentTo(events.Select(e => JsonDocument.Parse(e).RootElement.GetProperty("messageId").GetString()), "every acknowledged event is in the log");
+        status.GetProperty("logHead").GetInt64().Should().Be(events.Length);
+
+        var afterFailover = await ProfilesOf(followerAdmin);
+        afterFailover.Should().NotBeEmpty();
+        (await followerAdmin.PostAsync("/api/profiles/reprocess", null)).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        do
+        {
+            await Task.Delay(100);
+            status = await followerAdmin.GetFromJsonAsync<JsonElement>("/api/profiles/processor");
+        } while (status.GetProperty("checkpoint").GetInt64() < status.GetProperty("logHead").GetInt64());
+        (await ProfilesOf(followerAdmin)).Should().Be(afterFailover, "a single host's rebuild from the log gives what the fail-over left: no event lost or applied twice");
+    }
+
+    [SkippableFact]
+    public async Task A_follower_says_who_leads_and_refuses_processor_commands_naming_the_leader_while_a_verb_is_refused_while_hosts_run()
+    {
+        var settings = await SharedDatabase();
+        using var folderA = new TempFolder();
+        using var folderB = new TempFolder();
+        using var a = await CdpProcess.StartAsync(folderA.Path, settings);
+        using var b = await CdpProcess.StartAsync(folderB.Path, settings);
+        var (leader, follower) = await Roles(a, b);
+        var leaderStatus = await leader.AdminClient().GetFromJsonAsync<JsonElement>("/api/profiles/processor");
+        var leaderName = leaderStatus.GetProperty("host").GetString()!;
+        leaderName.Should().EndWith($"pid {leader.Pid}");
+
+        var followerStatus = await follower.AdminClient().GetFromJsonAsync<JsonElement>("/api/profiles/processor");
+        followerStatus.GetProperty("leading").GetBoolean().Should().BeFalse();
+        followerStatus.GetProperty("leader").GetString().Should().Be(leaderName);
+        var ready = await (await follower.AdminClient().GetAsync("/health/ready")).Content.ReadAsStringAsync();
+        ready.Should().Be("Healthy", "a follower serves the APIs: it is ready");
+
+        var pause = await follower.AdminClient().PostAsync("/api/profiles/processor/pause", null);
+        pause.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        (await pause.Content.ReadAsStringAsync()).Should().Contain(leaderName);
+        (await leader.AdminClient().PostAsync("/api/profiles/processor/pause", null)).IsSuccessStatusCode.Should().BeTrue();
+
+        var verb = await CdpProcess.RunToExitAsync(folderA.Path, ["reprocess", .. settings.Select(s => $"--{s.Key}={s.Value}")]);
+        verb.ExitCode.Should().Be(2, $"a verb needs every server stopped:\n{verb.Output}");
+    }
+
+    /// <summary>Which of the two leads (waiting until one does).</summary>
+    private static async Task<(CdpProcess Leader, CdpProcess Follower)> Roles(CdpProcess a, CdpProcess b)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var sa = await a.AdminClient().GetFromJsonAsync<JsonElement>("/api/profiles/processor");
+            var sb = await b.AdminClient().GetFromJsonAsync<JsonElement>("/api/profiles/processor");
+            var (la, lb) = (sa.GetProperty("leading").GetBoolean(), sb.GetProperty("leading").GetBoolean());
+            (la && lb).Should().BeFalse("one host at a time runs the processor");
+            if (la) return (a, b);
+            if (lb) return (b, a);
+            DateTime.UtcNow.Should().BeBefore(deadline, "one of the hosts takes the lead");
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task Send(CdpProcess host, string batch)
+    {
+        var r = await host.TrackingClient().PostAsync("/v1/batch", new StringContent(batch, Encoding.UTF8, "application/json"));
+        r.StatusCode.Should().Be(HttpStatusCode.OK, await r.Content.ReadAsStringAsync());
+    }
+
+    private static async Task<List<string>> MessageIds(HttpClient admin)
+    {
+        var ids = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = await admin.GetFromJsonAsync<JsonElement>("/api/collection/events?limit=1000" + (cursor is null ? "" : "&cursor=" + cursor));
+            ids.AddRange(page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("messageId").GetString()!));
+            cursor = page.TryGetProperty("nextCursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+        } while (cursor is not null);
+        return ids;
+    }
+
+    /// <summary>Every live profile as the admin API lists it, in id order.</summary>
+    private static async Task<string> ProfilesOf(HttpClient admin)
+    {
+        var all = new StringBuilder();
+        string? cursor = null;
+        do
+        {
+            var page = await admin.GetFromJsonAsync<JsonElement>("/api/profiles?limit=500" + (cursor is null ? "" : "&cursor=" + cursor));
+            foreach (var p in page.GetProperty("profiles").EnumerateArray()) all.AppendLine(p.GetRawText());
+            cursor = page.TryGetProperty("nextCursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+        } while (cursor is not null);
+        return all.ToString();
+    }
+}
