@@ -1,3 +1,4 @@
+using Cdp.Modules.Pipeline.Contracts;
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
@@ -28,7 +29,7 @@ public sealed class MatchingModule : ICdpModule
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
         // the routes stay under /api/identity (review queue, runs): what an admin resolves is identity
-        var group = endpoints.MapGroup("/api/identity").WithTags("Identity").RequireReader();
+        var group = endpoints.MapGroup("/api/identity").WithTags("Identity").RequireReader().AnswerUnavailableProcessorWith503();
         ProfileMatching.MatchingEndpoints.Map(group);
     }
 }

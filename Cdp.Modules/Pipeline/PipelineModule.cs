@@ -34,18 +34,10 @@ public sealed class PipelineModule : ICdpModule
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
-        var profiles = endpoints.MapGroup("/api/profiles").WithTags("Profiles").RequireReader();
-        // a command for a dead processor fails at once: 503 with the reason, not a 500
-        profiles.AddEndpointFilter(async (context, next) =>
-        {
-            try { return await next(context); }
-            catch (ProcessorUnavailableException ex)
-            {
-                return TypedResults.Problem(title: "the profile processor is not running", detail: ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable);
-            }
-        });
+        // a command for a dead processor (or, on a follower host, for the leader's) fails at once: 503 with the reason, not a 500
+        var profiles = endpoints.MapGroup("/api/profiles").WithTags("Profiles").RequireReader().AnswerUnavailableProcessorWith503();
         ProcessorEndpoints.MapUnderProfiles(profiles);
         ProcessorFailureEndpoints.Map(profiles);
-        ProcessorEndpoints.MapUnderIdentity(endpoints.MapGroup("/api/identity").WithTags("Identity").RequireReader());
+        ProcessorEndpoints.MapUnderIdentity(endpoints.MapGroup("/api/identity").WithTags("Identity").RequireReader().AnswerUnavailableProcessorWith503());
     }
 }

@@ -91,7 +91,7 @@ public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper outpu
     }
 
     [SkippableFact]
-    public async Task A_follower_says_who_leads_and_refuses_processor_commands_naming_the_leader_while_a_verb_is_refused_while_hosts_run()
+    public async Task A_follower_says_who_leads_follows_the_checkpoint_and_refuses_processor_commands_and_erasures_naming_the_leader_and_a_verb_waits_for_every_host()
     {
         var settings = await SharedDatabase();
         using var folderA = new TempFolder();
@@ -108,6 +108,17 @@ public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper outpu
         followerStatus.GetProperty("leader").GetString().Should().Be(leaderName);
         var ready = await (await follower.AdminClient().GetAsync("/health/ready")).Content.ReadAsStringAsync();
         ready.Should().Be("Healthy", "a follower serves the APIs: it is ready");
+
+        await Send(leader, """{"batch":[{"type":"identify","userId":"u-1","traits":{"email":"jane@example.com"}}]}""");
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await follower.AdminClient().GetFromJsonAsync<JsonElement>("/api/profiles/processor")).GetProperty("checkpoint").GetInt64() < 1)
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline, "the follower's checkpoint follows the leader's");
+            await Task.Delay(100);
+        }
+        var deletion = await follower.AdminClient().PostAsJsonAsync("/api/privacy/deletions", new { identifierType = "user_id", value = "u-1" });
+        deletion.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "an erasure runs on the processor's thread, which is the leader's");
+        (await deletion.Content.ReadAsStringAsync()).Should().Contain(leaderName);
 
         var pause = await follower.AdminClient().PostAsync("/api/profiles/processor/pause", null);
         pause.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);

@@ -1,3 +1,4 @@
+using Cdp.Modules.Pipeline.Contracts;
 using System.Security.Claims;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -20,7 +21,8 @@ internal static class PrivacyEndpoints
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/api/privacy").WithTags("Privacy").RequireAdmin();
+        // a deletion runs on the processor's thread: where it cannot (a follower host, a dead processor) 503 with the reason
+        var group = endpoints.MapGroup("/api/privacy").WithTags("Privacy").RequireAdmin().AnswerUnavailableProcessorWith503();
         group.MapDelete("/profiles/{profileId}", DeleteProfile).WithSummary("Delete a person by profile id; answers the deletion receipt");
         group.MapPost("/deletions", DeleteByIdentifier).WithSummary("Delete a person by identifier ({identifierType, value}); answers the deletion receipt");
         group.MapGet("/deletions", ListDeletions).WithCursorPaging().WithSummary("Past deletion receipts, newest first; page on with cursor=nextCursor");

@@ -1,10 +1,31 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
 namespace Cdp.Modules.Pipeline.Contracts;
 
 /// <summary>
 /// A command for the profile processor (unmerge, erasure, link, pause...) cannot run: its thread is dead (its state
-/// could not be loaded, or an error escaped its loop) or the host is stopping. Thrown at once, never after a wait.
+/// could not be loaded, or an error escaped its loop), the host is stopping, or another host runs the processor
+/// (Cdp:Storage:Hosts = Several: the message names it). Thrown at once, never after a wait.
 /// </summary>
 public sealed class ProcessorUnavailableException(string message) : InvalidOperationException(message);
+
+public static class ProcessorUnavailableEndpoints
+{
+    /// <summary>
+    /// The endpoints of <paramref name="group"/> answer 503 with the reason (which names the leading host, on a follower)
+    /// when the processor cannot take their command, not a 500.
+    /// </summary>
+    public static TBuilder AnswerUnavailableProcessorWith503<TBuilder>(this TBuilder group) where TBuilder : IEndpointConventionBuilder =>
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            try { return await next(context); }
+            catch (ProcessorUnavailableException ex)
+            {
+                return TypedResults.Problem(title: "the profile processor is not available here", detail: ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+        });
+}
 
 /// <summary>Process exit codes of the profile processor (see README, Operations).</summary>
 public static class ProfileProcessorExit
