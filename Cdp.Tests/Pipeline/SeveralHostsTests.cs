@@ -129,6 +129,42 @@ public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper outpu
         verb.ExitCode.Should().Be(2, $"a verb needs every server stopped:\n{verb.Output}");
     }
 
+    [SkippableFact]
+    public async Task An_identifier_suppressed_on_one_host_is_refused_by_the_other_and_accepted_again_once_released()
+    {
+        var settings = await SharedDatabase();
+        using var folderA = new TempFolder();
+        using var folderB = new TempFolder();
+        using var a = await CdpProcess.StartAsync(folderA.Path, settings);
+        using var b = await CdpProcess.StartAsync(folderB.Path, settings);
+        var n = 0;
+        async Task<bool> StoredOnB()
+        {
+            var id = $"probe-{++n}";
+            await Send(b, $$$"""{"batch":[{"type":"track","event":"Viewed","userId":"u-{{{id}}}","messageId":"{{{id}}}","properties":{"email":"gone@example.com"}}]}""");
+            return (await MessageIds(b.AdminClient())).Contains(id);
+        }
+        (await StoredOnB()).Should().BeTrue("nothing is suppressed yet");
+
+        var suppressed = await a.AdminClient().PostAsJsonAsync("/api/privacy/suppressions", new { identifierType = "email", value = "gone@example.com" });
+        suppressed.StatusCode.Should().Be(HttpStatusCode.Created);
+        var hash = (await suppressed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("hash").GetString();
+        await Eventually(async () => !await StoredOnB(), "host B refuses the identifier host A suppressed");
+
+        (await a.AdminClient().DeleteAsync($"/api/privacy/suppressions/{hash}")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        await Eventually(StoredOnB, "host B accepts it again once host A released it");
+    }
+
+    private static async Task Eventually(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!await condition())
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline, what);
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Which of the two leads (waiting until one does).</summary>
     private static async Task<(CdpProcess Leader, CdpProcess Follower)> Roles(CdpProcess a, CdpProcess b)
     {

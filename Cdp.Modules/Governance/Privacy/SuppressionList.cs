@@ -26,27 +26,36 @@ internal sealed class SuppressionList : ISuppressionList
     private readonly IIdentifierReader _identifiers;
     private readonly byte[] _salt;
     /// <summary>The first 128 bits of each hash: no string per lookup on the hot path (a false match is ~1e-34 likely).</summary>
-    private readonly ConcurrentDictionary<UInt128, byte> _hashes = new();
+    private volatile ConcurrentDictionary<UInt128, byte> _hashes = new();
     private volatile bool _empty;
 
     /// <summary>Suppressed identifiers per type: the ingest check extracts only types that have any (a phone costs ~10 µs to normalise).</summary>
-    private readonly ConcurrentDictionary<string, int> _types = new(StringComparer.Ordinal);
+    private volatile ConcurrentDictionary<string, int> _types = new(StringComparer.Ordinal);
     private readonly Func<string, bool> _hasType;
     private readonly Func<string, bool> _isSuppressed;
 
-    public SuppressionList(IPrivacyStore store, IIdentifierReader identifiers)
+    public SuppressionList(IPrivacyStore store, IIdentifierReader identifiers, IChangeFeed? changes = null)
     {
         _store = store;
         _identifiers = identifiers;
         _hasType = type => _types.TryGetValue(type, out var n) && n > 0;
         _isSuppressed = key => _hashes.ContainsKey(ShortHash(key));
         _salt = store.Salt(() => RandomNumberGenerator.GetBytes(SaltBytes));
-        foreach (var (hash, type) in store.SuppressionIndex())
-        {
-            _hashes.TryAdd(Short(hash), 0);
-            CountType(type, +1);
-        }
-        _empty = _hashes.IsEmpty;
+        Reload();
+        // several hosts on one database: another host's deletion suppresses here too (reloaded when it commits)
+        changes?.On(ChangeTopics.Suppressions, Reload);
+    }
+
+    /// <summary>The list as stored, swapped in whole (a concurrent check sees the old list or the new one).</summary>
+    private void Reload()
+    {
+        var hashes = new ConcurrentDictionary<UInt128, byte>();
+        var types = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (hash, type) in _store.SuppressionIndex())
+            if (hashes.TryAdd(Short(hash), 0)) types.AddOrUpdate(type, 1, (_, n) => n + 1);
+        _types = types;
+        _hashes = hashes;
+        _empty = hashes.IsEmpty;
     }
 
     public bool IsEmpty => _empty;

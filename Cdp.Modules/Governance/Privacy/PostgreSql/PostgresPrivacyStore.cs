@@ -77,6 +77,8 @@ internal sealed class PostgresPrivacyStore(PostgresDatabase database) : IPrivacy
         var added = new HashSet<string>(StringComparer.Ordinal);
         using (var r = cmd.ExecuteReader())
             while (r.Read()) added.Add(r.GetString(0));
+        // the other hosts (Cdp:Storage:Hosts = Several) reload their suppression lists when this commits
+        if (added.Count > 0) PostgresChangeFeed.Announce(tx, ChangeTopics.Suppressions);
         return unique.Where(s => added.Contains(s.Hash)).ToList();
     }
 
@@ -84,7 +86,9 @@ internal sealed class PostgresPrivacyStore(PostgresDatabase database) : IPrivacy
     {
         using var cmd = dataSource.CreateCommand("DELETE FROM cdp_privacy_suppressions WHERE hash = $1 RETURNING type");
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = hash });
-        return cmd.ExecuteScalar() as string;
+        var type = cmd.ExecuteScalar() as string;
+        if (type is not null) PostgresChangeFeed.Announce(dataSource, ChangeTopics.Suppressions);
+        return type;
     }
 
     public Suppression? Suppression(string hash)

@@ -22,6 +22,7 @@ public static class PostgresStorage
         services.AddSingleton(sp => new PostgresInstanceLock(sp.GetRequiredService<PostgresDatabase>(),
             shared: sp.GetRequiredService<IOptions<StorageOptions>>().Value.SeveralHosts && sp.GetService<ServerRole>() is not null));
         services.AddSingleton<SchemaMigrator>();
+        services.AddStore<IChangeFeed, NoChangeFeed, PostgresChangeFeed>();
         services.AddSingleton<ISchemaMigrations>(sp => sp.GetRequiredService<SchemaMigrator>());
         return services;
     }
