@@ -129,6 +129,15 @@ public sealed class PostgresEventLogStoreTests : IAsyncDisposable
 
         var none = new PostgresEventLogStore(_database, Microsoft.Extensions.Options.Options.Create(new Cdp.Modules.Collection.CollectionOptions { DedupWindow = TimeSpan.Zero }));
         none.Append(1, At.AddMinutes(64), [Event("b")], []).Stored.Should().Be(1, "no window: every event is stored");
+
+        var oneHost = new PostgresEventLogStore(_database, Microsoft.Extensions.Options.Options.Create(new Cdp.Modules.Collection.CollectionOptions()),
+            Microsoft.Extensions.Options.Options.Create(new Cdp.Modules.Shared.Storage.StorageOptions { Provider = "PostgreSql", Hosts = "One" }));
+        oneHost.Append(1, At.AddMinutes(65), [Event("b"), Event("c")], []).Stored.Should().Be(2, "with one host its memory deduplicates: the database keeps no keys");
+        await using (var keys = _data.CreateCommand("SELECT count(*) FROM cdp_event_dedup WHERE at > $1"))
+        {
+            keys.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = At.AddMinutes(64), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+            ((long)(await keys.ExecuteScalarAsync())!).Should().Be(0);
+        }
     }
 
     [SkippableFact]

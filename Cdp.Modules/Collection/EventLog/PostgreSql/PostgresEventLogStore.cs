@@ -30,10 +30,18 @@ namespace Cdp.Modules.Collection.EventLog.PostgreSql;
 /// Values from outside (messageId, the refused text) are kept as bytes: PostgreSQL's text and jsonb refuse the NUL
 /// character a hostile sender can put in any string, and one such event must not fail the group commit of everyone.
 /// </summary>
-internal sealed class PostgresEventLogStore(PostgresDatabase database, IOptions<CollectionOptions>? options = null) : IEventLogStore
+internal sealed class PostgresEventLogStore(PostgresDatabase database, IOptions<CollectionOptions>? options = null, IOptions<StorageOptions>? storage = null)
+    : IEventLogStore
 {
     private readonly NpgsqlDataSource dataSource = database.DataSource;
     private readonly TimeSpan _window = options?.Value.DedupWindow ?? new CollectionOptions().DedupWindow;
+
+    /// <summary>
+    /// The database keeps the dedup window's keys only where other hosts append (Cdp:Storage:Hosts = Several; a store made
+    /// without settings, in tests, too). With one host its memory holds the whole window (refilled from the log at start),
+    /// so the keys' index work, about half of a big append's cost, is not paid.
+    /// </summary>
+    private readonly bool _sharedDedup = (storage?.Value.SeveralHosts ?? true) && (options?.Value.DedupWindow ?? new CollectionOptions().DedupWindow) > TimeSpan.Zero;
     private readonly int _maxKeys = options?.Value.DedupMaxEntries ?? new CollectionOptions().DedupMaxEntries;
     private DateTime _pruned = DateTime.MinValue;
 
@@ -140,7 +148,7 @@ internal sealed class PostgresEventLogStore(PostgresDatabase database, IOptions<
             batch.Add(AppendSql,
                 new NpgsqlParameter<byte[][]> { TypedValue = keys }, new NpgsqlParameter<string[]> { TypedValue = sources },
                 new NpgsqlParameter<byte[][]> { TypedValue = messageIds }, new NpgsqlParameter<byte[][]> { TypedValue = bodies },
-                time, new NpgsqlParameter<Guid> { TypedValue = append.Id }, new NpgsqlParameter<bool> { TypedValue = _window > TimeSpan.Zero });
+                time, new NpgsqlParameter<Guid> { TypedValue = append.Id }, new NpgsqlParameter<bool> { TypedValue = _sharedDedup });
         }
         if (deadLetters.Count > 0)
         {
@@ -152,7 +160,7 @@ internal sealed class PostgresEventLogStore(PostgresDatabase database, IOptions<
                 new NpgsqlParameter<byte[][]> { TypedValue = deadLetters.Select(r => JsonSerializer.SerializeToUtf8Bytes(r.Errors.Select(x => new { field = x.Field, message = x.Message }))).ToArray() },
                 new NpgsqlParameter<byte[][]> { TypedValue = deadLetters.Select(r => Encoding.UTF8.GetBytes(r.Raw)).ToArray() });
         }
-        var prune = events.Count > 0 && at - _pruned >= PruneEvery;
+        var prune = events.Count > 0 && at - _pruned >= PruneEvery; // commit records always; keys when they are kept
         if (prune) AddPrune(batch, at);
         if (batch.BatchCommands.Count == 0) return default;
         AppendResult result = default;
