@@ -16,24 +16,56 @@ namespace Cdp.Tests.Pipeline;
 /// </summary>
 public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private static async Task<Dictionary<string, string>> SharedDatabase() => new()
+    /// <summary>Two host processes, each with its own folder, on one fresh PostgreSQL database with Hosts = Several.</summary>
+    private sealed class TwoHosts : IDisposable
     {
-        ["Cdp:Storage:Provider"] = "PostgreSql",
-        ["Cdp:Storage:ConnectionString"] = await PostgresServer.CreateDatabaseAsync(),
-        ["Cdp:Storage:Hosts"] = "Several",
-        ["Cdp:Profiles:BatchSize"] = "250",
-        ["Cdp:Profiles:CatchUpBatchSize"] = "250",
-        ["Logging:LogLevel:Default"] = "Warning",
-    };
+        public required Dictionary<string, string> Settings { get; init; }
+        public TempFolder FolderA { get; } = new();
+        private readonly TempFolder _folderB = new();
+        public CdpProcess A { get; private set; } = null!;
+        public CdpProcess B { get; private set; } = null!;
+
+        public static async Task<TwoHosts> StartAsync()
+        {
+            var hosts = new TwoHosts
+            {
+                Settings = new()
+                {
+                    ["Cdp:Storage:Provider"] = "PostgreSql",
+                    ["Cdp:Storage:ConnectionString"] = await PostgresServer.CreateDatabaseAsync(),
+                    ["Cdp:Storage:Hosts"] = "Several",
+                    ["Cdp:Profiles:BatchSize"] = "250",
+                    ["Cdp:Profiles:CatchUpBatchSize"] = "250",
+                    ["Logging:LogLevel:Default"] = "Warning",
+                },
+            };
+            try
+            {
+                hosts.A = await CdpProcess.StartAsync(hosts.FolderA.Path, hosts.Settings);
+                hosts.B = await CdpProcess.StartAsync(hosts._folderB.Path, hosts.Settings);
+                return hosts;
+            }
+            catch
+            {
+                hosts.Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            A?.Dispose();
+            B?.Dispose();
+            FolderA.Dispose();
+            _folderB.Dispose();
+        }
+    }
 
     [SkippableFact]
     public async Task When_the_leader_is_killed_under_load_the_other_host_takes_over_and_every_acknowledged_event_is_processed_once()
     {
-        var settings = await SharedDatabase();
-        using var folderA = new TempFolder();
-        using var folderB = new TempFolder();
-        using var a = await CdpProcess.StartAsync(folderA.Path, settings);
-        using var b = await CdpProcess.StartAsync(folderB.Path, settings);
+        using var hosts = await TwoHosts.StartAsync();
+        var (a, b, settings) = (hosts.A, hosts.B, hosts.Settings);
         var (leader, follower) = await Roles(a, b);
 
         var events = RebuildPropertyTests.GroupedEvent.Array[6_000].Generate(new PCG(28, 1), null, out _);
@@ -79,25 +111,18 @@ public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper outpu
             .And.BeEquivalentTo(events.Select(e => JsonDocument.Parse(e).RootElement.GetProperty("messageId").GetString()), "every acknowledged event is in the log");
         status.GetProperty("logHead").GetInt64().Should().Be(events.Length);
 
-        var afterFailover = await ProfilesOf(followerAdmin);
+        var afterFailover = await AdminReads.ProfilesOf(followerAdmin);
         afterFailover.Should().NotBeEmpty();
         (await followerAdmin.PostAsync("/api/profiles/reprocess", null)).StatusCode.Should().Be(HttpStatusCode.Accepted);
-        do
-        {
-            await Task.Delay(100);
-            status = await followerAdmin.GetFromJsonAsync<JsonElement>("/api/profiles/processor");
-        } while (status.GetProperty("checkpoint").GetInt64() < status.GetProperty("logHead").GetInt64());
-        (await ProfilesOf(followerAdmin)).Should().Be(afterFailover, "a single host's rebuild from the log gives what the fail-over left: no event lost or applied twice");
+        await AdminReads.CaughtUp(followerAdmin);
+        (await AdminReads.ProfilesOf(followerAdmin)).Should().Be(afterFailover, "a single host's rebuild from the log gives what the fail-over left: no event lost or applied twice");
     }
 
     [SkippableFact]
     public async Task A_follower_says_who_leads_follows_the_checkpoint_and_refuses_processor_commands_and_erasures_naming_the_leader_and_a_verb_waits_for_every_host()
     {
-        var settings = await SharedDatabase();
-        using var folderA = new TempFolder();
-        using var folderB = new TempFolder();
-        using var a = await CdpProcess.StartAsync(folderA.Path, settings);
-        using var b = await CdpProcess.StartAsync(folderB.Path, settings);
+        using var hosts = await TwoHosts.StartAsync();
+        var (a, b, settings) = (hosts.A, hosts.B, hosts.Settings);
         var (leader, follower) = await Roles(a, b);
         var leaderStatus = await leader.AdminClient().GetFromJsonAsync<JsonElement>("/api/profiles/processor");
         var leaderName = leaderStatus.GetProperty("host").GetString()!;
@@ -125,18 +150,15 @@ public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper outpu
         (await pause.Content.ReadAsStringAsync()).Should().Contain(leaderName);
         (await leader.AdminClient().PostAsync("/api/profiles/processor/pause", null)).IsSuccessStatusCode.Should().BeTrue();
 
-        var verb = await CdpProcess.RunToExitAsync(folderA.Path, ["reprocess", .. settings.Select(s => $"--{s.Key}={s.Value}")]);
+        var verb = await CdpProcess.RunToExitAsync(hosts.FolderA.Path, ["reprocess", .. settings.Select(s => $"--{s.Key}={s.Value}")]);
         verb.ExitCode.Should().Be(2, $"a verb needs every server stopped:\n{verb.Output}");
     }
 
     [SkippableFact]
     public async Task An_identifier_suppressed_on_one_host_is_refused_by_the_other_and_accepted_again_once_released()
     {
-        var settings = await SharedDatabase();
-        using var folderA = new TempFolder();
-        using var folderB = new TempFolder();
-        using var a = await CdpProcess.StartAsync(folderA.Path, settings);
-        using var b = await CdpProcess.StartAsync(folderB.Path, settings);
+        using var hosts = await TwoHosts.StartAsync();
+        var (a, b, settings) = (hosts.A, hosts.B, hosts.Settings);
         var n = 0;
         async Task<bool> StoredOnB()
         {
@@ -199,19 +221,5 @@ public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper outpu
             cursor = page.TryGetProperty("nextCursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
         } while (cursor is not null);
         return ids;
-    }
-
-    /// <summary>Every live profile as the admin API lists it, in id order.</summary>
-    private static async Task<string> ProfilesOf(HttpClient admin)
-    {
-        var all = new StringBuilder();
-        string? cursor = null;
-        do
-        {
-            var page = await admin.GetFromJsonAsync<JsonElement>("/api/profiles?limit=500" + (cursor is null ? "" : "&cursor=" + cursor));
-            foreach (var p in page.GetProperty("profiles").EnumerateArray()) all.AppendLine(p.GetRawText());
-            cursor = page.TryGetProperty("nextCursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
-        } while (cursor is not null);
-        return all.ToString();
     }
 }

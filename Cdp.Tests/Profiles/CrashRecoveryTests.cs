@@ -28,7 +28,7 @@ public sealed class CrashRecoveryTests
         using (var second = Start(dbPath, port))
         {
             var (_, admin) = await Clients(port);
-            (await CaughtUp(admin)).Should().BeGreaterThanOrEqualTo(acked, "no acknowledged event is lost");
+            (await AdminReads.CaughtUp(admin)).Should().BeGreaterThanOrEqualTo(acked, "no acknowledged event is lost");
             second.Kill(entireProcessTree: true);
             await second.WaitForExitAsync();
         }
@@ -58,14 +58,14 @@ public sealed class CrashRecoveryTests
 
         using var second = Start(dbPath, port, settings);
         var (_, again) = await Clients(port);
-        var head = await CaughtUp(again);
+        var head = await AdminReads.CaughtUp(again);
         head.Should().BeGreaterThanOrEqualTo(acked, "no acknowledged event is lost");
-        var afterCrash = await ProfilesOf(again);
+        var afterCrash = await AdminReads.ProfilesOf(again);
         afterCrash.Should().NotBeEmpty();
 
         (await again.PostAsync("/api/profiles/reprocess", null)).StatusCode.Should().Be(HttpStatusCode.Accepted);
-        await CaughtUp(again);
-        (await ProfilesOf(again)).Should().Be(afterCrash, "a rebuild from the log gives what the restart caught up to");
+        await AdminReads.CaughtUp(again);
+        (await AdminReads.ProfilesOf(again)).Should().Be(afterCrash, "a rebuild from the log gives what the restart caught up to");
         second.Kill(entireProcessTree: true);
         await second.WaitForExitAsync();
         if (provider == Cdp.Modules.Shared.Storage.StorageProviders.PostgreSql) File.Exists(dbPath).Should().BeFalse();
@@ -107,34 +107,6 @@ public sealed class CrashRecoveryTests
         }
         killedAtCheckpoint.Should().BeLessThan(killedAtHead, "the kill must land while events wait to be processed");
         return Interlocked.Read(ref acked);
-    }
-
-    /// <summary>Waits until the processor has processed every logged event; returns the log head.</summary>
-    private static async Task<long> CaughtUp(HttpClient admin)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (true)
-        {
-            var status = await admin.GetFromJsonAsync<JsonElement>("/api/profiles/processor");
-            var head = status.GetProperty("logHead").GetInt64();
-            if (status.GetProperty("checkpoint").GetInt64() >= head) return head;
-            DateTime.UtcNow.Should().BeBefore(deadline, "processing must catch up");
-            await Task.Delay(50);
-        }
-    }
-
-    /// <summary>Every live profile as the admin API lists it (id, times, event count, traits), in id order.</summary>
-    private static async Task<string> ProfilesOf(HttpClient admin)
-    {
-        var all = new StringBuilder();
-        string? cursor = null;
-        do
-        {
-            var page = await admin.GetFromJsonAsync<JsonElement>("/api/profiles?limit=500" + (cursor is null ? "" : "&cursor=" + cursor));
-            foreach (var p in page.GetProperty("profiles").EnumerateArray()) all.AppendLine(p.GetRawText());
-            cursor = page.TryGetProperty("nextCursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
-        } while (cursor is not null);
-        return all.ToString();
     }
 
     [Fact]

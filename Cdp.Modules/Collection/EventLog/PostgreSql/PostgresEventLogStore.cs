@@ -41,7 +41,7 @@ internal sealed class PostgresEventLogStore(PostgresDatabase database, IOptions<
     /// without settings, in tests, too). With one host its memory holds the whole window (refilled from the log at start),
     /// so the keys' index work, about half of a big append's cost, is not paid.
     /// </summary>
-    private readonly bool _sharedDedup = (storage?.Value.SeveralHosts ?? true) && (options?.Value.DedupWindow ?? new CollectionOptions().DedupWindow) > TimeSpan.Zero;
+    private readonly bool _sharedDedup = storage?.Value.SeveralHosts ?? true;
     private readonly int _maxKeys = options?.Value.DedupMaxEntries ?? new CollectionOptions().DedupMaxEntries;
     private DateTime _pruned = DateTime.MinValue;
 
@@ -148,7 +148,7 @@ internal sealed class PostgresEventLogStore(PostgresDatabase database, IOptions<
             batch.Add(AppendSql,
                 new NpgsqlParameter<byte[][]> { TypedValue = keys }, new NpgsqlParameter<string[]> { TypedValue = sources },
                 new NpgsqlParameter<byte[][]> { TypedValue = messageIds }, new NpgsqlParameter<byte[][]> { TypedValue = bodies },
-                time, new NpgsqlParameter<Guid> { TypedValue = append.Id }, new NpgsqlParameter<bool> { TypedValue = _sharedDedup });
+                time, new NpgsqlParameter<Guid> { TypedValue = append.Id }, new NpgsqlParameter<bool> { TypedValue = _sharedDedup && _window > TimeSpan.Zero });
         }
         if (deadLetters.Count > 0)
         {

@@ -99,18 +99,12 @@ internal sealed class PostgresLeadership(PostgresDatabase database, IOptions<Sto
         if (!_several) return Host;
         try
         {
-            using var cmd = database.DataSource.CreateCommand("""
-                SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = $1 AND l.objid::bigint = $2 AND l.objsubid = 1
-                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                """);
-            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (Key >> 32) & 0xFFFFFFFF });
-            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Key & 0xFFFFFFFF });
-            return cmd.ExecuteScalar() is string name && name.StartsWith(NamePrefix, StringComparison.Ordinal) ? name[NamePrefix.Length..] : null;
+            using var connection = database.DataSource.OpenConnection();
+            return AdvisoryLockHolder.ApplicationName(connection, Key) is { } name && name.StartsWith(NamePrefix, StringComparison.Ordinal) ? name[NamePrefix.Length..] : null;
         }
         catch (Exception)
         {
-            return null; // unreachable, or no right to read pg_stat_activity: unknown
+            return null; // unreachable: unknown
         }
     }
 

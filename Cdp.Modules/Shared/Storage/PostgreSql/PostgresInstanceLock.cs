@@ -35,27 +35,9 @@ internal sealed class PostgresInstanceLock : IDisposable
     /// The Cdp process holding the lock, from its connection's application name, when PostgreSQL shows it. pg_locks lists
     /// the whole cluster's locks: only this database's count (another Cdp installation on the same server holds its own).
     /// </summary>
-    private int? Holder()
-    {
-        using var cmd = new NpgsqlCommand("""
-            SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = $1 AND l.objid::bigint = $2 AND l.objsubid = 1
-              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-            """, _connection);
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (Key >> 32) & 0xFFFFFFFF });
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Key & 0xFFFFFFFF });
-        object? found;
-        try
-        {
-            found = cmd.ExecuteScalar();
-        }
-        catch (PostgresException)
-        {
-            return null; // e.g. no right to read pg_stat_activity: the refusal still stands, without the pid
-        }
-        return found is string name && name.StartsWith(NamePrefix, StringComparison.Ordinal)
-            && int.TryParse(name.AsSpan(NamePrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : null;
-    }
+    private int? Holder() =>
+        AdvisoryLockHolder.ApplicationName(_connection, Key) is { } name && name.StartsWith(NamePrefix, StringComparison.Ordinal)
+        && int.TryParse(name.AsSpan(NamePrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : null;
 
     public void Dispose() => _connection.Dispose();
 }
