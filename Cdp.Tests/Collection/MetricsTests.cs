@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using Cdp.Tests.Support;
 
 namespace Cdp.Tests.Collection;
@@ -33,10 +34,13 @@ public sealed class MetricsTests
         using var host = new CdpHost(new Dictionary<string, string?> { ["Cdp:Http:RequestMetrics"] = "true" });
         (await host.TrackingClient().PostAsync("/v1/track", TrackingApiTests.Json("""{"userId":"u1","event":"A"}"""))).EnsureSuccessStatusCode();
 
-        var text = await host.AdminClient().MetricsText();
+        // ASP.NET Core records a request's duration when the request ends on the server, which can be after the client
+        // has read the answer: wait for it rather than scrape once.
+        var counted = new Regex(@"\nhttp_server_request_duration_seconds_count\{[^}]*http_route=""/v1/track""[^}]*\} [1-9]");
+        var text = "";
+        await Eventually.Until(async () => counted.IsMatch(text = await host.AdminClient().MetricsText()), "the /v1/track request in the duration histogram", explain: () => text);
 
         text.Should().Contain("# TYPE http_server_request_duration_seconds histogram");
-        text.Should().MatchRegex(@"\nhttp_server_request_duration_seconds_count\{[^}]*http_route=""/v1/track""[^}]*\} [1-9]");
         text.Should().MatchRegex(@"\ndotnet_gc_heap_total_allocated_bytes(_total)? [1-9]", "the runtime's own meter (System.Runtime)");
         text.Should().MatchRegex(@"\nkestrel_active_connections\{", "Kestrel's meter");
     }
