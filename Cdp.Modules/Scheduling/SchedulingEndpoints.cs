@@ -18,7 +18,7 @@ internal static class SchedulingEndpoints
             catalog.Settings(r.Id)?.Kind,
             r.Cron,
             r.TimeZoneId,
-            r.Queue,
+            r.Job?.Queue ?? r.Queue, // Hangfire 1.8 keeps a job's own queue in the job
             r.NextExecution,
             r.LastExecution,
             r.LastJobId,

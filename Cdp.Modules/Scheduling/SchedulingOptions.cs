@@ -24,6 +24,12 @@ internal sealed partial class SchedulingOptions
     public const string DefaultQueue = "default";
 
     /// <summary>
+    /// With several hosts (Cdp:Storage:Hosts = Several): the queue of recurring jobs that run beside the profile processor
+    /// (segment sweeps, matching runs), served only by the host that runs it. Reserved: settings may not name it.
+    /// </summary>
+    public const string LeaderQueue = "cdp-leader";
+
+    /// <summary>
     /// Queues this server takes jobs from, in priority order; empty means <see cref="DefaultQueue"/>. Empty by default
     /// because the configuration binder appends to a list it finds filled: a default of ["default"] turned a configured
     /// ["critical", "default"] into default,critical,default. Read it through <see cref="ServedQueues"/>.
@@ -86,6 +92,8 @@ internal sealed class SchedulingOptionsValidator : AbstractValidator<SchedulingO
             .WithMessage("names a queue twice: list each queue once, in priority order, e.g. [\"critical\", \"default\"]");
         RuleForEach(o => o.Queues).Must(q => SchedulingOptions.QueueName().IsMatch(q ?? ""))
             .WithMessage("queue names use lowercase letters, digits, '_' and '-' only");
+        RuleForEach(o => o.Queues).Must(q => q != SchedulingOptions.LeaderQueue)
+            .WithMessage($"'{SchedulingOptions.LeaderQueue}' is reserved: with several hosts the host running the profile processor serves it");
         RuleFor(o => o.SchedulePollInterval).GreaterThan(TimeSpan.Zero);
         RuleFor(o => o.InvisibilityTimeout).GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(250))
             .WithMessage("must be at least 00:00:00.250 (it is renewed every fifth of itself)");
@@ -105,6 +113,8 @@ internal sealed class SchedulingOptionsValidator : AbstractValidator<SchedulingO
                 if (!TimeZoneInfo.TryFindSystemTimeZoneById(job.TimeZone ?? "", out _))
                     context.AddFailure(at + "TimeZone", "must be a known time zone id, e.g. \"UTC\" or \"Europe/Paris\"");
                 if (!SchedulingOptions.QueueName().IsMatch(job.Queue ?? "")) context.AddFailure(at + "Queue", "queue names use lowercase letters, digits, '_' and '-' only");
+                if (job.Queue == SchedulingOptions.LeaderQueue)
+                    context.AddFailure(at + "Queue", $"'{SchedulingOptions.LeaderQueue}' is reserved: jobs that run beside the profile processor are queued there by themselves");
             }
         });
     }

@@ -1,3 +1,4 @@
+using Cdp.Modules.Pipeline.Contracts;
 using Cdp.Modules.Segments.Api;
 using Cdp.Modules.Segments.Definitions;
 using Cdp.Modules.Shared.Configuration;
@@ -27,7 +28,7 @@ public sealed class SegmentsModule : ICdpModule
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/api/segments").WithTags("Segments").RequireReader();
+        var group = endpoints.MapGroup("/api/segments").WithTags("Segments").RequireReader().AnswerUnavailableProcessorWith503();
         SegmentEndpoints.Map(group);
     }
 }

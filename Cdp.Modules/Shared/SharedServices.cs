@@ -20,6 +20,7 @@ public static class SharedServices
         services.AddCdpMetrics();
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
         services.AddSingleton<CdpDatabase>();
+        services.AddSingleton<HostLead>();
         services.AddSingleton<IUnitOfWorkFactory, ProviderTransactions>();
         services.AddPostgresStorage(); // Cdp:Storage:Provider = PostgreSql (a preview): the database and its schema migrations
         if (!StorageProviders.IsPostgreSql(configuration[StorageOptions.Section + ":Provider"]))

@@ -25,11 +25,11 @@ public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper outpu
         public CdpProcess A { get; private set; } = null!;
         public CdpProcess B { get; private set; } = null!;
 
-        public static async Task<TwoHosts> StartAsync()
+        public static async Task<TwoHosts> StartAsync(IDictionary<string, string>? more = null)
         {
             var hosts = new TwoHosts
             {
-                Settings = new()
+                Settings = new(more ?? new Dictionary<string, string>())
                 {
                     ["Cdp:Storage:Provider"] = "PostgreSql",
                     ["Cdp:Storage:ConnectionString"] = await PostgresServer.CreateDatabaseAsync(),
@@ -175,6 +175,48 @@ public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper outpu
 
         (await a.AdminClient().DeleteAsync($"/api/privacy/suppressions/{hash}")).StatusCode.Should().Be(HttpStatusCode.NoContent);
         await Eventually(StoredOnB, "host B accepts it again once host A released it");
+    }
+
+    [SkippableFact]
+    public async Task A_segment_saved_through_a_follower_is_built_by_the_leader_every_host_sees_its_changes_and_the_sweep_runs_on_the_leader()
+    {
+        using var hosts = await TwoHosts.StartAsync(new Dictionary<string, string> { ["Cdp:SegmentEvaluation:SweepSchedule"] = "0 3 1 1 *" });
+        var (leader, follower) = await Roles(hosts.A, hosts.B);
+        var (leaderAdmin, followerAdmin) = (leader.AdminClient(), follower.AdminClient());
+        await Send(follower, """{"batch":[{"type":"identify","userId":"u-1","traits":{"plan":"gold"}},""" +
+            """{"type":"identify","userId":"u-2","traits":{"plan":"gold"}},{"type":"identify","userId":"u-3","traits":{"plan":"free"}}]}""");
+        await AdminReads.CaughtUp(leaderAdmin);
+
+        var created = await followerAdmin.PostAsJsonAsync("/api/segments", new { key = "gold", where = "traits.plan = \"gold\"" });
+        created.StatusCode.Should().Be(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        async Task<JsonElement> Segment(HttpClient admin) => await admin.GetFromJsonAsync<JsonElement>("/api/segments/gold");
+        async Task<bool> Built(HttpClient admin, int members) =>
+            await Segment(admin) is var s && s.GetProperty("health").GetString() == "ok" && s.GetProperty("members").GetInt64() == members;
+        await Support.Eventually.Until(() => Built(leaderAdmin, 2), "the leader builds the segment the follower saved");
+        await Support.Eventually.Until(() => Built(followerAdmin, 2), "the follower sees it built, with its members", seconds: 10);
+
+        (await leaderAdmin.PutAsJsonAsync("/api/segments/gold", new { where = "traits.plan = \"free\"" })).StatusCode.Should().Be(HttpStatusCode.OK);
+        await Support.Eventually.Until(async () => (await Segment(followerAdmin)).GetProperty("where").GetString() == "traits.plan = \"free\"",
+            "the follower reloads a definition changed through the leader", seconds: 10);
+        await Support.Eventually.Until(() => Built(followerAdmin, 1), "and sees it rebuilt");
+        await Send(follower, """{"batch":[{"type":"identify","userId":"u-4","traits":{"plan":"free"}}]}""");
+        await Support.Eventually.Until(() => Built(followerAdmin, 2), "the leader's processor evaluates the changed segment for new events");
+
+        var sweep = await followerAdmin.PostAsync("/api/segments/sweep", null);
+        sweep.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a sweep writes what the leader's processor keeps in memory");
+        (await sweep.Content.ReadAsStringAsync()).Should().Contain("profile processor");
+        async Task<JsonElement> SweepJob() => (await followerAdmin.GetFromJsonAsync<JsonElement>("/api/scheduling/recurring")).EnumerateArray()
+            .Single(r => r.GetProperty("id").GetString() == "segment-sweep");
+        (await SweepJob()).GetProperty("queue").GetString().Should().Be("cdp-leader");
+        for (var i = 0; i < 3; i++)
+        {
+            var triggered = await followerAdmin.PostAsync("/api/scheduling/recurring/segment-sweep/trigger", null);
+            triggered.StatusCode.Should().Be(HttpStatusCode.Accepted);
+            var jobId = (await triggered.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobId").GetString();
+            await Support.Eventually.Until(async () => await SweepJob() is var r && r.GetProperty("lastJobId").GetString() == jobId
+                && r.GetProperty("lastJobState").GetString() == "Succeeded", $"sweep {i + 1}, triggered through the follower, succeeds on the leader");
+        }
+        (await Segment(followerAdmin)).GetProperty("lastSweep").ValueKind.Should().Be(JsonValueKind.String);
     }
 
     private static async Task Eventually(Func<Task<bool>> condition, string what)

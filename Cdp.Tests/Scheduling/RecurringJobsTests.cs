@@ -57,7 +57,7 @@ public sealed class RecurringJobsTests
         var options = Options.Create(settings);
         var scopes = new ServiceCollection().BuildServiceProvider().GetRequiredService<IServiceScopeFactory>();
         var catalog = new RecurringJobCatalog(new JobMachinery(scope.Storage, scopes, options), [new NamedKind("litedb-checkpoint")], [],
-            options, NullLogger<RecurringJobCatalog>.Instance);
+            options, new Cdp.Modules.Shared.Storage.HostLead(Options.Create(new Cdp.Modules.Shared.Storage.StorageOptions())), NullLogger<RecurringJobCatalog>.Instance);
 
         // Program prints OptionsValidationException failures and exits with code 2 (SchedulingProcessTests runs the real thing).
         var reconcile = () => catalog.Reconcile();

@@ -33,6 +33,8 @@ internal sealed class MatchingJobKind(IProfileMatching matching, ILogger<Matchin
 
     public string Name => KindName;
 
+    public bool RunsBesideProcessor => true;
+
     public async Task RunAsync(RecurringJobRun run, CancellationToken cancellationToken)
     {
         try

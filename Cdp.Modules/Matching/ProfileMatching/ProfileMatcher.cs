@@ -23,7 +23,8 @@ namespace Cdp.Modules.Matching.ProfileMatching;
 [Service]
 internal sealed class ProfileMatcher(
     IMatchingStore matchingData, MatchingEngine engine, MatchingStore store, ReviewQueue review, IProfileReader profiles,
-    IProfileProcessor processor, IIdentityDirectory directory, IMatchDecisions decisions, MemberGuard guard, ILogger<ProfileMatcher> log) : IProfileMatching
+    IProfileProcessor processor, IIdentityDirectory directory, IMatchDecisions decisions, MemberGuard guard, ILogger<ProfileMatcher> log,
+    HostLead lead) : IProfileMatching
 {
     /// <summary>Profiles read per page while building the records.</summary>
     private const int PageSize = 2_000;
@@ -43,6 +44,11 @@ internal sealed class ProfileMatcher(
 
     public async Task<MatchRunReport> RunAsync(bool full, bool retrain, string trigger, CancellationToken cancellationToken)
     {
+        // a run merges through the processor and reads its journal: with several hosts it runs where the processor runs,
+        // refused at once elsewhere rather than after the comparisons (the scheduled run is queued for the leading host)
+        if (!lead.Leads)
+            throw new ProcessorUnavailableException("matching runs on the host that runs the profile processor, and this host does not " +
+                $"(Cdp:Storage:Hosts = Several): {processor.Status.Leader ?? "another host"} does; send the request there");
         if (!await _running.WaitAsync(0, cancellationToken)) throw new MatchingBusyException();
         try
         {

@@ -73,12 +73,14 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
     private bool _splitLastTime; // the last batch had to be split: the next ones stay at BatchSize until one passes whole
     private bool _isLeading; // this host runs the processor now (always, with one host per database)
     private string? _leader; // the host that does, as last seen while this one waits
+    private readonly HostLead _lead; // tells the work that must run beside the processor where it leads
 
     public ProfileProcessor(IUnitOfWorkFactory transactions, IProcessorStore store, IEventLog log, IIdentityResolver identity, IEnumerable<IProfileBatchParticipant> participants,
         IProfileProjection profiles, TimeProvider clock, ILogger<ProfileProcessor> logger,
-        ProcessorFailures failures, IOptions<ProcessorRecoveryOptions> recovery, IHostApplicationLifetime lifetime, IProcessorLeadership leadership)
+        ProcessorFailures failures, IOptions<ProcessorRecoveryOptions> recovery, IHostApplicationLifetime lifetime, IProcessorLeadership leadership, HostLead lead)
     {
         _leadership = leadership;
+        _lead = lead;
         _failures = failures;
         _recovery = recovery.Value;
         _lifetime = lifetime;
@@ -219,7 +221,9 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             {
                 Volatile.Write(ref _isLeading, true);
                 if (!LoadState()) return;
+                _lead.Set(true);
                 Loop();
+                _lead.Set(false);
                 Volatile.Write(ref _isLeading, false);
                 _leadership.StepDown();
                 _profiles.DropCache();
@@ -236,6 +240,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
         }
         finally
         {
+            _lead.Set(false);
             Interlocked.Exchange(ref _closed, 1);
             FailQueued();
         }

@@ -12,6 +12,13 @@ public interface IRecurringJobKind
     /// <summary>The name appsettings use, lowercase with dashes, e.g. "segment-sweep". Unique among kinds.</summary>
     string Name { get; }
 
+    /// <summary>
+    /// The kind changes what the profile processor keeps in memory, or sends it commands (segment sweeps, matching runs):
+    /// with several hosts on one database (Cdp:Storage:Hosts = Several) its runs go to the leader queue, which only the
+    /// host running the processor serves, whatever queue its settings name.
+    /// </summary>
+    bool RunsBesideProcessor => false;
+
     Task RunAsync(RecurringJobRun run, CancellationToken cancellationToken);
 }
 

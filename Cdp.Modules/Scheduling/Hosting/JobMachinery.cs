@@ -52,11 +52,14 @@ internal sealed class JobMachinery
     public IRecurringJobManager RecurringJobs { get; }
 
     /// <summary>The server builds its factory, performer and state changer from the options' FilterProvider and Activator.</summary>
-    public BackgroundJobServer StartServer(SchedulingOptions options) => new(
+    public BackgroundJobServer StartServer(SchedulingOptions options) => StartServer(options, options.ServedQueues().ToArray(), options.WorkerCount);
+
+    /// <summary>A server on <paramref name="queues"/> only, with <paramref name="workers"/> workers (the leader queue's).</summary>
+    public BackgroundJobServer StartServer(SchedulingOptions options, string[] queues, int workers) => new(
         new BackgroundJobServerOptions
         {
-            WorkerCount = options.WorkerCount,
-            Queues = options.ServedQueues().ToArray(),
+            WorkerCount = workers,
+            Queues = queues,
             SchedulePollingInterval = options.SchedulePollInterval,
             ShutdownTimeout = options.ShutdownTimeout,
             Activator = Activator,

@@ -1,5 +1,6 @@
 using Cdp.Modules.Scheduling.Contracts;
 using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
 using Hangfire;
 using Hangfire.Common;
 using Hangfire.Storage;
@@ -19,6 +20,7 @@ internal sealed class RecurringJobCatalog(
     IEnumerable<IRecurringJobKind> kinds,
     IEnumerable<IRecurringJobSource> sources,
     IOptions<SchedulingOptions> options,
+    HostLead lead,
     ILogger<RecurringJobCatalog> log) : IRecurringJobSchedule
 {
     private readonly Dictionary<string, IRecurringJobKind> _kinds = Index(kinds);
@@ -67,8 +69,10 @@ internal sealed class RecurringJobCatalog(
             // the settings validators (check-config and the start) said the same of appsettings' own jobs; this also covers the modules' jobs
             if (!_kinds.ContainsKey(settings.Kind)) throw Invalid($"{at}:Kind: {KnownJobKinds.Unknown(settings.Kind, _kinds.Keys)}");
             if (CronSchedule.Problem(settings.Cron) is { } cron) throw Invalid($"{at}:Cron: {cron}");
+            // several hosts: a kind that runs beside the processor is queued for the host that runs it
+            var queue = lead.Shared && _kinds[settings.Kind].RunsBesideProcessor ? SchedulingOptions.LeaderQueue : settings.Queue;
             var job = new Job(typeof(RecurringJobRunner), typeof(RecurringJobRunner).GetMethod(nameof(RecurringJobRunner.RunAsync))!,
-                [settings.Kind, id, null, CancellationToken.None], settings.Queue);
+                [settings.Kind, id, null, CancellationToken.None], queue);
             try
             {
                 machinery.RecurringJobs.AddOrUpdate(id, job, settings.Cron,

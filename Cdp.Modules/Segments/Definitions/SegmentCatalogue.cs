@@ -15,10 +15,39 @@ namespace Cdp.Modules.Segments.Definitions;
 /// evaluates it only for profiles the build has passed (<see cref="BuildProgress"/>), so no change is missed.
 /// </summary>
 [Service]
-internal sealed class SegmentCatalogue(IUnitOfWorkFactory transactions, ISegmentStore store, IOptions<SegmentSettings> settings, TimeProvider clock, ILogger<SegmentCatalogue> logger)
+internal sealed class SegmentCatalogue
 {
+    private readonly IUnitOfWorkFactory transactions;
+    private readonly ISegmentStore store;
+    private readonly IOptions<SegmentSettings> settings;
+    private readonly TimeProvider clock;
+    private readonly ILogger<SegmentCatalogue> logger;
     private readonly Lock _gate = new();
     private volatile SegmentSet? _set;
+    private bool _reconciled; // under the gate
+
+    public SegmentCatalogue(IUnitOfWorkFactory transactions, ISegmentStore store, IOptions<SegmentSettings> settings, TimeProvider clock,
+        ILogger<SegmentCatalogue> logger, IChangeFeed changes)
+    {
+        this.transactions = transactions;
+        this.store = store;
+        this.settings = settings;
+        this.clock = clock;
+        this.logger = logger;
+        // several hosts on one database: a segment saved, deleted or built through another host is loaded here at next use
+        changes.On(ChangeTopics.Segments, Invalidate);
+    }
+
+    /// <summary>
+    /// The stored definitions changed behind this host: the next use loads them again (inside its locked transaction), and
+    /// a build is asked for, which runs where the processor runs.
+    /// </summary>
+    private void Invalidate()
+    {
+        // under the gate: a load in progress (which may have read before the change committed) finishes first, then is dropped
+        lock (_gate) _set = null;
+        RequestBuild();
+    }
 
     /// <summary>Raised (outside any transaction) when a segment needs building: the build runner listens.</summary>
     public event Action? BuildNeeded;
@@ -53,6 +82,11 @@ internal sealed class SegmentCatalogue(IUnitOfWorkFactory transactions, ISegment
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var stored = d.Definitions();
+        // appsettings are read at start, so they are reconciled with the stored definitions at the first load only: with
+        // several hosts whose settings differ for a while (a rolling change), a host's reload must not write its own
+        // settings back over the newer host's, which would make each host undo the other's on every reload
+        if (_reconciled) return Compile(stored);
+        _reconciled = true;
         var config = settings.Value;
         foreach (var (key, setting) in config)
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Cdp.Modules.Pipeline.Contracts;
 using Cdp.Modules.Profiles.Contracts;
 using Cdp.Modules.Segments.Definitions;
 using Cdp.Modules.Segments.Evaluation;
@@ -40,8 +41,9 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
     private readonly StoredSegmentStates _stored;
 
     public SegmentEvaluation(IUnitOfWorkFactory db, ISegmentStore store, SegmentCatalogue catalogue, IProfileReader profiles, TimeProvider clock,
-        ILogger<SegmentEvaluation> logger, StoredSegmentStates stored)
+        ILogger<SegmentEvaluation> logger, StoredSegmentStates stored, HostLead lead)
     {
+        _lead = lead;
         _db = db;
         _store = store;
         _stored = stored;
@@ -50,7 +52,11 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
         _clock = clock;
         _logger = logger;
         _catalogue.BuildNeeded += () => _signal.Release();
+        // several hosts: the host that takes the lead builds what another host left unbuilt
+        _lead.Changed += leads => { if (leads) _signal.Release(); };
     }
+
+    private readonly HostLead _lead;
 
     public string? LastError { get; private set; }
 
@@ -86,7 +92,9 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
         {
             try
             {
-                BuildPending();
+                // builds run beside the processor, which evaluates a building segment only for profiles the build passed
+                // (BuildProgress, in memory): with several hosts, only on the one that runs it
+                if (_lead.Leads) BuildPending();
                 LastError = null;
             }
             catch (Exception ex) when (!_stop.IsCancellationRequested)
@@ -107,6 +115,7 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
     /// <summary>Re-evaluates every built segment for every profile now (the time-window sweep).</summary>
     public SweepResult Sweep()
     {
+        RefuseUnlessLeading("segment sweeps");
         _one.Wait();
         try
         {
@@ -125,6 +134,7 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
     /// <summary>Builds the segments not built yet (new or changed definitions); null when there is nothing to build.</summary>
     public SweepResult? BuildPending()
     {
+        RefuseUnlessLeading("segment builds");
         _one.Wait();
         try
         {
@@ -167,6 +177,16 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
         }
     }
 
+    /// <summary>
+    /// Full evaluations write segment state the processor keeps in memory (<see cref="StoredSegmentStates"/>), so they run on
+    /// the host that runs the processor: the recurring sweep is queued for it (Scheduling's leader queue).
+    /// </summary>
+    private void RefuseUnlessLeading(string what)
+    {
+        if (!_lead.Leads)
+            throw new ProcessorUnavailableException($"{what} run on the host that runs the profile processor, and this host does not (Cdp:Storage:Hosts = Several)");
+    }
+
     private SweepResult Run(string kind, Func<CompiledSegment, bool> targets, HashSet<string> backfill, string cause, string field,
         Action<ISegmentWrites>? complete = null)
     {
@@ -177,6 +197,13 @@ internal sealed class SegmentEvaluation : IHostedService, IDisposable
         var segments = 0;
         while (!_stop.IsCancellationRequested)
         {
+            if (!_lead.Leads)
+            {
+                // the lead moved during the run: the new leader's processor does not know this run's progress, so stop
+                // (a build stays unbuilt, and the new leader builds it; the next sweep covers what this one did not)
+                _logger.LogWarning("Segment {Kind} stopped after {Profiles} profiles: this host no longer runs the profile processor", kind, profiles);
+                break;
+            }
             var count = _db.InTransaction(tx =>
             {
                 var d = _store.Lock(tx, _clock.GetUtcNow().UtcDateTime); // before any read, the definitions included

@@ -17,6 +17,8 @@ internal sealed class SegmentSweepJobKind(SegmentEvaluation evaluation) : IRecur
 
     public string Name => KindName;
 
+    public bool RunsBesideProcessor => true;
+
     public Task RunAsync(RecurringJobRun run, CancellationToken cancellationToken)
     {
         evaluation.Sweep();

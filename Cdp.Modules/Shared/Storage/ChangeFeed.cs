@@ -33,4 +33,7 @@ public static class ChangeTopics
 {
     /// <summary>Suppressed identifiers were added or removed (Governance's privacy store).</summary>
     public const string Suppressions = "suppressions";
+
+    /// <summary>Segment definitions were saved or deleted, or a build finished (Segments' store).</summary>
+    public const string Segments = "segments";
 }

@@ -225,6 +225,7 @@ internal sealed class PostgresSegmentStore(PostgresDatabase database) : ISegment
             cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = definition.Key.ToLowerInvariant() });
             cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = JsonSerializer.SerializeToUtf8Bytes(definition, Json) });
             cmd.ExecuteNonQuery();
+            Changed();
         }
 
         public void DeleteDefinition(string key)
@@ -232,6 +233,17 @@ internal sealed class PostgresSegmentStore(PostgresDatabase database) : ISegment
             using var cmd = Command("DELETE FROM cdp_segment_definitions WHERE id = $1");
             cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key.ToLowerInvariant() });
             cmd.ExecuteNonQuery();
+            Changed();
+        }
+
+        private bool _announced;
+
+        /// <summary>Other hosts reload their segment catalogue when this transaction commits (once per transaction).</summary>
+        private void Changed()
+        {
+            if (_announced) return;
+            PostgresChangeFeed.Announce(pg, ChangeTopics.Segments);
+            _announced = true;
         }
 
         public int NextNumber()
