@@ -219,6 +219,55 @@ public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper outpu
         (await Segment(followerAdmin)).GetProperty("lastSweep").ValueKind.Should().Be(JsonValueKind.String);
     }
 
+    [SkippableFact]
+    public async Task A_sync_never_runs_on_two_hosts_at_once_and_a_run_cut_short_by_its_host_s_death_completes_on_the_other_sending_only_the_batch_in_flight_twice()
+    {
+        const int people = 200, batchSize = 5;
+        using var hook = new Governance.SlowWebhook();
+        using var hosts = await TwoHosts.StartAsync(new Dictionary<string, string>
+        {
+            ["Cdp:Segments:with-email:Where"] = "traits.email exists",
+            ["Cdp:Destinations:hook:Type"] = "Webhook",
+            ["Cdp:Destinations:hook:BaseUrl"] = hook.Url + "/members",
+            ["Cdp:Destinations:hook:Secret"] = "whsec_" + Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)(i * 5)).ToArray()),
+            ["Cdp:Destinations:hook:BatchSize"] = batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Cdp:Destinations:hook:MaxConcurrency"] = "1",
+            ["Cdp:Syncs:push:Segment"] = "with-email",
+            ["Cdp:Syncs:push:Destination"] = "hook",
+            ["Cdp:Syncs:push:Cron"] = "0 0 1 1 *",
+            ["Cdp:Syncs:push:ConsentPurpose"] = "",
+        });
+        var (a, b) = (hosts.A, hosts.B);
+        await Send(b, "{\"batch\":[" + string.Join(",", Enumerable.Range(1, people).Select(i =>
+            "{\"type\":\"identify\",\"userId\":\"u" + i + "\",\"traits\":{\"email\":\"person" + i + "@example.com\"}}")) + "]}");
+        await Support.Eventually.Until(async () => (await a.AdminClient().GetFromJsonAsync<JsonElement>("/api/segments/with-email")).GetProperty("members").GetInt64() == people,
+            "every person in the segment", seconds: 60);
+
+        _ = a.AdminClient().PostAsync("/api/activation/syncs/push/run", null); // answers when the run ends: it will not
+        await Support.Eventually.Until(() => hook.Batches >= 3, "three batches at the webhook", seconds: 60);
+        var overlapping = await b.AdminClient().PostAsync("/api/activation/syncs/push/run", null);
+        overlapping.StatusCode.Should().Be(HttpStatusCode.Conflict, "host A is running the sync: " + await overlapping.Content.ReadAsStringAsync());
+        await Support.Eventually.Until(() => hook.Batches >= 8, "eight batches at the webhook", seconds: 60);
+        a.Kill(); // SIGKILL mid-run
+        var beforeDeath = hook.Upserted.Count;
+        beforeDeath.Should().BeLessThan(people, "the kill came mid-sync");
+
+        var resumed = await (await b.AdminClient().PostAsync("/api/activation/syncs/push/run", null)).Content.ReadFromJsonAsync<JsonElement>();
+        resumed.GetProperty("status").GetString().Should().Be("succeeded", resumed.ToString());
+        var runs = (await b.AdminClient().GetFromJsonAsync<JsonElement>("/api/activation/syncs/push/runs")).EnumerateArray().ToList();
+        runs.Should().HaveCount(2);
+        var cut = runs.Single(r => r.GetProperty("id").GetInt64() != resumed.GetProperty("id").GetInt64());
+        cut.GetProperty("status").GetString().Should().Be("failed");
+        cut.GetProperty("stoppedBecause").GetString().Should().StartWith("interrupted", "the next run, on the other host, records the dead host's run");
+
+        var received = hook.Upserted.ToList();
+        received.Distinct().Should().HaveCount(people, "every member arrived");
+        var twice = received.GroupBy(e => e).Where(g => g.Count() > 1).ToList();
+        twice.Where(g => g.Count() != 2).Should().BeEmpty("a member is sent at most twice");
+        twice.Count.Should().BeLessThanOrEqualTo(batchSize, "only the batch in flight at the death (sent, not yet committed) is sent again");
+        output.WriteLine($"host A died after {beforeDeath} of {people} members were received; host B sent {received.Count - beforeDeath} more; {twice.Count} received twice");
+    }
+
     private static async Task Eventually(Func<Task<bool>> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);

@@ -37,8 +37,22 @@ internal interface IActivationStore
 
     void SetRemote(string sync, string name, string value);
 
-    /// <summary>Runs still "running" become failed with <paramref name="reason"/> (called when the process starts).</summary>
+    /// <summary>
+    /// Runs still "running" that no live process is running become failed with <paramref name="reason"/> (called when the
+    /// process starts). With one process per database that is every one; with several hosts on PostgreSQL, those whose
+    /// sync's run lock (<see cref="TryHoldRun"/>) no host holds.
+    /// </summary>
     void MarkInterruptedRuns(string reason);
+
+    /// <summary>The runs of <paramref name="sync"/> still "running" become failed: the caller holds its run lock, so they are dead.</summary>
+    void MarkInterruptedRuns(string sync, string reason);
+
+    /// <summary>
+    /// The lock that keeps the runs of one sync from overlapping across processes, held until disposed; null when another
+    /// process holds it. With one process per database the engine's own gate is enough: always granted. On PostgreSQL a
+    /// session advisory lock, so a host that dies releases it with its connection.
+    /// </summary>
+    IDisposable? TryHoldRun(string sync);
 
     /// <summary>Records a run that starts; returns its id (ascending with time).</summary>
     long StartRun(string sync, string trigger, bool full, DateTime at);

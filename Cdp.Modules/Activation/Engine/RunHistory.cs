@@ -17,13 +17,34 @@ internal sealed class RunHistory
     public const string Interrupted = "interrupted: the process stopped during this run (crash or kill); the next run sends what the destination had not acknowledged";
 
     /// <summary>
-    /// Runs happen only inside the process that owns the database, so a run still "running" when this process opens the
-    /// history was cut short by a crash or a kill: it is recorded as failed, with the reason.
+    /// A run still "running" when this process opens the history, and that no other host is running (several hosts on
+    /// PostgreSQL: none holds its sync's run lock), was cut short by a crash or a kill: it is recorded as failed, with the
+    /// reason. A host's death is also recorded by the next run of the sync, on any host.
     /// </summary>
     public RunHistory(IActivationStore store)
     {
         _store = store;
         store.MarkInterruptedRuns(Interrupted);
+    }
+
+    /// <summary>
+    /// Takes the sync's run lock (null when another process runs it); the sync's runs still "running" are then dead (their
+    /// process crashed or was killed, on this host or another) and are recorded as interrupted.
+    /// </summary>
+    public IDisposable? TryHold(string sync)
+    {
+        var held = _store.TryHoldRun(sync);
+        if (held is null) return null;
+        try
+        {
+            _store.MarkInterruptedRuns(sync, Interrupted);
+            return held;
+        }
+        catch
+        {
+            held.Dispose();
+            throw;
+        }
     }
 
     public long Start(string sync, string trigger, bool full, DateTime at) => _store.StartRun(sync, trigger, full, at);

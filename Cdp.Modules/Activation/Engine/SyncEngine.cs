@@ -76,6 +76,8 @@ internal sealed class SyncEngine(
         if (!gate.Wait(0)) throw new SyncBusyException(sync);
         try
         {
+            // several hosts on one database: the sync's run lock keeps runs on different hosts apart too
+            using var held = history.TryHold(sync) ?? throw new SyncBusyException(sync);
             return await RunExclusiveAsync(sync, request, cancellationToken);
         }
         finally

@@ -10,6 +10,8 @@ internal sealed class ProcessingMetrics(ProfileProcessor processor) : IMetricsSo
     public void Register(CdpMetrics m)
     {
         m.Gauge("cdp_processor_running", "1 when the profile processor's thread runs.", () => processor.Status.Running ? 1 : 0);
+        m.Gauge("cdp_processor_leading", "1 on the host that runs the profile processor: always with one host per database; with several (Cdp:Storage:Hosts = Several) the sum over the hosts is 1, and 0 everywhere means no host processes.",
+            () => processor.Status.Leading ? 1 : 0);
         m.Gauge("cdp_processor_paused", "1 while an admin has paused processing (POST /api/profiles/processor/pause).", () => processor.Status.Paused ? 1 : 0);
         m.Gauge("cdp_processor_checkpoint", "Sequence of the last processed event.", () => processor.Status.Checkpoint);
         m.Gauge("cdp_processor_lag_events", "Events in the log not yet processed.", () => Math.Max(0, processor.Status.LogHead - processor.Status.Checkpoint));

@@ -157,6 +157,27 @@ internal sealed class LiteActivationStore : IActivationStore
         }
     });
 
+    public void MarkInterruptedRuns(string sync, string reason) => db.InTransaction(d =>
+    {
+        var col = d.GetCollection(Runs, BsonAutoId.Int64);
+        foreach (var run in col.Find(Filter.EQ("status", SyncRunStatus.Running)).Where(r => r["sync"].AsString == sync).ToList())
+        {
+            run["status"] = SyncRunStatus.Failed;
+            run["stopped"] = reason;
+            col.Update(run);
+        }
+    });
+
+    /// <summary>One process per LiteDB file: the engine's gate keeps a sync's runs apart.</summary>
+    public IDisposable? TryHoldRun(string sync) => Held.Instance;
+
+    private sealed class Held : IDisposable
+    {
+        public static readonly Held Instance = new();
+
+        public void Dispose() { }
+    }
+
     public long StartRun(string sync, string trigger, bool full, DateTime at) => db.InTransaction(d =>
         d.GetCollection(Runs, BsonAutoId.Int64).Insert(new BsonDocument
         {

@@ -199,17 +199,74 @@ internal sealed class PostgresActivationStore(PostgresDatabase database) : IActi
         cmd.ExecuteNonQuery();
     }
 
-    public void MarkInterruptedRuns(string reason) => database.InTransaction((c, t) =>
+    /// <summary>The advisory lock space of sync runs (the two-key form: this, and the sync name's hash).</summary>
+    private const int RunLockSpace = 28_001;
+
+    public void MarkInterruptedRuns(string reason) => MarkRunning(null, reason);
+
+    public void MarkInterruptedRuns(string sync, string reason) => MarkRunning(sync, reason);
+
+    /// <summary>
+    /// Without <paramref name="sync"/> (at start): a running run is dead when its sync's run lock is free, which this
+    /// transaction proves by taking it (until commit); a host running it holds it. With it: the caller holds that lock.
+    /// </summary>
+    private void MarkRunning(string? sync, string reason) => database.InTransaction((c, t) =>
     {
         var running = new List<SyncRunReport>();
-        using (var read = new NpgsqlCommand("SELECT record FROM cdp_activation_runs WHERE status = $1 FOR UPDATE", c, t))
+        using (var read = new NpgsqlCommand(sync is null
+            ? "SELECT record FROM cdp_activation_runs WHERE status = $1 AND pg_try_advisory_xact_lock($2, hashtext(sync)) FOR UPDATE"
+            : "SELECT record FROM cdp_activation_runs WHERE status = $1 AND sync = $2 FOR UPDATE", c, t))
         {
             read.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SyncRunStatus.Running });
+            if (sync is null) read.Parameters.Add(new NpgsqlParameter<int> { TypedValue = RunLockSpace });
+            else read.Parameters.Add(Sync(sync));
             using var r = read.ExecuteReader();
             while (r.Read()) running.Add(RunRecord(r.GetFieldValue<byte[]>(0)));
         }
         foreach (var run in running) Replace(c, t, run with { Status = SyncRunStatus.Failed, StoppedBecause = reason });
     });
+
+    public IDisposable? TryHoldRun(string sync)
+    {
+        var conn = database.Open();
+        try
+        {
+            using var cmd = new NpgsqlCommand("SELECT pg_try_advisory_lock($1, hashtext($2))", conn);
+            cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = RunLockSpace });
+            cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = sync });
+            if ((bool)cmd.ExecuteScalar()!) return new RunLock(conn, sync);
+            conn.Dispose();
+            return null;
+        }
+        catch
+        {
+            conn.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A sync's run lock on its own connection: released before the connection goes back to the pool.</summary>
+    private sealed class RunLock(NpgsqlConnection conn, string sync) : IDisposable
+    {
+        public void Dispose()
+        {
+            try
+            {
+                using var cmd = new NpgsqlCommand("SELECT pg_advisory_unlock($1, hashtext($2))", conn);
+                cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = RunLockSpace });
+                cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = sync });
+                cmd.ExecuteNonQuery();
+            }
+            catch (NpgsqlException)
+            {
+                // the connection broke: the server released the lock with the session
+            }
+            finally
+            {
+                conn.Dispose();
+            }
+        }
+    }
 
     public long StartRun(string sync, string trigger, bool full, DateTime at) => database.InTransaction((c, t) =>
     {
