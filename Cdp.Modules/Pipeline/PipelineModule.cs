@@ -30,6 +30,7 @@ public sealed class PipelineModule : ICdpModule
         services.AddStore<IProcessorLeadership, SingleHostLeadership, Processing.PostgreSql.PostgresLeadership>();
         services.AddSingleton<Cdp.Modules.Shared.Storage.PostgreSql.IPostgresSchema, Processing.PostgreSql.PipelinePostgresSchema>();
         services.AddHealthChecks().AddCheck<ProcessorHealthCheck>("profile-processor", tags: ["ready"]);
+        services.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter, ForwardableBodies>();
     }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)

@@ -268,6 +268,42 @@ public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper outpu
         output.WriteLine($"host A died after {beforeDeath} of {people} members were received; host B sent {received.Count - beforeDeath} more; {twice.Count} received twice");
     }
 
+    [SkippableFact]
+    public async Task With_host_urls_a_follower_forwards_pause_resume_and_erasure_to_the_leader_and_relays_its_answers()
+    {
+        using var hosts = await TwoHosts.StartAsync(new Dictionary<string, string> { ["Cdp:Storage:HostUrl"] = "http://127.0.0.1:{port}" });
+        var (leader, follower) = await Roles(hosts.A, hosts.B);
+        var (leaderAdmin, followerAdmin) = (leader.AdminClient(), follower.AdminClient());
+        var leaderName = (await leaderAdmin.GetFromJsonAsync<JsonElement>("/api/profiles/processor")).GetProperty("host").GetString();
+        await Send(follower, """{"batch":[{"type":"identify","userId":"u-1","traits":{"email":"jane@example.com"}},{"type":"identify","userId":"u-2","traits":{"email":"joe@example.com"}}]}""");
+        await AdminReads.CaughtUp(leaderAdmin);
+
+        var pause = await followerAdmin.PostAsync("/api/profiles/processor/pause", null);
+        pause.StatusCode.Should().Be(HttpStatusCode.OK, await pause.Content.ReadAsStringAsync());
+        var paused = await pause.Content.ReadFromJsonAsync<JsonElement>();
+        paused.GetProperty("host").GetString().Should().Be(leaderName, "the answer is the leader's status");
+        paused.GetProperty("paused").GetBoolean().Should().BeTrue();
+        (await leaderAdmin.GetFromJsonAsync<JsonElement>("/api/profiles/processor")).GetProperty("paused").GetBoolean().Should().BeTrue("the leader paused");
+        (await followerAdmin.PostAsync("/api/profiles/processor/resume", null)).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await leaderAdmin.GetFromJsonAsync<JsonElement>("/api/profiles/processor")).GetProperty("paused").GetBoolean().Should().BeFalse("the leader resumed");
+
+        var deletion = await followerAdmin.PostAsJsonAsync("/api/privacy/deletions", new { identifierType = "user_id", value = "u-1" });
+        deletion.IsSuccessStatusCode.Should().BeTrue($"{deletion.StatusCode}: {await deletion.Content.ReadAsStringAsync()}");
+        (await deletion.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("receiptId").GetString().Should().NotBeNullOrEmpty("the leader's receipt is relayed");
+        (await leaderAdmin.GetAsync("/api/profiles/user_id:u-1")).StatusCode.Should().Be(HttpStatusCode.NotFound, "the leader erased the person named in the forwarded body");
+        (await leaderAdmin.GetAsync("/api/profiles/user_id:u-2")).StatusCode.Should().Be(HttpStatusCode.OK, "only that person");
+
+        using var stranger = new HttpClient { BaseAddress = follower.BaseAddress };
+        stranger.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "not-a-key-of-this-installation");
+        var unauthorised = await stranger.PostAsync("/api/profiles/processor/pause", null);
+        unauthorised.StatusCode.Should().Be(HttpStatusCode.Unauthorized, "the follower checks the key before forwarding anything");
+        var looped = new HttpRequestMessage(HttpMethod.Post, "/api/profiles/processor/pause");
+        looped.Headers.Add("X-Cdp-Forwarded-By", "another follower");
+        var once = await followerAdmin.SendAsync(looped);
+        once.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a forwarded request is never forwarded again");
+        (await once.Content.ReadAsStringAsync()).Should().Contain(leaderName);
+    }
+
     private static async Task Eventually(Func<Task<bool>> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);

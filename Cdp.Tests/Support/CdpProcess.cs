@@ -58,7 +58,8 @@ public sealed class CdpProcess : IDisposable
             ["Cdp:Sources:web:WriteKey"] = CdpHost.WriteKey,
             ["Cdp:Admin:ApiKeys:ops:Key"] = CdpHost.AdminKey,
         };
-        if (settings is not null) foreach (var (k, v) in settings) all[k] = v;
+        // "{port}" in a setting's value is this process's port (e.g. Cdp:Storage:HostUrl = http://127.0.0.1:{port})
+        if (settings is not null) foreach (var (k, v) in settings) all[k] = v.Replace("{port}", port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
         foreach (var (k, v) in all) info.ArgumentList.Add($"--{k}={v}");
         var process = new CdpProcess(Process.Start(info)!, new Uri($"http://127.0.0.1:{port}"));
         await process.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));

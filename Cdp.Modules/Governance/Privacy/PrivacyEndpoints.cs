@@ -23,8 +23,8 @@ internal static class PrivacyEndpoints
     {
         // a deletion runs on the processor's thread: where it cannot (a follower host, a dead processor) 503 with the reason
         var group = endpoints.MapGroup("/api/privacy").WithTags("Privacy").RequireAdmin().AnswerUnavailableProcessorWith503();
-        group.MapDelete("/profiles/{profileId}", DeleteProfile).WithSummary("Delete a person by profile id; answers the deletion receipt");
-        group.MapPost("/deletions", DeleteByIdentifier).WithSummary("Delete a person by identifier ({identifierType, value}); answers the deletion receipt");
+        group.MapDelete("/profiles/{profileId}", DeleteProfile).RunsOnLeader().WithSummary("Delete a person by profile id; answers the deletion receipt");
+        group.MapPost("/deletions", DeleteByIdentifier).RunsOnLeader().WithSummary("Delete a person by identifier ({identifierType, value}); answers the deletion receipt");
         group.MapGet("/deletions", ListDeletions).WithCursorPaging().WithSummary("Past deletion receipts, newest first; page on with cursor=nextCursor");
         group.MapGet("/deletions/{receiptId}", Results<Ok<DeletionReceiptJson>, NotFound> (string receiptId, DeletionReceipts receipts,
                 IEnumerable<Cdp.Modules.Shared.Privacy.IPersonalDataHolder> holders) =>

@@ -1,3 +1,4 @@
+using Cdp.Modules.Pipeline.Contracts;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Cdp.Modules.Identity.Contracts;
@@ -23,11 +24,11 @@ internal static class MatchingEndpoints
         group.MapGet("/review/{id}", Results<Ok<ReviewItemJson>, NotFound> (string id, ReviewQueue queue, IProfileReader profiles, IIdentityDirectory directory) =>
             queue.Get(id) is { } item ? TypedResults.Ok(Json(item, profiles, directory)) : TypedResults.NotFound())
             .WithSummary("One review pair: both sides as they are now, the score and its breakdown");
-        group.MapPost("/review/{id}/accept", Accept).RequireAdmin().WithSummary("Accept a pair: the two profiles merge (a probabilistic link)");
-        group.MapPost("/review/accept", AcceptAll).RequireAdmin()
+        group.MapPost("/review/{id}/accept", Accept).RequireAdmin().RunsOnLeader().WithSummary("Accept a pair: the two profiles merge (a probabilistic link)");
+        group.MapPost("/review/accept", AcceptAll).RequireAdmin().RunsOnLeader()
             .WithSummary("Accept every pending pair scoring at least minScore, best first, with the checks of a single accept");
         group.MapPost("/review/{id}/reject", Reject).RequireAdmin().WithSummary("Reject a pair: it is not proposed again");
-        group.MapPost("/matching/run", Run).RequireAdmin().WithSummary("Run matching now (full=true: every profile; retrain=true: learn the model again)");
+        group.MapPost("/matching/run", Run).RequireAdmin().RunsOnLeader().WithSummary("Run matching now (full=true: every profile; retrain=true: learn the model again)");
         group.MapGet("/matching/runs", Results<Ok<MatchRuns>, ProblemHttpResult> ([FromQuery] int? limit, IProfileMatching matching) =>
             limit is < 1 or > MaxTake
                 ? CursorPaging.InvalidLimit(MaxTake)

@@ -18,15 +18,15 @@ internal static class ProcessorEndpoints
     {
         group.MapGet("/processor", (IProfileProcessor p) => TypedResults.Ok(p.Status)).WithSummary("The processor's state: checkpoint, log head, rate, freshness, errors, paused");
         group.MapPost("/processor/pause", async (IProfileProcessor p, CancellationToken ct) => { await p.PauseAsync(ct); return TypedResults.Ok(p.Status); })
-            .RequireAdmin().WithSummary("Stop processing event batches (collection goes on); a restart resumes");
+            .RequireAdmin().RunsOnLeader().WithSummary("Stop processing event batches (collection goes on); a restart resumes");
         group.MapPost("/processor/resume", async (IProfileProcessor p, CancellationToken ct) => { await p.ResumeAsync(ct); return TypedResults.Ok(p.Status); })
-            .RequireAdmin().WithSummary("Process event batches again from the checkpoint");
-        group.MapPost("/reprocess", Reprocess).RequireAdmin()
+            .RequireAdmin().RunsOnLeader().WithSummary("Process event batches again from the checkpoint");
+        group.MapPost("/reprocess", Reprocess).RequireAdmin().RunsOnLeader()
             .WithSummary("Clear the identity graph and the profiles and rebuild them from the event log (answers at once; watch /processor)");
     }
 
     public static void MapUnderIdentity(RouteGroupBuilder group) =>
-        group.MapPost("/merges/{mergeId}/unmerge", Unmerge).RequireAdmin()
+        group.MapPost("/merges/{mergeId}/unmerge", Unmerge).RequireAdmin().RunsOnLeader()
             .WithSummary("Undo a merge: the profiles around it are recomputed from their events, as a reprocess would");
 
     private static async Task<Accepted<ReprocessStarted>> Reprocess(IProfileProcessor processor, IEventLog log, CancellationToken ct)

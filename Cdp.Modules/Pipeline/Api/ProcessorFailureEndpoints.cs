@@ -24,9 +24,9 @@ internal static class ProcessorFailureEndpoints
     {
         group.MapGet("/processor/failures", List)
             .WithCursorPaging().WithSummary("Events set aside because they fail alone, ascending by sequence; page on with cursor=nextCursor");
-        group.MapPost("/processor/failures/{sequence:long}/retry", Retry).RequireAdmin()
+        group.MapPost("/processor/failures/{sequence:long}/retry", Retry).RequireAdmin().RunsOnLeader()
             .WithSummary("Re-run a set-aside event now (after a fix): applied after the current checkpoint, then removed from the list");
-        group.MapDelete("/processor/failures/{sequence:long}", Discard).RequireAdmin()
+        group.MapDelete("/processor/failures/{sequence:long}", Discard).RequireAdmin().RunsOnLeader()
             .WithSummary("Discard a set-aside event: it stays skipped (a reprocess skips it too) and leaves the list");
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Cdp.Modules.Pipeline.Contracts;
 
@@ -24,6 +25,20 @@ public static class ProcessorUnavailableEndpoints
             {
                 return TypedResults.Problem(title: "the profile processor is not available here", detail: ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable);
             }
+        });
+}
+
+public static class ProcessorCommandEndpoints
+{
+    /// <summary>
+    /// The endpoint is a command that runs on the processor's thread: with several hosts, a follower sends it on to the
+    /// leading host (Cdp:Storage:HostUrl) and relays the answer, instead of running it (which would fail naming the leader).
+    /// </summary>
+    public static RouteHandlerBuilder RunsOnLeader(this RouteHandlerBuilder endpoint) =>
+        endpoint.AddEndpointFilter(async (context, next) =>
+        {
+            var forwarder = context.HttpContext.RequestServices.GetRequiredService<Api.LeaderForwarder>();
+            return forwarder.Follows && await forwarder.ForwardAsync(context.HttpContext) is { } answer ? answer : await next(context);
         });
 }
 

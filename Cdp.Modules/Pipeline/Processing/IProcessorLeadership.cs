@@ -28,6 +28,9 @@ internal interface IProcessorLeadership
 
     /// <summary>The leading host's name, when known.</summary>
     string? Leader();
+
+    /// <summary>The URL another host reaches the leading host at (its Cdp:Storage:HostUrl), when it set one; null otherwise.</summary>
+    string? LeaderAddress() => null;
 }
 
 /// <summary>One host per database: it leads, always.</summary>

@@ -1,3 +1,4 @@
+using Cdp.Modules.Pipeline.Contracts;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Cdp.Modules.Identity.Contracts;
@@ -32,7 +33,7 @@ internal static class SegmentEndpoints
         group.MapGet("/", List).WithSummary("Every segment with its definition, members, last evaluation and health");
         group.MapPost("/", Create).RequireAdmin().WithSummary("Create a segment (key, name, description, where); it is built from the current profiles");
         group.MapPost("/preview", Preview).RequireAdmin().WithSummary("Evaluate a draft condition on the profiles without saving it: count, sample, differences");
-        group.MapPost("/sweep", (SegmentEvaluation evaluation) => TypedResults.Ok(evaluation.Sweep())).RequireAdmin()
+        group.MapPost("/sweep", (SegmentEvaluation evaluation) => TypedResults.Ok(evaluation.Sweep())).RequireAdmin().RunsOnLeader()
             .WithSummary("Re-evaluate the time windows of every segment now (what the daily sweep does)");
         group.MapGet("/profiles/{reference}", ProfileSegments).WithSummary("Every segment's verdict for one profile, explained condition by condition");
         group.MapGet("/profiles/{reference}/history", ProfileHistory).WithCursorPaging().WithSummary("A profile's segment entries and exits, newest first");

@@ -56,6 +56,14 @@ public sealed class StorageOptions
     /// <summary>True when <see cref="Hosts"/> is Several.</summary>
     public bool SeveralHosts => string.Equals(Hosts, StorageHosts.Several, StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// With <see cref="Hosts"/> = Several: the base URL at which the other hosts reach this host's HTTP API (e.g.
+    /// <c>http://10.0.0.11:5000</c>). A follower forwards the commands that run on the processor's thread (pause, erasures,
+    /// unmerges, ...) to the leading host's URL and relays its answer. Empty (the default): such commands answer 503 on a
+    /// follower, naming the leader.
+    /// </summary>
+    public string? HostUrl { get; set; }
+
     /// <summary>The LiteDB data file. Its directory is created when missing.</summary>
     public string Path { get; set; } = "./data/cdp.db";
 
@@ -87,6 +95,9 @@ public sealed class StorageOptionsValidator : AbstractValidator<StorageOptions>
                 // the value itself is never echoed: it may hold a password
                 if (PostgresConnectionString.Problem(connectionString) is { } problem) context.AddFailure(nameof(StorageOptions.ConnectionString), problem);
             }));
+        RuleFor(o => o.HostUrl).Must(u => string.IsNullOrEmpty(u)
+                || (Uri.TryCreate(u, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps) && uri.Query.Length == 0))
+            .WithMessage("must be empty or this host's base URL as the other hosts reach it, e.g. http://10.0.0.11:5000, was '{PropertyValue}'");
         RuleFor(o => o.Hosts).Must(h => string.Equals(h, StorageHosts.One, StringComparison.OrdinalIgnoreCase) || string.Equals(h, StorageHosts.Several, StringComparison.OrdinalIgnoreCase))
             .WithMessage($"must be {StorageHosts.One} (the default) or {StorageHosts.Several}, was '{{PropertyValue}}'");
         RuleFor(o => o.Hosts).Must((o, _) => !o.SeveralHosts || o.UsesPostgreSql)

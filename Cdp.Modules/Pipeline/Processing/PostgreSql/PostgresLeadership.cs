@@ -21,9 +21,20 @@ internal sealed class PostgresLeadership(PostgresDatabase database, IOptions<Sto
     public const long Key = 0x6364705F70726F63;
 
     private const string NamePrefix = "cdp leader ";
+
+    /// <summary>The leading host and the URL the others forward its commands to (Cdp:Storage:HostUrl), written as it takes the lead.</summary>
+    public static readonly SchemaMigration V2 = new("Pipeline", 2, "the leading host's address (several hosts)", """
+        CREATE TABLE cdp_processor_leader (
+            id      integer     PRIMARY KEY CHECK (id = 1),
+            host    text        NOT NULL,
+            address text,
+            since   timestamptz NOT NULL
+        );
+        """);
     private static readonly TimeSpan CheckEvery = TimeSpan.FromSeconds(1);
 
     private readonly bool _several = storage.Value.SeveralHosts;
+    private readonly string? _address = string.IsNullOrWhiteSpace(storage.Value.HostUrl) ? null : storage.Value.HostUrl.TrimEnd('/');
     private NpgsqlConnection? _lock;
     private volatile bool _leading;
     private long _checkedAt;
@@ -45,6 +56,15 @@ internal sealed class PostgresLeadership(PostgresDatabase database, IOptions<Sto
                 take.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Key });
                 if ((bool)take.ExecuteScalar()!)
                 {
+                    using (var announce = new NpgsqlCommand("""
+                        INSERT INTO cdp_processor_leader (id, host, address, since) VALUES (1, $1, $2, now())
+                        ON CONFLICT (id) DO UPDATE SET host = excluded.host, address = excluded.address, since = excluded.since
+                        """, _lock))
+                    {
+                        announce.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Host });
+                        announce.Parameters.Add(new NpgsqlParameter { Value = (object?)_address ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+                        announce.ExecuteNonQuery();
+                    }
                     _leading = true;
                     _checkedAt = Stopwatch.GetTimestamp();
                     logger.LogWarning("This host ({Host}) leads: it runs the profile processor", Host);
@@ -92,6 +112,24 @@ internal sealed class PostgresLeadership(PostgresDatabase database, IOptions<Sto
     {
         _leading = false;
         if (_several) Close();
+    }
+
+    /// <summary>The leading host's Cdp:Storage:HostUrl, when it leads still and set one; null otherwise (or unreachable).</summary>
+    public string? LeaderAddress()
+    {
+        if (!_several) return null;
+        try
+        {
+            using var connection = database.DataSource.OpenConnection();
+            if (AdvisoryLockHolder.ApplicationName(connection, Key) is not { } name || !name.StartsWith(NamePrefix, StringComparison.Ordinal)) return null;
+            using var read = new NpgsqlCommand("SELECT address FROM cdp_processor_leader WHERE id = 1 AND host = $1", connection);
+            read.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name[NamePrefix.Length..] });
+            return read.ExecuteScalar() as string; // another host's row: the new leader has not written its own yet
+        }
+        catch (Exception)
+        {
+            return null;
+        }
     }
 
     public string? Leader()

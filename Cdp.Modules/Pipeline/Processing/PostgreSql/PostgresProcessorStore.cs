@@ -176,5 +176,5 @@ internal sealed class PostgresProcessorStore(PostgresDatabase database) : IProce
 /// <summary>The Pipeline module's migrations.</summary>
 internal sealed class PipelinePostgresSchema : IPostgresSchema
 {
-    public IEnumerable<SchemaMigration> Migrations => [PostgresProcessorStore.V1];
+    public IEnumerable<SchemaMigration> Migrations => [PostgresProcessorStore.V1, PostgresLeadership.V2];
 }
