@@ -36,6 +36,17 @@ internal static class BenchPostgres
         return ["--Cdp:Storage:Provider=PostgreSql", "--Cdp:Storage:ConnectionString=" + connectionString];
     }
 
+    /// <summary>Drops the database a connection string names (WITH (FORCE): connections left by killed hosts go too).</summary>
+    public static async Task DropDatabaseAsync(string connectionString)
+    {
+        if (Admin is null) return;
+        var name = new NpgsqlConnectionStringBuilder(connectionString).Database!;
+        NpgsqlConnection.ClearAllPools();
+        await using var admin = NpgsqlDataSource.Create(Admin);
+        await using var cmd = admin.CreateCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        await cmd.ExecuteNonQueryAsync();
+    }
+
     /// <summary>The connection string in settings made by <see cref="HostSettingsAsync"/>.</summary>
     public static string? ConnectionString(IEnumerable<string> settings) =>
         settings.FirstOrDefault(s => s.StartsWith("--Cdp:Storage:ConnectionString=", StringComparison.Ordinal))?["--Cdp:Storage:ConnectionString=".Length..];

@@ -17,7 +17,7 @@ namespace Cdp.Bench;
 /// </summary>
 internal sealed class IngestBench : IBenchScenario
 {
-    private const string WriteKey = "bench-write-key";
+    internal const string WriteKey = "bench-write-key";
     private const int Concurrency = 256;
     private const string BrowserOrigin = "https://clinic.example";
 
@@ -242,16 +242,16 @@ internal sealed class IngestBench : IBenchScenario
 
     private static long Lag(IProfileProcessor processor) => Math.Max(0, processor.Status.LogHead - processor.Status.Checkpoint);
 
-    private static readonly byte[] TrackTemplate = Encoding.UTF8.GetBytes(
+    internal static readonly byte[] TrackTemplate = Encoding.UTF8.GetBytes(
         """{"userId":"user-{n}","anonymousId":"2f0c8c52-8f3e-4c8e-9d35-{n}","event":"Page Viewed","properties":{"path":"/dermatology/acne","title":"Acne treatment","referrer":"https://www.google.com/","url":"https://clinic.example/dermatology/acne"},"context":{"library":{"name":"analytics.js","version":"5.2.0"},"ip":"203.0.113.7","locale":"en-GB","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15","page":{"path":"/dermatology/acne"}},"messageId":"bench-{n}","timestamp":"2026-11-28T10:00:00.000Z","sentAt":"2026-11-28T10:00:00.100Z"}""");
 
-    private static byte[] TrackBody(long n) => Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(TrackTemplate).Replace("{n}", n.ToString()));
+    internal static byte[] TrackBody(long n) => Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(TrackTemplate).Replace("{n}", n.ToString()));
 
     /// <summary>
     /// A 500-event batch with unique ids: the body is built once with fixed-width id slots, and each request copies it and
     /// writes its ids into the slots. Building it with string replaces took a large share of the 2 cores the server needs.
     /// </summary>
-    private static byte[] BatchBody(long n) => BatchTemplate.Value.Make(n);
+    internal static byte[] BatchBody(long n) => BatchTemplate.Value.Make(n);
 
     private static readonly Lazy<PatchedBody> BatchTemplate = new(() =>
     {
