@@ -92,7 +92,7 @@ internal sealed class SeveralHostsBench : IBenchScenario
 
     // ---------------------------------------------------------------- ingest: one host, then two
 
-    private sealed record Load(double EventsPerSecond, double P99Ms, long Failures, CpuUsage Cpu);
+    private sealed record Load(double EventsPerSecond, double P99Ms, long Failures, CpuUsage Cpu, double EventsPerCommit);
 
     private static async Task<IReadOnlyList<BenchFigure>> IngestAsync(Run run)
     {
@@ -104,9 +104,10 @@ internal sealed class SeveralHostsBench : IBenchScenario
             ? "   ingest: /v1/track from wrk (one process per host, the connections split between them), /v1/batch from the in-process generator; processor paused (collection alone)"
             : "   ingest: /v1/track and /v1/batch from the in-process generator (install wrk for the external one); processor paused (collection alone)");
 
-        async Task<Load> Measure(IReadOnlyList<HostProcess> group, bool batch)
+        async Task<Load> Measure(IReadOnlyList<HostProcess> group, string connectionString, bool batch)
         {
             var cpu = CpuSnapshot.Take(group);
+            var commits = await CommitsAsync(connectionString);
             var runs = group.Select((h, i) =>
             {
                 // ids unique across the hosts' generators: one host's events must not be another's retries
@@ -121,22 +122,25 @@ internal sealed class SeveralHostsBench : IBenchScenario
             }).ToList();
             var results = await Task.WhenAll(runs);
             var usage = cpu.Since(group);
-            var load = new Load(results.Sum(r => r.RequestsPerSecond) * (batch ? 500 : 1), results.Max(r => r.P99Ms), results.Sum(r => r.Failures), usage);
+            var (count, stored) = await CommitsAsync(connectionString);
+            var perCommit = count > commits.Count ? (double)(stored - commits.Stored) / (count - commits.Count) : 0;
+            var load = new Load(results.Sum(r => r.RequestsPerSecond) * (batch ? 500 : 1), results.Max(r => r.P99Ms), results.Sum(r => r.Failures), usage, perCommit);
             Console.WriteLine($"   {group.Count} host{(group.Count > 1 ? "s" : "")}, {(batch ? "/v1/batch" : "/v1/track")}: {load.EventsPerSecond:N0} events/s" +
-                (group.Count > 1 ? $" ({string.Join(" + ", results.Select(r => (r.RequestsPerSecond * (batch ? 500 : 1)).ToString("N0")))})" : "") + $"; {usage}");
+                (group.Count > 1 ? $" ({string.Join(" + ", results.Select(r => (r.RequestsPerSecond * (batch ? 500 : 1)).ToString("N0")))})" : "") +
+                $", {count - commits.Count:N0} group commits ({perCommit:N1} events each); {usage}");
             return load;
         }
 
         async Task<(Load Track, Load Batch)> Hosts(int count, string name)
         {
-            var (_, settings) = await run.DatabaseAsync();
+            var (connectionString, settings) = await run.DatabaseAsync();
             var group = new List<HostProcess>();
             try
             {
                 for (var i = 0; i < count; i++) group.Add(await run.StartAsync($"{name}{i}", settings));
                 var (leader, _) = await LeaderAsync(group);
                 await group[leader].PauseProcessorAsync();
-                return (await Measure(group, batch: false), await Measure(group, batch: true));
+                return (await Measure(group, connectionString, batch: false), await Measure(group, connectionString, batch: true));
             }
             finally
             {
@@ -166,6 +170,9 @@ internal sealed class SeveralHostsBench : IBenchScenario
                 CeilingName: "one host", Ceiling: one.Batch.EventsPerSecond),
             new BenchFigure("/v1/batch, one host again (order check)", again.Batch.EventsPerSecond, "events/s",
                 CeilingName: "one host, first", Ceiling: one.Batch.EventsPerSecond),
+            new BenchFigure("events per group commit, /v1/track one host", one.Track.EventsPerCommit, "events"),
+            new BenchFigure("events per group commit, /v1/track two hosts", two.Track.EventsPerCommit, "events",
+                CeilingName: "one host", Ceiling: one.Track.EventsPerCommit),
             new BenchFigure("machine CPU busy, /v1/track one host", one.Track.Cpu.Machine, "cores", CeilingName: "cores", Ceiling: cores),
             new BenchFigure("machine CPU busy, /v1/track two hosts", two.Track.Cpu.Machine, "cores", CeilingName: "cores", Ceiling: cores),
             new BenchFigure("Cdp hosts' CPU, /v1/track one host", one.Track.Cpu.Hosts.Sum(), "cores", CeilingName: "cores", Ceiling: cores),
@@ -307,6 +314,16 @@ internal sealed class SeveralHostsBench : IBenchScenario
         figures.Add(new BenchFigure("fail-over load: events stored twice", logged - distinct, "events", Target: 0, LowerIsBetter: true));
         figures.Add(new BenchFigure("fail-over load: processing lag at the end", state.Lag, "events", Target: 0, LowerIsBetter: true));
         return figures;
+    }
+
+    /// <summary>The log's group commits so far (cdp_event_log_commits: one row per append, whichever host made it) and their events.</summary>
+    private static async Task<(long Count, long Stored)> CommitsAsync(string connectionString)
+    {
+        await using var source = NpgsqlDataSource.Create(connectionString);
+        await using var cmd = source.CreateCommand("SELECT count(*), coalesce(sum(stored), 0)::bigint FROM cdp_event_log_commits");
+        await using var reader = await cmd.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     private static async Task<long> StoredCheckpointAsync(string connectionString)
