@@ -272,7 +272,7 @@ internal sealed class SeveralHostsBench : IBenchScenario
                                   $"mean {steadyLags.Average(l => l.Events):N0} events, largest {steadyMax:N0} ({steadyMaxSeconds:N3} s), {steady.Count} samples; " +
                                   $"the other host led after {leadAt - killedAt:N3} s, processed past {death:N0} after {nextBatchAt - killedAt:N3} s, " +
                                   (recoveredAt is null ? "its lag was not back at the steady level within 60 s" : $"its lag was back at the steady level after {recoveredAt - killedAt:N3} s") +
-                                  $"; a host's cold start {coldStart:N2} s");
+                                  $"; a host's cold start {coldStart:N2} s; the survivor sampled every {(during.Count > 1 ? (during[^1].T - during[0].T) / (during.Count - 1) * 1000 : 0):N0} ms on average");
 
                 figures.Add(new BenchFigure($"fail-over {round}: death to another host leading", leadAt.Value - killedAt, "s",
                     CeilingName: "a host's cold start", Ceiling: coldStart, LowerIsBetter: true));
