@@ -56,9 +56,11 @@ internal static class ImportVerb
                 .StartAsync(async ctx =>
                 {
                     var task = ctx.AddTask($"importing {Path.GetFileName(path)}", maxValue: Math.Max(1, file.Length));
-                    var progress = new Progress<CsvImportProgress>(p =>
+                    // reported on the importer's own thread (Progress<T> would post each report to the thread pool, where
+                    // a late one could read the file after it was closed: an unhandled exception ended the verb)
+                    var progress = new InlineProgress<CsvImportProgress>(p =>
                     {
-                        task.Value = file.Position;
+                        if (file.CanSeek) task.Value = file.Position; // false once the importer closed the file
                         task.Description = $"{p.RowsRead:N0} rows, {p.Imported:N0} imported, {p.Failed:N0} failed";
                     });
                     report = await import.ImportAsync(file, request, progress, CancellationToken.None);
@@ -118,4 +120,10 @@ internal static class ImportVerb
         AnsiConsole.Write(table);
         if (report.Errors.Count > 50) AnsiConsole.MarkupLine($"... and {report.Errors.Count - 50:N0} more errors (the report keeps the first {CsvImportReport.MaxReportedErrors:N0})");
     }
+}
+
+/// <summary>An <see cref="IProgress{T}"/> that runs its handler at once, on the reporting thread.</summary>
+internal sealed class InlineProgress<T>(Action<T> handler) : IProgress<T>
+{
+    public void Report(T value) => handler(value);
 }

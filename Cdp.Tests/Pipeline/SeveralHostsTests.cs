@@ -64,7 +64,11 @@ public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper outpu
     [SkippableFact]
     public async Task When_the_leader_is_killed_under_load_the_other_host_takes_over_and_every_acknowledged_event_is_processed_once()
     {
-        using var hosts = await TwoHosts.StartAsync();
+        using var hosts = await TwoHosts.StartAsync(new Dictionary<string, string>
+        {
+            ["Cdp:Segments:buyers:Where"] = "performed \"Order Completed\" at least 2 times",
+            ["Cdp:Segments:with-email:Where"] = "traits.email exists",
+        });
         var (a, b, settings) = (hosts.A, hosts.B, hosts.Settings);
         var (leader, follower) = await Roles(a, b);
 
@@ -113,9 +117,12 @@ public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper outpu
 
         var afterFailover = await AdminReads.ProfilesOf(followerAdmin);
         afterFailover.Should().NotBeEmpty();
+        var membersAfterFailover = await AdminReads.SegmentMembersOf(followerAdmin);
+        membersAfterFailover.Should().Contain("buyers: p_").And.Contain("with-email: p_", "both segments have members");
         (await followerAdmin.PostAsync("/api/profiles/reprocess", null)).StatusCode.Should().Be(HttpStatusCode.Accepted);
         await AdminReads.CaughtUp(followerAdmin);
         (await AdminReads.ProfilesOf(followerAdmin)).Should().Be(afterFailover, "a single host's rebuild from the log gives what the fail-over left: no event lost or applied twice");
+        (await AdminReads.SegmentMembersOf(followerAdmin)).Should().Be(membersAfterFailover, "and the same segment memberships");
     }
 
     [SkippableFact]
@@ -302,6 +309,24 @@ public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper outpu
         var once = await followerAdmin.SendAsync(looped);
         once.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a forwarded request is never forwarded again");
         (await once.Content.ReadAsStringAsync()).Should().Contain(leaderName);
+    }
+
+    [SkippableFact]
+    public async Task The_ingest_statistics_of_either_host_count_the_events_both_hosts_took()
+    {
+        using var hosts = await TwoHosts.StartAsync();
+        await Send(hosts.A, """{"batch":[{"type":"track","event":"A","userId":"u-1"},{"type":"track","event":"A","userId":"u-2"}]}""");
+        await Send(hosts.B, """{"batch":[{"type":"track","event":"B","userId":"u-3"},{"type":"track","event":"B","userId":"u-4"},{"type":"track","event":"B","userId":"u-5"}]}""");
+        long Accepted(JsonElement stats) => stats.GetProperty("totals").GetProperty("accepted").GetInt64();
+        foreach (var host in new[] { hosts.A, hosts.B })
+        {
+            JsonElement stats = default;
+            await Support.Eventually.Until(async () => Accepted(stats = await host.AdminClient().GetFromJsonAsync<JsonElement>("/api/collection/stats?range=1h")) == 5,
+                "each host's overview counts the five events of both (a host adds its counts to the store within seconds)", explain: () => stats.ToString());
+        }
+        await Task.Delay(TimeSpan.FromSeconds(6)); // a few more samples: nothing is counted twice
+        Accepted(await hosts.A.AdminClient().GetFromJsonAsync<JsonElement>("/api/collection/stats?range=1h")).Should().Be(5);
+        Accepted(await hosts.B.AdminClient().GetFromJsonAsync<JsonElement>("/api/collection/stats?range=1h")).Should().Be(5);
     }
 
     private static async Task Eventually(Func<Task<bool>> condition, string what)

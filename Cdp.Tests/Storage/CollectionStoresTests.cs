@@ -119,5 +119,20 @@ public sealed class CollectionStoresTests : IAsyncDisposable
         s.Statistics.Load(12).Keys.Should().Equal(12L);
     }
 
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
+    public async Task Ingest_counters_added_by_two_hosts_sum_minute_by_minute_and_hours_before_the_oldest_go(string provider)
+    {
+        var s = await On(provider);
+        s.Statistics.Add(new Dictionary<long, long[]> { [10] = [1, 2, 3], [11] = [4, 5, 6] }, oldestHour: 0);
+        s.Statistics.Add(new Dictionary<long, long[]> { [11] = [10, 20, 30], [12] = [1] }, oldestHour: 0); // the other host
+        s.Statistics.Add(new Dictionary<long, long[]> { [12] = [0, 7] }, oldestHour: 11);
+
+        var hours = s.Statistics.Load(0);
+        hours.Keys.Should().BeEquivalentTo([11L, 12L]);
+        hours[11].Should().Equal(14, 25, 36);
+        hours[12].Should().Equal(1, 7);
+    }
+
     public ValueTask DisposeAsync() => _databases.DisposeAsync();
 }

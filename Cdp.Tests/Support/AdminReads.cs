@@ -22,6 +22,26 @@ public static class AdminReads
     }
 
     /// <summary>Every live profile as the admin API lists it (id, times, event count, traits), in id order.</summary>
+    /// <summary>Every segment's members, in order, one line per segment ("key: p_1 p_2 ..."), for comparing two states.</summary>
+    public static async Task<string> SegmentMembersOf(HttpClient admin)
+    {
+        var all = new StringBuilder();
+        var segments = await admin.GetFromJsonAsync<JsonElement>("/api/segments");
+        foreach (var key in segments.GetProperty("segments").EnumerateArray().Select(s => s.GetProperty("key").GetString()!).Order(StringComparer.Ordinal))
+        {
+            all.Append(key).Append(':');
+            string? cursor = null;
+            do
+            {
+                var page = await admin.GetFromJsonAsync<JsonElement>($"/api/segments/{key}/members?limit=1000" + (cursor is null ? "" : "&cursor=" + cursor));
+                foreach (var m in page.GetProperty("members").EnumerateArray()) all.Append(' ').Append(m.GetString());
+                cursor = page.TryGetProperty("nextCursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+            } while (cursor is not null);
+            all.AppendLine();
+        }
+        return all.ToString();
+    }
+
     public static async Task<string> ProfilesOf(HttpClient admin)
     {
         var all = new StringBuilder();

@@ -8,4 +8,11 @@ internal interface IIngestStatisticsStore
 
     /// <summary>One transaction: writes <paramref name="hours"/> (replacing what they held) and deletes the hours before <paramref name="oldestHour"/>.</summary>
     void Save(IReadOnlyDictionary<long, long[]> hours, long oldestHour);
+
+    /// <summary>
+    /// One transaction: adds <paramref name="deltas"/> to the stored hours, minute by minute (an hour not stored yet starts
+    /// at zero), and deletes the hours before <paramref name="oldestHour"/>. Several hosts add their own counts to the same
+    /// hours without overwriting each other's.
+    /// </summary>
+    void Add(IReadOnlyDictionary<long, long[]> deltas, long oldestHour);
 }

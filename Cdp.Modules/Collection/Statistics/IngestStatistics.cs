@@ -1,6 +1,7 @@
 using Cdp.Modules.Collection.EventLog;
 using Cdp.Modules.Shared.Http;
 using Cdp.Modules.Shared.Modules;
+using Cdp.Modules.Shared.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -19,11 +20,13 @@ internal sealed record IngestStatisticsReport(string Range, int BucketSeconds, D
 /// <summary>
 /// Events accepted, dead-lettered and requests rejected per minute for the last 7 days, kept as counters (never by reading
 /// events): the ingest path's own Interlocked totals are sampled and each difference is added to the minute it fell in.
-/// Nothing is recorded per event. Each hour's minutes are one small document (a row on PostgreSQL), written when a minute ends, so the
+/// Nothing is recorded per event. Each hour's minutes are one small document (a row on PostgreSQL), to which this host's counts are added when a minute
+/// ends (with several hosts, at every sample, and a report reads every host's from the store), so the
 /// history survives a restart (the minute running at a crash is lost).
 /// </summary>
 [Service]
-internal sealed class IngestStatistics(EventLogWriter writer, RejectedRequests rejected, IIngestStatisticsStore store, TimeProvider clock, ILogger<IngestStatistics> log)
+internal sealed class IngestStatistics(EventLogWriter writer, RejectedRequests rejected, IIngestStatisticsStore store, TimeProvider clock, HostLead lead,
+    ILogger<IngestStatistics> log)
     : BackgroundService
 {
     /// <summary>The overview's longest range.</summary>
@@ -33,7 +36,8 @@ internal sealed class IngestStatistics(EventLogWriter writer, RejectedRequests r
     private static readonly TimeSpan SampleInterval = TimeSpan.FromSeconds(5);
 
     private readonly Lock _gate = new();
-    private readonly SortedDictionary<long, long[]> _hours = []; // hour number -> [minute * 3 + (accepted, dead lettered, rejected)]
+    private SortedDictionary<long, long[]> _hours = []; // hour number -> [minute * 3 + (accepted, dead lettered, rejected)]
+    private readonly SortedDictionary<long, long[]> _unsaved = []; // this host's counts not yet added to the store
     private (long Accepted, long Dead, long Rejected) _seen;
     private long _lastMinute = -1;
     private bool _loaded;
@@ -72,13 +76,18 @@ internal sealed class IngestStatistics(EventLogWriter writer, RejectedRequests r
             var minute = now.Ticks / TimeSpan.TicksPerMinute;
             long accepted = Interlocked.Read(ref writer.CommittedEvents), dead = Interlocked.Read(ref writer.DeadLetteredEvents), refused = rejected.Total;
             var hour = minute / 60;
-            if (!_hours.TryGetValue(hour, out var counts)) _hours[hour] = counts = new long[180];
             var at = (int)(minute % 60) * 3;
-            counts[at] += accepted - _seen.Accepted;
-            counts[at + 1] += dead - _seen.Dead;
-            counts[at + 2] += refused - _seen.Rejected;
+            var gained = (accepted - _seen.Accepted, dead - _seen.Dead, refused - _seen.Rejected);
             _seen = (accepted, dead, refused);
-            if (_lastMinute >= 0 && minute != _lastMinute) Save(_lastMinute / 60, minute);
+            foreach (var hours in new[] { _hours, _unsaved })
+            {
+                if (!hours.TryGetValue(hour, out var counts)) hours[hour] = counts = new long[180];
+                counts[at] += gained.Item1;
+                counts[at + 1] += gained.Item2;
+                counts[at + 2] += gained.Item3;
+            }
+            // one host: written when a minute ends; several: at every sample, so the others see this host's counts within seconds
+            if ((_lastMinute >= 0 && minute != _lastMinute) || (lead.Shared && gained != (0, 0, 0))) Save();
             _lastMinute = minute;
         }
     }
@@ -89,6 +98,7 @@ internal sealed class IngestStatistics(EventLogWriter writer, RejectedRequests r
         Sample();
         lock (_gate)
         {
+            if (lead.Shared) Reload(); // the other hosts' counts too
             var to = clock.GetUtcNow().UtcDateTime;
             var bucketMinutes = (long)bucket.TotalMinutes;
             var lastBucket = to.Ticks / TimeSpan.TicksPerMinute / bucketMinutes;
@@ -116,7 +126,7 @@ internal sealed class IngestStatistics(EventLogWriter writer, RejectedRequests r
         await base.StopAsync(cancellationToken);
         try
         {
-            lock (_gate) if (_lastMinute >= 0) Save(_lastMinute / 60, _lastMinute);
+            lock (_gate) if (_lastMinute >= 0) Save();
         }
         catch (Exception ex)
         {
@@ -132,13 +142,32 @@ internal sealed class IngestStatistics(EventLogWriter writer, RejectedRequests r
         foreach (var (hour, counts) in store.Load(oldest)) _hours[hour] = counts;
     }
 
-    /// <summary>Writes the hour of the minute that ended (and the current one when it began), then forgets hours past <see cref="Kept"/>.</summary>
-    private void Save(long endedHour, long minute)
+    /// <summary>
+    /// Adds this host's unsaved counts to the stored hours (kept for the next attempt when that fails), then forgets hours
+    /// past <see cref="Kept"/>.
+    /// </summary>
+    private void Save()
     {
         var oldest = (clock.GetUtcNow().UtcDateTime - Kept).Ticks / TimeSpan.TicksPerHour;
-        var hours = new[] { endedHour, minute / 60 }.Distinct().Where(_hours.ContainsKey).ToList();
-        store.Save(hours.ToDictionary(h => h, h => _hours[h]), oldest);
+        if (_unsaved.Count > 0)
+        {
+            store.Add(_unsaved, oldest);
+            _unsaved.Clear();
+        }
         foreach (var old in _hours.Keys.Where(h => h < oldest).ToList()) _hours.Remove(old);
+    }
+
+    /// <summary>Several hosts: the stored hours (every host's saved counts) plus this host's unsaved ones.</summary>
+    private void Reload()
+    {
+        var oldest = (clock.GetUtcNow().UtcDateTime - Kept).Ticks / TimeSpan.TicksPerHour;
+        var hours = new SortedDictionary<long, long[]>(store.Load(oldest).ToDictionary(h => h.Key, h => h.Value));
+        foreach (var (hour, counts) in _unsaved)
+        {
+            if (!hours.TryGetValue(hour, out var sum)) hours[hour] = sum = new long[180];
+            for (var i = 0; i < counts.Length && i < sum.Length; i++) sum[i] += counts[i];
+        }
+        _hours = hours;
     }
 
     public static void Map(IEndpointRouteBuilder group) =>

@@ -18,4 +18,17 @@ internal sealed class LiteIngestStatisticsStore(CdpDatabase db) : IIngestStatist
             col.Upsert(new BsonDocument { ["_id"] = h, ["c"] = new BsonArray(counts.Select(v => new BsonValue(v))) });
         col.DeleteMany(Filter.LT("_id", oldestHour));
     });
+
+    public void Add(IReadOnlyDictionary<long, long[]> deltas, long oldestHour) => db.InTransaction(d =>
+    {
+        var col = d.GetCollection(Collection);
+        foreach (var (h, delta) in deltas)
+        {
+            var stored = col.FindById(h)?["c"].AsArray.Select(v => v.AsInt64).ToArray() ?? [];
+            var sum = new long[Math.Max(stored.Length, delta.Length)];
+            for (var i = 0; i < sum.Length; i++) sum[i] = (i < stored.Length ? stored[i] : 0) + (i < delta.Length ? delta[i] : 0);
+            col.Upsert(new BsonDocument { ["_id"] = h, ["c"] = new BsonArray(sum.Select(v => new BsonValue(v))) });
+        }
+        col.DeleteMany(Filter.LT("_id", oldestHour));
+    });
 }

@@ -34,4 +34,27 @@ internal sealed class PostgresIngestStatisticsStore(PostgresDatabase database) :
         batch.BatchCommands.Add(prune);
         batch.ExecuteNonQuery();
     }
+
+    public void Add(IReadOnlyDictionary<long, long[]> deltas, long oldestHour)
+    {
+        using var conn = dataSource.OpenConnection();
+        using var batch = new NpgsqlBatch(conn); // one implicit transaction
+        foreach (var (h, delta) in deltas)
+        {
+            // element by element; the row lock of the conflicting row makes two hosts' additions wait for each other
+            var add = new NpgsqlBatchCommand("""
+                INSERT INTO cdp_ingest_stats (hour, counts) VALUES ($1, $2)
+                ON CONFLICT (hour) DO UPDATE SET counts = (
+                    SELECT array_agg(coalesce(a, 0) + coalesce(b, 0) ORDER BY i)
+                    FROM unnest(cdp_ingest_stats.counts, excluded.counts) WITH ORDINALITY AS t(a, b, i))
+                """);
+            add.Parameters.Add(new NpgsqlParameter<long> { TypedValue = h });
+            add.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = delta });
+            batch.BatchCommands.Add(add);
+        }
+        var prune = new NpgsqlBatchCommand("DELETE FROM cdp_ingest_stats WHERE hour < $1");
+        prune.Parameters.Add(new NpgsqlParameter<long> { TypedValue = oldestHour });
+        batch.BatchCommands.Add(prune);
+        batch.ExecuteNonQuery();
+    }
 }
