@@ -123,7 +123,7 @@ public static class CdpApp
         app.UseWhen(c => c.Request.Path.StartsWithSegments("/api") || c.Request.Path.StartsWithSegments("/jobs"), branch => branch.UseRateLimiter());
         app.UseAuthorization();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = Cdp.Modules.Shared.Http.ReadinessResponse.WriteAsync });
         app.MapOpenApi("/openapi/{documentName}.json");
         foreach (var module in Modules) module.MapEndpoints(app);
         app.MapAdminUi();

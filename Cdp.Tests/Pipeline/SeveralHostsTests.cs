@@ -138,8 +138,11 @@ public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper outpu
         var followerStatus = await follower.AdminClient().GetFromJsonAsync<JsonElement>("/api/profiles/processor");
         followerStatus.GetProperty("leading").GetBoolean().Should().BeFalse();
         followerStatus.GetProperty("leader").GetString().Should().Be(leaderName);
-        var ready = await (await follower.AdminClient().GetAsync("/health/ready")).Content.ReadAsStringAsync();
-        ready.Should().Be("Healthy", "a follower serves the APIs: it is ready");
+        var readiness = await follower.AdminClient().GetAsync("/health/ready");
+        (await readiness.Content.ReadAsStringAsync()).Should().Be("Healthy", "a follower serves the APIs: it is ready");
+        readiness.Headers.GetValues("Cdp-Processor-Leading").Should().Equal("false");
+        readiness.Headers.GetValues("Cdp-Processor-Leader").Should().Equal(leaderName);
+        (await leader.AdminClient().GetAsync("/health/ready")).Headers.GetValues("Cdp-Processor-Leading").Should().Equal("true");
 
         await Send(leader, """{"batch":[{"type":"identify","userId":"u-1","traits":{"email":"jane@example.com"}}]}""");
         var deadline = DateTime.UtcNow.AddSeconds(30);

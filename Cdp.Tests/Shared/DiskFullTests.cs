@@ -66,7 +66,7 @@ public sealed class DiskFullTests
         refused.Should().Be(5, "commits fail while the disk is full");
         var ready = await admin.GetAsync("/health/ready");
         ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
-        (await ready.Content.ReadAsStringAsync()).Should().Contain("Unhealthy");
+        (await ready.Content.ReadAsStringAsync()).Should().StartWith("Unhealthy").And.MatchRegex("\nstorage: .*fail", "the reason follows the status word");
         var metrics = await admin.MetricsText();
         metrics.Should().Contain("\ncdp_storage_writable 0\n");
         metrics.Should().MatchRegex(@"\ncdp_storage_write_failures_total [1-9]");

@@ -15,7 +15,7 @@ internal sealed class ProcessorHealthCheck(ProfileProcessor processor) : IHealth
         var data = new Dictionary<string, object>
         {
             ["checkpoint"] = s.Checkpoint, ["lag"] = Math.Max(0, s.LogHead - s.Checkpoint), ["failedEvents"] = s.FailedEvents, ["paused"] = s.Paused,
-            ["leading"] = s.Leading,
+            ["leading"] = s.Leading, ["host"] = s.Host ?? "", ["leader"] = s.Leader ?? "unknown",
         };
         HealthCheckResult result;
         if (s.Dead) result = HealthCheckResult.Unhealthy($"the profile processor's thread is dead ({s.DeadReason}); commands fail", data: data);
@@ -29,7 +29,6 @@ internal sealed class ProcessorHealthCheck(ProfileProcessor processor) : IHealth
         else if (!s.Running) result = HealthCheckResult.Unhealthy("the profile processor is not running", data: data);
         else if (!s.Leading)
         {
-            data["leader"] = s.Leader ?? "unknown";
             result = HealthCheckResult.Healthy($"this host ({s.Host}) follows: {s.Leader ?? "another host"} runs the profile processor, at sequence {s.Checkpoint}", data);
         }
         else result = HealthCheckResult.Healthy($"profile processor running at sequence {s.Checkpoint}, {s.FailedEvents} failed events listed", data);

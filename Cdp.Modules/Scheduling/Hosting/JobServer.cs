@@ -28,6 +28,7 @@ internal sealed class JobServer(
     private readonly Lock _leaderGate = new();
     private BackgroundJobServer? _leaderServer;
     private bool _stopped;
+    private Task _retiring = Task.CompletedTask; // leader servers stopping in the background: Stop waits for them
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -77,7 +78,12 @@ internal sealed class JobServer(
             }
         }
         // a running job there is cancelled and its fetch released, so the new leader takes it up again
-        if (retired is not null) _ = Task.Run(() => Retire(retired, CancellationToken.None));
+        if (retired is not null)
+            lock (_leaderGate)
+            {
+                var before = _retiring;
+                _retiring = Task.Run(async () => { await before; await Retire(retired, CancellationToken.None); });
+            }
     }
 
     private static async Task Retire(BackgroundJobServer server, CancellationToken cancellationToken)
@@ -91,14 +97,18 @@ internal sealed class JobServer(
     private async Task Stop(CancellationToken cancellationToken)
     {
         BackgroundJobServer? leader;
+        Task retiring;
         lock (_leaderGate)
         {
             _stopped = true;
             leader = _leaderServer;
             _leaderServer = null;
+            retiring = _retiring;
         }
         lead.Changed -= ServeLeaderQueue;
         if (leader is not null) await Retire(leader, cancellationToken);
+        try { await retiring.WaitAsync(cancellationToken); }
+        catch (OperationCanceledException) { }
         if (_server is not { } server) return;
         server.SendStop();
         try
