@@ -332,6 +332,28 @@ public sealed class SeveralHostsTests(Xunit.Abstractions.ITestOutputHelper outpu
         Accepted(await hosts.B.AdminClient().GetFromJsonAsync<JsonElement>("/api/collection/stats?range=1h")).Should().Be(5);
     }
 
+    [SkippableFact]
+    public async Task A_pause_outlives_the_leader_s_death_and_the_next_leader_processes_once_resumed()
+    {
+        using var hosts = await TwoHosts.StartAsync();
+        var (leader, follower) = await Roles(hosts.A, hosts.B);
+        (await leader.AdminClient().PostAsync("/api/profiles/processor/pause", null)).StatusCode.Should().Be(HttpStatusCode.OK);
+        await Send(follower, """{"batch":[{"type":"identify","userId":"u-1","traits":{"plan":"gold"}}]}""");
+        leader.Kill(); // SIGKILL while paused
+
+        var admin = follower.AdminClient();
+        JsonElement status = default;
+        await Support.Eventually.Until(async () => (status = await admin.GetFromJsonAsync<JsonElement>("/api/profiles/processor")).GetProperty("leading").GetBoolean(),
+            "the follower takes the lead");
+        status.GetProperty("paused").GetBoolean().Should().BeTrue("an admin's pause holds across a fail-over");
+        await Task.Delay(TimeSpan.FromSeconds(1)); // a batch would have been processed by now
+        (await admin.GetFromJsonAsync<JsonElement>("/api/profiles/processor")).GetProperty("checkpoint").GetInt64().Should().Be(0, "nothing is processed while paused");
+
+        (await admin.PostAsync("/api/profiles/processor/resume", null)).StatusCode.Should().Be(HttpStatusCode.OK);
+        await AdminReads.CaughtUp(admin);
+        (await admin.GetAsync("/api/profiles/user_id:u-1")).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
     private static async Task Eventually(Func<Task<bool>> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);

@@ -63,7 +63,7 @@ public interface IProfileProcessor
 
     /// <summary>
     /// Stops taking event batches (commands such as unmerge and erasure still run); completes once no batch is in flight.
-    /// Collection goes on: events are acknowledged and wait in the log. Not persisted: a restart resumes processing.
+    /// Collection goes on: events are acknowledged and wait in the log. With one host not persisted (a restart resumes processing); with several hosts kept in the database, so it outlives a fail-over.
     /// </summary>
     Task PauseAsync(CancellationToken cancellationToken);
 

@@ -20,6 +20,14 @@ internal interface IProcessorStore
     /// </summary>
     void WriteCheckpoint(IUnitOfWork tx, long from, long through);
 
+    /// <summary>
+    /// Whether an admin paused processing (kept with several hosts, so that a pause outlives a fail-over: the host that takes
+    /// the lead reads it). With one host a pause lives in memory and a restart resumes, as documented.
+    /// </summary>
+    bool Paused();
+
+    void SetPaused(bool paused);
+
     /// <summary>Every set-aside sequence and whether it was discarded (start-up: the in-memory index).</summary>
     IReadOnlyList<(long Sequence, bool Discarded)> FailureIndex();
 

@@ -171,6 +171,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 
     public Task PauseAsync(CancellationToken cancellationToken) => Post(() =>
     {
+        if (_leadership.Shared) _store.SetPaused(true); // several hosts: the pause outlives a fail-over
         if (!_paused) _logger.LogWarning("Profile processing paused at sequence {Checkpoint}; events are still collected", _checkpoint);
         _paused = true;
         return true;
@@ -178,6 +179,7 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
 
     public Task ResumeAsync(CancellationToken cancellationToken) => Post(() =>
     {
+        if (_leadership.Shared) _store.SetPaused(false);
         if (_paused) _logger.LogWarning("Profile processing resumed at sequence {Checkpoint} ({Lag} events waiting)", _checkpoint, _log.LastSequence - _checkpoint);
         _paused = false;
         return true;
@@ -219,6 +221,12 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
             // for the lead, and after losing it (its lock's connection failed, or the checkpoint moved under it) waits again
             while (!_stop.IsCancellationRequested && _leadership.WaitToLead(_stop.Token, Follow))
             {
+                if (_leadership.Shared)
+                {
+                    // before this host says it leads: a status read then already shows an admin's pause (LoadState reads it again)
+                    try { _paused = _store.Paused(); }
+                    catch (Exception ex) when (!_stop.IsCancellationRequested) { _lastError = ex.Message; }
+                }
                 Volatile.Write(ref _isLeading, true);
                 if (!LoadState()) return;
                 _lead.Set(true);
@@ -278,6 +286,12 @@ internal sealed class ProfileProcessor : IHostedService, IProfileProcessor, IDis
                 _identity.Load();
                 _failures.Load();
                 Publish(StoredCheckpoint());
+                if (_leadership.Shared)
+                {
+                    // an admin's pause (or resume) on the host that led before holds here too
+                    _paused = _store.Paused();
+                    if (_paused) _logger.LogWarning("Profile processing stays paused at sequence {Checkpoint}: an admin paused it before this host took the lead", _checkpoint);
+                }
                 Volatile.Write(ref _environmental, null);
                 _logger.LogInformation("Profile processor starting after sequence {Checkpoint} ({Failed} failed events listed)", _checkpoint, _failures.Listed);
                 return true;

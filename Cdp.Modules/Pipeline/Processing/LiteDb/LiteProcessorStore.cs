@@ -16,6 +16,13 @@ internal sealed class LiteProcessorStore(CdpDatabase db) : IProcessorStore
 
     public long Checkpoint() => db.Collection(StateCollection).ById(CheckpointId)?["seq"].AsInt64 ?? 0;
 
+    private const string PausedId = "paused";
+
+    public bool Paused() => db.Collection(StateCollection).ById(PausedId)?["seq"].AsInt64 == 1;
+
+    public void SetPaused(bool paused) => db.InTransaction(d =>
+        d.GetCollection(StateCollection).Upsert(new BsonDocument { ["_id"] = PausedId, ["seq"] = paused ? 1L : 0L }));
+
     public void WriteCheckpoint(IUnitOfWork tx, long from, long through)
     {
         var state = tx.Lite().GetCollection(StateCollection);

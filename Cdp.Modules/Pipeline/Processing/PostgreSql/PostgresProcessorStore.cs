@@ -48,6 +48,19 @@ internal sealed class PostgresProcessorStore(PostgresDatabase database) : IProce
         return cmd.ExecuteScalar() is long seq ? seq : 0;
     }
 
+    public bool Paused()
+    {
+        using var cmd = dataSource.CreateCommand("SELECT seq FROM cdp_processor_state WHERE id = 'paused'");
+        return cmd.ExecuteScalar() is long seq && seq == 1;
+    }
+
+    public void SetPaused(bool paused)
+    {
+        using var cmd = dataSource.CreateCommand("INSERT INTO cdp_processor_state (id, seq) VALUES ('paused', $1) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq");
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = paused ? 1 : 0 });
+        cmd.ExecuteNonQuery();
+    }
+
     public void WriteCheckpoint(IUnitOfWork tx, long from, long through)
     {
         // compare-and-set in one statement: the row lock makes a second processor's write wait for the first one's commit,
