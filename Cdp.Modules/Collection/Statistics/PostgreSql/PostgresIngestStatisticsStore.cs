@@ -18,39 +18,28 @@ internal sealed class PostgresIngestStatisticsStore(PostgresDatabase database) :
         return hours;
     }
 
-    public void Save(IReadOnlyDictionary<long, long[]> hours, long oldestHour)
+    public void Save(IReadOnlyDictionary<long, long[]> hours, long oldestHour) =>
+        Write("INSERT INTO cdp_ingest_stats (hour, counts) VALUES ($1, $2) ON CONFLICT (hour) DO UPDATE SET counts = excluded.counts", hours, oldestHour);
+
+    // element by element; the row lock of the conflicting row makes two hosts' additions wait for each other
+    public void Add(IReadOnlyDictionary<long, long[]> deltas, long oldestHour) => Write("""
+        INSERT INTO cdp_ingest_stats (hour, counts) VALUES ($1, $2)
+        ON CONFLICT (hour) DO UPDATE SET counts = (
+            SELECT array_agg(coalesce(a, 0) + coalesce(b, 0) ORDER BY i)
+            FROM unnest(cdp_ingest_stats.counts, excluded.counts) WITH ORDINALITY AS t(a, b, i))
+        """, deltas, oldestHour);
+
+    /// <summary>One implicit transaction: <paramref name="upsert"/> ($1 hour, $2 counts) for each hour, then the prune.</summary>
+    private void Write(string upsert, IReadOnlyDictionary<long, long[]> hours, long oldestHour)
     {
         using var conn = dataSource.OpenConnection();
-        using var batch = new NpgsqlBatch(conn); // one implicit transaction
+        using var batch = new NpgsqlBatch(conn);
         foreach (var (h, counts) in hours)
         {
-            var upsert = new NpgsqlBatchCommand("INSERT INTO cdp_ingest_stats (hour, counts) VALUES ($1, $2) ON CONFLICT (hour) DO UPDATE SET counts = excluded.counts");
-            upsert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = h });
-            upsert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = counts });
-            batch.BatchCommands.Add(upsert);
-        }
-        var prune = new NpgsqlBatchCommand("DELETE FROM cdp_ingest_stats WHERE hour < $1");
-        prune.Parameters.Add(new NpgsqlParameter<long> { TypedValue = oldestHour });
-        batch.BatchCommands.Add(prune);
-        batch.ExecuteNonQuery();
-    }
-
-    public void Add(IReadOnlyDictionary<long, long[]> deltas, long oldestHour)
-    {
-        using var conn = dataSource.OpenConnection();
-        using var batch = new NpgsqlBatch(conn); // one implicit transaction
-        foreach (var (h, delta) in deltas)
-        {
-            // element by element; the row lock of the conflicting row makes two hosts' additions wait for each other
-            var add = new NpgsqlBatchCommand("""
-                INSERT INTO cdp_ingest_stats (hour, counts) VALUES ($1, $2)
-                ON CONFLICT (hour) DO UPDATE SET counts = (
-                    SELECT array_agg(coalesce(a, 0) + coalesce(b, 0) ORDER BY i)
-                    FROM unnest(cdp_ingest_stats.counts, excluded.counts) WITH ORDINALITY AS t(a, b, i))
-                """);
-            add.Parameters.Add(new NpgsqlParameter<long> { TypedValue = h });
-            add.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = delta });
-            batch.BatchCommands.Add(add);
+            var command = new NpgsqlBatchCommand(upsert);
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = h });
+            command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = counts });
+            batch.BatchCommands.Add(command);
         }
         var prune = new NpgsqlBatchCommand("DELETE FROM cdp_ingest_stats WHERE hour < $1");
         prune.Parameters.Add(new NpgsqlParameter<long> { TypedValue = oldestHour });

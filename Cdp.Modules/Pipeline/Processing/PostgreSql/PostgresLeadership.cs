@@ -121,9 +121,9 @@ internal sealed class PostgresLeadership(PostgresDatabase database, IOptions<Sto
         try
         {
             using var connection = database.DataSource.OpenConnection();
-            if (AdvisoryLockHolder.ApplicationName(connection, Key) is not { } name || !name.StartsWith(NamePrefix, StringComparison.Ordinal)) return null;
+            if (LeaderName(connection) is not { } leader) return null;
             using var read = new NpgsqlCommand("SELECT address FROM cdp_processor_leader WHERE id = 1 AND host = $1", connection);
-            read.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name[NamePrefix.Length..] });
+            read.Parameters.Add(new NpgsqlParameter<string> { TypedValue = leader });
             return read.ExecuteScalar() as string; // another host's row: the new leader has not written its own yet
         }
         catch (Exception)
@@ -138,13 +138,17 @@ internal sealed class PostgresLeadership(PostgresDatabase database, IOptions<Sto
         try
         {
             using var connection = database.DataSource.OpenConnection();
-            return AdvisoryLockHolder.ApplicationName(connection, Key) is { } name && name.StartsWith(NamePrefix, StringComparison.Ordinal) ? name[NamePrefix.Length..] : null;
+            return LeaderName(connection);
         }
         catch (Exception)
         {
             return null; // unreachable: unknown
         }
     }
+
+    /// <summary>The host holding the lead, from its lock connection's name; null when no host leads.</summary>
+    private static string? LeaderName(NpgsqlConnection connection) =>
+        AdvisoryLockHolder.ApplicationName(connection, Key) is { } name && name.StartsWith(NamePrefix, StringComparison.Ordinal) ? name[NamePrefix.Length..] : null;
 
     private NpgsqlConnection Open()
     {
