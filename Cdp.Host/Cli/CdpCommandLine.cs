@@ -16,7 +16,7 @@ internal sealed class CdpCommandLine
     /// <summary>Exit code of bad arguments (also System.CommandLine's for a parse error).</summary>
     public const int BadArguments = 1;
 
-    public const string VerbList = "Verbs: run (default), check-config, import, backup, restore, reprocess, unmerge, identity dry-run, match run, match evaluate, syncs, migrate, storage copy. See README.md.";
+    public const string VerbList = "Verbs: run (default), check-config, import, backup, restore, reprocess, unmerge, identity dry-run, match run, match evaluate, syncs, migrate, storage copy, tracking-plan infer. See README.md.";
 
     private const string SettingsNote = "Settings overrides --Cdp:Section:Key=value (or --Cdp:Section:Key value) go to the configuration, as for the server.";
 
@@ -93,6 +93,7 @@ internal sealed class CdpCommandLine
         var storageCommand = new Command("storage", "Storage: copy an installation to PostgreSQL.") { copy };
         storageCommand.SetAction(_ => Usage("usage: cdp storage copy --to <connection string> (cdp storage copy --help)"));
         _root.Subcommands.Add(storageCommand);
+        _root.Subcommands.Add(TrackingPlan());
 
         foreach (var command in Commands(_root))
         foreach (var option in command.Options)
@@ -233,6 +234,22 @@ internal sealed class CdpCommandLine
             command.SetAction((r, _) => SyncsVerb.RunAsync(arguments((r, r.GetValue(sync), r.GetValue(server), r.GetValue(key))), _settings));
             return command;
         }
+    }
+
+    private Command TrackingPlan()
+    {
+        var source = new Option<string?>("--source") { Description = "the source whose calls the draft describes (a Cdp:Sources name); required", HelpName = "name" };
+        var since = new Option<string>("--since") { Description = "how far back to read the log: days, hours or minutes, e.g. 30d, 12h, 90m", DefaultValueFactory = _ => "30d", HelpName = "age" };
+        var output = new Option<string?>("--out") { Description = "write the plan to this file and print a summary (default: print the plan)", HelpName = "file" };
+        var infer = new Command("infer", "Draft a tracking plan from the calls a source sent: every track event with the JSON types of its properties and how often each was seen, " +
+            "context, identify and group traits, and near-duplicate names flagged (\"Appointment Booked\" and \"appointment_booked\"). Stop the server first. Exit 1 for an unknown source.")
+        {
+            source, since, output,
+        };
+        infer.SetAction((r, _) => TrackingPlanVerb.InferAsync(r.GetValue(source), r.GetValue(since)!, r.GetValue(output), _settings, Console.Out, Console.Error));
+        var command = new Command("tracking-plan", "Tracking plans: infer a draft from the log.") { infer };
+        command.SetAction(_ => Usage(TrackingPlanVerb.Usage));
+        return command;
     }
 
     private static (Option<string?> Server, Option<string?> Key) ServerOptions(bool recursive) =>

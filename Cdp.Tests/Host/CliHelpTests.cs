@@ -16,7 +16,7 @@ public sealed class CliHelpTests
         var (code, output) = await CdpProcess.RunToExitAsync(folder.Path, "--help");
 
         code.Should().Be(0, output);
-        foreach (var verb in new[] { "run", "check-config", "import", "backup", "restore", "reprocess", "unmerge", "identity", "match", "syncs", "migrate" })
+        foreach (var verb in new[] { "run", "check-config", "import", "backup", "restore", "reprocess", "unmerge", "identity", "match", "syncs", "migrate", "tracking-plan" })
             output.Should().MatchRegex($@"(?m)^\s+{verb}\b", $"the root help lists {verb}");
         output.Should().Contain("--Cdp:Section:Key=value");
     }
@@ -36,6 +36,7 @@ public sealed class CliHelpTests
     [InlineData("syncs dry-run", "<sync>", "--full")]
     [InlineData("syncs resync", "<sync>", "--allow-mass-removal")]
     [InlineData("migrate", "--dry-run", "PostgreSQL schema")]
+    [InlineData("tracking-plan infer", "--source <name>", "--since <age>", "[default: 30d]", "--out <file>", "near-duplicate")]
     public async Task Help_of_a_verb_describes_its_arguments_and_options(string verb, params string[] expected)
     {
         using var folder = new TempFolder();
