@@ -237,7 +237,7 @@ internal sealed class TrackingEndpoints(
                 {
                     if (normaliser.TryNormalise(item, index, routeType, envelope, receivedAt, source.Name, out var ok, out errors))
                     {
-                        if (plan is null || TrackingPlans.PlanEnforcement.Apply(plan, item, envelope.Context ?? default, ok!.Json) is not { } outcome)
+                        if (plan is null || Enforce(plan, item, envelope, ok!) is not { } outcome)
                         {
                             accepted.Add(ok!);
                             continue;
@@ -262,6 +262,23 @@ internal sealed class TrackingEndpoints(
         }
 
         return new Prepared(null, items.Count, accepted, rejected, allErrors) { Violations = violations };
+    }
+
+    /// <summary>
+    /// The source's plan applied to one call; a failure of the check itself (a bug, a library's surprise) is logged and the
+    /// call is stored unchecked: a plan never costs an event or the request.
+    /// </summary>
+    private TrackingPlans.PlanOutcome? Enforce(TrackingPlans.SourcePlan plan, JsonElement item, BatchEnvelope envelope, AcceptedEvent ok)
+    {
+        try
+        {
+            return TrackingPlans.PlanEnforcement.Apply(plan, item, envelope.Context ?? default, ok.Json);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            log.LogWarning(ex, "Tracking plan '{Plan}' could not check event {MessageId} from {Source}; it is stored unchecked", plan.Plan.Name, ok.MessageId, plan.Source);
+            return null;
+        }
     }
 
     /// <summary>The call's type and its event name (track; empty for the other types), for the violations' record.</summary>
