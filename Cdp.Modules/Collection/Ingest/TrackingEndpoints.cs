@@ -237,16 +237,17 @@ internal sealed class TrackingEndpoints(
                 {
                     if (normaliser.TryNormalise(item, index, routeType, envelope, receivedAt, source.Name, out var ok, out errors))
                     {
-                        if (plan is null || Enforce(plan, item, envelope, ok!) is not { } outcome)
+                        var normalised = ok!;
+                        if (plan is null || Enforce(plan, item, envelope, normalised) is not { } outcome)
                         {
-                            accepted.Add(ok!);
+                            accepted.Add(normalised);
                             continue;
                         }
                         var (type, name) = CallOf(item, routeType);
-                        (violations ??= []).AddRange(outcome.Violations.Select(v => TrackingPlans.RecordedViolation.Of(type, name, ok.MessageId, v)));
+                        (violations ??= []).AddRange(outcome.Violations.Select(v => TrackingPlans.RecordedViolation.Of(type, name, normalised.MessageId, v)));
                         if (!outcome.Blocked)
                         {
-                            accepted.Add(outcome.Rewritten is { } kept ? new AcceptedEvent(ok.Source, ok.MessageId, kept) : ok);
+                            accepted.Add(outcome.Rewritten is { } kept ? new AcceptedEvent(normalised.Source, normalised.MessageId, kept) : normalised);
                             continue;
                         }
                         errors = outcome.Violations.Select(v => new EventError(index, v.Property.Length == 0 ? "event" : v.Property, v.Message + " (blocked by the source's tracking plan)")).ToList();
