@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Cdp.Modules.Collection.Contracts;
 using Cdp.Modules.Collection.TrackingPlans;
@@ -73,6 +74,39 @@ public sealed class PlanInferenceTests
         var crm = inference.Infer("crm", DateTime.UtcNow.AddHours(-1));
         crm.TrackEvents.Should().Be(0);
         crm.NearDuplicates.Should().BeEmpty();
+    }
+
+    [SkippableFact]
+    public async Task A_source_pointed_at_its_own_draft_with_Block_takes_the_same_calls_again_without_a_violation_or_a_dead_letter()
+    {
+        using var plans = new TempFolder();
+        var file = plans.File("web.json");
+        List<string> calls;
+        using (var first = new CdpHost())
+        {
+            await MakeLog(first);
+            await File.WriteAllTextAsync(file, first.Service<ITrackingPlanInference>().Infer("web", DateTime.UtcNow.AddHours(-1)).Plan);
+            calls = [.. first.Service<IEventLog>().ReadAfter(0, 1_000).Where(e => e.Source == "web").Select(e => System.Text.Encoding.UTF8.GetString(e.Json.Span))];
+        }
+
+        using var second = new CdpHost(new Dictionary<string, string?>
+        {
+            ["Cdp:TrackingPlans:draft:File"] = file,
+            ["Cdp:Sources:web:TrackingPlan"] = "draft",
+            ["Cdp:Sources:web:OnViolation"] = "Block",
+            ["Cdp:Sources:web:OnUnplannedEvent"] = "Block",
+        });
+        // the logged calls, each with its type, sent again as one batch
+        await second.TrackingClient().SendBatch(calls);
+
+        second.Service<IEventLog>().ReadAfter(0, 1_000).Should().HaveCount(calls.Count, "the plan blocks none of the calls it was drafted from");
+        var admin = second.AdminClient();
+        (await admin.GetFromJsonAsync<JsonElement>("/api/collection/dead-letters")).GetProperty("items").GetArrayLength().Should().Be(0);
+        (await admin.GetFromJsonAsync<JsonElement>("/api/tracking-plans/violations")).GetProperty("total").GetInt64().Should().Be(0);
+
+        // the plan is in force: a property it never saw is blocked
+        await second.TrackingClient().SendBatch(["""{"type":"track","userId":"u-jane","event":"Appointment Booked","properties":{"clinic":"north","voucher":"X1"}}"""]);
+        (await admin.GetFromJsonAsync<JsonElement>("/api/collection/dead-letters")).GetProperty("items").GetArrayLength().Should().Be(1);
     }
 
     /// <summary>Calls as the log keeps them (type, messageId... left out: the draft reads only type, event, properties and traits).</summary>
