@@ -12,7 +12,7 @@ namespace Cdp.Modules.Collection;
 
 /// <summary>
 /// Collection's part of <c>storage copy</c>: the event log (each event under its sequence and received time, appended in
-/// order as the log's contract wants), the dead letters under their ids, the CSV import ledger and the hourly ingest counts.
+/// order as the log's contract wants), the dead letters under their ids, the CSV import ledger, the hourly ingest counts and the tracking plan violations.
 /// </summary>
 [Service]
 internal sealed class CollectionCopy : IStoreCopy
@@ -36,7 +36,13 @@ internal sealed class CollectionCopy : IStoreCopy
         var statsTo = target.GetRequiredService<IIngestStatisticsStore>();
         yield return CopySet.Of("ingest counts", () => stats.Load(0), () => statsTo.Load(0),
             c => statsTo.Save(c.ToDictionary(h => h.Key, h => h.Value), 0));
+        var violations = source.GetRequiredService<TrackingPlans.IViolationStore>();
+        var violationsTo = target.GetRequiredService<TrackingPlans.IViolationStore>();
+        yield return CopySet.Of("tracking plan violations", () => InOrder(violations.Load(0)), () => InOrder(violationsTo.Load(0)), c => violationsTo.Add(c, 0));
     }
+
+    private static IEnumerable<TrackingPlans.ViolationRow> InOrder(IEnumerable<TrackingPlans.ViolationRow> rows) =>
+        rows.OrderBy(r => string.Join('\u241f', r.Hour.ToString("D20", System.Globalization.CultureInfo.InvariantCulture), r.Source, r.Type, r.Event, r.Property, r.Kind), StringComparer.Ordinal);
 
     private static IEnumerable<LoggedEvent> Events(IEventLogStore store) =>
         CopySet.Paged<LoggedEvent>(last => store.ReadAfter(last?.Sequence ?? 0, long.MaxValue, Page), Page);

@@ -22,6 +22,7 @@ public sealed class CollectionModule : ICdpModule
     {
         services.AddValidatedSettings<SourcesOptions, SourcesOptionsValidator>(configuration, SourcesOptions.Section);
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<SourcesOptions>, ProductionWriteKeyRules>();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<SourcesOptions>, TrackingPlans.TrackingPlanSettingsRules>();
         services.AddValidatedSettings<CollectionOptions, CollectionOptionsValidator>(configuration, CollectionOptions.Section);
         services.AddSingleton<TrackingEventValidator>();
         services.AddSingleton(sp => new EventNormaliser(
@@ -32,6 +33,7 @@ public sealed class CollectionModule : ICdpModule
         services.AddStore<IDeadLetterStore, DeadLetters.LiteDb.LiteDeadLetterStore, DeadLetters.PostgreSql.PostgresDeadLetterStore>();
         services.AddStore<IImportLedger, Import.LiteDb.LiteImportLedger, Import.PostgreSql.PostgresImportLedger>();
         services.AddStore<Statistics.IIngestStatisticsStore, Statistics.LiteDb.LiteIngestStatisticsStore, Statistics.PostgreSql.PostgresIngestStatisticsStore>();
+        services.AddStore<TrackingPlans.IViolationStore, TrackingPlans.LiteDb.LiteViolationStore, TrackingPlans.PostgreSql.PostgresViolationStore>();
         services.AddSingleton<Cdp.Modules.Shared.Storage.PostgreSql.IPostgresSchema, EventLog.PostgreSql.CollectionPostgresSchema>();
         services.AddHealthChecks().AddCheck<EventLogHealthCheck>("event-log", tags: ["ready"]);
     }
@@ -46,5 +48,6 @@ public sealed class CollectionModule : ICdpModule
         EventLogEndpoints.Map(admin);
         Statistics.IngestStatistics.Map(admin);
         ImportEndpoints.Map(admin);
+        TrackingPlans.TrackingPlanEndpoints.Map(endpoints.MapGroup("/api/tracking-plans").WithTags("Tracking plans").RequireReader());
     }
 }

@@ -73,6 +73,15 @@ internal sealed class SourceOptions
     /// client can send any Origin header.
     /// </summary>
     public List<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary>The tracking plan (a key of <c>Cdp:TrackingPlans</c>) this source's events are checked against; empty = none.</summary>
+    public string TrackingPlan { get; set; } = "";
+
+    /// <summary>What a call with invalid, missing or unplanned properties becomes: <c>Report</c> (default), <c>Omit</c> or <c>Block</c>.</summary>
+    public string OnViolation { get; set; } = nameof(TrackingPlans.ViolationAction.Report);
+
+    /// <summary>What a track event the plan does not list becomes: <c>Report</c> (default), <c>Allow</c> or <c>Block</c>.</summary>
+    public string OnUnplannedEvent { get; set; } = nameof(TrackingPlans.UnplannedEventAction.Report);
 }
 
 internal sealed class SourcesOptionsValidator : AbstractValidator<SourcesOptions>
@@ -102,6 +111,10 @@ internal sealed class SourcesOptionsValidator : AbstractValidator<SourcesOptions
                     ctx.AddFailure($"{name}:WriteKey", $"must be at least {MinimumWriteKeyLength} characters (the key SDKs send)");
                 if (source.MaxRequestsPerSecond < 0)
                     ctx.AddFailure($"{name}:MaxRequestsPerSecond", "must be 0 (no limit) or a positive number of requests per second");
+                if (!TrackingPlans.SourcePlanSettings.TryParse(source.OnViolation, out TrackingPlans.ViolationAction _))
+                    ctx.AddFailure($"{name}:OnViolation", $"'{source.OnViolation}' is not a violation action: use Report, Omit or Block");
+                if (!TrackingPlans.SourcePlanSettings.TryParse(source.OnUnplannedEvent, out TrackingPlans.UnplannedEventAction _))
+                    ctx.AddFailure($"{name}:OnUnplannedEvent", $"'{source.OnUnplannedEvent}' is not an unplanned-event action: use Report, Allow or Block");
                 for (var i = 0; i < source.AllowedOrigins.Count; i++)
                 {
                     if (Ingest.AllowedOrigins.Normalise(source.AllowedOrigins[i]) is null)

@@ -22,7 +22,8 @@ namespace Cdp.Modules.Collection.Ingest;
 [Service]
 internal sealed class TrackingEndpoints(
     SourceRegistry sources, EventNormaliser normaliser, EventLogWriter writer, RejectedRequests rejectedRequests, TimeProvider clock,
-    SdkMetricsRequests sdkMetrics, BrowserCors cors, ILogger<TrackingEndpoints> log, FreeSpace freeSpace)
+    SdkMetricsRequests sdkMetrics, BrowserCors cors, ILogger<TrackingEndpoints> log, FreeSpace freeSpace,
+    TrackingPlans.TrackingPlanCatalogue plans, TrackingPlans.ViolationLog violationLog)
 {
     private static readonly byte[] Success = "{\"success\":true}"u8.ToArray();
     // duplicate keys are refused: downstream readers would disagree on which value counts
@@ -220,6 +221,8 @@ internal sealed class TrackingEndpoints(
         var accepted = new List<AcceptedEvent>(items.Count);
         List<RejectedEvent>? rejected = null;
         List<EventError>? allErrors = null;
+        List<TrackingPlans.RecordedViolation>? violations = null;
+        var plan = plans.ForSource(source.Name);
         for (var index = 0; index < items.Count; index++)
         {
             var item = items[index];
@@ -234,8 +237,19 @@ internal sealed class TrackingEndpoints(
                 {
                     if (normaliser.TryNormalise(item, index, routeType, envelope, receivedAt, source.Name, out var ok, out errors))
                     {
-                        accepted.Add(ok!);
-                        continue;
+                        if (plan is null || TrackingPlans.PlanEnforcement.Apply(plan, item, envelope.Context ?? default, ok!.Json) is not { } outcome)
+                        {
+                            accepted.Add(ok!);
+                            continue;
+                        }
+                        var (type, name) = CallOf(item, routeType);
+                        (violations ??= []).AddRange(outcome.Violations.Select(v => TrackingPlans.RecordedViolation.Of(type, name, ok.MessageId, v)));
+                        if (!outcome.Blocked)
+                        {
+                            accepted.Add(outcome.Rewritten is { } kept ? new AcceptedEvent(ok.Source, ok.MessageId, kept) : ok);
+                            continue;
+                        }
+                        errors = outcome.Violations.Select(v => new EventError(index, v.Property.Length == 0 ? "event" : v.Property, v.Message + " (blocked by the source's tracking plan)")).ToList();
                     }
                 }
                 catch (InvalidOperationException ex) // a string escape that is not valid Unicode, e.g. a lone "\ud800"
@@ -247,10 +261,22 @@ internal sealed class TrackingEndpoints(
             (rejected ??= []).Add(new RejectedEvent(source.Name, index, errors, Encoding.UTF8.GetString(JsonMarshal.GetRawUtf8Value(item))));
         }
 
-        return new Prepared(null, items.Count, accepted, rejected, allErrors);
+        return new Prepared(null, items.Count, accepted, rejected, allErrors) { Violations = violations };
     }
 
-    internal sealed record Prepared(IResult? Problem, int Count = 0, List<AcceptedEvent>? Accepted = null, List<RejectedEvent>? Rejected = null, List<EventError>? Errors = null);
+    /// <summary>The call's type and its event name (track; empty for the other types), for the violations' record.</summary>
+    private static (string Type, string Event) CallOf(JsonElement item, string? routeType)
+    {
+        var type = routeType ?? (item.TryGetProperty("type"u8, out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "");
+        var name = type == "track" && item.TryGetProperty("event"u8, out var e) && e.ValueKind == JsonValueKind.String ? e.GetString()! : "";
+        return (type, name);
+    }
+
+    internal sealed record Prepared(IResult? Problem, int Count = 0, List<AcceptedEvent>? Accepted = null, List<RejectedEvent>? Rejected = null, List<EventError>? Errors = null)
+    {
+        /// <summary>The tracking plan's violations of the request's calls, recorded once the request is committed.</summary>
+        public List<TrackingPlans.RecordedViolation>? Violations { get; init; }
+    }
 
     /// <summary>The common tail of every way in (/v1 and /v1/webhooks): strict mode, free space, the group commit, 429/503, 200 after commit.</summary>
     internal async Task SubmitAsync(HttpContext ctx, Prepared prepared, Source source, bool strict)
@@ -291,6 +317,11 @@ internal sealed class TrackingEndpoints(
             ctx.Response.Headers.RetryAfter = "1";
             await Problem(ctx, 429, "Too many requests", "the ingest queue is full; nothing was stored, retry after the Retry-After delay");
             return;
+        }
+        if (prepared.Violations is { } violations)
+        {
+            try { violationLog.Record(source.Name, violations); }
+            catch (Exception ex) { log.LogWarning(ex, "Tracking plan violations of a request from {Source} were stored but not counted", source.Name); }
         }
         ctx.Response.StatusCode = 200;
         ctx.Response.ContentType = "application/json";

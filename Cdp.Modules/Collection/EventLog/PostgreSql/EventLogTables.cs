@@ -67,4 +67,23 @@ internal static class EventLogTables
         );
         CREATE INDEX cdp_event_log_commits_at ON cdp_event_log_commits (at);
         """;
+
+    /// <summary>
+    /// Version 3, tracking plans (issue #31): the violations per hour and kind of violation, each with its latest example
+    /// (a masked value, never the sent one). Text only ever holds names Cdp cleaned of control characters.
+    /// </summary>
+    public const string V3 = """
+        CREATE TABLE cdp_tracking_violations (
+            hour     bigint NOT NULL,
+            source   text   NOT NULL,
+            type     text   NOT NULL,
+            event    text   NOT NULL,
+            property text   NOT NULL,
+            kind     text   NOT NULL,
+            count    bigint NOT NULL,
+            last_at  bigint NOT NULL,
+            example  text   NOT NULL,
+            PRIMARY KEY (hour, source, type, event, property, kind)
+        );
+        """;
 }
