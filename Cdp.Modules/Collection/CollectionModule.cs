@@ -23,6 +23,7 @@ public sealed class CollectionModule : ICdpModule
         services.AddValidatedSettings<SourcesOptions, SourcesOptionsValidator>(configuration, SourcesOptions.Section);
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<SourcesOptions>, ProductionWriteKeyRules>();
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<SourcesOptions>, TrackingPlans.TrackingPlanSettingsRules>();
+        services.AddValidatedSettings<TrackingPlans.TrackingPlansOptions, TrackingPlans.TrackingPlansOptionsValidator>(configuration, TrackingPlans.TrackingPlanCatalogue.Section);
         services.AddValidatedSettings<CollectionOptions, CollectionOptionsValidator>(configuration, CollectionOptions.Section);
         services.AddSingleton<TrackingEventValidator>();
         services.AddSingleton(sp => new EventNormaliser(

@@ -307,7 +307,7 @@ internal sealed class IngestBench : IBenchScenario
         return new PatchedBody(Encoding.UTF8.GetBytes(sb.Append("]\r\n").ToString()));
     });
 
-    private sealed class PatchedBody(byte[] template)
+    internal sealed class PatchedBody(byte[] template)
     {
         public const string Slot = "################"; // 16 digits of the request number
         private readonly int[] _slots = Find(template);

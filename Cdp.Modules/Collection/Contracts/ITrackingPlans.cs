@@ -18,4 +18,13 @@ public interface ITrackingPlans
     /// Always null when no source has a plan.
     /// </summary>
     string? UnplannedTrackReference(string eventName, string? propertyPath = null);
+
+    /// <summary>
+    /// The violations recorded from <paramref name="from"/> on (whole hours; every host's), summed per source, event,
+    /// property and kind, most first.
+    /// </summary>
+    IReadOnlyList<TrackingPlanViolationCount> ViolationsSince(DateTime from);
 }
+
+/// <summary>How often one kind of violation (see the README's tracking plans) happened: event is empty for identify and group traits.</summary>
+public sealed record TrackingPlanViolationCount(string Source, string Type, string Event, string Property, string Kind, long Count);

@@ -58,8 +58,11 @@ internal sealed class TrackingPlanCatalogue : ITrackingPlans
     private readonly Dictionary<string, TrackingPlan> _plans;
     private readonly Dictionary<string, SourcePlan> _bySource;
 
-    public TrackingPlanCatalogue(IConfiguration configuration, IHostEnvironment environment, IOptions<SourcesOptions> sources)
+    private readonly ViolationLog _violations;
+
+    public TrackingPlanCatalogue(IConfiguration configuration, IHostEnvironment environment, IOptions<SourcesOptions> sources, ViolationLog violations)
     {
+        _violations = violations;
         (_plans, _) = Load(configuration, environment.ContentRootPath);
         _bySource = new Dictionary<string, SourcePlan>(StringComparer.Ordinal);
         foreach (var (name, source) in sources.Value)
@@ -99,6 +102,12 @@ internal sealed class TrackingPlanCatalogue : ITrackingPlans
         }
         return $"property '{propertyPath}' of event '{eventName}' is in no tracking plan ({string.Join(", ", withEvent.Select(p => $"'{p.Name}'"))})";
     }
+
+    public IReadOnlyList<TrackingPlanViolationCount> ViolationsSince(DateTime from) => _violations.Rows(from)
+        .GroupBy(r => (r.Source, r.Type, r.Event, r.Property, r.Kind))
+        .Select(g => new TrackingPlanViolationCount(g.Key.Source, g.Key.Type, g.Key.Event, g.Key.Property, g.Key.Kind, g.Sum(r => r.Count)))
+        .OrderByDescending(c => c.Count).ThenBy(c => c.Source, StringComparer.Ordinal).ThenBy(c => c.Event, StringComparer.Ordinal)
+        .ThenBy(c => c.Property, StringComparer.Ordinal).ThenBy(c => c.Kind, StringComparer.Ordinal).ToList();
 
     /// <summary>A name reduced to its lower-cased letters and digits: "Appointment Booked", "appointment_booked" and "appointmentBooked" are one.</summary>
     public static string Fold(string name) => new(name.Where(char.IsLetterOrDigit).Select(char.ToLowerInvariant).ToArray());
@@ -200,3 +209,18 @@ internal sealed class TrackingPlanSettingsRules(IConfiguration configuration, IH
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
+
+/// <summary>
+/// appsettings section <c>Cdp:TrackingPlans</c> as options see it: each plan's <c>File</c>. An inline plan's other keys
+/// (events, schemas) are read as JSON by <see cref="TrackingPlanCatalogue.Load"/>, which also checks every plan at start.
+/// </summary>
+internal sealed class TrackingPlansOptions() : Dictionary<string, TrackingPlanFileOptions>(StringComparer.Ordinal);
+
+internal sealed class TrackingPlanFileOptions
+{
+    /// <summary>The plan's JSON file, relative to the folder of appsettings.json (or absolute); empty = the plan is written inline.</summary>
+    public string File { get; set; } = "";
+}
+
+/// <summary>The plans themselves are compiled and checked by <see cref="TrackingPlanSettingsRules"/>; nothing to add here.</summary>
+internal sealed class TrackingPlansOptionsValidator : FluentValidation.AbstractValidator<TrackingPlansOptions>;

@@ -251,7 +251,7 @@ internal sealed partial class AuditMiddleware(AuditTrail trail, AuditKey key, Un
         return d with { Route = route, Path = Truncate(path), Query = query };
     }
 
-    private static string Truncate(string value) => Cut(value, MaxStoredLength);
+    internal static string Truncate(string value) => Cut(value, MaxStoredLength);
 
     private static string Cut(string value, int max) => value.Length <= max ? value : value[..max] + "…";
 

@@ -18,6 +18,12 @@ internal sealed class AuditOptions
     public string AuditRetentionSchedule { get; set; } = "17 */6 * * *";
 
     /// <summary>
+    /// Cron (UTC) of the recurring job "tracking-plan-digest" that writes one audit record summing the tracking plan
+    /// violations of the 24 hours before it; empty (the default) = no digest.
+    /// </summary>
+    public string TrackingPlanDigestSchedule { get; set; } = "";
+
+    /// <summary>
     /// The audit log's size bound: past this many records the oldest go first (whatever their age). A record takes about
     /// 300 bytes, at most about 2 KB (paths and queries are cut at 512 characters): 1,000,000 records stay under ~2 GB.
     /// </summary>
@@ -49,6 +55,7 @@ internal sealed class AuditOptionsValidator : AbstractValidator<AuditOptions>
         RuleFor(o => o.AuditRetentionDays).InclusiveBetween(1, MaxRetentionDays)
             .WithMessage($"must be between 1 and {MaxRetentionDays} days");
         RuleFor(o => o.AuditRetentionSchedule).MustBeCron();
+        RuleFor(o => o.TrackingPlanDigestSchedule).MustBeCron().When(o => !string.IsNullOrWhiteSpace(o.TrackingPlanDigestSchedule));
         RuleFor(o => o.AuditMaxRecords).InclusiveBetween(MinRecords, MaxRecords)
             .WithMessage($"must be between {MinRecords} and {MaxRecords} records");
         RuleFor(o => o.UnauthenticatedRecordsPerMinute).InclusiveBetween(0, MaxUnauthenticatedPerMinute)
