@@ -33,6 +33,8 @@ public sealed class TrackingPlanReferenceTests
             if (!Events.TryGetValue(eventName, out var properties)) return $"the event \"{eventName}\" is in no plan";
             return propertyPath is null || properties.Contains(propertyPath) ? null : $"\"{eventName}\" has no property {propertyPath} in any plan";
         }
+
+        public IReadOnlyList<TrackingPlanViolationCount> ViolationsSince(DateTime from) => [];
     }
 
     private static IReadOnlyList<string> Of(string where, Plans? plans = null) =>
