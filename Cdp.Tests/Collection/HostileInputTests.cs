@@ -32,7 +32,7 @@ public sealed class HostileInputTests : IDisposable
         """{"batch":[{"type":"page","anonymousId":"a","timestamp":1714557600123,"sentAt":"1714557601"}],"sentAt":9999999999999,"timestamp":"0001-01-01T00:00:00Z"}""",
     ];
 
-    private static byte[] Mutate(Random rng, byte[] seed)
+    internal static byte[] Mutate(Random rng, byte[] seed)
     {
         var b = seed.ToList();
         var ops = rng.Next(1, 6);

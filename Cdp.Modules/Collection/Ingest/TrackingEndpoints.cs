@@ -237,16 +237,17 @@ internal sealed class TrackingEndpoints(
                 {
                     if (normaliser.TryNormalise(item, index, routeType, envelope, receivedAt, source.Name, out var ok, out errors))
                     {
-                        if (plan is null || TrackingPlans.PlanEnforcement.Apply(plan, item, envelope.Context ?? default, ok!.Json) is not { } outcome)
+                        var normalised = ok!;
+                        if (plan is null || Enforce(plan, item, envelope, normalised) is not { } outcome)
                         {
-                            accepted.Add(ok!);
+                            accepted.Add(normalised);
                             continue;
                         }
                         var (type, name) = CallOf(item, routeType);
-                        (violations ??= []).AddRange(outcome.Violations.Select(v => TrackingPlans.RecordedViolation.Of(type, name, ok.MessageId, v)));
+                        (violations ??= []).AddRange(outcome.Violations.Select(v => TrackingPlans.RecordedViolation.Of(type, name, normalised.MessageId, v)));
                         if (!outcome.Blocked)
                         {
-                            accepted.Add(outcome.Rewritten is { } kept ? new AcceptedEvent(ok.Source, ok.MessageId, kept) : ok);
+                            accepted.Add(outcome.Rewritten is { } kept ? new AcceptedEvent(normalised.Source, normalised.MessageId, kept) : normalised);
                             continue;
                         }
                         errors = outcome.Violations.Select(v => new EventError(index, v.Property.Length == 0 ? "event" : v.Property, v.Message + " (blocked by the source's tracking plan)")).ToList();
@@ -262,6 +263,23 @@ internal sealed class TrackingEndpoints(
         }
 
         return new Prepared(null, items.Count, accepted, rejected, allErrors) { Violations = violations };
+    }
+
+    /// <summary>
+    /// The source's plan applied to one call; a failure of the check itself (a bug, a library's surprise) is logged and the
+    /// call is stored unchecked: a plan never costs an event or the request.
+    /// </summary>
+    private TrackingPlans.PlanOutcome? Enforce(TrackingPlans.SourcePlan plan, JsonElement item, BatchEnvelope envelope, AcceptedEvent ok)
+    {
+        try
+        {
+            return TrackingPlans.PlanEnforcement.Apply(plan, item, envelope.Context ?? default, ok.Json);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            log.LogWarning(ex, "Tracking plan '{Plan}' could not check event {MessageId} from {Source}; it is stored unchecked", plan.Plan.Name, ok.MessageId, plan.Source);
+            return null;
+        }
     }
 
     /// <summary>The call's type and its event name (track; empty for the other types), for the violations' record.</summary>

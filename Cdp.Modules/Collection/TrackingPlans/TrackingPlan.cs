@@ -44,7 +44,7 @@ internal sealed class TrackingPlanException(string message) : Exception(message)
 /// </summary>
 internal sealed class TrackingPlan
 {
-    private static readonly EvaluationOptions Quick = new() { OutputFormat = OutputFormat.Flag, RequireFormatValidation = true };
+    private static readonly EvaluationOptions FlagOnly = new() { OutputFormat = OutputFormat.Flag, RequireFormatValidation = true };
     private static readonly EvaluationOptions Detailed = new() { OutputFormat = OutputFormat.List, RequireFormatValidation = true };
 
     private readonly Dictionary<string, PlannedEvent> _events;
@@ -79,6 +79,9 @@ internal sealed class TrackingPlan
     {
         public required string Path { get; init; }
         public required JsonSchema Schema { get; init; }
+
+        /// <summary>The shortcut for valid calls (null: the schema uses keywords only the library checks).</summary>
+        public QuickAccept? Quick { get; init; }
         public HashSet<string>? Planned { get; init; }
         public Regex[] Patterns { get; init; } = [];
         public string[] Required { get; init; } = [];
@@ -168,7 +171,7 @@ internal sealed class TrackingPlan
             if (schema.TryGetProperty("required", out var req) && req.ValueKind == JsonValueKind.Array)
                 required.AddRange(req.EnumerateArray().Where(r => r.ValueKind == JsonValueKind.String).Select(r => r.GetString()!));
         }
-        return new Area { Path = path, Raw = schema.Clone(), Schema = compiled, Planned = planned, Patterns = [.. patterns], Required = [.. required] };
+        return new Area { Path = path, Raw = schema.Clone(), Schema = compiled, Quick = QuickAccept.Compile(schema), Planned = planned, Patterns = [.. patterns], Required = [.. required] };
     }
 
     /// <summary>
@@ -231,10 +234,23 @@ internal sealed class TrackingPlan
             if (!instance.TryGetProperty(r, out var present) || present.ValueKind == JsonValueKind.Undefined)
                 (found ??= []).Add(new PlanViolation(ViolationKinds.MissingProperty, area.Path + "." + r, $"{area.Path}.{r} is required by tracking plan '{Name}'"));
         }
-        if (area.Schema.Evaluate(instance, Quick).IsValid) return;
+        if (area.Quick?.Accepts(instance) == true) return;
+        EvaluationResults results;
+        try
+        {
+            if (area.Schema.Evaluate(instance, FlagOnly).IsValid) return;
+            results = area.Schema.Evaluate(instance, Detailed);
+        }
+        catch (Exception ex) when (ex is FormatException or OverflowException or InvalidOperationException or ArgumentException or JsonException or RegexMatchTimeoutException)
+        {
+            // the library cannot read a value (e.g. 1e400 against a numeric bound): the value cannot be shown valid
+            (found ??= []).Add(new PlanViolation(ViolationKinds.InvalidProperty, area.Path,
+                $"{area.Path}: a value could not be checked against tracking plan '{Name}' ({ex.GetType().Name}: {ex.Message})", instance));
+            return;
+        }
 
         var reported = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var detail in Leaves(area.Schema.Evaluate(instance, Detailed)))
+        foreach (var detail in Leaves(results))
         {
             var pointer = detail.InstanceLocation;
             if (pointer.Count == 0)

@@ -22,6 +22,7 @@ public sealed class TrackingPlanCheckTests
         { "a required property absent", """{"type":"track","event":"Appointment Booked","properties":{"service":"dental"}}""", ["missing_property properties.clinic"] },
         { "no properties at all", """{"type":"track","event":"Appointment Booked"}""", ["missing_property properties.clinic"] },
         { "revenue as text", """{"type":"track","event":"Order Completed","properties":{"revenue":"12.50 EUR"}}""", ["invalid_property properties.revenue"] },
+        { "revenue beyond what a number library reads", """{"type":"track","event":"Order Completed","properties":{"revenue":1e400}}""", ["invalid_property properties"] },
         { "revenue below its minimum", """{"type":"track","event":"Order Completed","properties":{"revenue":-1}}""", ["invalid_property properties.revenue"] },
         { "a value outside the enum", """{"type":"track","event":"Order Completed","properties":{"revenue":1,"currency":"USD"}}""", ["invalid_property properties.currency"] },
         { "a nested item of the wrong type", """{"type":"track","event":"Order Completed","properties":{"revenue":10,"products":[{"sku":"a","price":"free"}]}}""", ["invalid_property properties.products"] },

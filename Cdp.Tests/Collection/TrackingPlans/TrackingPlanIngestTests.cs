@@ -183,6 +183,42 @@ public sealed class TrackingPlanIngestTests
         Logged(host).Keys.Should().BeEquivalentTo(["a"], "minimum 0 was read as a number and required as a list");
     }
 
+    private static readonly string[] PlanSeeds =
+    [
+        """{"batch":[{"type":"track","userId":"u1","event":"Order Completed","properties":{"revenue":12.5,"currency":"EUR","products":[{"sku":"a","price":1},{"sku":"b"}]},"context":{"traits":{"email":"a@b.co"}}},{"type":"identify","userId":"u1","traits":{"email":"x@y.z","plan":"gold","age":33}}],"context":{"traits":{"email":"batch@b.co"}}}""",
+        """{"batch":[{"type":"track","anonymousId":"a1","event":"Appointment Booked","properties":{"clinic":"North","when":"2026-12-01T10:00:00Z","\u0000odd":1}},{"type":"group","userId":"u2","groupId":"g","traits":{"name":"Acme","\ud83d\ude00":true}}]}""",
+        """{"batch":[{"type":"track","userId":"u3","event":"Order Completed","properties":{"revenue":"12.50 EUR","coupon":{"deep":[1,{"x":null}]},"products":"none"},"context":{"traits":[1,2]}},{"type":"identify","userId":"u3","traits":null}]}""",
+    ];
+
+    [SkippableFact]
+    public async Task Mutated_calls_against_a_plan_in_Omit_mode_never_get_a_5xx_and_everything_stored_stays_readable_and_processable()
+    {
+        using var host = new CdpHost(Settings("Omit"));
+        var rng = new Random(20261205);
+        var client = host.TrackingClient();
+        var statuses = new Dictionary<HttpStatusCode, int>();
+        for (var i = 0; i < 1500; i++)
+        {
+            var body = HostileInputTests.Mutate(rng, System.Text.Encoding.UTF8.GetBytes(PlanSeeds[rng.Next(PlanSeeds.Length)]));
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new("application/json");
+            using var response = await client.PostAsync("/v1/batch", content);
+            statuses[response.StatusCode] = statuses.GetValueOrDefault(response.StatusCode) + 1;
+            ((int)response.StatusCode).Should().BeLessThan(500, System.Text.Encoding.UTF8.GetString(body));
+        }
+        statuses.Keys.Should().Contain(HttpStatusCode.OK).And.Contain(HttpStatusCode.BadRequest);
+
+        var logged = host.Service<IEventLog>().ReadAfter(0, 100_000);
+        logged.Should().NotBeEmpty();
+        foreach (var e in logged) JsonDocument.Parse(e.Json).Dispose(); // every stored call (omitted ones rewritten) is JSON
+        await AdminReads.CaughtUp(host.AdminClient());
+        (await host.AdminClient().GetFromJsonAsync<JsonElement>("/api/profiles/processor/failures")).GetProperty("count").GetInt64()
+            .Should().Be(0, "no stored call makes the processor fail");
+        var report = await Violations(host, "?range=7d");
+        report.GetProperty("total").GetInt64().Should().BeGreaterThan(0);
+        (await host.CreateClient().GetAsync("/health/ready")).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
     private static void Validate(TempFolder folder, params string[] settings)
     {
         var app = Cdp.Host.CdpApp.CreateBuilder(["--environment=Development", $"--Cdp:Storage:Path={folder.File("cdp.db")}", .. settings]).Build();
