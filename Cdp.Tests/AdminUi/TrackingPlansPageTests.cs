@@ -41,7 +41,7 @@ public sealed class TrackingPlansPageTests
     private static ILocator Row(ILocator rows, string text) => rows.Filter(new() { HasTextRegex = new Regex(Regex.Escape(text)) });
 
     [SkippableFact]
-    public async Task An_analyst_sees_each_violation_with_counts_and_masked_examples_the_plan_and_its_sources_and_narrows_them_by_kind()
+    public async Task An_analyst_sees_each_violation_with_counts_and_masked_examples_the_plan_and_its_sources_and_narrows_them_by_kind_source_and_event()
     {
         Skip.If(AdminUiFixture.MissingReason is not null, AdminUiFixture.MissingReason);
         using var host = new CdpHost(ClinicPlanOnWeb());
@@ -103,6 +103,11 @@ public sealed class TrackingPlansPageTests
         await Expect(rows).ToHaveCountAsync(2, new() { Timeout = Patience });
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Clear filters" }).ClickAsync();
+        await Expect(rows).ToHaveCountAsync(6, new() { Timeout = Patience });
+        await Row(rows, "properties.coupon").GetByRole(AriaRole.Link, new() { Name = "Order Completed" }).ClickAsync();
+        await Expect(rows).ToHaveCountAsync(2, new() { Timeout = Patience });
+        await Expect(rows.Locator("td[data-label=Event]")).ToHaveTextAsync(["Order Completed", "Order Completed"]);
+        await page.GetByRole(AriaRole.Link, new() { Name = "every event" }).ClickAsync();
         await Expect(rows).ToHaveCountAsync(6, new() { Timeout = Patience });
         await page.GetByRole(AriaRole.Link, new() { Name = "Last 30 days" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Last 30 days" })).ToHaveAttributeAsync("aria-current", "true", new() { Timeout = Patience });
