@@ -68,6 +68,8 @@ static async Task<int> CheckConfigAsync(string[] settings)
     await using var app = CdpApp.CreateBuilder(settings).Build();
     CdpApp.ValidateSettings(app.Services);
     Console.WriteLine("appsettings are valid");
+    // valid but probably not meant (e.g. a segment on an event no tracking plan has): printed, the exit code stays 0
+    foreach (var warning in SettingsWarnings.Of(app.Services)) Console.WriteLine("warning: " + warning);
     return 0;
 }
 

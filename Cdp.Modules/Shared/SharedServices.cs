@@ -30,6 +30,7 @@ public static class SharedServices
             services.AddHostedService(sp => sp.GetRequiredService<StorageWatchdog>());
         }
         services.TryAddSingleton(TimeProvider.System);
+        services.AddHostedService<SettingsWarningsLog>(); // the modules' ISettingsWarnings, logged once at start
         return services;
     }
 }

@@ -1,5 +1,6 @@
 using Cdp.Modules.Pipeline.Contracts;
 using System.Globalization;
+using System.Text.Json.Serialization;
 using System.Text.Json.Nodes;
 using Cdp.Modules.Identity.Contracts;
 using Cdp.Modules.Profiles.Contracts;
@@ -56,7 +57,7 @@ internal static class SegmentEndpoints
         return TypedResults.Problem(detail: message, statusCode: status, title: status == 400 ? $"invalid {field}" : "conflict", extensions: extensions);
     }
 
-    private static SegmentView Describe(CompiledSegment s, SegmentLive live, SegmentEvaluation evaluation, DateTime now)
+    private static SegmentView Describe(CompiledSegment s, SegmentLive live, SegmentEvaluation evaluation, SegmentPlanWarnings plans, DateTime now)
     {
         var timeDependent = SegmentRules.Events(s.Condition).Any(e => !e.Window.IsEver) || s.ReadsProfile;
         string health;
@@ -69,33 +70,44 @@ internal static class SegmentEndpoints
         return new SegmentView(s.Key, s.Name, s.Description, s.Where, s.Origin == SegmentOrigin.Config ? "config" : "api", s.Origin == SegmentOrigin.Config,
             SegmentMembershipReader.Count(s.No, live), SegmentMembershipReader.LastEvaluated(s, live),
             live.Time(SegmentLive.Sweep),
-            health, s.Problem, s.CreatedAt, s.UpdatedAt);
+            health, s.Problem, s.CreatedAt, s.UpdatedAt, Warnings(s, plans));
     }
 
-    private static Ok<SegmentList> List(SegmentCatalogue catalogue, SegmentMembershipReader reader, SegmentEvaluation evaluation, TimeProvider clock)
+    /// <summary>The tracking-plan warnings of a segment's condition (<see cref="SegmentPlanWarnings"/>); null when none, so the field is absent.</summary>
+    private static IReadOnlyList<string>? Warnings(CompiledSegment s, SegmentPlanWarnings plans)
+    {
+        if (s.Problem is not null) return null;
+        var warnings = plans.Of(s.Condition);
+        return warnings.Count > 0 ? warnings : null;
+    }
+
+    private static Ok<SegmentList> List(SegmentCatalogue catalogue, SegmentMembershipReader reader, SegmentEvaluation evaluation, SegmentPlanWarnings plans, TimeProvider clock)
     {
         var live = reader.Live();
         var now = clock.GetUtcNow().UtcDateTime;
         return TypedResults.Ok(new SegmentList(catalogue.Current.Ordered.OrderBy(s => s.Key, StringComparer.OrdinalIgnoreCase)
-            .Select(s => Describe(s, live, evaluation, now)).ToList()));
+            .Select(s => Describe(s, live, evaluation, plans, now)).ToList()));
     }
 
-    private static Results<Ok<SegmentView>, NotFound> Get(string key, SegmentCatalogue catalogue, SegmentMembershipReader reader, SegmentEvaluation evaluation, TimeProvider clock) =>
+    private static Results<Ok<SegmentView>, NotFound> Get(string key, SegmentCatalogue catalogue, SegmentMembershipReader reader, SegmentEvaluation evaluation,
+        SegmentPlanWarnings plans, TimeProvider clock) =>
         catalogue.Current.ByKey.TryGetValue(key, out var s)
-            ? TypedResults.Ok(Describe(s, reader.Live(), evaluation, clock.GetUtcNow().UtcDateTime))
+            ? TypedResults.Ok(Describe(s, reader.Live(), evaluation, plans, clock.GetUtcNow().UtcDateTime))
             : TypedResults.NotFound();
 
-    private static Results<Created<SegmentView>, Ok<SegmentView>, NotFound, ProblemHttpResult> Create(SegmentRequest request, SegmentEditor editor, SegmentMembershipReader reader, SegmentEvaluation evaluation, TimeProvider clock)
+    private static Results<Created<SegmentView>, Ok<SegmentView>, NotFound, ProblemHttpResult> Create(SegmentRequest request, SegmentEditor editor, SegmentMembershipReader reader, SegmentEvaluation evaluation,
+        SegmentPlanWarnings plans, TimeProvider clock)
     {
         if (string.IsNullOrWhiteSpace(request.Key)) return Problem(400, "key", "key is required");
         if (string.IsNullOrWhiteSpace(request.Where)) return Problem(400, "where", "where is required: the segment's condition");
-        return Outcome(editor.Create(request.Key, request.Name, request.Description, request.Where), reader, evaluation, clock, created: true);
+        return Outcome(editor.Create(request.Key, request.Name, request.Description, request.Where), reader, evaluation, plans, clock, created: true);
     }
 
-    private static Results<Created<SegmentView>, Ok<SegmentView>, NotFound, ProblemHttpResult> Update(string key, SegmentRequest request, SegmentEditor editor, SegmentMembershipReader reader, SegmentEvaluation evaluation, TimeProvider clock)
+    private static Results<Created<SegmentView>, Ok<SegmentView>, NotFound, ProblemHttpResult> Update(string key, SegmentRequest request, SegmentEditor editor, SegmentMembershipReader reader, SegmentEvaluation evaluation,
+        SegmentPlanWarnings plans, TimeProvider clock)
     {
         if (string.IsNullOrWhiteSpace(request.Where)) return Problem(400, "where", "where is required: the segment's condition");
-        return Outcome(editor.Update(key, request.Name, request.Description, request.Where), reader, evaluation, clock, created: false);
+        return Outcome(editor.Update(key, request.Name, request.Description, request.Where), reader, evaluation, plans, clock, created: false);
     }
 
     private static Results<NoContent, NotFound, ProblemHttpResult> Delete(string key, SegmentEditor editor)
@@ -110,10 +122,10 @@ internal static class SegmentEndpoints
     }
 
     private static Results<Created<SegmentView>, Ok<SegmentView>, NotFound, ProblemHttpResult> Outcome(EditResult result, SegmentMembershipReader reader,
-        SegmentEvaluation evaluation, TimeProvider clock, bool created) => result.Outcome switch
+        SegmentEvaluation evaluation, SegmentPlanWarnings plans, TimeProvider clock, bool created) => result.Outcome switch
     {
-        EditOutcome.Saved when created => TypedResults.Created($"/api/segments/{result.Segment!.Key}", Describe(result.Segment, reader.Live(), evaluation, clock.GetUtcNow().UtcDateTime)),
-        EditOutcome.Saved => TypedResults.Ok(Describe(result.Segment!, reader.Live(), evaluation, clock.GetUtcNow().UtcDateTime)),
+        EditOutcome.Saved when created => TypedResults.Created($"/api/segments/{result.Segment!.Key}", Describe(result.Segment, reader.Live(), evaluation, plans, clock.GetUtcNow().UtcDateTime)),
+        EditOutcome.Saved => TypedResults.Ok(Describe(result.Segment!, reader.Live(), evaluation, plans, clock.GetUtcNow().UtcDateTime)),
         EditOutcome.NotFound => TypedResults.NotFound(),
         _ => Failed(result),
     };
@@ -193,7 +205,8 @@ internal static class SegmentEndpoints
         return TypedResults.Ok(new ProfileSegmentsView(id, result));
     }
 
-    private static Results<Ok<PreviewResult>, ProblemHttpResult> Preview(PreviewRequest request, SegmentEditor editor, SegmentCatalogue catalogue, SegmentPreview preview, IOptions<SegmentEvaluationOptions> options)
+    private static Results<Ok<PreviewResult>, ProblemHttpResult> Preview(PreviewRequest request, SegmentEditor editor, SegmentCatalogue catalogue, SegmentPreview preview,
+        SegmentPlanWarnings plans, IOptions<SegmentEvaluationOptions> options)
     {
         if (string.IsNullOrWhiteSpace(request.Where)) return Problem(400, "where", "Where: is required: the draft condition");
         CompiledSegment? live = null;
@@ -201,7 +214,8 @@ internal static class SegmentEndpoints
             return Problem(400, "key", $"Key: unknown segment \"{request.Key}\"");
         var (condition, problem) = editor.Check(live?.Key, request.Where);
         if (condition is null) return Problem(400, "where", "Where: " + problem);
-        return TypedResults.Ok(preview.Run(condition, live, options.Value.PreviewSampleSize));
+        var warnings = plans.Of(condition);
+        return TypedResults.Ok(preview.Run(condition, live, options.Value.PreviewSampleSize) with { Warnings = warnings.Count > 0 ? warnings : null });
     }
 
     /// <summary>A reference to a live profile number; <c>Invalid</c> when it is malformed, <c>Profile</c> 0 when unknown.</summary>
@@ -216,8 +230,13 @@ internal static class SegmentEndpoints
 
 /// <summary>A segment as the API shows it: definition, origin, members, when evaluated and swept, health.</summary>
 /// <param name="Problem">Why the segment cannot be evaluated (a definition that no longer parses): it is skipped.</param>
+/// <param name="Warnings">
+/// Track events or event properties the condition names that no source's tracking plan has (it may then never match);
+/// absent when there are none. The segment is saved and evaluated all the same.
+/// </param>
 internal sealed record SegmentView(string Key, string Name, string? Description, string Where, string Origin, bool ReadOnly, long Members,
-    DateTime? LastEvaluated, DateTime? LastSweep, string Health, string? Problem, DateTime CreatedAt, DateTime UpdatedAt);
+    DateTime? LastEvaluated, DateTime? LastSweep, string Health, string? Problem, DateTime CreatedAt, DateTime UpdatedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Warnings = null);
 
 /// <summary>GET /api/segments: every segment by key.</summary>
 internal sealed record SegmentList(IReadOnlyList<SegmentView> Segments);

@@ -6,14 +6,17 @@ using Cdp.Modules.Segments.Membership;
 using Cdp.Modules.Shared.Modules;
 using Cdp.Modules.Shared.Storage;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Cdp.Modules.Identity.Contracts;
 
 namespace Cdp.Modules.Segments.Api;
 
 /// <param name="Names">A readable name for each profile id listed in the samples (name, first + last name, or email), when its traits have one.</param>
+/// <param name="Warnings">Track events or event properties the draft names that no source's tracking plan has; absent when none.</param>
 internal sealed record PreviewResult(long Count, IReadOnlyList<string> Sample, long Added, long Removed,
     IReadOnlyList<string> AddedSample, IReadOnlyList<string> RemovedSample, long Profiles, string? ComparedWith,
-    IReadOnlyDictionary<string, string> Names);
+    IReadOnlyDictionary<string, string> Names,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Warnings = null);
 
 /// <summary>
 /// Evaluates a draft condition over every profile without saving anything: the count, a sample of members and the

@@ -7,6 +7,7 @@ import { segmentsPage, segmentPage } from './pages/segments.js';
 import { syncsPage, syncPage } from './pages/syncs.js';
 import { reviewPage } from './pages/review.js';
 import { deadLettersPage } from './pages/deadletters.js';
+import { trackingPlansPage } from './pages/trackingplans.js';
 import { auditPage } from './pages/audit.js';
 
 // Routes live in the URL fragment (#/profiles/p_12?q=...), so /admin serves one page and links keep working.
@@ -21,6 +22,7 @@ const routes = [
   { pattern: /^syncs\/(.+)$/, page: syncPage, nav: 'syncs' },
   { pattern: /^review$/, page: reviewPage, nav: 'review' },
   { pattern: /^dead-letters$/, page: deadLettersPage, nav: 'dead-letters' },
+  { pattern: /^tracking-plans$/, page: trackingPlansPage, nav: 'tracking-plans' },
   { pattern: /^audit$/, page: auditPage, nav: 'audit' },
 ];
 

@@ -80,6 +80,8 @@ export async function segmentPage(view, { args }) {
       h('div', { class: 'figure' }, h('span', { class: 'label' }, 'Last evaluated'), h('strong', null, when(segment.lastEvaluated, true))),
       h('div', { class: 'figure' }, h('span', { class: 'label' }, 'Defined in'), h('strong', null, segment.readOnly ? 'appsettings' : 'API'))));
     if (segment.readOnly) view.append(h('p', { class: 'notice' }, `Defined in appsettings.json (Cdp:Segments:${key}): change it there. You can still try changes in the editor and preview them.`));
+    const warnings = planWarnings(segment.warnings, 'segment-warnings');
+    if (warnings) view.append(warnings);
   }
 
   const form = h('form', { class: 'segment-form', novalidate: true },
@@ -147,7 +149,7 @@ export async function segmentPage(view, { args }) {
       const r = await api('/api/segments/preview', { method: 'POST', body: { where: draft, key: isNew ? null : key }, signal: controller.signal });
       if (controller.signal.aborted) return;
       clearError();
-      status.replaceChildren(h('p', { class: 'where-ok' }, '✓ Valid condition'));
+      status.replaceChildren(...[h('p', { class: 'where-ok' }, '✓ Valid condition'), planWarnings(r.warnings, 'where-warnings')].filter(Boolean));
       fill(preview, previewResult(r));
     } catch (err) {
       if (err.name === 'AbortError' || controller.signal.aborted) return;
@@ -194,6 +196,12 @@ export async function segmentPage(view, { args }) {
   into(chartBox, () => sizeChart(key, segment.members));
   history(historyBox, key);
   members(membersBox, key);
+}
+
+/** The tracking-plan warnings of a condition (events or properties no source's plan has), or null when there are none. */
+function planWarnings(warnings, id) {
+  if (!warnings?.length) return null;
+  return h('div', { class: 'notice plan-warnings', id, role: 'note' }, ...warnings.map(w => h('p', null, '⚠ ' + w)));
 }
 
 function previewResult(r) {
