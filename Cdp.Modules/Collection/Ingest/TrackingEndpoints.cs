@@ -238,7 +238,7 @@ internal sealed class TrackingEndpoints(
                     if (normaliser.TryNormalise(item, index, routeType, envelope, receivedAt, source.Name, out var ok, out errors))
                     {
                         var normalised = ok!;
-                        if (plan is null || Enforce(plan, item, envelope, normalised) is not { } outcome)
+                        if (plan is null || Enforce(plan, item, envelope, normalised, routeType) is not { } outcome)
                         {
                             accepted.Add(normalised);
                             continue;
@@ -269,11 +269,11 @@ internal sealed class TrackingEndpoints(
     /// The source's plan applied to one call; a failure of the check itself (a bug, a library's surprise) is logged and the
     /// call is stored unchecked: a plan never costs an event or the request.
     /// </summary>
-    private TrackingPlans.PlanOutcome? Enforce(TrackingPlans.SourcePlan plan, JsonElement item, BatchEnvelope envelope, AcceptedEvent ok)
+    private TrackingPlans.PlanOutcome? Enforce(TrackingPlans.SourcePlan plan, JsonElement item, BatchEnvelope envelope, AcceptedEvent ok, string? routeType)
     {
         try
         {
-            return TrackingPlans.PlanEnforcement.Apply(plan, item, envelope.Context ?? default, ok.Json);
+            return TrackingPlans.PlanEnforcement.Apply(plan, item, envelope.Context ?? default, ok.Json, routeType);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

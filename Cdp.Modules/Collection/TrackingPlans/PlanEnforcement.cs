@@ -13,9 +13,9 @@ internal static class PlanEnforcement
     private static readonly JsonSerializerOptions Output = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Null when the call has nothing to record; <paramref name="normalised"/> is the call as the log would store it.</summary>
-    public static PlanOutcome? Apply(SourcePlan plan, JsonElement call, JsonElement envelopeContext, byte[] normalised)
+    public static PlanOutcome? Apply(SourcePlan plan, JsonElement call, JsonElement envelopeContext, byte[] normalised, string? routeType = null)
     {
-        var found = plan.Plan.Check(call, envelopeContext);
+        var found = plan.Plan.Check(call, envelopeContext, routeType);
         if (found.Count == 0) return null;
         if (found[0].Kind == ViolationKinds.UnplannedEvent)
         {

@@ -177,13 +177,16 @@ internal sealed class TrackingPlan
     /// <summary>
     /// The violations of one Segment call (as it came, or as the log keeps it): track events against the planned events,
     /// identify and group traits against their schemas. Page, screen and alias calls are not checked.
-    /// <paramref name="envelopeContext"/> is a batch's own context, whose traits a call without context.traits inherits.
+    /// <paramref name="envelopeContext"/> is a batch's own context, whose traits a call without context.traits inherits;
+    /// <paramref name="routeType"/> the type a single call's path gives (/v1/track), which its body need not repeat.
     /// </summary>
-    public IReadOnlyList<PlanViolation> Check(JsonElement call, JsonElement envelopeContext = default)
+    public IReadOnlyList<PlanViolation> Check(JsonElement call, JsonElement envelopeContext = default, string? routeType = null)
     {
-        if (call.ValueKind != JsonValueKind.Object || !call.TryGetProperty("type"u8, out var t) || t.ValueKind != JsonValueKind.String) return [];
+        if (call.ValueKind != JsonValueKind.Object) return [];
+        // a single call (/v1/track) takes its type from the route; a batch item and a logged call carry it
+        var type = routeType ?? (call.TryGetProperty("type"u8, out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null);
         List<PlanViolation>? found = null;
-        if (t.ValueEquals("track"u8))
+        if (type == "track")
         {
             var name = call.TryGetProperty("event"u8, out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : "";
             if (!_events.TryGetValue(name, out var planned))
@@ -191,11 +194,11 @@ internal sealed class TrackingPlan
             if (planned.Properties is { } properties) Check(properties, call.TryGetProperty("properties"u8, out var p) ? p : default, ref found);
             if (planned.ContextTraits is { } contextTraits) Check(contextTraits, ContextTraits(call, envelopeContext), ref found);
         }
-        else if (t.ValueEquals("identify"u8) && IdentifyTraits is { } identify)
+        else if (type == "identify" && IdentifyTraits is { } identify)
         {
             Check(identify, call.TryGetProperty("traits"u8, out var traits) ? traits : default, ref found);
         }
-        else if (t.ValueEquals("group"u8) && GroupTraits is { } group)
+        else if (type == "group" && GroupTraits is { } group)
         {
             Check(group, call.TryGetProperty("traits"u8, out var traits) ? traits : default, ref found);
         }

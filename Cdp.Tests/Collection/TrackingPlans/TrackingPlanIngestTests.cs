@@ -121,6 +121,28 @@ public sealed class TrackingPlanIngestTests
     }
 
     [SkippableFact]
+    public async Task Single_calls_on_every_path_are_checked_like_batch_items()
+    {
+        using var host = new CdpHost(Settings("Block", onUnplanned: "Block"));
+        var client = host.TrackingClient();
+        foreach (var (path, body) in new[]
+        {
+            ("/v1/track", """{"messageId":"t-bad","userId":"u","event":"Appointment Booked","properties":{"clinic":"N","voucher":"X"}}"""),
+            ("/v1/t", """{"messageId":"t-short","userId":"u","event":"appointment booked"}"""),
+            ("/v1/identify", """{"messageId":"i-bad","userId":"u","traits":{"plan":"platinum"}}"""),
+            ("/v1/group", """{"messageId":"g-bad","userId":"u","groupId":"g","traits":{}}"""),
+            ("/v1/track", """{"messageId":"t-ok","userId":"u","event":"Appointment Booked","properties":{"clinic":"N"}}"""),
+            ("/v1/identify", """{"messageId":"i-ok","userId":"u","traits":{"plan":"gold"}}"""),
+        })
+        {
+            var response = await client.PostAsync(path, TrackingApiTests.Json(body));
+            response.StatusCode.Should().Be(HttpStatusCode.OK, path);
+        }
+        Logged(host).Keys.Should().BeEquivalentTo(["t-ok", "i-ok"], "the route gives a single call its type, which its body need not repeat");
+        (await DeadLetters(host)).Should().HaveCount(4);
+    }
+
+    [SkippableFact]
     public async Task Unplanned_events_can_be_allowed_while_invalid_properties_are_still_blocked()
     {
         using var host = new CdpHost(Settings("Block", onUnplanned: "Allow"));
