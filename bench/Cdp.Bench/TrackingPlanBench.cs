@@ -11,7 +11,7 @@ namespace Cdp.Bench;
 
 /// <summary>
 /// Tracking plans on the ingest path: /v1/track and /v1/batch with a 50-event plan in Report mode next to no plan, in the
-/// same run and alternated (no plan, plan, no plan, plan) so drift on a noisy machine falls on both; the processor paused,
+/// same run and alternated (no plan, plan, plan, no plan) so drift on a noisy machine falls on both; the processor paused,
 /// as the collection figures are defined. One batch item in 50 sends revenue as text (a violation, recorded). Plus the
 /// check alone on one thread: what a call costs the request thread.
 /// </summary>
@@ -35,11 +35,20 @@ internal sealed class TrackingPlanBench : IBenchScenario
             : LoadGenerator.RunAsync(Address(app), "/v1/track", WriteKey, Concurrency, duration, n => Encoding.UTF8.GetBytes(trackTemplate.Replace("{n}", n.ToString())));
         Task<LoadGenerator.Result> Batch(WebApplication app) => LoadGenerator.RunAsync(Address(app), "/v1/batch", WriteKey, 8, duration, BatchBody);
 
+        // the process's first host runs cold (JIT tiers, the thread pool's growth): warm both paths, then measure
+        await using (var warm = await StartAsync(Path.Combine(context.WorkFolder, "warm-up"), planFile))
+        {
+            await warm.Services.GetRequiredService<IProfileProcessor>().PauseAsync(CancellationToken.None);
+            await Track(warm);
+            await Batch(warm);
+            await warm.StopAsync();
+        }
+
         double trackBare = 0, trackPlan = 0, batchBare = 0, batchPlan = 0;
         long recorded = 0;
         for (var round = 0; round < 2; round++)
         {
-            foreach (var withPlan in new[] { false, true })
+            foreach (var withPlan in round == 0 ? new[] { false, true } : [true, false]) // ABBA: a drift (warm-up, a neighbour) falls on both
             {
                 await using var cdp = await StartAsync(Path.Combine(context.WorkFolder, $"r{round}-{withPlan}"), withPlan ? planFile : null);
                 await cdp.Services.GetRequiredService<IProfileProcessor>().PauseAsync(CancellationToken.None);

@@ -241,8 +241,10 @@ internal sealed class TrackingPlan
         EvaluationResults results;
         try
         {
-            if (area.Schema.Evaluate(instance, FlagOnly).IsValid) return;
+            // the quick checker said no (nearly always a violation): straight to the details; else ask yes or no first
+            if (area.Quick is null && area.Schema.Evaluate(instance, FlagOnly).IsValid) return;
             results = area.Schema.Evaluate(instance, Detailed);
+            if (results.IsValid) return;
         }
         catch (Exception ex) when (ex is FormatException or OverflowException or InvalidOperationException or ArgumentException or JsonException or RegexMatchTimeoutException)
         {
