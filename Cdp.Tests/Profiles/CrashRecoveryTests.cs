@@ -72,12 +72,13 @@ public sealed class CrashRecoveryTests
     }
 
     /// <summary>
-    /// Sends 8,000 generated events in batches of 1,000 (the processor falls behind after each) and SIGKILLs the process
-    /// while acknowledged events wait to be processed; returns how many events were acknowledged.
+    /// Sends generated events in batches of 1,000 (the processor falls behind after each) and SIGKILLs the process
+    /// while acknowledged events wait to be processed; returns how many events were acknowledged. The sender goes on (up to
+    /// 24,000 events) until the kill, so a processor that kept up with the first batches still gets caught behind.
     /// </summary>
     private static async Task<long> KillMidProcessing(string dbPath, int port, IEnumerable<string> settings)
     {
-        var events = RebuildPropertyTests.Event.Array[8_000].Generate(new PCG(42, 7), null, out _);
+        var events = RebuildPropertyTests.Event.Array[24_000].Generate(new PCG(42, 7), null, out _);
         long acked = 0;
         long killedAtCheckpoint, killedAtHead;
         using (var first = Start(dbPath, port, settings))
