@@ -55,15 +55,15 @@ internal sealed class TrackingPlanCatalogue : ITrackingPlans
 {
     public const string Section = "Cdp:TrackingPlans";
 
-    private readonly Dictionary<string, TrackingPlan> _plans;
+    private readonly IReadOnlyDictionary<string, TrackingPlan> _plans;
     private readonly Dictionary<string, SourcePlan> _bySource;
 
     private readonly ViolationLog _violations;
 
-    public TrackingPlanCatalogue(IConfiguration configuration, IHostEnvironment environment, IOptions<SourcesOptions> sources, ViolationLog violations)
+    public TrackingPlanCatalogue(CompiledTrackingPlans compiled, IOptions<SourcesOptions> sources, ViolationLog violations)
     {
         _violations = violations;
-        (_plans, _) = Load(configuration, environment.ContentRootPath);
+        _plans = compiled.Plans;
         _bySource = new Dictionary<string, SourcePlan>(StringComparer.Ordinal);
         foreach (var (name, source) in sources.Value)
         {
@@ -91,7 +91,8 @@ internal sealed class TrackingPlanCatalogue : ITrackingPlans
         var names = string.Join(", ", plans.Select(p => $"'{p.Name}'"));
         if (withEvent.Count == 0)
         {
-            var near = plans.SelectMany(p => p.Events.Keys).FirstOrDefault(k => Fold(k) == Fold(eventName));
+            var folded = PlanDraft.Folded(eventName);
+            var near = plans.SelectMany(p => p.Events.Keys).FirstOrDefault(k => PlanDraft.Folded(k) == folded);
             return $"event '{eventName}' is in no tracking plan ({names})" + (near is null ? "" : $"; did you mean '{near}'?");
         }
         if (string.IsNullOrEmpty(propertyPath)) return null;
@@ -108,9 +109,6 @@ internal sealed class TrackingPlanCatalogue : ITrackingPlans
         .Select(g => new TrackingPlanViolationCount(g.Key.Source, g.Key.Type, g.Key.Event, g.Key.Property, g.Key.Kind, g.Sum(r => r.Count)))
         .OrderByDescending(c => c.Count).ThenBy(c => c.Source, StringComparer.Ordinal).ThenBy(c => c.Event, StringComparer.Ordinal)
         .ThenBy(c => c.Property, StringComparer.Ordinal).ThenBy(c => c.Kind, StringComparer.Ordinal).ToList();
-
-    /// <summary>A name reduced to its lower-cased letters and digits: "Appointment Booked", "appointment_booked" and "appointmentBooked" are one.</summary>
-    public static string Fold(string name) => new(name.Where(char.IsLetterOrDigit).Select(char.ToLowerInvariant).ToArray());
 
     /// <summary>Compiles every plan of <c>Cdp:TrackingPlans</c>; the failures name the setting (and the place in the plan).</summary>
     public static (Dictionary<string, TrackingPlan> Plans, List<string> Failures) Load(IConfiguration configuration, string contentRoot)
@@ -188,14 +186,31 @@ internal sealed class TrackingPlanCatalogue : ITrackingPlans
 }
 
 /// <summary>
+/// Every plan of <c>Cdp:TrackingPlans</c> compiled once, with the failures of those that do not compile: the start's
+/// validation (<see cref="TrackingPlanSettingsRules"/>) and the catalogue share it.
+/// </summary>
+[Service]
+internal sealed class CompiledTrackingPlans(IConfiguration configuration, IHostEnvironment environment)
+{
+    private readonly Lazy<(Dictionary<string, TrackingPlan> Plans, List<string> Failures)> _loaded =
+        new(() => TrackingPlanCatalogue.Load(configuration, environment.ContentRootPath));
+
+    public IReadOnlyDictionary<string, TrackingPlan> Plans => _loaded.Value.Plans;
+
+    /// <summary>Each as "Cdp:TrackingPlans:&lt;plan&gt;[:File]: why".</summary>
+    public IReadOnlyList<string> Failures => _loaded.Value.Failures;
+}
+
+/// <summary>
 /// Refuses the start (and fails <c>check-config</c>) on a plan that does not compile, a source naming a plan that does not
 /// exist, or a plan on a source that is not a Segment source.
 /// </summary>
-internal sealed class TrackingPlanSettingsRules(IConfiguration configuration, IHostEnvironment environment) : IValidateOptions<SourcesOptions>
+internal sealed class TrackingPlanSettingsRules(CompiledTrackingPlans compiled, IConfiguration configuration) : IValidateOptions<SourcesOptions>
 {
     public ValidateOptionsResult Validate(string? name, SourcesOptions options)
     {
-        var (plans, failures) = TrackingPlanCatalogue.Load(configuration, environment.ContentRootPath);
+        var plans = compiled.Plans;
+        var failures = compiled.Failures.ToList();
         var broken = new HashSet<string>(configuration.GetSection(TrackingPlanCatalogue.Section).GetChildren().Select(c => c.Key).Where(k => !plans.ContainsKey(k)), StringComparer.Ordinal);
         foreach (var (source, o) in options)
         {
